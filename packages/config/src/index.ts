@@ -1,0 +1,9 @@
+export { appRealtimeUrl, publicHttpUrl, publicRealtimeUrl } from './derived.ts';
+export { ConfigError, type ConfigProblem, loadConfig, loadTestConfig } from './load.ts';
+export {
+  type Config,
+  configSchema,
+  LOG_LEVELS,
+  type TestConfig,
+  testConfigSchema,
+} from './schema.ts';

@@ -1,0 +1,60 @@
+import type { Static, TObject, TSchema } from 'typebox';
+import Value from 'typebox/value';
+import { type Config, configSchema, type TestConfig, testConfigSchema } from './schema.ts';
+
+export type ConfigProblem = { variable: string; message: string };
+
+/** Thrown at start-up with every invalid variable at once. */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p.variable}: ${p.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function parse<S extends TObject>(schema: S, env: Env): Readonly<Static<S>> {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const raw = env[key];
+    // An empty variable means "not set", as in most shells' `FOO= cmd`.
+    if (raw !== undefined && raw.trim() !== '') input[key] = raw.trim();
+  }
+  const value = Value.Convert(schema, Value.Default(schema, input)) as Record<string, unknown>;
+  const failed = new Set<string>();
+  for (const error of Value.Errors(schema, value)) {
+    const key = error.instancePath.split('/')[1];
+    if (key) failed.add(key);
+  }
+  if (failed.size > 0) {
+    const problems = [...failed].map((variable) => {
+      const prop = schema.properties[variable] as TSchema & { expected?: string };
+      return {
+        variable,
+        message: `must be ${prop.expected ?? 'valid'}, got ${JSON.stringify(input[variable])}`,
+      };
+    });
+    throw new ConfigError(problems);
+  }
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    if (value[key] !== undefined) result[key] = value[key];
+  }
+  return Object.freeze(result) as Readonly<Static<S>>;
+}
+
+/** Validates the environment against the schema; the result is frozen. */
+export function loadConfig(env: Env = process.env): Config {
+  return parse(configSchema, env);
+}
+
+export function loadTestConfig(env: Env = process.env): TestConfig {
+  return parse(testConfigSchema, env);
+}

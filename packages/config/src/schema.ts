@@ -1,0 +1,111 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+// Every environment variable Hubstream reads, in one place. ENVS.md documents
+// them and test/envs-doc.test.ts fails when the two drift apart. Each variable
+// carries `expected` (a human phrase used in error messages) and `description`
+// (the sentence ENVS.md shows).
+
+type Meta = { description: string };
+
+const port = (fallback: number, meta: Meta) =>
+  Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: fallback,
+    expected: 'a port number from 0 to 65535',
+    ...meta,
+  });
+
+const positiveInt = (fallback: number, meta: Meta) =>
+  Type.Integer({
+    minimum: 1,
+    default: fallback,
+    expected: 'a whole number of at least 1',
+    ...meta,
+  });
+
+const text = (fallback: string, meta: Meta) =>
+  Type.String({ minLength: 1, default: fallback, expected: 'a non-empty string', ...meta });
+
+const url = (protocols: readonly string[], meta: Meta) =>
+  Type.Optional(
+    Type.String({
+      pattern: `^(${protocols.join('|')})://[^\\s]+$`,
+      expected: `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+      ...meta,
+    }),
+  );
+
+const oneOf = <const T extends readonly string[]>(values: T, fallback: T[number], meta: Meta) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: fallback, expected: `one of ${values.join(', ')}`, ...meta },
+  );
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = Type.Object(
+  {
+    DATABASE_URL: url(['postgres', 'postgresql'], {
+      description:
+        'Postgres connection string. Unset: the embedded PGlite database under DATA_DIR (single-process mode only).',
+    }),
+    REDIS_URL: url(['redis', 'rediss'], {
+      description:
+        'Redis connection string. Unset: in-process bus, caches and inline jobs (single-process mode only).',
+    }),
+    HTTP_HOST: text('127.0.0.1', {
+      description: 'Address the control plane (HTTP API and dashboard) listens on.',
+    }),
+    HTTP_PORT: port(3000, { description: 'Port of the control plane.' }),
+    REALTIME_HOST: text('127.0.0.1', {
+      description: 'Address the realtime node (deepstream WebSocket endpoint) listens on.',
+    }),
+    REALTIME_PORT: port(6020, { description: 'Port of the realtime node.' }),
+    DATA_DIR: text('./.hubstream', {
+      description: 'Directory for embedded data (the PGlite database) when DATABASE_URL is unset.',
+    }),
+    PUBLIC_HTTP_URL: url(['http', 'https'], {
+      description: 'URL at which users reach the control plane. Unset: http://localhost:HTTP_PORT.',
+    }),
+    PUBLIC_REALTIME_URL: url(['ws', 'wss', 'http', 'https'], {
+      description:
+        'Base URL at which clients reach realtime nodes; app URLs are this plus /APP_ID. Unset: ws://localhost:REALTIME_PORT.',
+    }),
+    LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { description: 'Minimum level of the JSON logs.' }),
+    SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, {
+      description:
+        'How long a process waits for open work to finish on SIGINT/SIGTERM before it exits anyway.',
+    }),
+  },
+  { additionalProperties: true },
+);
+
+// Read only by the test suite (never by a server): where the integration
+// tests find the Postgres and Redis they create their own databases and
+// key prefixes on.
+export const testConfigSchema = Type.Object(
+  {
+    TEST_DATABASE_URL: Type.String({
+      pattern: '^(postgres|postgresql)://[^\\s]+$',
+      default: 'postgresql://postgres@127.0.0.1:5432/postgres',
+      expected: 'a URL starting with postgres:// or postgresql://',
+      description:
+        'Postgres server for integration tests; each test creates and drops its own database there.',
+    }),
+    TEST_REDIS_URL: Type.String({
+      pattern: '^(redis|rediss)://[^\\s]+$',
+      default: 'redis://127.0.0.1:6379',
+      expected: 'a URL starting with redis:// or rediss://',
+      description: 'Redis server for integration tests; each test uses its own key prefix.',
+    }),
+  },
+  { additionalProperties: true },
+);
+
+export type Config = Readonly<Static<typeof configSchema>>;
+export type TestConfig = Readonly<Static<typeof testConfigSchema>>;
+
+export function schemaKeys(schema: TSchema & { properties: Record<string, TSchema> }): string[] {
+  return Object.keys(schema.properties);
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { lockDataDir } from './data-dir-lock.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
+import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
+import { pgliteSession, pgSession } from './sql.ts';
+
+export type DatabaseOptions =
+  | { kind: 'postgres'; url: string; poolSize?: number }
+  | { kind: 'pglite'; dataDir: string }
+  /** PGlite in memory: for tests and throwaway runs. */
+  | { kind: 'pglite-memory' };
+
+export interface Database {
+  readonly kind: DatabaseOptions['kind'];
+  readonly prisma: PrismaClient;
+  /** Applies pending migrations (idempotent; safe from several processes at once). */
+  migrate(): Promise<MigrationReport>;
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Chooses the embedded database when no URL is configured. */
+export function databaseOptionsFor(config: {
+  DATABASE_URL?: string | undefined;
+  DATA_DIR: string;
+}): DatabaseOptions {
+  return config.DATABASE_URL
+    ? { kind: 'postgres', url: config.DATABASE_URL }
+    : { kind: 'pglite', dataDir: config.DATA_DIR };
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  switch (options.kind) {
+    case 'postgres':
+      return openPostgres(options.url, options.poolSize ?? 10);
+    case 'pglite':
+      return openPglite(options.dataDir);
+    case 'pglite-memory':
+      return openPglite(undefined);
+    default: {
+      const unknown: never = options;
+      throw new Error(`Unknown database kind: ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client that loses its server must not crash the process; the
+  // next query reports the problem instead.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    async migrate() {
+      // The advisory lock is per connection, so one client holds it throughout.
+      const client = await pool.connect();
+      try {
+        return await applyMigrations(pgSession(client), await readMigrations());
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const unlock = dataDir ? await lockDataDir(dataDir) : async () => {};
+  let db: PGlite;
+  try {
+    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
+    await db.waitReady;
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    kind: dataDir ? 'pglite' : 'pglite-memory',
+    prisma,
+    async migrate() {
+      return applyMigrations(pgliteSession(db), await readMigrations());
+    },
+    async ping() {
+      await db.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await db.close();
+      await unlock();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+export { DataDirLockedError } from './data-dir-lock.ts';
+export {
+  type Database,
+  type DatabaseOptions,
+  databaseOptionsFor,
+  openDatabase,
+} from './database.ts';
+export { Prisma, PrismaClient } from './generated/prisma/client.ts';
+export type * from './generated/prisma/models.ts';
+export {
+  applyMigrations,
+  checksumOf,
+  MIGRATION_LOCK_ID,
+  MIGRATIONS_DIR,
+  type Migration,
+  MigrationError,
+  type MigrationReport,
+  readMigrations,
+} from './migrations.ts';
+export { pgliteSession, pgSession, type SqlSession } from './sql.ts';

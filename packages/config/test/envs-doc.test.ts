@@ -18,7 +18,7 @@ function rowsOf(section: string): Row[] {
   const body = end === -1 ? rest : rest.slice(0, end);
   return body
     .split('\n')
-    .filter((line) => /^\| `[A-Z0-9_]+` \|/.test(line))
+    .filter((line) => /^\|\s*`[A-Z0-9_]+`\s*\|/.test(line))
     .map((line) => {
       const cells = line.split('|').map((c) => c.trim());
       return { name: cells[1]!.replaceAll('`', ''), default: cells[3]!, meaning: cells[4]! };

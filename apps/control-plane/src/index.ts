@@ -1,0 +1,1 @@
+export { buildApp, type ControlPlaneOptions } from './app.ts';

@@ -1,0 +1,1 @@
+export { buildApp, type RealtimeOptions } from './app.ts';

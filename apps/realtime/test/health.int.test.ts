@@ -1,0 +1,27 @@
+import { openDatabase } from '@hubstream/db';
+import { createLogger } from '@hubstream/service';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/index.ts';
+
+describe('realtime node health', () => {
+  it('is healthy but not ready when the database stops answering', async () => {
+    const db = await openDatabase({ kind: 'pglite-memory' });
+    const app = await buildApp({ db, logger: createLogger({ level: 'silent', name: 'test' }) });
+    try {
+      expect((await app.inject('/ready')).json()).toEqual({ status: 'ready' });
+      await db.close();
+      expect((await app.inject('/health')).statusCode).toBe(200);
+      const ready = await app.inject('/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toEqual({
+        error: {
+          code: 'NOT_READY',
+          message: 'Not ready: database did not answer.',
+          details: [{ check: 'database' }],
+        },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});

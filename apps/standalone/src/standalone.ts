@@ -1,0 +1,78 @@
+import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
+import { buildApp as buildControlPlane } from '@hubstream/control-plane';
+import { databaseOptionsFor, openDatabase } from '@hubstream/db';
+import { buildApp as buildRealtime } from '@hubstream/realtime';
+import type { Logger } from '@hubstream/service';
+import type { FastifyInstance } from 'fastify';
+
+export type Standalone = {
+  /** Where the servers listen (actual ports, also when configured as 0). */
+  controlPlaneUrl: string;
+  realtimeUrl: string;
+  stop(): Promise<void>;
+};
+
+function listeningUrl(server: FastifyInstance, scheme: string): string {
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server is not listening');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/**
+ * One process with the control plane and a realtime node on embedded
+ * defaults: PGlite under DATA_DIR unless DATABASE_URL names a Postgres.
+ */
+export async function startStandalone(config: Config, logger: Logger): Promise<Standalone> {
+  const dbOptions = databaseOptionsFor(config);
+  const db = await openDatabase(dbOptions);
+  const servers: FastifyInstance[] = [];
+  try {
+    const report = await db.migrate();
+    logger.info(
+      {
+        database: dbOptions.kind,
+        applied: report.applied,
+        alreadyApplied: report.alreadyApplied.length,
+      },
+      report.applied.length > 0
+        ? `applied ${report.applied.length} migration(s)`
+        : 'database schema is up to date',
+    );
+    const controlPlane = await buildControlPlane({ db, logger });
+    servers.push(controlPlane);
+    const realtime = await buildRealtime({ db, logger });
+    servers.push(realtime);
+    await controlPlane.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+    await realtime.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
+
+    const controlPlaneUrl = listeningUrl(controlPlane, 'http');
+    const realtimeUrl = listeningUrl(realtime, 'ws');
+    // With port 0 the public defaults would name the wrong port: show what
+    // is really listening unless the operator set the public URLs.
+    const publicHttp = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
+    const publicRealtime = config.PUBLIC_REALTIME_URL ? publicRealtimeUrl(config) : realtimeUrl;
+    logger.info(
+      {
+        controlPlaneUrl: publicHttp,
+        realtimeUrl: publicRealtime,
+        listening: { controlPlaneUrl, realtimeUrl },
+      },
+      `Hubstream is up. Control plane: ${publicHttp}  Realtime: ${publicRealtime}/<APP_ID>`,
+    );
+
+    return {
+      controlPlaneUrl,
+      realtimeUrl,
+      async stop() {
+        // Stop taking new work first, then release the database.
+        await Promise.allSettled(servers.map((s) => s.close()));
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    await db.close();
+    throw error;
+  }
+}

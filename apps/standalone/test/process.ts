@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+// Runs `apps/standalone/src/main.ts` as a real process, as `pnpm start` does.
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+
+export type RunningHubstream = {
+  child: ChildProcess;
+  controlPlaneUrl: string;
+  realtimeUrl: string;
+  logs: Record<string, unknown>[];
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+export type Exited = { code: number | null; stdout: string; stderr: string };
+
+export function spawnHubstream(env: Record<string, string>) {
+  return spawn(TSX, ['apps/standalone/src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Starts Hubstream and resolves once it logs that both servers are up. */
+export async function startHubstream(env: Record<string, string>): Promise<RunningHubstream> {
+  const child = spawnHubstream(env);
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = once(child, 'exit');
+  const up = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.listening) resolve(entry);
+    });
+    exited.then(([code]) => reject(new Error(`exited with ${code} before start: ${stderr}`)));
+  });
+  const entry = await up;
+  const listening = entry.listening as { controlPlaneUrl: string; realtimeUrl: string };
+  return {
+    child,
+    logs,
+    controlPlaneUrl: listening.controlPlaneUrl,
+    realtimeUrl: listening.realtimeUrl,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      const [code] = await exited;
+      return code as number | null;
+    },
+  };
+}
+
+/** Runs Hubstream until it exits by itself (for start-up failures). */
+export async function runUntilExit(env: Record<string, string>): Promise<Exited> {
+  const child = spawnHubstream(env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const [code] = await once(child, 'exit');
+  return { code: code as number | null, stdout, stderr };
+}
+
+/** The HTTP form of a realtime ws:// URL, for its health routes. */
+export function httpOf(url: string): string {
+  return url.replace(/^ws/, 'http');
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase } from '@hubstream/db';
+import { createTestDatabase } from '@hubstream/db/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { httpOf, runUntilExit, startHubstream } from './process.ts';
+
+let dataDir: string;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'hs-standalone-'));
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+async function expectBothServersUp(controlPlaneUrl: string, realtimeUrl: string) {
+  for (const base of [controlPlaneUrl, httpOf(realtimeUrl)]) {
+    expect(await getJson(`${base}/health`)).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await getJson(`${base}/ready`)).toEqual({ status: 200, body: { status: 'ready' } });
+  }
+}
+
+describe('pnpm start (apps/standalone)', () => {
+  it('runs both servers on embedded PGlite, stops cleanly, and finds its data again', async () => {
+    const first = await startHubstream({ DATA_DIR: dataDir });
+    await expectBothServersUp(first.controlPlaneUrl, first.realtimeUrl);
+    expect(first.logs.find((l) => l.database === 'pglite')?.applied).toEqual([
+      '20261127000000_init',
+    ]);
+    expect(existsSync(path.join(dataDir, 'hubstream.pid'))).toBe(true);
+    expect(await first.stop('SIGINT')).toBe(0);
+    expect(first.logs.some((l) => l.msg === 'stopped cleanly')).toBe(true);
+    expect(existsSync(path.join(dataDir, 'hubstream.pid'))).toBe(false);
+
+    // Data written between runs is there on the next run, and the schema is
+    // not migrated twice.
+    const db = await openDatabase({ kind: 'pglite', dataDir });
+    await db.prisma.account.create({ data: { email: 'kept@example.com', passwordHash: 'h' } });
+    await db.close();
+
+    const second = await startHubstream({ DATA_DIR: dataDir });
+    await expectBothServersUp(second.controlPlaneUrl, second.realtimeUrl);
+    expect(second.logs.find((l) => l.database === 'pglite')?.applied).toEqual([]);
+    expect(await second.stop('SIGTERM')).toBe(0);
+
+    const reopened = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      expect(await reopened.prisma.account.count({ where: { email: 'kept@example.com' } })).toBe(1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('refuses a second process on the same DATA_DIR', async () => {
+    const first = await startHubstream({ DATA_DIR: dataDir });
+    try {
+      const second = await runUntilExit({ DATA_DIR: dataDir });
+      expect(second.code).toBe(1);
+      expect(second.stdout).toContain('is in use by another Hubstream process');
+      // The first one is unharmed.
+      await expectBothServersUp(first.controlPlaneUrl, first.realtimeUrl);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  });
+
+  it('uses Postgres when DATABASE_URL is set', async () => {
+    const testDb = await createTestDatabase('standalone');
+    try {
+      const running = await startHubstream({ DATA_DIR: dataDir, DATABASE_URL: testDb.url });
+      await expectBothServersUp(running.controlPlaneUrl, running.realtimeUrl);
+      expect(running.logs.some((l) => l.database === 'postgres')).toBe(true);
+      expect(await running.stop()).toBe(0);
+      // Nothing was written to the embedded directory.
+      expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+    } finally {
+      await testDb.drop();
+    }
+  });
+
+  it('reports every configuration error at once and does not start', async () => {
+    const result = await runUntilExit({ DATA_DIR: dataDir, HTTP_PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration (2 problems)');
+    expect(result.stderr).toContain('HTTP_PORT: must be a port number');
+    expect(result.stderr).toContain('LOG_LEVEL: must be one of');
+    expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  });
+});

@@ -1,0 +1,3 @@
+export { type ReadinessCheck, registerHealthRoutes } from './health.ts';
+export { createLogger, type Logger, type LogLevel } from './logger.ts';
+export { stopOnSignals } from './shutdown.ts';

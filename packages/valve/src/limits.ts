@@ -1,0 +1,39 @@
+// Every limit Valve enforces, in one place. They bound the work a tenant's rule
+// can cause inside a shared server; raising one is a deliberate decision.
+
+/** Characters in a whole permissions file. */
+export const MAX_FILE_LENGTH = 1_000_000;
+/** Characters in a single pattern such as `user/$id/*`. */
+export const MAX_PATTERN_LENGTH = 1024;
+/** Characters in one rule expression. */
+export const MAX_RULE_LENGTH = 4096;
+/** AST nodes in one rule expression; also bounds the steps of one run. */
+export const MAX_AST_NODES = 1000;
+/** Nesting depth of one rule expression's AST; keeps every recursion shallow. */
+export const MAX_AST_DEPTH = 64;
+/** Length of a string produced by `+` at run time. */
+export const MAX_CONCAT_LENGTH = 65_536;
+/** Length of a regular expression built from a string at run time. */
+export const MAX_DYNAMIC_REGEX_LENGTH = 1024;
+/** Distinct records one evaluation may load (cross-references plus oldData). */
+export const MAX_CROSS_REFERENCES = 32;
+/** Runs of one rule, hence dependent load rounds + 1 (deepstream's maxRuleIterations). */
+export const DEFAULT_MAX_RULE_ITERATIONS = 3;
+/** The highest maxRuleIterations an operator may configure. */
+export const MAX_RULE_ITERATIONS_LIMIT = 10;
+/** Rules one request can run: the compound record actions run two. */
+export const MAX_RULES_PER_REQUEST = 2;
+/**
+ * Steps (AST node visits) one evaluation may take. With no loops in the
+ * language this bound holds by construction; traced evaluations count it.
+ */
+export const MAX_EVALUATION_STEPS =
+  MAX_AST_NODES * MAX_RULE_ITERATIONS_LIMIT * MAX_RULES_PER_REQUEST;
+/** Segments in a PATCH path. */
+export const MAX_PATCH_PATH_SEGMENTS = 64;
+/** Names remembered per section and rule type by the rule-choice cache. */
+export const RULE_CACHE_SIZE = 10_000;
+/** Names longer than this are matched every time rather than cached. */
+export const RULE_CACHE_MAX_NAME_LENGTH = 512;
+/** Characters of a value shown in a trace before it is cut. */
+export const TRACE_VALUE_MAX_LENGTH = 200;

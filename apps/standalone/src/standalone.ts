@@ -24,6 +24,11 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
  * defaults: PGlite under DATA_DIR unless DATABASE_URL names a Postgres.
  */
 export async function startStandalone(config: Config, logger: Logger): Promise<Standalone> {
+  if (config.REDIS_URL) {
+    logger.warn(
+      'REDIS_URL is set, but this version keeps cluster state in-process: run one node only.',
+    );
+  }
   const dbOptions = databaseOptionsFor(config);
   const db = await openDatabase(dbOptions);
   const servers: FastifyInstance[] = [];

@@ -1,0 +1,71 @@
+// The cluster bus carries messages between the processes of a deployment
+// (control plane, realtime nodes, workers). Every message belongs to one app
+// and carries the id of the node that sent it. The local implementation
+// serves the single-process mode; the Redis one (cluster issue) delivers
+// locally the same way and drops its own echoes from Redis, so subscribers
+// see each message exactly once on every node.
+
+/** Every message the bus carries, by topic. */
+export type BusTopics = {
+  /** An app's configuration changed: realtime nodes drop their cached copy. */
+  'app.changed': { what: 'auth' | 'permissions' | 'deleted' };
+};
+
+export type BusTopic = keyof BusTopics;
+
+export type BusEnvelope<T extends BusTopic = BusTopic> = {
+  appId: string;
+  topic: T;
+  payload: BusTopics[T];
+  origin: string;
+};
+
+export type BusHandler<T extends BusTopic> = (message: BusEnvelope<T>) => void;
+
+export interface ClusterBus {
+  readonly nodeId: string;
+  publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void>;
+  /** Returns the function that unsubscribes. */
+  subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
+  close(): Promise<void>;
+}
+
+type AnyHandler = (message: BusEnvelope) => void;
+
+/** In-process bus: delivery is asynchronous, in publish order. */
+export class LocalBus implements ClusterBus {
+  readonly nodeId: string;
+  readonly #handlers = new Map<BusTopic, Set<AnyHandler>>();
+  #onError: (error: unknown) => void;
+
+  constructor(options: { nodeId: string; onHandlerError?: (error: unknown) => void }) {
+    this.nodeId = options.nodeId;
+    this.#onError = options.onHandlerError ?? (() => {});
+  }
+
+  async publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {
+    const message: BusEnvelope = { appId, topic, payload, origin: this.nodeId };
+    const handlers = [...(this.#handlers.get(topic) ?? [])];
+    queueMicrotask(() => {
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          // One subscriber's bug must not stop the others from hearing it.
+          this.#onError(error);
+        }
+      }
+    });
+  }
+
+  subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
+    const set = this.#handlers.get(topic) ?? new Set<AnyHandler>();
+    set.add(handler as AnyHandler);
+    this.#handlers.set(topic, set);
+    return () => set.delete(handler as AnyHandler);
+  }
+
+  async close(): Promise<void> {
+    this.#handlers.clear();
+  }
+}

@@ -1,0 +1,17 @@
+export {
+  type BusEnvelope,
+  type BusHandler,
+  type BusTopic,
+  type BusTopics,
+  type ClusterBus,
+  LocalBus,
+} from './bus.ts';
+export {
+  defineJob,
+  InlineJobQueue,
+  InvalidJobPayloadError,
+  type JobDefinition,
+  type JobLogger,
+  type JobQueue,
+  UnknownJobError,
+} from './jobs.ts';

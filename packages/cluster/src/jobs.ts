@@ -1,0 +1,97 @@
+import type { Static, TSchema } from 'typebox';
+import Value from 'typebox/value';
+
+// Background work (emails, persistence batches, purges) as typed jobs: a
+// name, a payload schema and a handler. The queue is an interface: inline in
+// the single-process mode, BullMQ in production (cluster issue). Handlers
+// must be idempotent: a job may run more than once.
+
+export type JobDefinition<S extends TSchema = TSchema> = {
+  name: string;
+  payload: S;
+  /** Total tries, including the first. */
+  attempts: number;
+  /** Delay before the second try; doubles for each later one. */
+  backoffMs: number;
+  handle(payload: Static<S>): Promise<void>;
+};
+
+export function defineJob<S extends TSchema>(definition: JobDefinition<S>): JobDefinition<S> {
+  return definition;
+}
+
+export class UnknownJobError extends Error {
+  override readonly name = 'UnknownJobError';
+}
+
+export class InvalidJobPayloadError extends Error {
+  override readonly name = 'InvalidJobPayloadError';
+}
+
+export interface JobQueue {
+  /** Validates and stores the job; resolves once it is queued, not run. */
+  enqueue(name: string, payload: unknown): Promise<void>;
+  /** Stops taking jobs and waits for the queued ones to finish. */
+  close(): Promise<void>;
+}
+
+export type JobLogger = {
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+};
+
+function checkPayload(definition: JobDefinition, payload: unknown) {
+  if (!Value.Check(definition.payload, payload)) {
+    const first = [...Value.Errors(definition.payload, payload)][0];
+    throw new InvalidJobPayloadError(
+      `Job ${definition.name}: invalid payload${first ? ` at ${first.instancePath || '/'}: ${first.message}` : ''}`,
+    );
+  }
+}
+
+/** Runs jobs in this process, in the background, with retries and backoff. */
+export class InlineJobQueue implements JobQueue {
+  readonly #definitions: Map<string, JobDefinition>;
+  readonly #logger: JobLogger;
+  readonly #running = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(definitions: readonly JobDefinition[], logger: JobLogger) {
+    this.#definitions = new Map(definitions.map((d) => [d.name, d]));
+    this.#logger = logger;
+  }
+
+  async enqueue(name: string, payload: unknown): Promise<void> {
+    if (this.#closed) throw new Error('The job queue is closed.');
+    const definition = this.#definitions.get(name);
+    if (!definition) throw new UnknownJobError(`No job is defined with the name ${name}.`);
+    checkPayload(definition, payload);
+    const run = this.#run(definition, payload).finally(() => this.#running.delete(run));
+    this.#running.add(run);
+  }
+
+  async #run(definition: JobDefinition, payload: unknown): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await definition.handle(payload);
+        return;
+      } catch (error) {
+        if (attempt >= definition.attempts) {
+          this.#logger.error({ err: error, job: definition.name, attempt }, 'job failed for good');
+          return;
+        }
+        const delay = definition.backoffMs * 2 ** (attempt - 1);
+        this.#logger.warn(
+          { err: error, job: definition.name, attempt, delay },
+          'job failed; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#running]);
+  }
+}

@@ -75,7 +75,6 @@ class Evaluation implements RuntimeContext {
   readonly trace: TraceEntry[] | null;
   private records: Map<string, RecordSlot> | null = null;
   private pending: Promise<void>[] | null = null;
-  private loadFailure: ValveRuntimeError | null = null;
   private round = 1;
   private stepIndex = 0;
   private choice: RuleChoice | null | undefined = undefined;
@@ -217,12 +216,9 @@ class Evaluation implements RuntimeContext {
       newSlot.state = 'failed';
       const detail = error instanceof Error ? error.message : String(error);
       this.trace?.push({ kind: 'load', record: name, round, found: false, error: detail });
-      const failure = new RuleError(
-        'RUNTIME_LOAD_ERROR',
-        `record ${name} could not be loaded: ${detail}`,
-      );
-      this.loadFailure ??= { code: failure.code, message: failure.message };
-      return failure;
+      // The failure surfaces when a run reads the record, so a record fetched
+      // ahead of time but never needed cannot fail the evaluation.
+      return new RuleError('RUNTIME_LOAD_ERROR', `record ${name} could not be loaded: ${detail}`);
     };
     let answer: unknown;
     try {
@@ -295,6 +291,7 @@ class Evaluation implements RuntimeContext {
 
   private runRule(rule: CompiledRule): unknown {
     if (rule.usage.now) this.now = this.request.now ?? Date.now();
+    if (this.round === 1 && rule.prefetch.length > 0) this.prefetch(rule);
     try {
       return (this.trace === null ? rule.evaluate : rule.traced())(this);
     } catch (error) {
@@ -303,6 +300,27 @@ class Evaluation implements RuntimeContext {
       this.runError = toRuntimeError(error);
       this.outcome({ ...this.ruleRef(rule), verdict: 'error' });
       return RUN_FAILED;
+    }
+  }
+
+  /**
+   * Starts the loads of `_()` calls whose names depend on no other record, so
+   * independent references share the first round instead of using one round
+   * each (a miss would stop the run at the first `.field` of a pending load).
+   * Speculative: errors here are ignored and resurface if the rule needs them.
+   */
+  private prefetch(rule: CompiledRule): void {
+    for (const nameOf of rule.prefetch) {
+      const pendingBefore = this.pending?.length ?? 0;
+      try {
+        const recordName = nameOf(this);
+        // A name computed from a value still loading (a patched `data`) is not the real name.
+        if (typeof recordName === 'string' && (this.pending?.length ?? 0) === pendingBefore) {
+          this.loadRecord(recordName);
+        }
+      } catch {
+        // The rule's own run reports whatever matters.
+      }
     }
   }
 
@@ -329,9 +347,7 @@ class Evaluation implements RuntimeContext {
     const loads = this.pending ?? [];
     this.pending = null;
     if (this.choice !== undefined) this.round++;
-    return Promise.all(loads).then(() =>
-      this.loadFailure === null ? this.advance() : this.finish(this.loadFailure),
-    );
+    return Promise.all(loads).then(() => this.advance());
   }
 
   private finish(error: ValveRuntimeError | undefined): EvaluationResult {

@@ -1,6 +1,7 @@
 import { type RuleType, SECTIONS, type Section } from './actions.js';
 import { ExpressionError, type ValveCheckError } from './errors.js';
 import { type EvaluationSetup, evaluateRequest } from './evaluation.js';
+import { children, type Node } from './expression/ast.js';
 import { checkExpression, type RuleUsage } from './expression/checker.js';
 import { type CompiledExpression, compileExpression } from './expression/compiler.js';
 import { parseExpression } from './expression/parser.js';
@@ -86,6 +87,7 @@ function compileRule(
       evaluate: constant,
       traced: () => constant,
       usage: NO_USAGE,
+      prefetch: [],
     };
   }
   const path = [section, pattern.source, type];
@@ -121,7 +123,28 @@ function compileRule(
       return traced;
     },
     usage: checked.usage,
+    prefetch: independentReferences(ast).map((arg) =>
+      compileExpression(arg, { ...options, traced: false }),
+    ),
   };
+}
+
+/** Arguments of `_()` calls that read no record themselves (no nested `_()`, no oldData). */
+function independentReferences(root: Node): Node[] {
+  const found: Node[] = [];
+  const readsRecords = (node: Node): boolean =>
+    (node.kind === 'identifier' && node.name === 'oldData') ||
+    (node.kind === 'call' && node.callee.kind === 'identifier' && node.callee.name === '_') ||
+    children(node).some(readsRecords);
+  const visit = (node: Node): void => {
+    if (node.kind === 'call' && node.callee.kind === 'identifier' && node.callee.name === '_') {
+      const arg = node.args[0];
+      if (arg !== undefined && !readsRecords(arg)) found.push(arg);
+    }
+    for (const child of children(node)) visit(child);
+  };
+  visit(root);
+  return found;
 }
 
 /** Checks and compiles a permissions file (YAML or JSON text). Reports every error it finds. */

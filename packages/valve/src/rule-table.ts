@@ -18,6 +18,8 @@ export interface CompiledRule {
   /** The same rule compiled to record sub-expression values; built on first use. */
   readonly traced: () => CompiledExpression;
   readonly usage: RuleUsage;
+  /** Name expressions of `_()` calls that depend on no other record, loaded up front. */
+  readonly prefetch: readonly CompiledExpression[];
   /** Shared, frozen results for the common single-rule outcomes. */
   readonly allowedResult: EvaluationResult;
   readonly deniedResult: EvaluationResult;

@@ -1,29 +1,105 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '@hubstream/db';
-import { type Logger, registerHealthRoutes } from '@hubstream/service';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { registerHealthRoutes } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ControlPlaneContext } from './context.ts';
+import { ApiError, toApiError } from './errors.ts';
+import { accountRoutes } from './routes/accounts/routes.ts';
+import { appUserRoutes } from './routes/app-users/routes.ts';
+import { appRoutes } from './routes/apps/routes.ts';
+import { auditRoutes } from './routes/audit/routes.ts';
+import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
+import { keyRoutes } from './routes/keys/routes.ts';
+import { permissionRoutes } from './routes/permissions/routes.ts';
 
-export type ControlPlaneOptions = {
-  db: Database;
-  logger: Logger;
-};
+export type ControlPlaneOptions = ControlPlaneContext;
+
+/** Largest request body: Valve files are the biggest thing we accept. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+export type ControlPlaneServer = FastifyInstance;
 
 /** The control plane's HTTP server, not yet listening. */
-export async function buildApp(options: ControlPlaneOptions): Promise<FastifyInstance> {
+export async function buildApp(context: ControlPlaneOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: options.logger.child({ service: 'control-plane' }) as FastifyBaseLogger,
+    loggerInstance: context.logger.child({ service: 'control-plane' }) as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Unknown fields are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Valve files may be uploaded as YAML text.
+  app.addContentTypeParser(
+    ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
+
+  // A request with no body at all is checked as an empty object, so optional
+  // bodies may be left out and required fields are named in the error.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
   });
-  registerHealthRoutes(app, [{ name: 'database', check: () => options.db.ping() }]);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: 'NOT_FOUND',
-        message: `No route for ${request.method} ${request.url}.`,
-        details: [],
+
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        'RATE_LIMITED',
+        `Too many requests: at most ${context.max} per ${context.after}. Try again later.`,
+      ),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Hubstream control plane API',
+        version: '1',
+        description:
+          'Accounts, apps, auth settings, app users, permissions and API keys. Authenticate with the session cookie or "Authorization: Bearer <token>"; app user routes also take an app API key.',
       },
-    }),
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'hs_session' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: apiError.code }, apiError.message);
+    return reply.code(apiError.status).send(apiError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError('NOT_FOUND', `No route for ${request.method} ${request.url}.`);
+    return reply.code(404).send(error.toBody());
+  });
+
+  registerHealthRoutes(app, [{ name: 'database', check: () => context.db.ping() }]);
+  await app.register(
+    async (v1) => {
+      await v1.register(accountRoutes, context);
+      await v1.register(appRoutes, context);
+      await v1.register(keyRoutes, context);
+      await v1.register(authSettingsRoutes, context);
+      await v1.register(appUserRoutes, context);
+      await v1.register(permissionRoutes, context);
+      await v1.register(auditRoutes, context);
+    },
+    { prefix: '/v1' },
   );
   return app;
 }

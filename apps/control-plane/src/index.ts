@@ -1,1 +1,3 @@
-export { buildApp, type ControlPlaneOptions } from './app.ts';
+export { BODY_LIMIT_BYTES, buildApp, type ControlPlaneOptions } from './app.ts';
+export type { ControlPlaneContext } from './context.ts';
+export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './errors.ts';

@@ -1,30 +1,30 @@
-import { openDatabase } from '@hubstream/db';
-import { createLogger } from '@hubstream/service';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.ts';
+import { startControlPlane } from './harness.ts';
 
 describe('control plane health', () => {
   it('is healthy but not ready when the database stops answering', async () => {
-    const db = await openDatabase({ kind: 'pglite-memory' });
-    const app = await buildApp({ db, logger: createLogger({ level: 'silent', name: 'test' }) });
+    const h = await startControlPlane('pglite');
     try {
-      expect((await app.inject('/ready')).json()).toEqual({ status: 'ready' });
-      await db.close();
-      expect((await app.inject('/health')).statusCode).toBe(200);
-      const ready = await app.inject('/ready');
-      expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toEqual({
+      expect(await h.call('GET', '/ready')).toMatchObject({
+        status: 200,
+        body: { status: 'ready' },
+      });
+      await h.db.close();
+      expect((await h.call('GET', '/health')).status).toBe(200);
+      const ready = await h.call('GET', '/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({
         error: {
           code: 'NOT_READY',
           message: 'Not ready: database did not answer.',
           details: [{ check: 'database' }],
         },
       });
-      const missing = await app.inject('/no/such/route');
-      expect(missing.statusCode).toBe(404);
-      expect(missing.json().error.code).toBe('NOT_FOUND');
+      const missing = await h.call('GET', '/no/such/route');
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe('NOT_FOUND');
     } finally {
-      await app.close();
+      await h.app.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { InlineJobQueue, LocalBus } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { databaseOptionsFor, openDatabase } from '@hubstream/db';
@@ -32,6 +33,13 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
   const dbOptions = databaseOptionsFor(config);
   const db = await openDatabase(dbOptions);
   const servers: FastifyInstance[] = [];
+  // Closed after the servers, in reverse order of creation.
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await db.close();
+  };
   try {
     const report = await db.migrate();
     logger.info(
@@ -44,7 +52,14 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
         ? `applied ${report.applied.length} migration(s)`
         : 'database schema is up to date',
     );
-    const controlPlane = await buildControlPlane({ db, logger });
+    const bus = new LocalBus({
+      nodeId: `standalone-${process.pid}`,
+      onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
+    });
+    closers.push(() => bus.close());
+    const jobs = new InlineJobQueue([], logger);
+    closers.push(() => jobs.close());
+    const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
     servers.push(controlPlane);
     const realtime = await buildRealtime({ db, logger });
     servers.push(realtime);
@@ -69,15 +84,11 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     return {
       controlPlaneUrl,
       realtimeUrl,
-      async stop() {
-        // Stop taking new work first, then release the database.
-        await Promise.allSettled(servers.map((s) => s.close()));
-        await db.close();
-      },
+      // Stop taking new work first, let queued jobs finish, then release the database.
+      stop: closeAll,
     };
   } catch (error) {
-    await Promise.allSettled(servers.map((s) => s.close()));
-    await db.close();
+    await closeAll();
     throw error;
   }
 }

@@ -73,6 +73,20 @@ export const configSchema = Type.Object(
         'Base URL at which clients reach realtime nodes; app URLs are this plus /APP_ID. Unset: ws://localhost:REALTIME_PORT.',
     }),
     LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { description: 'Minimum level of the JSON logs.' }),
+    ACCOUNT_RATE_LIMIT_MAX: positiveInt(10, {
+      description:
+        'Sign-ups, log-ins and password-reset requests allowed per client address and route in each window.',
+    }),
+    ACCOUNT_RATE_LIMIT_WINDOW_MS: positiveInt(60_000, {
+      description: 'The window of ACCOUNT_RATE_LIMIT_MAX.',
+    }),
+    SMTP_URL: url(['smtp', 'smtps'], {
+      description:
+        'SMTP server for developer emails (verification, password reset), e.g. smtp://user:pass@mail.example.com:587. Unset: emails are written as .eml files to DATA_DIR/outbox.',
+    }),
+    MAIL_FROM: text('Hubstream <no-reply@localhost>', {
+      description: 'Sender of developer emails.',
+    }),
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, {
       description:
         'How long a process waits for open work to finish on SIGINT/SIGTERM before it exits anyway.',

@@ -5,8 +5,20 @@ export {
   databaseOptionsFor,
   openDatabase,
 } from './database.ts';
+export type {
+  Account,
+  AccountToken,
+  ApiKey,
+  App,
+  AppAuthSettings,
+  AppUser,
+  AuditEvent,
+  PermissionVersion,
+  Record,
+  Session,
+  UsageSample,
+} from './generated/prisma/client.ts';
 export { Prisma, PrismaClient } from './generated/prisma/client.ts';
-export type * from './generated/prisma/models.ts';
 export {
   applyMigrations,
   checksumOf,

@@ -56,7 +56,8 @@ async function exerciseEveryModel(prisma: PrismaClient) {
     webhookRetryStatusCodes: [404, 504],
     webhookPromoteToHeader: [],
     webhookHeaders: {},
-    unauthenticatedTimeoutMs: 30000,
+    unauthenticatedTimeoutMs: 180000,
+    strategyOrder: ['email', 'webhook', 'open'],
     maxAuthAttempts: 3,
   });
   await prisma.app.update({ where: { id: app.id }, data: { name: 'Chat 2' } });

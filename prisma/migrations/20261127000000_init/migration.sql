@@ -69,7 +69,8 @@ CREATE TABLE "app_auth_settings" (
     "webhook_retry_attempts" INTEGER NOT NULL DEFAULT 3,
     "webhook_retry_interval_ms" INTEGER NOT NULL DEFAULT 5000,
     "webhook_signing_secret" TEXT,
-    "unauthenticated_timeout_ms" INTEGER NOT NULL DEFAULT 30000,
+    "strategy_order" TEXT[] DEFAULT ARRAY['email', 'webhook', 'open']::TEXT[],
+    "unauthenticated_timeout_ms" INTEGER NOT NULL DEFAULT 180000,
     "max_auth_attempts" INTEGER NOT NULL DEFAULT 3,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
 

@@ -144,6 +144,7 @@ export const AppAuthSettingsScalarFieldEnum = {
   webhookRetryAttempts: 'webhookRetryAttempts',
   webhookRetryIntervalMs: 'webhookRetryIntervalMs',
   webhookSigningSecret: 'webhookSigningSecret',
+  strategyOrder: 'strategyOrder',
   unauthenticatedTimeoutMs: 'unauthenticatedTimeoutMs',
   maxAuthAttempts: 'maxAuthAttempts',
   updatedAt: 'updatedAt'

@@ -90,6 +90,7 @@ export type AppAuthSettingsCountAggregateOutputType = {
   webhookRetryAttempts: number
   webhookRetryIntervalMs: number
   webhookSigningSecret: number
+  strategyOrder: number
   unauthenticatedTimeoutMs: number
   maxAuthAttempts: number
   updatedAt: number
@@ -161,6 +162,7 @@ export type AppAuthSettingsCountAggregateInputType = {
   webhookRetryAttempts?: true
   webhookRetryIntervalMs?: true
   webhookSigningSecret?: true
+  strategyOrder?: true
   unauthenticatedTimeoutMs?: true
   maxAuthAttempts?: true
   updatedAt?: true
@@ -267,6 +269,7 @@ export type AppAuthSettingsGroupByOutputType = {
   webhookRetryAttempts: number
   webhookRetryIntervalMs: number
   webhookSigningSecret: string | null
+  strategyOrder: string[]
   unauthenticatedTimeoutMs: number
   maxAuthAttempts: number
   updatedAt: Date
@@ -309,6 +312,7 @@ export type AppAuthSettingsWhereInput = {
   webhookRetryAttempts?: Prisma.IntFilter<"AppAuthSettings"> | number
   webhookRetryIntervalMs?: Prisma.IntFilter<"AppAuthSettings"> | number
   webhookSigningSecret?: Prisma.StringNullableFilter<"AppAuthSettings"> | string | null
+  strategyOrder?: Prisma.StringNullableListFilter<"AppAuthSettings">
   unauthenticatedTimeoutMs?: Prisma.IntFilter<"AppAuthSettings"> | number
   maxAuthAttempts?: Prisma.IntFilter<"AppAuthSettings"> | number
   updatedAt?: Prisma.DateTimeFilter<"AppAuthSettings"> | Date | string
@@ -329,6 +333,7 @@ export type AppAuthSettingsOrderByWithRelationInput = {
   webhookRetryAttempts?: Prisma.SortOrder
   webhookRetryIntervalMs?: Prisma.SortOrder
   webhookSigningSecret?: Prisma.SortOrderInput | Prisma.SortOrder
+  strategyOrder?: Prisma.SortOrder
   unauthenticatedTimeoutMs?: Prisma.SortOrder
   maxAuthAttempts?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -352,6 +357,7 @@ export type AppAuthSettingsWhereUniqueInput = Prisma.AtLeast<{
   webhookRetryAttempts?: Prisma.IntFilter<"AppAuthSettings"> | number
   webhookRetryIntervalMs?: Prisma.IntFilter<"AppAuthSettings"> | number
   webhookSigningSecret?: Prisma.StringNullableFilter<"AppAuthSettings"> | string | null
+  strategyOrder?: Prisma.StringNullableListFilter<"AppAuthSettings">
   unauthenticatedTimeoutMs?: Prisma.IntFilter<"AppAuthSettings"> | number
   maxAuthAttempts?: Prisma.IntFilter<"AppAuthSettings"> | number
   updatedAt?: Prisma.DateTimeFilter<"AppAuthSettings"> | Date | string
@@ -372,6 +378,7 @@ export type AppAuthSettingsOrderByWithAggregationInput = {
   webhookRetryAttempts?: Prisma.SortOrder
   webhookRetryIntervalMs?: Prisma.SortOrder
   webhookSigningSecret?: Prisma.SortOrderInput | Prisma.SortOrder
+  strategyOrder?: Prisma.SortOrder
   unauthenticatedTimeoutMs?: Prisma.SortOrder
   maxAuthAttempts?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -399,6 +406,7 @@ export type AppAuthSettingsScalarWhereWithAggregatesInput = {
   webhookRetryAttempts?: Prisma.IntWithAggregatesFilter<"AppAuthSettings"> | number
   webhookRetryIntervalMs?: Prisma.IntWithAggregatesFilter<"AppAuthSettings"> | number
   webhookSigningSecret?: Prisma.StringNullableWithAggregatesFilter<"AppAuthSettings"> | string | null
+  strategyOrder?: Prisma.StringNullableListFilter<"AppAuthSettings">
   unauthenticatedTimeoutMs?: Prisma.IntWithAggregatesFilter<"AppAuthSettings"> | number
   maxAuthAttempts?: Prisma.IntWithAggregatesFilter<"AppAuthSettings"> | number
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"AppAuthSettings"> | Date | string
@@ -417,6 +425,7 @@ export type AppAuthSettingsCreateInput = {
   webhookRetryAttempts?: number
   webhookRetryIntervalMs?: number
   webhookSigningSecret?: string | null
+  strategyOrder?: Prisma.AppAuthSettingsCreatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: number
   maxAuthAttempts?: number
   updatedAt?: Date | string
@@ -437,6 +446,7 @@ export type AppAuthSettingsUncheckedCreateInput = {
   webhookRetryAttempts?: number
   webhookRetryIntervalMs?: number
   webhookSigningSecret?: string | null
+  strategyOrder?: Prisma.AppAuthSettingsCreatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: number
   maxAuthAttempts?: number
   updatedAt?: Date | string
@@ -455,6 +465,7 @@ export type AppAuthSettingsUpdateInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -475,6 +486,7 @@ export type AppAuthSettingsUncheckedUpdateInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -494,6 +506,7 @@ export type AppAuthSettingsCreateManyInput = {
   webhookRetryAttempts?: number
   webhookRetryIntervalMs?: number
   webhookSigningSecret?: string | null
+  strategyOrder?: Prisma.AppAuthSettingsCreatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: number
   maxAuthAttempts?: number
   updatedAt?: Date | string
@@ -512,6 +525,7 @@ export type AppAuthSettingsUpdateManyMutationInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -531,6 +545,7 @@ export type AppAuthSettingsUncheckedUpdateManyInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -571,6 +586,7 @@ export type AppAuthSettingsCountOrderByAggregateInput = {
   webhookRetryAttempts?: Prisma.SortOrder
   webhookRetryIntervalMs?: Prisma.SortOrder
   webhookSigningSecret?: Prisma.SortOrder
+  strategyOrder?: Prisma.SortOrder
   unauthenticatedTimeoutMs?: Prisma.SortOrder
   maxAuthAttempts?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -670,6 +686,10 @@ export type AppAuthSettingsCreatewebhookRetryStatusCodesInput = {
   set: number[]
 }
 
+export type AppAuthSettingsCreatestrategyOrderInput = {
+  set: string[]
+}
+
 export type AppAuthSettingsUpdatewebhookPromoteToHeaderInput = {
   set?: string[]
   push?: string | string[]
@@ -693,6 +713,11 @@ export type AppAuthSettingsUpdatewebhookRetryStatusCodesInput = {
   push?: number | number[]
 }
 
+export type AppAuthSettingsUpdatestrategyOrderInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
 export type AppAuthSettingsCreateWithoutAppInput = {
   openEnabled?: boolean
   emailEnabled?: boolean
@@ -706,6 +731,7 @@ export type AppAuthSettingsCreateWithoutAppInput = {
   webhookRetryAttempts?: number
   webhookRetryIntervalMs?: number
   webhookSigningSecret?: string | null
+  strategyOrder?: Prisma.AppAuthSettingsCreatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: number
   maxAuthAttempts?: number
   updatedAt?: Date | string
@@ -724,6 +750,7 @@ export type AppAuthSettingsUncheckedCreateWithoutAppInput = {
   webhookRetryAttempts?: number
   webhookRetryIntervalMs?: number
   webhookSigningSecret?: string | null
+  strategyOrder?: Prisma.AppAuthSettingsCreatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: number
   maxAuthAttempts?: number
   updatedAt?: Date | string
@@ -758,6 +785,7 @@ export type AppAuthSettingsUpdateWithoutAppInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -776,6 +804,7 @@ export type AppAuthSettingsUncheckedUpdateWithoutAppInput = {
   webhookRetryAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   webhookRetryIntervalMs?: Prisma.IntFieldUpdateOperationsInput | number
   webhookSigningSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  strategyOrder?: Prisma.AppAuthSettingsUpdatestrategyOrderInput | string[]
   unauthenticatedTimeoutMs?: Prisma.IntFieldUpdateOperationsInput | number
   maxAuthAttempts?: Prisma.IntFieldUpdateOperationsInput | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -797,6 +826,7 @@ export type AppAuthSettingsSelect<ExtArgs extends runtime.Types.Extensions.Inter
   webhookRetryAttempts?: boolean
   webhookRetryIntervalMs?: boolean
   webhookSigningSecret?: boolean
+  strategyOrder?: boolean
   unauthenticatedTimeoutMs?: boolean
   maxAuthAttempts?: boolean
   updatedAt?: boolean
@@ -817,6 +847,7 @@ export type AppAuthSettingsSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   webhookRetryAttempts?: boolean
   webhookRetryIntervalMs?: boolean
   webhookSigningSecret?: boolean
+  strategyOrder?: boolean
   unauthenticatedTimeoutMs?: boolean
   maxAuthAttempts?: boolean
   updatedAt?: boolean
@@ -837,6 +868,7 @@ export type AppAuthSettingsSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   webhookRetryAttempts?: boolean
   webhookRetryIntervalMs?: boolean
   webhookSigningSecret?: boolean
+  strategyOrder?: boolean
   unauthenticatedTimeoutMs?: boolean
   maxAuthAttempts?: boolean
   updatedAt?: boolean
@@ -857,12 +889,13 @@ export type AppAuthSettingsSelectScalar = {
   webhookRetryAttempts?: boolean
   webhookRetryIntervalMs?: boolean
   webhookSigningSecret?: boolean
+  strategyOrder?: boolean
   unauthenticatedTimeoutMs?: boolean
   maxAuthAttempts?: boolean
   updatedAt?: boolean
 }
 
-export type AppAuthSettingsOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"appId" | "openEnabled" | "emailEnabled" | "webhookEnabled" | "webhookUrl" | "webhookPromoteToHeader" | "webhookHeaders" | "webhookTimeoutMs" | "webhookPermittedStatusCodes" | "webhookRetryStatusCodes" | "webhookRetryAttempts" | "webhookRetryIntervalMs" | "webhookSigningSecret" | "unauthenticatedTimeoutMs" | "maxAuthAttempts" | "updatedAt", ExtArgs["result"]["appAuthSettings"]>
+export type AppAuthSettingsOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"appId" | "openEnabled" | "emailEnabled" | "webhookEnabled" | "webhookUrl" | "webhookPromoteToHeader" | "webhookHeaders" | "webhookTimeoutMs" | "webhookPermittedStatusCodes" | "webhookRetryStatusCodes" | "webhookRetryAttempts" | "webhookRetryIntervalMs" | "webhookSigningSecret" | "strategyOrder" | "unauthenticatedTimeoutMs" | "maxAuthAttempts" | "updatedAt", ExtArgs["result"]["appAuthSettings"]>
 export type AppAuthSettingsInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   app?: boolean | Prisma.AppDefaultArgs<ExtArgs>
 }
@@ -892,6 +925,7 @@ export type $AppAuthSettingsPayload<ExtArgs extends runtime.Types.Extensions.Int
     webhookRetryAttempts: number
     webhookRetryIntervalMs: number
     webhookSigningSecret: string | null
+    strategyOrder: string[]
     unauthenticatedTimeoutMs: number
     maxAuthAttempts: number
     updatedAt: Date
@@ -1332,6 +1366,7 @@ export interface AppAuthSettingsFieldRefs {
   readonly webhookRetryAttempts: Prisma.FieldRef<"AppAuthSettings", 'Int'>
   readonly webhookRetryIntervalMs: Prisma.FieldRef<"AppAuthSettings", 'Int'>
   readonly webhookSigningSecret: Prisma.FieldRef<"AppAuthSettings", 'String'>
+  readonly strategyOrder: Prisma.FieldRef<"AppAuthSettings", 'String[]'>
   readonly unauthenticatedTimeoutMs: Prisma.FieldRef<"AppAuthSettings", 'Int'>
   readonly maxAuthAttempts: Prisma.FieldRef<"AppAuthSettings", 'Int'>
   readonly updatedAt: Prisma.FieldRef<"AppAuthSettings", 'DateTime'>

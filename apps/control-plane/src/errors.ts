@@ -1,0 +1,94 @@
+// Every error the HTTP API can answer with, and its status. The table is
+// closed: a code without a status does not compile.
+export const API_ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  INVALID_TOKEN: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  EMAIL_TAKEN: 409,
+  USER_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INVALID_PERMISSIONS: 422,
+  INVALID_SETTINGS: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+export type ApiErrorBody = {
+  error: { code: ApiErrorCode; message: string; details: unknown[] };
+};
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly code: ApiErrorCode;
+  readonly details: unknown[];
+
+  constructor(code: ApiErrorCode, message: string, details: unknown[] = []) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return API_ERROR_STATUS[this.code];
+  }
+
+  toBody(): ApiErrorBody {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} was not found.`);
+
+type FastifyLikeError = Error & {
+  statusCode?: number;
+  code?: string;
+  validation?: { instancePath: string; message?: string; params?: unknown }[];
+  validationContext?: string;
+};
+
+/**
+ * The one place where any thrown value becomes an API error. Causes and
+ * stacks stay in the logs; clients get a code and a message.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const e = error as FastifyLikeError;
+  if (e?.validation) {
+    const where = e.validationContext ?? 'body';
+    return new ApiError(
+      'VALIDATION_FAILED',
+      `The request ${where} is invalid: ${e.validation
+        .map((v) => `${v.instancePath || '/'} ${v.message ?? 'is invalid'}`)
+        .join('; ')}.`,
+      e.validation.map((v) => ({
+        in: where,
+        path: v.instancePath || '/',
+        message: v.message ?? '',
+      })),
+    );
+  }
+  switch (e?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('INVALID_JSON', 'The request body is not valid JSON.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'The request content type is not supported here.',
+      );
+    default:
+      break;
+  }
+  if (e?.statusCode === 429) return new ApiError('RATE_LIMITED', e.message);
+  return new ApiError('INTERNAL', 'Something went wrong on our side. It has been logged.');
+}

@@ -1,0 +1,115 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import Type from 'typebox';
+import { type ControlPlaneContext, SESSION_COOKIE, SESSION_TTL_MS } from '../../context.ts';
+import { errors } from '../../lib/schemas.ts';
+import { requireDeveloper } from '../../plugins/auth.ts';
+import { AccountView, Credentials, LoginReply, SignupBody, SignupReply } from './schemas.ts';
+import {
+  type AccountRow,
+  accountView,
+  checkCredentials,
+  closeSession,
+  createAccount,
+  openSession,
+} from './service.ts';
+
+export const accountRateLimit = (context: ControlPlaneContext) => ({
+  max: context.config.ACCOUNT_RATE_LIMIT_MAX,
+  timeWindow: context.config.ACCOUNT_RATE_LIMIT_WINDOW_MS,
+});
+
+export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+  const secureCookies = (context.config.PUBLIC_HTTP_URL ?? '').startsWith('https://');
+
+  async function startSession(reply: FastifyReply, account: AccountRow, mode: 'token' | 'cookie') {
+    if (mode === 'token') return { token: await openSession(prisma, account.id, 'bearer') };
+    const token = await openSession(prisma, account.id, 'cookie');
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookies,
+      path: '/',
+      maxAge: SESSION_TTL_MS / 1000,
+    });
+    return {};
+  }
+
+  app.post(
+    '/signup',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Create a developer account',
+        security: [],
+        body: SignupBody,
+        response: { 201: SignupReply, ...errors(400, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const account = await createAccount(prisma, request.body.email, request.body.password);
+      const session = await startSession(reply, account, request.body.session ?? 'token');
+      return reply.code(201).send({ account: accountView(account), ...session });
+    },
+  );
+
+  app.post(
+    '/login',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Log in',
+        security: [],
+        body: Credentials,
+        response: { 200: LoginReply, ...errors(400, 401, 429) },
+      },
+    },
+    async (request, reply) => {
+      const account = await checkCredentials(prisma, request.body.email, request.body.password);
+      const mode = request.body.session ?? 'token';
+      const session = await startSession(reply, account, mode);
+      return mode === 'cookie' ? { account: accountView(account) } : session;
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'End the current session (token or cookie)',
+        response: { 204: Type.Null(), ...errors(401) },
+      },
+    },
+    async (request, reply) => {
+      const developer = await requireDeveloper(prisma, request);
+      await closeSession(prisma, developer.sessionId);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'The logged-in account',
+        response: { 200: Type.Object({ account: AccountView }), ...errors(401, 403) },
+      },
+    },
+    async (request) => {
+      const developer = await requireDeveloper(prisma, request);
+      const account = await prisma.account.findUniqueOrThrow({
+        where: { id: developer.accountId },
+      });
+      return { account: accountView(account) };
+    },
+  );
+};

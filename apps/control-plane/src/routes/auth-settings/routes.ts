@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ControlPlaneContext } from '../../context.ts';
+import { audit } from '../../lib/audit.ts';
+import { AppIdParams, errors } from '../../lib/schemas.ts';
+import { requireApp } from '../../plugins/auth.ts';
+import { AuthSettingsBody, AuthSettingsView } from './schemas.ts';
+import { changedFields, planUpdate, settingsView } from './service.ts';
+
+export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+  const tags = ['auth settings'];
+
+  app.get(
+    '/apps/:id/auth',
+    {
+      schema: {
+        tags,
+        summary: "How the app's end users log in",
+        params: AppIdParams,
+        response: { 200: AuthSettingsView, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const settings = await prisma.appAuthSettings.upsert({
+        where: { appId: found.id },
+        create: { appId: found.id },
+        update: {},
+      });
+      return settingsView(settings);
+    },
+  );
+
+  app.put(
+    '/apps/:id/auth',
+    {
+      schema: {
+        tags,
+        summary: 'Switch on, off and configure open, email and webhook auth',
+        description:
+          'Parts left out keep their values. Realtime nodes apply the change to new logins at once.',
+        params: AppIdParams,
+        body: AuthSettingsBody,
+        response: { 200: AuthSettingsView, ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const updated = await prisma.$transaction(async (tx) => {
+        const current = await tx.appAuthSettings.upsert({
+          where: { appId: found.id },
+          create: { appId: found.id },
+          update: {},
+        });
+        const data = planUpdate(current, request.body);
+        const saved = await tx.appAuthSettings.update({ where: { appId: found.id }, data });
+        await audit(tx, {
+          appId: found.id,
+          principal,
+          action: 'auth.updated',
+          details: { fields: changedFields(request.body) },
+        });
+        return saved;
+      });
+      await context.bus.publish(found.id, 'app.changed', { what: 'auth' });
+      return settingsView(updated);
+    },
+  );
+};

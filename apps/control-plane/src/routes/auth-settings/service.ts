@@ -1,0 +1,121 @@
+import type { AppAuthSettings, Prisma } from '@hubstream/db';
+import { ApiError } from '../../errors.ts';
+import { randomToken } from '../../lib/secrets.ts';
+
+export type Strategy = 'open' | 'email' | 'webhook';
+
+export type AuthSettingsInput = {
+  order?: Strategy[];
+  open?: { enabled: boolean };
+  email?: { enabled: boolean };
+  webhook?: Partial<{
+    enabled: boolean;
+    url: string | null;
+    promoteToHeader: string[];
+    headers: Record<string, string>;
+    timeoutMs: number;
+    permittedStatusCodes: number[];
+    retryStatusCodes: number[];
+    retryAttempts: number;
+    retryIntervalMs: number;
+    signingSecret: string | null;
+  }>;
+  unauthenticatedTimeoutMs?: number;
+  maxAuthAttempts?: number;
+};
+
+export function settingsView(s: AppAuthSettings) {
+  return {
+    order: s.strategyOrder as Strategy[],
+    open: { enabled: s.openEnabled },
+    email: { enabled: s.emailEnabled },
+    webhook: {
+      enabled: s.webhookEnabled,
+      url: s.webhookUrl,
+      promoteToHeader: s.webhookPromoteToHeader,
+      headers: s.webhookHeaders as Record<string, string>,
+      timeoutMs: s.webhookTimeoutMs,
+      permittedStatusCodes: s.webhookPermittedStatusCodes,
+      retryStatusCodes: s.webhookRetryStatusCodes,
+      retryAttempts: s.webhookRetryAttempts,
+      retryIntervalMs: s.webhookRetryIntervalMs,
+      signingSecret: s.webhookSigningSecret,
+    },
+    unauthenticatedTimeoutMs: s.unauthenticatedTimeoutMs,
+    maxAuthAttempts: s.maxAuthAttempts,
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+function problemsWithUrl(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'webhook.url is not a URL.';
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    return 'webhook.url must start with http:// or https://.';
+  }
+  if (parsed.username || parsed.password) {
+    return 'webhook.url must not contain credentials; use webhook.headers instead.';
+  }
+  return null;
+}
+
+/**
+ * The database update for a settings change, after checking the result as a
+ * whole (a webhook that is on needs a URL). Throws INVALID_SETTINGS with
+ * every problem; nothing is changed then.
+ */
+export function planUpdate(current: AppAuthSettings, input: AuthSettingsInput) {
+  const webhook = input.webhook ?? {};
+  const url = webhook.url !== undefined ? webhook.url : current.webhookUrl;
+  const enabled = webhook.enabled ?? current.webhookEnabled;
+  const problems: { path: string; message: string }[] = [];
+  if (url !== null && url !== undefined) {
+    const problem = problemsWithUrl(url);
+    if (problem) problems.push({ path: '/webhook/url', message: problem });
+  }
+  if (enabled && !url) {
+    problems.push({ path: '/webhook/url', message: 'A webhook that is enabled needs a url.' });
+  }
+  if (problems.length > 0) {
+    throw new ApiError('INVALID_SETTINGS', problems.map((p) => p.message).join(' '), problems);
+  }
+  const data: Prisma.AppAuthSettingsUpdateInput = {};
+  if (input.order) data.strategyOrder = input.order;
+  if (input.open) data.openEnabled = input.open.enabled;
+  if (input.email) data.emailEnabled = input.email.enabled;
+  if (webhook.enabled !== undefined) data.webhookEnabled = webhook.enabled;
+  if (webhook.url !== undefined) data.webhookUrl = webhook.url;
+  if (webhook.promoteToHeader) data.webhookPromoteToHeader = webhook.promoteToHeader;
+  if (webhook.headers) data.webhookHeaders = webhook.headers;
+  if (webhook.timeoutMs !== undefined) data.webhookTimeoutMs = webhook.timeoutMs;
+  if (webhook.permittedStatusCodes) data.webhookPermittedStatusCodes = webhook.permittedStatusCodes;
+  if (webhook.retryStatusCodes) data.webhookRetryStatusCodes = webhook.retryStatusCodes;
+  if (webhook.retryAttempts !== undefined) data.webhookRetryAttempts = webhook.retryAttempts;
+  if (webhook.retryIntervalMs !== undefined) data.webhookRetryIntervalMs = webhook.retryIntervalMs;
+  if (webhook.signingSecret !== undefined) data.webhookSigningSecret = webhook.signingSecret;
+  // Every webhook call is signed: a secret exists from the first time it is on.
+  const secret =
+    webhook.signingSecret !== undefined ? webhook.signingSecret : current.webhookSigningSecret;
+  if (enabled && !secret) data.webhookSigningSecret = randomToken('whsec_');
+  if (input.unauthenticatedTimeoutMs !== undefined) {
+    data.unauthenticatedTimeoutMs = input.unauthenticatedTimeoutMs;
+  }
+  if (input.maxAuthAttempts !== undefined) data.maxAuthAttempts = input.maxAuthAttempts;
+  return data;
+}
+
+/** What changed, for the audit trail: field names only, never values of secrets. */
+export function changedFields(input: AuthSettingsInput): string[] {
+  const fields: string[] = [];
+  if (input.order) fields.push('order');
+  if (input.open) fields.push('open.enabled');
+  if (input.email) fields.push('email.enabled');
+  for (const key of Object.keys(input.webhook ?? {})) fields.push(`webhook.${key}`);
+  if (input.unauthenticatedTimeoutMs !== undefined) fields.push('unauthenticatedTimeoutMs');
+  if (input.maxAuthAttempts !== undefined) fields.push('maxAuthAttempts');
+  return fields;
+}

@@ -1,0 +1,177 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { limits } from '@hubstream/valve';
+import Type from 'typebox';
+import type { ControlPlaneContext } from '../../context.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { AppIdParams, errors } from '../../lib/schemas.ts';
+import { requireApp } from '../../plugins/auth.ts';
+import {
+  activateVersion,
+  publishVersion,
+  validate,
+  versionSummary,
+  versionView,
+} from './service.ts';
+
+const Summary = Type.Object({
+  version: Type.Integer(),
+  format: Type.String(),
+  author: Type.String(),
+  createdAt: Type.String(),
+  active: Type.Boolean(),
+});
+const Version = Type.Object({ ...Summary.properties, valve: Type.String() });
+const VersionParams = Type.Object({
+  id: AppIdParams.properties.id,
+  version: Type.Integer({ minimum: 1 }),
+});
+const Upload = Type.Union(
+  [
+    Type.String({ description: 'The Valve file as text/yaml (or text/plain).' }),
+    Type.Object(
+      { valve: Type.String({ description: 'The Valve file, YAML or JSON text.' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'text/yaml with the file, or application/json {"valve": "..."}.' },
+);
+const uploadLimit = limits.MAX_FILE_LENGTH * 2;
+
+const textOf = (body: string | { valve: string }) => (typeof body === 'string' ? body : body.valve);
+
+export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+  const tags = ['permissions'];
+
+  app.put(
+    '/apps/:id/permissions',
+    {
+      bodyLimit: uploadLimit,
+      schema: {
+        tags,
+        summary: 'Upload a Valve file: checked, stored as a new version and made active',
+        params: AppIdParams,
+        body: Upload,
+        response: { 200: Type.Object({ version: Type.Integer() }), ...errors(400, 401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const created = await publishVersion(prisma, found.id, principal, textOf(request.body));
+      await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
+      return { version: created.version };
+    },
+  );
+
+  app.post(
+    '/apps/:id/permissions/check',
+    {
+      bodyLimit: uploadLimit,
+      schema: {
+        tags,
+        summary: 'Check a Valve file without storing it',
+        params: AppIdParams,
+        body: Upload,
+        response: {
+          200: Type.Object({
+            valid: Type.Literal(true),
+            patterns: Type.Integer(),
+            rules: Type.Integer(),
+          }),
+          ...errors(400, 401, 404, 422),
+        },
+      },
+    },
+    async (request) => {
+      await requireApp(prisma, request, request.params.id);
+      const report = validate(textOf(request.body));
+      return { valid: true as const, ...report.stats };
+    },
+  );
+
+  app.get(
+    '/apps/:id/permissions',
+    {
+      schema: {
+        tags,
+        summary: 'The active permissions (404 when none: everything is denied)',
+        params: AppIdParams,
+        response: { 200: Version, ...errors(401, 404) },
+      },
+    },
+    async (request) => {
+      const { app: found } = await requireApp(prisma, request, request.params.id);
+      if (!found.activePermissionVersionId) {
+        throw new ApiError(
+          'NOT_FOUND',
+          'This app has no permissions yet, so every action is denied. Upload a Valve file.',
+        );
+      }
+      const active = await prisma.permissionVersion.findUniqueOrThrow({
+        where: { id: found.activePermissionVersionId },
+      });
+      return versionView(active, found.activePermissionVersionId);
+    },
+  );
+
+  app.get(
+    '/apps/:id/permissions/versions',
+    {
+      schema: {
+        tags,
+        summary: 'Every stored version, newest first',
+        params: AppIdParams,
+        response: { 200: Type.Object({ versions: Type.Array(Summary) }), ...errors(401, 404) },
+      },
+    },
+    async (request) => {
+      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const versions = await prisma.permissionVersion.findMany({
+        where: { appId: found.id },
+        orderBy: { version: 'desc' },
+      });
+      return { versions: versions.map((v) => versionSummary(v, found.activePermissionVersionId)) };
+    },
+  );
+
+  app.get(
+    '/apps/:id/permissions/versions/:version',
+    {
+      schema: {
+        tags,
+        summary: 'One stored version with its file',
+        params: VersionParams,
+        response: { 200: Version, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const version = await prisma.permissionVersion.findUnique({
+        where: { appId_version: { appId: found.id, version: request.params.version } },
+      });
+      if (!version) throw notFound(`Permissions version ${request.params.version}`);
+      return versionView(version, found.activePermissionVersionId);
+    },
+  );
+
+  app.post(
+    '/apps/:id/permissions/versions/:version/activate',
+    {
+      schema: {
+        tags,
+        summary: 'Make a stored version the active one (rollback)',
+        params: VersionParams,
+        response: { 200: Type.Object({ version: Type.Integer() }), ...errors(400, 401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const version = await activateVersion(prisma, found.id, principal, request.params.version);
+      await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
+      return { version: version.version };
+    },
+  );
+};

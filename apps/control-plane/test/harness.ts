@@ -1,0 +1,102 @@
+import { type BusEnvelope, InlineJobQueue, type JobDefinition, LocalBus } from '@hubstream/cluster';
+import { loadConfig } from '@hubstream/config';
+import { type Database, openDatabase } from '@hubstream/db';
+import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { createLogger } from '@hubstream/service';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/index.ts';
+
+// A control plane on a real socket, on a fresh Postgres database or an
+// in-memory PGlite, with a bus whose messages the test can read.
+
+export type Backend = 'postgres' | 'pglite';
+
+export type Harness = {
+  url: string;
+  app: FastifyInstance;
+  db: Database;
+  announced: BusEnvelope[];
+  /** JSON request; `token` goes in the Authorization header. */
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+};
+
+export async function startControlPlane(
+  backend: Backend,
+  options: { env?: Record<string, string>; jobs?: JobDefinition[] } = {},
+): Promise<Harness> {
+  let testDb: TestDatabase | undefined;
+  let db: Database;
+  if (backend === 'postgres') {
+    testDb = await createTestDatabase('cp');
+    db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 5 });
+  } else {
+    db = await openDatabase({ kind: 'pglite-memory' });
+  }
+  await db.migrate();
+  const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000', ...options.env });
+  const logger = createLogger({ level: 'silent', name: 'test' });
+  const bus = new LocalBus({ nodeId: 'test' });
+  const announced: BusEnvelope[] = [];
+  bus.subscribe('app.changed', (m) => announced.push(m));
+  const jobs = new InlineJobQueue(options.jobs ?? [], logger);
+  const app = await buildApp({ config, db, bus, jobs, logger });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  return {
+    url,
+    app,
+    db,
+    announced,
+    async call(method, path, { token, body, headers = {} } = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (token) (init.headers as Record<string, string>).authorization = `Bearer ${token}`;
+      if (body !== undefined) {
+        if (typeof body === 'string') {
+          init.body = body;
+        } else {
+          init.body = JSON.stringify(body);
+          (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+        }
+      }
+      const response = await fetch(`${url}${path}`, init);
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {}
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      await app.close();
+      await jobs.close();
+      await bus.close();
+      await db.close();
+      await testDb?.drop();
+    },
+  };
+}
+
+let counter = 0;
+
+/** Signs a new developer up and returns the bearer token. */
+export async function signUp(h: Harness, email = `dev${++counter}-${Date.now()}@example.com`) {
+  const res = await h.call('POST', '/v1/signup', {
+    body: { email, password: 'correct horse battery' },
+  });
+  if (res.status !== 201) throw new Error(`signup failed: ${JSON.stringify(res.body)}`);
+  return { token: res.body.token as string, email, accountId: res.body.account.id as string };
+}
+
+export async function createApp(h: Harness, token: string, name = 'My app') {
+  const res = await h.call('POST', '/v1/apps', { token, body: { name } });
+  if (res.status !== 201) throw new Error(`create app failed: ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; name: string; url: string };
+}

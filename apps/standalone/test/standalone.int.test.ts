@@ -60,6 +60,47 @@ describe('pnpm start (apps/standalone)', () => {
     }
   });
 
+  it('serves the control plane API on PGlite and keeps what it stored across a restart', async () => {
+    const first = await startHubstream({ DATA_DIR: dataDir });
+    const api =
+      (base: string) => async (method: string, path: string, body?: unknown, token?: string) => {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: response.status, body: await response.json() };
+      };
+    const call = api(first.controlPlaneUrl);
+    const credentials = { email: 'dev@example.com', password: 'correct horse battery' };
+    const signup = await call('POST', '/v1/signup', credentials);
+    expect(signup.status).toBe(201);
+    const app = await call('POST', '/v1/apps', { name: 'Kept' }, signup.body.token);
+    expect(app.status).toBe(201);
+    const valve =
+      'record:\n  "*":\n    read: true\nevent:\n  "*":\n    publish: true\nrpc:\n  "*":\n    request: true\npresence:\n  "*":\n    allow: true\n';
+    expect(
+      (await call('PUT', `/v1/apps/${app.body.id}/permissions`, { valve }, signup.body.token)).body,
+    ).toEqual({
+      version: 1,
+    });
+    expect(await first.stop()).toBe(0);
+
+    const second = await startHubstream({ DATA_DIR: dataDir });
+    try {
+      const again = api(second.controlPlaneUrl);
+      const login = await again('POST', '/v1/login', credentials);
+      expect(login.status).toBe(200);
+      const kept = await again('GET', `/v1/apps/${app.body.id}`, undefined, login.body.token);
+      expect(kept.body).toMatchObject({ name: 'Kept', activePermissionVersion: 1 });
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+
   it('refuses a second process on the same DATA_DIR', async () => {
     const first = await startHubstream({ DATA_DIR: dataDir });
     try {

@@ -40,12 +40,20 @@ export function dataSupport(section: Section, type: RuleType): DataSupport {
   return DATA_SUPPORT[section][type] ?? NONE;
 }
 
+const SECTION_SET: ReadonlySet<unknown> = new Set(SECTIONS);
+const RULE_TYPE_SETS: Record<Section, ReadonlySet<unknown>> = {
+  record: new Set(RULE_TYPES.record),
+  event: new Set(RULE_TYPES.event),
+  rpc: new Set(RULE_TYPES.rpc),
+  presence: new Set(RULE_TYPES.presence),
+};
+
 export function isSection(value: unknown): value is Section {
-  return typeof value === 'string' && (SECTIONS as readonly string[]).includes(value);
+  return SECTION_SET.has(value);
 }
 
 export function isRuleType(section: Section, value: unknown): value is RuleType {
-  return typeof value === 'string' && (RULE_TYPES[section] as readonly string[]).includes(value);
+  return RULE_TYPE_SETS[section].has(value);
 }
 
 /** One rule run for a request; compound actions have two. */
@@ -65,6 +73,8 @@ export interface ActionPlan {
   readonly name: string;
   readonly code: number;
   readonly steps: readonly RuleStep[];
+  /** A step applies a patch, so the request must carry a path. */
+  readonly needsPath: boolean;
 }
 
 type StepSpec = readonly [RuleType, string, ('patch' | 'ifMissing')?];
@@ -181,7 +191,12 @@ function buildPlans(section: Section): {
         onlyIfMissing: flag === 'ifMissing',
       }),
     );
-    const plan: ActionPlan = { name, code: actionCode, steps };
+    const plan: ActionPlan = {
+      name,
+      code: actionCode,
+      steps,
+      needsPath: steps.some((s) => s.patch),
+    };
     byName.set(name, plan);
     byCode.set(actionCode, plan);
   }

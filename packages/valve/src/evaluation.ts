@@ -1,14 +1,16 @@
-import {
-  type ActionPlan,
-  isSection,
-  type RuleStep,
-  resolveAction,
-  type Section,
-} from './actions.js';
+import type { ActionPlan, RuleStep } from './actions.js';
 import { RuleError, toRuntimeError, type ValveRuntimeError } from './errors.js';
 import { describeValue, type RuntimeContext } from './expression/runtime.js';
-import { MAX_CROSS_REFERENCES, MAX_EVALUATION_STEPS, TRACE_VALUE_MAX_LENGTH } from './limits.js';
+import { MAX_EVALUATION_STEPS, TRACE_VALUE_MAX_LENGTH } from './limits.js';
 import { applyPatch } from './patch.js';
+import { RecordCache } from './record-cache.js';
+import {
+  invalidRequest,
+  NOT_PERMISSIONED,
+  noRule,
+  requestName,
+  resolveRequest,
+} from './request.js';
 import type { CompiledRule, RuleChoice, RuleTable } from './rule-table.js';
 import type {
   EvaluateOptions,
@@ -17,6 +19,7 @@ import type {
   TraceEntry,
   ValveLoaders,
   ValveRequest,
+  Verdict,
 } from './types.js';
 
 export interface EvaluationSetup {
@@ -24,30 +27,15 @@ export interface EvaluationSetup {
   readonly maxRuleIterations: number;
 }
 
-interface RecordSlot {
-  state: 'loaded' | 'pending' | 'failed';
-  value: unknown;
-}
-
 const NO_CAPTURES: readonly string[] = Object.freeze([]);
+const RUN_FAILED: unique symbol = Symbol('run-failed');
 
-const NOT_PERMISSIONED: EvaluationResult = Object.freeze({
-  verdict: 'allowed',
-  allowed: true,
-  rules: Object.freeze([]),
-});
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-/** What a loader answered, as rules see it: missing records are null, never undefined. */
-function asRecordData(value: unknown): unknown {
-  return value === undefined || typeof value === 'function' ? null : value;
+function outcomeOf(rule: CompiledRule, verdict: Verdict, result: unknown): RuleOutcome {
+  const { section, type } = rule;
+  const pattern = rule.pattern.source;
+  return verdict === 'error'
+    ? { section, pattern, type, verdict }
+    : { section, pattern, type, verdict, result };
 }
 
 function traceable(value: unknown): { type: string; value?: unknown } {
@@ -73,12 +61,11 @@ class Evaluation implements RuntimeContext {
   oldDataReady: boolean;
 
   readonly trace: TraceEntry[] | null;
-  private records: Map<string, RecordSlot> | null = null;
-  private pending: Promise<void>[] | null = null;
+  private records: RecordCache | null = null;
   private round = 1;
   private stepIndex = 0;
   private choice: RuleChoice | null | undefined = undefined;
-  private outcomes: RuleOutcome[] | null = null;
+  private outcomes: RuleOutcome[] = [];
   private runError: ValveRuntimeError | undefined = undefined;
   private steps = 0;
 
@@ -107,16 +94,10 @@ class Evaluation implements RuntimeContext {
     this.round = 1;
     const trace = this.trace;
     if (trace === null) return;
-    const section = this.request.section;
+    const { section } = this.request;
     const pattern = choice === null ? null : choice.rule.pattern.source;
-    trace.push({
-      kind: 'rule',
-      section,
-      type: step.type,
-      pattern,
-      action: step.action,
-      actionName: step.actionName,
-    });
+    const { type, action, actionName } = step;
+    trace.push({ kind: 'rule', section, type, pattern, action, actionName });
     if (choice === null) return;
     trace.push({ kind: 'bind', variable: 'user', value: this.user });
     trace.push({ kind: 'bind', variable: 'name', value: this.recordName });
@@ -144,11 +125,11 @@ class Evaluation implements RuntimeContext {
         `_() needs a record name string, not ${describeValue(recordName)}`,
       );
     }
-    return this.loadRecord(recordName);
+    return this.loadRecord(recordName, true);
   }
 
   resolveOldData(): unknown {
-    const value = this.recordName === undefined ? null : this.loadRecord(this.recordName);
+    const value = this.recordName === undefined ? null : this.loadRecord(this.recordName, true);
     if (value === undefined) return undefined;
     this.oldData = value;
     this.oldDataReady = true;
@@ -170,73 +151,18 @@ class Evaluation implements RuntimeContext {
   }
 
   /**
-   * The record's data, null when missing, or undefined while its load is in
-   * flight. Loads for a rule count against maxRuleIterations; the existence
-   * check of SUBSCRIBECREATEANDREAD happens before any rule runs and does not.
+   * Loads for a rule count against maxRuleIterations; the existence check of
+   * SUBSCRIBECREATEANDREAD happens before any rule runs and does not.
    */
-  private loadRecord(name: string, counted = true): unknown {
+  private loadRecord(name: string, counted: boolean): unknown {
     if (name === this.recordName && this.request.oldData !== undefined) return this.request.oldData;
-    this.records ??= new Map();
-    const records = this.records;
-    const slot = records.get(name);
-    if (slot !== undefined) {
-      if (slot.state === 'failed')
-        throw new RuleError('RUNTIME_LOAD_ERROR', `record ${name} could not be loaded`);
-      return slot.state === 'loaded' ? slot.value : undefined;
-    }
-    const loaders = this.loaders;
-    if (loaders === undefined) {
-      throw new RuleError(
-        'RUNTIME_LOADER_MISSING',
-        `record ${name} is needed but no loader was given`,
-      );
-    }
-    if (records.size >= MAX_CROSS_REFERENCES) {
-      throw new RuleError(
-        'RUNTIME_CROSS_REFERENCE_LIMIT',
-        `an evaluation may load at most ${MAX_CROSS_REFERENCES} records`,
-      );
-    }
+    this.records ??= new RecordCache(this.loaders, this.trace);
     const max = this.setup.maxRuleIterations;
-    if (counted && this.round >= max) {
-      throw new RuleError(
-        'RUNTIME_LOAD_ROUNDS_EXCEEDED',
-        `record ${name} needs more than ${max - 1} rounds of dependent loads (maxRuleIterations is ${max})`,
-      );
-    }
-    const round = this.round;
-    const newSlot: RecordSlot = { state: 'pending', value: undefined };
-    records.set(name, newSlot);
-    const loaded = (value: unknown): void => {
-      newSlot.state = 'loaded';
-      newSlot.value = asRecordData(value);
-      this.trace?.push({ kind: 'load', record: name, round, found: newSlot.value !== null });
-    };
-    const failed = (error: unknown): RuleError => {
-      newSlot.state = 'failed';
-      const detail = error instanceof Error ? error.message : String(error);
-      this.trace?.push({ kind: 'load', record: name, round, found: false, error: detail });
-      // The failure surfaces when a run reads the record, so a record fetched
-      // ahead of time but never needed cannot fail the evaluation.
-      return new RuleError('RUNTIME_LOAD_ERROR', `record ${name} could not be loaded: ${detail}`);
-    };
-    let answer: unknown;
-    try {
-      answer = loaders.loadRecord(name);
-    } catch (error) {
-      throw failed(error);
-    }
-    if (!isThenable(answer)) {
-      loaded(answer);
-      return newSlot.value;
-    }
-    this.pending ??= [];
-    this.pending.push(
-      Promise.resolve(answer).then(loaded, (error: unknown) => {
-        failed(error);
-      }),
-    );
-    return undefined;
+    return this.records.get(name, !counted || this.round < max, this.round, max);
+  }
+
+  private get pendingCount(): number {
+    return this.records === null ? 0 : this.records.pendingCount;
   }
 
   /** Runs the plan's steps from where it stopped; pauses only to wait for loads. */
@@ -245,10 +171,9 @@ class Evaluation implements RuntimeContext {
     try {
       while (this.stepIndex < steps.length) {
         const step = steps[this.stepIndex]!;
-        this.pending = null;
         if (step.onlyIfMissing && this.choice === undefined) {
-          const existing =
-            this.recordName === undefined ? null : this.loadRecord(this.recordName, false);
+          const name = this.recordName;
+          const existing = name === undefined ? null : this.loadRecord(name, false);
           if (existing === undefined) return this.wait();
           if (existing !== null) {
             this.trace?.push({ kind: 'skip', type: step.type, reason: 'the record exists' });
@@ -266,7 +191,7 @@ class Evaluation implements RuntimeContext {
         }
         const choice = this.choice;
         if (choice === null) {
-          this.outcome({
+          this.record({
             section: this.request.section,
             pattern: null,
             type: step.type,
@@ -275,10 +200,10 @@ class Evaluation implements RuntimeContext {
           return this.finish(undefined);
         }
         const value = this.runRule(choice.rule);
-        if (this.pending !== null) return this.wait();
+        if (this.pendingCount > 0) return this.wait();
         if (value === RUN_FAILED) return this.finish(this.runError);
         const verdict = value === true ? 'allowed' : 'denied';
-        this.outcome({ ...this.ruleRef(choice.rule), verdict, result: value });
+        this.record(outcomeOf(choice.rule, verdict, value));
         if (verdict === 'denied') return this.finish(undefined);
         this.stepIndex++;
         this.choice = undefined;
@@ -296,9 +221,9 @@ class Evaluation implements RuntimeContext {
       return (this.trace === null ? rule.evaluate : rule.traced())(this);
     } catch (error) {
       // While loads are in flight, errors come from values not loaded yet; the rule runs again.
-      if (this.pending !== null) return undefined;
+      if (this.pendingCount > 0) return undefined;
       this.runError = toRuntimeError(error);
-      this.outcome({ ...this.ruleRef(rule), verdict: 'error' });
+      this.record(outcomeOf(rule, 'error', undefined));
       return RUN_FAILED;
     }
   }
@@ -306,17 +231,17 @@ class Evaluation implements RuntimeContext {
   /**
    * Starts the loads of `_()` calls whose names depend on no other record, so
    * independent references share the first round instead of using one round
-   * each (a miss would stop the run at the first `.field` of a pending load).
+   * each (a run stops at the first `.field` of a record still loading).
    * Speculative: errors here are ignored and resurface if the rule needs them.
    */
   private prefetch(rule: CompiledRule): void {
     for (const nameOf of rule.prefetch) {
-      const pendingBefore = this.pending?.length ?? 0;
+      const pendingBefore = this.pendingCount;
       try {
         const recordName = nameOf(this);
         // A name computed from a value still loading (a patched `data`) is not the real name.
-        if (typeof recordName === 'string' && (this.pending?.length ?? 0) === pendingBefore) {
-          this.loadRecord(recordName);
+        if (typeof recordName === 'string' && this.pendingCount === pendingBefore) {
+          this.loadRecord(recordName, true);
         }
       } catch {
         // The rule's own run reports whatever matters.
@@ -324,98 +249,36 @@ class Evaluation implements RuntimeContext {
     }
   }
 
-  private ruleRef(rule: CompiledRule): Pick<RuleOutcome, 'section' | 'pattern' | 'type'> {
-    return { section: rule.section, pattern: rule.pattern.source, type: rule.type };
-  }
-
-  private outcome(outcome: RuleOutcome): void {
-    this.outcomes ??= [];
+  private record(outcome: RuleOutcome): void {
     this.outcomes.push(outcome);
-    if (this.trace !== null) {
-      const { type, pattern, verdict } = outcome;
-      this.trace.push({
-        kind: 'result',
-        type,
-        pattern,
-        verdict,
-        ...('result' in outcome ? { result: outcome.result } : {}),
-      });
-    }
+    if (this.trace === null) return;
+    const { type, pattern, verdict } = outcome;
+    const entry: TraceEntry =
+      'result' in outcome
+        ? { kind: 'result', type, pattern, verdict, result: outcome.result }
+        : { kind: 'result', type, pattern, verdict };
+    this.trace.push(entry);
   }
 
   private wait(): Promise<EvaluationResult> {
-    const loads = this.pending ?? [];
-    this.pending = null;
+    const loads = this.records === null ? [] : this.records.takePending();
     if (this.choice !== undefined) this.round++;
     return Promise.all(loads).then(() => this.advance());
   }
 
   private finish(error: ValveRuntimeError | undefined): EvaluationResult {
-    const outcomes = this.outcomes ?? [];
-    const allowed = error === undefined && outcomes.every((o) => o.verdict === 'allowed');
+    const rules = this.outcomes;
+    const allowed = error === undefined && rules.every((o) => o.verdict === 'allowed');
     const verdict = error !== undefined ? 'error' : allowed ? 'allowed' : 'denied';
-    return {
+    const result: { -readonly [K in keyof EvaluationResult]: EvaluationResult[K] } = {
       verdict,
       allowed,
-      rules: outcomes,
-      ...(error === undefined ? {} : { error }),
-      ...(this.trace === null ? {} : { trace: this.trace }),
+      rules,
     };
+    if (error !== undefined) result.error = error;
+    if (this.trace !== null) result.trace = this.trace;
+    return result;
   }
-}
-
-const RUN_FAILED: unique symbol = Symbol('run-failed');
-
-function invalidRequest(message: string): EvaluationResult {
-  return {
-    verdict: 'error',
-    allowed: false,
-    rules: [],
-    error: { code: 'REQUEST_INVALID', message },
-  };
-}
-
-/** Checks the request's shape; the realtime node passes typed data, the CLI and fuzzers may not. */
-function resolveRequest(request: ValveRequest): ActionPlan | string {
-  if (typeof request !== 'object' || request === null) return 'the request must be an object';
-  const section: unknown = request.section;
-  if (!isSection(section))
-    return `unknown section ${String(section)}; use record, event, rpc or presence`;
-  const action: unknown = request.action;
-  if (typeof action !== 'string' && typeof action !== 'number') {
-    return 'action must be a rule type, a protocol action name or its number';
-  }
-  const path: unknown = request.path;
-  if (path !== undefined && typeof path !== 'string') return 'path must be a string';
-  const plan = resolveAction(section, action, path !== undefined);
-  if (plan === undefined) return `unknown action ${String(action)} for section ${section}`;
-  if (typeof request.user !== 'object' || request.user === null) {
-    return 'user must be an object { id, isAuthenticated, data }';
-  }
-  if (request.now !== undefined && typeof request.now !== 'number') return 'now must be a number';
-  if (path === undefined && plan.steps.some((s) => s.patch)) return `${plan.name} needs a path`;
-  return plan;
-}
-
-/** Presence *_ALL queries have no name; everything else must name something. */
-function requestName(section: Section, plan: ActionPlan, name: unknown): string | undefined | null {
-  if (section === 'presence' && (plan.name === 'QUERY_ALL' || plan.name === 'SUBSCRIBE_ALL')) {
-    return undefined;
-  }
-  return typeof name === 'string' ? name : null;
-}
-
-const noRuleResults = new Map<string, EvaluationResult>();
-
-function noRule(section: Section, type: RuleOutcome['type']): EvaluationResult {
-  const key = `${section}:${type}`;
-  let result = noRuleResults.get(key);
-  if (result === undefined) {
-    const outcome = Object.freeze({ section, pattern: null, type, verdict: 'denied' as const });
-    result = Object.freeze({ verdict: 'denied', allowed: false, rules: Object.freeze([outcome]) });
-    noRuleResults.set(key, result);
-  }
-  return result;
 }
 
 /** Evaluates one request. Synchronous unless a record has to be loaded asynchronously. */
@@ -472,22 +335,10 @@ function evaluateSimple(
   try {
     value = rule.evaluate(context);
   } catch (error) {
-    const outcome: RuleOutcome = {
-      section: rule.section,
-      pattern: rule.pattern.source,
-      type: rule.type,
-      verdict: 'error',
-    };
-    return { verdict: 'error', allowed: false, rules: [outcome], error: toRuntimeError(error) };
+    const rules = [outcomeOf(rule, 'error', undefined)];
+    return { verdict: 'error', allowed: false, rules, error: toRuntimeError(error) };
   }
   if (value === true) return rule.allowedResult;
   if (value === false) return rule.deniedResult;
-  const outcome: RuleOutcome = {
-    section: rule.section,
-    pattern: rule.pattern.source,
-    type: rule.type,
-    verdict: 'denied',
-    result: value,
-  };
-  return { verdict: 'denied', allowed: false, rules: [outcome] };
+  return { verdict: 'denied', allowed: false, rules: [outcomeOf(rule, 'denied', value)] };
 }

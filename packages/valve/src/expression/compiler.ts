@@ -1,4 +1,5 @@
 import type { BinaryNode, CallNode, MemberNode, Node, UnaryNode } from './ast.js';
+import { pathRead, typeofComparison } from './fast-paths.js';
 import { compileRegex } from './regex.js';
 import {
   add,
@@ -122,6 +123,8 @@ function compileIdentifier(name: string, o: CompileOptions): Fn {
 }
 
 function compileMember(node: MemberNode, o: CompileOptions, spine: boolean): Fn {
+  const fast = o.traced || spine ? undefined : pathRead(node, o.variables);
+  if (fast !== undefined) return fast;
   const object = compile(node.object, o, spine);
   if (typeof node.property === 'string') {
     const key = node.property;
@@ -221,6 +224,12 @@ function actionNameComparison(node: BinaryNode): Fn | undefined {
 function compileBinary(node: BinaryNode, o: CompileOptions): Fn {
   const byName = actionNameComparison(node);
   if (byName !== undefined) return byName;
+  if (!o.traced) {
+    const byType = typeofComparison(node.operator, node.left, node.right, (n) =>
+      compile(n, o, false),
+    );
+    if (byType !== undefined) return byType;
+  }
   const l = compile(node.left, o, false);
   const r = compile(node.right, o, false);
   const right = node.right;

@@ -1,2 +1,13 @@
-// Filled by a later issue (see `issues`); the package exists so the workspace has its final shape.
-export {};
+export {
+  AUTH_ACTION,
+  CONNECTION_ACTION,
+  EVENT_ACTION,
+  PARSER_ACTION,
+  PRESENCE_ACTION,
+  RECORD_ACTION,
+  RPC_ACTION,
+  TOPIC,
+} from './actions.ts';
+export { CLOSE_CODES, type CloseCode } from './close-codes.ts';
+export { type DecodeResult, decodeFrame, encodeMessage } from './codec.ts';
+export type { Message } from './message.ts';

@@ -1,0 +1,24 @@
+// WebSocket close codes the realtime node uses; ERROR_CODES.md documents
+// them. 4000-4999 is the range RFC 6455 leaves to applications.
+export const CLOSE_CODES = {
+  /** Normal shutdown of the node (drain): the client should reconnect. */
+  GOING_AWAY: 1001,
+  /** A frame the node could not accept at all (e.g. text frames). */
+  UNSUPPORTED_DATA: 1003,
+  /** A frame larger than the app's message size limit. */
+  MESSAGE_TOO_BIG: 1009,
+  /** Unexpected server failure. */
+  INTERNAL_ERROR: 1011,
+  /** The client did not log in within the app's unauthenticated timeout. */
+  AUTHENTICATION_TIMEOUT: 4001,
+  /** Too many failed logins on one connection. */
+  TOO_MANY_AUTH_ATTEMPTS: 4002,
+  /** The first frames broke the handshake (not CHALLENGE, or bad AUTH data). */
+  PROTOCOL_VIOLATION: 4003,
+  /** The client sent nothing for twice the heartbeat interval. */
+  HEARTBEAT_TIMEOUT: 4004,
+  /** The app was deleted while the client was connected. */
+  APP_DELETED: 4005,
+} as const;
+
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

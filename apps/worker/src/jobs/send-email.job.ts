@@ -1,0 +1,38 @@
+import { defineJob } from '@hubstream/cluster';
+import Type, { type Static } from 'typebox';
+import type { Mailer } from '../mail/mailer.ts';
+
+export const SEND_EMAIL_JOB = 'send-email';
+
+export const SendEmailPayload = Type.Object(
+  {
+    to: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' }),
+    subject: Type.String({ minLength: 1, maxLength: 200 }),
+    text: Type.String({ minLength: 1 }),
+    html: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export type SendEmail = Static<typeof SendEmailPayload>;
+
+export type MailLogger = { info(object: object, message: string): void };
+
+/**
+ * Sends one email. A failed delivery throws, so the queue retries it; a
+ * retry after a lost acknowledgement may deliver twice, which is the usual
+ * price of at-least-once mail.
+ */
+export function sendEmailJob(mailer: Mailer, logger: MailLogger) {
+  return defineJob({
+    name: SEND_EMAIL_JOB,
+    payload: SendEmailPayload,
+    attempts: 5,
+    backoffMs: 2_000,
+    async handle(payload) {
+      const delivery = await mailer.send(payload);
+      // Only where it went: the subject and body carry one-time tokens.
+      logger.info({ job: SEND_EMAIL_JOB, ...delivery }, 'email sent');
+    },
+  });
+}

@@ -38,3 +38,4 @@ export type {
   ValveUser,
   Verdict,
 } from './types.js';
+export { createUser } from './user.js';

@@ -6,6 +6,7 @@ import {
   type Section,
 } from './actions.js';
 import type { EvaluationResult, ValveRequest } from './types.js';
+import { userProblem } from './user.js';
 
 // Validation of a request's shape. The realtime node passes typed data, but the
 // CLI, the dashboard and fuzzers may not, and evaluate() must never throw.
@@ -39,9 +40,8 @@ export function resolveRequest(request: ValveRequest): ActionPlan | string {
   if (path !== undefined && typeof path !== 'string') return 'path must be a string';
   const plan = resolveAction(section, action, path !== undefined);
   if (plan === undefined) return `unknown action ${String(action)} for section ${section}`;
-  if (typeof request.user !== 'object' || request.user === null) {
-    return 'user must be an object { id, isAuthenticated, data }';
-  }
+  const badUser = userProblem(request.user);
+  if (badUser !== undefined) return badUser;
   if (request.now !== undefined && typeof request.now !== 'number') return 'now must be a number';
   if (path === undefined && plan.needsPath) return `${plan.name} needs a path`;
   return plan;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EvaluationResult, ValveLoaders } from '../src/index.js';
+import { createUser, type EvaluationResult, type ValveLoaders } from '../src/index.js';
 import { alice, compileOk, evalRule, fileText, mapLoader, singleRule } from './helpers.js';
 
 const isPromise = (value: unknown): boolean => value instanceof Promise;
@@ -357,6 +357,14 @@ describe('requests', () => {
     [{ ...base, action: 999 }, 'unknown action 999'],
     [{ ...base, action: 'read', name: undefined }, 'name must be a string'],
     [{ ...base, action: 'read', user: null }, 'user must be an object'],
+    [
+      { ...base, action: 'read', user: { id: '', isAuthenticated: true, data: null } },
+      'user.id must be a non-empty string',
+    ],
+    [
+      { ...base, action: 'read', user: { id: 'OPEN', data: null } },
+      'user.isAuthenticated must be true or false',
+    ],
     [{ ...base, action: 'read', now: 'noon' }, 'now must be a number'],
     [{ ...base, action: 'write', path: 3 }, 'path must be a string'],
   ])('rejects a malformed request %#', async (request, message) => {
@@ -367,6 +375,23 @@ describe('requests', () => {
       error: { code: 'REQUEST_INVALID' },
     });
     expect(result.error?.message).toContain(message);
+  });
+});
+
+describe('createUser', () => {
+  it('builds the user rules see from a login, with serverData as data', () => {
+    expect(createUser({ id: 'u1', isAuthenticated: true, serverData: { role: 'admin' } })).toEqual({
+      id: 'u1',
+      isAuthenticated: true,
+      data: { role: 'admin' },
+    });
+    expect(createUser({ id: 'anon-1', isAuthenticated: false }).data).toBeNull();
+  });
+
+  it('refuses a login without an id', () => {
+    expect(() => createUser({ id: '', isAuthenticated: true })).toThrow(
+      'user.id must be a non-empty string',
+    );
   });
 });
 

@@ -31,9 +31,13 @@ export const MAX_EVALUATION_STEPS =
   MAX_AST_NODES * MAX_RULE_ITERATIONS_LIMIT * MAX_RULES_PER_REQUEST;
 /** Segments in a PATCH path. */
 export const MAX_PATCH_PATH_SEGMENTS = 64;
-/** Names remembered per section and rule type by the rule-choice cache. */
-export const RULE_CACHE_SIZE = 10_000;
+/**
+ * Names the rule-choice cache of one permissions file remembers, across all
+ * sections and rule types; with MAX_NAME below it bounds the memory per app
+ * (about 2 MB at worst) on a node that serves many apps.
+ */
+export const RULE_CACHE_SIZE = 4096;
 /** Names longer than this are matched every time rather than cached. */
-export const RULE_CACHE_MAX_NAME_LENGTH = 512;
+export const RULE_CACHE_MAX_NAME_LENGTH = 256;
 /** Characters of a value shown in a trace before it is cut. */
 export const TRACE_VALUE_MAX_LENGTH = 200;

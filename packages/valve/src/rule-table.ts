@@ -51,6 +51,7 @@ interface Slot {
 
 export class RuleTable {
   private readonly slots = new Map<Section, Map<RuleType, Slot>>();
+  private cached = 0;
 
   constructor(rules: readonly CompiledRule[]) {
     const sections: Section[] = ['record', 'event', 'rpc', 'presence'];
@@ -81,9 +82,17 @@ export class RuleTable {
     }
     if (name.length <= RULE_CACHE_MAX_NAME_LENGTH) {
       // A full cache starts over; simpler than LRU and still bounded.
-      if (slot.cache.size >= RULE_CACHE_SIZE) slot.cache.clear();
+      if (this.cached >= RULE_CACHE_SIZE) this.clear();
       slot.cache.set(name, choice);
+      this.cached++;
     }
     return choice;
+  }
+
+  private clear(): void {
+    for (const bySection of this.slots.values()) {
+      for (const slot of bySection.values()) slot.cache.clear();
+    }
+    this.cached = 0;
   }
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { limits } from '../src/index.js';
 import { compilePattern } from '../src/pattern.js';
 import { compileOk, fileText } from './helpers.js';
 
@@ -125,5 +126,18 @@ describe('choosing the rule', () => {
       verdict: 'denied',
       rules: [{ pattern: null, type: 'delete', verdict: 'denied' }],
     });
+  });
+
+  it('keeps choosing correctly after the rule-choice cache fills and starts over', () => {
+    const table = compileOk(fileText({ record: { '*': { read: true }, 'x/$id': { read: true } } }));
+    for (let i = 0; i < limits.RULE_CACHE_SIZE + 100; i++) {
+      expect(table.ruleFor('record', 'read', i % 2 === 0 ? `x/${i}` : `y/${i}`)).toBe(
+        i % 2 === 0 ? 'x/$id' : '*',
+      );
+    }
+    expect(table.ruleFor('record', 'read', 'x/0')).toBe('x/$id');
+    expect(
+      table.ruleFor('record', 'read', `x/${'a'.repeat(limits.RULE_CACHE_MAX_NAME_LENGTH + 1)}`),
+    ).toBe('x/$id');
   });
 });

@@ -15,6 +15,16 @@ export const MAX_AST_DEPTH = 64;
 export const MAX_CONCAT_LENGTH = 65_536;
 /** Length of a regular expression built from a string at run time. */
 export const MAX_DYNAMIC_REGEX_LENGTH = 1024;
+/** RE2 program size (instructions) of one regular expression; `x{1000}` counts 1000 times. */
+export const MAX_REGEX_PROGRAM_SIZE = 500;
+/** Length of a string match() may search. */
+export const MAX_MATCH_INPUT_LENGTH = 65_536;
+/**
+ * Program size × input length for extracting a match and its groups, the
+ * slow part of RE2 (about 150 ns per unit); deciding whether there is a match
+ * at all is cheap and always done first.
+ */
+export const MAX_REGEX_WORK = 200_000;
 /** Distinct records one evaluation may load (cross-references plus oldData). */
 export const MAX_CROSS_REFERENCES = 32;
 /** Runs of one rule, hence dependent load rounds + 1 (deepstream's maxRuleIterations). */

@@ -1,5 +1,11 @@
 import { RE2JS } from 're2js';
-import { MAX_DYNAMIC_REGEX_LENGTH } from '../limits.js';
+import { RuleError } from '../errors.js';
+import {
+  MAX_DYNAMIC_REGEX_LENGTH,
+  MAX_MATCH_INPUT_LENGTH,
+  MAX_REGEX_PROGRAM_SIZE,
+  MAX_REGEX_WORK,
+} from '../limits.js';
 
 // Every regular expression a rule can run goes through RE2 (linear time), so
 // no pattern and input can block the event loop with backtracking.
@@ -7,6 +13,7 @@ import { MAX_DYNAMIC_REGEX_LENGTH } from '../limits.js';
 export interface CompiledRegex {
   readonly re: RE2JS;
   readonly global: boolean;
+  readonly programSize: number;
 }
 
 export type RegexResult = { ok: true; regex: CompiledRegex } | { ok: false; message: string };
@@ -32,7 +39,14 @@ export function compileRegex(source: string, flags: string): RegexResult {
   }
   try {
     const re = RE2JS.compile(RE2JS.translateRegExp(source), bits);
-    return { ok: true, regex: { re, global: flags.includes('g') } };
+    const programSize = re.programSize();
+    if (programSize > MAX_REGEX_PROGRAM_SIZE) {
+      return {
+        ok: false,
+        message: `regular expression too complex (${programSize} steps, at most ${MAX_REGEX_PROGRAM_SIZE}); large {n} repeats count n times`,
+      };
+    }
+    return { ok: true, regex: { re, global: flags.includes('g'), programSize } };
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return {
@@ -58,6 +72,20 @@ export function compileDynamicRegex(source: string): RegexResult {
  * match and its groups, or every match with `g`, or null.
  */
 export function runMatch(regex: CompiledRegex, input: string): (string | undefined)[] | null {
+  if (input.length > MAX_MATCH_INPUT_LENGTH) {
+    throw new RuleError(
+      'RUNTIME_REGEX_LIMIT',
+      `match() searches strings of at most ${MAX_MATCH_INPUT_LENGTH} characters`,
+    );
+  }
+  // Whether it matches is cheap (a DFA); the match and its groups are not.
+  if (!regex.re.test(input)) return null;
+  if (regex.programSize * input.length > MAX_REGEX_WORK) {
+    throw new RuleError(
+      'RUNTIME_REGEX_LIMIT',
+      `this regular expression is too costly to extract from a ${input.length}-character string; test a shorter string or a simpler expression`,
+    );
+  }
   if (regex.global) {
     const all: string[] = [];
     for (const found of regex.re.matchAll(input)) all.push(String(found[0]));

@@ -27,7 +27,10 @@ const run = (args: readonly string[]): Promise<Run> =>
 
 const BASE = `record:\n  "*":\n    read: true\nevent:\n  "*":\n    publish: true\nrpc:\n  "*":\n    request: true\npresence:\n  "*":\n    allow: true\n`;
 
-describe('valve check', () => {
+// Spawning processes on a busy machine can be slow; these are not timing tests.
+const SLOW = { timeout: 30_000 };
+
+describe('valve check', SLOW, () => {
   it('accepts the seed file with exit 0 and a one-line summary', async () => {
     const result = await run(['check', SEED_PATH]);
     expect(result.code).toBe(0);
@@ -74,7 +77,7 @@ describe('valve check', () => {
   });
 });
 
-describe('valve simulate', () => {
+describe('valve simulate', SLOW, () => {
   const request = {
     section: 'record',
     action: 'write',
@@ -181,7 +184,7 @@ describe('valve simulate', () => {
   });
 });
 
-describe('valve simulate on every seed rule', () => {
+describe('valve simulate on every seed rule', SLOW, () => {
   it.concurrent.each(SEED_CASES.map((c) => [c.rule, c.title, c] as const))(
     '%s: %s',
     async (_rule, _title, seedCase) => {

@@ -61,7 +61,7 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     closers.push(() => jobs.close());
     const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
     servers.push(controlPlane);
-    const realtime = await buildRealtime({ db, logger });
+    const realtime = await buildRealtime({ config, db, bus, logger });
     servers.push(realtime);
     await controlPlane.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     await realtime.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });

@@ -19,7 +19,8 @@ afterEach(async () => {
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
-  return { status: response.status, body: await response.json() };
+  // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 async function expectBothServersUp(controlPlaneUrl: string, realtimeUrl: string) {
@@ -72,7 +73,8 @@ describe('pnpm start (apps/standalone)', () => {
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
-        return { status: response.status, body: await response.json() };
+        // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
+        return { status: response.status, body: (await response.json()) as any };
       };
     const call = api(first.controlPlaneUrl);
     const credentials = { email: 'dev@example.com', password: 'correct horse battery' };

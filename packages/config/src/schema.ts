@@ -87,6 +87,31 @@ export const configSchema = Type.Object(
     MAIL_FROM: text('Hubstream <no-reply@localhost>', {
       description: 'Sender of developer emails.',
     }),
+    HEARTBEAT_INTERVAL_MS: positiveInt(30_000, {
+      description:
+        'Clients ping this often (the client default); a connection silent for twice as long is closed.',
+    }),
+    MAX_MESSAGE_BYTES: positiveInt(1_048_576, {
+      description:
+        'Largest realtime message an app accepts unless its own limit says otherwise; larger ones get MAXIMUM_MESSAGE_SIZE_EXCEEDED.',
+    }),
+    RPC_ACK_TIMEOUT_MS: positiveInt(1_000, {
+      description:
+        'How long an RPC provider has to accept a request before the caller gets ACCEPT_TIMEOUT.',
+    }),
+    RPC_RESPONSE_TIMEOUT_MS: positiveInt(10_000, {
+      description: 'How long an accepted RPC may take before the caller gets RESPONSE_TIMEOUT.',
+    }),
+    LISTEN_RESPONSE_TIMEOUT_MS: positiveInt(500, {
+      description:
+        'How long a listening provider has to accept or reject a subscription before the next one is asked.',
+    }),
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: Type.Boolean({
+      default: false,
+      expected: 'true or false',
+      description:
+        'Let auth webhooks call loopback, private, link-local and metadata addresses. Off for hosted use; self-hosters and tests turn it on.',
+    }),
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, {
       description:
         'How long a process waits for open work to finish on SIGINT/SIGTERM before it exits anyway.',

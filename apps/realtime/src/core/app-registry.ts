@@ -1,0 +1,109 @@
+import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
+import { CLOSE_CODES } from '@hubstream/protocol';
+import { compilePermissions, type Permissions } from '@hubstream/valve';
+import { AppRuntime, type NodeServices } from './app-runtime.ts';
+
+/**
+ * The apps this node serves, loaded from the database on first use and
+ * reloaded when the control plane announces a change on the bus.
+ */
+export class AppRegistry {
+  readonly #node: NodeServices;
+  readonly #runtimes = new Map<string, Promise<AppRuntime | null>>();
+  readonly #unsubscribe: () => void;
+
+  constructor(node: NodeServices, bus: ClusterBus) {
+    this.#node = node;
+    this.#unsubscribe = bus.subscribe('app.changed', (message) => {
+      this.#changed(message).catch((error: unknown) =>
+        node.log.error({ err: error, app: message.appId }, 'reloading an app failed'),
+      );
+    });
+  }
+
+  /** The app's runtime, or null when there is no such app. */
+  get(appId: string): Promise<AppRuntime | null> {
+    let runtime = this.#runtimes.get(appId);
+    if (!runtime) {
+      runtime = this.#load(appId);
+      this.#runtimes.set(appId, runtime);
+      // Unknown apps are not remembered: they may be created a moment later.
+      runtime.then(
+        (r) => {
+          if (!r) this.#runtimes.delete(appId);
+        },
+        () => this.#runtimes.delete(appId),
+      );
+    }
+    return runtime;
+  }
+
+  /** Runtimes already loaded (for metrics and shutdown). */
+  async loaded(): Promise<AppRuntime[]> {
+    const all = await Promise.all([...this.#runtimes.values()]);
+    return all.filter((r): r is AppRuntime => r !== null);
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    for (const runtime of await this.loaded())
+      runtime.shutdown(CLOSE_CODES.GOING_AWAY, 'node shutting down');
+    this.#runtimes.clear();
+  }
+
+  async #fetch(appId: string) {
+    return this.#node.prisma.app.findUnique({
+      where: { id: appId },
+      include: { authSettings: true, activePermissionVersion: true },
+    });
+  }
+
+  #compile(appId: string, source: string | undefined): Permissions | null {
+    if (source === undefined) return null;
+    const result = compilePermissions(source);
+    if (result.ok) return result.permissions;
+    // Only checked files are stored, so this means the checker got stricter.
+    this.#node.log.error(
+      { app: appId, errors: result.errors.length },
+      'active permissions no longer compile: denying all',
+    );
+    return null;
+  }
+
+  async #load(appId: string): Promise<AppRuntime | null> {
+    const app = await this.#fetch(appId);
+    if (!app) return null;
+    const auth =
+      app.authSettings ??
+      (await this.#node.prisma.appAuthSettings.upsert({
+        where: { appId },
+        create: { appId },
+        update: {},
+      }));
+    return new AppRuntime({
+      appId,
+      auth,
+      permissions: this.#compile(appId, app.activePermissionVersion?.source),
+      node: this.#node,
+    });
+  }
+
+  async #changed(message: BusEnvelope<'app.changed'>) {
+    const loaded = this.#runtimes.get(message.appId);
+    if (!loaded) return;
+    const runtime = await loaded;
+    if (!runtime) return;
+    const app = message.payload.what === 'deleted' ? null : await this.#fetch(message.appId);
+    if (!app) {
+      this.#runtimes.delete(message.appId);
+      runtime.shutdown(CLOSE_CODES.APP_DELETED, 'app deleted');
+      return;
+    }
+    if (app.authSettings) runtime.replaceAuth(app.authSettings);
+    if (message.payload.what === 'permissions') {
+      await runtime.replacePermissions(
+        this.#compile(message.appId, app.activePermissionVersion?.source),
+      );
+    }
+  }
+}

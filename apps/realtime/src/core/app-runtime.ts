@@ -1,0 +1,156 @@
+import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
+import type { Permissions, ValveLoaders } from '@hubstream/valve';
+import { EventHandler } from '../events/event-handler.ts';
+import type { PermissionQuestion } from '../permissions/authorize.ts';
+import { sectionOf } from '../permissions/authorize.ts';
+import { PresenceHandler } from '../presence/presence-handler.ts';
+import { RecordHandler } from '../records/record-handler.ts';
+import type { RecordStore } from '../records/record-store.ts';
+import { RpcHandler } from '../rpc/rpc-handler.ts';
+import { authenticate } from '../session/authenticate.ts';
+import type { ConnectionInfo } from './client-socket.ts';
+import type { Connection } from './connection.ts';
+import type { NodeSettings } from './settings.ts';
+import type { Logger, TopicHandler, User } from './types.ts';
+
+export type AuthResult =
+  | { ok: true; user: User; clientData: Record<string, unknown> }
+  | { ok: false; clientData?: unknown };
+
+/** What every app on this node shares. */
+export type NodeServices = {
+  prisma: PrismaClient;
+  settings: NodeSettings;
+  log: Logger;
+  records: RecordStore;
+};
+
+export type Usage = {
+  messagesIn: number;
+  denied: number;
+  rejected: number;
+  authFailures: number;
+};
+
+type CheckVerdict = 'allowed' | 'denied' | 'error';
+
+/**
+ * One app on this node: its auth settings and compiled rules (replaced when
+ * the control plane announces a change), its connections, and its topic
+ * handlers. Nothing here is shared with another app.
+ */
+export class AppRuntime {
+  readonly appId: string;
+  readonly node: NodeServices;
+  readonly log: Logger;
+  /** Connections that have logged in. */
+  readonly connections = new Set<Connection>();
+  /** Every connection, also those still in quarantine. */
+  readonly #all = new Set<Connection>();
+  readonly usage: Usage = { messagesIn: 0, denied: 0, rejected: 0, authFailures: 0 };
+  auth: AppAuthSettings;
+  permissions: Permissions | null;
+  readonly events: EventHandler;
+  readonly records: RecordHandler;
+  readonly rpc: RpcHandler;
+  readonly presence: PresenceHandler;
+  readonly #handlers: TopicHandler[];
+
+  constructor(options: {
+    appId: string;
+    auth: AppAuthSettings;
+    permissions: Permissions | null;
+    node: NodeServices;
+  }) {
+    this.appId = options.appId;
+    this.auth = options.auth;
+    this.permissions = options.permissions;
+    this.node = options.node;
+    this.log = options.node.log;
+    this.events = new EventHandler(this);
+    this.records = new RecordHandler(this);
+    this.rpc = new RpcHandler(this);
+    this.presence = new PresenceHandler(this);
+    this.#handlers = [this.events, this.records, this.rpc, this.presence];
+  }
+
+  get connectionCount(): number {
+    return this.#all.size;
+  }
+
+  get maxMessageBytes(): number {
+    return this.node.settings.maxMessageBytes;
+  }
+
+  authenticate(authData: Record<string, unknown>, info: ConnectionInfo): Promise<AuthResult> {
+    return authenticate(authData, {
+      appId: this.appId,
+      settings: this.auth,
+      prisma: this.node.prisma,
+      info,
+      log: this.log,
+      allowPrivateAddresses: this.node.settings.webhookAllowPrivateAddresses,
+    });
+  }
+
+  /** A new connection, before its handshake. */
+  register(connection: Connection): void {
+    this.#all.add(connection);
+  }
+
+  /** A connection finished its login. */
+  attach(connection: Connection): void {
+    this.connections.add(connection);
+    this.presence.userJoined(connection);
+  }
+
+  /** A connection is gone; `wasOpen` when it had logged in. */
+  detach(connection: Connection, wasOpen: boolean): void {
+    this.#all.delete(connection);
+    if (!wasOpen) return;
+    this.connections.delete(connection);
+    for (const handler of this.#handlers) handler.connectionClosed(connection);
+  }
+
+  /** Valve's verdict for one question, with this app's rules and record loader. */
+  check(
+    connection: Connection,
+    topic: number,
+    question: PermissionQuestion,
+    loaders?: ValveLoaders,
+  ): CheckVerdict | Promise<CheckVerdict> {
+    const permissions = this.permissions;
+    if (!permissions || !connection.user) return 'denied';
+    const result = permissions.evaluate(
+      {
+        section: sectionOf(topic),
+        action: question.action ?? 0,
+        name: question.name,
+        user: connection.user,
+        data: question.data,
+        ...(question.oldData === undefined ? {} : { oldData: question.oldData }),
+        path: question.path,
+      },
+      loaders ?? this.records.ruleLoaders,
+    );
+    if (result instanceof Promise) return result.then((r) => r.verdict);
+    return result.verdict;
+  }
+
+  /** New auth settings apply to the next logins; sessions already open stay. */
+  replaceAuth(auth: AppAuthSettings): void {
+    this.auth = auth;
+  }
+
+  /** New rules: re-check what connections hold and drop what is no longer allowed. */
+  async replacePermissions(permissions: Permissions | null): Promise<void> {
+    this.permissions = permissions;
+    for (const handler of this.#handlers) await handler.permissionsChanged?.();
+  }
+
+  /** Closes every connection (app deleted, node stopping). */
+  shutdown(code: number, reason: string): void {
+    for (const connection of [...this.#all]) connection.close(code, reason);
+    for (const handler of this.#handlers) handler.close?.();
+  }
+}

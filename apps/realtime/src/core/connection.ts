@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AUTH_ACTION,
+  CLOSE_CODES,
+  CONNECTION_ACTION,
+  decodeFrame,
+  encodeMessage,
+  type Message,
+  PARSER_ACTION,
+  TOPIC,
+} from '@hubstream/protocol';
+import type { AppRuntime } from './app-runtime.ts';
+import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
+import type { User } from './types.ts';
+
+type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' | 'closed';
+
+const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
+
+/**
+ * One client connection: the handshake, quarantine until login, then every
+ * message in order through the app's topic handlers. Messages of one
+ * connection are handled strictly in arrival order, also when a permission
+ * check has to load a record first.
+ */
+export class Connection {
+  readonly id = randomUUID();
+  readonly app: AppRuntime;
+  readonly info: ConnectionInfo;
+  state: State = 'awaiting-challenge';
+  user: User | null = null;
+  #socket: ClientSocket;
+  #authAttempts = 0;
+  #authTimer: NodeJS.Timeout | undefined;
+  #lastSeen = Date.now();
+  #queue: Promise<void> | null = null;
+
+  constructor(socket: ClientSocket, app: AppRuntime, info: ConnectionInfo) {
+    this.#socket = socket;
+    this.app = app;
+    this.info = info;
+    this.#authTimer = setTimeout(() => this.#authTimeout(), app.auth.unauthenticatedTimeoutMs);
+    this.#authTimer.unref();
+  }
+
+  get lastSeen(): number {
+    return this.#lastSeen;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  send(message: Message): void {
+    if (this.state === 'closed') return;
+    this.#socket.send(encodeMessage(message));
+  }
+
+  /** For fan-out: the caller encodes once and sends the same bytes to many. */
+  sendFrame(frame: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.#socket.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.#socket.close(code, reason);
+    this.closed();
+  }
+
+  /** The transport is gone (either side closed it). Idempotent. */
+  closed(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.#authTimer);
+    this.app.detach(this, wasOpen);
+  }
+
+  /** A binary frame from the client. */
+  receive(frame: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.#lastSeen = Date.now();
+    if (frame.byteLength > this.app.maxMessageBytes) {
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED);
+      return;
+    }
+    const decoded = decodeFrame(frame);
+    if (!decoded.ok) {
+      this.#parserError(
+        decoded.reason === 'UNKNOWN_TOPIC'
+          ? PARSER_ACTION.UNKNOWN_TOPIC
+          : PARSER_ACTION.MESSAGE_PARSE_ERROR,
+      );
+      return;
+    }
+    if (this.#queue) {
+      const message = decoded.message;
+      this.#queue = this.#queue.then(() => this.#process(message));
+      return;
+    }
+    const result = this.#process(decoded.message);
+    if (result) this.#track(result);
+  }
+
+  /** A text frame: the v7 protocol is binary only. */
+  receiveText(): void {
+    if (this.state === 'closed') return;
+    this.#lastSeen = Date.now();
+    this.#parserError(PARSER_ACTION.INVALID_MESSAGE);
+  }
+
+  #track(pending: Promise<void>) {
+    const tracked = pending
+      .catch((error: unknown) => {
+        this.app.log.error({ err: error, connection: this.id }, 'message handling failed');
+      })
+      .finally(() => {
+        if (this.#queue === tracked) this.#queue = null;
+      });
+    this.#queue = tracked;
+  }
+
+  #parserError(action: PARSER_ACTION) {
+    this.app.usage.rejected++;
+    this.send({ topic: TOPIC.PARSER, action });
+  }
+
+  #process(message: Message): void | Promise<void> {
+    if (this.state === 'closed') return;
+    switch (this.state) {
+      case 'awaiting-challenge':
+        return this.#handshake(message);
+      case 'awaiting-auth':
+      case 'authenticating':
+        return this.#quarantine(message);
+      case 'open':
+        return this.#dispatch(message);
+      default:
+        return;
+    }
+  }
+
+  #handshake(message: Message) {
+    if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.CHALLENGE) {
+      this.state = 'awaiting-auth';
+      this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
+      return;
+    }
+    if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING) return;
+    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.INVALID_MESSAGE });
+  }
+
+  #quarantine(message: Message): void | Promise<void> {
+    if (message.topic === TOPIC.CONNECTION) return; // PINGs go unanswered before login.
+    if (message.topic !== TOPIC.AUTH) {
+      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE });
+      return;
+    }
+    if (this.state === 'authenticating') return; // one login at a time
+    let authData: unknown;
+    try {
+      authData = message.data === undefined ? {} : JSON.parse(message.data);
+    } catch {
+      authData = undefined;
+    }
+    const isObject = typeof authData === 'object' && authData !== null && !Array.isArray(authData);
+    if (message.action !== AUTH_ACTION.REQUEST || !isObject) {
+      this.send({
+        topic: TOPIC.AUTH,
+        action: AUTH_ACTION.INVALID_MESSAGE_DATA,
+        originalAction: message.action,
+      });
+      this.close(CLOSE_CODES.PROTOCOL_VIOLATION, 'invalid auth message');
+      return;
+    }
+    this.state = 'authenticating';
+    return this.#login(authData as Record<string, unknown>);
+  }
+
+  async #login(authData: Record<string, unknown>) {
+    const result = await this.app.authenticate(authData, this.info);
+    if (this.state === 'closed') return;
+    if (result.ok) {
+      clearTimeout(this.#authTimer);
+      this.user = result.user;
+      this.state = 'open';
+      this.send({
+        topic: TOPIC.AUTH,
+        action: AUTH_ACTION.AUTH_SUCCESSFUL,
+        data: JSON.stringify(result.clientData),
+      });
+      this.app.attach(this);
+      return;
+    }
+    this.state = 'awaiting-auth';
+    this.#authAttempts++;
+    this.app.usage.authFailures++;
+    if (this.#authAttempts >= this.app.auth.maxAuthAttempts) {
+      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
+      // A moment for the frame to leave before the close (as deepstream does).
+      setTimeout(
+        () => this.close(CLOSE_CODES.TOO_MANY_AUTH_ATTEMPTS, 'too many auth attempts'),
+        10,
+      );
+      return;
+    }
+    this.send({
+      topic: TOPIC.AUTH,
+      action: AUTH_ACTION.AUTH_UNSUCCESSFUL,
+      ...(result.clientData === undefined ? {} : { data: JSON.stringify(result.clientData) }),
+    });
+  }
+
+  #authTimeout() {
+    if (this.state === 'open' || this.state === 'closed') return;
+    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.AUTHENTICATION_TIMEOUT });
+    this.close(CLOSE_CODES.AUTHENTICATION_TIMEOUT, 'authentication timeout');
+  }
+
+  #dispatch(message: Message): void | Promise<void> {
+    this.app.usage.messagesIn++;
+    switch (message.topic) {
+      case TOPIC.CONNECTION:
+        if (message.action === CONNECTION_ACTION.PING) this.sendFrame(PONG);
+        return;
+      case TOPIC.AUTH:
+        // Already logged in: deepstream ignores repeated logins on an open connection.
+        return;
+      case TOPIC.EVENT:
+        return this.app.events.handle(this, message);
+      case TOPIC.RECORD:
+        return this.app.records.handle(this, message);
+      case TOPIC.RPC:
+        return this.app.rpc.handle(this, message);
+      case TOPIC.PRESENCE:
+        return this.app.presence.handle(this, message);
+      default:
+        this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC);
+        return;
+    }
+  }
+}

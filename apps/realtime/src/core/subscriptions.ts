@@ -1,0 +1,73 @@
+/**
+ * Who is subscribed to which name, in one app and one topic. Both
+ * directions are indexed, so a closing connection is removed from every
+ * name it had in time proportional to its own subscriptions.
+ */
+export class SubscriptionRegistry<C> {
+  readonly #byName = new Map<string, Set<C>>();
+  readonly #byConnection = new Map<C, Set<string>>();
+
+  /** False when the connection was already subscribed to the name. */
+  add(name: string, connection: C): boolean {
+    let set = this.#byName.get(name);
+    if (!set) {
+      set = new Set();
+      this.#byName.set(name, set);
+    }
+    if (set.has(connection)) return false;
+    set.add(connection);
+    let names = this.#byConnection.get(connection);
+    if (!names) {
+      names = new Set();
+      this.#byConnection.set(connection, names);
+    }
+    names.add(name);
+    return true;
+  }
+
+  /** False when the connection was not subscribed. */
+  remove(name: string, connection: C): boolean {
+    const set = this.#byName.get(name);
+    if (!set?.delete(connection)) return false;
+    if (set.size === 0) this.#byName.delete(name);
+    const names = this.#byConnection.get(connection);
+    names?.delete(name);
+    if (names?.size === 0) this.#byConnection.delete(connection);
+    return true;
+  }
+
+  /** Removes every subscription of the connection; returns the names it had. */
+  removeConnection(connection: C): string[] {
+    const names = this.#byConnection.get(connection);
+    if (!names) return [];
+    this.#byConnection.delete(connection);
+    const removed = [...names];
+    for (const name of removed) {
+      const set = this.#byName.get(name);
+      set?.delete(connection);
+      if (set?.size === 0) this.#byName.delete(name);
+    }
+    return removed;
+  }
+
+  subscribers(name: string): ReadonlySet<C> | undefined {
+    return this.#byName.get(name);
+  }
+
+  has(name: string, connection: C): boolean {
+    return this.#byName.get(name)?.has(connection) ?? false;
+  }
+
+  namesOf(connection: C): ReadonlySet<string> | undefined {
+    return this.#byConnection.get(connection);
+  }
+
+  names(): IterableIterator<string> {
+    return this.#byName.keys();
+  }
+
+  /** Every (name, connection) pair, for re-checking permissions. */
+  *entries(): Generator<[string, C]> {
+    for (const [name, set] of this.#byName) for (const c of set) yield [name, c];
+  }
+}

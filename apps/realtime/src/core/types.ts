@@ -1,0 +1,23 @@
+import type { Message } from '@hubstream/protocol';
+import type { Connection } from './connection.ts';
+
+/** The user as the node and the rules see it (VALVE.md "Users in rules"). */
+export type User = { id: string; isAuthenticated: boolean; data: unknown };
+
+/** One topic's logic for one app. */
+export interface TopicHandler {
+  handle(connection: Connection, message: Message): void | Promise<void>;
+  /** The connection is gone: drop everything it held. */
+  connectionClosed(connection: Connection): void;
+  /** The app's permissions changed: drop what the new rules no longer allow. */
+  permissionsChanged?(): Promise<void>;
+  /** The app is going away (deleted, or the node stops): release timers. */
+  close?(): void;
+}
+
+export type Logger = {
+  debug(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+};

@@ -1,0 +1,199 @@
+import { EVENT_ACTION, encodeMessage, type Message, TOPIC } from '@hubstream/protocol';
+import type { AppRuntime } from '../core/app-runtime.ts';
+import type { Connection } from '../core/connection.ts';
+import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import type { TopicHandler } from '../core/types.ts';
+import { ListenRegistry } from '../listen/listen-registry.ts';
+import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
+
+/** Parses a message's JSON data for the rules; `undefined` when absent. */
+export function parseData(message: Message): { ok: true; value: unknown } | { ok: false } {
+  if (message.data === undefined) return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(message.data) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Events: subscribe, emit to every other subscriber, listen (PROTOCOL.md 3). */
+export class EventHandler implements TopicHandler {
+  readonly #app: AppRuntime;
+  readonly subscriptions = new SubscriptionRegistry<Connection>();
+  readonly listeners: ListenRegistry;
+
+  constructor(app: AppRuntime) {
+    this.#app = app;
+    this.listeners = new ListenRegistry({
+      actions: {
+        topic: TOPIC.EVENT,
+        listen: EVENT_ACTION.LISTEN,
+        unlisten: EVENT_ACTION.UNLISTEN,
+        accept: EVENT_ACTION.LISTEN_ACCEPT,
+        reject: EVENT_ACTION.LISTEN_REJECT,
+        found: EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND,
+        removed: EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_REMOVED,
+        invalidRegex: EVENT_ACTION.INVALID_LISTEN_REGEX,
+      },
+      timeoutMs: app.node.settings.listenResponseTimeoutMs,
+      hasSubscribers: (name) => this.subscriptions.subscribers(name) !== undefined,
+      allNames: () => this.subscriptions.names(),
+    });
+  }
+
+  handle(connection: Connection, message: Message): void | Promise<void> {
+    switch (message.action) {
+      case EVENT_ACTION.EMIT:
+        return this.#emit(connection, message);
+      case EVENT_ACTION.SUBSCRIBE:
+        return this.#subscribe(connection, message);
+      case EVENT_ACTION.UNSUBSCRIBE:
+        return this.#unsubscribe(connection, message);
+      case EVENT_ACTION.LISTEN:
+      case EVENT_ACTION.UNLISTEN:
+        return this.#listen(connection, message);
+      case EVENT_ACTION.LISTEN_ACCEPT:
+        this.listeners.accept(connection, message);
+        return;
+      case EVENT_ACTION.LISTEN_REJECT:
+        this.listeners.reject(connection, message);
+        return;
+      default:
+        connection.send({
+          topic: TOPIC.EVENT,
+          action: EVENT_ACTION.INVALID_MESSAGE_DATA,
+          originalAction: message.action,
+          isError: true,
+        });
+        return;
+    }
+  }
+
+  #emit(connection: Connection, message: Message): void | Promise<void> {
+    const name = message.name;
+    if (!name) return this.#invalid(connection, message);
+    const data = parseData(message);
+    if (!data.ok) return this.#invalid(connection, message);
+    const allowed = authorize(connection, message, {
+      action: message.action,
+      name,
+      data: data.value,
+    });
+    if (allowed === true) return this.#fanOut(connection, message, name);
+    if (allowed === false) return;
+    return allowed.then((ok) => {
+      if (ok) this.#fanOut(connection, message, name);
+    });
+  }
+
+  #fanOut(sender: Connection, message: Message, name: string) {
+    const subscribers = this.subscriptions.subscribers(name);
+    if (!subscribers) return;
+    let frame: Uint8Array | undefined;
+    for (const subscriber of subscribers) {
+      if (subscriber === sender) continue;
+      frame ??= encodeMessage({
+        topic: TOPIC.EVENT,
+        action: EVENT_ACTION.EMIT,
+        name,
+        ...(message.data === undefined ? {} : { data: message.data }),
+      });
+      subscriber.sendFrame(frame);
+    }
+  }
+
+  async #subscribe(connection: Connection, message: Message) {
+    const names = message.names ?? [];
+    if (names.length === 0) return this.#invalid(connection, message);
+    const allowed = await authorizeNames(connection, message, names, { action: message.action });
+    for (const name of allowed) {
+      if (!this.subscriptions.add(name, connection)) {
+        connection.send({
+          topic: TOPIC.EVENT,
+          action: EVENT_ACTION.MULTIPLE_SUBSCRIPTIONS,
+          name,
+          originalAction: message.action,
+        });
+        continue;
+      }
+      if (this.subscriptions.subscribers(name)?.size === 1) this.listeners.subscribed(name);
+    }
+    // Every name denied: no ack (PROTOCOL.md 3.2).
+    if (allowed.length > 0) this.#ack(connection, message);
+  }
+
+  #unsubscribe(connection: Connection, message: Message) {
+    for (const name of message.names ?? []) {
+      if (this.subscriptions.remove(name, connection) && !this.subscriptions.subscribers(name)) {
+        this.listeners.unsubscribed(name);
+      }
+    }
+    this.#ack(connection, message);
+  }
+
+  async #listen(connection: Connection, message: Message) {
+    const pattern = message.name;
+    if (!pattern) return this.#invalid(connection, message);
+    if (message.action === EVENT_ACTION.UNLISTEN) {
+      this.listeners.unlisten(connection, message);
+      return;
+    }
+    if (await authorize(connection, message, { action: message.action, name: pattern })) {
+      this.listeners.listen(connection, message);
+    }
+  }
+
+  #ack(connection: Connection, message: Message) {
+    connection.send({
+      topic: TOPIC.EVENT,
+      action: message.action,
+      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+      isAck: true,
+    });
+  }
+
+  #invalid(connection: Connection, message: Message) {
+    connection.send({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.INVALID_MESSAGE_DATA,
+      originalAction: message.action,
+      ...(message.name === undefined ? {} : { name: message.name }),
+      isError: true,
+    });
+  }
+
+  connectionClosed(connection: Connection): void {
+    for (const name of this.subscriptions.removeConnection(connection)) {
+      if (!this.subscriptions.subscribers(name)) this.listeners.unsubscribed(name);
+    }
+    this.listeners.connectionClosed(connection);
+  }
+
+  async permissionsChanged(): Promise<void> {
+    const fake = (action: number, name: string): Message => ({ topic: TOPIC.EVENT, action, name });
+    for (const [name, connection] of [...this.subscriptions.entries()]) {
+      const message = fake(EVENT_ACTION.SUBSCRIBE, name);
+      const verdict = await this.#app.check(connection, TOPIC.EVENT, {
+        action: EVENT_ACTION.SUBSCRIBE,
+        name,
+      });
+      if (verdict === 'allowed') continue;
+      this.subscriptions.remove(name, connection);
+      if (!this.subscriptions.subscribers(name)) this.listeners.unsubscribed(name);
+      sendDenial(connection, message, name, verdict);
+    }
+    for (const { connection, pattern } of [...this.listeners.listenersOf()]) {
+      const verdict = await this.#app.check(connection, TOPIC.EVENT, {
+        action: EVENT_ACTION.LISTEN,
+        name: pattern,
+      });
+      if (verdict === 'allowed') continue;
+      this.listeners.removeListener(connection, pattern);
+      sendDenial(connection, fake(EVENT_ACTION.LISTEN, pattern), pattern, verdict);
+    }
+  }
+
+  close(): void {
+    this.listeners.close();
+  }
+}

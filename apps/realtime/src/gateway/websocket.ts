@@ -1,0 +1,94 @@
+import websocket from '@fastify/websocket';
+import { CLOSE_CODES } from '@hubstream/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { AppRegistry } from '../core/app-registry.ts';
+import type { AppRuntime } from '../core/app-runtime.ts';
+import { Connection } from '../core/connection.ts';
+import type { NodeSettings } from '../core/settings.ts';
+
+// The only place that knows about sockets: it resolves the app on upgrade,
+// adapts a ws socket to the core's ClientSocket and feeds it frames.
+
+/** ws refuses frames above this before we see them; apps' own limits are lower. */
+export const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
+type AppRequest = FastifyRequest & { hubApp?: AppRuntime };
+
+function appIdOf(request: FastifyRequest): string | undefined {
+  const params = request.params as { appId?: string };
+  if (params.appId) return params.appId;
+  const query = request.query as { apiKey?: unknown };
+  return typeof query.apiKey === 'string' ? query.apiKey : undefined;
+}
+
+export async function registerGateway(
+  app: FastifyInstance,
+  registry: AppRegistry,
+  settings: NodeSettings,
+): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: HARD_MAX_PAYLOAD_BYTES } });
+  const live = new Set<Connection>();
+
+  // Deepstream's own liveness rule: silent for two heartbeats means gone.
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - 2 * settings.heartbeatIntervalMs;
+    for (const connection of live) {
+      if (connection.lastSeen < cutoff)
+        connection.close(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    }
+  }, settings.heartbeatIntervalMs);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+
+  const resolveApp = async (
+    request: FastifyRequest,
+    reply: { code(n: number): { send(b: unknown): unknown } },
+  ) => {
+    const appId = appIdOf(request);
+    const runtime = appId && /^[a-z0-9]{1,64}$/.test(appId) ? await registry.get(appId) : null;
+    if (!runtime) {
+      return reply
+        .code(404)
+        .send({ error: { code: 'APP_NOT_FOUND', message: 'No app with this id.', details: [] } });
+    }
+    (request as AppRequest).hubApp = runtime;
+    return undefined;
+  };
+
+  const onSocket = (socket: WebSocket, request: FastifyRequest) => {
+    const runtime = (request as AppRequest).hubApp!;
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.headers)) {
+      if (typeof value === 'string') headers[key] = value;
+    }
+    const connection = new Connection(
+      {
+        send: (frame) => socket.send(frame),
+        close: (code, reason) => socket.close(code, reason),
+      },
+      runtime,
+      { remoteAddress: request.socket.remoteAddress ?? '', headers },
+    );
+    runtime.register(connection);
+    live.add(connection);
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        connection.receiveText();
+        return;
+      }
+      connection.receive(
+        Array.isArray(data) ? Buffer.concat(data) : new Uint8Array(data as ArrayBuffer),
+      );
+    });
+    const gone = () => {
+      live.delete(connection);
+      connection.closed();
+    };
+    socket.on('close', gone);
+    socket.on('error', gone);
+  };
+
+  app.get('/deepstream', { websocket: true, preValidation: resolveApp }, onSocket);
+  app.get('/:appId', { websocket: true, preValidation: resolveApp }, onSocket);
+}

@@ -1,0 +1,105 @@
+import {
+  EVENT_ACTION,
+  type Message,
+  PRESENCE_ACTION,
+  RECORD_ACTION,
+  RPC_ACTION,
+  TOPIC,
+} from '@hubstream/protocol';
+import type { Section, ValveLoaders } from '@hubstream/valve';
+import type { Connection } from '../core/connection.ts';
+
+// Every action passes Valve before it has any effect. The reply to a refusal
+// names the original action, the name and the correlation id, on the topic
+// of the message (VALVE.md "Verdict", PROTOCOL.md 3.2).
+
+const DENIAL_ACTIONS: Record<number, { denied: number; error: number; section: Section }> = {
+  [TOPIC.EVENT]: {
+    denied: EVENT_ACTION.MESSAGE_DENIED,
+    error: EVENT_ACTION.MESSAGE_PERMISSION_ERROR,
+    section: 'event',
+  },
+  [TOPIC.RECORD]: {
+    denied: RECORD_ACTION.MESSAGE_DENIED,
+    error: RECORD_ACTION.MESSAGE_PERMISSION_ERROR,
+    section: 'record',
+  },
+  [TOPIC.RPC]: {
+    denied: RPC_ACTION.MESSAGE_DENIED,
+    error: RPC_ACTION.MESSAGE_PERMISSION_ERROR,
+    section: 'rpc',
+  },
+  [TOPIC.PRESENCE]: {
+    denied: PRESENCE_ACTION.MESSAGE_DENIED,
+    error: PRESENCE_ACTION.MESSAGE_PERMISSION_ERROR,
+    section: 'presence',
+  },
+};
+
+export type PermissionQuestion = {
+  /** Protocol action (number) or rule type. Defaults to the message's action. */
+  action?: string | number;
+  name?: string | undefined;
+  data?: unknown;
+  oldData?: unknown;
+  path?: string | undefined;
+};
+
+export function sendDenial(
+  connection: Connection,
+  message: Message,
+  name: string | undefined,
+  verdict: 'denied' | 'error',
+): void {
+  const actions = DENIAL_ACTIONS[message.topic]!;
+  connection.app.usage.denied++;
+  connection.send({
+    topic: message.topic,
+    action: verdict === 'denied' ? actions.denied : actions.error,
+    originalAction: message.action,
+    ...(name === undefined ? {} : { name }),
+    isError: true,
+    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+    ...(message.isWriteAck ? { isWriteAck: true } : {}),
+  });
+}
+
+/**
+ * Asks the app's rules; on refusal sends the denial and returns false. An
+ * app without rules denies everything. Synchronous when no record must be
+ * loaded, so the hot path allocates no promise.
+ */
+export function authorize(
+  connection: Connection,
+  message: Message,
+  question: PermissionQuestion,
+  loaders?: ValveLoaders,
+): boolean | Promise<boolean> {
+  const verdict = connection.app.check(connection, message.topic, question, loaders);
+  if (verdict === 'allowed') return true;
+  if (verdict === 'denied' || verdict === 'error') {
+    sendDenial(connection, message, question.name, verdict);
+    return false;
+  }
+  return verdict.then((v) => {
+    if (v === 'allowed') return true;
+    sendDenial(connection, message, question.name, v);
+    return false;
+  });
+}
+
+/** Bulk messages are checked name by name; the allowed names are returned. */
+export async function authorizeNames(
+  connection: Connection,
+  message: Message,
+  names: readonly string[],
+  question: Omit<PermissionQuestion, 'name'> = {},
+): Promise<string[]> {
+  const allowed: string[] = [];
+  for (const name of names) {
+    if (await authorize(connection, message, { ...question, name })) allowed.push(name);
+  }
+  return allowed;
+}
+
+export const sectionOf = (topic: number): Section => DENIAL_ACTIONS[topic]!.section;

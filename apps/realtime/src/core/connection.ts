@@ -166,11 +166,7 @@ export class Connection {
     }
     const isObject = typeof authData === 'object' && authData !== null && !Array.isArray(authData);
     if (message.action !== AUTH_ACTION.REQUEST || !isObject) {
-      this.send({
-        topic: TOPIC.AUTH,
-        action: AUTH_ACTION.INVALID_MESSAGE_DATA,
-        originalAction: message.action,
-      });
+      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE_DATA });
       this.close(CLOSE_CODES.PROTOCOL_VIOLATION, 'invalid auth message');
       return;
     }

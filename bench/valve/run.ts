@@ -2,7 +2,7 @@
 // with data in hand, against the same rule compiled with `new Function` and
 // run the way deepstream runs it. Not a test: it prints a table.
 //
-//   pnpm bench:valve [--ms=250] [--samples=3]
+//   pnpm bench:valve [--ms=250] [--samples=3] [--only=TEXT]
 //
 // Two comparisons per rule:
 //   engine:     permissions.evaluate(request) vs deepstream's per-message path
@@ -36,6 +36,8 @@ function numberArg(name: string, fallback: number): number {
 const MEASURE_MS = numberArg('ms', 250);
 const SAMPLES = Math.round(numberArg('samples', 3));
 const WARMUP_MS = Math.max(50, MEASURE_MS / 2);
+/** Only rules whose `section pattern type` contains this text. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? '';
 
 type SeedFile = Record<string, Record<string, Record<string, boolean | string>>>;
 
@@ -122,11 +124,12 @@ function main(): number {
 
   const rows: string[][] = [];
   const summary: { rule: string; engine: number; engineRatio: number; exprRatio: number }[] = [];
-  CASES.forEach((c, i) => {
+  const cases = CASES.filter((c) => `${c.section} ${c.pattern} ${c.type}`.includes(ONLY));
+  cases.forEach((c, i) => {
     const label = `${c.section} ${c.pattern} ${c.type}`;
     const rule = file[c.section]?.[c.pattern]?.[c.type];
     if (rule === undefined) throw new Error(`no seed rule for ${label}`);
-    process.stderr.write(`[${i + 1}/${CASES.length}] ${label}\n`);
+    process.stderr.write(`[${i + 1}/${cases.length}] ${label}\n`);
     const request = { ...c };
     const valveEngine = () => (permissions.evaluate(request, loaders) as EvaluationResult).allowed;
     const baselineEngine = () =>
@@ -181,7 +184,7 @@ function main(): number {
       .join(' | ');
   const out: string[] = [];
   out.push(
-    `Valve vs new Function on ${CASES.length} seed rules (node ${process.version}; median of ${SAMPLES} samples of ${MEASURE_MS} ms)`,
+    `Valve vs new Function on ${cases.length} seed rules (node ${process.version}; median of ${SAMPLES} samples of ${MEASURE_MS} ms)`,
   );
   out.push(
     'ratio = baseline / valve: how many times faster the unsafe baseline is (lower is better for valve)',
@@ -197,9 +200,11 @@ function main(): number {
   const worstEngine = summary.reduce((a, b) => (b.engineRatio > a.engineRatio ? b : a));
   const worstExpr = summary.reduce((a, b) => (b.exprRatio > a.exprRatio ? b : a));
   out.push('');
-  out.push(
-    `user.id === $userid through evaluate(): ${format(slowest)} evals/s (target >= 1,000,000): ${slowest >= 1_000_000 ? 'met' : 'NOT met'}`,
-  );
+  if (target.length > 0) {
+    out.push(
+      `user.id === $userid through evaluate(): ${format(slowest)} evals/s (target >= 1,000,000): ${slowest >= 1_000_000 ? 'met' : 'NOT met'}`,
+    );
+  }
   out.push(
     `worst engine ratio: ${worstEngine.engineRatio.toFixed(2)}x (${worstEngine.rule}; target <= 3x): ${worstEngine.engineRatio <= 3 ? 'met' : 'NOT met'}`,
   );

@@ -52,9 +52,10 @@ function readString(value: string, key: string): unknown {
 export function readMember(value: unknown, key: string): unknown {
   if (typeof value === 'object') {
     if (value === null) return readNullish(value, key);
-    if (!hasOwn(value, key)) return undefined;
+    // Read first: a missing key (the common miss) then costs no own-property check.
     const found: unknown = (value as Record<string, unknown>)[key];
-    return typeof found === 'function' ? undefined : found;
+    if (found === undefined || typeof found === 'function') return undefined;
+    return hasOwn(value, key) ? found : undefined;
   }
   if (typeof value === 'string') return readString(value, key);
   if (value === undefined) return readNullish(value, key);

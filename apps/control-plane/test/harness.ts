@@ -1,8 +1,8 @@
 import { type BusEnvelope, InlineJobQueue, type JobDefinition, LocalBus } from '@hubstream/cluster';
-import { loadConfig } from '@hubstream/config';
+import { type Config, loadConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import { createLogger } from '@hubstream/service';
+import { createLogger, type Logger } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/index.ts';
 
@@ -28,7 +28,11 @@ export type Harness = {
 
 export async function startControlPlane(
   backend: Backend,
-  options: { env?: Record<string, string>; jobs?: JobDefinition[] } = {},
+  options: {
+    env?: Record<string, string>;
+    /** Job definitions, or a factory given the harness's own config (e.g. the worker's createJobDefinitions). */
+    jobs?: JobDefinition[] | ((context: { config: Config; logger: Logger }) => JobDefinition[]);
+  } = {},
 ): Promise<Harness> {
   let testDb: TestDatabase | undefined;
   let db: Database;
@@ -44,7 +48,9 @@ export async function startControlPlane(
   const bus = new LocalBus({ nodeId: 'test' });
   const announced: BusEnvelope[] = [];
   bus.subscribe('app.changed', (m) => announced.push(m));
-  const jobs = new InlineJobQueue(options.jobs ?? [], logger);
+  const definitions =
+    typeof options.jobs === 'function' ? options.jobs({ config, logger }) : (options.jobs ?? []);
+  const jobs = new InlineJobQueue(definitions, logger);
   const app = await buildApp({ config, db, bus, jobs, logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

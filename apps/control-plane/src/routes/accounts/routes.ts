@@ -4,6 +4,8 @@ import Type from 'typebox';
 import { type ControlPlaneContext, SESSION_COOKIE, SESSION_TTL_MS } from '../../context.ts';
 import { errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
+import { passwordResetRoutes } from './password-reset.ts';
+import { accountRateLimit } from './rate-limit.ts';
 import { AccountView, Credentials, LoginReply, SignupBody, SignupReply } from './schemas.ts';
 import {
   type AccountRow,
@@ -13,17 +15,15 @@ import {
   createAccount,
   openSession,
 } from './service.ts';
-
-export const accountRateLimit = (context: ControlPlaneContext) => ({
-  max: context.config.ACCOUNT_RATE_LIMIT_MAX,
-  timeWindow: context.config.ACCOUNT_RATE_LIMIT_WINDOW_MS,
-});
+import { sendVerificationEmail, verificationRoutes } from './verification.ts';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app,
   context,
 ) => {
   const { prisma } = context.db;
+  await app.register(verificationRoutes, context);
+  await app.register(passwordResetRoutes, context);
   const secureCookies = (context.config.PUBLIC_HTTP_URL ?? '').startsWith('https://');
 
   async function startSession(reply: FastifyReply, account: AccountRow, mode: 'token' | 'cookie') {
@@ -53,6 +53,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request, reply) => {
       const account = await createAccount(prisma, request.body.email, request.body.password);
+      // The account stands without the mail: the developer can ask for another link.
+      await sendVerificationEmail(context, account).catch((error: unknown) => {
+        request.log.error({ err: error }, 'could not queue the verification email');
+      });
       const session = await startSession(reply, account, request.body.session ?? 'token');
       return reply.code(201).send({ account: accountView(account), ...session });
     },

@@ -40,3 +40,25 @@ export const LoginReply = Type.Object({
   token: Type.Optional(Type.String()),
   account: Type.Optional(AccountView),
 });
+
+export const OneTimeToken = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: 'The "token" query parameter of the link in the email.',
+});
+
+export const VerifyEmailBody = Type.Object(
+  { token: OneTimeToken },
+  { additionalProperties: false },
+);
+
+export const ForgotPasswordBody = Type.Object({ email: Email }, { additionalProperties: false });
+
+export const ResetPasswordBody = Type.Object(
+  { token: OneTimeToken, password: Password },
+  { additionalProperties: false },
+);
+
+export const AccountReply = Type.Object({ account: AccountView });
+
+export const AcceptedReply = Type.Object({ message: Type.String() });

@@ -1,0 +1,68 @@
+import { type Config, publicHttpUrl } from '@hubstream/config';
+import { ACCOUNT_TOKENS } from './account-tokens.ts';
+
+// The mails sent to developers. The dashboard hosts the pages the links
+// open; those pages call the API with the token.
+
+/** The worker's job (apps/worker); the queue checks this payload against the job's schema. */
+export const SEND_EMAIL_JOB = 'send-email';
+
+export type EmailMessage = { to: string; subject: string; text: string; html: string };
+
+const hoursOf = (ms: number) => {
+  const hours = Math.round(ms / 3600_000);
+  return hours === 1 ? '1 hour' : `${hours} hours`;
+};
+
+const escapeHtml = (value: string) =>
+  value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
+
+function linkMessage(parts: {
+  to: string;
+  subject: string;
+  intro: string;
+  action: string;
+  link: string;
+  outro: string;
+}): EmailMessage {
+  const { to, subject, intro, action, link, outro } = parts;
+  const href = escapeHtml(link);
+  return {
+    to,
+    subject,
+    text: `${intro}\n\n${link}\n\n${outro}\n\nThe Hubstream team\n`,
+    html: [
+      `<p>${escapeHtml(intro)}</p>`,
+      `<p><a href="${href}">${escapeHtml(action)}</a></p>`,
+      `<p>If the link does not open, paste this address into your browser:<br>${href}</p>`,
+      `<p>${escapeHtml(outro)}</p>`,
+      '<p>The Hubstream team</p>',
+    ].join('\n'),
+  };
+}
+
+const linkTo = (config: Config, page: string, token: string) =>
+  `${publicHttpUrl(config)}/${page}?token=${encodeURIComponent(token)}`;
+
+export const verificationEmail = (config: Config, to: string, token: string) =>
+  linkMessage({
+    to,
+    subject: 'Verify your email address for Hubstream',
+    intro: 'Welcome to Hubstream. Please confirm that this is your email address:',
+    action: 'Verify my email address',
+    link: linkTo(config, 'verify-email', token),
+    outro: `The link expires in ${hoursOf(ACCOUNT_TOKENS.verify_email.ttlMs)}. If you did not create a Hubstream account, you can ignore this email.`,
+  });
+
+export const passwordResetEmail = (config: Config, to: string, token: string) =>
+  linkMessage({
+    to,
+    subject: 'Reset your Hubstream password',
+    intro: 'We received a request to reset the password of your Hubstream account.',
+    action: 'Choose a new password',
+    link: linkTo(config, 'reset-password', token),
+    outro: `The link works once and expires in ${hoursOf(ACCOUNT_TOKENS.reset_password.ttlMs)}. If you did not ask for this, you can ignore this email: your password stays the same.`,
+  });

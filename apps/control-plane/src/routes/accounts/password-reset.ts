@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
+import { errors } from '../../lib/schemas.ts';
+import { emailKey, hashPassword } from '../../lib/secrets.ts';
+import { passwordResetEmail, SEND_EMAIL_JOB } from './account-mail.ts';
+import { findUsableToken, issueAccountToken, spendToken } from './account-tokens.ts';
+import { accountRateLimit } from './rate-limit.ts';
+import { AcceptedReply, AccountReply, ForgotPasswordBody, ResetPasswordBody } from './schemas.ts';
+import { accountView } from './service.ts';
+
+// The same answer for every address, so this route cannot tell anyone
+// whether an account exists.
+const FORGOT_REPLY = {
+  message:
+    'If an account uses this email address, we have sent it a link to reset the password. The link works once, for 1 hour.',
+} as const;
+
+export const passwordResetRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+
+  app.post(
+    '/password/forgot',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Mail a password reset link',
+        description:
+          'Answers 202 with the same body whether or not an account has this email address.',
+        security: [],
+        body: ForgotPasswordBody,
+        response: { 202: AcceptedReply, ...errors(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      const account = await prisma.account.findUnique({
+        where: { email: emailKey(request.body.email) },
+      });
+      if (account) {
+        try {
+          const token = await issueAccountToken(prisma, account.id, 'reset_password');
+          await context.jobs.enqueue(
+            SEND_EMAIL_JOB,
+            passwordResetEmail(context.config, account.email, token),
+          );
+        } catch (error) {
+          // A different answer would reveal that the account exists.
+          request.log.error({ err: error }, 'could not queue a password reset email');
+        }
+      }
+      return reply.code(202).send(FORGOT_REPLY);
+    },
+  );
+
+  app.post(
+    '/password/reset',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Set a new password with the token from the mailed link',
+        description:
+          'Ends every session of the account; log in again with the new password. Each token works once, for 1 hour.',
+        security: [],
+        body: ResetPasswordBody,
+        response: { 200: AccountReply, ...errors(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      const now = new Date();
+      const token = await findUsableToken(prisma, request.body.token, 'reset_password', now);
+      const passwordHash = await hashPassword(request.body.password);
+      const account = await prisma.$transaction(async (tx) => {
+        await spendToken(tx, token, now);
+        // Whoever knew the old password may hold a session.
+        await tx.session.deleteMany({ where: { accountId: token.accountId } });
+        return tx.account.update({
+          where: { id: token.accountId },
+          // Opening the mailed link proves the address is theirs.
+          data: { passwordHash, emailVerified: true },
+        });
+      });
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return { account: accountView(account) };
+    },
+  );
+};

@@ -5,6 +5,8 @@ import { databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { buildApp as buildRealtime } from '@hubstream/realtime';
 import type { Logger } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
+// Imported by path until this package declares @hubstream/worker as a dependency.
+import { createJobDefinitions } from '../../worker/src/index.ts';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
@@ -57,7 +59,7 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
       onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
     });
     closers.push(() => bus.close());
-    const jobs = new InlineJobQueue([], logger);
+    const jobs = new InlineJobQueue(createJobDefinitions({ config, logger }), logger);
     closers.push(() => jobs.close());
     const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
     servers.push(controlPlane);

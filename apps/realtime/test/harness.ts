@@ -159,3 +159,17 @@ export async function until(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export type ClientError = { event: string; topic: string; meta: unknown };
+
+/** Resolves with the next error the client reports with this event name (e.g. MESSAGE_DENIED). */
+export function nextError(client: DeepstreamClient, event: string): Promise<ClientError> {
+  return new Promise((resolve) => {
+    const onError = (meta: unknown, name: string, topic: string) => {
+      if (name !== event) return;
+      client.off('error', onError);
+      resolve({ event: name, topic, meta });
+    };
+    client.on('error', onError);
+  });
+}

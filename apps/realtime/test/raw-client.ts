@@ -22,7 +22,7 @@ export async function openRaw(url: string): Promise<RawClient> {
   const waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   let seen = 0;
   socket.on('message', (data: Buffer) => {
-    const decoded = decodeFrame(new Uint8Array(data));
+    const decoded = decodeFrame(new Uint8Array(data), { anyTopic: true });
     if (!decoded.ok) return;
     received.push(decoded.message);
   });

@@ -30,7 +30,12 @@ export type DecodeResult =
   | { ok: true; message: Message }
   | { ok: false; reason: 'MESSAGE_PARSE_ERROR' | 'UNKNOWN_TOPIC'; topic?: number };
 
-export function decodeFrame(frame: Uint8Array): DecodeResult {
+/**
+ * Decodes one frame. By default only the topics a client may send are
+ * accepted; a client-side tool passes `anyTopic` to read server replies
+ * (PARSER errors included).
+ */
+export function decodeFrame(frame: Uint8Array, options: { anyTopic?: boolean } = {}): DecodeResult {
   let outer: Envelope;
   try {
     outer = envelope.decodeDelimited(frame);
@@ -38,7 +43,7 @@ export function decodeFrame(frame: Uint8Array): DecodeResult {
     return { ok: false, reason: 'MESSAGE_PARSE_ERROR' };
   }
   const decoder = decoders[outer.topic];
-  if (!decoder || !CLIENT_TOPICS.has(outer.topic)) {
+  if (!decoder || (!options.anyTopic && !CLIENT_TOPICS.has(outer.topic))) {
     return { ok: false, reason: 'UNKNOWN_TOPIC', topic: outer.topic };
   }
   try {

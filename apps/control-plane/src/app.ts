@@ -53,7 +53,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         'RATE_LIMITED',
-        `Too many requests: at most ${context.max} per ${context.after}. Try again later.`,
+        `Too many requests from this address (at most ${context.max} in a row). Try again in ${context.after}.`,
       ),
   });
   await app.register(swagger, {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { JobDefinition } from '@hubstream/cluster';
+import { createJobDefinitions, type SendEmail } from '@hubstream/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobDefinitions, type SendEmail } from '../../worker/src/index.ts';
 import { type Mailbox, type ReceivedMail, startMailbox } from '../../worker/test/mailbox.ts';
 import { type Backend, type Harness, startControlPlane } from './harness.ts';
 

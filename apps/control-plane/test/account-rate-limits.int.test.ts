@@ -1,6 +1,6 @@
 import { defineJob } from '@hubstream/cluster';
+import { type SendEmail, SendEmailPayload } from '@hubstream/worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type SendEmail, SendEmailPayload } from '../../worker/src/index.ts';
 import { type Harness, signUp, startControlPlane } from './harness.ts';
 
 // With ACCOUNT_RATE_LIMIT_MAX=3, the fourth request to a limited account
@@ -45,7 +45,9 @@ describe('account rate limits', () => {
       error: {
         code: 'RATE_LIMITED',
         // The limiter names the time left in the window, which depends on the clock.
-        message: expect.stringMatching(/^Too many requests: at most 3 per .+\. Try again later\.$/),
+        message: expect.stringMatching(
+          /^Too many requests from this address \(at most 3 in a row\)\. Try again in \d+ (seconds?|minutes?)\.$/,
+        ),
         details: [],
       },
     });

@@ -4,9 +4,9 @@ import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { buildApp as buildRealtime } from '@hubstream/realtime';
 import type { Logger } from '@hubstream/service';
-import type { FastifyInstance } from 'fastify';
 // Imported by path until this package declares @hubstream/worker as a dependency.
-import { createJobDefinitions } from '../../worker/src/index.ts';
+import { createJobDefinitions } from '@hubstream/worker';
+import type { FastifyInstance } from 'fastify';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */

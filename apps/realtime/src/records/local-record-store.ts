@@ -1,23 +1,326 @@
 import type { PrismaClient } from '@hubstream/db';
 import type { Logger } from '../core/types.ts';
-import type { RecordStore, StoredRecord } from './record-store.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import type { RecordStore, SetOptions, SetResult, StoredRecord } from './record-store.ts';
 
-/** Records in this process, durable in Postgres. Filled in by the records work. */
+// Records of every app on this node: a hot copy in memory, the durable copy
+// in Postgres.
+//
+// - Writes to one record are serialised (a queue per record), so the
+//   compare-and-set on the version is exact.
+// - A durable write is persisted before it becomes visible; if Postgres
+//   fails, nothing changes and the caller hears about it.
+// - Other writes become visible at once and are persisted shortly after,
+//   coalesced per record: only the latest version is written. The upsert
+//   only ever raises the stored version, so a late or repeated flush can
+//   never undo a newer write.
+// - Memory stays bounded: records no one here subscribes to, and that are
+//   persisted, are kept in an LRU of `maxIdleRecords` and evicted from it.
+
+type Entry = {
+  readonly key: string;
+  readonly appId: string;
+  readonly name: string;
+  record: StoredRecord | null;
+  /** The highest version known to be in Postgres; -1 for none. */
+  persisted: number;
+  flushing: Promise<void> | null;
+  /** A delete or reload is running: the flusher must leave the record alone. */
+  frozen: boolean;
+};
+
+export type LocalRecordStoreOptions = {
+  /** Records kept in memory without subscribers, least recently used first out. */
+  maxIdleRecords?: number;
+  /** How long writes gather before they are flushed together. */
+  flushDelayMs?: number;
+  /** Flushes running at once (each takes a database connection). */
+  flushConcurrency?: number;
+};
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+const CLOSE_FLUSH_ATTEMPTS = 3;
+
+// App ids never contain '/', so the first '/' separates the app from the name.
+const keyOf = (appId: string, name: string) => `${appId}/${name}`;
+
+const needsFlush = (entry: Entry) =>
+  entry.record !== null && entry.record.version > entry.persisted;
+
 export class LocalRecordStore implements RecordStore {
   readonly #prisma: PrismaClient;
   readonly #log: Logger;
+  readonly #maxIdle: number;
+  readonly #flushDelayMs: number;
+  readonly #flushConcurrency: number;
+  readonly #entries = new Map<string, Entry>();
+  /** Evictable entries in least-recently-used order. */
+  readonly #idle = new Map<string, Entry>();
+  readonly #loading = new Map<string, Promise<Entry>>();
+  /** Why a record must stay in memory: subscribers (hold) and operations in flight. */
+  readonly #holds = new Map<string, number>();
+  readonly #pending = new Set<Entry>();
+  readonly #queue = new KeyedQueue();
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+  #retryMs = 0;
+  #closed = false;
 
-  constructor(prisma: PrismaClient, log: Logger) {
+  constructor(prisma: PrismaClient, log: Logger, options: LocalRecordStoreOptions = {}) {
     this.#prisma = prisma;
     this.#log = log;
+    this.#maxIdle = options.maxIdleRecords ?? 10_000;
+    this.#flushDelayMs = options.flushDelayMs ?? 20;
+    this.#flushConcurrency = options.flushConcurrency ?? 4;
   }
 
-  async get(appId: string, name: string): Promise<StoredRecord | null> {
-    const row = await this.#prisma.record.findUnique({ where: { appId_name: { appId, name } } });
-    return row ? { version: row.version, data: row.data } : null;
+  /** Records in memory (for tests and metrics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Records written but not yet persisted. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  get(appId: string, name: string): Promise<StoredRecord | null> {
+    const hot = this.peek(appId, name);
+    if (hot !== undefined) return Promise.resolve(hot);
+    return this.#load(appId, name).then((entry) => entry.record);
+  }
+
+  peek(appId: string, name: string): StoredRecord | null | undefined {
+    const entry = this.#entries.get(keyOf(appId, name));
+    if (!entry) return undefined;
+    if (this.#idle.delete(entry.key)) this.#idle.set(entry.key, entry);
+    return entry.record;
+  }
+
+  set(
+    appId: string,
+    name: string,
+    expectedVersion: number,
+    next: StoredRecord,
+    options: SetOptions = {},
+  ): Promise<SetResult> {
+    return this.#exclusive(appId, name, async (entry): Promise<SetResult> => {
+      const current = entry.record;
+      if ((current === null ? -1 : current.version) !== expectedVersion) {
+        return { ok: false, current };
+      }
+      if (options.durable) {
+        await this.#persist(appId, name, next);
+        entry.persisted = Math.max(entry.persisted, next.version);
+      }
+      entry.record = next;
+      if (needsFlush(entry)) this.#markPending(entry);
+      return { ok: true };
+    });
+  }
+
+  delete(appId: string, name: string): Promise<void> {
+    return this.#exclusive(appId, name, (entry) =>
+      this.#frozen(entry, async () => {
+        await this.#prisma.record.deleteMany({ where: { appId, name } });
+        entry.record = null;
+        entry.persisted = -1;
+        this.#pending.delete(entry);
+      }),
+    );
+  }
+
+  reload(appId: string, name: string): Promise<StoredRecord | null> {
+    return this.#exclusive(appId, name, (entry) =>
+      this.#frozen(entry, async () => {
+        const row = await this.#prisma.record.findUnique({
+          where: { appId_name: { appId, name } },
+        });
+        // The database wins: writes not yet flushed are dropped.
+        entry.record = row ? { version: row.version, data: row.data } : null;
+        entry.persisted = row ? row.version : -1;
+        this.#pending.delete(entry);
+        return entry.record;
+      }),
+    );
+  }
+
+  hold(appId: string, name: string): void {
+    const key = keyOf(appId, name);
+    this.#holds.set(key, (this.#holds.get(key) ?? 0) + 1);
+    this.#idle.delete(key);
+  }
+
+  release(appId: string, name: string): void {
+    const key = keyOf(appId, name);
+    const count = (this.#holds.get(key) ?? 0) - 1;
+    if (count > 0) {
+      this.#holds.set(key, count);
+      return;
+    }
+    this.#holds.delete(key);
+    const entry = this.#entries.get(key);
+    if (entry) this.#settle(entry);
   }
 
   async close(): Promise<void> {
-    void this.#log;
+    this.#closed = true;
+    await this.#queue.drain();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (let attempt = 0; attempt < CLOSE_FLUSH_ATTEMPTS; attempt++) {
+      await this.#flushing;
+      if (this.#pending.size === 0) return;
+      await this.#flush();
+    }
+    await this.#flushing;
+    if (this.#pending.size > 0) {
+      this.#log.error({ records: this.#pending.size }, 'records not persisted at shutdown');
+    }
+  }
+
+  /** Runs `task` alone on the record, with the record loaded and kept in memory. */
+  #exclusive<T>(appId: string, name: string, task: (entry: Entry) => Promise<T>): Promise<T> {
+    const key = keyOf(appId, name);
+    this.hold(appId, name);
+    const run = async () => task(this.#entries.get(key) ?? (await this.#load(appId, name)));
+    const done = Promise.resolve(this.#queue.run(key, run));
+    return done.finally(() => this.release(appId, name));
+  }
+
+  /** Runs `task` with the flusher kept off the record, after its flush in flight. */
+  async #frozen<T>(entry: Entry, task: () => Promise<T>): Promise<T> {
+    entry.frozen = true;
+    try {
+      while (entry.flushing) await entry.flushing;
+      return await task();
+    } finally {
+      entry.frozen = false;
+      if (this.#pending.has(entry)) this.#schedule(0);
+      this.#settle(entry);
+    }
+  }
+
+  #load(appId: string, name: string): Promise<Entry> {
+    const key = keyOf(appId, name);
+    let loading = this.#loading.get(key);
+    if (loading) return loading;
+    loading = this.#prisma.record
+      .findUnique({ where: { appId_name: { appId, name } } })
+      .then((row) => {
+        const entry: Entry = {
+          key,
+          appId,
+          name,
+          record: row ? { version: row.version, data: row.data } : null,
+          persisted: row ? row.version : -1,
+          flushing: null,
+          frozen: false,
+        };
+        this.#entries.set(key, entry);
+        this.#settle(entry);
+        return entry;
+      })
+      .finally(() => this.#loading.delete(key));
+    this.#loading.set(key, loading);
+    return loading;
+  }
+
+  /** Files the entry as evictable, or not, and trims the idle set. */
+  #settle(entry: Entry) {
+    this.#idle.delete(entry.key);
+    const evictable =
+      !this.#holds.has(entry.key) &&
+      !entry.frozen &&
+      entry.flushing === null &&
+      !this.#pending.has(entry);
+    if (!evictable || this.#entries.get(entry.key) !== entry) return;
+    this.#idle.set(entry.key, entry);
+    for (const [key, idle] of this.#idle) {
+      if (this.#idle.size <= this.#maxIdle) break;
+      this.#idle.delete(key);
+      if (this.#entries.get(key) === idle) this.#entries.delete(key);
+    }
+  }
+
+  #markPending(entry: Entry) {
+    this.#pending.add(entry);
+    this.#idle.delete(entry.key);
+    this.#schedule(this.#retryMs || this.#flushDelayMs);
+  }
+
+  #schedule(delayMs: number) {
+    if (this.#timer || this.#flushing || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#flush();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  /** Persists the latest version of every pending record, a few at a time. */
+  #flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    const run = async () => {
+      const batch = [...this.#pending].filter((e) => !e.frozen && e.flushing === null);
+      let failed = 0;
+      const worker = async () => {
+        for (let entry = batch.shift(); entry; entry = batch.shift()) {
+          if (!(await this.#flushEntry(entry))) failed++;
+        }
+      };
+      await Promise.all(Array.from({ length: this.#flushConcurrency }, worker));
+      this.#retryMs = failed === 0 ? 0 : Math.min(RETRY_MAX_MS, this.#retryMs * 2 || RETRY_MIN_MS);
+    };
+    this.#flushing = run().finally(() => {
+      this.#flushing = null;
+      if (this.#pending.size > 0) this.#schedule(this.#retryMs || this.#flushDelayMs);
+    });
+    return this.#flushing;
+  }
+
+  async #flushEntry(entry: Entry): Promise<boolean> {
+    // Frozen after the batch was taken: the delete or reload decides.
+    if (entry.frozen || entry.flushing) return true;
+    const record = entry.record;
+    this.#pending.delete(entry);
+    if (record === null || record.version <= entry.persisted) return true;
+    let resolve = () => {};
+    entry.flushing = new Promise((r) => {
+      resolve = r;
+    });
+    try {
+      await this.#persist(entry.appId, entry.name, record);
+      entry.persisted = Math.max(entry.persisted, record.version);
+      return true;
+    } catch (error) {
+      this.#log.error(
+        { err: error, app: entry.appId, record: entry.name },
+        'persisting a record failed; will retry',
+      );
+      return false;
+    } finally {
+      entry.flushing = null;
+      resolve();
+      if (needsFlush(entry)) this.#pending.add(entry);
+      this.#settle(entry);
+    }
+  }
+
+  /**
+   * Upserts the record unless Postgres already has this version or a newer
+   * one. A record of an app that was deleted meanwhile is skipped (no row
+   * would satisfy the foreign key).
+   */
+  async #persist(appId: string, name: string, record: StoredRecord): Promise<void> {
+    const json = JSON.stringify(record.data);
+    await this.#prisma.$executeRaw`
+      INSERT INTO records (app_id, name, version, data, updated_at)
+      SELECT ${appId}::text, ${name}::text, ${record.version}::int, ${json}::jsonb, now()
+      WHERE EXISTS (SELECT 1 FROM apps WHERE id = ${appId}::text)
+      ON CONFLICT (app_id, name) DO UPDATE
+        SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+        WHERE records.version < EXCLUDED.version`;
   }
 }

@@ -1,14 +1,56 @@
-/** A record as stored: version -1 never appears here (absent is null). */
-export type StoredRecord = { version: number; data: unknown };
+/**
+ * A record as stored: its version and its data (a JSON object or array).
+ * Absent records are null, never version -1. Stored data is never mutated:
+ * a write replaces it, so it can be read without copying.
+ */
+export type StoredRecord = { readonly version: number; readonly data: unknown };
+
+/** The outcome of a compare-and-set: on a conflict, what is stored now. */
+export type SetResult = { ok: true } | { ok: false; current: StoredRecord | null };
+
+export type SetOptions = {
+  /** Resolve only once the write is durable (a write the client wants acknowledged). */
+  durable?: boolean;
+};
 
 /**
- * Where records live, per app. The local implementation keeps the hot copy
- * in memory and the durable copy in Postgres; the Redis one (cluster issue)
- * keeps the hot copy in Redis behind a compare-and-set.
+ * Where records live. The app id is the first argument of every method and
+ * part of every key: apps never see each other's records.
  *
- * Filled in by the records work; see records/record-handler.ts.
+ * The local implementation keeps a hot copy in memory and the durable copy
+ * in Postgres; the Redis one (cluster issue) keeps the hot copy in Redis
+ * behind the same compare-and-set.
  */
 export interface RecordStore {
+  /** The record, or null when it does not exist. */
   get(appId: string, name: string): Promise<StoredRecord | null>;
+  /**
+   * The record if this node has it at hand (null: known not to exist), else
+   * undefined. Lets permission checks stay synchronous on hot records.
+   */
+  peek(appId: string, name: string): StoredRecord | null | undefined;
+  /**
+   * Stores `next` if the stored version is still `expectedVersion` (-1: the
+   * record must not exist). Rejects when a durable write could not be
+   * persisted; nothing changes then.
+   */
+  set(
+    appId: string,
+    name: string,
+    expectedVersion: number,
+    next: StoredRecord,
+    options?: SetOptions,
+  ): Promise<SetResult>;
+  /** Removes the record durably. Removing a missing record is not an error. */
+  delete(appId: string, name: string): Promise<void>;
+  /**
+   * Forgets what this node holds and reads the durable copy again (the
+   * database was changed behind the node's back: NOTIFY).
+   */
+  reload(appId: string, name: string): Promise<StoredRecord | null>;
+  /** The node has subscribers to the record: keep it at hand until released. */
+  hold(appId: string, name: string): void;
+  release(appId: string, name: string): void;
+  /** Writes everything still pending, then stops. */
   close(): Promise<void>;
 }

@@ -2,32 +2,420 @@ import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
+import { ListenRegistry } from '../listen/listen-registry.ts';
+import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
+import { andThen, KeyedQueue, type MaybePromise } from './keyed-queue.ts';
+import type { StoredRecord } from './record-store.ts';
+import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
+import { errorReply, fanOut, jsonOf, readResponse, sendAck, sendInvalid } from './replies.ts';
 
-/** Records (PROTOCOL.md 4). Filled in by the records work. */
-export class RecordHandler implements TopicHandler {
-  readonly #app: AppRuntime;
+// Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
+// delete, notify and active providers, for one app. Everything that reads a
+// record and then tells subscribers about it runs alone on that record
+// (a queue per name), so a new subscriber never sees a version that is
+// then broadcast to it again, and deletes never race writes.
+
+const CREATED: StoredRecord = Object.freeze({ version: 0, data: Object.freeze({}) });
+
+type SubscribeState = {
+  allowed: number;
+  /** SUBSCRIBEANDHEAD versions gathered while the bulk runs without waiting. */
+  heads: Record<string, number>;
+  gathering: boolean;
+};
+
+const validName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
+
+export class RecordHandler implements TopicHandler, RecordScope {
+  readonly app: AppRuntime;
+  readonly subscriptions = new SubscriptionRegistry<Connection>();
+  readonly listeners: ListenRegistry;
+  readonly locks = new KeyedQueue();
   /** How rules load records for `_()` and oldData: this app's records only. */
   readonly ruleLoaders: ValveLoaders;
+  readonly #writes: RecordWrites;
 
   constructor(app: AppRuntime) {
-    this.#app = app;
+    this.app = app;
+    this.#writes = new RecordWrites(this);
     this.ruleLoaders = {
-      loadRecord: async (name: string) => {
-        const record = await this.#app.node.records.get(this.#app.appId, name);
-        return record ? record.data : null;
-      },
+      // Synchronous on a hot record, so the rule stays synchronous too.
+      loadRecord: (name: string) =>
+        andThen(this.current(name), (record) => (record === null ? null : record.data)),
     };
-  }
-
-  handle(connection: Connection, message: Message): void {
-    connection.send({
-      topic: TOPIC.RECORD,
-      action: RECORD_ACTION.INVALID_MESSAGE_DATA,
-      originalAction: message.action,
-      isError: true,
+    this.listeners = new ListenRegistry({
+      actions: {
+        topic: TOPIC.RECORD,
+        listen: RECORD_ACTION.LISTEN,
+        unlisten: RECORD_ACTION.UNLISTEN,
+        accept: RECORD_ACTION.LISTEN_ACCEPT,
+        reject: RECORD_ACTION.LISTEN_REJECT,
+        found: RECORD_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND,
+        removed: RECORD_ACTION.SUBSCRIPTION_FOR_PATTERN_REMOVED,
+        invalidRegex: RECORD_ACTION.INVALID_LISTEN_REGEX,
+      },
+      timeoutMs: app.node.settings.listenResponseTimeoutMs,
+      hasSubscribers: (name) => this.subscriptions.subscribers(name) !== undefined,
+      allNames: () => this.subscriptions.names(),
+      onProviderChanged: (name, provided) => {
+        fanOut(this.subscriptions.subscribers(name), providerMessage(name, provided));
+      },
     });
   }
 
-  connectionClosed(_connection: Connection): void {}
+  /** The record, synchronously when this node has it at hand. */
+  current(name: string): MaybePromise<StoredRecord | null> {
+    const { records } = this.app.node;
+    const hot = records.peek(this.app.appId, name);
+    return hot !== undefined ? hot : records.get(this.app.appId, name);
+  }
+
+  handle(connection: Connection, message: Message): MaybePromise<void> {
+    const { action } = message;
+    if (WRITE_ACTIONS.has(action)) return this.#writes.handle(connection, message);
+    switch (action) {
+      case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
+      case RECORD_ACTION.SUBSCRIBEANDREAD:
+      case RECORD_ACTION.SUBSCRIBEANDHEAD:
+        return this.#guard(connection, message, RECORD_ACTION.RECORD_LOAD_ERROR, () =>
+          this.#subscribe(connection, message),
+        );
+      case RECORD_ACTION.UNSUBSCRIBE:
+        return this.#unsubscribe(connection, message);
+      case RECORD_ACTION.READ:
+      case RECORD_ACTION.HEAD:
+        return this.#guard(connection, message, RECORD_ACTION.RECORD_LOAD_ERROR, () =>
+          this.#read(connection, message),
+        );
+      case RECORD_ACTION.DELETE:
+        return this.#guard(connection, message, RECORD_ACTION.RECORD_DELETE_ERROR, () =>
+          this.#delete(connection, message),
+        );
+      case RECORD_ACTION.NOTIFY:
+        return this.#notify(connection, message);
+      case RECORD_ACTION.LISTEN:
+        return this.#listen(connection, message);
+      case RECORD_ACTION.UNLISTEN:
+        if (!validName(message.name)) return sendInvalid(connection, message);
+        this.listeners.unlisten(connection, message);
+        return;
+      case RECORD_ACTION.LISTEN_ACCEPT:
+        this.listeners.accept(connection, message);
+        return;
+      case RECORD_ACTION.LISTEN_REJECT:
+        this.listeners.reject(connection, message);
+        return;
+      default:
+        return sendInvalid(connection, message);
+    }
+  }
+
+  /** Runs an operation; if storage fails, logs it and answers with `errorAction`. */
+  #guard(
+    connection: Connection,
+    message: Message,
+    errorAction: number,
+    run: () => MaybePromise<void>,
+  ): MaybePromise<void> {
+    const failed = (error: unknown) => {
+      this.app.log.error(
+        { err: error, app: this.app.appId, record: message.name },
+        'record failed',
+      );
+      connection.send(errorReply(message, errorAction));
+    };
+    try {
+      const result = run();
+      return result instanceof Promise ? result.catch(failed) : result;
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  // Subscribing ---------------------------------------------------------------
+
+  #subscribe(connection: Connection, message: Message): MaybePromise<void> {
+    const names = message.names ?? [];
+    if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
+    const state: SubscribeState = { allowed: 0, heads: {}, gathering: true };
+    const from = (start: number): MaybePromise<void> => {
+      for (let i = start; i < names.length; i++) {
+        const name = names[i]!;
+        state.gathering = true;
+        const pending = this.locks.run(name, () =>
+          this.#subscribeOne(connection, message, name, state),
+        );
+        state.gathering = false;
+        if (pending instanceof Promise) {
+          // What was gathered so far goes out before anything can interleave.
+          this.#sendHeads(connection, state);
+          return pending.then(() => from(i + 1));
+        }
+      }
+      this.#sendHeads(connection, state);
+      // Every name denied: no ack, as for events (PROTOCOL.md 3.2).
+      if (state.allowed > 0) sendAck(connection, message);
+    };
+    return from(0);
+  }
+
+  #subscribeOne(
+    connection: Connection,
+    message: Message,
+    name: string,
+    state: SubscribeState,
+  ): MaybePromise<void> {
+    return andThen(this.current(name), (record) => {
+      // A missing record needs create, then read (VALVE.md A.5): Valve plans
+      // both from the action and the null oldData.
+      const question = { action: message.action, name, oldData: record ? record.data : null };
+      return andThen(authorize(connection, message, question), (allowed): MaybePromise<void> => {
+        if (!allowed || !connection.isOpen) return;
+        if (record === null && message.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD) {
+          const { app } = this;
+          return app.node.records.set(app.appId, name, -1, CREATED).then((result) => {
+            this.#subscribed(
+              connection,
+              message,
+              name,
+              result.ok ? CREATED : result.current,
+              state,
+            );
+          });
+        }
+        this.#subscribed(connection, message, name, record, state);
+      });
+    });
+  }
+
+  #subscribed(
+    connection: Connection,
+    message: Message,
+    name: string,
+    record: StoredRecord | null,
+    state: SubscribeState,
+  ) {
+    if (!connection.isOpen) return;
+    state.allowed++;
+    this.#add(name, connection);
+    if (message.action === RECORD_ACTION.SUBSCRIBEANDHEAD) {
+      const version = record === null ? -1 : record.version;
+      if (state.gathering) state.heads[name] = version;
+      else connection.send(headResponse(name, version));
+    } else {
+      connection.send(readResponse(name, record));
+    }
+    if (this.listeners.hasProvider(name)) connection.send(providerMessage(name, true));
+  }
+
+  #sendHeads(connection: Connection, state: SubscribeState) {
+    if (Object.keys(state.heads).length === 0) return;
+    connection.send({
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.HEAD_RESPONSE_BULK,
+      versions: state.heads,
+    });
+    state.heads = {};
+  }
+
+  #add(name: string, connection: Connection) {
+    if (!this.subscriptions.add(name, connection)) return; // subscribing again just re-reads
+    if (this.subscriptions.subscribers(name)?.size === 1) {
+      this.app.node.records.hold(this.app.appId, name);
+      this.listeners.subscribed(name);
+    }
+  }
+
+  #remove(name: string, connection: Connection) {
+    if (!this.subscriptions.remove(name, connection)) return;
+    if (!this.subscriptions.subscribers(name)) this.#lastGone(name);
+  }
+
+  #lastGone(name: string) {
+    this.app.node.records.release(this.app.appId, name);
+    this.listeners.unsubscribed(name);
+  }
+
+  #unsubscribe(connection: Connection, message: Message) {
+    const names = message.names ?? [];
+    if (names.length === 0) return sendInvalid(connection, message);
+    for (const name of names) this.#remove(name, connection);
+    sendAck(connection, message);
+  }
+
+  // Reading -------------------------------------------------------------------
+
+  #read(connection: Connection, message: Message): MaybePromise<void> {
+    const name = message.name;
+    if (!validName(name)) return sendInvalid(connection, message);
+    return andThen(this.current(name), (record) => {
+      const question = { action: message.action, name, oldData: record ? record.data : null };
+      return andThen(authorize(connection, message, question), (allowed) => {
+        if (!allowed) return;
+        if (message.action === RECORD_ACTION.HEAD) {
+          connection.send(headResponse(name, record === null ? -1 : record.version));
+        } else if (record === null) {
+          connection.send(errorReply(message, RECORD_ACTION.RECORD_NOT_FOUND));
+        } else {
+          connection.send(readResponse(name, record));
+        }
+      });
+    });
+  }
+
+  // Deleting and notifying ----------------------------------------------------
+
+  #delete(connection: Connection, message: Message): MaybePromise<void> {
+    const name = message.name;
+    if (!validName(name)) return sendInvalid(connection, message);
+    return this.locks.run(name, () =>
+      andThen(this.current(name), (record) => {
+        const question = { action: message.action, name, oldData: record ? record.data : null };
+        return andThen(authorize(connection, message, question), async (allowed) => {
+          if (!allowed) return;
+          // Deleting a record that does not exist succeeds: the outcome is the same.
+          await this.app.node.records.delete(this.app.appId, name);
+          connection.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.DELETE_SUCCESS, name });
+          this.#dropAll(name, deleted(name), connection);
+        });
+      }),
+    );
+  }
+
+  /** Tells the subscribers (but one) and unsubscribes them all. */
+  #dropAll(name: string, notice: Message, except?: Connection) {
+    const subscribers = this.subscriptions.subscribers(name);
+    if (!subscribers) return;
+    const all = [...subscribers];
+    fanOut(all, notice, except);
+    for (const subscriber of all) this.subscriptions.remove(name, subscriber);
+    this.#lastGone(name);
+  }
+
+  /**
+   * The database changed behind the node's back: read each record again and
+   * tell its subscribers what it is now (PROTOCOL.md 4.6).
+   */
+  async #notify(connection: Connection, message: Message): Promise<void> {
+    const names = message.names ?? [];
+    if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
+    const allowed = await authorizeNames(connection, message, names, { action: message.action });
+    const fail = (reason: string) =>
+      connection.send({
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.RECORD_NOTIFY_ERROR,
+        ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+        isError: true,
+        data: JSON.stringify(reason),
+      });
+    // The client waits for an answer: every name denied is an error, not silence.
+    if (allowed.length === 0) return fail('MESSAGE_DENIED');
+    try {
+      for (const name of allowed) await this.locks.run(name, () => this.#refresh(name));
+    } catch (error) {
+      this.app.log.error({ err: error, app: this.app.appId }, 'record notify failed');
+      return fail('RECORD_LOAD_ERROR');
+    }
+    sendAck(connection, message);
+  }
+
+  async #refresh(name: string) {
+    const { app } = this;
+    const before = app.node.records.peek(app.appId, name);
+    const after = await app.node.records.reload(app.appId, name);
+    if (after === null) {
+      if (before) this.#dropAll(name, deleted(name));
+      return;
+    }
+    if (before && before.version === after.version && jsonOf(before) === jsonOf(after)) return;
+    fanOut(this.subscriptions.subscribers(name), {
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.UPDATE,
+      name,
+      version: after.version,
+      data: jsonOf(after),
+    });
+  }
+
+  // Listening -----------------------------------------------------------------
+
+  #listen(connection: Connection, message: Message): MaybePromise<void> {
+    const pattern = message.name;
+    if (!validName(pattern)) return sendInvalid(connection, message);
+    return andThen(
+      authorize(connection, message, { action: message.action, name: pattern }),
+      (ok) => {
+        if (ok && connection.isOpen) this.listeners.listen(connection, message);
+      },
+    );
+  }
+
+  // Lifecycle -----------------------------------------------------------------
+
+  connectionClosed(connection: Connection): void {
+    for (const name of this.subscriptions.removeConnection(connection)) {
+      if (!this.subscriptions.subscribers(name)) this.#lastGone(name);
+    }
+    this.listeners.connectionClosed(connection);
+  }
+
+  /** New rules: subscriptions must still be readable, listens still allowed. */
+  async permissionsChanged(): Promise<void> {
+    const subscribe = (name: string): Message => ({
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.SUBSCRIBE,
+      name,
+    });
+    for (const [name, connection] of [...this.subscriptions.entries()]) {
+      if (!this.subscriptions.has(name, connection)) continue;
+      let verdict: 'allowed' | 'denied' | 'error';
+      try {
+        const record = await this.current(name);
+        verdict = await this.app.check(connection, TOPIC.RECORD, {
+          action: RECORD_ACTION.SUBSCRIBE,
+          name,
+          oldData: record ? record.data : null,
+        });
+      } catch {
+        verdict = 'error';
+      }
+      if (verdict === 'allowed') continue;
+      this.#remove(name, connection);
+      sendDenial(connection, subscribe(name), name, verdict);
+    }
+    for (const { connection, pattern } of [...this.listeners.listenersOf()]) {
+      const verdict = await this.app.check(connection, TOPIC.RECORD, {
+        action: RECORD_ACTION.LISTEN,
+        name: pattern,
+      });
+      if (verdict === 'allowed') continue;
+      this.listeners.removeListener(connection, pattern);
+      const listen: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.LISTEN, name: pattern };
+      sendDenial(connection, listen, pattern, verdict);
+    }
+  }
+
+  close(): void {
+    this.listeners.close();
+  }
+}
+
+function headResponse(name: string, version: number): Message {
+  return { topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE, name, version };
+}
+
+function deleted(name: string): Message {
+  return { topic: TOPIC.RECORD, action: RECORD_ACTION.DELETED, name };
+}
+
+function providerMessage(name: string, provided: boolean): Message {
+  return {
+    topic: TOPIC.RECORD,
+    action: provided
+      ? RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER
+      : RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER,
+    name,
+  };
 }

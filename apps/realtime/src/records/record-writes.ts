@@ -1,0 +1,236 @@
+import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import type { AppRuntime } from '../core/app-runtime.ts';
+import type { Connection } from '../core/connection.ts';
+import type { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { authorize, type PermissionQuestion } from '../permissions/authorize.ts';
+import {
+  formatPath,
+  hasNulCharacter,
+  PathError,
+  type PathToken,
+  parsePath,
+  setPath,
+} from './json-path.ts';
+import { andThen, type KeyedQueue, type MaybePromise } from './keyed-queue.ts';
+import type { StoredRecord } from './record-store.ts';
+import { errorReply, fanOut, jsonOf, knownJson, sendInvalid } from './replies.ts';
+
+// Writes: UPDATE, PATCH, ERASE and the record-less CREATEANDUPDATE /
+// CREATEANDPATCH of setData (PROTOCOL.md 4.4-4.6). Each runs alone on its
+// record, from reading the current version through the permission check,
+// the compare-and-set and the broadcast, so subscribers see versions in
+// order and the rules judge the data the write really replaces.
+
+/** What the record handler shares with the write path. */
+export interface RecordScope {
+  readonly app: AppRuntime;
+  readonly locks: KeyedQueue;
+  readonly subscriptions: SubscriptionRegistry<Connection>;
+  current(name: string): MaybePromise<StoredRecord | null>;
+}
+
+type Write = {
+  name: string;
+  /** The version the client asks for; -1 means "whatever comes next". */
+  version: number;
+  /** setData: the record is created first when missing. */
+  create: boolean;
+  /** null writes the whole record. */
+  tokens: PathToken[] | null;
+  /** The new data, or the value at the path; undefined erases. */
+  value: unknown;
+};
+
+export const WRITE_ACTIONS: ReadonlySet<number> = new Set([
+  RECORD_ACTION.UPDATE,
+  RECORD_ACTION.PATCH,
+  RECORD_ACTION.ERASE,
+  RECORD_ACTION.CREATEANDUPDATE,
+  RECORD_ACTION.CREATEANDPATCH,
+]);
+
+/** What setData writes on: the record as its implicit create leaves it. */
+const CREATED: StoredRecord = Object.freeze({ version: 0, data: Object.freeze({}) });
+
+/** A conflicting write from another node is retried this often before VERSION_EXISTS. */
+const MAX_CONFLICT_RETRIES = 3;
+
+const isContainer = (value: unknown) => typeof value === 'object' && value !== null;
+
+/** The write a message asks for, or null when the message is malformed. */
+function parseWrite(message: Message): Write | null {
+  const { action, name, version, path, data } = message;
+  if (typeof name !== 'string' || name.length === 0 || typeof version !== 'number') return null;
+  if (version < -1) return null;
+  const whole = action === RECORD_ACTION.UPDATE || action === RECORD_ACTION.CREATEANDUPDATE;
+  const create =
+    action === RECORD_ACTION.CREATEANDUPDATE || action === RECORD_ACTION.CREATEANDPATCH;
+  let tokens: PathToken[] | null = null;
+  if (whole) {
+    if (path !== undefined && path !== '') return null;
+  } else {
+    tokens = path === undefined ? null : parsePath(path);
+    if (tokens === null) return null;
+  }
+  let value: unknown;
+  if (action !== RECORD_ACTION.ERASE) {
+    if (data === undefined || hasNulCharacter(data)) return null;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    if (whole && !isContainer(value)) return null;
+  }
+  return { name, version, create, tokens, value };
+}
+
+export class RecordWrites {
+  readonly #scope: RecordScope;
+
+  constructor(scope: RecordScope) {
+    this.#scope = scope;
+  }
+
+  handle(connection: Connection, message: Message): MaybePromise<void> {
+    const write = parseWrite(message);
+    if (write === null) return sendInvalid(connection, message);
+    const scope = this.#scope;
+    const failed = (error: unknown) => this.#failed(connection, message, error);
+    try {
+      const done = scope.locks.run(write.name, () =>
+        andThen(scope.current(write.name), (record) =>
+          this.#attempt(connection, message, write, record, 0),
+        ),
+      );
+      return done instanceof Promise ? done.catch(failed) : done;
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  #attempt(
+    connection: Connection,
+    message: Message,
+    write: Write,
+    current: StoredRecord | null,
+    retries: number,
+  ): MaybePromise<void> {
+    const question: PermissionQuestion = {
+      action: message.action,
+      name: write.name,
+      data: write.value,
+      // setData checks create, then write against the record the create
+      // leaves behind, so `oldData.x` works on a record that did not exist.
+      oldData: current !== null ? current.data : write.create ? CREATED.data : null,
+      path: write.tokens === null ? undefined : formatPath(write.tokens),
+    };
+    return andThen(authorize(connection, message, question), (allowed) => {
+      if (allowed) return this.#apply(connection, message, write, current, retries);
+    });
+  }
+
+  #apply(
+    connection: Connection,
+    message: Message,
+    write: Write,
+    current: StoredRecord | null,
+    retries: number,
+  ): MaybePromise<void> {
+    const base = current ?? (write.create ? CREATED : null);
+    if (base === null) {
+      connection.send(errorReply(message, RECORD_ACTION.RECORD_NOT_FOUND));
+      return;
+    }
+    const version = base.version + 1;
+    if (write.version !== -1 && write.version !== version) {
+      connection.send(
+        write.version <= base.version
+          ? versionExists(message, base)
+          : errorReply(message, RECORD_ACTION.INVALID_VERSION, { version: base.version }),
+      );
+      return;
+    }
+    let data: unknown;
+    try {
+      data = write.tokens === null ? write.value : setPath(base.data, write.tokens, write.value);
+    } catch (error) {
+      if (!(error instanceof PathError)) throw error;
+      sendInvalid(connection, message);
+      return;
+    }
+    const next: StoredRecord =
+      write.tokens === null ? knownJson({ version, data }, message.data!) : { version, data };
+    const { app } = this.#scope;
+    const expected = current === null ? -1 : current.version;
+    const durable = message.isWriteAck === true;
+    return app.node.records
+      .set(app.appId, write.name, expected, next, { durable })
+      .then((result) => {
+        if (result.ok) return this.#written(connection, message, write, next);
+        if (retries < MAX_CONFLICT_RETRIES) {
+          return this.#attempt(connection, message, write, result.current, retries + 1);
+        }
+        connection.send(versionExists(message, result.current ?? CREATED));
+      });
+  }
+
+  /** Tells every other subscriber, then the writer if it asked. */
+  #written(connection: Connection, message: Message, write: Write, record: StoredRecord) {
+    const { name } = write;
+    const { version } = record;
+    let update: Message;
+    if (write.tokens === null) {
+      update = {
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.UPDATE,
+        name,
+        version,
+        data: message.data!,
+      };
+    } else {
+      // An erase travels as a PATCH without data (PROTOCOL.md 4.5).
+      update = {
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.PATCH,
+        name,
+        version,
+        path: message.path!,
+      };
+      if (write.value !== undefined) update.data = message.data!;
+    }
+    fanOut(this.#scope.subscriptions.subscribers(name), update, connection);
+    if (message.isWriteAck) {
+      connection.send({
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.WRITE_ACKNOWLEDGEMENT,
+        name,
+        ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+        isWriteAck: true,
+      });
+    }
+  }
+
+  #failed(connection: Connection, message: Message, error: unknown) {
+    this.#scope.app.log.error(
+      { err: error, app: this.#scope.app.appId, record: message.name },
+      'record write failed',
+    );
+    connection.send(errorReply(message, RECORD_ACTION.RECORD_UPDATE_ERROR));
+  }
+}
+
+/** The conflict reply: the version and data the server has (PROTOCOL.md 4.5). */
+function versionExists(message: Message, current: StoredRecord): Message {
+  const reply: Message = {
+    topic: TOPIC.RECORD,
+    action: RECORD_ACTION.VERSION_EXISTS,
+    originalAction: message.action,
+    name: message.name!,
+    version: current.version,
+    data: jsonOf(current),
+  };
+  if (message.correlationId !== undefined) reply.correlationId = message.correlationId;
+  if (message.isWriteAck) reply.isWriteAck = true;
+  return reply;
+}

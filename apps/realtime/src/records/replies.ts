@@ -1,0 +1,79 @@
+import { encodeMessage, type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import type { Connection } from '../core/connection.ts';
+import type { StoredRecord } from './record-store.ts';
+
+// Messages the record handler sends. Error replies carry what the client
+// needs to match them to its request: the original action, the name, the
+// correlation id and the write-ack flag (PROTOCOL.md 4.5, 4.6).
+
+/** A record's data as JSON; records are immutable, so each is serialised once. */
+const serialised = new WeakMap<StoredRecord, string>();
+
+export function jsonOf(record: StoredRecord): string {
+  let json = serialised.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record.data);
+    serialised.set(record, json);
+  }
+  return json;
+}
+
+/** Remembers JSON already in hand (the payload of the write that made the record). */
+export function knownJson(record: StoredRecord, json: string): StoredRecord {
+  serialised.set(record, json);
+  return record;
+}
+
+export function errorReply(message: Message, action: number, fields: Partial<Message> = {}) {
+  const reply: Message = {
+    topic: TOPIC.RECORD,
+    action,
+    originalAction: message.action,
+    isError: true,
+    ...fields,
+  };
+  if (message.name !== undefined && reply.name === undefined) reply.name = message.name;
+  if (message.correlationId !== undefined) reply.correlationId = message.correlationId;
+  if (message.isWriteAck) reply.isWriteAck = true;
+  return reply;
+}
+
+export function sendInvalid(connection: Connection, message: Message): void {
+  connection.send(errorReply(message, RECORD_ACTION.INVALID_MESSAGE_DATA));
+}
+
+/** The ack of a bulk request: its action and correlation id echoed. */
+export function sendAck(connection: Connection, message: Message): void {
+  connection.send({
+    topic: TOPIC.RECORD,
+    action: message.action,
+    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+    isAck: true,
+  });
+}
+
+export function readResponse(name: string, record: StoredRecord | null): Message {
+  return {
+    topic: TOPIC.RECORD,
+    action: RECORD_ACTION.READ_RESPONSE,
+    name,
+    // The version must be on the wire even when 0 (PROTOCOL.md 1.6).
+    version: record === null ? -1 : record.version,
+    data: record === null ? '{}' : jsonOf(record),
+  };
+}
+
+/** Sends one frame, encoded once, to every connection in the set but one. */
+export function fanOut(
+  connections: Iterable<Connection> | undefined,
+  message: Message,
+  except?: Connection,
+): void {
+  if (!connections) return;
+  let frame: Uint8Array | undefined;
+  for (const connection of connections) {
+    if (connection === except) continue;
+    frame ??= encodeMessage(message);
+    connection.sendFrame(frame);
+  }
+}

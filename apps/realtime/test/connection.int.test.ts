@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack, until } from './harness.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('connections', () => {
+  it('lets the official client reconnect, log in again and resubscribe after the node drops it', async () => {
+    const appId = await stack.createApp();
+    const listener = await stack.client(appId, { username: 'listener' });
+    const emitter = await stack.client(appId, { username: 'emitter' });
+    const seen: unknown[] = [];
+    listener.event.subscribe('after-restart', (data: unknown) => seen.push(data));
+    const states: string[] = [];
+    listener.on('connectionStateChanged', (state: string) => states.push(state));
+    let runtime = (await stack.runtime(appId))!;
+    await until(
+      () => runtime.events.subscriptions.subscribers('after-restart')?.size === 1,
+      'subscribed',
+    );
+
+    await stack.restartRealtime();
+
+    // The node was replaced: the client comes back on its own and resubscribes.
+    await until(async () => {
+      runtime = (await stack.runtime(appId))!;
+      return runtime.events.subscriptions.subscribers('after-restart')?.size === 1;
+    }, 'resubscribed');
+    expect(states).toContain('RECONNECTING');
+    expect(states.at(-1)).toBe('OPEN');
+    await until(() => runtime.connections.size === 2, 'emitter back');
+    emitter.event.emit('after-restart', 'hello again');
+    await until(() => seen.length === 1, 'delivery');
+    expect(seen).toEqual(['hello again']);
+  });
+
+  it('closes every connection of an app that is deleted', async () => {
+    const appId = await stack.createApp();
+    const client = await stack.client(appId, { username: 'doomed' });
+    const states: string[] = [];
+    client.on('connectionStateChanged', (state: string) => states.push(state));
+    const runtime = (await stack.runtime(appId))!;
+    expect((await stack.api('DELETE', `/v1/apps/${appId}`)).status).toBe(204);
+    await until(() => runtime.connections.size === 0, 'closed');
+    expect(await stack.runtime(appId)).toBeNull();
+  });
+});

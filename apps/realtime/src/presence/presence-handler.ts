@@ -1,29 +1,222 @@
-import { type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
+import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
+import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
+import { OnlineUsers } from './online-users.ts';
 
-/** Presence (PROTOCOL.md 6). Filled in by the presence work. */
+/**
+ * The user id a connection counts as for presence, or undefined when it does
+ * not count.
+ *
+ * Anonymous open-auth connections (no username: the open strategy gives each
+ * connection a fresh `anonymous-<uuid>` id and isAuthenticated false) are not
+ * tracked, as deepstream does not track its 'OPEN' user. Their id names a
+ * connection, not a person: nobody can subscribe to it meaningfully, a join
+ * and a leave per page view would be noise to every subscriber, and getAll()
+ * would list every anonymous visitor. They can still subscribe and query.
+ * An open-auth login that picks a username starting with 'anonymous-' is
+ * treated the same way; that name was chosen by the client, unverified. (A
+ * flag from the open strategy would say this without the prefix.)
+ */
+function presenceId(connection: Connection): string | undefined {
+  const user = connection.user;
+  if (!user) return undefined;
+  if (!user.isAuthenticated && user.id.startsWith('anonymous-')) return undefined;
+  return user.id;
+}
+
+/**
+ * Presence (PROTOCOL.md 6): who is online, subscriptions to one user's or
+ * everyone's comings and goings, and queries. A subscriber is never told
+ * about its own user, and getAll() leaves the caller's own id out.
+ */
 export class PresenceHandler implements TopicHandler {
   readonly #app: AppRuntime;
+  readonly online = new OnlineUsers<Connection>();
+  /** Subscriptions to named users. */
+  readonly subscriptions = new SubscriptionRegistry<Connection>();
+  /** Connections subscribed to everyone. */
+  readonly everyone = new Set<Connection>();
 
   constructor(app: AppRuntime) {
     this.#app = app;
   }
 
   /** A connection logged in: its user may have come online. */
-  userJoined(_connection: Connection): void {
-    void this.#app;
+  userJoined(connection: Connection): void {
+    const id = presenceId(connection);
+    if (id !== undefined && this.online.add(id, connection)) this.#announce(id, true);
   }
 
-  handle(connection: Connection, message: Message): void {
+  handle(connection: Connection, message: Message): void | Promise<void> {
+    switch (message.action) {
+      case PRESENCE_ACTION.SUBSCRIBE:
+        return this.#subscribe(connection, message);
+      case PRESENCE_ACTION.UNSUBSCRIBE:
+        return this.#unsubscribe(connection, message);
+      case PRESENCE_ACTION.SUBSCRIBE_ALL:
+        return this.#subscribeAll(connection, message);
+      case PRESENCE_ACTION.UNSUBSCRIBE_ALL:
+        // Silent when not subscribed: the client's unsubscribe() sends it unconditionally.
+        this.everyone.delete(connection);
+        this.#ack(connection, message);
+        return;
+      case PRESENCE_ACTION.QUERY_ALL:
+        return this.#queryAll(connection, message);
+      case PRESENCE_ACTION.QUERY:
+        return this.#query(connection, message);
+      default:
+        return this.#invalid(connection, message);
+    }
+  }
+
+  async #subscribe(connection: Connection, message: Message) {
+    const names = message.names ?? [];
+    if (names.length === 0) return this.#invalid(connection, message);
+    const allowed = await authorizeNames(connection, message, names, { action: message.action });
+    if (!connection.isOpen) return;
+    for (const name of allowed) {
+      if (this.subscriptions.add(name, connection)) continue;
+      connection.send({
+        topic: TOPIC.PRESENCE,
+        action: PRESENCE_ACTION.MULTIPLE_SUBSCRIPTIONS,
+        name,
+        originalAction: message.action,
+      });
+    }
+    // Every name denied: the denials cleared the client's ack timer; no ack.
+    if (allowed.length > 0) this.#ack(connection, message);
+  }
+
+  #unsubscribe(connection: Connection, message: Message) {
+    const names = message.names ?? [];
+    if (names.length === 0) return this.#invalid(connection, message);
+    // Unknown names are ignored, as for events (PROTOCOL.md 3.2).
+    for (const name of names) this.subscriptions.remove(name, connection);
+    this.#ack(connection, message);
+  }
+
+  #subscribeAll(connection: Connection, message: Message): void | Promise<void> {
+    const subscribe = (ok: boolean) => {
+      if (!ok || !connection.isOpen) return;
+      if (this.everyone.has(connection)) {
+        connection.send({
+          topic: TOPIC.PRESENCE,
+          action: PRESENCE_ACTION.MULTIPLE_SUBSCRIPTIONS,
+          originalAction: message.action,
+        });
+      }
+      this.everyone.add(connection);
+      this.#ack(connection, message);
+    };
+    const allowed = authorize(connection, message, { action: message.action });
+    if (typeof allowed === 'boolean') return subscribe(allowed);
+    return allowed.then(subscribe);
+  }
+
+  #queryAll(connection: Connection, message: Message): void | Promise<void> {
+    const answer = (ok: boolean) => {
+      if (!ok) return;
+      const self = connection.user?.id;
+      const names = [...this.online.users()].filter((id) => id !== self);
+      connection.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_ALL_RESPONSE, names });
+    };
+    const allowed = authorize(connection, message, { action: message.action });
+    if (typeof allowed === 'boolean') return answer(allowed);
+    return allowed.then(answer);
+  }
+
+  async #query(connection: Connection, message: Message) {
+    const cid = message.correlationId;
+    if (cid === undefined) return this.#invalid(connection, message);
+    const names = message.names ?? [];
+    // One refused name refuses the query: the first denial already rejects
+    // the client's promise, and the answer must not reveal that user.
+    for (const name of names) {
+      if (!(await authorize(connection, message, { action: message.action, name }))) return;
+    }
+    const result: Record<string, boolean> = {};
+    for (const name of names) result[name] = this.online.isOnline(name);
+    connection.send({
+      topic: TOPIC.PRESENCE,
+      action: PRESENCE_ACTION.QUERY_RESPONSE,
+      correlationId: cid,
+      data: JSON.stringify(result),
+    });
+  }
+
+  /** Tells subscribers that a user came online or went offline. */
+  #announce(userId: string, joined: boolean) {
+    const named = this.subscriptions.subscribers(userId);
+    if (named) {
+      const frame = encodeMessage({
+        topic: TOPIC.PRESENCE,
+        action: joined ? PRESENCE_ACTION.PRESENCE_JOIN : PRESENCE_ACTION.PRESENCE_LEAVE,
+        name: userId,
+      });
+      for (const subscriber of named) {
+        if (subscriber.user?.id !== userId) subscriber.sendFrame(frame);
+      }
+    }
+    if (this.everyone.size === 0) return;
+    const frame = encodeMessage({
+      topic: TOPIC.PRESENCE,
+      action: joined ? PRESENCE_ACTION.PRESENCE_JOIN_ALL : PRESENCE_ACTION.PRESENCE_LEAVE_ALL,
+      name: userId,
+    });
+    for (const subscriber of this.everyone) {
+      if (subscriber.user?.id !== userId) subscriber.sendFrame(frame);
+    }
+  }
+
+  #ack(connection: Connection, message: Message) {
+    connection.send({
+      topic: TOPIC.PRESENCE,
+      action: message.action,
+      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+      isAck: true,
+    });
+  }
+
+  #invalid(connection: Connection, message: Message) {
     connection.send({
       topic: TOPIC.PRESENCE,
       action: PRESENCE_ACTION.INVALID_PRESENCE_USERS,
       originalAction: message.action,
+      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
       isError: true,
     });
   }
 
-  connectionClosed(_connection: Connection): void {}
+  connectionClosed(connection: Connection): void {
+    this.subscriptions.removeConnection(connection);
+    this.everyone.delete(connection);
+    const id = presenceId(connection);
+    if (id !== undefined && this.online.remove(id, connection)) this.#announce(id, false);
+  }
+
+  async permissionsChanged(): Promise<void> {
+    for (const [name, connection] of [...this.subscriptions.entries()]) {
+      const verdict = await this.#app.check(connection, TOPIC.PRESENCE, {
+        action: PRESENCE_ACTION.SUBSCRIBE,
+        name,
+      });
+      if (verdict === 'allowed' || !this.subscriptions.remove(name, connection)) continue;
+      const subscribe: Message = { topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.SUBSCRIBE, name };
+      sendDenial(connection, subscribe, name, verdict);
+    }
+    for (const connection of [...this.everyone]) {
+      const verdict = await this.#app.check(connection, TOPIC.PRESENCE, {
+        action: PRESENCE_ACTION.SUBSCRIBE_ALL,
+      });
+      if (verdict === 'allowed' || !this.everyone.delete(connection)) continue;
+      const subscribeAll: Message = {
+        topic: TOPIC.PRESENCE,
+        action: PRESENCE_ACTION.SUBSCRIBE_ALL,
+      };
+      sendDenial(connection, subscribeAll, undefined, verdict);
+    }
+  }
 }

@@ -1,5 +1,7 @@
+import { CONNECTION_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
+import { openRaw } from './raw-client.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -48,5 +50,27 @@ describe('connections', () => {
     expect((await stack.api('DELETE', `/v1/apps/${appId}`)).status).toBe(204);
     await until(() => runtime.connections.size === 0, 'closed');
     expect(await stack.runtime(appId)).toBeNull();
+  });
+
+  it('closes connections that stay silent for two heartbeat intervals, and keeps pinging ones', async () => {
+    const fast = await startStack({ env: { HEARTBEAT_INTERVAL_MS: '100' } });
+    try {
+      const appId = await fast.createApp();
+      const silent = await openRaw(`${fast.realtimeUrl}/${appId}`);
+      const pinging = await openRaw(`${fast.realtimeUrl}/${appId}`);
+      const timer = setInterval(
+        () => pinging.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING }),
+        50,
+      );
+      try {
+        expect((await silent.closed).code).toBe(4004);
+        expect(pinging.socket.readyState).toBe(pinging.socket.OPEN);
+      } finally {
+        clearInterval(timer);
+        pinging.close();
+      }
+    } finally {
+      await fast.close();
+    }
   });
 });

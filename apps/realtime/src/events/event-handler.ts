@@ -106,6 +106,8 @@ export class EventHandler implements TopicHandler {
     const names = message.names ?? [];
     if (names.length === 0) return this.#invalid(connection, message);
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
+    // The connection may have closed while a rule loaded a record.
+    if (!connection.isOpen) return;
     for (const name of allowed) {
       if (!this.subscriptions.add(name, connection)) {
         connection.send({
@@ -138,9 +140,8 @@ export class EventHandler implements TopicHandler {
       this.listeners.unlisten(connection, message);
       return;
     }
-    if (await authorize(connection, message, { action: message.action, name: pattern })) {
-      this.listeners.listen(connection, message);
-    }
+    const allowed = await authorize(connection, message, { action: message.action, name: pattern });
+    if (allowed && connection.isOpen) this.listeners.listen(connection, message);
   }
 
   #ack(connection: Connection, message: Message) {

@@ -44,8 +44,12 @@ export class LocalBus implements ClusterBus {
   }
 
   async publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {
-    const message: BusEnvelope = { appId, topic, payload, origin: this.nodeId };
-    const handlers = [...(this.#handlers.get(topic) ?? [])];
+    this.deliver({ appId, topic, payload, origin: this.nodeId });
+  }
+
+  /** Hands a message (local, or from another node) to this node's subscribers. */
+  deliver(message: BusEnvelope): void {
+    const handlers = [...(this.#handlers.get(message.topic) ?? [])];
     queueMicrotask(() => {
       for (const handler of handlers) {
         try {

@@ -15,3 +15,4 @@ export {
   type JobQueue,
   UnknownJobError,
 } from './jobs.ts';
+export { RedisBus, type RedisBusOptions } from './redis-bus.ts';

@@ -1,0 +1,102 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { BusEnvelope, BusHandler, BusTopic, BusTopics, ClusterBus } from './bus.ts';
+import { LocalBus } from './bus.ts';
+
+// The cluster bus over Redis pub/sub. Every message is delivered locally at
+// once (as LocalBus does) and published on the app's channel
+// `{prefix}hs:{appId}:bus`; messages coming back from Redis with this node's
+// id are its own echoes and are dropped, so every subscriber on every node
+// sees each message exactly once. Publishes made in the same tick go out in
+// one pipeline.
+
+type Wire = { o: string; t: BusTopic; p: unknown };
+
+export type RedisBusOptions = {
+  nodeId: string;
+  url: string;
+  /** Prepended to every channel; tests give each run its own. */
+  keyPrefix?: string;
+  onHandlerError?: (error: unknown) => void;
+  redisOptions?: RedisOptions;
+};
+
+export class RedisBus implements ClusterBus {
+  readonly nodeId: string;
+  readonly #local: LocalBus;
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #pattern: string;
+  #batch: [string, string][] = [];
+  #flushing: Promise<void> | null = null;
+  readonly #ready: Promise<unknown>;
+
+  constructor(options: RedisBusOptions) {
+    this.nodeId = options.nodeId;
+    this.#prefix = options.keyPrefix ?? '';
+    this.#pattern = `${this.#prefix}hs:*:bus`;
+    this.#local = new LocalBus({
+      nodeId: options.nodeId,
+      ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
+    });
+    const redisOptions = { maxRetriesPerRequest: null, ...options.redisOptions };
+    this.#publisher = new Redis(options.url, redisOptions);
+    this.#subscriber = new Redis(options.url, redisOptions);
+    this.#subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) =>
+      this.#receive(channel, raw),
+    );
+    this.#ready = this.#subscriber.psubscribe(this.#pattern);
+  }
+
+  /** Resolves once this node hears the cluster. */
+  ready(): Promise<unknown> {
+    return this.#ready;
+  }
+
+  async publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {
+    await this.#local.publish(appId, topic, payload);
+    const wire: Wire = { o: this.nodeId, t: topic, p: payload };
+    this.#batch.push([`${this.#prefix}hs:${appId}:bus`, JSON.stringify(wire)]);
+    this.#flushing ??= Promise.resolve().then(() => this.#flush());
+    await this.#flushing;
+  }
+
+  subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
+    return this.#local.subscribe(topic, handler);
+  }
+
+  async close(): Promise<void> {
+    await this.#flushing;
+    await this.#local.close();
+    this.#subscriber.disconnect();
+    await this.#publisher.quit();
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#flushing = null;
+    const pipeline = this.#publisher.pipeline();
+    for (const [channel, message] of batch) pipeline.publish(channel, message);
+    await pipeline.exec();
+  }
+
+  #receive(channel: string, raw: string) {
+    const start = this.#prefix.length + 3; // after "{prefix}hs:"
+    const appId = channel.slice(start, channel.length - 4); // before ":bus"
+    let wire: Wire;
+    try {
+      wire = JSON.parse(raw) as Wire;
+    } catch {
+      return;
+    }
+    if (wire.o === this.nodeId) return;
+    const envelope: BusEnvelope = {
+      appId,
+      topic: wire.t,
+      payload: wire.p as BusTopics[BusTopic],
+      origin: wire.o,
+    };
+    this.#local.deliver(envelope);
+  }
+}

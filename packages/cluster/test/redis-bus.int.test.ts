@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { loadTestConfig } from '@hubstream/config';
+import { describe, expect, it } from 'vitest';
+import { type BusEnvelope, RedisBus } from '../src/index.ts';
+import { busContract } from './bus-contract.ts';
+
+const url = loadTestConfig().TEST_REDIS_URL;
+const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
+
+async function node(nodeId: string, keyPrefix: string) {
+  const bus = new RedisBus({ nodeId, url, keyPrefix });
+  await bus.ready();
+  return bus;
+}
+
+busContract('redis', async (nodeId) => node(nodeId, prefix()));
+
+describe('redis bus across nodes', () => {
+  it('delivers each message once on every node, with its origin, and nothing to other prefixes', async () => {
+    const keyPrefix = prefix();
+    const a = await node('node-a', keyPrefix);
+    const b = await node('node-b', keyPrefix);
+    const stranger = await node('node-c', prefix());
+    try {
+      const atA: BusEnvelope[] = [];
+      const atB: BusEnvelope[] = [];
+      const atStranger: BusEnvelope[] = [];
+      a.subscribe('app.changed', (m) => atA.push(m));
+      stranger.subscribe('app.changed', (m) => atStranger.push(m));
+      const twoAtB = new Promise<void>((resolve) =>
+        b.subscribe('app.changed', (m) => {
+          atB.push(m);
+          if (atB.length === 2) resolve();
+        }),
+      );
+      await a.publish('app1', 'app.changed', { what: 'auth' });
+      await a.publish('app2', 'app.changed', { what: 'deleted' });
+      await twoAtB;
+      // A round trip through B proves A's echoes have arrived (and were dropped) by now.
+      const back = new Promise<void>((resolve) =>
+        a.subscribe('app.changed', (m) => m.origin === 'node-b' && resolve()),
+      );
+      await b.publish('app3', 'app.changed', { what: 'permissions' });
+      await back;
+      expect(atB.slice(0, 2)).toEqual([
+        { appId: 'app1', topic: 'app.changed', payload: { what: 'auth' }, origin: 'node-a' },
+        { appId: 'app2', topic: 'app.changed', payload: { what: 'deleted' }, origin: 'node-a' },
+      ]);
+      expect(atA.map((m) => `${m.appId}:${m.origin}`)).toEqual([
+        'app1:node-a',
+        'app2:node-a',
+        'app3:node-b',
+      ]);
+      expect(atStranger).toEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close(), stranger.close()]);
+    }
+  });
+});

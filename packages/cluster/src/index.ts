@@ -1,3 +1,4 @@
+export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq-queue.ts';
 export {
   type BusEnvelope,
   type BusHandler,

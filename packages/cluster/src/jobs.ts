@@ -40,7 +40,7 @@ export type JobLogger = {
   error(object: object, message: string): void;
 };
 
-function checkPayload(definition: JobDefinition, payload: unknown) {
+export function checkPayload(definition: JobDefinition, payload: unknown) {
   if (!Value.Check(definition.payload, payload)) {
     const first = [...Value.Errors(definition.payload, payload)][0];
     throw new InvalidJobPayloadError(

@@ -1,0 +1,96 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  checkPayload,
+  type JobDefinition,
+  type JobLogger,
+  type JobQueue,
+  UnknownJobError,
+} from './jobs.ts';
+
+// The job queue on BullMQ (Redis). Every process can enqueue; processes that
+// run jobs (the worker role, or the single process) pass `process: true`.
+// Retries and backoff come from each job's definition.
+
+export type BullMqJobQueueOptions = {
+  url: string;
+  definitions: readonly JobDefinition[];
+  logger: JobLogger;
+  /** Run jobs in this process as well as enqueue them. */
+  process: boolean;
+  /** BullMQ's key prefix; tests give each run its own. */
+  prefix?: string;
+  queueName?: string;
+  concurrency?: number;
+};
+
+export class BullMqJobQueue implements JobQueue {
+  readonly #definitions: Map<string, JobDefinition>;
+  readonly #connection: Redis;
+  readonly #queue: Queue;
+  readonly #worker: Worker | null;
+
+  constructor(options: BullMqJobQueueOptions) {
+    this.#definitions = new Map(options.definitions.map((d) => [d.name, d]));
+    // BullMQ's blocking commands need requests that never give up.
+    this.#connection = new Redis(options.url, { maxRetriesPerRequest: null });
+    const common = {
+      connection: this.#connection,
+      prefix: options.prefix ?? 'hs:bull',
+    };
+    const name = options.queueName ?? 'hubstream';
+    this.#queue = new Queue(name, common);
+    this.#worker = options.process
+      ? new Worker(
+          name,
+          async (job) => {
+            const definition = this.#definitions.get(job.name);
+            if (!definition)
+              throw new UnknownJobError(`No job is defined with the name ${job.name}.`);
+            checkPayload(definition, job.data);
+            await definition.handle(job.data);
+          },
+          { ...common, concurrency: options.concurrency ?? 4 },
+        )
+      : null;
+    this.#worker?.on('failed', (job, error) => {
+      const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const log = final ? options.logger.error : options.logger.warn;
+      log.call(
+        options.logger,
+        { err: error, job: job?.name, attempt: job?.attemptsMade },
+        final ? 'job failed for good' : 'job failed; retrying',
+      );
+    });
+  }
+
+  /** Resolves once the worker (if any) is connected and taking jobs. */
+  async ready(): Promise<void> {
+    await this.#queue.waitUntilReady();
+    await this.#worker?.waitUntilReady();
+  }
+
+  async enqueue(name: string, payload: unknown): Promise<void> {
+    const definition = this.#definitions.get(name);
+    if (!definition) throw new UnknownJobError(`No job is defined with the name ${name}.`);
+    checkPayload(definition, payload);
+    await this.#queue.add(name, payload, {
+      attempts: definition.attempts,
+      backoff: { type: 'exponential', delay: definition.backoffMs },
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    });
+  }
+
+  /** Waiting jobs (for metrics). */
+  async depth(): Promise<number> {
+    return this.#queue.getWaitingCount();
+  }
+
+  async close(): Promise<void> {
+    // Lets jobs in progress finish; waiting ones stay in Redis for the next worker.
+    await this.#worker?.close();
+    await this.#queue.close();
+    await this.#connection.quit();
+  }
+}

@@ -140,6 +140,24 @@ export class RecordHandler implements TopicHandler, RecordScope {
     const names = message.names ?? [];
     if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
     const state: SubscribeState = { allowed: 0, heads: {}, gathering: true };
+    const { records } = this.app.node;
+    const cold = names.filter((name) => records.peek(this.app.appId, name) === undefined);
+    if (cold.length > 0) {
+      // Load what is not at hand in parallel, so the loop below usually runs
+      // without waiting (one round trip, one HEAD_RESPONSE_BULK).
+      return Promise.all(cold.map((name) => records.get(this.app.appId, name))).then(() =>
+        this.#subscribeLoaded(connection, message, names, state),
+      );
+    }
+    return this.#subscribeLoaded(connection, message, names, state);
+  }
+
+  #subscribeLoaded(
+    connection: Connection,
+    message: Message,
+    names: string[],
+    state: SubscribeState,
+  ): MaybePromise<void> {
     const from = (start: number): MaybePromise<void> => {
       for (let i = start; i < names.length; i++) {
         const name = names[i]!;

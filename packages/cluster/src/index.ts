@@ -16,4 +16,11 @@ export {
   type JobQueue,
   UnknownJobError,
 } from './jobs.ts';
+export {
+  type Limit,
+  LocalRateLimiter,
+  type RateLimiter,
+  RedisRateLimiter,
+  type Verdict as RateVerdict,
+} from './rate-limiter.ts';
 export { RedisBus, type RedisBusOptions } from './redis-bus.ts';

@@ -130,8 +130,9 @@ describe('RECORD frames', () => {
     });
     await Promise.all([a.sync(), b.sync()]);
     const stored = await peek('contested');
-    expect(stored?.version).toBe(1);
-    const winner = (stored?.data as { by: string }).by;
+    if (!stored) throw new Error('the record is missing');
+    expect(stored.version).toBe(1);
+    const winner = (stored.data as { by: string }).by;
     const loser = winner === 'a' ? b : a;
     const conflict = await loser.next(isAction(RA.VERSION_EXISTS, 'contested'));
     expect(conflict).toMatchObject({

@@ -110,7 +110,8 @@ export class LocalRecordStore implements RecordStore {
       if ((current === null ? -1 : current.version) !== expectedVersion) {
         return { ok: false, current };
       }
-      if (options.durable) {
+      // Once closing, nothing flushes later: a straggling write goes straight through.
+      if (options.durable || this.#closed) {
         await this.#persist(appId, name, next);
         entry.persisted = Math.max(entry.persisted, next.version);
       }

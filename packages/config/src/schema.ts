@@ -116,6 +116,23 @@ export const configSchema = Type.Object(
       description:
         'How long a process waits for open work to finish on SIGINT/SIGTERM before it exits anyway.',
     }),
+    REDIS_KEY_PREFIX: Type.Optional(
+      Type.String({
+        // It ends up in SCAN patterns (the app purge): no glob characters.
+        pattern: '^[A-Za-z0-9:_.-]+$',
+        expected: 'letters, digits and : _ . - only',
+        description:
+          'Prepended to every Redis key and channel (bus, jobs, app state), so several deployments can share one Redis. Letters, digits and : _ . - only. Unset: no prefix.',
+      }),
+    ),
+    WORKER_HOST: text('127.0.0.1', {
+      description: "Address the worker's health server (GET /health, GET /ready) listens on.",
+    }),
+    WORKER_PORT: port(3001, { description: "Port of the worker's health server." }),
+    USAGE_REPORT_INTERVAL_MS: positiveInt(60_000, {
+      description:
+        "How often a realtime node hands its per-app usage counters to the worker, which adds them to the app's per-minute usage samples.",
+    }),
   },
   { additionalProperties: true },
 );

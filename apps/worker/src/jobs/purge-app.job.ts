@@ -1,0 +1,93 @@
+import { defineJob } from '@hubstream/cluster';
+import type { PrismaClient } from '@hubstream/db';
+import type { Redis } from 'ioredis';
+import Type, { type Static } from 'typebox';
+
+export const PURGE_APP_JOB = 'purge-app';
+
+/**
+ * An app id as the control plane makes them (12 lowercase letters and
+ * digits). It goes into a SCAN pattern, so glob characters must never pass,
+ * and at least 6 characters keeps the job queue's own `hs:bull:` keys out of
+ * any app's reach.
+ */
+export const AppIdSchema = Type.String({ pattern: '^[a-z0-9]{6,64}$' });
+
+export const PurgeAppPayload = Type.Object({ appId: AppIdSchema }, { additionalProperties: false });
+
+export type PurgeApp = Static<typeof PurgeAppPayload>;
+
+export type PurgeLogger = {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+};
+
+/** Keys asked for per SCAN step, and removed per UNLINK. */
+const SCAN_COUNT = 1000;
+const UNLINK_BATCH = 500;
+
+/**
+ * Removes what a deleted app left behind: rows the cascade did not reach
+ * (none, normally) and every Redis key under `{prefix}hs:{appId}:`. Safe to
+ * run any number of times; refuses to touch an app that still exists.
+ *
+ * A realtime node still finishing a write for the app when the job runs
+ * could leave a key behind after it; the node drops the app as soon as it
+ * hears of the deletion on the bus, so that window is short.
+ */
+export function purgeAppJob(options: {
+  prisma: PrismaClient | undefined;
+  redis: Redis | undefined;
+  keyPrefix: string;
+  logger: PurgeLogger;
+}) {
+  const { prisma, redis, keyPrefix, logger } = options;
+  return defineJob({
+    name: PURGE_APP_JOB,
+    payload: PurgeAppPayload,
+    attempts: 8,
+    backoffMs: 2_000,
+    async handle({ appId }) {
+      if (!prisma)
+        throw new Error(`${PURGE_APP_JOB} needs the database, which this process lacks.`);
+      const alive = await prisma.app.findUnique({ where: { id: appId }, select: { id: true } });
+      if (alive) {
+        // Only the delete route enqueues this, after its commit: a live app
+        // means a mistake, and retrying would not make it right.
+        logger.warn({ job: PURGE_APP_JOB, app: appId }, 'the app still exists: not purging it');
+        return;
+      }
+      const rows = await deleteRows(prisma, appId);
+      // Without Redis (the single process on its own) nothing was stored there.
+      const keys = redis ? await unlinkMatching(redis, `${keyPrefix}hs:${appId}:*`) : 0;
+      logger.info({ job: PURGE_APP_JOB, app: appId, rows, keys }, 'deleted app purged');
+    },
+  });
+}
+
+async function deleteRows(prisma: PrismaClient, appId: string): Promise<number> {
+  const where = { where: { appId } };
+  const results = await prisma.$transaction([
+    prisma.record.deleteMany(where),
+    prisma.appUser.deleteMany(where),
+    prisma.apiKey.deleteMany(where),
+    prisma.permissionVersion.deleteMany(where),
+    prisma.appAuthSettings.deleteMany(where),
+    prisma.usageSample.deleteMany(where),
+  ]);
+  return results.reduce((sum, result) => sum + result.count, 0);
+}
+
+/** SCAN for the pattern and UNLINK what it finds, in batches; returns how many went. */
+export async function unlinkMatching(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0';
+  let removed = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+    cursor = next;
+    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
+      removed += await redis.unlink(...keys.slice(i, i + UNLINK_BATCH));
+    }
+  } while (cursor !== '0');
+  return removed;
+}

@@ -117,6 +117,14 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
         });
       });
       await context.bus.publish(found.id, 'app.changed', { what: 'deleted' });
+      // The rows are gone (committed), so the deletion stands even if the
+      // purge of what the app left in Redis cannot be queued: say so loudly.
+      await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
+        request.log.error(
+          { err: error, app: found.id },
+          'could not queue the purge of a deleted app',
+        );
+      });
       return reply.code(204).send(null);
     },
   );

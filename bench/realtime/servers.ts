@@ -1,0 +1,173 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts';
+
+// The bench's side of a server under test: a child process (so the load
+// generator never shares its event loop), started with the same TypeScript
+// loader as the bench and its codec workaround, GC exposed, and the
+// open-file limit raised to the hard limit when the shell allows it.
+
+export type ServerKind = 'baseline' | 'hubstream';
+
+const FILES: Record<ServerKind, string> = {
+  baseline: fileURLToPath(new URL('./server-baseline.ts', import.meta.url)),
+  hubstream: fileURLToPath(new URL('./server-hubstream.ts', import.meta.url)),
+};
+/** Loaded before the server's own modules (see protobuf-interop.ts). */
+const INTEROP = new URL('./protobuf-interop.ts', import.meta.url).href;
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 20_000;
+
+type Pending = { resolve(value: unknown): void; reject(error: Error): void };
+type Reply = { id: number; ok: boolean; value?: unknown; error?: string };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+const running = new Set<ServerProcess>();
+
+export class ServerProcess {
+  readonly kind: ServerKind;
+  readonly url: string;
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #exited: Promise<unknown>;
+
+  private constructor(
+    kind: ServerKind,
+    url: string,
+    child: ChildProcess,
+    exited: Promise<unknown>,
+  ) {
+    this.kind = kind;
+    this.url = url;
+    this.#child = child;
+    this.#exited = exited;
+    child.on('message', (reply: Reply) => {
+      const pending = this.#pending.get(reply.id);
+      if (!pending) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) pending.resolve(reply.value);
+      else pending.reject(new Error(`${kind}: ${reply.error}`));
+    });
+    void exited.then(() => {
+      for (const pending of this.#pending.values()) pending.reject(new Error(`${kind} exited`));
+      this.#pending.clear();
+    });
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  static async start(kind: ServerKind): Promise<ServerProcess> {
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+        'sh',
+        process.execPath,
+        ...process.execArgv,
+        '--expose-gc',
+        '--import',
+        INTEROP,
+        FILES[kind],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+    );
+    const exited = once(child, 'exit');
+    const prefix = (line: string) => process.stderr.write(`  [${kind}] ${line}\n`);
+    createInterface({ input: child.stderr! }).on('line', prefix);
+    const lines = createInterface({ input: child.stdout! });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGTERM');
+        reject(new Error(`${kind} server did not start within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
+      lines.once('line', (line) => {
+        clearTimeout(timer);
+        // Later lines (none are expected) keep draining so the child never blocks on a full pipe.
+        lines.on('line', prefix);
+        if (line.startsWith('ws://')) resolve(line.trim());
+        else reject(new Error(`${kind} server printed ${JSON.stringify(line)} instead of its URL`));
+      });
+      void exited.then(([code]) => {
+        clearTimeout(timer);
+        reject(new Error(`${kind} server exited with code ${code} before printing its URL`));
+      });
+    });
+    const server = new ServerProcess(kind, url, child, exited);
+    running.add(server);
+    return server;
+  }
+
+  #request<T>(request: WithoutId<ControlRequest>, timeoutMs = 60_000): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${this.kind}: no answer to ${request.type}`));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value as T);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      this.#child.send({ ...request, id });
+    });
+  }
+
+  /** The server's memory after two full GCs. */
+  memory(): Promise<MemoryReply> {
+    return this.#request({ type: 'memory' });
+  }
+
+  /** The server's CPU time so far (µs) and its clock (ms). */
+  cpu(): Promise<CpuReply> {
+    return this.#request({ type: 'cpu' });
+  }
+
+  startProfile(): Promise<void> {
+    return this.#request({ type: 'profile-start' });
+  }
+
+  stopProfile(path: string): Promise<string> {
+    return this.#request({ type: 'profile-stop', path });
+  }
+
+  /** Asks the server to clean up and exit; kills it if it does not in time. */
+  async stop(): Promise<void> {
+    running.delete(this);
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      process.stderr.write(
+        `  [${this.kind}] did not exit in ${STOP_TIMEOUT_MS} ms; killed (a bench database may be left behind)\n`,
+      );
+      this.#child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Stops every server still running (used on the way out, also after a failure). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((server) => server.stop()));
+}
+
+/** Last resort when the bench exits abruptly: the children clean up on SIGTERM. */
+export function killAllSync(): void {
+  for (const server of running) {
+    try {
+      process.kill(server.pid, 'SIGTERM');
+    } catch {}
+  }
+}

@@ -2,8 +2,9 @@ import { DeepstreamClient } from '@deepstream/client';
 
 type JSONObject = Parameters<DeepstreamClient['login']>[0] & object;
 
-import { InlineJobQueue, LocalBus } from '@hubstream/cluster';
-import { loadConfig } from '@hubstream/config';
+import { randomBytes } from 'node:crypto';
+import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
+import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
@@ -28,14 +29,20 @@ export type Stack = {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** A new app with the given rules (allow-all by default) and auth settings. */
   createApp(options?: { permissions?: string; auth?: unknown }): Promise<string>;
-  /** A logged-in official client (open auth by default). */
-  client(appId: string, authData?: JSONObject, options?: object): Promise<DeepstreamClient>;
+  /** A logged-in official client (open auth by default), on node `options.node` (default 0). */
+  client(
+    appId: string,
+    authData?: JSONObject,
+    options?: ClientOptions,
+  ): Promise<DeepstreamClient>;
   /** A client that has not logged in yet. */
-  rawClient(appId: string, options?: object): DeepstreamClient;
-  /** The node's runtime of an app (loaded by a client's connection). */
-  runtime(appId: string): Promise<AppRuntime | null>;
-  /** Stops the realtime node and starts a new one on the same database. */
-  restartRealtime(): Promise<void>;
+  rawClient(appId: string, options?: ClientOptions): DeepstreamClient;
+  /** The URL of realtime node `index`. */
+  nodeUrl(index: number): string;
+  /** A node's runtime of an app (loaded by a client's connection). */
+  runtime(appId: string, node?: number): Promise<AppRuntime | null>;
+  /** Stops a realtime node and starts a new one on the same port and database. */
+  restartRealtime(node?: number): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -44,7 +51,18 @@ const portOf = (server: FastifyInstance) => {
   return typeof address === 'object' && address ? address.port : 0;
 };
 
-export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
+/** The official client's options, plus which node to connect to. */
+export type ClientOptions = { node?: number } & Record<string, unknown>;
+
+export type StackOptions = {
+  env?: Record<string, string>;
+  /** Realtime nodes (default 1). More than one needs `redis`. */
+  nodes?: number;
+  /** A RedisBus per process (own connections, one key prefix per stack) instead of one LocalBus. */
+  redis?: boolean;
+};
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const testDb: TestDatabase = await createTestDatabase('rt');
   const db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
   await db.migrate();
@@ -54,12 +72,41 @@ export async function startStack(options: { env?: Record<string, string> } = {})
     ...options.env,
   });
   const logger = createLogger({ level: 'silent', name: 'test' });
-  const bus = new LocalBus({ nodeId: 'test' });
+  const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
+  const buses: ClusterBus[] = [];
+  const makeBus = async (nodeId: string): Promise<ClusterBus> => {
+    if (!options.redis) {
+      if (buses[0]) return buses[0];
+      const local = new LocalBus({ nodeId });
+      buses.push(local);
+      return local;
+    }
+    const bus = new RedisBus({ nodeId, url: loadTestConfig().TEST_REDIS_URL, keyPrefix });
+    await bus.ready();
+    buses.push(bus);
+    return bus;
+  };
   const jobs = new InlineJobQueue([], logger);
-  const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
+  const controlPlane = await buildControlPlane({
+    config,
+    db,
+    bus: await makeBus('control-plane'),
+    jobs,
+    logger,
+  });
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-  let realtime = await buildApp({ config, db, bus, logger });
-  await realtime.listen({ host: '127.0.0.1', port: 0 });
+  const startNode = async (index: number, port = 0) => {
+    const node = await buildApp({
+      config,
+      db,
+      bus: await makeBus(`node-${index}-${randomBytes(2).toString('hex')}`),
+      logger,
+    });
+    await node.listen({ host: '127.0.0.1', port });
+    return node;
+  };
+  const nodes: FastifyInstance[] = [];
+  for (let i = 0; i < (options.nodes ?? 1); i++) nodes.push(await startNode(i));
   const controlPlaneUrl = `http://127.0.0.1:${portOf(controlPlane)}`;
   const clients = new Set<DeepstreamClient>();
 
@@ -85,8 +132,9 @@ export async function startStack(options: { env?: Record<string, string> } = {})
     db,
     controlPlaneUrl,
     get realtimeUrl() {
-      return `ws://127.0.0.1:${portOf(realtime)}`;
+      return stack.nodeUrl(0);
     },
+    nodeUrl: (index) => `ws://127.0.0.1:${portOf(nodes[index]!)}`,
     token,
     api: (method, path, body) => call(method, path, body, token),
     async createApp({ permissions = ALLOW_ALL, auth } = {}) {
@@ -105,8 +153,8 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       }
       return app.body.id as string;
     },
-    rawClient(appId, clientOptions = {}) {
-      const client = new DeepstreamClient(`${stack.realtimeUrl}/${appId}`, {
+    rawClient(appId, { node = 0, ...clientOptions }: ClientOptions = {}) {
+      const client = new DeepstreamClient(`${stack.nodeUrl(node)}/${appId}`, {
         maxReconnectAttempts: 3,
         reconnectIntervalIncrement: 200,
         ...clientOptions,
@@ -120,19 +168,18 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       await client.login(authData);
       return client;
     },
-    runtime: (appId) => realtime.hubstream.registry.get(appId),
-    async restartRealtime() {
-      const port = portOf(realtime);
-      await realtime.close();
-      realtime = await buildApp({ config, db, bus, logger });
-      await realtime.listen({ host: '127.0.0.1', port });
+    runtime: (appId, node = 0) => nodes[node]!.hubstream.registry.get(appId),
+    async restartRealtime(node = 0) {
+      const port = portOf(nodes[node]!);
+      await nodes[node]!.close();
+      nodes[node] = await startNode(node, port);
     },
     async close() {
       for (const client of clients) client.close();
-      await realtime.close();
+      for (const node of nodes) await node.close();
       await controlPlane.close();
       await jobs.close();
-      await bus.close();
+      for (const bus of buses) await bus.close();
       await db.close();
       await testDb.drop();
     },

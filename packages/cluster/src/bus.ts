@@ -9,6 +9,10 @@
 export type BusTopics = {
   /** An app's configuration changed: realtime nodes drop their cached copy. */
   'app.changed': { what: 'auth' | 'permissions' | 'deleted' };
+  /** An event emitted on another node, for this node's subscribers. */
+  'event.emit': { name: string; data?: string };
+  /** A user's first connection on a node opened, or its last one closed. */
+  'presence.changed': { user: string; online: boolean };
 };
 
 export type BusTopic = keyof BusTopics;
@@ -24,7 +28,13 @@ export type BusHandler<T extends BusTopic> = (message: BusEnvelope<T>) => void;
 
 export interface ClusterBus {
   readonly nodeId: string;
+  /** To every node, this one included. */
   publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void>;
+  /**
+   * To every other node only: for work this node has already done locally
+   * (an emit it delivered to its own subscribers). Nothing when alone.
+   */
+  publishRemote<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void>;
   /** Returns the function that unsubscribes. */
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
   close(): Promise<void>;
@@ -46,6 +56,12 @@ export class LocalBus implements ClusterBus {
   async publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {
     this.deliver({ appId, topic, payload, origin: this.nodeId });
   }
+
+  async publishRemote<T extends BusTopic>(
+    _appId: string,
+    _topic: T,
+    _payload: BusTopics[T],
+  ): Promise<void> {}
 
   /** Hands a message (local, or from another node) to this node's subscribers. */
   deliver(message: BusEnvelope): void {

@@ -55,6 +55,14 @@ export class RedisBus implements ClusterBus {
 
   async publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {
     await this.#local.publish(appId, topic, payload);
+    await this.publishRemote(appId, topic, payload);
+  }
+
+  async publishRemote<T extends BusTopic>(
+    appId: string,
+    topic: T,
+    payload: BusTopics[T],
+  ): Promise<void> {
     const wire: Wire = { o: this.nodeId, t: topic, p: payload };
     this.#batch.push([`${this.#prefix}hs:${appId}:bus`, JSON.stringify(wire)]);
     this.#flushing ??= Promise.resolve().then(() => this.#flush());

@@ -62,5 +62,24 @@ export function busContract(name: string, make: (nodeId: string) => Promise<Clus
         await bus.close();
       }
     });
+
+    it('does not deliver publishRemote on the publishing node', async () => {
+      const bus = await make('node-r');
+      try {
+        const seen: string[] = [];
+        const done = new Promise<void>((resolve) =>
+          bus.subscribe('app.changed', (m) => {
+            seen.push(m.appId);
+            if (m.appId === 'local') resolve();
+          }),
+        );
+        await bus.publishRemote('remote-only', 'app.changed', { what: 'auth' });
+        await bus.publish('local', 'app.changed', { what: 'auth' });
+        await done;
+        expect(seen).toEqual(['local']);
+      } finally {
+        await bus.close();
+      }
+    });
   });
 }

@@ -56,4 +56,30 @@ describe('redis bus across nodes', () => {
       await Promise.all([a.close(), b.close(), stranger.close()]);
     }
   });
+
+  it('sends publishRemote to the other nodes only', async () => {
+    const keyPrefix = prefix();
+    const a = await node('node-a', keyPrefix);
+    const b = await node('node-b', keyPrefix);
+    try {
+      const atA: string[] = [];
+      a.subscribe('event.emit', (m) => atA.push(m.payload.name));
+      const atB = new Promise<BusEnvelope>((resolve) => b.subscribe('event.emit', resolve));
+      await a.publishRemote('app', 'event.emit', { name: 'news', data: '"hi"' });
+      expect(await atB).toEqual({
+        appId: 'app',
+        topic: 'event.emit',
+        payload: { name: 'news', data: '"hi"' },
+        origin: 'node-a',
+      });
+      const back = new Promise<void>((resolve) =>
+        a.subscribe('event.emit', (m) => m.origin === 'node-b' && resolve()),
+      );
+      await b.publishRemote('app', 'event.emit', { name: 'from-b' });
+      await back;
+      expect(atA).toEqual(['from-b']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });

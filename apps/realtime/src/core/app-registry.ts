@@ -10,15 +10,21 @@ import { AppRuntime, type NodeServices } from './app-runtime.ts';
 export class AppRegistry {
   readonly #node: NodeServices;
   readonly #runtimes = new Map<string, Promise<AppRuntime | null>>();
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
 
   constructor(node: NodeServices, bus: ClusterBus) {
     this.#node = node;
-    this.#unsubscribe = bus.subscribe('app.changed', (message) => {
-      this.#changed(message).catch((error: unknown) =>
-        node.log.error({ err: error, app: message.appId }, 'reloading an app failed'),
-      );
-    });
+    this.#unsubscribe = [
+      bus.subscribe('app.changed', (message) => {
+        this.#changed(message).catch((error: unknown) =>
+          node.log.error({ err: error, app: message.appId }, 'reloading an app failed'),
+        );
+      }),
+      // Traffic from other nodes matters only to apps loaded here.
+      bus.subscribe('event.emit', (message) => {
+        this.#ifLoaded(message.appId, (runtime) => runtime.events.deliverRemote(message.payload));
+      }),
+    ];
   }
 
   /** The app's runtime, or null when there is no such app. */
@@ -44,8 +50,14 @@ export class AppRegistry {
     return all.filter((r): r is AppRuntime => r !== null);
   }
 
+  #ifLoaded(appId: string, use: (runtime: AppRuntime) => void) {
+    this.#runtimes.get(appId)?.then((runtime) => {
+      if (runtime) use(runtime);
+    });
+  }
+
   async close(): Promise<void> {
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const runtime of await this.loaded())
       runtime.shutdown(CLOSE_CODES.GOING_AWAY, 'node shutting down');
     this.#runtimes.clear();

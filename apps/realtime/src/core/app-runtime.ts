@@ -1,3 +1,4 @@
+import type { ClusterBus } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import { EventHandler } from '../events/event-handler.ts';
@@ -23,6 +24,8 @@ export type NodeServices = {
   settings: NodeSettings;
   log: Logger;
   records: RecordStore;
+  /** Messages to and from the other nodes of the cluster. */
+  bus: ClusterBus;
 };
 
 export type Usage = {

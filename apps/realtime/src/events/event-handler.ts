@@ -86,7 +86,13 @@ export class EventHandler implements TopicHandler {
     });
   }
 
-  #fanOut(sender: Connection, message: Message, name: string) {
+  #fanOut(sender: Connection | null, message: Message, name: string) {
+    if (sender) {
+      const remote = message.data === undefined ? { name } : { name, data: message.data };
+      this.#app.node.bus.publishRemote(this.#app.appId, 'event.emit', remote).catch((error: unknown) => {
+        this.#app.log.error({ err: error, app: this.#app.appId }, 'publishing an event to the cluster failed');
+      });
+    }
     const subscribers = this.subscriptions.subscribers(name);
     if (!subscribers) return;
     let frame: Uint8Array | undefined;
@@ -100,6 +106,13 @@ export class EventHandler implements TopicHandler {
       });
       subscriber.sendFrame(frame);
     }
+  }
+
+  /** An emit from another node: every local subscriber gets it. */
+  deliverRemote(event: { name: string; data?: string }): void {
+    const message: Message = { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: event.name };
+    if (event.data !== undefined) message.data = event.data;
+    this.#fanOut(null, message, event.name);
   }
 
   async #subscribe(connection: Connection, message: Message) {

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALLOW_ALL, nextError, type Stack, startStack, until } from './harness.ts';
+
+// Three realtime nodes in this process, each with its own Redis connections,
+// one control plane, one Postgres: a client must see what it would see if
+// every client were on one node.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ nodes: 3, redis: true });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('events across nodes', () => {
+  it('delivers an emit to subscribers on every node, once each, never to the sender', async () => {
+    const appId = await stack.createApp();
+    const clients = await Promise.all(
+      [0, 1, 2].map((node) => stack.client(appId, { username: `u${node}` }, { node })),
+    );
+    const seen: unknown[][] = [[], [], []];
+    clients.forEach((client, i) =>
+      client.event.subscribe('news', (data: unknown) => seen[i]!.push(data)),
+    );
+    for (const node of [0, 1, 2]) {
+      const runtime = (await stack.runtime(appId, node))!;
+      await until(
+        () => runtime.events.subscriptions.subscribers('news')?.size === 1,
+        `node ${node}`,
+      );
+    }
+    clients[0]!.event.emit('news', 'from node 0');
+    clients[2]!.event.emit('news', 'from node 2');
+    await until(
+      () => seen[1]!.length === 2 && seen[0]!.length === 2 && seen[2]!.length === 2,
+      'deliveries',
+    );
+    // Each client's own emit fired locally (client side), the other one came from the cluster.
+    expect(seen[1]!.sort()).toEqual(['from node 0', 'from node 2']);
+    expect(seen[0]!.sort()).toEqual(['from node 0', 'from node 2']);
+    expect(seen[2]!.sort()).toEqual(['from node 0', 'from node 2']);
+  });
+
+  it('keeps apps apart across nodes', async () => {
+    const first = await stack.createApp();
+    const second = await stack.createApp();
+    const inFirst = await stack.client(first, { username: 'a' }, { node: 1 });
+    const inSecond = await stack.client(second, { username: 'b' }, { node: 2 });
+    const emitter = await stack.client(second, { username: 'c' }, { node: 0 });
+    const firstSeen: unknown[] = [];
+    const secondSeen: unknown[] = [];
+    inFirst.event.subscribe('shared', (d: unknown) => firstSeen.push(d));
+    inSecond.event.subscribe('shared', (d: unknown) => secondSeen.push(d));
+    const r1 = (await stack.runtime(first, 1))!;
+    const r2 = (await stack.runtime(second, 2))!;
+    await until(() => r1.events.subscriptions.subscribers('shared')?.size === 1, 'first');
+    await until(() => r2.events.subscriptions.subscribers('shared')?.size === 1, 'second');
+    emitter.event.emit('shared', 'second app only');
+    await until(() => secondSeen.length === 1, 'second app');
+    expect(firstSeen).toEqual([]);
+  });
+
+  it('enforces new rules on every node within a second', async () => {
+    const appId = await stack.createApp();
+    const subscribers = await Promise.all(
+      [0, 1, 2].map((node) => stack.client(appId, { username: `s${node}` }, { node })),
+    );
+    subscribers.forEach((client) => client.event.subscribe('secret/x', () => {}));
+    for (const node of [0, 1, 2]) {
+      const runtime = (await stack.runtime(appId, node))!;
+      await until(
+        () => runtime.events.subscriptions.subscribers('secret/x')?.size === 1,
+        `node ${node}`,
+      );
+    }
+    const denials = subscribers.map((client) => nextError(client, 'MESSAGE_DENIED'));
+    const stricter = ALLOW_ALL.replace(
+      'event:\n  "*":\n    publish: true\n    subscribe: true\n    listen: true\n',
+      'event:\n  "*":\n    publish: true\n    subscribe: true\n    listen: true\n  "secret/*":\n    subscribe: false\n',
+    );
+    const started = Date.now();
+    expect(
+      (await stack.api('PUT', `/v1/apps/${appId}/permissions`, { valve: stricter })).status,
+    ).toBe(200);
+    await Promise.all(denials);
+    expect(Date.now() - started).toBeLessThan(1000);
+    for (const node of [0, 1, 2]) {
+      expect(
+        (await stack.runtime(appId, node))!.events.subscriptions.subscribers('secret/x'),
+      ).toBeUndefined();
+    }
+  });
+});

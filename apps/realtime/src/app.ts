@@ -33,7 +33,13 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = new LocalRecordStore(options.db.prisma, log);
-  const node: NodeServices = { prisma: options.db.prisma, settings, log, records, bus: options.bus };
+  const node: NodeServices = {
+    prisma: options.db.prisma,
+    settings,
+    log,
+    records,
+    bus: options.bus,
+  };
   const registry = new AppRegistry(node, options.bus);
 
   // The node's state, for metrics and for tests that wait on it.

@@ -66,7 +66,7 @@ describe('events across nodes', () => {
     const subscribers = await Promise.all(
       [0, 1, 2].map((node) => stack.client(appId, { username: `s${node}` }, { node })),
     );
-    subscribers.forEach((client) => client.event.subscribe('secret/x', () => {}));
+    for (const client of subscribers) client.event.subscribe('secret/x', () => {});
     for (const node of [0, 1, 2]) {
       const runtime = (await stack.runtime(appId, node))!;
       await until(

@@ -30,11 +30,7 @@ export type Stack = {
   /** A new app with the given rules (allow-all by default) and auth settings. */
   createApp(options?: { permissions?: string; auth?: unknown }): Promise<string>;
   /** A logged-in official client (open auth by default), on node `options.node` (default 0). */
-  client(
-    appId: string,
-    authData?: JSONObject,
-    options?: ClientOptions,
-  ): Promise<DeepstreamClient>;
+  client(appId: string, authData?: JSONObject, options?: ClientOptions): Promise<DeepstreamClient>;
   /** A client that has not logged in yet. */
   rawClient(appId: string, options?: ClientOptions): DeepstreamClient;
   /** The URL of realtime node `index`. */

@@ -89,9 +89,14 @@ export class EventHandler implements TopicHandler {
   #fanOut(sender: Connection | null, message: Message, name: string) {
     if (sender) {
       const remote = message.data === undefined ? { name } : { name, data: message.data };
-      this.#app.node.bus.publishRemote(this.#app.appId, 'event.emit', remote).catch((error: unknown) => {
-        this.#app.log.error({ err: error, app: this.#app.appId }, 'publishing an event to the cluster failed');
-      });
+      this.#app.node.bus
+        .publishRemote(this.#app.appId, 'event.emit', remote)
+        .catch((error: unknown) => {
+          this.#app.log.error(
+            { err: error, app: this.#app.appId },
+            'publishing an event to the cluster failed',
+          );
+        });
     }
     const subscribers = this.subscriptions.subscribers(name);
     if (!subscribers) return;

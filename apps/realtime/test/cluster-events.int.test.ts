@@ -20,9 +20,9 @@ describe('events across nodes', () => {
       [0, 1, 2].map((node) => stack.client(appId, { username: `u${node}` }, { node })),
     );
     const seen: unknown[][] = [[], [], []];
-    clients.forEach((client, i) =>
-      client.event.subscribe('news', (data: unknown) => seen[i]!.push(data)),
-    );
+    for (const [i, client] of clients.entries()) {
+      client.event.subscribe('news', (data: unknown) => seen[i]!.push(data));
+    }
     for (const node of [0, 1, 2]) {
       const runtime = (await stack.runtime(appId, node))!;
       await until(

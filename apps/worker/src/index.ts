@@ -3,11 +3,29 @@ import type { JobDefinition } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { PrismaClient } from '@hubstream/db';
 import type { Redis } from 'ioredis';
+import { persistRecordsJob } from './jobs/persist-records.job.ts';
 import { type PurgeLogger, purgeAppJob } from './jobs/purge-app.job.ts';
 import { type MailLogger, sendEmailJob } from './jobs/send-email.job.ts';
 import { MemoryUsageLedger, RedisUsageLedger, usageRollupJob } from './jobs/usage-rollup.job.ts';
 import { createMailer } from './mail/mailer.ts';
 
+export {
+  lockRecords,
+  MAX_RECORDS_PER_BATCH,
+  markPersisted,
+  PERSIST_RECORDS_JOB,
+  type PersistRecords,
+  PersistRecordsPayload,
+  persistRecords,
+  persistRecordsJob,
+  RECORD_TRANSACTION,
+  type RecordPersistence,
+  RecordRef,
+  type RecordRow,
+  recordKeys,
+  uniqueRecords,
+  upsertRecords,
+} from './jobs/persist-records.job.ts';
 export { PURGE_APP_JOB, type PurgeApp, PurgeAppPayload } from './jobs/purge-app.job.ts';
 export {
   SEND_EMAIL_JOB,
@@ -45,5 +63,6 @@ export function createJobDefinitions(options: {
     sendEmailJob(mailer, logger),
     usageRollupJob({ prisma, ledger }),
     purgeAppJob({ prisma, redis, keyPrefix, logger }),
+    persistRecordsJob({ prisma, redis, keyPrefix }),
   ];
 }

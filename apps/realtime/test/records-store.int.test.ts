@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { InlineJobQueue } from '@hubstream/cluster';
+import { loadTestConfig } from '@hubstream/config';
+import { persistRecordsJob } from '@hubstream/worker';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/types.ts';
 import { LocalRecordStore } from '../src/records/local-record-store.ts';
 import type { RecordStore } from '../src/records/record-store.ts';
+import { RedisRecordStore } from '../src/records/redis-record-store.ts';
 import { type Stack, startStack } from './harness.ts';
 
 // The RecordStore contract, on the real Postgres. Every implementation runs
@@ -33,6 +39,33 @@ afterAll(async () => {
 const IMPLEMENTATIONS: Record<string, (options: Options) => Fixture> = {
   local: (options) => {
     const store = new LocalRecordStore(stack.db.prisma, log, options);
+    return { store, size: () => store.size };
+  },
+  // Batches run in this process through an inline queue; each store has its
+  // own key prefix, and closing it also waits for its jobs.
+  redis: (options) => {
+    const url = loadTestConfig().TEST_REDIS_URL;
+    const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
+    const jobRedis = new Redis(url);
+    const prisma = stack.db.prisma;
+    const persist = persistRecordsJob({ redis: jobRedis, prisma, keyPrefix });
+    const jobs = new InlineJobQueue([persist], log);
+    class TestRedisRecordStore extends RedisRecordStore {
+      override async close() {
+        await super.close();
+        await jobs.close();
+        await jobRedis.quit();
+      }
+    }
+    const store = new TestRedisRecordStore({
+      redis: url,
+      prisma,
+      jobs,
+      logger: log,
+      keyPrefix,
+      ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
+      ...(options.maxIdleRecords === undefined ? {} : { maxCachedRecords: options.maxIdleRecords }),
+    });
     return { store, size: () => store.size };
   },
 };

@@ -6,7 +6,7 @@ import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC } from '@hubstream/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type Stack, startStack } from './harness.ts';
-import { openRaw } from './raw-client.ts';
+import { openWire } from './wire.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -237,7 +237,7 @@ describe('webhook auth', () => {
 describe('quarantine and limits before login', () => {
   it('processes only CONNECTION and AUTH before login', async () => {
     const appId = await stack.createApp();
-    const raw = await openRaw(`${stack.realtimeUrl}/${appId}`);
+    const raw = await openWire(`${stack.realtimeUrl}/${appId}`);
     raw.send({
       topic: TOPIC.EVENT,
       action: EVENT_ACTION.SUBSCRIBE,
@@ -278,14 +278,14 @@ describe('quarantine and limits before login', () => {
       topic: TOPIC.CONNECTION,
       action: CONNECTION_ACTION.PONG,
     });
-    raw.close();
+    await raw.close();
   });
 
   it('closes after too many failed logins and on non-object auth data', async () => {
     const appId = await stack.createApp({
       auth: { open: { enabled: false }, email: { enabled: true }, maxAuthAttempts: 2 },
     });
-    const raw = await openRaw(`${stack.realtimeUrl}/${appId}`);
+    const raw = await openWire(`${stack.realtimeUrl}/${appId}`);
     raw.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
     await raw.next();
     const bad = JSON.stringify({ email: 'no@example.com', password: 'x' });
@@ -295,7 +295,7 @@ describe('quarantine and limits before login', () => {
     expect(await raw.next()).toMatchObject({ action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
     expect((await raw.closed).code).toBe(4002);
 
-    const second = await openRaw(`${stack.realtimeUrl}/${appId}`);
+    const second = await openWire(`${stack.realtimeUrl}/${appId}`);
     second.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
     await second.next();
     second.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '[1,2]' });
@@ -305,7 +305,7 @@ describe('quarantine and limits before login', () => {
 
   it('closes a connection that does not log in within the app’s timeout', async () => {
     const appId = await stack.createApp({ auth: { unauthenticatedTimeoutMs: 1000 } });
-    const raw = await openRaw(`${stack.realtimeUrl}/${appId}`);
+    const raw = await openWire(`${stack.realtimeUrl}/${appId}`);
     raw.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
     await raw.next();
     expect(await raw.next()).toMatchObject({

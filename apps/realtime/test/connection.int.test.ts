@@ -1,7 +1,7 @@
 import { CONNECTION_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
-import { openRaw } from './raw-client.ts';
+import { openWire } from './wire.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -56,8 +56,8 @@ describe('connections', () => {
     const fast = await startStack({ env: { HEARTBEAT_INTERVAL_MS: '100' } });
     try {
       const appId = await fast.createApp();
-      const silent = await openRaw(`${fast.realtimeUrl}/${appId}`);
-      const pinging = await openRaw(`${fast.realtimeUrl}/${appId}`);
+      const silent = await openWire(`${fast.realtimeUrl}/${appId}`);
+      const pinging = await openWire(`${fast.realtimeUrl}/${appId}`);
       const timer = setInterval(
         () => pinging.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING }),
         50,
@@ -67,7 +67,7 @@ describe('connections', () => {
         expect(pinging.socket.readyState).toBe(pinging.socket.OPEN);
       } finally {
         clearInterval(timer);
-        pinging.close();
+        await pinging.close();
       }
     } finally {
       await fast.close();

@@ -3,7 +3,7 @@ import type { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL, nextError, nextValue, type Stack, startStack, until } from './harness.ts';
-import { openRaw } from './raw-client.ts';
+import { openWire } from './wire.ts';
 
 const SEED = readFileSync(
   new URL('../../../../shared/fixtures/seed-permissions.yml', import.meta.url),
@@ -189,7 +189,7 @@ describe('seed permissions for events', () => {
   it('a runtime error in a rule is a permission error, not a denial', async () => {
     // The official client reports this only as an unsolicited message, so
     // the reply is checked on the wire.
-    const raw = await openRaw(`${stack.realtimeUrl}/${appId}`);
+    const raw = await openWire(`${stack.realtimeUrl}/${appId}`);
     raw.send({ topic: TOPIC.CONNECTION, action: 5 });
     await raw.next();
     raw.send({ topic: TOPIC.AUTH, action: 2, data: '{"username":"x"}' });
@@ -214,7 +214,7 @@ describe('seed permissions for events', () => {
       originalAction: EVENT_ACTION.EMIT,
       name: 'number',
     });
-    raw.close();
+    await raw.close();
   });
 });
 
@@ -265,7 +265,7 @@ describe('bad input', () => {
     const small = await startStack({ env: { MAX_MESSAGE_BYTES: '1024' } });
     try {
       const appId = await small.createApp();
-      const raw = await openRaw(`${small.realtimeUrl}/${appId}`);
+      const raw = await openWire(`${small.realtimeUrl}/${appId}`);
       raw.send({ topic: TOPIC.CONNECTION, action: 5 });
       await raw.next();
       raw.send({ topic: TOPIC.AUTH, action: 2, data: '{"username":"raw"}' });
@@ -332,7 +332,7 @@ describe('bad input', () => {
       });
       const runtime = (await small.runtime(appId))!;
       expect(runtime.events.subscriptions.subscribers('big')).toBeUndefined();
-      raw.close();
+      await raw.close();
     } finally {
       await small.close();
     }

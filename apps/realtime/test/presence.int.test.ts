@@ -3,7 +3,7 @@ import { type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRuntime } from '../src/core/app-runtime.ts';
 import { type Stack, startStack, until } from './harness.ts';
-import { connectWire } from './rpc-wire.ts';
+import { connectWire } from './wire.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -12,6 +12,9 @@ export default defineConfig({
           include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
+          // Property-based tests are CPU-bound; on a loaded 2-core machine
+          // the 5 s default is too tight.
+          testTimeout: 30_000,
         },
       },
       {
@@ -19,8 +22,8 @@ export default defineConfig({
           name: 'integration',
           include: ['{apps,packages}/*/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           environment: 'node',
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -30,7 +30,8 @@ async function expectBothServersUp(controlPlaneUrl: string, realtimeUrl: string)
   }
 }
 
-describe('pnpm start (apps/standalone)', () => {
+// Each test starts real processes on PGlite (WebAssembly), slow on a busy machine.
+describe('pnpm start (apps/standalone)', { timeout: 240_000 }, () => {
   it('runs both servers on embedded PGlite, stops cleanly, and finds its data again', async () => {
     const first = await startHubstream({ DATA_DIR: dataDir });
     await expectBothServersUp(first.controlPlaneUrl, first.realtimeUrl);

@@ -17,6 +17,11 @@ export {
   UnknownJobError,
 } from './jobs.ts';
 export {
+  LocalPresenceRegistry,
+  type PresenceRegistry,
+  RedisPresenceRegistry,
+} from './presence-registry.ts';
+export {
   type Limit,
   LocalRateLimiter,
   type RateLimiter,

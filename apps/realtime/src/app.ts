@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClusterBus } from '@hubstream/cluster';
+import { type ClusterBus, LocalPresenceRegistry, type PresenceRegistry } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import { type Logger, registerHealthRoutes } from '@hubstream/service';
@@ -21,6 +21,8 @@ export type RealtimeOptions = {
   db: Database;
   bus: ClusterBus;
   logger: Logger;
+  /** Cluster-wide presence; in-process when alone. */
+  presence?: PresenceRegistry;
 };
 
 /** A realtime node's server, not yet listening. */
@@ -39,6 +41,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     log,
     records,
     bus: options.bus,
+    presence: options.presence ?? new LocalPresenceRegistry(),
   };
   const registry = new AppRegistry(node, options.bus);
 

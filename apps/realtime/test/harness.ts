@@ -3,13 +3,21 @@ import { DeepstreamClient } from '@deepstream/client';
 type JSONObject = Parameters<DeepstreamClient['login']>[0] & object;
 
 import { randomBytes } from 'node:crypto';
-import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
+import {
+  type ClusterBus,
+  InlineJobQueue,
+  LocalBus,
+  type PresenceRegistry,
+  RedisBus,
+  RedisPresenceRegistry,
+} from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { AppRuntime } from '../src/core/app-runtime.ts';
 import { buildApp } from '../src/index.ts';
 
@@ -91,12 +99,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger,
   });
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
+  const redisConnections: Redis[] = [];
   const startNode = async (index: number, port = 0) => {
+    const nodeId = `node-${index}-${randomBytes(2).toString('hex')}`;
+    let presence: PresenceRegistry | undefined;
+    if (options.redis) {
+      const redis = new Redis(loadTestConfig().TEST_REDIS_URL);
+      redisConnections.push(redis);
+      presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
+    }
     const node = await buildApp({
       config,
       db,
-      bus: await makeBus(`node-${index}-${randomBytes(2).toString('hex')}`),
+      bus: await makeBus(nodeId),
       logger,
+      ...(presence ? { presence } : {}),
     });
     await node.listen({ host: '127.0.0.1', port });
     return node;
@@ -176,6 +193,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await controlPlane.close();
       await jobs.close();
       for (const bus of buses) await bus.close();
+      for (const redis of redisConnections) await redis.quit();
       await db.close();
       await testDb.drop();
     },

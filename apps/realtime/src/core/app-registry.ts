@@ -24,6 +24,11 @@ export class AppRegistry {
       bus.subscribe('event.emit', (message) => {
         this.#ifLoaded(message.appId, (runtime) => runtime.events.deliverRemote(message.payload));
       }),
+      bus.subscribe('presence.changed', ({ appId, payload }) => {
+        this.#ifLoaded(appId, (runtime) =>
+          runtime.presence.presenceChanged(payload.user, payload.online),
+        );
+      }),
     ];
   }
 

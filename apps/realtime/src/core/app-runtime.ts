@@ -1,4 +1,4 @@
-import type { ClusterBus } from '@hubstream/cluster';
+import type { ClusterBus, PresenceRegistry } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import { EventHandler } from '../events/event-handler.ts';
@@ -26,6 +26,8 @@ export type NodeServices = {
   records: RecordStore;
   /** Messages to and from the other nodes of the cluster. */
   bus: ClusterBus;
+  /** Who is online in each app, cluster-wide. */
+  presence: PresenceRegistry;
 };
 
 export type Usage = {

@@ -40,6 +40,9 @@ export class PresenceHandler implements TopicHandler {
   /** Connections subscribed to everyone. */
   readonly everyone = new Set<Connection>();
 
+  /** Registry updates per user, in order: a quick join-leave must not arrive reversed. */
+  readonly #pending = new Map<string, Promise<void>>();
+
   constructor(app: AppRuntime) {
     this.#app = app;
   }
@@ -47,7 +50,36 @@ export class PresenceHandler implements TopicHandler {
   /** A connection logged in: its user may have come online. */
   userJoined(connection: Connection): void {
     const id = presenceId(connection);
-    if (id !== undefined && this.online.add(id, connection)) this.#announce(id, true);
+    if (id !== undefined && this.online.add(id, connection)) this.#update(id, true);
+  }
+
+  /**
+   * The user's first connection on this node opened, or its last one closed.
+   * The cluster registry says whether that changed the user's presence for
+   * the whole cluster; if so every node (this one too) hears it on the bus.
+   */
+  #update(userId: string, online: boolean) {
+    const { appId, node } = this.#app;
+    const previous = this.#pending.get(userId) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const changed = online
+          ? await node.presence.join(appId, userId)
+          : await node.presence.leave(appId, userId);
+        if (changed) await node.bus.publish(appId, 'presence.changed', { user: userId, online });
+      })
+      .catch((error: unknown) => {
+        this.#app.log.error({ err: error, app: appId }, 'updating presence failed');
+      })
+      .finally(() => {
+        if (this.#pending.get(userId) === next) this.#pending.delete(userId);
+      });
+    this.#pending.set(userId, next);
+  }
+
+  /** A user came online or went offline somewhere in the cluster. */
+  presenceChanged(userId: string, online: boolean): void {
+    this.#announce(userId, online);
   }
 
   handle(connection: Connection, message: Message): void | Promise<void> {
@@ -116,16 +148,12 @@ export class PresenceHandler implements TopicHandler {
     return allowed.then(subscribe);
   }
 
-  #queryAll(connection: Connection, message: Message): void | Promise<void> {
-    const answer = (ok: boolean) => {
-      if (!ok) return;
-      const self = connection.user?.id;
-      const names = [...this.online.users()].filter((id) => id !== self);
-      connection.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_ALL_RESPONSE, names });
-    };
-    const allowed = authorize(connection, message, { action: message.action });
-    if (typeof allowed === 'boolean') return answer(allowed);
-    return allowed.then(answer);
+  async #queryAll(connection: Connection, message: Message) {
+    if (!(await authorize(connection, message, { action: message.action }))) return;
+    const self = connection.user?.id;
+    const online = await this.#app.node.presence.online(this.#app.appId);
+    const names = online.filter((id) => id !== self);
+    connection.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_ALL_RESPONSE, names });
   }
 
   async #query(connection: Connection, message: Message) {
@@ -137,8 +165,9 @@ export class PresenceHandler implements TopicHandler {
     for (const name of names) {
       if (!(await authorize(connection, message, { action: message.action, name }))) return;
     }
+    const online = await this.#app.node.presence.areOnline(this.#app.appId, names);
     const result: Record<string, boolean> = {};
-    for (const name of names) result[name] = this.online.isOnline(name);
+    for (const [i, name] of names.entries()) result[name] = online[i] ?? false;
     connection.send({
       topic: TOPIC.PRESENCE,
       action: PRESENCE_ACTION.QUERY_RESPONSE,
@@ -194,7 +223,7 @@ export class PresenceHandler implements TopicHandler {
     this.subscriptions.removeConnection(connection);
     this.everyone.delete(connection);
     const id = presenceId(connection);
-    if (id !== undefined && this.online.remove(id, connection)) this.#announce(id, false);
+    if (id !== undefined && this.online.remove(id, connection)) this.#update(id, false);
   }
 
   async permissionsChanged(): Promise<void> {

@@ -12,7 +12,11 @@ import type { Message } from './message.ts';
 
 type Envelope = { topic: number; message: Uint8Array };
 type Decoder = { decode(bytes: Uint8Array, length: number): Record<string, unknown> };
-const envelope = (generated as { Message: { decodeDelimited(data: Uint8Array): Envelope } })
+type Generated = { Message: { decodeDelimited(data: Uint8Array): Envelope } };
+// The generated file is CommonJS whose exports Node's ESM loader cannot
+// name: under plain Node (tsx, the real processes) they sit on `default`;
+// Vitest's interop also copies them onto the namespace.
+const envelope = ((generated as { default?: Generated }).default ?? (generated as Generated))
   .Message;
 const decoders = TopicMessage as unknown as Record<number, Decoder | undefined>;
 

@@ -1,0 +1,149 @@
+import { EVENT_ACTION, TOPIC } from '../../packages/protocol/src/index.ts';
+import { type BenchClient, closeAll, openMany } from './client.ts';
+import { Load, measure, type Result, type Settings } from './measure.ts';
+import type { ServerProcess } from './servers.ts';
+import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.ts';
+
+// Events: G names, each with P publishers and S subscribers (publishers are
+// not subscribed, so nothing is held back as an echo). Fan-out is G=1, P=10,
+// S=100; one-to-one is G=100, P=1, S=1. Each emit carries its send time and
+// its publisher: data is the JSON array [sentMicros, publisher, "padding"?].
+//
+// Closed loop: each publisher keeps `window` emits in flight, an emit
+// counting as delivered once all S subscribers of its name have it, so the
+// rate is the most the server delivers. Paced: emits leave at a fixed total
+// rate, spread over the publishers, whatever comes back.
+
+export type EventShape = { names: number; publishers: number; subscribers: number };
+export type Pacing = { kind: 'closed'; window: number } | { kind: 'paced'; emitsPerSec: number };
+export type EventResult = Result & { sentRate: number };
+
+export type EventRig = {
+  measure(settings: Settings, pacing: Pacing): Promise<EventResult>;
+  close(): Promise<void>;
+};
+
+/** Most emits sent in one turn of the paced loop, also when it has fallen behind. */
+const MAX_BURST = 256;
+
+/** Connects and subscribes the publishers and subscribers of one event shape. */
+export async function openEventRig(
+  server: ServerProcess,
+  shape: EventShape,
+  options: { payloadBytes: number; tag: string },
+): Promise<EventRig> {
+  const { names, publishers: perName, subscribers: perNameSubs } = shape;
+  const nameOf = (g: number) => `${options.tag}/${g}`;
+  const subscribers = await openMany(server.url, names * perNameSubs, `${options.tag}-s`);
+  let publishers: BenchClient[] = [];
+  try {
+    publishers = await openMany(server.url, names * perName, `${options.tag}-p`);
+    await Promise.all(
+      subscribers.map((client, i) =>
+        client.request(
+          {
+            topic: TOPIC.EVENT,
+            action: EVENT_ACTION.SUBSCRIBE,
+            names: [nameOf(Math.floor(i / perNameSubs))],
+            correlationId: '0',
+          },
+          (m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.SUBSCRIBE && m.isAck === true,
+          `the subscription of ${client.username}`,
+        ),
+      ),
+    );
+  } catch (error) {
+    await closeAll([...publishers, ...subscribers]);
+    throw error;
+  }
+
+  const total = publishers.length;
+  const sent = new Float64Array(total);
+  const received = new Float64Array(total);
+  const writer = new FrameWriter();
+  const padding = options.payloadBytes > 0 ? `,"${'x'.repeat(options.payloadBytes)}"` : '';
+  const nameBytes = publishers.map((_, p) => Buffer.from(nameOf(Math.floor(p / perName))));
+  const reader = new FrameReader();
+  // The measurement under way; frames that arrive between measurements only count as received.
+  let load: Load | undefined;
+  let window = 0;
+  let sentInWindow = 0;
+
+  const send = (p: number) => {
+    sent[p]! += 1;
+    if (load?.counting) sentInWindow++;
+    const data = `[${nowMicros()},${p}${padding}]`;
+    publishers[p]!.send(
+      writer.begin(EVENT_ACTION.EMIT).bytes(2, data).bytes(6, nameBytes[p]!).finish(TOPIC.EVENT),
+    );
+  };
+  const refill = (p: number) => {
+    while (load?.sending && sent[p]! * perNameSubs - received[p]! < window * perNameSubs) send(p);
+  };
+  const onDelivery = (frame: Buffer) => {
+    if (!reader.read(frame) || reader.topic !== TOPIC.EVENT) return;
+    if (reader.action !== EVENT_ACTION.EMIT || reader.dataStart < 0) {
+      if (reader.isError && load) load.errors++;
+      return;
+    }
+    const sentAt = readUint(frame, reader.dataStart + 1);
+    const p = readUint(frame, uintEnd + 1);
+    load?.deliver(sentAt, nowMicros());
+    received[p]! += 1;
+    if (window > 0) refill(p);
+  };
+  for (const client of subscribers) client.onFrame = onDelivery;
+  const onPublisherReply = (frame: Buffer) => {
+    if (reader.read(frame) && reader.isError && load) load.errors++;
+  };
+  for (const client of publishers) client.onFrame = onPublisherReply;
+
+  const pace = (emitsPerSec: number, current: Load) => {
+    const started = performance.now();
+    const perMs = emitsPerSec / 1000;
+    let next = 0;
+    let count = 0;
+    // A 1 ms timer sends what is due since the last turn. A tight loop of
+    // turns would pace more smoothly but keep a core busy, and on a machine
+    // with two cores that core is taken from the server.
+    const tick = () => {
+      if (!current.sending) return;
+      const due = Math.min(MAX_BURST, Math.floor((performance.now() - started) * perMs) - count);
+      for (let i = 0; i < due; i++) {
+        send(next);
+        next = (next + 1) % total;
+        count++;
+      }
+      setTimeout(tick, 1);
+    };
+    tick();
+  };
+
+  return {
+    async measure(settings, pacing) {
+      sent.fill(0);
+      received.fill(0);
+      sentInWindow = 0;
+      window = pacing.kind === 'closed' ? pacing.window : 0;
+      const current = new Load(
+        () => {
+          if (pacing.kind === 'paced') pace(pacing.emitsPerSec, current);
+          else for (let p = 0; p < total; p++) refill(p);
+        },
+        () => {
+          let missing = 0;
+          for (let p = 0; p < total; p++) missing += sent[p]! * perNameSubs - received[p]!;
+          return missing;
+        },
+      );
+      load = current;
+      try {
+        const result = await measure(server, current, settings);
+        return { ...result, sentRate: sentInWindow / (settings.durationMs / 1000) };
+      } finally {
+        load = undefined;
+      }
+    },
+    close: () => closeAll([...publishers, ...subscribers]),
+  };
+}

@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  EVENT_ACTION,
+  encodeMessage,
+  type Message,
+  RECORD_ACTION,
+  RPC_ACTION,
+  TOPIC,
+} from '../../packages/protocol/src/index.ts';
+import { BenchClient } from './client.ts';
+import type { ServerProcess } from './servers.ts';
+import { FrameReader, FrameWriter } from './wire.ts';
+
+// What the bench checks before it measures anything.
+
+/** The hand-built frames of the load generator are what the real codec writes. */
+export function checkWire(): void {
+  const writer = new FrameWriter();
+  const same = (ours: Uint8Array, message: Message, what: string) => {
+    if (Buffer.compare(Buffer.from(ours), Buffer.from(encodeMessage(message))) !== 0) {
+      throw new Error(`the bench's ${what} frame differs from @deepstream/protobuf's`);
+    }
+  };
+  same(
+    writer.begin(EVENT_ACTION.EMIT).bytes(2, '[1,2]').bytes(6, 'n/1').finish(TOPIC.EVENT),
+    { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, data: '[1,2]', name: 'n/1' },
+    'EMIT',
+  );
+  same(
+    writer
+      .begin(RECORD_ACTION.UPDATE)
+      .bytes(2, '{"t":5}')
+      .bytes(6, 'r/7')
+      .varint(13, 300)
+      .finish(TOPIC.RECORD),
+    {
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.UPDATE,
+      data: '{"t":5}',
+      name: 'r/7',
+      version: 300,
+    },
+    'UPDATE',
+  );
+  same(
+    writer
+      .begin(RPC_ACTION.RESPONSE)
+      .bytes(2, '"x"'.repeat(100))
+      .bytes(3, '3.1')
+      .bytes(7, 'e')
+      .finish(TOPIC.RPC),
+    {
+      topic: TOPIC.RPC,
+      action: RPC_ACTION.RESPONSE,
+      data: '"x"'.repeat(100),
+      correlationId: '3.1',
+      name: 'e',
+    },
+    'RESPONSE',
+  );
+  const reader = new FrameReader();
+  const frame = encodeMessage({
+    topic: TOPIC.RECORD,
+    action: RECORD_ACTION.READ_RESPONSE,
+    name: 'abc',
+    version: -1,
+    data: '{}',
+    isError: true,
+    correlationId: 'c',
+  });
+  const text = (start: number, end: number) => Buffer.from(frame.subarray(start, end)).toString();
+  if (
+    !reader.read(frame) ||
+    reader.topic !== TOPIC.RECORD ||
+    reader.action !== RECORD_ACTION.READ_RESPONSE ||
+    reader.version !== -1 ||
+    !reader.isError ||
+    text(reader.nameStart, reader.nameEnd) !== 'abc' ||
+    text(reader.dataStart, reader.dataEnd) !== '{}' ||
+    text(reader.cidStart, reader.cidEnd) !== 'c'
+  ) {
+    throw new Error("the bench's frame reader misreads a READ_RESPONSE");
+  }
+}
+
+/** The Valve rule is live: an emit by the user 'blocked' is refused. */
+export async function checkRule(server: ServerProcess): Promise<void> {
+  const client = await BenchClient.open(server.url, 'blocked');
+  try {
+    const reply = await client.request(
+      { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'rule-check', data: '1' },
+      (m) => m.topic === TOPIC.EVENT,
+      'the emit of the blocked user',
+      10_000,
+    );
+    if (reply.action !== EVENT_ACTION.MESSAGE_DENIED) {
+      throw new Error(`expected MESSAGE_DENIED for the blocked user, got action ${reply.action}`);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Whether @hubstream/protocol decodes frames in a plain Node process, without
+ * the bench's module hooks (protobuf-interop.ts).
+ */
+export function codecWithoutHooks(): string {
+  const script = new URL('./codec-check.ts', import.meta.url);
+  try {
+    return execFileSync(process.execPath, [...process.execArgv, fileURLToPath(script)], {
+      encoding: 'utf8',
+    }).trim();
+  } catch (error) {
+    return `check failed: ${String(error)}`;
+  }
+}
+
+export function openFileLimit(): number {
+  try {
+    return Number(execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    return Number.NaN;
+  }
+}

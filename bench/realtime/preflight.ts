@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   EVENT_ACTION,
   encodeMessage,
@@ -99,21 +98,6 @@ export async function checkRule(server: ServerProcess): Promise<void> {
     }
   } finally {
     await client.close();
-  }
-}
-
-/**
- * Whether @hubstream/protocol decodes frames in a plain Node process, without
- * the bench's module hooks (protobuf-interop.ts).
- */
-export function codecWithoutHooks(): string {
-  const script = new URL('./codec-check.ts', import.meta.url);
-  try {
-    return execFileSync(process.execPath, [...process.execArgv, fileURLToPath(script)], {
-      encoding: 'utf8',
-    }).trim();
-  } catch (error) {
-    return `check failed: ${String(error)}`;
   }
 }
 

@@ -6,8 +6,8 @@ import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts'
 
 // The bench's side of a server under test: a child process (so the load
 // generator never shares its event loop), started with the same TypeScript
-// loader as the bench and its codec workaround, GC exposed, and the
-// open-file limit raised to the hard limit when the shell allows it.
+// loader as the bench, GC exposed, and the open-file limit raised to the
+// hard limit when the shell allows it.
 
 export type ServerKind = 'baseline' | 'hubstream';
 
@@ -15,8 +15,6 @@ const FILES: Record<ServerKind, string> = {
   baseline: fileURLToPath(new URL('./server-baseline.ts', import.meta.url)),
   hubstream: fileURLToPath(new URL('./server-hubstream.ts', import.meta.url)),
 };
-/** Loaded before the server's own modules (see protobuf-interop.ts). */
-const INTEROP = new URL('./protobuf-interop.ts', import.meta.url).href;
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;
 
@@ -71,8 +69,6 @@ export class ServerProcess {
         process.execPath,
         ...process.execArgv,
         '--expose-gc',
-        '--import',
-        INTEROP,
         FILES[kind],
       ],
       { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BullMqJobQueue, RedisBus } from '@hubstream/cluster';
+import { type Config, ConfigError, loadConfig, publicHttpUrl } from '@hubstream/config';
+import { openDatabase } from '@hubstream/db';
+import { createLogger, stopOnSignals } from '@hubstream/service';
+import { createJobDefinitions } from '@hubstream/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+
+// `pnpm start:control-plane`: the control plane on its own, one of the
+// production roles next to realtime nodes and workers. It is the role that
+// applies database migrations; the others wait for them. It only queues
+// jobs: workers run them.
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
+  process.exit(1);
+}
+
+const { DATABASE_URL, REDIS_URL } = config;
+if (!DATABASE_URL || !REDIS_URL) {
+  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
+  process.stderr.write(
+    `The control-plane role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
+      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
+  );
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-control-plane' });
+const nodeId = `control-plane-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+
+// Closed in reverse order of opening, also when a signal comes mid-start.
+const closers: (() => Promise<void>)[] = [];
+let server: FastifyInstance | undefined;
+const stop = async () => {
+  await server?.close();
+  for (const close of closers.reverse()) await close().catch(() => {});
+};
+stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
+
+try {
+  const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
+  closers.push(() => db.close());
+  const report = await db.migrate();
+  logger.info(
+    { database: 'postgres', applied: report.applied, alreadyApplied: report.alreadyApplied.length },
+    report.applied.length > 0
+      ? `applied ${report.applied.length} migration(s)`
+      : 'database schema is up to date',
+  );
+  const bus = new RedisBus({
+    nodeId,
+    url: REDIS_URL,
+    keyPrefix,
+    onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
+  });
+  closers.push(() => bus.close());
+  // Every job is defined so that enqueueing validates; none runs here.
+  const jobs = new BullMqJobQueue({
+    url: REDIS_URL,
+    definitions: createJobDefinitions({ config, logger }),
+    logger,
+    process: false,
+    prefix: `${keyPrefix}hs:bull`,
+  });
+  closers.push(() => jobs.close());
+  await Promise.all([bus.ready(), jobs.ready()]);
+
+  server = await buildApp({ config, db, bus, jobs, logger });
+  await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const controlPlaneUrl = `http://${host}:${address.port}`;
+  const publicUrl = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
+  logger.info(
+    { role: 'control-plane', nodeId, listening: { controlPlaneUrl } },
+    `control plane is up on ${publicUrl}`,
+  );
+} catch (error) {
+  logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+  await stop();
+  logger.flush();
+  process.exit(1);
+}

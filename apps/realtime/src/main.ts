@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BullMqJobQueue, RedisBus } from '@hubstream/cluster';
+import { type Config, ConfigError, loadConfig, publicRealtimeUrl } from '@hubstream/config';
+import { type Database, openDatabase, readMigrations } from '@hubstream/db';
+import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
+import { createJobDefinitions } from '@hubstream/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { UsageReporter } from './usage-reporter.ts';
+
+// `pnpm start:realtime`: one realtime node, one of the production roles.
+// Run as many as the load needs: they share state over Redis. The control
+// plane applies migrations; a node waits until they are all in.
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
+  process.exit(1);
+}
+
+const { DATABASE_URL, REDIS_URL } = config;
+if (!DATABASE_URL || !REDIS_URL) {
+  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
+  process.stderr.write(
+    `The realtime role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
+      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
+  );
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-realtime' });
+// Unique per process: the bus drops a node's own echoes by it.
+const nodeId = `realtime-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+
+/** Resolves once every migration on disk is applied (by the control plane). */
+async function waitForSchema(db: Database, log: Logger): Promise<void> {
+  const expected = (await readMigrations()).map((m) => m.name);
+  let lastLog = 0;
+  for (;;) {
+    let missing = expected;
+    let reason: unknown;
+    try {
+      const rows = await db.prisma.$queryRaw<{ migration_name: string }[]>`
+        SELECT migration_name FROM "_prisma_migrations"
+        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      const applied = new Set(rows.map((r) => r.migration_name));
+      missing = expected.filter((name) => !applied.has(name));
+    } catch (error) {
+      reason = error; // no bookkeeping table yet, or no database
+    }
+    if (missing.length === 0) return;
+    if (Date.now() - lastLog >= 30_000) {
+      lastLog = Date.now();
+      log.info(
+        { missing, ...(reason ? { reason: (reason as Error).message } : {}) },
+        'waiting for the control plane to migrate the database',
+      );
+    }
+    await sleep(500);
+  }
+}
+
+const closers: (() => Promise<void>)[] = [];
+let server: FastifyInstance | undefined;
+let reporter: UsageReporter | undefined;
+const stop = async () => {
+  // The registry forgets its apps on close: the reporter notes them first,
+  // then reports what they counted up to the last connection's close.
+  await reporter?.sample().catch(() => {});
+  await server?.close();
+  await reporter?.stop().catch(() => {});
+  for (const close of closers.reverse()) await close().catch(() => {});
+};
+stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
+
+try {
+  const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
+  closers.push(() => db.close());
+  await waitForSchema(db, logger);
+  const bus = new RedisBus({
+    nodeId,
+    url: REDIS_URL,
+    keyPrefix,
+    onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
+  });
+  closers.push(() => bus.close());
+  // A node only queues (usage reports); workers run the jobs.
+  const jobs = new BullMqJobQueue({
+    url: REDIS_URL,
+    definitions: createJobDefinitions({ config, logger }),
+    logger,
+    process: false,
+    prefix: `${keyPrefix}hs:bull`,
+  });
+  closers.push(() => jobs.close());
+  await Promise.all([bus.ready(), jobs.ready()]);
+
+  const app = await buildApp({ config, db, bus, logger });
+  server = app;
+  reporter = new UsageReporter({
+    nodeId,
+    runtimes: () => app.hubstream.registry.loaded(),
+    jobs,
+    intervalMs: config.USAGE_REPORT_INTERVAL_MS,
+    logger,
+  });
+  await app.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
+  reporter.start();
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const realtimeUrl = `ws://${host}:${address.port}`;
+  const publicUrl = config.PUBLIC_REALTIME_URL ? publicRealtimeUrl(config) : realtimeUrl;
+  logger.info(
+    { role: 'realtime', nodeId, listening: { realtimeUrl } },
+    `realtime node is up: ${publicUrl}/<APP_ID>`,
+  );
+} catch (error) {
+  logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+  await stop();
+  logger.flush();
+  process.exit(1);
+}

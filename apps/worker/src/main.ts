@@ -1,0 +1,121 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BullMqJobQueue } from '@hubstream/cluster';
+import { type Config, ConfigError, loadConfig } from '@hubstream/config';
+import { type Database, openDatabase, readMigrations } from '@hubstream/db';
+import { createLogger, type Logger, registerHealthRoutes, stopOnSignals } from '@hubstream/service';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { createJobDefinitions } from './index.ts';
+
+// `pnpm start:worker`: runs the queued jobs (emails, record persistence,
+// usage roll-ups, app purges), one of the production roles; run several for
+// more throughput. A small HTTP server answers GET /health and GET /ready
+// on WORKER_HOST:WORKER_PORT. The control plane applies migrations; the
+// worker waits until they are all in.
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
+  process.exit(1);
+}
+
+const { DATABASE_URL, REDIS_URL } = config;
+if (!DATABASE_URL || !REDIS_URL) {
+  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
+  process.stderr.write(
+    `The worker role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
+      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
+  );
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-worker' });
+const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+
+/** Resolves once every migration on disk is applied (by the control plane). */
+async function waitForSchema(db: Database, log: Logger): Promise<void> {
+  const expected = (await readMigrations()).map((m) => m.name);
+  let lastLog = 0;
+  for (;;) {
+    let missing = expected;
+    let reason: unknown;
+    try {
+      const rows = await db.prisma.$queryRaw<{ migration_name: string }[]>`
+        SELECT migration_name FROM "_prisma_migrations"
+        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      const applied = new Set(rows.map((r) => r.migration_name));
+      missing = expected.filter((name) => !applied.has(name));
+    } catch (error) {
+      reason = error; // no bookkeeping table yet, or no database
+    }
+    if (missing.length === 0) return;
+    if (Date.now() - lastLog >= 30_000) {
+      lastLog = Date.now();
+      log.info(
+        { missing, ...(reason ? { reason: (reason as Error).message } : {}) },
+        'waiting for the control plane to migrate the database',
+      );
+    }
+    await sleep(500);
+  }
+}
+
+const closers: (() => Promise<void>)[] = [];
+let server: FastifyInstance | undefined;
+const stop = async () => {
+  await server?.close();
+  // Jobs in progress finish (closers run in reverse: the queue before its resources).
+  for (const close of closers.reverse()) await close().catch(() => {});
+};
+stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
+
+try {
+  const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
+  closers.push(() => db.close());
+  await waitForSchema(db, logger);
+  // The jobs' own connection (ledgers, purges, record batches); BullMQ has its own.
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  closers.push(async () => {
+    await redis.quit();
+  });
+  const definitions = createJobDefinitions({ config, logger, prisma: db.prisma, redis });
+  const jobs = new BullMqJobQueue({
+    url: REDIS_URL,
+    definitions,
+    logger,
+    process: true,
+    prefix: `${keyPrefix}hs:bull`,
+  });
+  closers.push(() => jobs.close());
+  await jobs.ready();
+
+  const app = Fastify({ loggerInstance: logger.child({ service: 'worker' }) as FastifyBaseLogger });
+  server = app;
+  registerHealthRoutes(app, [
+    { name: 'database', check: () => db.ping() },
+    {
+      name: 'redis',
+      check: async () => {
+        await redis.ping();
+      },
+    },
+  ]);
+  await app.listen({ host: config.WORKER_HOST, port: config.WORKER_PORT });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const workerUrl = `http://${host}:${address.port}`;
+  logger.info(
+    { role: 'worker', jobs: definitions.map((d) => d.name), listening: { workerUrl } },
+    `worker is up, running ${definitions.length} kinds of job; health on ${workerUrl}`,
+  );
+} catch (error) {
+  logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+  await stop();
+  logger.flush();
+  process.exit(1);
+}

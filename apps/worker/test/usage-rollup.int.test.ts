@@ -162,6 +162,7 @@ describe.each(ledgers)('usage-rollup with %s', (_name, makeLedger) => {
         await gate;
         return entries;
       },
+      forget: (id, minute) => ledger.forget(id, minute),
     };
     const slow = jobWith(slowLedger).handle(report(appId, 'node-a', { messagesIn: 10 }));
     await hasRecorded;
@@ -172,11 +173,16 @@ describe.each(ledgers)('usage-rollup with %s', (_name, makeLedger) => {
     expect((await sample(appId))?.messagesIn).toBe(15);
   });
 
-  it('drops the usage of a deleted app without failing', async () => {
+  it('drops the usage of a deleted app without failing, and its ledger with it', async () => {
     const appId = await newApp();
     await db.prisma.app.delete({ where: { id: appId } });
-    await jobWith(makeLedger()).handle(report(appId, 'node-a', { messagesIn: 1 }));
+    const ledger = makeLedger();
+    await jobWith(ledger).handle(report(appId, 'node-a', { messagesIn: 1 }));
     expect(await sample(appId)).toBeNull();
+    expect(await redis.keys(`${keyPrefix}hs:${appId}:*`)).toEqual([]);
+    // Nothing of the earlier report is left to add to a later one.
+    const again = await ledger.record(report(appId, 'node-b', { messagesIn: 2 }));
+    expect(again.map((entry) => entry.nodeId)).toEqual(['node-b']);
   });
 });
 

@@ -52,6 +52,8 @@ export type LedgerEntry = UsageCounts & { nodeId: string };
 export interface UsageLedger {
   /** Files the report (replacing one with the same id) and returns every report of its minute. */
   record(report: UsageRollup): Promise<LedgerEntry[]>;
+  /** Drops an (app, minute): the app is gone. */
+  forget(appId: string, minute: string): Promise<void>;
 }
 
 /**
@@ -89,6 +91,10 @@ export class MemoryUsageLedger implements UsageLedger {
     this.#minutes.set(key, minute);
     return [...minute.reports.values()];
   }
+
+  async forget(appId: string, minute: string): Promise<void> {
+    this.#minutes.delete(`${appId}/${minute}`);
+  }
 }
 
 /** The ledger in Redis: one hash per (app, minute) under the app's keys. */
@@ -101,8 +107,16 @@ export class RedisUsageLedger implements UsageLedger {
     this.#prefix = options.keyPrefix ?? '';
   }
 
+  #key(appId: string, minute: string): string {
+    return `${this.#prefix}hs:${appId}:usage:${minute}`;
+  }
+
+  async forget(appId: string, minute: string): Promise<void> {
+    await this.#redis.unlink(this.#key(appId, minute));
+  }
+
   async record(report: UsageRollup): Promise<LedgerEntry[]> {
-    const key = `${this.#prefix}hs:${report.appId}:usage:${report.minute}`;
+    const key = this.#key(report.appId, report.minute);
     const results = await this.#redis
       .multi()
       .hset(key, report.reportId, JSON.stringify(entryOf(report)))
@@ -145,10 +159,15 @@ export function totalsOf(entries: readonly LedgerEntry[]): UsageCounts {
 /**
  * Stores the totals unless the stored ones are already at least as large.
  * Usage of an app deleted meanwhile is dropped (no row would satisfy the
- * foreign key).
+ * foreign key): then it returns false.
  */
-async function writeSample(prisma: PrismaClient, appId: string, minute: string, t: UsageCounts) {
-  await prisma.$executeRaw`
+async function writeSample(
+  prisma: PrismaClient,
+  appId: string,
+  minute: string,
+  t: UsageCounts,
+): Promise<boolean> {
+  const rows = await prisma.$executeRaw`
     INSERT INTO usage_samples
       (app_id, minute, peak_connections, messages_in, messages_out, denied, rate_limited)
     SELECT ${appId}::text, ${minute}::timestamptz, ${t.peakConnections}::int,
@@ -161,6 +180,7 @@ async function writeSample(prisma: PrismaClient, appId: string, minute: string, 
       messages_out = GREATEST(usage_samples.messages_out, EXCLUDED.messages_out),
       denied = GREATEST(usage_samples.denied, EXCLUDED.denied),
       rate_limited = GREATEST(usage_samples.rate_limited, EXCLUDED.rate_limited)`;
+  return rows > 0;
 }
 
 export function usageRollupJob(options: { prisma: PrismaClient | undefined; ledger: UsageLedger }) {
@@ -174,7 +194,10 @@ export function usageRollupJob(options: { prisma: PrismaClient | undefined; ledg
       if (!prisma)
         throw new Error(`${USAGE_ROLLUP_JOB} needs the database, which this process lacks.`);
       const totals = totalsOf(await ledger.record(report));
-      await writeSample(prisma, report.appId, report.minute, totals);
+      const stored = await writeSample(prisma, report.appId, report.minute, totals);
+      // A report that arrives after the app's purge must not leave its
+      // ledger behind under the deleted app's keys.
+      if (!stored) await ledger.forget(report.appId, report.minute);
     },
   });
 }

@@ -1,12 +1,20 @@
-import { InlineJobQueue, LocalBus } from '@hubstream/cluster';
+import { randomBytes } from 'node:crypto';
+import {
+  BullMqJobQueue,
+  type ClusterBus,
+  InlineJobQueue,
+  type JobQueue,
+  LocalBus,
+  RedisBus,
+} from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
-import { databaseOptionsFor, openDatabase } from '@hubstream/db';
-import { buildApp as buildRealtime } from '@hubstream/realtime';
+import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
+import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import type { Logger } from '@hubstream/service';
-// Imported by path until this package declares @hubstream/worker as a dependency.
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
@@ -22,22 +30,86 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
   return `${scheme}://${host}:${address.port}`;
 }
 
+/** Where cross-process state lives, chosen once from REDIS_URL. */
+type ClusterChoice = { kind: 'local' } | { kind: 'redis'; url: string };
+
+type Cluster = { bus: ClusterBus; jobs: JobQueue; close(): Promise<void> };
+
 /**
- * One process with the control plane and a realtime node on embedded
- * defaults: PGlite under DATA_DIR unless DATABASE_URL names a Postgres.
+ * The bus and job queue: in-process on their own, or Redis and BullMQ so
+ * that this process can also share a deployment with the separate roles.
+ * Either way this process runs jobs too.
+ */
+async function openCluster(
+  choice: ClusterChoice,
+  context: { config: Config; logger: Logger; db: Database; nodeId: string },
+): Promise<Cluster> {
+  const { config, logger, db, nodeId } = context;
+  const onHandlerError = (error: unknown) => logger.error({ err: error }, 'bus subscriber failed');
+  switch (choice.kind) {
+    case 'local': {
+      const bus = new LocalBus({ nodeId, onHandlerError });
+      const definitions = createJobDefinitions({ config, logger, prisma: db.prisma });
+      const jobs = new InlineJobQueue(definitions, logger);
+      return {
+        bus,
+        jobs,
+        async close() {
+          await jobs.close();
+          await bus.close();
+        },
+      };
+    }
+    case 'redis': {
+      const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+      const redis = new Redis(choice.url);
+      redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+      const bus = new RedisBus({ nodeId, url: choice.url, keyPrefix, onHandlerError });
+      const jobs = new BullMqJobQueue({
+        url: choice.url,
+        definitions: createJobDefinitions({ config, logger, prisma: db.prisma, redis }),
+        logger,
+        process: true,
+        prefix: `${keyPrefix}hs:bull`,
+      });
+      const close = async () => {
+        await jobs.close();
+        await bus.close();
+        await redis.quit();
+      };
+      try {
+        await Promise.all([bus.ready(), jobs.ready()]);
+      } catch (error) {
+        await close().catch(() => {});
+        throw error;
+      }
+      return { bus, jobs, close };
+    }
+    default: {
+      const unknown: never = choice;
+      throw new Error(`Unknown cluster choice: ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * One process with the control plane, a realtime node and the worker's jobs
+ * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
+ * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
  */
 export async function startStandalone(config: Config, logger: Logger): Promise<Standalone> {
-  if (config.REDIS_URL) {
-    logger.warn(
-      'REDIS_URL is set, but this version keeps cluster state in-process: run one node only.',
-    );
-  }
+  const choice: ClusterChoice = config.REDIS_URL
+    ? { kind: 'redis', url: config.REDIS_URL }
+    : { kind: 'local' };
   const dbOptions = databaseOptionsFor(config);
   const db = await openDatabase(dbOptions);
   const servers: FastifyInstance[] = [];
   // Closed after the servers, in reverse order of creation.
   const closers: (() => Promise<void>)[] = [];
+  let reporter: UsageReporter | undefined;
   const closeAll = async () => {
+    // The registry forgets its apps on close: the reporter notes them first.
+    await reporter?.sample().catch(() => {});
     await Promise.allSettled(servers.map((s) => s.close()));
     for (const close of closers.reverse()) await close().catch(() => {});
     await db.close();
@@ -54,19 +126,27 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
         ? `applied ${report.applied.length} migration(s)`
         : 'database schema is up to date',
     );
-    const bus = new LocalBus({
-      nodeId: `standalone-${process.pid}`,
-      onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
-    });
-    closers.push(() => bus.close());
-    const jobs = new InlineJobQueue(createJobDefinitions({ config, logger }), logger);
-    closers.push(() => jobs.close());
+    // Unique per process: with Redis, the bus drops this node's own echoes by it.
+    const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const { bus, jobs, close } = await openCluster(choice, { config, logger, db, nodeId });
+    closers.push(close);
     const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
     servers.push(controlPlane);
     const realtime = await buildRealtime({ config, db, bus, logger });
     servers.push(realtime);
+    const usage = new UsageReporter({
+      nodeId,
+      runtimes: () => realtime.hubstream.registry.loaded(),
+      jobs,
+      intervalMs: config.USAGE_REPORT_INTERVAL_MS,
+      logger,
+    });
+    reporter = usage;
+    // Runs before the queue closes (closers run in reverse), so the last report is queued.
+    closers.push(() => usage.stop());
     await controlPlane.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     await realtime.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
+    usage.start();
 
     const controlPlaneUrl = listeningUrl(controlPlane, 'http');
     const realtimeUrl = listeningUrl(realtime, 'ws');
@@ -76,6 +156,7 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     const publicRealtime = config.PUBLIC_REALTIME_URL ? publicRealtimeUrl(config) : realtimeUrl;
     logger.info(
       {
+        cluster: choice.kind,
         controlPlaneUrl: publicHttp,
         realtimeUrl: publicRealtime,
         listening: { controlPlaneUrl, realtimeUrl },

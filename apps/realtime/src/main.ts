@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BullMqJobQueue, RedisBus } from '@hubstream/cluster';
+import { BullMqJobQueue, RedisBus, RedisPresenceRegistry } from '@hubstream/cluster';
 import { type Config, ConfigError, loadConfig, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, readMigrations } from '@hubstream/db';
 import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { UsageReporter } from './usage-reporter.ts';
 
@@ -100,8 +101,16 @@ try {
   });
   closers.push(() => jobs.close());
   await Promise.all([bus.ready(), jobs.ready()]);
+  // Cluster state other than the bus (presence) shares this connection.
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  closers.push(async () => {
+    await redis.quit();
+  });
+  const presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
+  closers.push(() => presence.close());
 
-  const app = await buildApp({ config, db, bus, logger });
+  const app = await buildApp({ config, db, bus, logger, presence });
   server = app;
   reporter = new UsageReporter({
     nodeId,

@@ -5,7 +5,9 @@ import {
   InlineJobQueue,
   type JobQueue,
   LocalBus,
+  type PresenceRegistry,
   RedisBus,
+  RedisPresenceRegistry,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
@@ -33,7 +35,13 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
 /** Where cross-process state lives, chosen once from REDIS_URL. */
 type ClusterChoice = { kind: 'local' } | { kind: 'redis'; url: string };
 
-type Cluster = { bus: ClusterBus; jobs: JobQueue; close(): Promise<void> };
+type Cluster = {
+  bus: ClusterBus;
+  jobs: JobQueue;
+  /** Unset: the realtime node keeps presence in-process. */
+  presence?: PresenceRegistry;
+  close(): Promise<void>;
+};
 
 /**
  * The bus and job queue: in-process on their own, or Redis and BullMQ so
@@ -72,9 +80,11 @@ async function openCluster(
         process: true,
         prefix: `${keyPrefix}hs:bull`,
       });
+      const presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
       const close = async () => {
         await jobs.close();
         await bus.close();
+        await presence.close();
         await redis.quit();
       };
       try {
@@ -83,7 +93,7 @@ async function openCluster(
         await close().catch(() => {});
         throw error;
       }
-      return { bus, jobs, close };
+      return { bus, jobs, presence, close };
     }
     default: {
       const unknown: never = choice;
@@ -128,11 +138,22 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     );
     // Unique per process: with Redis, the bus drops this node's own echoes by it.
     const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const { bus, jobs, close } = await openCluster(choice, { config, logger, db, nodeId });
+    const { bus, jobs, presence, close } = await openCluster(choice, {
+      config,
+      logger,
+      db,
+      nodeId,
+    });
     closers.push(close);
     const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
     servers.push(controlPlane);
-    const realtime = await buildRealtime({ config, db, bus, logger });
+    const realtime = await buildRealtime({
+      config,
+      db,
+      bus,
+      logger,
+      ...(presence ? { presence } : {}),
+    });
     servers.push(realtime);
     const usage = new UsageReporter({
       nodeId,

@@ -7,6 +7,7 @@ WORKDIR /app
 COPY . .
 RUN pnpm install --frozen-lockfile && chown -R node:node /app
 USER node
-ENV HTTP_HOST=0.0.0.0 REALTIME_HOST=0.0.0.0
-EXPOSE 3000 6020
+ENV HTTP_HOST=0.0.0.0 REALTIME_HOST=0.0.0.0 WORKER_HOST=0.0.0.0
+# Control plane, realtime node, worker health.
+EXPOSE 3000 6020 3001
 CMD ["pnpm", "start"]

@@ -18,6 +18,8 @@ type Service = {
   healthcheck?: { test: string[] | string };
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  restart?: string;
+  container_name?: string;
 };
 
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
@@ -26,10 +28,66 @@ const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<strin
 const hubstreamServices = Object.entries(compose.services).filter(([, s]) => s.build);
 const configDefaults = configSchema.properties as Record<string, { default?: unknown }>;
 
+const ROLES = ['control-plane', 'realtime', 'worker'] as const;
+const service = (name: string): Service => {
+  const found = compose.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no ${name} service`);
+  return found;
+};
+/** The port a role listens on: its variable in the service, else the schema default. */
+const portOf = (name: string, variable: string) =>
+  service(name).environment?.[variable] ?? String(configDefaults[variable]?.default);
+const healthcheckOf = (name: string) => [service(name).healthcheck?.test ?? []].flat().join(' ');
+
 describe('docker-compose.yml', () => {
-  it('has postgres, redis and at least one Hubstream service', () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'redis']));
-    expect(hubstreamServices.length).toBeGreaterThan(0);
+  it('has postgres, redis and one service per production role, and nothing else', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['control-plane', 'postgres', 'realtime', 'redis', 'worker'].sort(),
+    );
+    expect(hubstreamServices.map(([name]) => name).sort()).toEqual([...ROLES].sort());
+  });
+
+  it.each(ROLES)('%s runs its own root script', (role) => {
+    expect(service(role).command).toEqual(['pnpm', `start:${role}`]);
+  });
+
+  it('restarts every service and keeps Redis durable', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect(s.restart, `${name} restart policy`).toMatch(/^(unless-stopped|always|on-failure)/);
+    }
+    expect(service('redis').command).toEqual(['redis-server', '--appendonly', 'yes']);
+  });
+
+  it('starts the realtime nodes and the worker after the control plane (which migrates)', () => {
+    for (const role of ['realtime', 'worker']) {
+      expect(service(role).depends_on?.['control-plane']).toEqual({
+        condition: 'service_healthy',
+      });
+    }
+  });
+
+  it('publishes the control plane on its port', () => {
+    const port = portOf('control-plane', 'HTTP_PORT');
+    expect(service('control-plane').environment?.HTTP_HOST).toBe('0.0.0.0');
+    expect(service('control-plane').ports).toContain(`${port}:${port}`);
+    expect(healthcheckOf('control-plane')).toContain(`127.0.0.1:${port}/ready`);
+  });
+
+  it('publishes realtime nodes on a range of host ports so that the service can be scaled', () => {
+    const port = portOf('realtime', 'REALTIME_PORT');
+    const realtime = service('realtime');
+    expect(realtime.environment?.REALTIME_HOST).toBe('0.0.0.0');
+    expect(realtime.container_name).toBeUndefined();
+    const [mapping] = realtime.ports ?? [];
+    const [, from, to, target] = /^(\d+)-(\d+):(\d+)$/.exec(mapping ?? '') ?? [];
+    expect(target).toBe(port);
+    expect(Number(to) - Number(from)).toBeGreaterThan(0);
+    expect(healthcheckOf('realtime')).toContain(`127.0.0.1:${port}/ready`);
+  });
+
+  it("checks the worker's health server on its port", () => {
+    const port = portOf('worker', 'WORKER_PORT');
+    expect(healthcheckOf('worker')).toContain(`127.0.0.1:${port}/ready`);
   });
 
   it.each(hubstreamServices)('%s sets only variables of the config schema', (_name, service) => {
@@ -47,17 +105,6 @@ describe('docker-compose.yml', () => {
     expect(bin).toBe('pnpm');
     expect(rest).toEqual([]);
     expect(Object.keys(rootScripts)).toContain(script);
-  });
-
-  it.each(hubstreamServices)('%s publishes the ports it listens on', (_name, service) => {
-    const env = service.environment ?? {};
-    const httpPort = env.HTTP_PORT ?? String(configDefaults.HTTP_PORT?.default);
-    const realtimePort = env.REALTIME_PORT ?? String(configDefaults.REALTIME_PORT?.default);
-    expect(service.ports).toEqual(
-      expect.arrayContaining([`${httpPort}:${httpPort}`, `${realtimePort}:${realtimePort}`]),
-    );
-    expect(env.HTTP_HOST).toBe('0.0.0.0');
-    expect(env.REALTIME_HOST).toBe('0.0.0.0');
   });
 
   it('has a healthcheck on every service and waits for healthy dependencies', () => {

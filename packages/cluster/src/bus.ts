@@ -28,6 +28,8 @@ export type BusHandler<T extends BusTopic> = (message: BusEnvelope<T>) => void;
 
 export interface ClusterBus {
   readonly nodeId: string;
+  /** False when this process is the whole cluster: callers may skip publishRemote's work. */
+  readonly isClustered: boolean;
   /** To every node, this one included. */
   publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void>;
   /**
@@ -45,6 +47,7 @@ type AnyHandler = (message: BusEnvelope) => void;
 /** In-process bus: delivery is asynchronous, in publish order. */
 export class LocalBus implements ClusterBus {
   readonly nodeId: string;
+  readonly isClustered = false;
   readonly #handlers = new Map<BusTopic, Set<AnyHandler>>();
   #onError: (error: unknown) => void;
 

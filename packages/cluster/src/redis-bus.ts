@@ -22,6 +22,7 @@ export type RedisBusOptions = {
 
 export class RedisBus implements ClusterBus {
   readonly nodeId: string;
+  readonly isClustered = true;
   readonly #local: LocalBus;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;

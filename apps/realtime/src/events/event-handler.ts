@@ -87,7 +87,8 @@ export class EventHandler implements TopicHandler {
   }
 
   #fanOut(sender: Connection | null, message: Message, name: string) {
-    if (sender) {
+    // Alone, there is nobody to tell: no payload, promise or handler per emit.
+    if (sender && this.#app.node.bus.isClustered) {
       const remote = message.data === undefined ? { name } : { name, data: message.data };
       this.#app.node.bus
         .publishRemote(this.#app.appId, 'event.emit', remote)

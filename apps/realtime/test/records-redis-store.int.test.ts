@@ -117,7 +117,8 @@ const hot = (app: string, name: string) => redis.hgetall(recordKeys.record(prefi
 
 describe('RedisRecordStore across nodes', () => {
   it('accepts each version of a contested record exactly once, whichever node writes', async () => {
-    const { queue } = recordingQueue();
+    const queue = new InlineJobQueue([persistJob()], log);
+    cleanups.push(() => queue.close());
     const nodes = [node(queue), node(queue)];
     const created = await Promise.all(
       nodes.map((store, i) => store.set(appId, 'race', -1, { version: 0, data: { by: i } })),
@@ -147,6 +148,7 @@ describe('RedisRecordStore across nodes', () => {
     expect(one?.version).toBe(30);
     expect(two).toEqual(one);
     await Promise.all(nodes.map((store) => store.close()));
+    await queue.close();
     expect(await durable(appId, 'race')).toEqual(one);
   });
 

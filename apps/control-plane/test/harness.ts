@@ -15,7 +15,7 @@ export type Harness = {
   url: string;
   app: FastifyInstance;
   db: Database;
-  announced: BusEnvelope[];
+  announced: BusEnvelope<'app.changed'>[];
   /** JSON request; `token` goes in the Authorization header. */
   call(
     method: string,
@@ -46,7 +46,7 @@ export async function startControlPlane(
   const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000', ...options.env });
   const logger = createLogger({ level: 'silent', name: 'test' });
   const bus = new LocalBus({ nodeId: 'test' });
-  const announced: BusEnvelope[] = [];
+  const announced: BusEnvelope<'app.changed'>[] = [];
   bus.subscribe('app.changed', (m) => announced.push(m));
   const definitions =
     typeof options.jobs === 'function' ? options.jobs({ config, logger }) : (options.jobs ?? []);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BullMqJobQueue, RedisBus, RedisPresenceRegistry } from '@hubstream/cluster';
 import { type Config, ConfigError, loadConfig, publicRealtimeUrl } from '@hubstream/config';
-import { type Database, openDatabase, readMigrations } from '@hubstream/db';
+import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
@@ -39,32 +38,14 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-realtime
 const nodeId = `realtime-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
 
-/** Resolves once every migration on disk is applied (by the control plane). */
-async function waitForSchema(db: Database, log: Logger): Promise<void> {
-  const expected = (await readMigrations()).map((m) => m.name);
-  let lastLog = 0;
-  for (;;) {
-    let missing = expected;
-    let reason: unknown;
-    try {
-      const rows = await db.prisma.$queryRaw<{ migration_name: string }[]>`
-        SELECT migration_name FROM "_prisma_migrations"
-        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-      const applied = new Set(rows.map((r) => r.migration_name));
-      missing = expected.filter((name) => !applied.has(name));
-    } catch (error) {
-      reason = error; // no bookkeeping table yet, or no database
-    }
-    if (missing.length === 0) return;
-    if (Date.now() - lastLog >= 30_000) {
-      lastLog = Date.now();
-      log.info(
-        { missing, ...(reason ? { reason: (reason as Error).message } : {}) },
-        'waiting for the control plane to migrate the database',
-      );
-    }
-    await sleep(500);
-  }
+/** Waits for the control plane to migrate the database. */
+function waitForMigrations(db: Database, log: Logger): Promise<void> {
+  return waitForSchema(db, (missing, reason) =>
+    log.info(
+      { missing, ...(reason ? { reason } : {}) },
+      'waiting for the control plane to migrate the database',
+    ),
+  );
 }
 
 const closers: (() => Promise<void>)[] = [];
@@ -83,7 +64,7 @@ stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 try {
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
-  await waitForSchema(db, logger);
+  await waitForMigrations(db, logger);
   const bus = new RedisBus({
     nodeId,
     url: REDIS_URL,

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BullMqJobQueue } from '@hubstream/cluster';
 import { type Config, ConfigError, loadConfig } from '@hubstream/config';
-import { type Database, openDatabase, readMigrations } from '@hubstream/db';
+import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, registerHealthRoutes, stopOnSignals } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -35,32 +34,14 @@ if (!DATABASE_URL || !REDIS_URL) {
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-worker' });
 const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
 
-/** Resolves once every migration on disk is applied (by the control plane). */
-async function waitForSchema(db: Database, log: Logger): Promise<void> {
-  const expected = (await readMigrations()).map((m) => m.name);
-  let lastLog = 0;
-  for (;;) {
-    let missing = expected;
-    let reason: unknown;
-    try {
-      const rows = await db.prisma.$queryRaw<{ migration_name: string }[]>`
-        SELECT migration_name FROM "_prisma_migrations"
-        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-      const applied = new Set(rows.map((r) => r.migration_name));
-      missing = expected.filter((name) => !applied.has(name));
-    } catch (error) {
-      reason = error; // no bookkeeping table yet, or no database
-    }
-    if (missing.length === 0) return;
-    if (Date.now() - lastLog >= 30_000) {
-      lastLog = Date.now();
-      log.info(
-        { missing, ...(reason ? { reason: (reason as Error).message } : {}) },
-        'waiting for the control plane to migrate the database',
-      );
-    }
-    await sleep(500);
-  }
+/** Waits for the control plane to migrate the database. */
+function waitForMigrations(db: Database, log: Logger): Promise<void> {
+  return waitForSchema(db, (missing, reason) =>
+    log.info(
+      { missing, ...(reason ? { reason } : {}) },
+      'waiting for the control plane to migrate the database',
+    ),
+  );
 }
 
 const closers: (() => Promise<void>)[] = [];
@@ -75,7 +56,7 @@ stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 try {
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
-  await waitForSchema(db, logger);
+  await waitForMigrations(db, logger);
   // The jobs' own connection (ledgers, purges, record batches); BullMQ has its own.
   const redis = new Redis(REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));

@@ -30,3 +30,4 @@ export {
   readMigrations,
 } from './migrations.ts';
 export { pgliteSession, pgSession, type SqlSession } from './sql.ts';
+export { waitForSchema } from './wait-for-schema.ts';

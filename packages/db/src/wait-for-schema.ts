@@ -1,0 +1,36 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Database } from './database.ts';
+import { readMigrations } from './migrations.ts';
+
+/**
+ * Resolves once every migration on disk is applied. Processes that do not
+ * migrate (realtime nodes, workers) wait on the one that does (the control
+ * plane). `onWait` hears, at most every 30 s, what is still missing.
+ */
+export async function waitForSchema(
+  db: Database,
+  onWait: (missing: string[], reason: string | undefined) => void,
+  pollMs = 500,
+): Promise<void> {
+  const expected = (await readMigrations()).map((m) => m.name);
+  let lastReport = 0;
+  for (;;) {
+    let missing = expected;
+    let reason: string | undefined;
+    try {
+      const rows = await db.prisma.$queryRaw<{ migration_name: string }[]>`
+        SELECT migration_name FROM "_prisma_migrations"
+        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      const applied = new Set(rows.map((r) => r.migration_name));
+      missing = expected.filter((name) => !applied.has(name));
+    } catch (error) {
+      reason = (error as Error).message; // no bookkeeping table yet, or no database
+    }
+    if (missing.length === 0) return;
+    if (Date.now() - lastReport >= 30_000) {
+      lastReport = Date.now();
+      onWait(missing, reason);
+    }
+    await sleep(pollMs);
+  }
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BullMqJobQueue, RedisBus } from '@hubstream/cluster';
-import { type Config, ConfigError, loadConfig, publicHttpUrl } from '@hubstream/config';
+import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
 import { createLogger, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
@@ -13,24 +13,8 @@ import { buildApp } from './app.ts';
 // applies database migrations; the others wait for them. It only queues
 // jobs: workers run them.
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
-  process.exit(1);
-}
-
+const config = loadRoleConfigOrExit('control-plane');
 const { DATABASE_URL, REDIS_URL } = config;
-if (!DATABASE_URL || !REDIS_URL) {
-  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
-  process.stderr.write(
-    `The control-plane role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
-      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
-  );
-  process.exit(1);
-}
 
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-control-plane' });
 const nodeId = `control-plane-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BullMqJobQueue, RedisBus, RedisPresenceRegistry } from '@hubstream/cluster';
-import { type Config, ConfigError, loadConfig, publicRealtimeUrl } from '@hubstream/config';
+import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
@@ -14,24 +14,8 @@ import { UsageReporter } from './usage-reporter.ts';
 // Run as many as the load needs: they share state over Redis. The control
 // plane applies migrations; a node waits until they are all in.
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
-  process.exit(1);
-}
-
+const config = loadRoleConfigOrExit('realtime');
 const { DATABASE_URL, REDIS_URL } = config;
-if (!DATABASE_URL || !REDIS_URL) {
-  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
-  process.stderr.write(
-    `The realtime role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
-      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
-  );
-  process.exit(1);
-}
 
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-realtime' });
 // Unique per process: the bus drops a node's own echoes by it.

@@ -1,5 +1,5 @@
 import { BullMqJobQueue } from '@hubstream/cluster';
-import { type Config, ConfigError, loadConfig } from '@hubstream/config';
+import { loadRoleConfigOrExit } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, registerHealthRoutes, stopOnSignals } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -12,24 +12,8 @@ import { createJobDefinitions } from './index.ts';
 // on WORKER_HOST:WORKER_PORT. The control plane applies migrations; the
 // worker waits until they are all in.
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\nSee ENVS.md for every variable.\n`);
-  process.exit(1);
-}
-
+const config = loadRoleConfigOrExit('worker');
 const { DATABASE_URL, REDIS_URL } = config;
-if (!DATABASE_URL || !REDIS_URL) {
-  const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'];
-  process.stderr.write(
-    `The worker role needs ${missing.filter(Boolean).join(' and ')}: the separate roles share Postgres and Redis. ` +
-      'Run `pnpm start` for everything in one process on embedded defaults. See ENVS.md.\n',
-  );
-  process.exit(1);
-}
 
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-worker' });
 const keyPrefix = config.REDIS_KEY_PREFIX ?? '';

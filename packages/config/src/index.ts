@@ -1,5 +1,6 @@
 export { appRealtimeUrl, publicHttpUrl, publicRealtimeUrl } from './derived.ts';
 export { ConfigError, type ConfigProblem, loadConfig, loadTestConfig } from './load.ts';
+export { loadConfigOrExit, loadRoleConfigOrExit, type RoleConfig } from './process.ts';
 export {
   type Config,
   configSchema,

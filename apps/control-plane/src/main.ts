@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BullMqJobQueue, RedisBus } from '@hubstream/cluster';
+import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
 import { createLogger, stopOnSignals } from '@hubstream/service';
@@ -39,23 +39,17 @@ try {
       ? `applied ${report.applied.length} migration(s)`
       : 'database schema is up to date',
   );
-  const bus = new RedisBus({
-    nodeId,
+  // Every job is defined so that enqueueing validates; none runs here.
+  const { bus, jobs } = await openRedisServices({
     url: REDIS_URL,
     keyPrefix,
-    onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
-  });
-  closers.push(() => bus.close());
-  // Every job is defined so that enqueueing validates; none runs here.
-  const jobs = new BullMqJobQueue({
-    url: REDIS_URL,
+    nodeId,
     definitions: createJobDefinitions({ config, logger }),
     logger,
-    process: false,
-    prefix: `${keyPrefix}hs:bull`,
+    processJobs: false,
   });
+  closers.push(() => bus.close());
   closers.push(() => jobs.close());
-  await Promise.all([bus.ready(), jobs.ready()]);
 
   server = await buildApp({ config, db, bus, jobs, logger });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

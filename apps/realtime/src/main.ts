@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BullMqJobQueue, RedisBus, RedisPresenceRegistry } from '@hubstream/cluster';
+import { openRedisServices, RedisPresenceRegistry } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
@@ -49,23 +49,17 @@ try {
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
   await waitForMigrations(db, logger);
-  const bus = new RedisBus({
-    nodeId,
+  // A node only queues (usage reports); workers run the jobs.
+  const { bus, jobs } = await openRedisServices({
     url: REDIS_URL,
     keyPrefix,
-    onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
-  });
-  closers.push(() => bus.close());
-  // A node only queues (usage reports); workers run the jobs.
-  const jobs = new BullMqJobQueue({
-    url: REDIS_URL,
+    nodeId,
     definitions: createJobDefinitions({ config, logger }),
     logger,
-    process: false,
-    prefix: `${keyPrefix}hs:bull`,
+    processJobs: false,
   });
+  closers.push(() => bus.close());
   closers.push(() => jobs.close());
-  await Promise.all([bus.ready(), jobs.ready()]);
   // Cluster state other than the bus (presence) shares this connection.
   const redis = new Redis(REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));

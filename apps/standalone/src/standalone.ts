@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import {
-  BullMqJobQueue,
   type ClusterBus,
   InlineJobQueue,
   type JobQueue,
   LocalBus,
+  openRedisServices,
   type PresenceRegistry,
-  RedisBus,
   RedisPresenceRegistry,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
@@ -72,14 +71,21 @@ async function openCluster(
       const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
       const redis = new Redis(choice.url);
       redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-      const bus = new RedisBus({ nodeId, url: choice.url, keyPrefix, onHandlerError });
-      const jobs = new BullMqJobQueue({
-        url: choice.url,
-        definitions: createJobDefinitions({ config, logger, prisma: db.prisma, redis }),
-        logger,
-        process: true,
-        prefix: `${keyPrefix}hs:bull`,
-      });
+      let services: Awaited<ReturnType<typeof openRedisServices>>;
+      try {
+        services = await openRedisServices({
+          url: choice.url,
+          keyPrefix,
+          nodeId,
+          definitions: createJobDefinitions({ config, logger, prisma: db.prisma, redis }),
+          logger,
+          processJobs: true,
+        });
+      } catch (error) {
+        await redis.quit().catch(() => {});
+        throw error;
+      }
+      const { bus, jobs } = services;
       const presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
       const close = async () => {
         await jobs.close();
@@ -87,12 +93,6 @@ async function openCluster(
         await presence.close();
         await redis.quit();
       };
-      try {
-        await Promise.all([bus.ready(), jobs.ready()]);
-      } catch (error) {
-        await close().catch(() => {});
-        throw error;
-      }
       return { bus, jobs, presence, close };
     }
     default: {

@@ -1,0 +1,39 @@
+import { BullMqJobQueue } from './bullmq-queue.ts';
+import type { JobDefinition, JobLogger } from './jobs.ts';
+import { RedisBus } from './redis-bus.ts';
+
+/**
+ * The bus and job queue of a process that runs with Redis, ready to use.
+ * Every process defines every job (so enqueueing validates); only the ones
+ * passing `processJobs` run them.
+ */
+export async function openRedisServices(options: {
+  url: string;
+  keyPrefix: string;
+  nodeId: string;
+  definitions: readonly JobDefinition[];
+  logger: JobLogger;
+  processJobs: boolean;
+}): Promise<{ bus: RedisBus; jobs: BullMqJobQueue }> {
+  const { url, keyPrefix, nodeId, definitions, logger } = options;
+  const bus = new RedisBus({
+    nodeId,
+    url,
+    keyPrefix,
+    onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed'),
+  });
+  const jobs = new BullMqJobQueue({
+    url,
+    definitions,
+    logger,
+    process: options.processJobs,
+    prefix: `${keyPrefix}hs:bull`,
+  });
+  try {
+    await Promise.all([bus.ready(), jobs.ready()]);
+  } catch (error) {
+    await Promise.allSettled([jobs.close(), bus.close()]);
+    throw error;
+  }
+  return { bus, jobs };
+}

@@ -19,12 +19,30 @@ export type RunningHubstream = {
 
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
+// A test that times out never reaches its stop(): whatever is still running
+// when the test worker exits is killed, with its whole process group (tsx
+// runs the server in a child of its own), so no server outlives the suite.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export function spawnHubstream(env: Record<string, string>) {
-  return spawn(TSX, ['apps/standalone/src/main.ts'], {
+  const child = spawn(TSX, ['apps/standalone/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
 }
 
 /** Starts Hubstream and resolves once it logs that both servers are up. */

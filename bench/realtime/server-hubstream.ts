@@ -76,7 +76,7 @@ await runServer('hubstream', async (defer) => {
   const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
   defer(() => controlPlane.close());
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-  const realtime = await buildApp({ config, db, bus, logger });
+  const realtime = await buildApp({ config, db, bus, jobs, logger });
   defer(() => realtime.close());
   await realtime.listen({ host: '127.0.0.1', port: 0 });
 

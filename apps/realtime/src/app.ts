@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { type ClusterBus, LocalPresenceRegistry, type PresenceRegistry } from '@hubstream/cluster';
+import {
+  type ClusterBus,
+  type JobQueue,
+  LocalPresenceRegistry,
+  type PresenceRegistry,
+  RedisPresenceRegistry,
+} from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import { type Logger, registerHealthRoutes } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { AppRegistry } from './core/app-registry.ts';
 import type { NodeServices } from './core/app-runtime.ts';
 import { nodeSettings } from './core/settings.ts';
@@ -21,9 +28,24 @@ export type RealtimeOptions = {
   db: Database;
   bus: ClusterBus;
   logger: Logger;
-  /** Cluster-wide presence; in-process when alone. */
-  presence?: PresenceRegistry;
+  /** Where work for the worker goes (record persistence batches). */
+  jobs: JobQueue;
+  /**
+   * The cluster's shared state. Set: presence, records, RPC providers and
+   * listeners live in this Redis (keys under `keyPrefix`), and the node's
+   * registrations are under `bus.nodeId`. Unset: this node is the whole
+   * cluster and keeps all of it in-process. The caller closes the connection.
+   */
+  redis?: { connection: Redis; keyPrefix: string };
 };
+
+/** The cross-node state of one node: in Redis when clustered, in-process when alone. */
+function clusterState(options: RealtimeOptions): { presence: PresenceRegistry } {
+  const { redis, bus } = options;
+  if (!redis) return { presence: new LocalPresenceRegistry() };
+  const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
+  return { presence: new RedisPresenceRegistry(shared) };
+}
 
 /** A realtime node's server, not yet listening. */
 export async function buildApp(options: RealtimeOptions): Promise<FastifyInstance> {
@@ -35,13 +57,14 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = new LocalRecordStore(options.db.prisma, log);
+  const { presence } = clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
     log,
     records,
     bus: options.bus,
-    presence: options.presence ?? new LocalPresenceRegistry(),
+    presence,
   };
   const registry = new AppRegistry(node, options.bus);
 
@@ -54,6 +77,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   app.addHook('onClose', async () => {
     await records.close();
+    await presence.close();
   });
   return app;
 }

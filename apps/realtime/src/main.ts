@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { openRedisServices, RedisPresenceRegistry } from '@hubstream/cluster';
+import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
 import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
@@ -60,16 +60,21 @@ try {
   });
   closers.push(() => bus.close());
   closers.push(() => jobs.close());
-  // Cluster state other than the bus (presence) shares this connection.
+  // Cluster state other than the bus and the queue shares this connection.
   const redis = new Redis(REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   closers.push(async () => {
     await redis.quit();
   });
-  const presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
-  closers.push(() => presence.close());
 
-  const app = await buildApp({ config, db, bus, logger, presence });
+  const app = await buildApp({
+    config,
+    db,
+    bus,
+    jobs,
+    logger,
+    redis: { connection: redis, keyPrefix },
+  });
   server = app;
   reporter = new UsageReporter({
     nodeId,

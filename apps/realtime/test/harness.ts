@@ -3,14 +3,7 @@ import { DeepstreamClient } from '@deepstream/client';
 type JSONObject = Parameters<DeepstreamClient['login']>[0] & object;
 
 import { randomBytes } from 'node:crypto';
-import {
-  type ClusterBus,
-  InlineJobQueue,
-  LocalBus,
-  type PresenceRegistry,
-  RedisBus,
-  RedisPresenceRegistry,
-} from '@hubstream/cluster';
+import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
@@ -102,18 +95,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisConnections: Redis[] = [];
   const startNode = async (index: number, port = 0) => {
     const nodeId = `node-${index}-${randomBytes(2).toString('hex')}`;
-    let presence: PresenceRegistry | undefined;
+    let redis: Redis | undefined;
     if (options.redis) {
-      const redis = new Redis(loadTestConfig().TEST_REDIS_URL);
+      redis = new Redis(loadTestConfig().TEST_REDIS_URL);
       redisConnections.push(redis);
-      presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
     }
     const node = await buildApp({
       config,
       db,
       bus: await makeBus(nodeId),
+      jobs,
       logger,
-      ...(presence ? { presence } : {}),
+      ...(redis ? { redis: { connection: redis, keyPrefix } } : {}),
     });
     await node.listen({ host: '127.0.0.1', port });
     return node;

@@ -5,8 +5,6 @@ import {
   type JobQueue,
   LocalBus,
   openRedisServices,
-  type PresenceRegistry,
-  RedisPresenceRegistry,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
@@ -37,8 +35,8 @@ type ClusterChoice = { kind: 'local' } | { kind: 'redis'; url: string };
 type Cluster = {
   bus: ClusterBus;
   jobs: JobQueue;
-  /** Unset: the realtime node keeps presence in-process. */
-  presence?: PresenceRegistry;
+  /** Unset: the realtime node keeps cluster state in-process. */
+  redis?: { connection: Redis; keyPrefix: string };
   close(): Promise<void>;
 };
 
@@ -86,14 +84,12 @@ async function openCluster(
         throw error;
       }
       const { bus, jobs } = services;
-      const presence = new RedisPresenceRegistry({ redis, nodeId, keyPrefix });
       const close = async () => {
         await jobs.close();
         await bus.close();
-        await presence.close();
         await redis.quit();
       };
-      return { bus, jobs, presence, close };
+      return { bus, jobs, redis: { connection: redis, keyPrefix }, close };
     }
     default: {
       const unknown: never = choice;
@@ -138,7 +134,7 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     );
     // Unique per process: with Redis, the bus drops this node's own echoes by it.
     const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const { bus, jobs, presence, close } = await openCluster(choice, {
+    const { bus, jobs, redis, close } = await openCluster(choice, {
       config,
       logger,
       db,
@@ -151,8 +147,9 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
       config,
       db,
       bus,
+      jobs,
       logger,
-      ...(presence ? { presence } : {}),
+      ...(redis ? { redis } : {}),
     });
     servers.push(realtime);
     const usage = new UsageReporter({

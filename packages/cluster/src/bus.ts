@@ -22,6 +22,8 @@ export type BusEnvelope<T extends BusTopic = BusTopic> = {
   topic: T;
   payload: BusTopics[T];
   origin: string;
+  /** Set on a message meant for one node only (`sendTo`); the others drop it. */
+  to?: string;
 };
 
 export type BusHandler<T extends BusTopic> = (message: BusEnvelope<T>) => void;
@@ -37,6 +39,16 @@ export interface ClusterBus {
    * (an emit it delivered to its own subscribers). Nothing when alone.
    */
   publishRemote<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void>;
+  /**
+   * To one node only (an RPC or a listen offer routed to where a provider
+   * is). Nothing when that node is unknown or gone: callers own timeouts.
+   */
+  sendTo<T extends BusTopic>(
+    nodeId: string,
+    appId: string,
+    topic: T,
+    payload: BusTopics[T],
+  ): Promise<void>;
   /** Returns the function that unsubscribes. */
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
   close(): Promise<void>;
@@ -65,6 +77,15 @@ export class LocalBus implements ClusterBus {
     _topic: T,
     _payload: BusTopics[T],
   ): Promise<void> {}
+
+  async sendTo<T extends BusTopic>(
+    nodeId: string,
+    appId: string,
+    topic: T,
+    payload: BusTopics[T],
+  ): Promise<void> {
+    if (nodeId === this.nodeId) this.deliver({ appId, topic, payload, origin: nodeId, to: nodeId });
+  }
 
   /** Hands a message (local, or from another node) to this node's subscribers. */
   deliver(message: BusEnvelope): void {

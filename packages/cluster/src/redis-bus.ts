@@ -9,7 +9,7 @@ import { LocalBus } from './bus.ts';
 // sees each message exactly once. Publishes made in the same tick go out in
 // one pipeline.
 
-type Wire = { o: string; t: BusTopic; p: unknown };
+type Wire = { o: string; t: BusTopic; p: unknown; d?: string };
 
 export type RedisBusOptions = {
   nodeId: string;
@@ -64,10 +64,25 @@ export class RedisBus implements ClusterBus {
     topic: T,
     payload: BusTopics[T],
   ): Promise<void> {
-    const wire: Wire = { o: this.nodeId, t: topic, p: payload };
+    await this.#enqueue(appId, { o: this.nodeId, t: topic, p: payload });
+  }
+
+  async #enqueue(appId: string, wire: Wire): Promise<void> {
     this.#batch.push([`${this.#prefix}hs:${appId}:bus`, JSON.stringify(wire)]);
     this.#flushing ??= Promise.resolve().then(() => this.#flush());
     await this.#flushing;
+  }
+
+  async sendTo<T extends BusTopic>(
+    nodeId: string,
+    appId: string,
+    topic: T,
+    payload: BusTopics[T],
+  ): Promise<void> {
+    if (nodeId === this.nodeId) return this.#local.sendTo(nodeId, appId, topic, payload);
+    // On the app's channel like the rest; every node but `nodeId` drops it.
+    const wire: Wire = { o: this.nodeId, t: topic, p: payload, d: nodeId };
+    await this.#enqueue(appId, wire);
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
@@ -100,11 +115,13 @@ export class RedisBus implements ClusterBus {
       return;
     }
     if (wire.o === this.nodeId) return;
+    if (wire.d !== undefined && wire.d !== this.nodeId) return;
     const envelope: BusEnvelope = {
       appId,
       topic: wire.t,
       payload: wire.p as BusTopics[BusTopic],
       origin: wire.o,
+      ...(wire.d === undefined ? {} : { to: wire.d }),
     };
     this.#local.deliver(envelope);
   }

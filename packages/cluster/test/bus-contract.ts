@@ -81,5 +81,32 @@ export function busContract(name: string, make: (nodeId: string) => Promise<Clus
         await bus.close();
       }
     });
+
+    it('sendTo delivers to its own node, and a message for another node is not delivered here', async () => {
+      const bus = await make('node-s');
+      try {
+        const seen: BusEnvelope<'app.changed'>[] = [];
+        const done = new Promise<void>((resolve) =>
+          bus.subscribe('app.changed', (m) => {
+            seen.push(m);
+            if (m.appId === 'mine') resolve();
+          }),
+        );
+        await bus.sendTo('node-elsewhere', 'theirs', 'app.changed', { what: 'auth' });
+        await bus.sendTo('node-s', 'mine', 'app.changed', { what: 'auth' });
+        await done;
+        expect(seen).toEqual([
+          {
+            appId: 'mine',
+            topic: 'app.changed',
+            payload: { what: 'auth' },
+            origin: 'node-s',
+            to: 'node-s',
+          },
+        ]);
+      } finally {
+        await bus.close();
+      }
+    });
   });
 }

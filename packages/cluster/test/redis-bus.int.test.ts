@@ -57,6 +57,42 @@ describe('redis bus across nodes', () => {
     }
   });
 
+  it('sends sendTo to the one node named, and to no other', async () => {
+    const keyPrefix = prefix();
+    const a = await node('node-a', keyPrefix);
+    const b = await node('node-b', keyPrefix);
+    const c = await node('node-c', keyPrefix);
+    try {
+      const atC: string[] = [];
+      c.subscribe('event.emit', (m) => atC.push(m.payload.name));
+      const atB: BusEnvelope[] = [];
+      const twoAtB = new Promise<void>((resolve) =>
+        b.subscribe('event.emit', (m) => {
+          atB.push(m);
+          if (atB.length === 2) resolve();
+        }),
+      );
+      await a.sendTo('node-b', 'app', 'event.emit', { name: 'for-b' });
+      // Published after the directed one, on the same channel: when C has it, C has seen both.
+      const broadcastAtC = new Promise<void>((resolve) =>
+        c.subscribe('event.emit', (m) => m.payload.name === 'for-all' && resolve()),
+      );
+      await a.publishRemote('app', 'event.emit', { name: 'for-all' });
+      await twoAtB;
+      await broadcastAtC;
+      expect(atB[0]).toEqual({
+        appId: 'app',
+        topic: 'event.emit',
+        payload: { name: 'for-b' },
+        origin: 'node-a',
+        to: 'node-b',
+      });
+      expect(atC).toEqual(['for-all']);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
   it('sends publishRemote to the other nodes only', async () => {
     const keyPrefix = prefix();
     const a = await node('node-a', keyPrefix);

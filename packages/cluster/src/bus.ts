@@ -5,6 +5,12 @@
 // locally the same way and drops its own echoes from Redis, so subscribers
 // see each message exactly once on every node.
 
+/**
+ * The app id under which cluster-wide messages travel (they are about nodes,
+ * not about one app). Real app ids never start with an underscore.
+ */
+export const CLUSTER_SCOPE = '_cluster';
+
 /** Every message the bus carries, by topic. */
 export type BusTopics = {
   /** An app's configuration changed: realtime nodes drop their cached copy. */
@@ -13,6 +19,12 @@ export type BusTopics = {
   'event.emit': { name: string; data?: string };
   /** A user's first connection on a node opened, or its last one closed. */
   'presence.changed': { user: string; online: boolean };
+  /**
+   * Published under CLUSTER_SCOPE by the node that found `node` dead and
+   * removed its registrations from the shared state: every node drops what
+   * it routed there (RPCs in flight, listen offers) and re-offers.
+   */
+  'node.dead': { node: string };
 };
 
 export type BusTopic = keyof BusTopics;

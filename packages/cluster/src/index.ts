@@ -4,6 +4,7 @@ export {
   type BusHandler,
   type BusTopic,
   type BusTopics,
+  CLUSTER_SCOPE,
   type ClusterBus,
   LocalBus,
 } from './bus.ts';

@@ -52,7 +52,17 @@ function parse<S extends TObject>(schema: S, env: Env): Readonly<Static<S>> {
 
 /** Validates the environment against the schema; the result is frozen. */
 export function loadConfig(env: Env = process.env): Config {
-  return parse(configSchema, env);
+  const config = parse(configSchema, env);
+  // A node must renew its registry entry before the others may call it dead.
+  if (config.NODE_DEAD_AFTER_MS <= config.NODE_HEARTBEAT_INTERVAL_MS) {
+    throw new ConfigError([
+      {
+        variable: 'NODE_DEAD_AFTER_MS',
+        message: `must be more than NODE_HEARTBEAT_INTERVAL_MS (${config.NODE_HEARTBEAT_INTERVAL_MS}), got ${config.NODE_DEAD_AFTER_MS}`,
+      },
+    ]);
+  }
+  return config;
 }
 
 export function loadTestConfig(env: Env = process.env): TestConfig {

@@ -133,6 +133,30 @@ export const configSchema = Type.Object(
       description:
         "How often a realtime node hands its per-app usage counters to the worker, which adds them to the app's per-minute usage samples.",
     }),
+    APP_MAX_CONNECTIONS: positiveInt(10_000, {
+      description:
+        'Connections an app may have open at once across all realtime nodes, unless its own limits say otherwise; one more is refused (CONNECTION REJECT, close code 4006).',
+    }),
+    APP_MAX_MESSAGES_PER_SECOND: positiveInt(10_000, {
+      description:
+        "Messages per second an app's clients may send in total across all realtime nodes, unless its own limits say otherwise; one more gets MESSAGE_DENIED and has no effect.",
+    }),
+    CONNECTION_MAX_MESSAGES_PER_SECOND: positiveInt(100, {
+      description:
+        'Messages per second one connection may send, unless its app\'s own limits say otherwise; one more gets MESSAGE_DENIED and has no effect.',
+    }),
+    APP_MAX_CROSS_REFERENCES_PER_SECOND: positiveInt(5_000, {
+      description:
+        "Records an app's permission rules may load per second across all realtime nodes, unless its own limits say otherwise; a rule that would load one more is denied.",
+    }),
+    NODE_HEARTBEAT_INTERVAL_MS: positiveInt(1_000, {
+      description:
+        'How often a realtime node renews its entry in the cluster node registry (in Redis) and looks for nodes whose entry expired.',
+    }),
+    NODE_DEAD_AFTER_MS: positiveInt(5_000, {
+      description:
+        'A realtime node whose registry entry is older than this is dead: a surviving node removes its subscriptions, providers, listeners and presence. Must exceed NODE_HEARTBEAT_INTERVAL_MS.',
+    }),
   },
   { additionalProperties: true },
 );

@@ -68,6 +68,16 @@ describe('loadConfig', () => {
       'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',
     );
   });
+
+  it('refuses a node dead-after time that a live node could miss with its heartbeat', () => {
+    expect(() =>
+      loadConfig({ NODE_HEARTBEAT_INTERVAL_MS: '2000', NODE_DEAD_AFTER_MS: '2000' }),
+    ).toThrow(
+      /NODE_DEAD_AFTER_MS: must be more than NODE_HEARTBEAT_INTERVAL_MS \(2000\), got 2000/,
+    );
+    const config = loadConfig({});
+    expect([config.NODE_HEARTBEAT_INTERVAL_MS, config.NODE_DEAD_AFTER_MS]).toEqual([1000, 5000]);
+  });
 });
 
 describe('public URLs', () => {

@@ -14,7 +14,7 @@ export const CLUSTER_SCOPE = '_cluster';
 /** Every message the bus carries, by topic. */
 export type BusTopics = {
   /** An app's configuration changed: realtime nodes drop their cached copy. */
-  'app.changed': { what: 'auth' | 'permissions' | 'deleted' };
+  'app.changed': { what: 'auth' | 'permissions' | 'limits' | 'deleted' };
   /** An event emitted on another node, for this node's subscribers. */
   'event.emit': { name: string; data?: string };
   /** A user's first connection on a node opened, or its last one closed. */

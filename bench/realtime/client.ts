@@ -137,9 +137,12 @@ export class BenchClient {
   }
 }
 
-/** Opens `count` logged-in connections, `concurrency` handshakes at a time. */
+/**
+ * Opens `count` logged-in connections, `concurrency` handshakes at a time;
+ * `url` may place each connection (by index) on a node of its own.
+ */
 export async function openMany(
-  url: string,
+  url: string | ((index: number) => string),
   count: number,
   prefix: string,
   options: { concurrency?: number; onProgress?: (done: number) => void } = {},
@@ -150,7 +153,8 @@ export async function openMany(
   const worker = async () => {
     while (next < count) {
       const index = next++;
-      clients[index] = await BenchClient.open(url, `${prefix}${index}`);
+      const target = typeof url === 'string' ? url : url(index);
+      clients[index] = await BenchClient.open(target, `${prefix}${index}`);
       done++;
       options.onProgress?.(done);
     }

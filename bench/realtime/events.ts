@@ -1,6 +1,6 @@
 import { EVENT_ACTION, TOPIC } from '../../packages/protocol/src/index.ts';
 import { type BenchClient, closeAll, openMany } from './client.ts';
-import { Load, measure, type Result, type Settings } from './measure.ts';
+import { type CpuSource, Load, measure, type Result, type Settings } from './measure.ts';
 import type { ServerProcess } from './servers.ts';
 import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.ts';
 
@@ -16,7 +16,12 @@ import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.t
 
 export type EventShape = { names: number; publishers: number; subscribers: number };
 export type Pacing = { kind: 'closed'; window: number } | { kind: 'paced'; emitsPerSec: number };
-export type EventResult = Result & { sentRate: number };
+export type EventResult = Result & {
+  sentRate: number;
+  /** Over the whole measurement (warm-up and drain included): deliveries due and made. */
+  expected: number;
+  received: number;
+};
 
 export type EventRig = {
   measure(settings: Settings, pacing: Pacing): Promise<EventResult>;
@@ -26,18 +31,33 @@ export type EventRig = {
 /** Most emits sent in one turn of the paced loop, also when it has fallen behind. */
 const MAX_BURST = 256;
 
+/** Where each publisher and subscriber connects (by index), on a cluster of nodes. */
+export type Placement = {
+  publisher(index: number): string;
+  subscriber(index: number): string;
+};
+
 /** Connects and subscribes the publishers and subscribers of one event shape. */
 export async function openEventRig(
-  server: ServerProcess,
+  server: ServerProcess | (CpuSource & { url: string }),
   shape: EventShape,
-  options: { payloadBytes: number; tag: string },
+  options: { payloadBytes: number; tag: string; placement?: Placement },
 ): Promise<EventRig> {
   const { names, publishers: perName, subscribers: perNameSubs } = shape;
   const nameOf = (g: number) => `${options.tag}/${g}`;
-  const subscribers = await openMany(server.url, names * perNameSubs, `${options.tag}-s`);
+  const placement = options.placement;
+  const subscribers = await openMany(
+    placement ? placement.subscriber : server.url,
+    names * perNameSubs,
+    `${options.tag}-s`,
+  );
   let publishers: BenchClient[] = [];
   try {
-    publishers = await openMany(server.url, names * perName, `${options.tag}-p`);
+    publishers = await openMany(
+      placement ? placement.publisher : server.url,
+      names * perName,
+      `${options.tag}-p`,
+    );
     await Promise.all(
       subscribers.map((client, i) =>
         client.request(
@@ -139,7 +159,18 @@ export async function openEventRig(
       load = current;
       try {
         const result = await measure(server, current, settings);
-        return { ...result, sentRate: sentInWindow / (settings.durationMs / 1000) };
+        let expected = 0;
+        let got = 0;
+        for (let p = 0; p < total; p++) {
+          expected += sent[p]! * perNameSubs;
+          got += received[p]!;
+        }
+        return {
+          ...result,
+          sentRate: sentInWindow / (settings.durationMs / 1000),
+          expected,
+          received: got,
+        };
       } finally {
         load = undefined;
       }

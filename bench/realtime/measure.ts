@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Histogram } from './histogram.ts';
-import type { ServerProcess } from './servers.ts';
+import type { CpuReply } from './server-control.ts';
 
 // One measurement: start the load, let it warm up (JIT, buffers), count for
 // a fixed window, stop sending and let what is in flight arrive. CPU time of
@@ -80,7 +80,10 @@ function machineCpu(): { busy: number; total: number } | undefined {
   }
 }
 
-export async function measure(server: ServerProcess, load: Load, settings: Settings) {
+/** Whose CPU time a measurement reads: one server, or every node of a cluster. */
+export type CpuSource = { cpu(): Promise<CpuReply> };
+
+export async function measure(server: CpuSource, load: Load, settings: Settings) {
   load.sending = true;
   load.start();
   await sleep(settings.warmupMs);

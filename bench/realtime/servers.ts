@@ -10,10 +10,13 @@ import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts'
 // hard limit when the shell allows it.
 
 export type ServerKind = 'baseline' | 'hubstream';
+/** A server process: the two compared, or one node of a cluster (cluster.ts). */
+type ProcessKind = ServerKind | 'cluster-node';
 
-const FILES: Record<ServerKind, string> = {
+const FILES: Record<ProcessKind, string> = {
   baseline: fileURLToPath(new URL('./server-baseline.ts', import.meta.url)),
   hubstream: fileURLToPath(new URL('./server-hubstream.ts', import.meta.url)),
+  'cluster-node': fileURLToPath(new URL('./server-cluster-node.ts', import.meta.url)),
 };
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -25,7 +28,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 const running = new Set<ServerProcess>();
 
 export class ServerProcess {
-  readonly kind: ServerKind;
+  readonly kind: ProcessKind;
   readonly url: string;
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, Pending>();
@@ -33,7 +36,7 @@ export class ServerProcess {
   #exited: Promise<unknown>;
 
   private constructor(
-    kind: ServerKind,
+    kind: ProcessKind,
     url: string,
     child: ChildProcess,
     exited: Promise<unknown>,
@@ -59,7 +62,11 @@ export class ServerProcess {
     return this.#child.pid ?? -1;
   }
 
-  static async start(kind: ServerKind): Promise<ServerProcess> {
+  static async start(
+    kind: ProcessKind,
+    env: Record<string, string> = {},
+    label: string = kind,
+  ): Promise<ServerProcess> {
     const child = spawn(
       '/bin/sh',
       [
@@ -71,10 +78,10 @@ export class ServerProcess {
         '--expose-gc',
         FILES[kind],
       ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...env } },
     );
     const exited = once(child, 'exit');
-    const prefix = (line: string) => process.stderr.write(`  [${kind}] ${line}\n`);
+    const prefix = (line: string) => process.stderr.write(`  [${label}] ${line}\n`);
     createInterface({ input: child.stderr! }).on('line', prefix);
     const lines = createInterface({ input: child.stdout! });
     const url = await new Promise<string>((resolve, reject) => {

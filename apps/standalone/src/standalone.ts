@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ClusterBus,
+  connectRedis,
   InlineJobQueue,
   type JobQueue,
   LocalBus,
@@ -13,7 +14,7 @@ import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import type { Logger } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
@@ -67,8 +68,7 @@ async function openCluster(
     }
     case 'redis': {
       const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
-      const redis = new Redis(choice.url);
-      redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+      const redis = connectRedis(choice.url, logger);
       let services: Awaited<ReturnType<typeof openRedisServices>>;
       try {
         services = await openRedisServices({

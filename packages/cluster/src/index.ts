@@ -30,4 +30,4 @@ export {
   type Verdict as RateVerdict,
 } from './rate-limiter.ts';
 export { RedisBus, type RedisBusOptions } from './redis-bus.ts';
-export { openRedisServices } from './redis-services.ts';
+export { connectRedis, openRedisServices } from './redis-services.ts';

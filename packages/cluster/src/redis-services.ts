@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { BullMqJobQueue } from './bullmq-queue.ts';
 import type { JobDefinition, JobLogger } from './jobs.ts';
 import { RedisBus } from './redis-bus.ts';
@@ -36,4 +37,15 @@ export async function openRedisServices(options: {
     throw error;
   }
   return { bus, jobs };
+}
+
+/**
+ * A connection for the cluster's shared state (presence, records, RPC
+ * providers, listeners). It reconnects by itself; errors are logged, not
+ * thrown, so a Redis restart does not take the process down.
+ */
+export function connectRedis(url: string, log: { warn(details: object, message: string): void }) {
+  const redis = new Redis(url);
+  redis.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+  return redis;
 }

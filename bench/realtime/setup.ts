@@ -1,0 +1,56 @@
+// The app every Hubstream server of the bench serves, created through the
+// control plane's HTTP API: open auth, and one Valve rule that runs on every
+// emit; everything else is allowed.
+
+export const BENCH_RULES = `record:
+  "*":
+    create: true
+    read: true
+    write: true
+    delete: true
+    listen: true
+    notify: true
+event:
+  "*":
+    publish: "user.id !== 'blocked'"
+    subscribe: true
+    listen: true
+rpc:
+  "*":
+    provide: true
+    request: true
+presence:
+  "*":
+    allow: true
+`;
+
+type Reply = { status: number; body: Record<string, unknown> | null };
+
+async function call(base: string, method: string, path: string, body: unknown, token?: string) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  const reply: Reply = { status: response.status, body: text ? JSON.parse(text) : null };
+  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${text}`);
+  return reply.body ?? {};
+}
+
+/** Signs up, creates the bench app on the control plane at `api`, and returns its id. */
+export async function createBenchApp(api: string): Promise<string> {
+  const signup = await call(api, 'POST', '/v1/signup', {
+    email: `bench-${Date.now()}@example.com`,
+    password: 'correct horse battery staple',
+  });
+  const token = String(signup.token);
+  const app = await call(api, 'POST', '/v1/apps', { name: 'realtime bench' }, token);
+  const appId = String(app.id);
+  await call(api, 'PUT', `/v1/apps/${appId}/permissions`, { valve: BENCH_RULES }, token);
+  await call(api, 'PUT', `/v1/apps/${appId}/auth`, { open: { enabled: true } }, token);
+  return appId;
+}

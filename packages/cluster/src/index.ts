@@ -18,6 +18,17 @@ export {
   UnknownJobError,
 } from './jobs.ts';
 export {
+  type Beat as NodeBeat,
+  LocalNodeRegistry,
+  LocalNodeTable,
+  type NodeOwnedState,
+  type NodeRegistry,
+  type NodeRegistryOptions,
+  NodeWatch,
+  type NodeWatchOptions,
+  RedisNodeRegistry,
+} from './node-registry.ts';
+export {
   LocalPresenceRegistry,
   type PresenceRegistry,
   RedisPresenceRegistry,

@@ -42,3 +42,9 @@ export {
 } from './rate-limiter.ts';
 export { RedisBus, type RedisBusOptions } from './redis-bus.ts';
 export { connectRedis, openRedisServices } from './redis-services.ts';
+export {
+  LocalRpcProviderRegistry,
+  RedisRpcProviderRegistry,
+  type RpcProviderRegistry,
+  type RpcRegistration,
+} from './rpc-registry.ts';

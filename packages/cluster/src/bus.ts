@@ -20,6 +20,21 @@ export type BusTopics = {
   /** A user's first connection on a node opened, or its last one closed. */
   'presence.changed': { user: string; online: boolean };
   /**
+   * An RPC (`id`, unique on the requester's node) offered to the node that
+   * was sent it: hand it to one of your untried local providers, under the
+   * requestor's correlation id `cid` when it is free there.
+   */
+  'rpc.request': { id: string; cid: string; name: string; data?: string };
+  /**
+   * The provider's node to the requester's node about RPC `id`: a provider's
+   * ACCEPT, RESPONSE or REQUEST_ERROR (RPC_ACTION), relayed; REQUEST when a
+   * provider rejected or left and it went to another provider there (the
+   * clocks restart); NO_RPC_PROVIDER when none is left to try there.
+   */
+  'rpc.reply': { id: string; action: number; data?: string };
+  /** The requester's node ended RPC `id` without its answer: drop it, and any late reply. */
+  'rpc.cancel': { id: string };
+  /**
    * Published under CLUSTER_SCOPE by the node that found `node` dead and
    * removed its registrations from the shared state: every node drops what
    * it routed there (RPCs in flight, listen offers) and re-offers.

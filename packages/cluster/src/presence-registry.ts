@@ -14,6 +14,11 @@ export interface PresenceRegistry {
   areOnline(appId: string, users: readonly string[]): Promise<boolean[]>;
   /** Removes everything a (dead) node held; returns the users that went offline. */
   removeNode(nodeId: string): Promise<{ appId: string; user: string }[]>;
+  /**
+   * Writes this node's share back (Redis came back empty, or the node was
+   * declared dead); returns the users that came online again by it.
+   */
+  restore(): Promise<{ appId: string; user: string }[]>;
   close(): Promise<void>;
 }
 
@@ -52,6 +57,10 @@ export class LocalPresenceRegistry implements PresenceRegistry {
     return [];
   }
 
+  async restore(): Promise<{ appId: string; user: string }[]> {
+    return [];
+  }
+
   async close(): Promise<void> {
     this.#online.clear();
   }
@@ -81,11 +90,20 @@ type Commands = Redis & {
  * Presence in Redis: `{prefix}hs:{appId}:presence` counts, per user, the
  * nodes where the user is connected; `{prefix}hs:_node:{nodeId}:presence`
  * lists what each node holds, so a dead node's share can be taken back.
+ * The node keeps its own share in memory and writes it again whenever its
+ * connection becomes ready (Redis may have come back empty).
  */
 export class RedisPresenceRegistry implements PresenceRegistry {
   readonly #redis: Commands;
   readonly #prefix: string;
   readonly #nodeId: string;
+  /** This node's share: `appId\0user` members. */
+  readonly #mine = new Set<string>();
+  readonly #onReady = () => {
+    this.restore().catch(() => {
+      // The next 'ready' (or the node's next revival) writes them again.
+    });
+  };
 
   constructor(options: { redis: Redis; nodeId: string; keyPrefix?: string }) {
     options.redis.defineCommand('hsPresenceJoin', { numberOfKeys: 2, lua: JOIN });
@@ -93,6 +111,7 @@ export class RedisPresenceRegistry implements PresenceRegistry {
     this.#redis = options.redis as Commands;
     this.#prefix = options.keyPrefix ?? '';
     this.#nodeId = options.nodeId;
+    this.#redis.on('ready', this.#onReady);
   }
 
   #appKey(appId: string) {
@@ -105,6 +124,7 @@ export class RedisPresenceRegistry implements PresenceRegistry {
 
   async join(appId: string, user: string): Promise<boolean> {
     const member = `${appId}\u0000${user}`;
+    this.#mine.add(member);
     return (
       (await this.#redis.hsPresenceJoin(
         this.#appKey(appId),
@@ -117,6 +137,7 @@ export class RedisPresenceRegistry implements PresenceRegistry {
 
   async leave(appId: string, user: string): Promise<boolean> {
     const member = `${appId}\u0000${user}`;
+    this.#mine.delete(member);
     return (
       (await this.#redis.hsPresenceLeave(
         this.#appKey(appId),
@@ -151,5 +172,20 @@ export class RedisPresenceRegistry implements PresenceRegistry {
     return offline;
   }
 
-  async close(): Promise<void> {}
+  async restore(): Promise<{ appId: string; user: string }[]> {
+    const nodeKey = this.#nodeKey(this.#nodeId);
+    const back: { appId: string; user: string }[] = [];
+    await Promise.all(
+      [...this.#mine].map(async (member) => {
+        const [appId, user] = member.split('\u0000') as [string, string];
+        const came = await this.#redis.hsPresenceJoin(this.#appKey(appId), nodeKey, user, member);
+        if (came === 1) back.push({ appId, user });
+      }),
+    );
+    return back;
+  }
+
+  async close(): Promise<void> {
+    this.#redis.off('ready', this.#onReady);
+  }
 }

@@ -14,6 +14,7 @@ import { appRoutes } from './routes/apps/routes.ts';
 import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
+import { limitsRoutes } from './routes/limits/routes.ts';
 import { permissionRoutes } from './routes/permissions/routes.ts';
 
 export type ControlPlaneOptions = ControlPlaneContext;
@@ -95,6 +96,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       await v1.register(appRoutes, context);
       await v1.register(keyRoutes, context);
       await v1.register(authSettingsRoutes, context);
+      await v1.register(limitsRoutes, context);
       await v1.register(appUserRoutes, context);
       await v1.register(permissionRoutes, context);
       await v1.register(auditRoutes, context);

@@ -11,6 +11,7 @@ export type {
   ApiKey,
   App,
   AppAuthSettings,
+  AppLimits,
   AppUser,
   AuditEvent,
   PermissionVersion,

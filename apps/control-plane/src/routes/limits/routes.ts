@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Config } from '@hubstream/config';
+import type { AppLimits } from '@hubstream/db';
+import type { ControlPlaneContext } from '../../context.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../../lib/audit.ts';
+import { AppIdParams, errors } from '../../lib/schemas.ts';
+import { requireApp } from '../../plugins/auth.ts';
+import { LIMIT_NAMES, type LimitName, LimitsBody, LimitsView, limitProblems } from './schemas.ts';
+
+type OwnLimits = Record<LimitName, number | null>;
+
+const defaultsOf = (config: Config): Record<LimitName, number> => ({
+  maxConnections: config.APP_MAX_CONNECTIONS,
+  maxMessagesPerSecond: config.APP_MAX_MESSAGES_PER_SECOND,
+  connectionMessagesPerSecond: config.CONNECTION_MAX_MESSAGES_PER_SECOND,
+  maxCrossReferencesPerSecond: config.APP_MAX_CROSS_REFERENCES_PER_SECOND,
+});
+
+function limitsView(row: AppLimits | null, config: Config) {
+  const defaults = defaultsOf(config);
+  const own: OwnLimits = {
+    maxConnections: row?.maxConnections ?? null,
+    maxMessagesPerSecond: row?.maxMessagesPerSecond ?? null,
+    connectionMessagesPerSecond: row?.connectionMessagesPerSecond ?? null,
+    maxCrossReferencesPerSecond: row?.maxCrossReferencesPerSecond ?? null,
+  };
+  const effective = { ...defaults };
+  for (const name of LIMIT_NAMES) effective[name] = own[name] ?? defaults[name];
+  return { ...own, effective, updatedAt: row ? row.updatedAt.toISOString() : null };
+}
+
+export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+  const tags = ['limits'];
+
+  app.get(
+    '/apps/:id/limits',
+    {
+      schema: {
+        tags,
+        summary: "The app's connection, message and cross-reference limits",
+        description:
+          'Each limit is the app\'s own value or null for the platform default; "effective" is what realtime nodes enforce.',
+        params: AppIdParams,
+        response: { 200: LimitsView, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const row = await prisma.appLimits.findUnique({ where: { appId: found.id } });
+      return limitsView(row, context.config);
+    },
+  );
+
+  app.put(
+    '/apps/:id/limits',
+    {
+      schema: {
+        tags,
+        summary: "Set the app's own limits",
+        description:
+          'Limits left out keep their values; null returns one to the platform default. Every realtime node applies the change at once, to messages and to new connections (open connections above a lowered connection limit stay).',
+        params: AppIdParams,
+        body: LimitsBody,
+        response: { 200: LimitsView, ...errors(400, 401, 403, 404) },
+      },
+      preValidation: async (request) => {
+        const problems = limitProblems(request.body);
+        if (problems.length > 0) {
+          throw new ApiError(
+            'VALIDATION_FAILED',
+            problems.map((p) => p.message).join(' '),
+            problems,
+          );
+        }
+      },
+    },
+    async (request) => {
+      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const changes: Partial<OwnLimits> = {};
+      for (const name of LIMIT_NAMES) {
+        const value = request.body[name];
+        if (value !== undefined) changes[name] = value;
+      }
+      const saved = await prisma.$transaction(async (tx) => {
+        const row = await tx.appLimits.upsert({
+          where: { appId: found.id },
+          create: { appId: found.id, ...changes },
+          update: changes,
+        });
+        await audit(tx, {
+          appId: found.id,
+          principal,
+          action: 'limits.updated',
+          details: { changes },
+        });
+        return row;
+      });
+      await context.bus.publish(found.id, 'app.changed', { what: 'limits' });
+      return limitsView(saved, context.config);
+    },
+  );
+};

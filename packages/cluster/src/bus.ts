@@ -35,6 +35,36 @@ export type BusTopics = {
   /** The requester's node ended RPC `id` without its answer: drop it, and any late reply. */
   'rpc.cancel': { id: string };
   /**
+   * From the node running offer `offer` for `name` to the node of listener
+   * `connection`: send it SUBSCRIPTION_FOR_PATTERN_FOUND (attempt `attempt`),
+   * or with `cancel`, forget that attempt (it timed out).
+   */
+  'listen.offer': {
+    topic: 'event' | 'record';
+    name: string;
+    pattern: string;
+    connection: string;
+    offer: string;
+    attempt: number;
+    cancel?: boolean;
+  };
+  /** The listener's node back to the offering node: accepted (offer over) or rejected (next). */
+  'listen.answer': {
+    topic: 'event' | 'record';
+    name: string;
+    offer: string;
+    attempt: number;
+    accepted: boolean;
+  };
+  /** A name got (or lost) its provider: subscribers everywhere learn it (records). */
+  'listen.provider': { topic: 'event' | 'record'; name: string; provided: boolean };
+  /**
+   * A name lost its last subscriber in the cluster: the node holding provider
+   * token `provider` tells it SUBSCRIPTION_FOR_PATTERN_REMOVED; the node
+   * running offer `offer` stops it.
+   */
+  'listen.gone': { topic: 'event' | 'record'; name: string; provider?: string; offer?: string };
+  /**
    * Published under CLUSTER_SCOPE by the node that found `node` dead and
    * removed its registrations from the shared state: every node drops what
    * it routed there (RPCs in flight, listen offers) and re-offers.

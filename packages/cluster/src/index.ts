@@ -18,6 +18,15 @@ export {
   UnknownJobError,
 } from './jobs.ts';
 export {
+  type ListenerEntry,
+  type ListenerRegistry,
+  type ListenGone,
+  type ListenTopic,
+  LocalListenerRegistry,
+  LocalListenerState,
+  RedisListenerRegistry,
+} from './listener-registry.ts';
+export {
   type Beat as NodeBeat,
   LocalNodeRegistry,
   LocalNodeTable,

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { ListenerRegistry } from '../src/index.ts';
+
+/** Two nodes ('node-a', 'node-b') of one cluster; a fresh cluster per call. */
+export type MakeListenerNodes = () => Promise<{ a: ListenerRegistry; b: ListenerRegistry }>;
+
+export function listenerRegistryContract(name: string, make: MakeListenerNodes) {
+  describe(`${name} listener registry contract`, () => {
+    it('sees the first subscriber and the last one leave across nodes, per app and topic', async () => {
+      const { a, b } = await make();
+      // No listener yet: nothing to offer.
+      expect(await a.subscribe('app1', 'event', 'news', 'o1')).toEqual({
+        first: true,
+        provided: false,
+        offer: false,
+      });
+      expect(await a.subscribe('app1', 'event', 'news', 'o2')).toMatchObject({ first: false });
+      expect(await b.subscribe('app1', 'event', 'news', 'o3')).toMatchObject({ first: false });
+      // Another topic and another app are other names.
+      expect(await b.subscribe('app1', 'record', 'news', 'o4')).toMatchObject({ first: true });
+      expect(await b.subscribe('app2', 'event', 'news', 'o5')).toMatchObject({ first: true });
+      expect(await a.unprovided('app1', 'event')).toEqual(['news']);
+      expect(await a.unsubscribe('app1', 'event', 'news')).toEqual({
+        last: false,
+        provider: null,
+        offer: null,
+      });
+      // Leaving twice changes nothing.
+      expect(await a.unsubscribe('app1', 'event', 'news')).toMatchObject({ last: false });
+      expect(await b.unsubscribe('app1', 'event', 'news')).toMatchObject({ last: true });
+      expect(await a.unprovided('app1', 'event')).toEqual([]);
+      expect(await a.unprovided('app2', 'event')).toEqual(['news']);
+    });
+
+    it('records one offer per name, one provider per name, and hands both back on the last leave', async () => {
+      const { a, b } = await make();
+      await b.addListener('app', 'record', 'conn-b', 'prices/.*');
+      await b.addListener('app', 'record', 'conn-b', 'prices/.*'); // twice is once
+      expect(await a.listeners('app', 'record')).toEqual([
+        { node: 'node-b', connection: 'conn-b', pattern: 'prices/.*' },
+      ]);
+      expect(await a.listeners('app', 'event')).toEqual([]);
+      expect(await a.subscribe('app', 'record', 'prices/eur', 'offer-1')).toEqual({
+        first: true,
+        provided: false,
+        offer: true,
+      });
+      // The offer is running: nobody else may start one.
+      expect(await b.startOffer('app', 'record', 'prices/eur', 'offer-2')).toBe(false);
+      expect(await b.unprovided('app', 'record')).toEqual([]);
+      expect(await b.claim('app', 'record', 'prices/eur', 'provider-1', 'offer-1')).toBe(true);
+      expect(await a.claim('app', 'record', 'prices/eur', 'provider-2', 'offer-1')).toBe(false);
+      expect(await a.providers('app', 'record', ['prices/eur', 'prices/usd'])).toEqual([
+        'provider-1',
+        null,
+      ]);
+      const joined = await b.subscribe('app', 'record', 'prices/eur', 'offer-3');
+      expect(joined).toEqual({ first: false, provided: true, offer: false });
+      await b.unsubscribe('app', 'record', 'prices/eur');
+      expect(await a.unsubscribe('app', 'record', 'prices/eur')).toEqual({
+        last: true,
+        provider: 'provider-1',
+        offer: null,
+      });
+      expect(await a.providers('app', 'record', ['prices/eur'])).toEqual([null]);
+      // Nobody subscribes: no claim.
+      expect(await b.claim('app', 'record', 'prices/eur', 'provider-3', 'offer-1')).toBe(false);
+
+      // The last subscriber leaves during an offer: the offer is handed back.
+      expect(await a.subscribe('app', 'record', 'prices/gbp', 'offer-4')).toMatchObject({
+        offer: true,
+      });
+      expect(await a.unsubscribe('app', 'record', 'prices/gbp')).toEqual({
+        last: true,
+        provider: null,
+        offer: 'offer-4',
+      });
+    });
+
+    it('re-offers when a provider stops while subscribers remain, and lets a new listener find them', async () => {
+      const { a, b } = await make();
+      expect(await a.subscribe('app', 'event', 'weather/sun', 'offer-1')).toMatchObject({
+        offer: false,
+      });
+      // A late listener: the name waits for an offer, which one node takes.
+      await b.addListener('app', 'event', 'conn-b', 'weather/.*');
+      expect(await b.unprovided('app', 'event')).toEqual(['weather/sun']);
+      expect(await b.startOffer('app', 'event', 'weather/sun', 'offer-2')).toBe(true);
+      expect(await a.startOffer('app', 'event', 'weather/sun', 'offer-3')).toBe(false);
+      // An old offer's end does not end the running one.
+      await b.endOffer('app', 'event', 'weather/sun', 'offer-1');
+      expect(await a.startOffer('app', 'event', 'weather/sun', 'offer-3')).toBe(false);
+      await b.endOffer('app', 'event', 'weather/sun', 'offer-2');
+      expect(await b.unprovided('app', 'event')).toEqual(['weather/sun']);
+      expect(await b.startOffer('app', 'event', 'weather/sun', 'offer-4')).toBe(true);
+      expect(await b.claim('app', 'event', 'weather/sun', 'provider-1', 'offer-4')).toBe(true);
+      // The offer ended with the claim.
+      expect(await a.startOffer('app', 'event', 'weather/sun', 'offer-5')).toBe(false);
+      // Someone else's token releases nothing.
+      expect(await b.release('app', 'event', 'weather/sun', 'provider-x', 'offer-6')).toEqual({
+        released: false,
+        reoffer: false,
+      });
+      expect(await b.release('app', 'event', 'weather/sun', 'provider-1', 'offer-6')).toEqual({
+        released: true,
+        reoffer: true,
+      });
+      expect(await a.startOffer('app', 'event', 'weather/sun', 'offer-7')).toBe(false);
+      // Without listeners left, a stopping provider leaves nothing to offer.
+      expect(await b.claim('app', 'event', 'weather/sun', 'provider-2', 'offer-6')).toBe(true);
+      await b.removeListener('app', 'event', 'conn-b', 'weather/.*');
+      expect(await a.listeners('app', 'event')).toEqual([]);
+      expect(await b.release('app', 'event', 'weather/sun', 'provider-2', 'offer-8')).toEqual({
+        released: true,
+        reoffer: false,
+      });
+    });
+
+    it('removes everything a dead node held, and reports the names it was the last subscriber of', async () => {
+      const { a, b } = await make();
+      await b.addListener('app', 'event', 'conn-b', 'x/.*');
+      await a.addListener('app', 'event', 'conn-a', 'x/.*');
+      await b.subscribe('app', 'event', 'x/only-b', 'offer-1');
+      await a.subscribe('app', 'event', 'x/shared', 'offer-2');
+      await b.subscribe('app', 'event', 'x/shared', 'offer-3');
+      // b provides x/shared; x/only-b is being offered by b.
+      expect(await b.claim('app', 'event', 'x/shared', 'provider-b', 'offer-2')).toBe(true);
+      expect(await b.removeNode('node-b')).toEqual([
+        { appId: 'app', topic: 'event', name: 'x/only-b', provider: null, offer: null },
+      ]);
+      expect(await a.listeners('app', 'event')).toEqual([
+        { node: 'node-a', connection: 'conn-a', pattern: 'x/.*' },
+      ]);
+      // x/shared still has a's subscriber and lost its provider: it waits for an offer.
+      expect(await a.providers('app', 'event', ['x/shared'])).toEqual([null]);
+      expect(await a.unprovided('app', 'event')).toEqual(['x/shared']);
+      expect(await a.removeNode('node-b')).toEqual([]);
+      expect(await a.unsubscribe('app', 'event', 'x/shared')).toEqual({
+        last: true,
+        provider: null,
+        offer: null,
+      });
+    });
+  });
+}

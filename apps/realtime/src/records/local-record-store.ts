@@ -1,7 +1,13 @@
 import type { PrismaClient } from '@hubstream/db';
 import type { Logger } from '../core/types.ts';
 import { KeyedQueue } from './keyed-queue.ts';
-import type { RecordStore, SetOptions, SetResult, StoredRecord } from './record-store.ts';
+import type {
+  RecordChange,
+  RecordStore,
+  SetOptions,
+  SetResult,
+  StoredRecord,
+} from './record-store.ts';
 
 // Records of every app on this node: a hot copy in memory, the durable copy
 // in Postgres.
@@ -163,6 +169,11 @@ export class LocalRecordStore implements RecordStore {
     this.#holds.delete(key);
     const entry = this.#entries.get(key);
     if (entry) this.#settle(entry);
+  }
+
+  /** This node is the whole cluster: no one else changes its records. */
+  watch(_listener: (change: RecordChange) => void): () => void {
+    return () => {};
   }
 
   async close(): Promise<void> {

@@ -8,10 +8,35 @@ export type StoredRecord = { readonly version: number; readonly data: unknown };
 /** The outcome of a compare-and-set: on a conflict, what is stored now. */
 export type SetResult = { ok: true } | { ok: false; current: StoredRecord | null };
 
+/**
+ * What a write changed, in the protocol's terms, so that the other nodes can
+ * tell their subscribers what the writer's node told its own (PROTOCOL.md
+ * 4.5): the whole data, or one path set or erased.
+ */
+export type RecordDelta =
+  | { kind: 'update' }
+  | { kind: 'patch'; path: string; json: string }
+  | { kind: 'erase'; path: string };
+
 export type SetOptions = {
   /** Resolve only once the write is durable (a write the client wants acknowledged). */
   durable?: boolean;
+  /** How the write is announced to other nodes; the whole data when unset. */
+  delta?: RecordDelta;
 };
+
+/**
+ * A change another node made to a record, as this node hears it, in the
+ * order the store accepted the changes. `missed`: changes may have been lost
+ * (the store could not listen for a while): read again what matters.
+ */
+export type RecordChange =
+  | { kind: 'update'; appId: string; name: string; version: number; json: string }
+  | { kind: 'patch'; appId: string; name: string; version: number; path: string; json: string }
+  | { kind: 'erase'; appId: string; name: string; version: number; path: string }
+  | { kind: 'deleted'; appId: string; name: string }
+  | { kind: 'reloaded'; appId: string; name: string; version: number; json: string }
+  | { kind: 'missed' };
 
 /**
  * Where records live. The app id is the first argument of every method and
@@ -51,6 +76,11 @@ export interface RecordStore {
   /** The node has subscribers to the record: keep it at hand until released. */
   hold(appId: string, name: string): void;
   release(appId: string, name: string): void;
+  /**
+   * Calls `listener` with every change other nodes make (nothing when this
+   * node is the whole cluster). Returns the function that stops it.
+   */
+  watch(listener: (change: RecordChange) => void): () => void;
   /** Writes everything still pending, then stops. */
   close(): Promise<void>;
 }

@@ -1,0 +1,200 @@
+import type { Prisma, PrismaClient } from '@hubstream/db';
+import {
+  lockRecords,
+  markPersisted,
+  RECORD_TRANSACTION,
+  recordKeys,
+  upsertRecords,
+} from '@hubstream/worker';
+import type { Logger } from '../core/types.ts';
+import type { PersistenceBatches } from './persistence-batches.ts';
+import { replaceAnnouncement, writeAnnouncement } from './record-changes.ts';
+import type { SetOptions, StoredRecord } from './record-store.ts';
+import type { RecordCommands } from './redis-record-scripts.ts';
+import { jsonOf, knownJson } from './replies.ts';
+
+// The Redis record store's round trips: loading a record (a miss in Redis
+// loads Postgres' copy), the compare-and-set, durable writes and the
+// replacements by Postgres' word (delete, reload). Each change is announced
+// by the script that makes it, under `origin`, the store's id.
+
+export type Write = {
+  appId: string;
+  name: string;
+  expected: number;
+  next: StoredRecord;
+  options: SetOptions;
+};
+
+export type Outcome =
+  | { kind: 'stored' }
+  | { kind: 'missing' }
+  | { kind: 'conflict'; current: StoredRecord | null };
+
+/** Thrown inside a durable write's transaction to roll it back. */
+class Rollback extends Error {
+  constructor(readonly outcome: Outcome) {
+    super('rolled back');
+  }
+}
+
+function decode(version: number, json: string | null): StoredRecord | null {
+  if (version < 0) return null;
+  if (json === null) throw new Error(`A stored record of version ${version} has no data.`);
+  return knownJson({ version, data: JSON.parse(json) }, json);
+}
+
+export class RedisRecordOperations {
+  readonly #redis: RecordCommands;
+  readonly #prisma: PrismaClient;
+  readonly #log: Logger;
+  readonly #prefix: string;
+  readonly #absentTtlMs: number;
+  readonly #origin: string;
+  readonly #batches: PersistenceBatches;
+  readonly #forget: (appId: string, name: string) => void;
+
+  constructor(options: {
+    redis: RecordCommands;
+    prisma: PrismaClient;
+    logger: Logger;
+    keyPrefix: string;
+    absentTtlMs: number;
+    origin: string;
+    batches: PersistenceBatches;
+    /** Drops the local cached copy (its state is unknown after a failed commit). */
+    forget: (appId: string, name: string) => void;
+  }) {
+    this.#redis = options.redis;
+    this.#prisma = options.prisma;
+    this.#log = options.logger;
+    this.#prefix = options.keyPrefix;
+    this.#absentTtlMs = options.absentTtlMs;
+    this.#origin = options.origin;
+    this.#batches = options.batches;
+    this.#forget = options.forget;
+  }
+
+  /** What Redis holds, loading Postgres' copy into Redis on a miss. */
+  async load(appId: string, name: string): Promise<StoredRecord | null> {
+    const recordKey = recordKeys.record(this.#prefix, appId, name);
+    const [version, json] = await this.#redis.hmget(recordKey, 'v', 'd');
+    if (version != null) return decode(Number(version), json ?? null);
+    const row = await this.#prisma.record.findUnique({ where: { appId_name: { appId, name } } });
+    const [seeded, seededJson] = await this.#redis.hsRecordSeed(
+      recordKey,
+      row ? row.version : -1,
+      row ? JSON.stringify(row.data) : '',
+      this.#absentTtlMs,
+    );
+    return decode(seeded, seededJson);
+  }
+
+  async compareAndSet({ appId, name, expected, next, options }: Write): Promise<Outcome> {
+    const { message, appendData } = writeAnnouncement(
+      this.#origin,
+      name,
+      next.version,
+      options.delta ?? { kind: 'update' },
+    );
+    const reply = await this.#redis.hsRecordCas(
+      recordKeys.record(this.#prefix, appId, name),
+      recordKeys.dirty(this.#prefix, appId),
+      expected,
+      next.version,
+      jsonOf(next),
+      name,
+      Date.now(),
+      recordKeys.changes(this.#prefix, appId),
+      message,
+      appendData,
+    );
+    switch (reply[0]) {
+      case 0:
+        return { kind: 'missing' };
+      case 1:
+        this.#batches.wrote(appId);
+        return { kind: 'stored' };
+      case 2:
+        return { kind: 'conflict', current: decode(reply[1], reply[2]) };
+      default:
+        throw new Error(`Unexpected compare-and-set reply ${JSON.stringify(reply)}`);
+    }
+  }
+
+  /** Upsert, compare-and-set, commit: Postgres never keeps a version Redis refused. */
+  async setDurably(write: Write): Promise<Outcome> {
+    const { appId, name, next } = write;
+    let stored = false;
+    try {
+      await this.#prisma.$transaction(async (tx) => {
+        await lockRecords(tx, [{ appId, name }], 'shared');
+        await upsertRecords(tx, [{ appId, name, version: next.version, json: jsonOf(next) }]);
+        const outcome = await this.compareAndSet(write);
+        if (outcome.kind !== 'stored') throw new Rollback(outcome);
+        stored = true;
+      }, RECORD_TRANSACTION);
+    } catch (error) {
+      if (error instanceof Rollback) return error.outcome;
+      if (stored) {
+        // The commit failed after Redis took the write: whether Postgres has
+        // it is unknown, so the writer hears of a failure and a batch makes
+        // sure of it.
+        this.#batches.add(appId, name);
+        this.#forget(appId, name);
+      }
+      throw error;
+    }
+    await markPersisted(this.#redis, this.#prefix, [{ appId, name, version: next.version }]).catch(
+      (error: unknown) => {
+        // Only the lag metric and a redundant batch suffer.
+        this.#log.warn(
+          { err: error, app: appId, record: name },
+          'marking a record persisted failed',
+        );
+        this.#batches.add(appId, name);
+      },
+    );
+    return { kind: 'stored' };
+  }
+
+  /**
+   * Runs `change` on Postgres under the record's exclusive lock and makes
+   * Redis hold its outcome before the commit, so no batch or durable write
+   * can slip in between.
+   */
+  async replaceFromPostgres(
+    appId: string,
+    name: string,
+    change: (tx: Prisma.TransactionClient) => Promise<StoredRecord | null>,
+  ): Promise<StoredRecord | null> {
+    const recordKey = recordKeys.record(this.#prefix, appId, name);
+    let replaced = false;
+    try {
+      return await this.#prisma.$transaction(async (tx) => {
+        await lockRecords(tx, [{ appId, name }], 'exclusive');
+        const record = await change(tx);
+        const version = record?.version ?? -1;
+        const { message, appendData } = replaceAnnouncement(this.#origin, name, version);
+        await this.#redis.hsRecordReplace(
+          recordKey,
+          recordKeys.dirty(this.#prefix, appId),
+          version,
+          record ? jsonOf(record) : '',
+          this.#absentTtlMs,
+          name,
+          recordKeys.changes(this.#prefix, appId),
+          message,
+          appendData,
+        );
+        replaced = true;
+        return record;
+      }, RECORD_TRANSACTION);
+    } catch (error) {
+      // Redis changed but the commit failed: let the next read ask Postgres.
+      if (replaced) await this.#redis.del(recordKey).catch(() => {});
+      this.#forget(appId, name);
+      throw error;
+    }
+  }
+}

@@ -29,12 +29,32 @@ export type RunningRole = {
   waitForLog(match: (entry: LogEntry) => boolean): Promise<LogEntry>;
   /** Resolves once the role logs that it listens, with its URL. */
   listening: Promise<string>;
-  /** Sends the signal and resolves with the exit code. */
+  /**
+   * Sends the signal and resolves with the exit code. SIGKILL goes to the
+   * whole process group (tsx runs the role in a child it cannot relay a
+   * SIGKILL to); other signals go to tsx, which relays them.
+   */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
+// A test that times out never reaches its stop(): whatever is still running
+// when the test worker exits is killed, with its whole process group (tsx
+// runs the role in a child of its own), so no server outlives the suite.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) killGroup(child);
+});
+
+function killGroup(child: ChildProcess) {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
-  return spawn(TSX, [ROLE_ENTRY[role]], {
+  const child = spawn(TSX, [ROLE_ENTRY[role]], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -44,7 +64,11 @@ function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
 }
 
 /** Starts a role; `listening` resolves once it is up (rejects if it exits first). */
@@ -92,8 +116,9 @@ export function startRole(role: Role, env: Record<string, string>): RunningRole 
     waitForLog,
     listening,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (signal === 'SIGKILL') killGroup(child);
+      else child.kill(signal);
       const [code] = await exited;
       return code as number | null;
     },

@@ -3,8 +3,11 @@ import {
   type ClusterBus,
   type JobQueue,
   LocalPresenceRegistry,
+  LocalRpcProviderRegistry,
   type PresenceRegistry,
   RedisPresenceRegistry,
+  RedisRpcProviderRegistry,
+  type RpcProviderRegistry,
 } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
@@ -40,11 +43,18 @@ export type RealtimeOptions = {
 };
 
 /** The cross-node state of one node: in Redis when clustered, in-process when alone. */
-function clusterState(options: RealtimeOptions): { presence: PresenceRegistry } {
+function clusterState(options: RealtimeOptions): {
+  presence: PresenceRegistry;
+  rpcProviders: RpcProviderRegistry;
+} {
   const { redis, bus } = options;
-  if (!redis) return { presence: new LocalPresenceRegistry() };
+  if (!redis) {
+    const rpcProviders = new LocalRpcProviderRegistry({ nodeId: bus.nodeId });
+    return { presence: new LocalPresenceRegistry(), rpcProviders };
+  }
   const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
-  return { presence: new RedisPresenceRegistry(shared) };
+  const rpcProviders = new RedisRpcProviderRegistry(shared);
+  return { presence: new RedisPresenceRegistry(shared), rpcProviders };
 }
 
 /** A realtime node's server, not yet listening. */
@@ -57,7 +67,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = new LocalRecordStore(options.db.prisma, log);
-  const { presence } = clusterState(options);
+  const { presence, rpcProviders } = clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
@@ -65,6 +75,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     records,
     bus: options.bus,
     presence,
+    rpcProviders,
   };
   const registry = new AppRegistry(node, options.bus);
 
@@ -78,6 +89,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => {
     await records.close();
     await presence.close();
+    await rpcProviders.close();
   });
   return app;
 }

@@ -1,6 +1,7 @@
 import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
+import { refuseRemoteRequest } from '../rpc/rpc-handler.ts';
 import { AppRuntime, type NodeServices } from './app-runtime.ts';
 
 /**
@@ -27,6 +28,33 @@ export class AppRegistry {
       bus.subscribe('presence.changed', ({ appId, payload }) => {
         this.#ifLoaded(appId, (runtime) =>
           runtime.presence.presenceChanged(payload.user, payload.online),
+        );
+      }),
+      // RPC traffic sent to this node (bus.sendTo). A call offered where its
+      // app is not loaded finds no provider: the requester's node moves on.
+      bus.subscribe('rpc.request', (message) => {
+        const loaded = this.#runtimes.get(message.appId) ?? Promise.resolve(null);
+        loaded.then(
+          (runtime) => {
+            if (runtime) runtime.rpc.requestFromNode(message.origin, message.payload);
+            else refuseRemoteRequest(bus, message);
+          },
+          () => refuseRemoteRequest(bus, message),
+        );
+      }),
+      bus.subscribe('rpc.reply', ({ appId, origin, payload }) => {
+        this.#ifLoaded(appId, (runtime) => runtime.rpc.replyFromNode(origin, payload));
+      }),
+      bus.subscribe('rpc.cancel', ({ appId, origin, payload }) => {
+        this.#ifLoaded(appId, (runtime) => runtime.rpc.cancelFromNode(origin, payload.id));
+      }),
+      bus.subscribe('node.dead', ({ payload }) => {
+        if (payload.node === bus.nodeId) return;
+        this.loaded().then(
+          (runtimes) => {
+            for (const runtime of runtimes) runtime.rpc.nodeDead(payload.node);
+          },
+          () => {},
         );
       }),
     ];

@@ -1,4 +1,4 @@
-import type { ClusterBus, PresenceRegistry } from '@hubstream/cluster';
+import type { ClusterBus, PresenceRegistry, RpcProviderRegistry } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import { EventHandler } from '../events/event-handler.ts';
@@ -28,6 +28,8 @@ export type NodeServices = {
   bus: ClusterBus;
   /** Who is online in each app, cluster-wide. */
   presence: PresenceRegistry;
+  /** Which nodes provide which RPC in each app. */
+  rpcProviders: RpcProviderRegistry;
 };
 
 export type Usage = {

@@ -1,3 +1,4 @@
+import type { BusEnvelope, BusTopics, ClusterBus } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
@@ -12,6 +13,14 @@ import { type Rpc, RpcTable } from './rpc-table.ts';
  * RESPONSE and REQUEST_ERROR are relayed back; REJECT or a provider leaving
  * moves it on to the next. The server owns the timeouts: the official client
  * has none, so without them `make()` could hang forever.
+ *
+ * Across nodes: the registry says which nodes provide a name. The
+ * requester's node owns the call (its correlation, what was tried, the
+ * clocks): it tries its own providers first, as deepstream does, then the
+ * other nodes one at a time. The node a call is sent to offers it to its own
+ * untried providers and relays their replies; when it has none left it says
+ * NO_RPC_PROVIDER and the requester's node moves on. The requesting client
+ * sees the same messages as with a provider on its own node.
  */
 export class RpcHandler implements TopicHandler {
   readonly #app: AppRuntime;
@@ -23,9 +32,14 @@ export class RpcHandler implements TopicHandler {
     this.#app = app;
   }
 
-  /** RPCs in flight (for tests and metrics). */
+  /** RPCs this node's clients have in flight (for tests and metrics). */
   get inFlight(): number {
     return this.#rpcs.size;
+  }
+
+  /** RPCs of other nodes' clients that this node's providers hold. */
+  get serving(): number {
+    return this.#rpcs.servedSize;
   }
 
   handle(connection: Connection, message: Message): void | Promise<void> {
@@ -46,10 +60,7 @@ export class RpcHandler implements TopicHandler {
     }
   }
 
-  /**
-   * The provider for the next attempt of an RPC: a random one among those
-   * not tried yet, or none. Cross-node routing replaces this one method.
-   */
+  /** The local provider for the next attempt of an RPC: a random untried one, or none. */
   selectProvider(name: string, tried: ReadonlySet<Connection>): Connection | undefined {
     const candidates = this.providers.subscribers(name);
     if (!candidates) return undefined;
@@ -63,6 +74,7 @@ export class RpcHandler implements TopicHandler {
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // Closed while a rule loaded a record: its cleanup already ran.
     if (!connection.isOpen) return;
+    const registered: Promise<void>[] = [];
     for (const name of allowed) {
       if (!this.providers.add(name, connection)) {
         connection.send({
@@ -71,17 +83,25 @@ export class RpcHandler implements TopicHandler {
           name,
           originalAction: message.action,
         });
+      } else if (this.providers.subscribers(name)?.size === 1) {
+        registered.push(this.#register(name));
       }
     }
+    // Acknowledged once the other nodes can find it.
+    await Promise.all(registered);
     // Every name denied: the denials cleared the client's ack timer; no ack.
     if (allowed.length > 0) this.#ack(connection, message);
   }
 
-  #unprovide(connection: Connection, message: Message) {
+  async #unprovide(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return this.#invalid(connection, message);
+    const unregistered: Promise<void>[] = [];
     for (const name of names) {
-      if (this.providers.remove(name, connection)) continue;
+      if (this.providers.remove(name, connection)) {
+        if (!this.providers.subscribers(name)) unregistered.push(this.#unregister(name));
+        continue;
+      }
       connection.send({
         topic: TOPIC.RPC,
         action: RPC_ACTION.NOT_PROVIDED,
@@ -89,8 +109,31 @@ export class RpcHandler implements TopicHandler {
         originalAction: message.action,
       });
     }
+    await Promise.all(unregistered);
     // Requests already routed to it stay with it: the provider may still answer them.
     this.#ack(connection, message);
+  }
+
+  // The registry's calls reach Redis in the order they are made, so a quick
+  // provide-unprovide-provide ends registered; a failure is logged and the
+  // registry writes its copy back when its connection is ready again.
+  #register(name: string): Promise<void> {
+    const { appId, node } = this.#app;
+    return node.rpcProviders.register(appId, name).catch((error: unknown) => {
+      this.#app.log.error({ err: error, app: appId }, 'registering an rpc provider failed');
+    });
+  }
+
+  #unregister(name: string): Promise<void> {
+    const { appId, node } = this.#app;
+    return node.rpcProviders.unregister(appId, name).catch((error: unknown) => {
+      this.#app.log.error({ err: error, app: appId }, 'unregistering an rpc provider failed');
+    });
+  }
+
+  /** Unregisters the names no local provider is left for. */
+  #unregisterUnprovided(names: Iterable<string>) {
+    for (const name of names) if (!this.providers.subscribers(name)) void this.#unregister(name);
   }
 
   #request(connection: Connection, message: Message): void | Promise<void> {
@@ -115,36 +158,96 @@ export class RpcHandler implements TopicHandler {
   }
 
   #start(requestor: Connection, name: string, cid: string, data: string | undefined) {
-    const rpc: Rpc = {
+    const rpc = newRpc(
+      this.#rpcs.nextId(),
       name,
-      requestor,
-      requestorCid: cid,
-      data,
-      tried: new Set(),
-      provider: null,
-      providerCid: cid,
-      accepted: false,
-      acceptTimer: undefined,
-      responseTimer: undefined,
-    };
+      { kind: 'client', connection: requestor, cid },
+      {
+        cid,
+        data,
+      },
+    );
     this.#rpcs.add(rpc);
     this.#route(rpc);
   }
 
-  /** Sends the RPC to its next provider, or ends it with NO_RPC_PROVIDER. */
+  /**
+   * Sends the RPC to its next provider: an untried one on this node, else
+   * (a client's call only) an untried node. Nothing left: NO_RPC_PROVIDER to
+   * whoever asked.
+   */
   #route(rpc: Rpc) {
     this.#stopTimers(rpc);
     this.#rpcs.release(rpc);
     const provider = this.selectProvider(rpc.name, rpc.tried);
-    if (!provider) {
-      this.#rpcs.remove(rpc, false);
-      this.#toRequestor(rpc, RPC_ACTION.NO_RPC_PROVIDER);
-      return;
+    if (provider) return this.#offer(rpc, provider);
+    if (rpc.caller.kind === 'node') return this.#end(rpc, RPC_ACTION.NO_RPC_PROVIDER);
+    // The clocks run while the other nodes are looked up, so a Redis that
+    // does not answer cannot hold the call forever.
+    this.#startClocks(rpc);
+    this.#routeRemote(rpc).catch((error: unknown) => {
+      this.#app.log.error({ err: error, app: this.#app.appId }, 'routing an rpc failed');
+    });
+  }
+
+  async #routeRemote(rpc: Rpc) {
+    const { appId, node } = this.#app;
+    let nodes: string[] = [];
+    try {
+      nodes = await node.rpcProviders.nodesFor(appId, rpc.name);
+    } catch (error) {
+      this.#app.log.error({ err: error, app: appId }, 'looking up rpc providers failed');
     }
+    // Timed out, or its requestor left, while Redis answered.
+    if (rpc.ended) return;
+    const self = node.bus.nodeId;
+    const untried = nodes.filter((n) => n !== self && !rpc.triedNodes.has(n));
+    const target = untried[Math.floor(Math.random() * untried.length)];
+    if (target === undefined) return this.#end(rpc, RPC_ACTION.NO_RPC_PROVIDER);
+    this.#rpcs.assignRemote(rpc, target);
+    this.#startClocks(rpc);
+    node.bus
+      .sendTo(target, appId, 'rpc.request', {
+        id: rpc.id,
+        cid: rpc.cid,
+        name: rpc.name,
+        ...(rpc.data === undefined ? {} : { data: rpc.data }),
+      })
+      .catch((error: unknown) => this.#busFailed(error));
+  }
+
+  /** Hands the RPC to a provider on this node. */
+  #offer(rpc: Rpc, provider: Connection) {
     rpc.tried.add(provider);
     this.#rpcs.assign(rpc, provider);
-    // Both clocks run from the moment this provider gets the request, so a
-    // slow provider cannot hold a call longer than the response timeout.
+    if (rpc.caller.kind === 'client') {
+      this.#startClocks(rpc);
+    } else {
+      // A provider here refused or left and another one gets it: the
+      // requester's node restarts its clocks, as for a local reroute.
+      if (rpc.tried.size > 1) this.#toCaller(rpc, RPC_ACTION.REQUEST);
+      // The requester's node owns the clocks; this one only bounds how long
+      // this node remembers the call if the cancel never comes.
+      const { rpcAckTimeoutMs, rpcResponseTimeoutMs } = this.#app.node.settings;
+      rpc.responseTimer = setTimeout(() => this.#drop(rpc), rpcAckTimeoutMs + rpcResponseTimeoutMs);
+      rpc.responseTimer.unref();
+    }
+    provider.send({
+      topic: TOPIC.RPC,
+      action: RPC_ACTION.REQUEST,
+      name: rpc.name,
+      correlationId: rpc.providerCid,
+      ...(rpc.data === undefined ? {} : { data: rpc.data }),
+    });
+  }
+
+  /**
+   * Both clocks (re)start when a provider, or another node, gets the
+   * request, so a slow provider cannot hold a call longer than the response
+   * timeout.
+   */
+  #startClocks(rpc: Rpc) {
+    this.#stopTimers(rpc);
     const { rpcAckTimeoutMs, rpcResponseTimeoutMs } = this.#app.node.settings;
     rpc.acceptTimer = setTimeout(
       () => this.#timedOut(rpc, RPC_ACTION.ACCEPT_TIMEOUT),
@@ -156,19 +259,35 @@ export class RpcHandler implements TopicHandler {
     );
     rpc.acceptTimer.unref();
     rpc.responseTimer.unref();
-    provider.send({
-      topic: TOPIC.RPC,
-      action: RPC_ACTION.REQUEST,
-      name: rpc.name,
-      correlationId: rpc.providerCid,
-      ...(rpc.data === undefined ? {} : { data: rpc.data }),
-    });
   }
 
   #timedOut(rpc: Rpc, action: number) {
     this.#stopTimers(rpc);
+    this.#cancelRemote(rpc);
     this.#rpcs.remove(rpc, true);
-    this.#toRequestor(rpc, action);
+    this.#toCaller(rpc, action);
+  }
+
+  /** The RPC ends with this answer to whoever asked. */
+  #end(rpc: Rpc, action: number, data?: string) {
+    this.#stopTimers(rpc);
+    this.#rpcs.remove(rpc, false);
+    this.#toCaller(rpc, action, data);
+  }
+
+  /** Forgets the RPC without a word to anyone; its provider may still answer. */
+  #drop(rpc: Rpc) {
+    this.#stopTimers(rpc);
+    this.#cancelRemote(rpc);
+    this.#rpcs.remove(rpc, true);
+  }
+
+  /** The node holding the call no longer needs to: its answer would find nobody. */
+  #cancelRemote(rpc: Rpc) {
+    if (rpc.remote === null) return;
+    this.#app.node.bus
+      .sendTo(rpc.remote, this.#app.appId, 'rpc.cancel', { id: rpc.id })
+      .catch((error: unknown) => this.#busFailed(error));
   }
 
   #providerReply(provider: Connection, message: Message) {
@@ -196,10 +315,7 @@ export class RpcHandler implements TopicHandler {
           });
           return;
         }
-        rpc.accepted = true;
-        clearTimeout(rpc.acceptTimer);
-        rpc.acceptTimer = undefined;
-        this.#toRequestor(rpc, RPC_ACTION.ACCEPT);
+        this.#accepted(rpc);
         return;
       case RPC_ACTION.REJECT:
         this.#route(rpc);
@@ -207,20 +323,88 @@ export class RpcHandler implements TopicHandler {
       default:
         // RESPONSE or REQUEST_ERROR, relayed as sent; the RPC is over. The
         // client sends REQUEST_ERROR without an ACCEPT first; that is fine.
-        this.#stopTimers(rpc);
-        this.#rpcs.remove(rpc, false);
-        this.#toRequestor(rpc, message.action, message.data);
+        this.#end(rpc, message.action, message.data);
     }
   }
 
-  #toRequestor(rpc: Rpc, action: number, data?: string) {
-    rpc.requestor.send({
-      topic: TOPIC.RPC,
-      action,
-      name: rpc.name,
-      correlationId: rpc.requestorCid,
-      ...(data === undefined ? {} : { data }),
-    });
+  #accepted(rpc: Rpc) {
+    rpc.accepted = true;
+    clearTimeout(rpc.acceptTimer);
+    rpc.acceptTimer = undefined;
+    this.#toCaller(rpc, RPC_ACTION.ACCEPT);
+  }
+
+  /** Another node offers this node's providers one of its clients' calls. */
+  requestFromNode(node: string, request: BusTopics['rpc.request']): void {
+    // Sent twice: the first copy is already being served.
+    if (this.#rpcs.servedFor(node, request.id)) return;
+    const rpc = newRpc(request.id, request.name, { kind: 'node', node }, request);
+    this.#rpcs.add(rpc);
+    this.#route(rpc);
+  }
+
+  /** The node holding one of this node's clients' calls tells how it goes. */
+  replyFromNode(node: string, reply: BusTopics['rpc.reply']): void {
+    const rpc = this.#rpcs.ofId(reply.id);
+    // Over already, or moved on from that node: its word no longer counts.
+    if (!rpc || rpc.remote !== node) return;
+    switch (reply.action) {
+      case RPC_ACTION.ACCEPT:
+        if (!rpc.accepted) this.#accepted(rpc);
+        return;
+      case RPC_ACTION.REQUEST:
+        // Another provider there has it now; the previous one's ACCEPT no longer counts.
+        rpc.accepted = false;
+        this.#startClocks(rpc);
+        return;
+      case RPC_ACTION.NO_RPC_PROVIDER:
+        this.#route(rpc);
+        return;
+      case RPC_ACTION.RESPONSE:
+      case RPC_ACTION.REQUEST_ERROR:
+        this.#end(rpc, reply.action, reply.data);
+        return;
+      default:
+        this.#app.log.warn({ app: this.#app.appId, action: reply.action }, 'unknown rpc reply');
+    }
+  }
+
+  /** The requester's node gave up on a call served here (timed out, requestor gone). */
+  cancelFromNode(node: string, id: string): void {
+    const rpc = this.#rpcs.servedFor(node, id);
+    if (rpc) this.#drop(rpc);
+  }
+
+  /** A node is gone: the calls it held move on; the calls served for it are dropped. */
+  nodeDead(node: string): void {
+    for (const rpc of this.#rpcs.heldAt(node)) this.#route(rpc);
+    for (const rpc of this.#rpcs.servedForNode(node)) this.#drop(rpc);
+  }
+
+  #toCaller(rpc: Rpc, action: number, data?: string) {
+    const caller = rpc.caller;
+    if (caller.kind === 'client') {
+      caller.connection.send({
+        topic: TOPIC.RPC,
+        action,
+        name: rpc.name,
+        correlationId: caller.cid,
+        ...(data === undefined ? {} : { data }),
+      });
+      return;
+    }
+    this.#app.node.bus
+      .sendTo(caller.node, this.#app.appId, 'rpc.reply', {
+        id: rpc.id,
+        action,
+        ...(data === undefined ? {} : { data }),
+      })
+      .catch((error: unknown) => this.#busFailed(error));
+  }
+
+  #busFailed(error: unknown) {
+    // The requester's clocks end the call if the message is lost.
+    this.#app.log.error({ err: error, app: this.#app.appId }, 'sending rpc traffic failed');
   }
 
   #stopTimers(rpc: Rpc) {
@@ -267,11 +451,12 @@ export class RpcHandler implements TopicHandler {
   }
 
   connectionClosed(connection: Connection): void {
-    this.providers.removeConnection(connection);
+    this.#unregisterUnprovided(this.providers.removeConnection(connection));
     // Its own calls are cancelled: nobody is left to answer. Providers that
     // hold them may still reply; those replies are dropped quietly.
     for (const rpc of this.#rpcs.requestedBy(connection)) {
       this.#stopTimers(rpc);
+      this.#cancelRemote(rpc);
       this.#rpcs.remove(rpc, rpc.provider !== connection);
     }
     // Calls it was serving move on to a provider they have not tried.
@@ -288,15 +473,65 @@ export class RpcHandler implements TopicHandler {
       if (verdict === 'allowed') continue;
       // Left meanwhile (the check may have loaded a record): nothing to tell.
       if (!this.providers.remove(name, connection)) continue;
+      this.#unregisterUnprovided([name]);
       const provide: Message = { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, name };
       sendDenial(connection, provide, name, verdict);
     }
   }
 
+  /** The app is going away here: other nodes stop finding its providers and move its calls on. */
   close(): void {
+    const names = [...this.providers.names()];
+    // Its connections are closing: their cleanup finds nothing left to unregister.
+    for (const [name, connection] of [...this.providers.entries()]) {
+      this.providers.remove(name, connection);
+    }
+    for (const name of names) void this.#unregister(name);
     for (const rpc of this.#rpcs.all()) {
-      this.#stopTimers(rpc);
-      this.#rpcs.remove(rpc, false);
+      if (rpc.caller.kind === 'node') {
+        this.#end(rpc, RPC_ACTION.NO_RPC_PROVIDER);
+      } else {
+        this.#stopTimers(rpc);
+        this.#cancelRemote(rpc);
+        this.#rpcs.remove(rpc, false);
+      }
     }
   }
+}
+
+/** A call not yet sent anywhere. */
+function newRpc(
+  id: string,
+  name: string,
+  caller: Rpc['caller'],
+  request: { cid: string; data?: string | undefined },
+): Rpc {
+  return {
+    id,
+    name,
+    caller,
+    cid: request.cid,
+    data: request.data,
+    tried: new Set(),
+    triedNodes: new Set(),
+    provider: null,
+    providerCid: request.cid,
+    remote: null,
+    accepted: false,
+    acceptTimer: undefined,
+    responseTimer: undefined,
+    ended: false,
+  };
+}
+
+/** A call offered to a node where its app is not loaded: nobody provides it here. */
+export function refuseRemoteRequest(bus: ClusterBus, message: BusEnvelope<'rpc.request'>): void {
+  bus
+    .sendTo(message.origin, message.appId, 'rpc.reply', {
+      id: message.payload.id,
+      action: RPC_ACTION.NO_RPC_PROVIDER,
+    })
+    .catch(() => {
+      // The requester's clocks end the call.
+    });
 }

@@ -1,21 +1,41 @@
 import type { Connection } from '../core/connection.ts';
 
-/** One `make()` in flight: who asked, which provider holds it now, who refused it. */
+/**
+ * Who waits for an RPC's answer: a client of this node (under the id it
+ * chose), or another node that offered us the call of one of its clients.
+ */
+export type Caller =
+  | { readonly kind: 'client'; readonly connection: Connection; readonly cid: string }
+  | { readonly kind: 'node'; readonly node: string };
+
+/** One `make()` in flight: who asked, who holds it now, who refused it. */
 export type Rpc = {
+  /**
+   * Names the call on the bus: unique on the requester's node, which
+   * chooses it; a call served for another node keeps that node's id.
+   */
+  readonly id: string;
   readonly name: string;
-  readonly requestor: Connection;
-  /** The id the requestor chose; every reply to the requestor carries it. */
-  readonly requestorCid: string;
+  readonly caller: Caller;
+  /** The id the provider is offered the call under when it is free there. */
+  readonly cid: string;
   /** The request's JSON text, forwarded unchanged to each provider tried. */
   readonly data: string | undefined;
-  /** Providers this request was sent to; a reroute never picks one again. */
+  /** Local providers this request was sent to; a reroute never picks one again. */
   readonly tried: Set<Connection>;
+  /** Other nodes this request was sent to (a client's call only). */
+  readonly triedNodes: Set<string>;
+  /** The local provider holding the call, if one does. */
   provider: Connection | null;
   /** The id the current provider knows the request by. */
   providerCid: string;
+  /** The node holding the call when its provider is on another node. */
+  remote: string | null;
   accepted: boolean;
   acceptTimer: NodeJS.Timeout | undefined;
   responseTimer: NodeJS.Timeout | undefined;
+  /** Over: a routing step that comes back from Redis has nothing left to do. */
+  ended: boolean;
 };
 
 /**
@@ -26,20 +46,41 @@ export type Rpc = {
  */
 const MAX_ABANDONED_PER_PROVIDER = 1000;
 
+const callKey = (node: string, id: string) => `${node}\u0000${id}`;
+
 /**
- * The RPCs in flight in one app, indexed by (requestor, requestor's id) and
- * by (provider, provider's id). Correlation ids are chosen by clients, so
- * they are only unique per connection: two requestors may use the same id,
- * and a provider must never see two open requests under one id.
+ * The RPCs in flight in one app on this node: its clients' calls, indexed
+ * by (requestor, requestor's id) and by bus id; calls served for other
+ * nodes, by (node, id); and all of them by (local provider, provider's id).
+ * Correlation ids are chosen by clients, so they are only unique per
+ * connection: two requestors may use the same id, and a provider must never
+ * see two open requests under one id.
  */
 export class RpcTable {
   readonly #byRequestor = new Map<Connection, Map<string, Rpc>>();
+  readonly #byId = new Map<string, Rpc>();
+  readonly #served = new Map<string, Rpc>();
   readonly #byProvider = new Map<Connection, Map<string, Rpc>>();
   readonly #abandoned = new Map<Connection, Set<string>>();
   #sequence = 0;
 
+  /** A fresh bus id for a call of one of this node's clients. */
+  nextId(): string {
+    return (++this.#sequence).toString(36);
+  }
+
   ofRequestor(requestor: Connection, cid: string): Rpc | undefined {
     return this.#byRequestor.get(requestor)?.get(cid);
+  }
+
+  /** This node's client call with that bus id. */
+  ofId(id: string): Rpc | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The call served here for `node` under its id. */
+  servedFor(node: string, id: string): Rpc | undefined {
+    return this.#served.get(callKey(node, id));
   }
 
   ofProvider(provider: Connection, cid: string): Rpc | undefined {
@@ -56,26 +97,48 @@ export class RpcTable {
     return [...(this.#byProvider.get(provider)?.values() ?? [])];
   }
 
+  /** This node's client calls that `node` holds now. */
+  heldAt(node: string): Rpc[] {
+    return [...this.#byId.values()].filter((rpc) => rpc.remote === node);
+  }
+
+  /** Calls served here for `node`. */
+  servedForNode(node: string): Rpc[] {
+    return [...this.#served.values()].filter(
+      (rpc) => rpc.caller.kind === 'node' && rpc.caller.node === node,
+    );
+  }
+
+  /** This node's client calls in flight. */
   get size(): number {
-    let n = 0;
-    for (const rpcs of this.#byRequestor.values()) n += rpcs.size;
-    return n;
+    return this.#byId.size;
+  }
+
+  /** Calls served here for other nodes. */
+  get servedSize(): number {
+    return this.#served.size;
   }
 
   add(rpc: Rpc): void {
-    let rpcs = this.#byRequestor.get(rpc.requestor);
+    const caller = rpc.caller;
+    if (caller.kind === 'node') {
+      this.#served.set(callKey(caller.node, rpc.id), rpc);
+      return;
+    }
+    let rpcs = this.#byRequestor.get(caller.connection);
     if (!rpcs) {
       rpcs = new Map();
-      this.#byRequestor.set(rpc.requestor, rpcs);
+      this.#byRequestor.set(caller.connection, rpcs);
     }
-    rpcs.set(rpc.requestorCid, rpc);
+    rpcs.set(caller.cid, rpc);
+    this.#byId.set(rpc.id, rpc);
   }
 
   /**
-   * Hands the RPC to a provider. The provider sees the requestor's own id
-   * (the REQUEST is forwarded as sent) unless that id is already taken at
-   * this provider, by another requestor's RPC or a late reply it may still
-   * send; then it gets a fresh one.
+   * Hands the RPC to a local provider. The provider sees the requestor's own
+   * id (the REQUEST is forwarded as sent) unless that id is already taken at
+   * this provider, by another RPC or a late reply it may still send; then it
+   * gets a fresh one.
    */
   assign(rpc: Rpc, provider: Connection): void {
     let held = this.#byProvider.get(provider);
@@ -84,16 +147,25 @@ export class RpcTable {
       this.#byProvider.set(provider, held);
     }
     const taken = (cid: string) => held.has(cid) || this.isAbandoned(provider, cid);
-    let cid = rpc.requestorCid;
-    while (taken(cid)) cid = `${rpc.requestorCid}~${++this.#sequence}`;
+    let cid = rpc.cid;
+    while (taken(cid)) cid = `${rpc.cid}~${++this.#sequence}`;
     rpc.provider = provider;
     rpc.providerCid = cid;
+    rpc.remote = null;
     rpc.accepted = false;
     held.set(cid, rpc);
   }
 
-  /** Takes the RPC away from its provider (a reject, a reroute, or the end). */
+  /** Hands the RPC to another node, which picks one of its providers. */
+  assignRemote(rpc: Rpc, node: string): void {
+    rpc.triedNodes.add(node);
+    rpc.remote = node;
+    rpc.accepted = false;
+  }
+
+  /** Takes the RPC away from whoever holds it (a reject, a reroute, or the end). */
   release(rpc: Rpc): void {
+    rpc.remote = null;
     const provider = rpc.provider;
     if (!provider) return;
     const held = this.#byProvider.get(provider);
@@ -102,8 +174,9 @@ export class RpcTable {
     rpc.provider = null;
   }
 
-  /** The RPC is over; `abandoned` when its provider may still answer. */
+  /** The RPC is over; `abandoned` when its local provider may still answer. */
   remove(rpc: Rpc, abandoned: boolean): void {
+    rpc.ended = true;
     const provider = rpc.provider;
     if (provider && abandoned) {
       let ids = this.#abandoned.get(provider);
@@ -118,9 +191,15 @@ export class RpcTable {
       }
     }
     this.release(rpc);
-    const rpcs = this.#byRequestor.get(rpc.requestor);
-    rpcs?.delete(rpc.requestorCid);
-    if (rpcs?.size === 0) this.#byRequestor.delete(rpc.requestor);
+    const caller = rpc.caller;
+    if (caller.kind === 'node') {
+      this.#served.delete(callKey(caller.node, rpc.id));
+      return;
+    }
+    this.#byId.delete(rpc.id);
+    const rpcs = this.#byRequestor.get(caller.connection);
+    rpcs?.delete(caller.cid);
+    if (rpcs?.size === 0) this.#byRequestor.delete(caller.connection);
   }
 
   isAbandoned(provider: Connection, cid: string): boolean {
@@ -140,6 +219,6 @@ export class RpcTable {
   }
 
   all(): Rpc[] {
-    return [...this.#byRequestor.values()].flatMap((rpcs) => [...rpcs.values()]);
+    return [...this.#byId.values(), ...this.#served.values()];
   }
 }

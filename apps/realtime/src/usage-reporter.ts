@@ -14,12 +14,15 @@ import {
 /** Defined by the worker (apps/worker/src/jobs/usage-rollup.job.ts), which checks the payload. */
 export const USAGE_ROLLUP_JOB = 'usage-rollup';
 
-/** Counters a runtime keeps; those the node does not count yet are reported as 0. */
+/** Counters a runtime keeps (AppRuntime.usage). */
 export type UsageCounters = {
+  /** Messages from logged-in clients, also those then refused. */
   messagesIn: number;
   denied: number;
-  messagesOut?: number;
-  rateLimited?: number;
+  /** Messages sent to clients; each copy of a fan-out counts. */
+  messagesOut: number;
+  /** Connections, messages and rules' record loads refused by the app's limits. */
+  rateLimited: number;
 };
 
 /** What the reporter reads of an app's runtime on this node. */
@@ -173,14 +176,14 @@ export class UsageReporter {
         minute,
         peakConnections: tracked.peak,
         messagesIn: usage.messagesIn,
-        messagesOut: usage.messagesOut ?? 0,
+        messagesOut: usage.messagesOut,
         denied: usage.denied,
-        rateLimited: usage.rateLimited ?? 0,
+        rateLimited: usage.rateLimited,
       };
       usage.messagesIn = 0;
       usage.denied = 0;
-      if (usage.messagesOut !== undefined) usage.messagesOut = 0;
-      if (usage.rateLimited !== undefined) usage.rateLimited = 0;
+      usage.messagesOut = 0;
+      usage.rateLimited = 0;
       // Connections still open belong to the next interval's peak too.
       if (live.has(runtime)) tracked.peak = runtime.connections.size;
       else this.#tracked.delete(runtime);

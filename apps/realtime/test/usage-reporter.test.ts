@@ -20,7 +20,7 @@ class FakeRuntime implements UsageSource {
   readonly connections = { size: 0 };
   constructor(
     readonly appId: string,
-    readonly usage: UsageCounters = { messagesIn: 0, denied: 0 },
+    readonly usage: UsageCounters = { messagesIn: 0, denied: 0, messagesOut: 0, rateLimited: 0 },
   ) {}
   open(count: number) {
     (this.connections as { size: number }).size = count;
@@ -82,7 +82,7 @@ describe('UsageReporter', () => {
         },
       },
     ]);
-    expect(chat.usage).toEqual({ messagesIn: 0, denied: 0 });
+    expect(chat.usage).toEqual({ messagesIn: 0, denied: 0, messagesOut: 0, rateLimited: 0 });
 
     chat.usage.messagesIn = 1;
     advance(2_000);

@@ -19,6 +19,8 @@ export const CLOSE_CODES = {
   HEARTBEAT_TIMEOUT: 4004,
   /** The app was deleted while the client was connected. */
   APP_DELETED: 4005,
+  /** The app already has as many connections as its limit allows (after `CONNECTION REJECT`). */
+  CONNECTION_LIMIT_REACHED: 4006,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

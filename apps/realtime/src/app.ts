@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import {
   type ClusterBus,
   type JobQueue,
+  type ListenerRegistry,
+  LocalListenerRegistry,
   LocalPresenceRegistry,
   LocalRpcProviderRegistry,
   type PresenceRegistry,
+  RedisListenerRegistry,
   RedisPresenceRegistry,
   RedisRpcProviderRegistry,
   type RpcProviderRegistry,
@@ -46,15 +49,18 @@ export type RealtimeOptions = {
 function clusterState(options: RealtimeOptions): {
   presence: PresenceRegistry;
   rpcProviders: RpcProviderRegistry;
+  listeners: ListenerRegistry;
 } {
   const { redis, bus } = options;
   if (!redis) {
     const rpcProviders = new LocalRpcProviderRegistry({ nodeId: bus.nodeId });
-    return { presence: new LocalPresenceRegistry(), rpcProviders };
+    const listeners = new LocalListenerRegistry({ nodeId: bus.nodeId });
+    return { presence: new LocalPresenceRegistry(), rpcProviders, listeners };
   }
   const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
   const rpcProviders = new RedisRpcProviderRegistry(shared);
-  return { presence: new RedisPresenceRegistry(shared), rpcProviders };
+  const listeners = new RedisListenerRegistry(shared);
+  return { presence: new RedisPresenceRegistry(shared), rpcProviders, listeners };
 }
 
 /** A realtime node's server, not yet listening. */
@@ -67,7 +73,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = new LocalRecordStore(options.db.prisma, log);
-  const { presence, rpcProviders } = clusterState(options);
+  const { presence, rpcProviders, listeners } = clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
@@ -76,6 +82,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     bus: options.bus,
     presence,
     rpcProviders,
+    listeners,
   };
   const registry = new AppRegistry(node, options.bus);
 
@@ -90,6 +97,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     await records.close();
     await presence.close();
     await rpcProviders.close();
+    await listeners.close();
   });
   return app;
 }

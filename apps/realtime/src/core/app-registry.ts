@@ -1,6 +1,7 @@
 import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
+import { routeListening } from '../listen/listen-routes.ts';
 import { refuseRemoteRequest } from '../rpc/rpc-handler.ts';
 import { AppRuntime, type NodeServices } from './app-runtime.ts';
 
@@ -57,6 +58,14 @@ export class AppRegistry {
           () => {},
         );
       }),
+      // Listen offers, answers, providers and dead nodes, to the listen registries.
+      ...routeListening(
+        bus,
+        (appId, use) => this.#ifLoaded(appId, use),
+        (use) => {
+          this.loaded().then((runtimes) => runtimes.forEach(use), () => {});
+        },
+      ),
     ];
   }
 

@@ -1,4 +1,9 @@
-import type { ClusterBus, PresenceRegistry, RpcProviderRegistry } from '@hubstream/cluster';
+import type {
+  ClusterBus,
+  ListenerRegistry,
+  PresenceRegistry,
+  RpcProviderRegistry,
+} from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import { EventHandler } from '../events/event-handler.ts';
@@ -30,6 +35,8 @@ export type NodeServices = {
   presence: PresenceRegistry;
   /** Which nodes provide which RPC in each app. */
   rpcProviders: RpcProviderRegistry;
+  /** Who listens to which pattern, who provides and who subscribes, per app, cluster-wide. */
+  listeners: ListenerRegistry;
 };
 
 export type Usage = {

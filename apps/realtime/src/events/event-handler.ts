@@ -25,6 +25,8 @@ export class EventHandler implements TopicHandler {
   constructor(app: AppRuntime) {
     this.#app = app;
     this.listeners = new ListenRegistry({
+      app,
+      topic: 'event',
       actions: {
         topic: TOPIC.EVENT,
         listen: EVENT_ACTION.LISTEN,

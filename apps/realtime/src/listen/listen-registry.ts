@@ -1,10 +1,19 @@
+import type { BusTopics, ListenerEntry, ListenTopic } from '@hubstream/cluster';
 import type { Message } from '@hubstream/protocol';
 import { RE2JS } from 're2js';
+import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 
 // Active providers for events and records ("listening", PROTOCOL.md 3.2 and
-// 4.6). A provider listens on a pattern; when a name matching it gains its
-// first subscriber, listeners are asked one at a time until one accepts.
+// 4.6), for one app and topic on this node, cluster-wide through the node's
+// listener registry. A provider listens on a pattern; when a name matching
+// it gains its first subscriber anywhere, the listeners of every node are
+// asked one at a time until one accepts. One node runs each offer: the one
+// that saw the first subscriber (or that took the offer in the registry);
+// it sends SUBSCRIPTION_FOR_PATTERN_FOUND itself to its own listeners and
+// through the bus ('listen.offer') to other nodes' ones, which answer
+// ('listen.answer'). A listener that accepts claims the name in the registry,
+// so there is one provider per name however the messages race.
 // Patterns are regular expressions run by RE2 (linear time), never by the
 // backtracking JavaScript engine: tenants write them.
 
@@ -20,33 +29,62 @@ export type ListenActions = {
 };
 
 type Listener = { connection: Connection; pattern: string; regex: RE2JS };
+/** An offer this node runs. */
 type Offer = {
   name: string;
-  tried: Set<Listener>;
-  current: Listener | null;
+  token: string;
+  tried: Set<string>;
+  current: ListenerEntry | null;
+  attempt: number;
   timer: NodeJS.Timeout | null;
 };
+/** A FOUND sent to one of this node's listeners, waiting for its answer. */
+type Pending = { listener: Listener; offer: string; attempt: number; from: string };
+
+type OfferMessage = BusTopics['listen.offer'];
+type AnswerMessage = BusTopics['listen.answer'];
+type GoneMessage = BusTopics['listen.gone'];
 
 export const MAX_LISTEN_PATTERN_LENGTH = 1024;
+const MAX_CACHED_PATTERNS = 1000;
+
+let lastToken = 0;
+
+const entryKey = (e: ListenerEntry) => `${e.node}\u0000${e.connection}\u0000${e.pattern}`;
 
 export class ListenRegistry {
+  readonly #app: AppRuntime;
+  readonly #topic: ListenTopic;
   readonly #actions: ListenActions;
   readonly #timeoutMs: number;
-  /** Does anyone subscribe to this name right now? */
+  /** Does anyone on this node subscribe to this name right now? */
   readonly #hasSubscribers: (name: string) => boolean;
   readonly #allNames: () => Iterable<string>;
   readonly #onProvider: (name: string, provided: boolean) => void;
   readonly #listeners = new Map<string, Listener[]>(); // by pattern
-  readonly #providers = new Map<string, Listener>(); // by name
+  /** Names this node's listeners provide. */
+  readonly #providers = new Map<string, { listener: Listener; token: string }>();
+  /** Names subscribed here that have a provider somewhere. */
+  readonly #provided = new Set<string>();
   readonly #offers = new Map<string, Offer>(); // by name
+  readonly #pending = new Map<string, Pending>(); // by name
+  /** Registry calls about one name (or one listener) run in order. */
+  readonly #chains = new Map<string, Promise<void>>();
+  /** Other nodes' patterns, compiled once. */
+  readonly #compiled = new Map<string, RE2JS | null>();
+  #closed = false;
 
   constructor(options: {
+    app: AppRuntime;
+    topic: ListenTopic;
     actions: ListenActions;
     timeoutMs: number;
     hasSubscribers: (name: string) => boolean;
     allNames: () => Iterable<string>;
     onProviderChanged?: (name: string, provided: boolean) => void;
   }) {
+    this.#app = options.app;
+    this.#topic = options.topic;
     this.#actions = options.actions;
     this.#timeoutMs = options.timeoutMs;
     this.#hasSubscribers = options.hasSubscribers;
@@ -54,8 +92,17 @@ export class ListenRegistry {
     this.#onProvider = options.onProviderChanged ?? (() => {});
   }
 
+  get #registry() {
+    return this.#app.node.listeners;
+  }
+
+  get #bus() {
+    return this.#app.node.bus;
+  }
+
+  /** Whether a name subscribed on this node has a provider (anywhere). */
   hasProvider(name: string): boolean {
-    return this.#providers.has(name);
+    return this.#provided.has(name);
   }
 
   /** LISTEN {name: pattern}, already permitted. */
@@ -72,15 +119,26 @@ export class ListenRegistry {
       return;
     }
     const list = this.#listeners.get(pattern) ?? [];
-    if (!list.some((l) => l.connection === connection)) {
-      list.push({ connection, pattern, regex });
+    const isNew = !list.some((l) => l.connection === connection);
+    const listener = { connection, pattern, regex };
+    if (isNew) {
+      list.push(listener);
       this.#listeners.set(pattern, list);
     }
     connection.send({ topic, action: this.#actions.listen, name: pattern, isAck: true });
-    for (const name of this.#allNames()) {
-      if (!this.#providers.has(name) && !this.#offers.has(name) && regex.matches(name))
-        this.#startOffer(name);
-    }
+    if (!isNew) return;
+    const { appId } = this.#app;
+    this.#chain(this.#listenerChain(connection, pattern), async () => {
+      await this.#registry.addListener(appId, this.#topic, connection.id, pattern);
+      if (!this.#isListening(listener)) return;
+      // Names subscribed anywhere that nobody provides or is being asked about.
+      for (const name of await this.#registry.unprovided(appId, this.#topic)) {
+        if (!regex.matches(name)) continue;
+        const token = this.#token();
+        if (await this.#registry.startOffer(appId, this.#topic, name, token))
+          this.#startOffer(name, token);
+      }
+    });
   }
 
   unlisten(connection: Connection, message: Message): void {
@@ -96,38 +154,59 @@ export class ListenRegistry {
 
   accept(connection: Connection, message: Message): void {
     const name = message.subscription ?? '';
-    const offer = this.#offers.get(name);
-    if (!offer?.current || offer.current.connection !== connection) return;
-    this.#endOffer(offer);
-    if (!this.#hasSubscribers(name)) {
-      // Everyone left while the provider was deciding: tell it at once.
-      this.#sendRemoved(offer.current, name);
-      return;
-    }
-    this.#providers.set(name, offer.current);
-    this.#onProvider(name, true);
+    const pending = this.#pending.get(name);
+    if (!pending || pending.listener.connection !== connection) return;
+    this.#pending.delete(name);
+    const { listener } = pending;
+    const { appId } = this.#app;
+    this.#chain(name, async () => {
+      const token = this.#token();
+      const claimed = await this.#registry.claim(appId, this.#topic, name, token, pending.offer);
+      this.#answer(pending, name, true);
+      if (!claimed) {
+        // Everyone left while it was deciding (or another took it): tell it at once.
+        this.#sendRemoved(listener, name);
+        return;
+      }
+      this.#providers.set(name, { listener, token });
+      this.#announce(name, true);
+      // It stopped listening while the claim was on its way.
+      if (!this.#isListening(listener)) await this.#release(name, token);
+    });
   }
 
   reject(connection: Connection, message: Message): void {
-    const offer = this.#offers.get(message.subscription ?? '');
-    if (!offer?.current || offer.current.connection !== connection) return;
-    this.#offerNext(offer);
+    const name = message.subscription ?? '';
+    const pending = this.#pending.get(name);
+    if (!pending || pending.listener.connection !== connection) return;
+    this.#pending.delete(name);
+    this.#answer(pending, name, false);
   }
 
-  /** A name gained its first subscriber. */
+  /** A name gained its first subscriber on this node. */
   subscribed(name: string): void {
-    if (!this.#providers.has(name) && !this.#offers.has(name)) this.#startOffer(name);
+    const { appId } = this.#app;
+    this.#chain(name, async () => {
+      const token = this.#token();
+      const result = await this.#registry.subscribe(appId, this.#topic, name, token);
+      if (result.provided) this.#setProvided(name, true);
+      if (result.offer) this.#startOffer(name, token);
+    });
   }
 
-  /** A name lost its last subscriber. */
+  /** A name lost its last subscriber on this node. */
   unsubscribed(name: string): void {
-    const offer = this.#offers.get(name);
-    if (offer) this.#endOffer(offer);
-    const provider = this.#providers.get(name);
-    if (provider) {
-      this.#providers.delete(name);
-      this.#sendRemoved(provider, name);
-    }
+    this.#provided.delete(name);
+    const { appId } = this.#app;
+    this.#chain(name, async () => {
+      const result = await this.#registry.unsubscribe(appId, this.#topic, name);
+      if (!result.last || (result.provider === null && result.offer === null)) return;
+      const gone: GoneMessage = { topic: this.#topic, name };
+      if (result.provider !== null) gone.provider = result.provider;
+      if (result.offer !== null) gone.offer = result.offer;
+      this.gone(gone);
+      await this.#bus.publishRemote(appId, 'listen.gone', gone);
+    });
   }
 
   connectionClosed(connection: Connection): void {
@@ -144,8 +223,244 @@ export class ListenRegistry {
   }
 
   close(): void {
+    this.#closed = true;
     for (const offer of this.#offers.values()) if (offer.timer) clearTimeout(offer.timer);
     this.#offers.clear();
+    this.#pending.clear();
+  }
+
+  // From other nodes (and from this one) ---------------------------------------
+
+  /** An offer's node asks this node's listener `payload.connection` (or cancels). */
+  offered(payload: OfferMessage, from: string): void {
+    const { name } = payload;
+    if (payload.cancel) {
+      const pending = this.#pending.get(name);
+      if (pending?.offer === payload.offer && pending.attempt === payload.attempt)
+        this.#pending.delete(name);
+      return;
+    }
+    const listener = this.#listeners
+      .get(payload.pattern)
+      ?.find((l) => l.connection.id === payload.connection);
+    const pending = { offer: payload.offer, attempt: payload.attempt, from };
+    if (!listener?.connection.isOpen || this.#closed) {
+      this.#answer(pending, name, false);
+      return;
+    }
+    this.#pending.set(name, { listener, ...pending });
+    listener.connection.send({
+      topic: this.#actions.topic,
+      action: this.#actions.found,
+      name: listener.pattern,
+      subscription: name,
+    });
+  }
+
+  /** A listener's node answers this node's offer. */
+  answered(payload: AnswerMessage): void {
+    const offer = this.#offers.get(payload.name);
+    if (!offer || offer.token !== payload.offer || offer.attempt !== payload.attempt) return;
+    if (payload.accepted) this.#endOffer(offer);
+    else void this.#offerNext(offer);
+  }
+
+  /** A name's provider changed (records tell their subscribers). */
+  providerChanged(name: string, provided: boolean): void {
+    this.#setProvided(name, provided);
+  }
+
+  /** A name lost its last subscriber in the cluster. */
+  gone(payload: GoneMessage): void {
+    const { name } = payload;
+    const offer = this.#offers.get(name);
+    if (offer && offer.token === payload.offer) this.#endOffer(offer);
+    const provider = this.#providers.get(name);
+    if (provider && provider.token === payload.provider) {
+      this.#providers.delete(name);
+      this.#sendRemoved(provider.listener, name);
+      // Only this node's index still names it.
+      this.#chain(name, () => this.#release(name, provider.token, false));
+    }
+  }
+
+  /**
+   * Node `node` died and its registrations were removed: offers routed there
+   * move on, names it provided (or was the last subscriber of) are settled.
+   */
+  nodeDead(node: string): void {
+    for (const offer of [...this.#offers.values()]) {
+      if (offer.current?.node === node) void this.#offerNext(offer);
+    }
+    const { appId } = this.#app;
+    this.#chain('\u0001node-dead', async () => {
+      const names = [...new Set([...this.#allNames(), ...this.#providers.keys()])];
+      const tokens = await this.#registry.providers(appId, this.#topic, names);
+      const orphans: string[] = [];
+      names.forEach((name, i) => {
+        const token = tokens[i] ?? null;
+        const mine = this.#providers.get(name);
+        if (mine && mine.token !== token) {
+          // Its last subscribers were on the dead node.
+          this.#providers.delete(name);
+          this.#sendRemoved(mine.listener, name);
+        }
+        if (token === null && this.#hasSubscribers(name)) {
+          this.#setProvided(name, false);
+          if (!this.#offers.has(name)) orphans.push(name);
+        }
+      });
+      if (orphans.length === 0) return;
+      const listeners = await this.#registry.listeners(appId, this.#topic);
+      for (const name of orphans) {
+        if (!listeners.some((l) => this.#matches(l.pattern, name))) continue;
+        const token = this.#token();
+        if (await this.#registry.startOffer(appId, this.#topic, name, token))
+          this.#startOffer(name, token);
+      }
+    });
+  }
+
+  // Offers -------------------------------------------------------------------
+
+  #startOffer(name: string, token: string) {
+    if (this.#closed) return;
+    const offer: Offer = { name, token, tried: new Set(), current: null, attempt: 0, timer: null };
+    this.#offers.set(name, offer);
+    void this.#offerNext(offer);
+  }
+
+  async #offerNext(offer: Offer): Promise<void> {
+    if (offer.timer) clearTimeout(offer.timer);
+    offer.timer = null;
+    offer.current = null;
+    const attempt = ++offer.attempt;
+    let entries: ListenerEntry[];
+    try {
+      entries = await this.#registry.listeners(this.#app.appId, this.#topic);
+    } catch (error) {
+      this.#failed(error);
+      this.#endOffer(offer);
+      return;
+    }
+    // Answered, timed out or ended meanwhile.
+    if (this.#offers.get(offer.name) !== offer || offer.attempt !== attempt) return;
+    const untried = entries.filter(
+      (e) => !offer.tried.has(entryKey(e)) && this.#matches(e.pattern, offer.name),
+    );
+    if (untried.length === 0) {
+      this.#endOffer(offer);
+      return;
+    }
+    const next = untried[Math.floor(Math.random() * untried.length)]!;
+    offer.tried.add(entryKey(next));
+    offer.current = next;
+    // Armed first: a local listener that is gone answers at once.
+    offer.timer = setTimeout(() => this.#timedOut(offer, attempt), this.#timeoutMs);
+    offer.timer.unref();
+    const message: OfferMessage = {
+      topic: this.#topic,
+      name: offer.name,
+      pattern: next.pattern,
+      connection: next.connection,
+      offer: offer.token,
+      attempt,
+    };
+    this.#toNode(next.node, 'listen.offer', message);
+  }
+
+  #timedOut(offer: Offer, attempt: number) {
+    if (this.#offers.get(offer.name) !== offer || offer.attempt !== attempt) return;
+    const current = offer.current;
+    if (current) {
+      this.#toNode(current.node, 'listen.offer', {
+        topic: this.#topic,
+        name: offer.name,
+        pattern: current.pattern,
+        connection: current.connection,
+        offer: offer.token,
+        attempt,
+        cancel: true,
+      });
+    }
+    void this.#offerNext(offer);
+  }
+
+  #endOffer(offer: Offer) {
+    if (offer.timer) clearTimeout(offer.timer);
+    offer.timer = null;
+    if (this.#offers.get(offer.name) !== offer) return;
+    this.#offers.delete(offer.name);
+    const { appId } = this.#app;
+    this.#chain(offer.name, () =>
+      this.#registry.endOffer(appId, this.#topic, offer.name, offer.token),
+    );
+  }
+
+  /** Answers the node that offered (this one, or another through the bus). */
+  #answer(pending: Omit<Pending, 'listener'>, name: string, accepted: boolean) {
+    const answer: AnswerMessage = {
+      topic: this.#topic,
+      name,
+      offer: pending.offer,
+      attempt: pending.attempt,
+      accepted,
+    };
+    this.#toNode(pending.from, 'listen.answer', answer);
+  }
+
+  #toNode<T extends 'listen.offer' | 'listen.answer'>(
+    node: string,
+    topic: T,
+    payload: BusTopics[T],
+  ) {
+    const bus = this.#bus;
+    if (node === bus.nodeId) {
+      // This node: at once, without the bus's detour through the app registry.
+      queueMicrotask(() => {
+        if (topic === 'listen.offer') this.offered(payload as OfferMessage, node);
+        else this.answered(payload as AnswerMessage);
+      });
+      return;
+    }
+    bus.sendTo(node, this.#app.appId, topic, payload).catch((error) => this.#failed(error));
+  }
+
+  // Providers ----------------------------------------------------------------
+
+  /** Stops this node's provider of `name`; re-offers when subscribers remain. */
+  async #release(name: string, token: string, reoffer = true): Promise<void> {
+    const { appId } = this.#app;
+    if (this.#providers.get(name)?.token === token) this.#providers.delete(name);
+    const offerToken = reoffer && !this.#closed ? this.#token() : '';
+    const result = await this.#registry.release(appId, this.#topic, name, token, offerToken);
+    if (result.released) this.#announce(name, false);
+    if (result.reoffer) this.#startOffer(name, offerToken);
+  }
+
+  /** Tells every node (this one first) whether `name` has a provider. */
+  #announce(name: string, provided: boolean) {
+    this.#setProvided(name, provided);
+    const payload = { topic: this.#topic, name, provided };
+    this.#bus
+      .publishRemote(this.#app.appId, 'listen.provider', payload)
+      .catch((error) => this.#failed(error));
+  }
+
+  #setProvided(name: string, provided: boolean) {
+    if (provided) {
+      if (!this.#hasSubscribers(name) || this.#provided.has(name)) return;
+      this.#provided.add(name);
+    } else if (!this.#provided.delete(name)) {
+      return;
+    }
+    this.#onProvider(name, provided);
+  }
+
+  // Listeners ----------------------------------------------------------------
+
+  #isListening(listener: Listener): boolean {
+    return this.#listeners.get(listener.pattern)?.includes(listener) ?? false;
   }
 
   #removeListener(connection: Connection, pattern: string) {
@@ -156,56 +471,72 @@ export class ListenRegistry {
     const rest = list.filter((l) => l !== listener);
     if (rest.length === 0) this.#listeners.delete(pattern);
     else this.#listeners.set(pattern, rest);
-    for (const offer of [...this.#offers.values()]) {
-      if (offer.current === listener) this.#offerNext(offer);
+    // Offers waiting on it move on at once.
+    for (const [name, pending] of [...this.#pending]) {
+      if (pending.listener !== listener) continue;
+      this.#pending.delete(name);
+      this.#answer(pending, name, false);
     }
+    const { appId } = this.#app;
+    const removed = this.#chain(this.#listenerChain(connection, pattern), () =>
+      this.#registry.removeListener(appId, this.#topic, connection.id, pattern),
+    );
     for (const [name, provider] of [...this.#providers]) {
-      if (provider !== listener) continue;
+      if (provider.listener !== listener) continue;
       this.#providers.delete(name);
-      this.#onProvider(name, false);
-      if (this.#hasSubscribers(name)) this.#startOffer(name);
+      // Gone from the registry first, so the re-offer cannot pick it again.
+      this.#chain(name, async () => {
+        await removed;
+        await this.#release(name, provider.token);
+      });
     }
   }
 
-  #candidates(name: string): Listener[] {
-    const found: Listener[] = [];
-    for (const list of this.#listeners.values()) {
-      for (const listener of list) if (listener.regex.matches(name)) found.push(listener);
-    }
-    return found;
+  #listenerChain(connection: Connection, pattern: string) {
+    return `\u0001${connection.id}\u0000${pattern}`;
   }
 
-  #startOffer(name: string) {
-    const offer: Offer = { name, tried: new Set(), current: null, timer: null };
-    this.#offers.set(name, offer);
-    this.#offerNext(offer);
+  #matches(pattern: string, name: string): boolean {
+    const local = this.#listeners.get(pattern)?.[0];
+    if (local) return local.regex.matches(name);
+    let regex = this.#compiled.get(pattern);
+    if (regex === undefined) {
+      try {
+        regex = RE2JS.compile(pattern);
+      } catch {
+        regex = null;
+      }
+      if (this.#compiled.size >= MAX_CACHED_PATTERNS) this.#compiled.clear();
+      this.#compiled.set(pattern, regex);
+    }
+    return regex?.matches(name) ?? false;
   }
 
-  #offerNext(offer: Offer) {
-    if (offer.timer) clearTimeout(offer.timer);
-    offer.timer = null;
-    const untried = this.#candidates(offer.name).filter((l) => !offer.tried.has(l));
-    if (untried.length === 0) {
-      this.#endOffer(offer);
-      return;
-    }
-    const next = untried[Math.floor(Math.random() * untried.length)]!;
-    offer.tried.add(next);
-    offer.current = next;
-    next.connection.send({
-      topic: this.#actions.topic,
-      action: this.#actions.found,
-      name: next.pattern,
-      subscription: offer.name,
+  // Plumbing -----------------------------------------------------------------
+
+  #token(): string {
+    return `${this.#bus.nodeId}#${++lastToken}`;
+  }
+
+  /** Runs `task` after the earlier tasks of `key`; failures are logged. */
+  #chain(key: string, task: () => Promise<unknown>): Promise<void> {
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const next = previous.then(task).then(
+      () => {},
+      (error: unknown) => this.#failed(error),
+    );
+    this.#chains.set(key, next);
+    next.then(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
     });
-    offer.timer = setTimeout(() => this.#offerNext(offer), this.#timeoutMs);
-    offer.timer.unref();
+    return next;
   }
 
-  #endOffer(offer: Offer) {
-    if (offer.timer) clearTimeout(offer.timer);
-    offer.timer = null;
-    this.#offers.delete(offer.name);
+  #failed(error: unknown) {
+    this.#app.log.error(
+      { err: error, app: this.#app.appId, topic: this.#topic },
+      'cluster listening failed',
+    );
   }
 
   #sendRemoved(listener: Listener, name: string) {

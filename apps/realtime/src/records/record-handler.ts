@@ -46,6 +46,8 @@ export class RecordHandler implements TopicHandler, RecordScope {
         andThen(this.current(name), (record) => (record === null ? null : record.data)),
     };
     this.listeners = new ListenRegistry({
+      app,
+      topic: 'record',
       actions: {
         topic: TOPIC.RECORD,
         listen: RECORD_ACTION.LISTEN,

@@ -1,0 +1,41 @@
+import type { ClusterBus, ListenTopic } from '@hubstream/cluster';
+import type { AppRuntime } from '../core/app-runtime.ts';
+import type { ListenRegistry } from './listen-registry.ts';
+
+type Loaded = (appId: string, use: (runtime: AppRuntime) => void) => void;
+type EveryLoaded = (use: (runtime: AppRuntime) => void) => void;
+
+const registryOf = (runtime: AppRuntime, topic: ListenTopic): ListenRegistry =>
+  topic === 'event' ? runtime.events.listeners : runtime.records.listeners;
+
+/**
+ * Hands listening traffic from other nodes to the app's listen registries on
+ * this node (apps not loaded here have no listeners or subscribers here).
+ * Returns the functions that unsubscribe.
+ */
+export function routeListening(bus: ClusterBus, ifLoaded: Loaded, everyLoaded: EveryLoaded) {
+  return [
+    // An app not loaded here has no listener here: such an offer times out.
+    bus.subscribe('listen.offer', ({ appId, origin, payload }) => {
+      ifLoaded(appId, (runtime) => registryOf(runtime, payload.topic).offered(payload, origin));
+    }),
+    bus.subscribe('listen.answer', ({ appId, payload }) => {
+      ifLoaded(appId, (runtime) => registryOf(runtime, payload.topic).answered(payload));
+    }),
+    bus.subscribe('listen.provider', ({ appId, payload }) => {
+      ifLoaded(appId, (runtime) =>
+        registryOf(runtime, payload.topic).providerChanged(payload.name, payload.provided),
+      );
+    }),
+    bus.subscribe('listen.gone', ({ appId, payload }) => {
+      ifLoaded(appId, (runtime) => registryOf(runtime, payload.topic).gone(payload));
+    }),
+    bus.subscribe('node.dead', ({ payload }) => {
+      if (payload.node === bus.nodeId) return;
+      everyLoaded((runtime) => {
+        runtime.events.listeners.nodeDead(payload.node);
+        runtime.records.listeners.nodeDead(payload.node);
+      });
+    }),
+  ];
+}

@@ -5,7 +5,8 @@ import type { Connection } from '../core/connection.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
-import { type Rpc, RpcTable } from './rpc-table.ts';
+import { ack, invalidCorrelation, invalidMessage } from './rpc-replies.ts';
+import { newRpc, type Rpc, RpcTable } from './rpc-table.ts';
 
 /**
  * RPC (PROTOCOL.md 5): providers register names; a request goes to one
@@ -56,7 +57,7 @@ export class RpcHandler implements TopicHandler {
       case RPC_ACTION.REJECT:
         return this.#providerReply(connection, message);
       default:
-        return this.#invalid(connection, message);
+        return invalidMessage(connection, message);
     }
   }
 
@@ -70,7 +71,7 @@ export class RpcHandler implements TopicHandler {
 
   async #provide(connection: Connection, message: Message) {
     const names = message.names ?? [];
-    if (names.length === 0) return this.#invalid(connection, message);
+    if (names.length === 0) return invalidMessage(connection, message);
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // Closed while a rule loaded a record: its cleanup already ran.
     if (!connection.isOpen) return;
@@ -90,12 +91,12 @@ export class RpcHandler implements TopicHandler {
     // Acknowledged once the other nodes can find it.
     await Promise.all(registered);
     // Every name denied: the denials cleared the client's ack timer; no ack.
-    if (allowed.length > 0) this.#ack(connection, message);
+    if (allowed.length > 0) ack(connection, message);
   }
 
   async #unprovide(connection: Connection, message: Message) {
     const names = message.names ?? [];
-    if (names.length === 0) return this.#invalid(connection, message);
+    if (names.length === 0) return invalidMessage(connection, message);
     const unregistered: Promise<void>[] = [];
     for (const name of names) {
       if (this.providers.remove(name, connection)) {
@@ -111,7 +112,7 @@ export class RpcHandler implements TopicHandler {
     }
     await Promise.all(unregistered);
     // Requests already routed to it stay with it: the provider may still answer them.
-    this.#ack(connection, message);
+    ack(connection, message);
   }
 
   // The registry's calls reach Redis in the order they are made, so a quick
@@ -138,16 +139,16 @@ export class RpcHandler implements TopicHandler {
 
   #request(connection: Connection, message: Message): void | Promise<void> {
     const { name, correlationId: cid } = message;
-    if (!name || !cid) return this.#invalid(connection, message);
+    if (!name || !cid) return invalidMessage(connection, message);
     if (this.#rpcs.ofRequestor(connection, cid)) {
       // The id would no longer say which call a reply belongs to.
-      return this.#invalidCorrelation(connection, message, name, cid);
+      return invalidCorrelation(connection, message, name, cid);
     }
     let data: unknown;
     try {
       data = message.data === undefined ? undefined : JSON.parse(message.data);
     } catch {
-      return this.#invalid(connection, message);
+      return invalidMessage(connection, message);
     }
     const allowed = authorize(connection, message, { action: message.action, name, data });
     if (allowed === true) return this.#start(connection, name, cid, message.data);
@@ -292,7 +293,7 @@ export class RpcHandler implements TopicHandler {
 
   #providerReply(provider: Connection, message: Message) {
     const cid = message.correlationId;
-    if (!cid) return this.#invalid(provider, message);
+    if (!cid) return invalidMessage(provider, message);
     const rpc = this.#rpcs.ofProvider(provider, cid);
     if (!rpc) {
       if (this.#rpcs.isAbandoned(provider, cid)) {
@@ -300,7 +301,7 @@ export class RpcHandler implements TopicHandler {
         if (message.action !== RPC_ACTION.ACCEPT) this.#rpcs.forget(provider, cid);
         return;
       }
-      return this.#invalidCorrelation(provider, message, message.name, cid);
+      return invalidCorrelation(provider, message, message.name, cid);
     }
     switch (message.action) {
       case RPC_ACTION.ACCEPT:
@@ -414,42 +415,6 @@ export class RpcHandler implements TopicHandler {
     rpc.responseTimer = undefined;
   }
 
-  #ack(connection: Connection, message: Message) {
-    connection.send({
-      topic: TOPIC.RPC,
-      action: message.action,
-      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-      isAck: true,
-    });
-  }
-
-  #invalidCorrelation(
-    connection: Connection,
-    message: Message,
-    name: string | undefined,
-    cid: string,
-  ) {
-    connection.send({
-      topic: TOPIC.RPC,
-      action: RPC_ACTION.INVALID_RPC_CORRELATION_ID,
-      originalAction: message.action,
-      ...(name === undefined ? {} : { name }),
-      correlationId: cid,
-      isError: true,
-    });
-  }
-
-  #invalid(connection: Connection, message: Message) {
-    connection.send({
-      topic: TOPIC.RPC,
-      action: RPC_ACTION.INVALID_MESSAGE_DATA,
-      originalAction: message.action,
-      ...(message.name === undefined ? {} : { name: message.name }),
-      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-      isError: true,
-    });
-  }
-
   connectionClosed(connection: Connection): void {
     this.#unregisterUnprovided(this.providers.removeConnection(connection));
     // Its own calls are cancelled: nobody is left to answer. Providers that
@@ -497,31 +462,6 @@ export class RpcHandler implements TopicHandler {
       }
     }
   }
-}
-
-/** A call not yet sent anywhere. */
-function newRpc(
-  id: string,
-  name: string,
-  caller: Rpc['caller'],
-  request: { cid: string; data?: string | undefined },
-): Rpc {
-  return {
-    id,
-    name,
-    caller,
-    cid: request.cid,
-    data: request.data,
-    tried: new Set(),
-    triedNodes: new Set(),
-    provider: null,
-    providerCid: request.cid,
-    remote: null,
-    accepted: false,
-    acceptTimer: undefined,
-    responseTimer: undefined,
-    ended: false,
-  };
 }
 
 /** A call offered to a node where its app is not loaded: nobody provides it here. */

@@ -222,3 +222,28 @@ export class RpcTable {
     return [...this.#byId.values(), ...this.#served.values()];
   }
 }
+
+/** A call not yet sent anywhere. */
+export function newRpc(
+  id: string,
+  name: string,
+  caller: Rpc['caller'],
+  request: { cid: string; data?: string | undefined },
+): Rpc {
+  return {
+    id,
+    name,
+    caller,
+    cid: request.cid,
+    data: request.data,
+    tried: new Set(),
+    triedNodes: new Set(),
+    provider: null,
+    providerCid: request.cid,
+    remote: null,
+    accepted: false,
+    acceptTimer: undefined,
+    responseTimer: undefined,
+    ended: false,
+  };
+}

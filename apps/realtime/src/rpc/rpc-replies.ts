@@ -1,0 +1,42 @@
+import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
+import type { Connection } from '../core/connection.ts';
+
+// Replies the RPC handler sends about a client's own message (PROTOCOL.md 5).
+
+/** PROVIDE or UNPROVIDE done. */
+export function ack(connection: Connection, message: Message): void {
+  connection.send({
+    topic: TOPIC.RPC,
+    action: message.action,
+    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+    isAck: true,
+  });
+}
+
+/** A request id already in use, or a reply to a call this connection does not hold. */
+export function invalidCorrelation(
+  connection: Connection,
+  message: Message,
+  name: string | undefined,
+  cid: string,
+): void {
+  connection.send({
+    topic: TOPIC.RPC,
+    action: RPC_ACTION.INVALID_RPC_CORRELATION_ID,
+    originalAction: message.action,
+    ...(name === undefined ? {} : { name }),
+    correlationId: cid,
+    isError: true,
+  });
+}
+
+export function invalidMessage(connection: Connection, message: Message): void {
+  connection.send({
+    topic: TOPIC.RPC,
+    action: RPC_ACTION.INVALID_MESSAGE_DATA,
+    originalAction: message.action,
+    ...(message.name === undefined ? {} : { name: message.name }),
+    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+    isError: true,
+  });
+}

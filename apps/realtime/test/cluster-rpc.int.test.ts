@@ -206,6 +206,25 @@ describe('rpc across nodes', () => {
     await expect(requestor.rpc.make('missing', 1)).rejects.toBe('NO_RPC_PROVIDER');
   });
 
+  it('moves on at once from nodes listed as providers that have none', async () => {
+    const appId = await stack.createApp();
+    const elsewhere = await stack.createApp();
+    // Stale registrations: node 1 has not even loaded the app; node 2 has
+    // (a client is connected there) but holds no provider of the name.
+    const node1 = await runtime(elsewhere, 1);
+    await node1.node.rpcProviders.register(appId, 'ghost');
+    await stack.client(appId, { username: 'bystander' }, { node: 2 });
+    await (await runtime(appId, 2)).node.rpcProviders.register(appId, 'ghost');
+    // Looked up through the other app: asking node 1 for this app would load it.
+    const registry = (await runtime(elsewhere, 0)).node.rpcProviders;
+    expect((await registry.nodesFor(appId, 'ghost')).length).toBe(2);
+    const requestor = await stack.client(appId, { username: 'requestor' }, { node: 0 });
+    // NO_RPC_PROVIDER from both nodes' answers, not ACCEPT_TIMEOUT from silence.
+    await expect(requestor.rpc.make('ghost', null)).rejects.toBe('NO_RPC_PROVIDER');
+    expect((await runtime(appId, 0)).rpc.inFlight).toBe(0);
+    await node1.node.rpcProviders.unregister(appId, 'ghost');
+  });
+
   it('moves a request on when its remote provider closes mid-request', async () => {
     const appId = await stack.createApp();
     const leaving = await stack.client(appId, { username: 'leaving' }, { node: 1 });

@@ -8,6 +8,7 @@ import { registerHealthRoutes } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { registerDashboard } from './plugins/dashboard.ts';
 import { accountRoutes } from './routes/accounts/routes.ts';
 import { appUserRoutes } from './routes/app-users/routes.ts';
 import { appRoutes } from './routes/apps/routes.ts';
@@ -16,6 +17,8 @@ import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
 import { permissionRoutes } from './routes/permissions/routes.ts';
+import { usageRoutes } from './routes/usage/routes.ts';
+import { webhookTestRoutes } from './routes/webhook-test/routes.ts';
 
 export type ControlPlaneOptions = ControlPlaneContext;
 
@@ -100,8 +103,12 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       await v1.register(appUserRoutes, context);
       await v1.register(permissionRoutes, context);
       await v1.register(auditRoutes, context);
+      await v1.register(usageRoutes, context);
+      await v1.register(webhookTestRoutes, context);
     },
     { prefix: '/v1' },
   );
+  // The dashboard's static files and its SPA fallback, after the API routes.
+  registerDashboard(app);
   return app;
 }

@@ -1,0 +1,111 @@
+import { useEffect } from 'react';
+import { api } from './api.ts';
+import { Button, ErrorMessage, Loading } from './components/ui.tsx';
+import {
+  ForgotPasswordPage,
+  LoginPage,
+  ResetPasswordPage,
+  SignupPage,
+  VerifyBanner,
+  VerifyEmailPage,
+} from './pages/account-pages.tsx';
+import { AppPage } from './pages/app-page.tsx';
+import { AppsPage } from './pages/apps-page.tsx';
+import { Link, match, navigate, useLocation } from './router.tsx';
+import { SessionProvider, useSession } from './session.tsx';
+
+// The shell: header, the routes, and who may see which.
+
+const PUBLIC_ONLY = ['/login', '/signup', '/forgot-password'];
+
+function Routes() {
+  const session = useSession();
+  const { path, query } = useLocation();
+  const signedIn = session.status === 'in';
+
+  useEffect(() => {
+    if (session.status === 'loading' || session.status === 'error') return;
+    const isPublicOnly = PUBLIC_ONLY.includes(path);
+    const isOpen = path === '/verify-email' || path === '/reset-password';
+    if (!signedIn && !isPublicOnly && !isOpen) navigate('/login', { replace: true });
+    else if (signedIn && (isPublicOnly || path === '/')) navigate('/apps', { replace: true });
+  }, [session.status, signedIn, path]);
+
+  if (path === '/verify-email') return <VerifyEmailPage token={query.get('token')} />;
+  if (path === '/reset-password') return <ResetPasswordPage token={query.get('token')} />;
+  if (session.status === 'loading') return <Loading />;
+  if (session.status === 'error')
+    return (
+      <main className="auth-card">
+        <ErrorMessage error={new Error(session.message)} onRetry={() => void session.refresh()} />
+      </main>
+    );
+  if (!signedIn) {
+    if (path === '/signup') return <SignupPage />;
+    if (path === '/forgot-password') return <ForgotPasswordPage />;
+    return <LoginPage />;
+  }
+  if (path === '/apps') return <AppsPage />;
+  const appMatch = match('/apps/:id', path) ?? match('/apps/:id/:tab', path);
+  if (appMatch?.id) return <AppPage appId={appMatch.id} tab={appMatch.tab ?? 'overview'} />;
+  if (PUBLIC_ONLY.includes(path) || path === '/') return <Loading />;
+  return (
+    <main className="page">
+      <h1>Page not found</h1>
+      <p>
+        <Link to="/apps">Go to your apps</Link>
+      </p>
+    </main>
+  );
+}
+
+function Header() {
+  const session = useSession();
+  return (
+    <header className="top">
+      <a className="skip-link" href="#content">
+        Skip to content
+      </a>
+      <Link to={session.status === 'in' ? '/apps' : '/login'} className="brand">
+        Hubstream
+      </Link>
+      {session.status === 'in' ? (
+        <nav aria-label="Account" className="account-nav">
+          <Link to="/apps">Apps</Link>
+          <span className="muted">{session.account.email}</span>
+          <Button
+            variant="link"
+            onClick={async () => {
+              await api('POST', '/logout').catch(() => undefined);
+              session.signedOut();
+              navigate('/login', { replace: true });
+            }}
+          >
+            Log out
+          </Button>
+        </nav>
+      ) : null}
+    </header>
+  );
+}
+
+function Shell() {
+  const session = useSession();
+  return (
+    <>
+      <Header />
+      {session.status === 'in' ? <VerifyBanner account={session.account} /> : null}
+      <div id="content">
+        <Routes />
+      </div>
+    </>
+  );
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <Shell />
+    </SessionProvider>
+  );
+}

@@ -1,2 +1,0 @@
-// Filled by a later issue (see `issues`); the package exists so the workspace has its final shape.
-export {};

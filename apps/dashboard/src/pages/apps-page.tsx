@@ -1,0 +1,188 @@
+import { type FormEvent, useState } from 'react';
+import { type App, api } from '../api.ts';
+import {
+  Button,
+  ConfirmDialog,
+  Empty,
+  ErrorMessage,
+  Field,
+  formatDate,
+  Loading,
+  PageTitle,
+  useAsync,
+} from '../components/ui.tsx';
+import { Link, navigate } from '../router.tsx';
+
+export function AppsPage() {
+  const apps = useAsync(() => api<{ apps: App[] }>('GET', '/apps').then((r) => r.apps), []);
+  const [name, setName] = useState('');
+  const [creating, setCreating] = useState(false);
+  const [createError, setCreateError] = useState<unknown>(null);
+  const [deleting, setDeleting] = useState<App | null>(null);
+  const [deleteBusy, setDeleteBusy] = useState(false);
+  const [deleteError, setDeleteError] = useState<unknown>(null);
+
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!name.trim()) {
+      setCreateError(new Error('Give the app a name.'));
+      return;
+    }
+    setCreating(true);
+    setCreateError(null);
+    try {
+      const app = await api<App>('POST', '/apps', { name: name.trim() });
+      navigate(`/apps/${app.id}`);
+    } catch (e) {
+      setCreateError(e);
+    } finally {
+      setCreating(false);
+    }
+  };
+
+  const remove = async () => {
+    if (!deleting) return;
+    setDeleteBusy(true);
+    setDeleteError(null);
+    try {
+      await api('DELETE', `/apps/${deleting.id}`);
+      setDeleting(null);
+      apps.reload();
+    } catch (e) {
+      setDeleteError(e);
+    } finally {
+      setDeleteBusy(false);
+    }
+  };
+
+  return (
+    <main className="page">
+      <PageTitle>Your apps</PageTitle>
+      <form className="inline-form card" onSubmit={create} noValidate>
+        <Field
+          label="New app name"
+          value={name}
+          maxLength={100}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="My chat app"
+        />
+        <Button type="submit" variant="primary" busy={creating}>
+          Create app
+        </Button>
+      </form>
+      <ErrorMessage error={createError} />
+      {apps.status === 'loading' ? <Loading label="Loading your apps…" /> : null}
+      {apps.status === 'error' ? <ErrorMessage error={apps.error} onRetry={apps.reload} /> : null}
+      {apps.status === 'ok' && apps.data.length === 0 ? (
+        <Empty title="No apps yet">
+          <p>Create your first app above: it gets its own realtime URL, users and permissions.</p>
+        </Empty>
+      ) : null}
+      {apps.status === 'ok' && apps.data.length > 0 ? (
+        <ul className="app-list">
+          {apps.data.map((app) => (
+            <AppRow
+              key={app.id}
+              app={app}
+              onRenamed={(renamed) =>
+                apps.set(apps.data.map((a) => (a.id === renamed.id ? renamed : a)))
+              }
+              onDelete={() => {
+                setDeleteError(null);
+                setDeleting(app);
+              }}
+            />
+          ))}
+        </ul>
+      ) : null}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.name ?? 'the app'}?`}
+        confirmLabel="Delete the app"
+        busy={deleteBusy}
+        error={deleteError}
+        onConfirm={remove}
+        onCancel={() => setDeleting(null)}
+      >
+        <p>
+          Its users, API keys, permissions, records and usage are deleted for good, and connected
+          clients are disconnected. This cannot be undone.
+        </p>
+      </ConfirmDialog>
+    </main>
+  );
+}
+
+function AppRow({
+  app,
+  onRenamed,
+  onDelete,
+}: {
+  app: App;
+  onRenamed(app: App): void;
+  onDelete(): void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(app.name);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onRenamed(await api<App>('PATCH', `/apps/${app.id}`, { name: name.trim() }));
+      setEditing(false);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <li className="card app-row">
+      {editing ? (
+        <form className="inline-form" onSubmit={save} noValidate>
+          <Field
+            label={`New name for ${app.name}`}
+            value={name}
+            maxLength={100}
+            autoFocus
+            onChange={(e) => setName(e.target.value)}
+          />
+          <Button type="submit" variant="primary" busy={busy}>
+            Save
+          </Button>
+          <Button
+            onClick={() => {
+              setEditing(false);
+              setName(app.name);
+            }}
+          >
+            Cancel
+          </Button>
+          <ErrorMessage error={error} />
+        </form>
+      ) : (
+        <>
+          <div>
+            <h2 className="app-name">
+              <Link to={`/apps/${app.id}`}>{app.name}</Link>
+            </h2>
+            <p className="muted">
+              <code>{app.url}</code> · created {formatDate(app.createdAt)}
+            </p>
+          </div>
+          <div className="actions">
+            <Button onClick={() => setEditing(true)} aria-label={`Rename ${app.name}`}>
+              Rename
+            </Button>
+            <Button variant="danger" onClick={onDelete} aria-label={`Delete ${app.name}`}>
+              Delete
+            </Button>
+          </div>
+        </>
+      )}
+    </li>
+  );
+}

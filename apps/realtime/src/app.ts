@@ -22,10 +22,16 @@ import type { NodeServices } from './core/app-runtime.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
 import { LocalRecordStore } from './records/local-record-store.ts';
+import type { PersistenceLag, RecordStore } from './records/record-store.ts';
+import { RedisRecordStore } from './records/redis-record-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    hubstream: { registry: AppRegistry };
+    hubstream: {
+      registry: AppRegistry;
+      /** How far Postgres is behind the records this node wrote (a metric). */
+      persistenceLag(): Promise<PersistenceLag>;
+    };
   }
 }
 
@@ -63,6 +69,24 @@ function clusterState(options: RealtimeOptions): {
   return { presence: new RedisPresenceRegistry(shared), rpcProviders, listeners };
 }
 
+/**
+ * Where the node's records live: the hot copy in Redis behind a
+ * compare-and-set when clustered (persistence batches go to `jobs`, which
+ * must define the worker's persist-records job), in memory when alone.
+ */
+function recordStore(options: RealtimeOptions, log: Logger): RecordStore {
+  const { redis } = options;
+  if (!redis) return new LocalRecordStore(options.db.prisma, log);
+  return new RedisRecordStore({
+    redis: redis.connection,
+    keyPrefix: redis.keyPrefix,
+    prisma: options.db.prisma,
+    jobs: options.jobs,
+    logger: log,
+    nodeId: options.bus.nodeId,
+  });
+}
+
 /** A realtime node's server, not yet listening. */
 export async function buildApp(options: RealtimeOptions): Promise<FastifyInstance> {
   const log = options.logger.child({ service: 'realtime' });
@@ -72,7 +96,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     requestIdHeader: false,
   });
   const settings = nodeSettings(options.config);
-  const records = new LocalRecordStore(options.db.prisma, log);
+  const records = recordStore(options, log);
   const { presence, rpcProviders, listeners } = clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
@@ -87,7 +111,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   const registry = new AppRegistry(node, options.bus);
 
   // The node's state, for metrics and for tests that wait on it.
-  app.decorate('hubstream', { registry });
+  app.decorate('hubstream', { registry, persistenceLag: () => records.persistenceLag() });
   registerHealthRoutes(app, [{ name: 'database', check: () => options.db.ping() }]);
   await registerGateway(app, registry, settings);
   app.addHook('preClose', async () => {

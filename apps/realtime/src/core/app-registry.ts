@@ -31,6 +31,19 @@ export class AppRegistry {
           runtime.presence.presenceChanged(payload.user, payload.online),
         );
       }),
+      // Records other nodes changed, in the order the store accepted them.
+      node.records.watch((change) => {
+        if (change.kind === 'missed') {
+          this.loaded().then(
+            (runtimes) => {
+              for (const runtime of runtimes) runtime.records.changedElsewhere(change);
+            },
+            () => {},
+          );
+        } else {
+          this.#ifLoaded(change.appId, (runtime) => runtime.records.changedElsewhere(change));
+        }
+      }),
       // RPC traffic sent to this node (bus.sendTo). A call offered where its
       // app is not loaded finds no provider: the requester's node moves on.
       bus.subscribe('rpc.request', (message) => {

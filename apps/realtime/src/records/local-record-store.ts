@@ -2,6 +2,7 @@ import type { PrismaClient } from '@hubstream/db';
 import type { Logger } from '../core/types.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type {
+  PersistenceLag,
   RecordChange,
   RecordStore,
   SetOptions,
@@ -67,6 +68,8 @@ export class LocalRecordStore implements RecordStore {
   /** Why a record must stay in memory: subscribers (hold) and operations in flight. */
   readonly #holds = new Map<string, number>();
   readonly #pending = new Set<Entry>();
+  /** Since when the pending set has not been empty (the lag metric's oldest write). */
+  #pendingSince = 0;
   readonly #queue = new KeyedQueue();
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
@@ -171,6 +174,16 @@ export class LocalRecordStore implements RecordStore {
     if (entry) this.#settle(entry);
   }
 
+  /** Every record this node wrote and has not persisted yet waits for its own flush. */
+  async persistenceLag(): Promise<PersistenceLag> {
+    const waiting = this.#pending.size;
+    return {
+      unpersistedRecords: waiting,
+      oldestUnpersistedMs: waiting === 0 ? 0 : Date.now() - this.#pendingSince,
+      awaitingBatch: waiting,
+    };
+  }
+
   /** This node is the whole cluster: no one else changes its records. */
   watch(_listener: (change: RecordChange) => void): () => void {
     return () => {};
@@ -257,6 +270,7 @@ export class LocalRecordStore implements RecordStore {
   }
 
   #markPending(entry: Entry) {
+    if (this.#pending.size === 0) this.#pendingSince = Date.now();
     this.#pending.add(entry);
     this.#idle.delete(entry.key);
     this.#schedule(this.#retryMs || this.#flushDelayMs);

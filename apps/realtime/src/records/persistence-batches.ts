@@ -9,22 +9,13 @@ import {
 } from '@hubstream/worker';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/types.ts';
+import type { PersistenceLag } from './record-store.ts';
 
 // Lazy writes of the Redis record store reach Postgres in batches: names
 // written gather for `flushDelayMs`, then go to the job queue as one
 // `persist-records` job per MAX_RECORDS_PER_BATCH; the job reads what Redis
 // holds when it runs. A queue that fails is retried with backoff. At close,
 // what is left is persisted here and now.
-
-/** How far behind Postgres is, for metrics. */
-export type PersistenceLag = {
-  /** Records of the apps this node wrote to that are not known to be in Postgres yet. */
-  unpersistedRecords: number;
-  /** Age of the oldest such write; 0 when there is none. */
-  oldestUnpersistedMs: number;
-  /** Records this node has not handed to the job queue yet. */
-  awaitingBatch: number;
-};
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;

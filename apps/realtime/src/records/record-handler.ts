@@ -7,8 +7,9 @@ import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { andThen, KeyedQueue, type MaybePromise } from './keyed-queue.ts';
-import type { StoredRecord } from './record-store.ts';
-import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
+import type { RecordChange, StoredRecord } from './record-store.ts';
+import { RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
+import { deleted, RemoteChanges, type RemoteScope, wholeUpdate } from './remote-changes.ts';
 import { errorReply, fanOut, jsonOf, readResponse, sendAck, sendInvalid } from './replies.ts';
 
 // Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
@@ -28,18 +29,21 @@ type SubscribeState = {
 
 const validName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
 
-export class RecordHandler implements TopicHandler, RecordScope {
+export class RecordHandler implements TopicHandler, RemoteScope {
   readonly app: AppRuntime;
   readonly subscriptions = new SubscriptionRegistry<Connection>();
   readonly listeners: ListenRegistry;
   readonly locks = new KeyedQueue();
+  readonly told = new Map<string, number>();
   /** How rules load records for `_()` and oldData: this app's records only. */
   readonly ruleLoaders: ValveLoaders;
   readonly #writes: RecordWrites;
+  readonly #remote: RemoteChanges;
 
   constructor(app: AppRuntime) {
     this.app = app;
     this.#writes = new RecordWrites(this);
+    this.#remote = new RemoteChanges(this);
     this.ruleLoaders = {
       // Synchronous on a hot record, so the rule stays synchronous too.
       loadRecord: (name: string) =>
@@ -220,6 +224,7 @@ export class RecordHandler implements TopicHandler, RecordScope {
     if (!connection.isOpen) return;
     state.allowed++;
     this.#add(name, connection);
+    this.#tellNewer(name, record, connection);
     if (message.action === RECORD_ACTION.SUBSCRIBEANDHEAD) {
       const version = record === null ? -1 : record.version;
       if (state.gathering) state.heads[name] = version;
@@ -240,6 +245,26 @@ export class RecordHandler implements TopicHandler, RecordScope {
     state.heads = {};
   }
 
+  /**
+   * A subscription read the record: if it is newer than what the other
+   * subscribers here were told (another node's change still on its way),
+   * they get it too, so everyone here stands at one version.
+   */
+  #tellNewer(name: string, record: StoredRecord | null, reader: Connection) {
+    const version = record === null ? -1 : record.version;
+    const told = this.told.get(name);
+    if (told === undefined) {
+      this.told.set(name, version);
+    } else if (record !== null && version > told) {
+      fanOut(
+        this.subscriptions.subscribers(name),
+        wholeUpdate(name, version, jsonOf(record)),
+        reader,
+      );
+      this.told.set(name, version);
+    }
+  }
+
   #add(name: string, connection: Connection) {
     if (!this.subscriptions.add(name, connection)) return; // subscribing again just re-reads
     if (this.subscriptions.subscribers(name)?.size === 1) {
@@ -254,6 +279,7 @@ export class RecordHandler implements TopicHandler, RecordScope {
   }
 
   #lastGone(name: string) {
+    this.told.delete(name);
     this.app.node.records.release(this.app.appId, name);
     this.listeners.unsubscribed(name);
   }
@@ -298,14 +324,14 @@ export class RecordHandler implements TopicHandler, RecordScope {
           // Deleting a record that does not exist succeeds: the outcome is the same.
           await this.app.node.records.delete(this.app.appId, name);
           connection.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.DELETE_SUCCESS, name });
-          this.#dropAll(name, deleted(name), connection);
+          this.dropAll(name, deleted(name), connection);
         });
       }),
     );
   }
 
   /** Tells the subscribers (but one) and unsubscribes them all. */
-  #dropAll(name: string, notice: Message, except?: Connection) {
+  dropAll(name: string, notice: Message, except?: Connection) {
     const subscribers = this.subscriptions.subscribers(name);
     if (!subscribers) return;
     const all = [...subscribers];
@@ -346,17 +372,12 @@ export class RecordHandler implements TopicHandler, RecordScope {
     const before = app.node.records.peek(app.appId, name);
     const after = await app.node.records.reload(app.appId, name);
     if (after === null) {
-      if (before) this.#dropAll(name, deleted(name));
+      if (before) this.dropAll(name, deleted(name));
       return;
     }
     if (before && before.version === after.version && jsonOf(before) === jsonOf(after)) return;
-    fanOut(this.subscriptions.subscribers(name), {
-      topic: TOPIC.RECORD,
-      action: RECORD_ACTION.UPDATE,
-      name,
-      version: after.version,
-      data: jsonOf(after),
-    });
+    fanOut(this.subscriptions.subscribers(name), wholeUpdate(name, after.version, jsonOf(after)));
+    if (this.told.has(name)) this.told.set(name, after.version);
   }
 
   // Listening -----------------------------------------------------------------
@@ -373,6 +394,11 @@ export class RecordHandler implements TopicHandler, RecordScope {
   }
 
   // Lifecycle -----------------------------------------------------------------
+
+  /** Another node changed one of this app's records. */
+  changedElsewhere(change: RecordChange): void {
+    this.#remote.heard(change);
+  }
 
   connectionClosed(connection: Connection): void {
     for (const name of this.subscriptions.removeConnection(connection)) {
@@ -424,10 +450,6 @@ export class RecordHandler implements TopicHandler, RecordScope {
 
 function headResponse(name: string, version: number): Message {
   return { topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE, name, version };
-}
-
-function deleted(name: string): Message {
-  return { topic: TOPIC.RECORD, action: RECORD_ACTION.DELETED, name };
 }
 
 function providerMessage(name: string, provided: boolean): Message {

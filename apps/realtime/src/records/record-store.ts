@@ -38,6 +38,16 @@ export type RecordChange =
   | { kind: 'reloaded'; appId: string; name: string; version: number; json: string }
   | { kind: 'missed' };
 
+/** How far behind Postgres is, for metrics. */
+export type PersistenceLag = {
+  /** Records of the apps this node wrote to that are not known to be in Postgres yet. */
+  unpersistedRecords: number;
+  /** Age of the oldest such write; 0 when there is none. */
+  oldestUnpersistedMs: number;
+  /** Records this node has not handed to the job queue yet. */
+  awaitingBatch: number;
+};
+
 /**
  * Where records live. The app id is the first argument of every method and
  * part of every key: apps never see each other's records.
@@ -81,6 +91,8 @@ export interface RecordStore {
    * node is the whole cluster). Returns the function that stops it.
    */
   watch(listener: (change: RecordChange) => void): () => void;
+  /** How far behind Postgres is (a metric). */
+  persistenceLag(): Promise<PersistenceLag>;
   /** Writes everything still pending, then stops. */
   close(): Promise<void>;
 }

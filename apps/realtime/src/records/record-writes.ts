@@ -12,7 +12,8 @@ import {
   setPath,
 } from './json-path.ts';
 import { andThen, type KeyedQueue, type MaybePromise } from './keyed-queue.ts';
-import type { StoredRecord } from './record-store.ts';
+import type { RecordDelta, StoredRecord } from './record-store.ts';
+import { wholeUpdate } from './remote-changes.ts';
 import { errorReply, fanOut, jsonOf, knownJson, sendInvalid } from './replies.ts';
 
 // Writes: UPDATE, PATCH, ERASE and the record-less CREATEANDUPDATE /
@@ -26,6 +27,12 @@ export interface RecordScope {
   readonly app: AppRuntime;
   readonly locks: KeyedQueue;
   readonly subscriptions: SubscriptionRegistry<Connection>;
+  /**
+   * Per record with subscribers on this node, the version they were last
+   * told (-1: that it does not exist), so each version reaches them once and
+   * in order, whichever node wrote it (remote-changes.ts).
+   */
+  readonly told: Map<string, number>;
   current(name: string): MaybePromise<StoredRecord | null>;
 }
 
@@ -165,9 +172,9 @@ export class RecordWrites {
     const expected = current === null ? -1 : current.version;
     const durable = message.isWriteAck === true;
     return app.node.records
-      .set(app.appId, write.name, expected, next, { durable })
+      .set(app.appId, write.name, expected, next, { durable, delta: deltaOf(message, write) })
       .then((result) => {
-        if (result.ok) return this.#written(connection, message, write, next);
+        if (result.ok) return this.#written(connection, message, write, next, base);
         if (retries < MAX_CONFLICT_RETRIES) {
           return this.#attempt(connection, message, write, result.current, retries + 1);
         }
@@ -176,9 +183,25 @@ export class RecordWrites {
   }
 
   /** Tells every other subscriber, then the writer if it asked. */
-  #written(connection: Connection, message: Message, write: Write, record: StoredRecord) {
+  #written(
+    connection: Connection,
+    message: Message,
+    write: Write,
+    record: StoredRecord,
+    base: StoredRecord,
+  ) {
     const { name } = write;
     const { version } = record;
+    const subscribers = this.#scope.subscriptions.subscribers(name);
+    const { told } = this.#scope;
+    const before = told.get(name);
+    if (before !== undefined) told.set(name, version);
+    if (before !== undefined && before >= 0 && before < base.version) {
+      // The subscribers here have not been told of the version this write
+      // replaced yet (another node's change still on its way, dropped once
+      // it arrives): they get it whole first, so the delta applies.
+      fanOut(subscribers, wholeUpdate(name, base.version, jsonOf(base)), connection);
+    }
     let update: Message;
     if (write.tokens === null) {
       update = {
@@ -199,7 +222,7 @@ export class RecordWrites {
       };
       if (write.value !== undefined) update.data = message.data!;
     }
-    fanOut(this.#scope.subscriptions.subscribers(name), update, connection);
+    fanOut(subscribers, update, connection);
     if (message.isWriteAck) {
       connection.send({
         topic: TOPIC.RECORD,
@@ -218,6 +241,13 @@ export class RecordWrites {
     );
     connection.send(errorReply(message, RECORD_ACTION.RECORD_UPDATE_ERROR));
   }
+}
+
+/** How other nodes tell their subscribers of the write (as #written tells this node's). */
+function deltaOf(message: Message, write: Write): RecordDelta {
+  if (write.tokens === null) return { kind: 'update' };
+  if (write.value === undefined) return { kind: 'erase', path: message.path! };
+  return { kind: 'patch', path: message.path!, json: message.data! };
 }
 
 /** The conflict reply: the version and data the server has (PROTOCOL.md 4.5). */

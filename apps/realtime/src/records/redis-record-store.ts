@@ -3,7 +3,7 @@ import type { JobQueue } from '@hubstream/cluster';
 import type { PrismaClient } from '@hubstream/db';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/types.ts';
-import { keyOf, PersistenceBatches, type PersistenceLag } from './persistence-batches.ts';
+import { keyOf, PersistenceBatches } from './persistence-batches.ts';
 import {
   appOfChannel,
   CHANGE_CHANNEL_SUFFIX,
@@ -11,6 +11,7 @@ import {
   versionAfter,
 } from './record-changes.ts';
 import type {
+  PersistenceLag,
   RecordChange,
   RecordStore,
   SetOptions,
@@ -21,7 +22,7 @@ import { type Flight, RecordCache } from './redis-record-cache.ts';
 import { RedisRecordOperations, type Write } from './redis-record-operations.ts';
 import { withRecordCommands } from './redis-record-scripts.ts';
 
-export type { PersistenceLag } from './persistence-batches.ts';
+export type { PersistenceLag } from './record-store.ts';
 
 // Records of every app, shared by every node (ARCHITECTURE.md "State").
 //
@@ -65,6 +66,8 @@ export type RedisRecordStoreOptions = {
   maxCachedRecords?: number;
   /** How long Redis remembers that a record does not exist. */
   absentTtlMs?: number;
+  /** Names the change subscription `hs-records:{nodeId}` in Redis' CLIENT LIST. */
+  nodeId?: string;
 };
 
 /** A compare-and-set that finds no record loads it; a record evicted again at once is not worth chasing. */
@@ -122,7 +125,10 @@ export class RedisRecordStore implements RecordStore {
 
     // Subscribed again by hand after a reconnect, so the cache is used only
     // once the subscription is back.
-    this.#subscriber = redis.duplicate({ autoResubscribe: false });
+    this.#subscriber = redis.duplicate({
+      autoResubscribe: false,
+      ...(options.nodeId === undefined ? {} : { connectionName: `hs-records:${options.nodeId}` }),
+    });
     this.#subscriber.on('pmessage', (_pattern: string, channel: string, message: string) =>
       this.#heard(channel, message),
     );

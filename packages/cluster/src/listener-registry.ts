@@ -103,8 +103,14 @@ export interface ListenerRegistry {
    * subscriber with it. Idempotent.
    */
   removeNode(nodeId: string): Promise<ListenGone[]>;
-  /** Writes this node's own registrations back (after it was wrongly declared dead). */
+  /**
+   * Writes this node's own registrations back (after it was wrongly declared
+   * dead, or after Redis came back maybe empty); then calls the `onRestored`
+   * callbacks, since offers in flight may have been lost.
+   */
   restore(): Promise<void>;
+  /** Called after each restore; returns the function that unsubscribes. */
+  onRestored(callback: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -269,6 +275,10 @@ export class LocalListenerRegistry implements ListenerRegistry {
 
   async restore(): Promise<void> {}
 
+  onRestored(): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -403,6 +413,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
   readonly #nodeId: string;
   /** This node's own registrations (index members), written back after a Redis restart. */
   readonly #mine = new Set<string>();
+  readonly #restored = new Set<() => void>();
   #seenReady: boolean;
   readonly #onReady: () => void;
 
@@ -644,8 +655,18 @@ export class RedisListenerRegistry implements ListenerRegistry {
     return gone;
   }
 
+  onRestored(callback: () => void): () => void {
+    this.#restored.add(callback);
+    return () => this.#restored.delete(callback);
+  }
+
   /** Writes this node's registrations back (after Redis came back, maybe empty). */
   async restore(): Promise<void> {
+    await this.#writeBack();
+    for (const callback of [...this.#restored]) callback();
+  }
+
+  async #writeBack(): Promise<void> {
     const nodeKey = this.#nodeKey(this.#nodeId);
     for (const member of [...this.#mine]) {
       const kind = member[0];

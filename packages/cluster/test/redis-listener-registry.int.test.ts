@@ -52,8 +52,12 @@ describe('redis listener registry', () => {
     const keys = await redis.keys(`${keyPrefix}*`);
     await redis.del(...keys);
     expect(await b.listeners('app', 'event')).toEqual([]);
+    let restored = 0;
+    const stop = a.onRestored(() => restored++);
     await a.restore();
     await a.restore(); // twice is once
+    expect(restored).toBe(2);
+    stop();
     expect(await b.listeners('app', 'event')).toEqual([
       { node: 'node-a', connection: 'conn-a', pattern: 'n/.*' },
     ]);

@@ -74,6 +74,7 @@ export class AppRegistry {
       // Listen offers, answers, providers and dead nodes, to the listen registries.
       ...routeListening(
         bus,
+        node.listeners,
         (appId, use) => this.#ifLoaded(appId, use),
         (use) => {
           this.loaded().then((runtimes) => runtimes.forEach(use), () => {});

@@ -165,7 +165,7 @@ export class ListenRegistry {
       this.#answer(pending, name, true);
       if (!claimed) {
         // Everyone left while it was deciding (or another took it): tell it at once.
-        this.#sendRemoved(listener, name);
+        if (this.#providers.get(name)?.listener !== listener) this.#sendRemoved(listener, name);
         return;
       }
       this.#providers.set(name, { listener, token });
@@ -248,6 +248,11 @@ export class ListenRegistry {
       this.#answer(pending, name, false);
       return;
     }
+    if (this.#providers.get(name)?.listener === listener) {
+      // It provides the name already (an offer made while state was being restored).
+      this.#answer(pending, name, true);
+      return;
+    }
     this.#pending.set(name, { listener, ...pending });
     listener.connection.send({
       topic: this.#actions.topic,
@@ -292,8 +297,19 @@ export class ListenRegistry {
     for (const offer of [...this.#offers.values()]) {
       if (offer.current?.node === node) void this.#offerNext(offer);
     }
+    this.reconcile();
+  }
+
+  /**
+   * Compares this node's view with the registry's after registrations were
+   * lost (a dead node's removed, Redis restarted): providers whose names
+   * left are told to stop; subscribed names without a provider or an offer
+   * are offered again, by one node.
+   */
+  reconcile(): void {
+    if (this.#closed) return;
     const { appId } = this.#app;
-    this.#chain('\u0001node-dead', async () => {
+    this.#chain('\u0001reconcile', async () => {
       const names = [...new Set([...this.#allNames(), ...this.#providers.keys()])];
       const tokens = await this.#registry.providers(appId, this.#topic, names);
       const orphans: string[] = [];
@@ -301,14 +317,18 @@ export class ListenRegistry {
         const token = tokens[i] ?? null;
         const mine = this.#providers.get(name);
         if (mine && mine.token !== token) {
-          // Its last subscribers were on the dead node.
+          // Its last subscribers were on the dead node (or another took it).
           this.#providers.delete(name);
           this.#sendRemoved(mine.listener, name);
+        } else if (mine) {
+          // Nodes that missed it (their view was reconciled first) learn it again.
+          this.#bus
+            .publishRemote(appId, 'listen.provider', { topic: this.#topic, name, provided: true })
+            .catch((error) => this.#failed(error));
         }
-        if (token === null && this.#hasSubscribers(name)) {
-          this.#setProvided(name, false);
-          if (!this.#offers.has(name)) orphans.push(name);
-        }
+        if (!this.#hasSubscribers(name)) return;
+        this.#setProvided(name, token !== null);
+        if (token === null && !this.#offers.has(name)) orphans.push(name);
       });
       if (orphans.length === 0) return;
       const listeners = await this.#registry.listeners(appId, this.#topic);

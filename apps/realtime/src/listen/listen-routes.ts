@@ -1,4 +1,4 @@
-import type { ClusterBus, ListenTopic } from '@hubstream/cluster';
+import type { ClusterBus, ListenerRegistry, ListenTopic } from '@hubstream/cluster';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { ListenRegistry } from './listen-registry.ts';
 
@@ -13,8 +13,20 @@ const registryOf = (runtime: AppRuntime, topic: ListenTopic): ListenRegistry =>
  * this node (apps not loaded here have no listeners or subscribers here).
  * Returns the functions that unsubscribe.
  */
-export function routeListening(bus: ClusterBus, ifLoaded: Loaded, everyLoaded: EveryLoaded) {
+export function routeListening(
+  bus: ClusterBus,
+  registry: ListenerRegistry,
+  ifLoaded: Loaded,
+  everyLoaded: EveryLoaded,
+) {
   return [
+    // Offers in flight may be lost when Redis restarts (or this node was declared dead).
+    registry.onRestored(() => {
+      everyLoaded((runtime) => {
+        runtime.events.listeners.reconcile();
+        runtime.records.listeners.reconcile();
+      });
+    }),
     // An app not loaded here has no listener here: such an offer times out.
     bus.subscribe('listen.offer', ({ appId, origin, payload }) => {
       ifLoaded(appId, (runtime) => registryOf(runtime, payload.topic).offered(payload, origin));

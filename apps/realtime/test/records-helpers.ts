@@ -1,5 +1,5 @@
 import type { DeepstreamClient } from '@deepstream/client';
-import type { LocalRecordStore } from '../src/records/local-record-store.ts';
+import type { RecordStore } from '../src/records/record-store.ts';
 import { type Stack, until } from './harness.ts';
 
 // Shared by the record suites: waiting on the node's record state and on
@@ -56,11 +56,11 @@ export async function subscribers(stack: Stack, appId: string, name: string, cou
   );
 }
 
-/** The node's record store (local implementation in these tests). */
-export async function storeOf(stack: Stack, appId: string): Promise<LocalRecordStore> {
+/** The node's record store (local, or Redis in a `redis` stack). */
+export async function storeOf(stack: Stack, appId: string): Promise<RecordStore> {
   const runtime = await stack.runtime(appId);
   if (!runtime) throw new Error(`no runtime for ${appId}`);
-  return runtime.node.records as LocalRecordStore;
+  return runtime.node.records;
 }
 
 /** The durable copy, straight from Postgres. */

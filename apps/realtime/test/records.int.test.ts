@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, type StackOptions, startStack, until } from './harness.ts';
 import {
   becomes,
   ready,
@@ -10,15 +10,23 @@ import {
   subscribers,
 } from './records-helpers.ts';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.close();
-});
+// The main records flow runs on both stores: in memory on a lone node, and
+// in Redis (the clustered node's store, its batches through the job queue).
+const STORES = [
+  ['local store', {}],
+  ['Redis store', { redis: true }],
+] as const satisfies readonly (readonly [string, StackOptions])[];
 
-describe('records with the official client', () => {
+let stack: Stack;
+
+describe.each(STORES)('records with the official client (%s)', (_kind, options) => {
+  beforeAll(async () => {
+    stack = await startStack(options);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
   it('shares a record between two clients: set, path set and erase', async () => {
     const appId = await stack.createApp();
     const a = await stack.client(appId, { username: 'a' });

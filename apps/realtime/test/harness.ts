@@ -9,6 +9,7 @@ import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger } from '@hubstream/service';
+import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { AppRuntime } from '../src/core/app-runtime.ts';
@@ -93,6 +94,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
   const redisConnections: Redis[] = [];
+  // The nodes' queue runs the worker's jobs here (record persistence
+  // batches), on the stack's key prefix and a connection of its own.
+  const jobsRedis = options.redis ? new Redis(loadTestConfig().TEST_REDIS_URL) : undefined;
+  if (jobsRedis) redisConnections.push(jobsRedis);
+  const nodeJobs = new InlineJobQueue(
+    createJobDefinitions({
+      config: { ...config, REDIS_KEY_PREFIX: keyPrefix },
+      logger,
+      prisma: db.prisma,
+      ...(jobsRedis ? { redis: jobsRedis } : {}),
+    }),
+    logger,
+  );
   const startNode = async (index: number, port = 0) => {
     const nodeId = `node-${index}-${randomBytes(2).toString('hex')}`;
     let redis: Redis | undefined;
@@ -104,7 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       config,
       db,
       bus: await makeBus(nodeId),
-      jobs,
+      jobs: nodeJobs,
       logger,
       ...(redis ? { redis: { connection: redis, keyPrefix } } : {}),
     });
@@ -185,6 +199,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const node of nodes) await node.close();
       await controlPlane.close();
       await jobs.close();
+      await nodeJobs.close();
       for (const bus of buses) await bus.close();
       for (const redis of redisConnections) await redis.quit();
       await db.close();

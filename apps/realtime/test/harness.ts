@@ -23,6 +23,11 @@ export const ALLOW_ALL = `record:\n  "*":\n    create: true\n    read: true\n   
 
 export type Stack = {
   db: Database;
+  /** The stack's own database, for processes started beside it. */
+  databaseUrl: string;
+  /** The Redis the stack uses (`redis` stacks) and its key prefix. */
+  redisUrl: string;
+  keyPrefix: string;
   controlPlaneUrl: string;
   realtimeUrl: string;
   token: string;
@@ -58,6 +63,8 @@ export type StackOptions = {
   nodes?: number;
   /** A RedisBus per process (own connections, one key prefix per stack) instead of one LocalBus. */
   redis?: boolean;
+  /** The Redis of a `redis` stack (default TEST_REDIS_URL), e.g. one a fault test restarts. */
+  redisUrl?: string;
 };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -71,6 +78,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const logger = createLogger({ level: 'silent', name: 'test' });
   const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
+  const redisUrl = options.redisUrl ?? loadTestConfig().TEST_REDIS_URL;
   const buses: ClusterBus[] = [];
   const makeBus = async (nodeId: string): Promise<ClusterBus> => {
     if (!options.redis) {
@@ -79,7 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       buses.push(local);
       return local;
     }
-    const bus = new RedisBus({ nodeId, url: loadTestConfig().TEST_REDIS_URL, keyPrefix });
+    const bus = new RedisBus({ nodeId, url: redisUrl, keyPrefix });
     await bus.ready();
     buses.push(bus);
     return bus;
@@ -96,7 +104,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisConnections: Redis[] = [];
   // The nodes' queue runs the worker's jobs here (record persistence
   // batches), on the stack's key prefix and a connection of its own.
-  const jobsRedis = options.redis ? new Redis(loadTestConfig().TEST_REDIS_URL) : undefined;
+  const jobsRedis = options.redis ? new Redis(redisUrl) : undefined;
+  jobsRedis?.on('error', () => {});
   if (jobsRedis) redisConnections.push(jobsRedis);
   const nodeJobs = new InlineJobQueue(
     createJobDefinitions({
@@ -111,7 +120,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const nodeId = `node-${index}-${randomBytes(2).toString('hex')}`;
     let redis: Redis | undefined;
     if (options.redis) {
-      redis = new Redis(loadTestConfig().TEST_REDIS_URL);
+      redis = new Redis(redisUrl);
+      // ioredis retries on its own; a fault test may restart Redis under it.
+      redis.on('error', () => {});
       redisConnections.push(redis);
     }
     const node = await buildApp({
@@ -150,6 +161,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stack: Stack = {
     db,
+    databaseUrl: testDb.url,
+    redisUrl,
+    keyPrefix,
     controlPlaneUrl,
     get realtimeUrl() {
       return stack.nodeUrl(0);

@@ -343,9 +343,9 @@ export class ListenRegistry {
 
   // Offers -------------------------------------------------------------------
 
-  #startOffer(name: string, token: string) {
+  #startOffer(name: string, token: string, tried = new Set<string>()) {
     if (this.#closed) return;
-    const offer: Offer = { name, token, tried: new Set(), current: null, attempt: 0, timer: null };
+    const offer: Offer = { name, token, tried, current: null, attempt: 0, timer: null };
     this.#offers.set(name, offer);
     void this.#offerNext(offer);
   }
@@ -369,7 +369,7 @@ export class ListenRegistry {
       (e) => !offer.tried.has(entryKey(e)) && this.#matches(e.pattern, offer.name),
     );
     if (untried.length === 0) {
-      this.#endOffer(offer);
+      this.#endOffer(offer, true);
       return;
     }
     const next = untried[Math.floor(Math.random() * untried.length)]!;
@@ -406,15 +406,28 @@ export class ListenRegistry {
     void this.#offerNext(offer);
   }
 
-  #endOffer(offer: Offer) {
+  /** `exhausted`: every listener said no (or there was none left). */
+  #endOffer(offer: Offer, exhausted = false) {
     if (offer.timer) clearTimeout(offer.timer);
     offer.timer = null;
     if (this.#offers.get(offer.name) !== offer) return;
     this.#offers.delete(offer.name);
     const { appId } = this.#app;
-    this.#chain(offer.name, () =>
-      this.#registry.endOffer(appId, this.#topic, offer.name, offer.token),
-    );
+    const { name } = offer;
+    this.#chain(name, async () => {
+      await this.#registry.endOffer(appId, this.#topic, name, offer.token);
+      if (!exhausted || this.#closed) return;
+      // A listener that came while this offer ran saw it running and left the
+      // name to it: it is registered by now, so it is found here.
+      const entries = await this.#registry.listeners(appId, this.#topic);
+      const late = entries.some(
+        (e) => !offer.tried.has(entryKey(e)) && this.#matches(e.pattern, name),
+      );
+      if (!late) return;
+      const token = this.#token();
+      if (await this.#registry.startOffer(appId, this.#topic, name, token))
+        this.#startOffer(name, token, offer.tried);
+    });
   }
 
   /** Answers the node that offered (this one, or another through the bus). */

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { loadTestConfig } from '@hubstream/config';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type ConnectionCounter,
+  LocalConnectionCounter,
+  RedisConnectionCounter,
+} from '../src/limits/connection-counter.ts';
+
+// The per-app connection count, in-process and in Redis: the same answers
+// from both, and in Redis a count per node that a dead node loses and a
+// node that reconnects writes back.
+
+const connections: Redis[] = [];
+const connect = () => {
+  const redis = new Redis(loadTestConfig().TEST_REDIS_URL);
+  connections.push(redis);
+  return redis;
+};
+afterAll(async () => {
+  await Promise.all(connections.map((c) => c.quit()));
+});
+
+/** Polls until the condition holds (at most 5 s). */
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
+
+describe.each<[string, () => ConnectionCounter]>([
+  ['local', () => new LocalConnectionCounter()],
+  [
+    'redis',
+    () => new RedisConnectionCounter({ redis: connect(), nodeId: 'n1', keyPrefix: prefix() }),
+  ],
+])('%s connection counter', (_name, make) => {
+  it('admits up to the maximum per app and frees a place on release', async () => {
+    const counter = make();
+    expect(await counter.acquire('app', 2)).toBe(true);
+    expect(await counter.acquire('app', 2)).toBe(true);
+    expect(await counter.acquire('app', 2)).toBe(false);
+    expect(await counter.acquire('other', 2)).toBe(true);
+    expect(await counter.count('app')).toBe(2);
+    await counter.release('app');
+    expect(await counter.count('app')).toBe(1);
+    expect(await counter.acquire('app', 2)).toBe(true);
+    // A lowered maximum refuses new ones but takes nothing away.
+    expect(await counter.acquire('app', 1)).toBe(false);
+    expect(await counter.count('app')).toBe(2);
+    await counter.close();
+  });
+});
+
+describe('redis connection counter across nodes', () => {
+  it('counts every node toward one maximum, and removeNode drops a dead node’s share', async () => {
+    const keyPrefix = prefix();
+    const a = new RedisConnectionCounter({ redis: connect(), nodeId: 'node-a', keyPrefix });
+    const b = new RedisConnectionCounter({ redis: connect(), nodeId: 'node-b', keyPrefix });
+    expect(await a.acquire('app', 3)).toBe(true);
+    expect(await b.acquire('app', 3)).toBe(true);
+    expect(await b.acquire('app', 3)).toBe(true);
+    expect(await a.acquire('app', 3)).toBe(false);
+    expect(await b.acquire('app2', 3)).toBe(true);
+
+    expect((await a.removeNode('node-b')).sort((x, y) => x.appId.localeCompare(y.appId))).toEqual([
+      { appId: 'app', connections: 2 },
+      { appId: 'app2', connections: 1 },
+    ]);
+    expect(await a.removeNode('node-b')).toEqual([]);
+    expect(await a.count('app')).toBe(1);
+    expect(await a.count('app2')).toBe(0);
+    expect(await a.acquire('app', 3)).toBe(true);
+
+    // Every key is under the app's id or the cluster scope.
+    const keys = await connect().keys(`${keyPrefix}*`);
+    for (const key of keys) expect(key).toMatch(new RegExp(`^${keyPrefix}hs:(app|app2|_cluster):`));
+  });
+
+  it('writes its own counts back when Redis comes back empty', async () => {
+    const keyPrefix = prefix();
+    const redis = connect();
+    const counter = new RedisConnectionCounter({ redis, nodeId: 'node-a', keyPrefix });
+    const other = new RedisConnectionCounter({ redis: connect(), nodeId: 'node-b', keyPrefix });
+    expect(await counter.acquire('app', 10)).toBe(true);
+    expect(await counter.acquire('app', 10)).toBe(true);
+    await counter.release('app');
+    expect(await other.acquire('app', 10)).toBe(true);
+
+    // Redis lost everything (as after a restart), then the connection comes back.
+    const admin = connect();
+    const keys = await admin.keys(`${keyPrefix}*`);
+    await admin.del(...keys);
+    expect(await other.count('app')).toBe(0);
+    redis.disconnect(true);
+    await until(async () => (await other.count('app')) === 1, 'node-a’s count written back');
+    // node-b's own count comes back from node-b, not from node-a.
+    await other.restore();
+    expect(await other.count('app')).toBe(2);
+    // And removeNode still finds what node-a wrote back.
+    expect(await other.removeNode('node-a')).toEqual([{ appId: 'app', connections: 1 }]);
+  });
+});

@@ -188,6 +188,27 @@ describe('AppLimiter', () => {
     expect(await limiter.admit(conns[2]!)).toBe(true);
   });
 
+  it('lets a connection in uncounted when the count is unreachable', async () => {
+    const errors: unknown[] = [];
+    const limiter = new AppLimiter({
+      appId: 'app',
+      limits: { ...DEFAULTS, maxConnections: 1 },
+      rateLimiter: new LocalRateLimiter(),
+      connections: {
+        ...new LocalConnectionCounter(),
+        acquire: () => Promise.reject(new Error('redis away')),
+        release: () => Promise.reject(new Error('must not be called')),
+      } as unknown as LocalConnectionCounter,
+      usage: { rateLimited: 0 },
+      onError: (error) => errors.push(error),
+    });
+    const connection = { state: 'awaiting-challenge' };
+    expect(await limiter.admit(connection)).toBe(true);
+    limiter.release(connection);
+    await new Promise((r) => setImmediate(r));
+    expect(errors.map(String)).toEqual(['Error: redis away']);
+  });
+
   it('does not count a connection that closed while it was being admitted', async () => {
     const { limiter, connections } = make();
     const connection = { state: 'closed' };

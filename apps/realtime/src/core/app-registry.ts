@@ -122,7 +122,7 @@ export class AppRegistry {
   async #fetch(appId: string) {
     return this.#node.prisma.app.findUnique({
       where: { id: appId },
-      include: { authSettings: true, activePermissionVersion: true },
+      include: { authSettings: true, activePermissionVersion: true, limits: true },
     });
   }
 
@@ -153,6 +153,7 @@ export class AppRegistry {
       auth,
       permissions: this.#compile(appId, app.activePermissionVersion?.source),
       node: this.#node,
+      limits: app.limits,
     });
   }
 
@@ -168,6 +169,7 @@ export class AppRegistry {
       return;
     }
     if (app.authSettings) runtime.replaceAuth(app.authSettings);
+    if (message.payload.what === 'limits') runtime.replaceLimits(app.limits);
     if (message.payload.what === 'permissions') {
       await runtime.replacePermissions(
         this.#compile(message.appId, app.activePermissionVersion?.source),

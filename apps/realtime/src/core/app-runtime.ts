@@ -2,11 +2,15 @@ import type {
   ClusterBus,
   ListenerRegistry,
   PresenceRegistry,
+  RateLimiter,
   RpcProviderRegistry,
 } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import { EventHandler } from '../events/event-handler.ts';
+import { AppLimiter } from '../limits/app-limiter.ts';
+import { type AppLimits, type OwnLimits, resolveLimits } from '../limits/app-limits.ts';
+import type { ConnectionCounter } from '../limits/connection-counter.ts';
 import type { PermissionQuestion } from '../permissions/authorize.ts';
 import { sectionOf } from '../permissions/authorize.ts';
 import { PresenceHandler } from '../presence/presence-handler.ts';
@@ -37,11 +41,21 @@ export type NodeServices = {
   rpcProviders: RpcProviderRegistry;
   /** Who listens to which pattern, who provides and who subscribes, per app, cluster-wide. */
   listeners: ListenerRegistry;
+  /** Per-app message and cross-reference rates, cluster-wide. */
+  rateLimiter: RateLimiter;
+  /** Per-app open connections, cluster-wide. */
+  connectionCounts: ConnectionCounter;
+  /** The limits of an app that set none of its own (from the config). */
+  limitDefaults: AppLimits;
 };
 
 export type Usage = {
   messagesIn: number;
+  /** Messages sent to clients (each copy of a fan-out counts). */
+  messagesOut: number;
   denied: number;
+  /** Refused by a limit: connections, messages, rules' record loads. */
+  rateLimited: number;
   rejected: number;
   authFailures: number;
 };
@@ -61,7 +75,16 @@ export class AppRuntime {
   readonly connections = new Set<Connection>();
   /** Every connection, also those still in quarantine. */
   readonly #all = new Set<Connection>();
-  readonly usage: Usage = { messagesIn: 0, denied: 0, rejected: 0, authFailures: 0 };
+  readonly usage: Usage = {
+    messagesIn: 0,
+    messagesOut: 0,
+    denied: 0,
+    rateLimited: 0,
+    rejected: 0,
+    authFailures: 0,
+  };
+  /** The app's limits on this node. */
+  readonly limiter: AppLimiter;
   auth: AppAuthSettings;
   permissions: Permissions | null;
   readonly events: EventHandler;
@@ -75,8 +98,22 @@ export class AppRuntime {
     auth: AppAuthSettings;
     permissions: Permissions | null;
     node: NodeServices;
+    /** The app's own limits (null where it uses the default). */
+    limits?: OwnLimits | null;
   }) {
     this.appId = options.appId;
+    this.limiter = new AppLimiter({
+      appId: options.appId,
+      limits: resolveLimits(options.limits, options.node.limitDefaults),
+      rateLimiter: options.node.rateLimiter,
+      connections: options.node.connectionCounts,
+      usage: this.usage,
+      onError: (error, what) =>
+        options.node.log.warn(
+          { err: error, app: options.appId },
+          `${what}: the cluster is unreachable`,
+        ),
+    });
     this.auth = options.auth;
     this.permissions = options.permissions;
     this.node = options.node;
@@ -121,6 +158,7 @@ export class AppRuntime {
   /** A connection is gone; `wasOpen` when it had logged in. */
   detach(connection: Connection, wasOpen: boolean): void {
     this.#all.delete(connection);
+    this.limiter.release(connection);
     if (!wasOpen) return;
     this.connections.delete(connection);
     for (const handler of this.#handlers) handler.connectionClosed(connection);
@@ -135,6 +173,13 @@ export class AppRuntime {
   ): CheckVerdict | Promise<CheckVerdict> {
     const permissions = this.permissions;
     if (!permissions || !connection.user) return 'denied';
+    // Records the rules load count against the app's cross-reference rate; over it, the check denies.
+    const limit = { limited: false };
+    const guarded = this.limiter.guardLoaders(
+      loaders ?? this.records.ruleLoaders,
+      question.name,
+      limit,
+    );
     const result = permissions.evaluate(
       {
         section: sectionOf(topic),
@@ -145,10 +190,16 @@ export class AppRuntime {
         ...(question.oldData === undefined ? {} : { oldData: question.oldData }),
         path: question.path,
       },
-      loaders ?? this.records.ruleLoaders,
+      guarded,
     );
-    if (result instanceof Promise) return result.then((r) => r.verdict);
-    return result.verdict;
+    if (result instanceof Promise)
+      return result.then((r) => (limit.limited ? 'denied' : r.verdict));
+    return limit.limited ? 'denied' : result.verdict;
+  }
+
+  /** New limits apply at once; connections already open stay, also above a lowered maximum. */
+  replaceLimits(own: OwnLimits | null): void {
+    this.limiter.replace(resolveLimits(own, this.node.limitDefaults));
   }
 
   /** New auth settings apply to the next logins; sessions already open stay. */

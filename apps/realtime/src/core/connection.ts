@@ -9,6 +9,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
+import { rateLimitedReply } from '../limits/replies.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
 import type { User } from './types.ts';
@@ -53,12 +54,14 @@ export class Connection {
 
   send(message: Message): void {
     if (this.state === 'closed') return;
+    this.app.usage.messagesOut++;
     this.#socket.send(encodeMessage(message));
   }
 
   /** For fan-out: the caller encodes once and sends the same bytes to many. */
   sendFrame(frame: Uint8Array): void {
     if (this.state === 'closed') return;
+    this.app.usage.messagesOut++;
     this.#socket.send(frame);
   }
 
@@ -141,14 +144,26 @@ export class Connection {
     }
   }
 
-  #handshake(message: Message) {
+  #handshake(message: Message): void | Promise<void> {
     if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.CHALLENGE) {
-      this.state = 'awaiting-auth';
-      this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
-      return;
+      return this.#challenge();
     }
     if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING) return;
     this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.INVALID_MESSAGE });
+  }
+
+  /** Admitted only while the app has room for one more connection across the cluster. */
+  async #challenge() {
+    const admitted = await this.app.limiter.admit(this);
+    if (this.state === 'closed') return;
+    if (!admitted) {
+      // The official client stops on REJECT (CHALLENGE_DENIED) instead of reconnecting at once.
+      this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.REJECT });
+      this.close(CLOSE_CODES.CONNECTION_LIMIT_REACHED, "the app's connection limit is reached");
+      return;
+    }
+    this.state = 'awaiting-auth';
+    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
   }
 
   #quarantine(message: Message): void | Promise<void> {
@@ -216,6 +231,19 @@ export class Connection {
 
   #dispatch(message: Message): void | Promise<void> {
     this.app.usage.messagesIn++;
+    // Over a rate limit: the message has no effect, and the client is told.
+    const allowed = this.app.limiter.allows(this, message);
+    if (allowed === true) return this.#handle(message);
+    if (allowed === false) return this.#rateLimited(message);
+    return allowed.then((ok) => (ok ? this.#handle(message) : this.#rateLimited(message)));
+  }
+
+  #rateLimited(message: Message): void {
+    const reply = rateLimitedReply(message);
+    if (reply) this.send(reply);
+  }
+
+  #handle(message: Message): void | Promise<void> {
     switch (message.topic) {
       case TOPIC.CONNECTION:
         if (message.action === CONNECTION_ACTION.PING) this.sendFrame(PONG);

@@ -84,7 +84,14 @@ export class AppLimiter {
    * A connection that closed while this was being decided is not counted.
    */
   async admit(connection: LimitedConnection): Promise<boolean> {
-    const ok = await this.#options.connections.acquire(this.appId, this.#limits.maxConnections);
+    let ok: boolean;
+    try {
+      ok = await this.#options.connections.acquire(this.appId, this.#limits.maxConnections);
+    } catch (error) {
+      // The count is unreachable (Redis away): let the client in uncounted rather than lock everyone out.
+      this.#options.onError(error, 'connection count');
+      return connection.state !== 'closed';
+    }
     if (!ok) {
       this.#options.usage.rateLimited++;
       return false;

@@ -331,3 +331,52 @@ describe('Redis restarted under traffic', () => {
     expect(found).toBe(acked);
   });
 });
+
+describe('a node wrongly declared dead', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ nodes: 2, redis: true, env: nodeEnv });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('is cleaned up while it stalls, then writes its registrations back and its users come online again', async () => {
+    const appId = await stack.createApp();
+    const watcher = await stack.client(appId, { username: 'watcher' }, { node: 0 });
+    const seen: string[] = [];
+    watcher.presence.subscribe((user: string, online: boolean) =>
+      seen.push(`${user} ${online ? 'joined' : 'left'}`),
+    );
+    const runtime = (await stack.runtime(appId, 0))!;
+    await waitFor(() => runtime.presence.everyone.size === 1, 'subscribed');
+    const ann = await stack.client(appId, { username: 'ann' }, { node: 1 });
+    await ann.rpc.provide('echo', (data: unknown, response: { send(d: unknown): void }) =>
+      response.send(data),
+    );
+    await waitFor(() => seen.length === 1, 'ann joined');
+    await waitFor(() => answers(watcher, 'one'), 'the provider on node 1');
+
+    // Node 1 stalls (a long GC pause): its connections stay, its beats stop.
+    const stalled = stack.node(1).hubstream.lifecycle!;
+    await stalled.halt();
+    await waitFor(() => seen.length === 2, 'node 1 declared dead');
+    expect(seen).toEqual(['ann joined', 'ann left']);
+    // Its provider was taken out with the rest (in parallel with presence).
+    await waitFor(async () => !(await answers(watcher, 'two')), 'the provider removed');
+
+    await stalled.start();
+    await waitFor(() => seen.length === 3, 'ann back');
+    expect(seen).toEqual(['ann joined', 'ann left', 'ann joined']);
+    await waitFor(() => answers(watcher, 'three'), 'the provider written back');
+    const redis = new Redis(stack.redisUrl);
+    try {
+      expect(await redis.zcard(`${stack.keyPrefix}hs:_cluster:nodes`)).toBe(2);
+    } finally {
+      await redis.quit();
+    }
+    expect(ann.getConnectionState()).toBe('OPEN');
+  });
+});

@@ -42,6 +42,8 @@ export type Stack = {
   rawClient(appId: string, options?: ClientOptions): DeepstreamClient;
   /** The URL of realtime node `index`. */
   nodeUrl(index: number): string;
+  /** Realtime node `index` itself (its lifecycle, its server). */
+  node(index: number): FastifyInstance;
   /** A node's runtime of an app (loaded by a client's connection). */
   runtime(appId: string, node?: number): Promise<AppRuntime | null>;
   /** Stops a realtime node and starts a new one on the same port and database. */
@@ -202,6 +204,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await client.login(authData);
       return client;
     },
+    node: (index) => nodes[index]!,
     runtime: (appId, node = 0) => nodes[node]!.hubstream.registry.get(appId),
     async restartRealtime(node = 0) {
       const port = portOf(nodes[node]!);

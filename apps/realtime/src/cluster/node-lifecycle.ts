@@ -44,6 +44,14 @@ export class NodeLifecycle {
     return this.#watch.start();
   }
 
+  /**
+   * Stops beating without leaving, as a node stalled by a long pause would
+   * (for tests): the others declare it dead; `start` again brings it back.
+   */
+  halt(): Promise<void> {
+    return this.#watch.stop({ deregister: false });
+  }
+
   /** Graceful stop: after the node's connections closed, before its Redis connection does. */
   async stop(): Promise<void> {
     await this.#watch.stop({ deregister: false });

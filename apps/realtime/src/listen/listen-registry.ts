@@ -68,6 +68,8 @@ export class ListenRegistry {
   readonly #provided = new Set<string>();
   readonly #offers = new Map<string, Offer>(); // by name
   readonly #pending = new Map<string, Pending>(); // by name
+  /** Provider tokens being claimed; true once the name was gone meanwhile. */
+  readonly #claims = new Map<string, boolean>();
   /** Registry calls about one name (or one listener) run in order. */
   readonly #chains = new Map<string, Promise<void>>();
   /** Other nodes' patterns, compiled once. */
@@ -161,7 +163,21 @@ export class ListenRegistry {
     const { appId } = this.#app;
     this.#chain(name, async () => {
       const token = this.#token();
-      const claimed = await this.#registry.claim(appId, this.#topic, name, token, pending.offer);
+      this.#claims.set(token, false);
+      let claimed: boolean;
+      let lost = false;
+      try {
+        claimed = await this.#registry.claim(appId, this.#topic, name, token, pending.offer);
+      } finally {
+        lost = this.#claims.get(token) === true;
+        this.#claims.delete(token);
+      }
+      if (claimed && lost) {
+        // The last subscriber left right after the claim, before this node knew
+        // it won: only this node's index still names it.
+        claimed = false;
+        await this.#registry.release(appId, this.#topic, name, token, '');
+      }
       this.#answer(pending, name, true);
       if (!claimed) {
         // Everyone left while it was deciding (or another took it): tell it at once.
@@ -280,6 +296,8 @@ export class ListenRegistry {
     const { name } = payload;
     const offer = this.#offers.get(name);
     if (offer && offer.token === payload.offer) this.#endOffer(offer);
+    if (payload.provider !== undefined && this.#claims.has(payload.provider))
+      this.#claims.set(payload.provider, true);
     const provider = this.#providers.get(name);
     if (provider && provider.token === payload.provider) {
       this.#providers.delete(name);

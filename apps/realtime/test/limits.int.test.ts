@@ -1,5 +1,9 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { InlineJobQueue } from '@hubstream/cluster';
+import { createLogger } from '@hubstream/service';
+import { MemoryUsageLedger, usageRollupJob } from '@hubstream/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageReporter } from '../src/usage-reporter.ts';
 import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
 
 // Per-app limits with the official client: connections refused above the
@@ -233,6 +237,42 @@ describe('per-app limits on one node', () => {
     // Every write got an answer: an acknowledgement or a MESSAGE_DENIED.
     expect(runtime.usage.messagesOut - outBefore).toBeGreaterThanOrEqual(6);
     expect(runtime.usage.rateLimited).toBe(results.filter((r) => r.status === 'rejected').length);
+  });
+
+  it("puts refusals and messages sent into the app's usage sample", async () => {
+    const appId = await stack.createApp();
+    await setLimits(stack, appId, { connectionMessagesPerSecond: 2 });
+    const { received } = await listenerOn(stack, appId, 'tick');
+    const sender = await stack.client(appId);
+    const denied = errorsOf(sender);
+    for (let i = 0; i < 8; i++) sender.event.emit('tick', i);
+    await until(() => received.length + denied.count === 8, 'every emit answered');
+    const runtime = (await stack.runtime(appId))!;
+    const counted = { ...runtime.usage };
+    expect(counted.rateLimited).toBe(denied.count);
+    // Deliveries, refusals and the login and subscription replies all went out.
+    expect(counted.messagesOut).toBeGreaterThanOrEqual(received.length + denied.count);
+
+    // The node's reporter hands the counters to the worker's real roll-up job.
+    const logger = createLogger({ level: 'silent', name: 'test' });
+    const jobs = new InlineJobQueue(
+      [usageRollupJob({ prisma: stack.db.prisma, ledger: new MemoryUsageLedger() })],
+      logger,
+    );
+    const reporter = new UsageReporter({
+      nodeId: 'node-0',
+      runtimes: async () => [runtime],
+      jobs,
+      logger,
+    });
+    await reporter.report();
+    await jobs.close();
+    const samples = await stack.db.prisma.usageSample.findMany({ where: { appId } });
+    expect(samples).toHaveLength(1);
+    expect(Number(samples[0]!.rateLimited)).toBe(counted.rateLimited);
+    expect(Number(samples[0]!.messagesOut)).toBe(counted.messagesOut);
+    expect(Number(samples[0]!.messagesIn)).toBe(counted.messagesIn);
+    expect(runtime.usage.rateLimited).toBe(0);
   });
 
   it('applies changed limits on the node at once', async () => {

@@ -33,9 +33,11 @@ export {
   SendEmailPayload,
 } from './jobs/send-email.job.ts';
 export {
+  MemoryUsageLedger,
   USAGE_ROLLUP_JOB,
   type UsageRollup,
   UsageRollupPayload,
+  usageRollupJob,
 } from './jobs/usage-rollup.job.ts';
 export { createMailer, type Delivery, type Mailer, type OutgoingMail } from './mail/mailer.ts';
 

@@ -32,14 +32,28 @@ function waitForMigrations(db: Database, log: Logger): Promise<void> {
   );
 }
 
+async function openConnections(app: FastifyInstance): Promise<number> {
+  const runtimes = await app.hubstream.registry.loaded();
+  return runtimes.reduce((sum, runtime) => sum + runtime.connectionCount, 0);
+}
+
 const closers: (() => Promise<void>)[] = [];
 let server: FastifyInstance | undefined;
 let reporter: UsageReporter | undefined;
+// SIGTERM drains the node within SHUTDOWN_TIMEOUT_MS. Closing the server
+// answers /ready and new connections with 503 at once, then stops listening;
+// closes every client connection with GOING_AWAY (the official client then
+// reconnects, through the load balancer, to another node); writes pending
+// records; and takes the node's registrations out of the cluster and leaves
+// the node registry, so no other node waits for its entry to expire.
 const stop = async () => {
+  const connections = server ? await openConnections(server) : 0;
+  logger.info({ nodeId, connections }, 'draining: moving clients to other nodes');
   // The registry forgets its apps on close: the reporter notes them first,
   // then reports what they counted up to the last connection's close.
   await reporter?.sample().catch(() => {});
   await server?.close();
+  logger.info({ nodeId }, 'drained: clients closed, records written, node registry left');
   await reporter?.stop().catch(() => {});
   for (const close of closers.reverse()) await close().catch(() => {});
 };

@@ -235,6 +235,9 @@ describe('realtime nodes as processes behind a load balancer', () => {
     polling = false;
     await poll;
     expect(code).toBe(0);
+    const draining = drained.role.logs.find((l) => String(l.msg).startsWith('draining:'));
+    expect(draining?.connections).toBeGreaterThanOrEqual(onDrained.length);
+    expect(drained.role.logs.some((l) => String(l.msg).startsWith('drained:'))).toBe(true);
     // Ready until the signal; never ready again once it stopped being.
     expect(readiness[0]).toBe('200');
     expect(readiness.slice(1).every((s) => s !== '200')).toBe(true);

@@ -168,9 +168,4 @@ export class AppLimiter {
       `the app's limit of ${this.#limits.maxCrossReferencesPerSecond} cross-references per second is reached`,
     );
   }
-
-  /** The app is unloaded from this node: give back every place it held. */
-  close(): void {
-    for (const connection of [...this.#counted]) this.release(connection);
-  }
 }

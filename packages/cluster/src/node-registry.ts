@@ -217,7 +217,9 @@ export type NodeWatchOptions = {
 export class NodeWatch {
   readonly #options: NodeWatchOptions;
   #timer: NodeJS.Timeout | undefined;
-  #tick: Promise<void> = Promise.resolve();
+  #running: Promise<void> | null = null;
+  /** When this node last beat: only a node that kept beating judges the others. */
+  #lastBeat = 0;
   #started = false;
   #registered = false;
   #restore = false;
@@ -230,29 +232,43 @@ export class NodeWatch {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#run();
+    await this.#tick();
     this.#timer = setInterval(() => {
-      // One tick at a time: a slow Redis must not pile beats up.
-      this.#tick = this.#tick.then(() => this.#run());
+      // One tick at a time: beats a slow Redis holds up are skipped, not piled up.
+      if (!this.#running) void this.#tick();
     }, this.#options.intervalMs);
     this.#timer.unref();
+  }
+
+  #tick(): Promise<void> {
+    const running = this.#run().finally(() => {
+      this.#running = null;
+    });
+    this.#running = running;
+    return running;
   }
 
   /** Stops beating; `deregister` for a graceful stop (a crash leaves the entry to expire). */
   async stop(options: { deregister: boolean }): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#tick;
+    await this.#running;
     if (options.deregister && this.#started) await this.#options.registry.deregister();
     this.#started = false;
   }
 
   async #run(): Promise<void> {
-    const { registry, onError } = this.#options;
+    const { registry, onError, intervalMs } = this.#options;
+    // After a gap in this node's own beats (it stalled, or lost Redis as
+    // everyone may have), the others' entries look old too: give them a beat
+    // to show they are alive before declaring anyone dead.
+    const judging = Date.now() - this.#lastBeat <= 2 * intervalMs;
     try {
       const beat = await registry.beat();
+      if (beat === 'cleaning') return;
+      this.#lastBeat = Date.now();
       if (beat === 'registered' && this.#registered) this.#restore = true;
-      if (beat !== 'cleaning') this.#registered = true;
+      this.#registered = true;
       if (this.#restore) {
         await this.#options.revived();
         this.#restore = false;
@@ -261,6 +277,7 @@ export class NodeWatch {
       onError(error, 'node heartbeat');
       return;
     }
+    if (!judging) return;
     let dead: string[];
     try {
       dead = await registry.claimDead();

@@ -129,5 +129,47 @@ export function nodeRegistryContract(name: string, makeCluster: MakeCluster) {
       expect(await pausedRegistry.nodes()).toEqual([]);
       expect(cleaned).toHaveLength(1);
     });
+
+    it('judges nobody on its first beat after its own beats stopped, when the others may have been cut off too', async () => {
+      const node = makeCluster();
+      const opts = { deadAfterMs: 400 };
+      const other = node('other', opts);
+      const own = node('own', opts);
+      await other.beat();
+      let down = true;
+      let beatsBack = 0;
+      // Redis was out for everyone: both come back, 'own' one beat earlier.
+      const flaky: NodeRegistry = {
+        nodeId: own.nodeId,
+        beat: async () => {
+          if (down) throw new Error('redis is down');
+          beatsBack++;
+          if (beatsBack === 2) await other.beat();
+          return own.beat();
+        },
+        claimDead: () => own.claimDead(),
+        release: (n) => own.release(n),
+        deregister: () => own.deregister(),
+        nodes: () => own.nodes(),
+      };
+      const cleaned: string[] = [];
+      const watch = new NodeWatch({
+        registry: flaky,
+        intervalMs: 30,
+        cleanUp: async (dead) => {
+          cleaned.push(dead);
+        },
+        revived: async () => {},
+        onError: () => {},
+      });
+      await watch.start();
+      // Longer than deadAfterMs: when it comes back, 'other' looks dead.
+      await new Promise((r) => setTimeout(r, 450));
+      down = false;
+      await until(() => beatsBack >= 4, 'beats after the outage');
+      await watch.stop({ deregister: true });
+      expect(cleaned).toEqual([]);
+      expect(await other.nodes()).toEqual(['other']);
+    });
   });
 }

@@ -330,7 +330,7 @@ export class ListenRegistry {
     this.#chain('\u0001reconcile', async () => {
       const names = [...new Set([...this.#allNames(), ...this.#providers.keys()])];
       const tokens = await this.#registry.providers(appId, this.#topic, names);
-      const orphans: string[] = [];
+      const orphans = new Set<string>();
       names.forEach((name, i) => {
         const token = tokens[i] ?? null;
         const mine = this.#providers.get(name);
@@ -346,11 +346,20 @@ export class ListenRegistry {
         }
         if (!this.#hasSubscribers(name)) return;
         this.#setProvided(name, token !== null);
-        if (token === null && !this.#offers.has(name)) orphans.push(name);
+        if (token === null && !this.#offers.has(name)) orphans.add(name);
       });
-      if (orphans.length === 0) return;
+      // Subscribed elsewhere and matching a listener here: after a Redis
+      // restart the subscribers' node may have written its share back first.
+      const local = [...this.#listeners.values()].map((list) => list[0]!.regex);
+      if (local.length > 0) {
+        for (const name of await this.#registry.unprovided(appId, this.#topic)) {
+          if (local.some((regex) => regex.matches(name))) orphans.add(name);
+        }
+      }
+      if (orphans.size === 0) return;
       const listeners = await this.#registry.listeners(appId, this.#topic);
       for (const name of orphans) {
+        if (this.#offers.has(name)) continue;
         if (!listeners.some((l) => this.#matches(l.pattern, name))) continue;
         const token = this.#token();
         if (await this.#registry.startOffer(appId, this.#topic, name, token))

@@ -6,8 +6,10 @@ import {
   LocalListenerRegistry,
   LocalPresenceRegistry,
   LocalRpcProviderRegistry,
+  type NodeOwnedState,
   type PresenceRegistry,
   RedisListenerRegistry,
+  RedisNodeRegistry,
   RedisPresenceRegistry,
   RedisRpcProviderRegistry,
   type RpcProviderRegistry,
@@ -17,6 +19,7 @@ import type { Database } from '@hubstream/db';
 import { type Logger, registerHealthRoutes } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { NodeLifecycle } from './cluster/node-lifecycle.ts';
 import { AppRegistry } from './core/app-registry.ts';
 import type { NodeServices } from './core/app-runtime.ts';
 import { nodeSettings } from './core/settings.ts';
@@ -29,6 +32,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     hubstream: {
       registry: AppRegistry;
+      lifecycle: NodeLifecycle | undefined;
       /** How far Postgres is behind the records this node wrote (a metric). */
       persistenceLag(): Promise<PersistenceLag>;
     };
@@ -51,22 +55,47 @@ export type RealtimeOptions = {
   redis?: { connection: Redis; keyPrefix: string };
 };
 
-/** The cross-node state of one node: in Redis when clustered, in-process when alone. */
-function clusterState(options: RealtimeOptions): {
+type ClusterState = {
   presence: PresenceRegistry;
   rpcProviders: RpcProviderRegistry;
   listeners: ListenerRegistry;
-} {
+  /**
+   * Every registry in which this node holds registrations: a node that finds
+   * another dead removes that node's share from each (then announces
+   * 'node.dead'); a node found wrongly dead restores its own. A registry
+   * joins the node lifecycle by being listed here.
+   */
+  owned: NodeOwnedState[];
+};
+
+/** The cross-node state of one node: in Redis when clustered, in-process when alone. */
+function clusterState(options: RealtimeOptions): ClusterState {
   const { redis, bus } = options;
   if (!redis) {
     const rpcProviders = new LocalRpcProviderRegistry({ nodeId: bus.nodeId });
     const listeners = new LocalListenerRegistry({ nodeId: bus.nodeId });
-    return { presence: new LocalPresenceRegistry(), rpcProviders, listeners };
+    return { presence: new LocalPresenceRegistry(), rpcProviders, listeners, owned: [] };
   }
   const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
+  const presence = new RedisPresenceRegistry(shared);
   const rpcProviders = new RedisRpcProviderRegistry(shared);
   const listeners = new RedisListenerRegistry(shared);
-  return { presence: new RedisPresenceRegistry(shared), rpcProviders, listeners };
+  const announce = async (users: { appId: string; user: string }[], online: boolean) => {
+    for (const { appId, user } of users)
+      await bus.publish(appId, 'presence.changed', { user, online });
+  };
+  const owned: NodeOwnedState[] = [
+    {
+      // The users that went offline with the dead node, announced as PresenceHandler would.
+      removeNode: async (nodeId) => announce(await presence.removeNode(nodeId), false),
+      restore: async () => announce(await presence.restore(), true),
+    },
+    // Every node hears 'node.dead' and moves on the RPCs it sent there.
+    rpcProviders,
+    // Every node hears 'node.dead' and re-offers what the dead node provided.
+    listeners,
+  ];
+  return { presence, rpcProviders, listeners, owned };
 }
 
 /**
@@ -97,7 +126,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = recordStore(options, log);
-  const { presence, rpcProviders, listeners } = clusterState(options);
+  const { presence, rpcProviders, listeners, owned } = clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
@@ -109,16 +138,43 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     listeners,
   };
   const registry = new AppRegistry(node, options.bus);
+  // Clustered: the node beats in the node registry while it listens.
+  const lifecycle = options.redis
+    ? new NodeLifecycle({
+        registry: new RedisNodeRegistry({
+          redis: options.redis.connection,
+          keyPrefix: options.redis.keyPrefix,
+          nodeId: options.bus.nodeId,
+          deadAfterMs: options.config.NODE_DEAD_AFTER_MS,
+        }),
+        owned,
+        bus: options.bus,
+        intervalMs: options.config.NODE_HEARTBEAT_INTERVAL_MS,
+        log,
+      })
+    : undefined;
 
   // The node's state, for metrics and for tests that wait on it.
-  app.decorate('hubstream', { registry, persistenceLag: () => records.persistenceLag() });
+  app.decorate('hubstream', {
+    registry,
+    lifecycle,
+    persistenceLag: () => records.persistenceLag(),
+  });
   registerHealthRoutes(app, [{ name: 'database', check: () => options.db.ping() }]);
   await registerGateway(app, registry, settings);
   app.addHook('preClose', async () => {
     await registry.close();
   });
+  if (lifecycle) app.addHook('onListen', () => lifecycle.start());
+  // Closing answers /ready and new upgrades with 503 from the start (fastify's
+  // return503OnClosing); the preClose hooks close every client connection
+  // with GOING_AWAY, which the official client answers by reconnecting.
   app.addHook('onClose', async () => {
     await records.close();
+    // Graceful: this node's leftover registrations go now, not on expiry.
+    await lifecycle?.stop().catch((error: unknown) => {
+      log.error({ err: error }, 'leaving the node registry failed');
+    });
     await presence.close();
     await rpcProviders.close();
     await listeners.close();

@@ -6,7 +6,7 @@ import { loadConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { buildApp as buildRealtime } from '@hubstream/realtime';
+import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import { createLogger } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -82,6 +82,16 @@ export async function startE2EStack(): Promise<E2EStack> {
   // every app's `url`, which the test then connects to.
   const realtime = await buildRealtime({ config: baseConfig, db, bus, jobs, logger });
   await realtime.listen({ host: '127.0.0.1', port: 0 });
+  // As apps/realtime's main does: the node's usage goes to the usage samples.
+  const usage = new UsageReporter({
+    nodeId: 'e2e',
+    runtimes: () => realtime.hubstream.registry.loaded(),
+    jobs,
+    intervalMs: baseConfig.USAGE_REPORT_INTERVAL_MS,
+    sampleIntervalMs: 200,
+    logger,
+  });
+  usage.start();
   const realtimeUrl = `ws://127.0.0.1:${portOf(realtime)}`;
   const controlPlane = await buildControlPlane({
     config: loadConfig({ ...env, PUBLIC_REALTIME_URL: realtimeUrl }),
@@ -98,6 +108,7 @@ export async function startE2EStack(): Promise<E2EStack> {
     mails,
     announced,
     async close() {
+      await usage.stop();
       await realtime.close();
       await controlPlane.close();
       await jobs.close();

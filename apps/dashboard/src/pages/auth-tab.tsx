@@ -90,7 +90,7 @@ export function AuthTab({ appId }: { appId: string }) {
       const urlError = checkWebhookUrl(draft.url);
       if (urlError) found.url = urlError;
       else webhook.url = draft.url.trim();
-    } else webhook.url = null;
+    }
     const checks = {
       timeoutMs: intIn(draft.timeoutMs, 100, 30_000, 'The timeout'),
       permittedStatusCodes: parseStatusCodes(draft.permitted, { required: true }),
@@ -177,7 +177,7 @@ export function AuthTab({ appId }: { appId: string }) {
           ))}
         </ol>
       </div>
-      <fieldset className="card" disabled={!draft.webhook && !draft.url}>
+      <fieldset className="card">
         <legend>Webhook</legend>
         <Field
           label="Webhook URL"

@@ -2,6 +2,7 @@ import type { DeepstreamClient } from '@deepstream/client';
 import { DeepstreamClient as Client } from '@deepstream/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { RunningRole } from '../../standalone/test/roles-process.ts';
 import { startRole } from '../../standalone/test/roles-process.ts';
 import {
@@ -217,6 +218,13 @@ describe('realtime nodes as processes behind a load balancer', () => {
     );
     expect(applied).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
 
+    // A bare socket on the drained node, to see how it is closed.
+    const bare = new WebSocket(`${drained.url}/${appId}`);
+    await new Promise((resolve, reject) => bare.once('open', resolve).once('error', reject));
+    const bareClosed = new Promise<[number, string]>((resolve) =>
+      bare.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+
     const readiness: string[] = [];
     const ready = `http://127.0.0.1:${drained.port}/ready`;
     let polling = true;
@@ -235,6 +243,8 @@ describe('realtime nodes as processes behind a load balancer', () => {
     polling = false;
     await poll;
     expect(code).toBe(0);
+    // Going away, not an error: the official client reconnects on it.
+    expect(await bareClosed).toEqual([1001, 'node shutting down']);
     const draining = drained.role.logs.find((l) => String(l.msg).startsWith('draining:'));
     expect(draining?.connections).toBeGreaterThanOrEqual(onDrained.length);
     expect(drained.role.logs.some((l) => String(l.msg).startsWith('drained:'))).toBe(true);

@@ -27,7 +27,18 @@ export async function registerGateway(
   registry: AppRegistry,
   settings: NodeSettings,
 ): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: HARD_MAX_PAYLOAD_BYTES } });
+  await app.register(websocket, {
+    options: { maxPayload: HARD_MAX_PAYLOAD_BYTES },
+    // Draining: every client hears that the node is going away (the official
+    // client reconnects on any close it did not ask for: through the load
+    // balancer, to another node). No CONNECTION CLOSING message: that one
+    // tells the client to stay closed.
+    async preClose() {
+      for (const client of app.websocketServer.clients)
+        client.close(CLOSE_CODES.GOING_AWAY, 'node shutting down');
+      await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()));
+    },
+  });
   const live = new Set<Connection>();
 
   // Deepstream's own liveness rule: silent for two heartbeats means gone.

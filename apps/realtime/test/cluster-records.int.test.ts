@@ -112,12 +112,17 @@ describe('records across nodes', () => {
       await wire(appId, 1, 'b'),
       await wire(appId, 2, 'c'),
     ];
+    const watchers = [
+      await wire(appId, 0, 'w0'),
+      await wire(appId, 1, 'w1'),
+      await wire(appId, 2, 'w2'),
+    ];
     const readers = await Promise.all(
       [0, 1, 2].map((node) => stack.client(appId, { username: `r${node}` }, { node })),
     );
-    for (const w of writers) await subscribe(w, name);
+    for (const w of [...writers, ...watchers]) await subscribe(w, name);
     const records = await Promise.all(readers.map((client) => ready(client, name)));
-    await subscribedEverywhere(appId, name, [2, 2, 2]);
+    await subscribedEverywhere(appId, name, [3, 3, 3]);
 
     // Each writer writes the version after the one it last heard of, with an
     // ack; a conflict tells it the current version and it tries again.
@@ -165,16 +170,79 @@ describe('records across nodes', () => {
       await becomes(record, (d) => JSON.stringify(d) === JSON.stringify(final), 'converged');
       expect(record.version).toBe(total);
     }
-    // Each writer heard others' versions in order, each at most once, never its own.
+    // Every subscriber heard every version once, in order; a writer all but its own.
+    for (const w of watchers) {
+      await w.next((m) => m.name === name && m.version === total);
+      expect(updatesOf(w, name).map(([, version]) => version)).toEqual(
+        [...acked.keys()].sort((x, y) => x - y),
+      );
+    }
     for (const [i, w] of writers.entries()) {
-      await w.sync();
       const by = ['a', 'b', 'c'][i];
-      const heard = updatesOf(w, name).map(([, version]) => version as number);
-      for (let k = 1; k < heard.length; k++) expect(heard[k]).toBeGreaterThan(heard[k - 1]!);
-      for (const version of heard) expect(acked.get(version)).not.toBe(by);
+      const others = [...acked].filter(([, writer]) => writer !== by).map(([v]) => v);
+      await until(
+        () => updatesOf(w, name).length >= others.length,
+        `writer ${by} heard the others`,
+      );
+      await w.sync();
+      const heard = updatesOf(w, name).map(([, version]) => version);
+      expect(heard).toEqual(others.sort((x, y) => x - y));
     }
     // Three writers on one record really contended: some lost a race to another node.
     expect(conflicts).toBeGreaterThan(0);
+  });
+
+  it('orders writes without a version from three nodes: each subscriber hears every version once', async () => {
+    const appId = await stack.createApp();
+    const name = 'unversioned';
+    const writers = [
+      await wire(appId, 0, 'a'),
+      await wire(appId, 1, 'b'),
+      await wire(appId, 2, 'c'),
+    ];
+    const watchers = [
+      await wire(appId, 0, 'w0'),
+      await wire(appId, 1, 'w1'),
+      await wire(appId, 2, 'w2'),
+    ];
+    for (const w of [...writers, ...watchers]) await subscribe(w, name);
+    await subscribedEverywhere(appId, name, [2, 2, 2]);
+
+    // Version -1: "whatever comes next". A node that loses the compare-and-set
+    // to another node retries on the version it lost to, which its own
+    // subscribers may not have heard of yet.
+    const WRITES_PER_WRITER = 15;
+    let acks = 0;
+    let refused = 0;
+    await Promise.all(
+      writers.map(async (w, i) => {
+        for (let k = 0; k < WRITES_PER_WRITER; k++) {
+          const correlationId = `${i}-${k}`;
+          w.send({
+            action: RA.PATCH,
+            name,
+            version: -1,
+            path: `by${i}`,
+            data: String(k),
+            isWriteAck: true,
+            correlationId,
+          });
+          const reply = await w.next((m) => m.name === name && m.correlationId === correlationId);
+          if (reply.action === RA.WRITE_ACKNOWLEDGEMENT) acks++;
+          else refused++;
+        }
+      }),
+    );
+    expect(acks + refused).toBe(3 * WRITES_PER_WRITER);
+    const final = await stored(stack, appId, name);
+    expect(final?.version).toBe(acks);
+    for (const w of watchers) {
+      await w.next((m) => m.name === name && m.version === acks);
+      const versions = updatesOf(w, name).map(([, version]) => version);
+      expect(versions).toEqual(Array.from({ length: acks }, (_, k) => k + 1));
+    }
+    const reader = await stack.client(appId, { username: 'late' }, { node: 1 });
+    expect(await reader.record.snapshot(name)).toEqual(final?.data);
   });
 
   it('tells subscribers on other nodes of a delete, and unsubscribes them', async () => {

@@ -7,9 +7,9 @@ import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { andThen, KeyedQueue, type MaybePromise } from './keyed-queue.ts';
+import { type DeliveryScope, deleted, RecordDelivery, wholeUpdate } from './record-delivery.ts';
 import type { RecordChange, StoredRecord } from './record-store.ts';
-import { RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
-import { deleted, RemoteChanges, type RemoteScope, wholeUpdate } from './remote-changes.ts';
+import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
 import { errorReply, fanOut, jsonOf, readResponse, sendAck, sendInvalid } from './replies.ts';
 
 // Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
@@ -29,21 +29,20 @@ type SubscribeState = {
 
 const validName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
 
-export class RecordHandler implements TopicHandler, RemoteScope {
+export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   readonly app: AppRuntime;
   readonly subscriptions = new SubscriptionRegistry<Connection>();
   readonly listeners: ListenRegistry;
   readonly locks = new KeyedQueue();
-  readonly told = new Map<string, number>();
+  readonly delivery: RecordDelivery;
   /** How rules load records for `_()` and oldData: this app's records only. */
   readonly ruleLoaders: ValveLoaders;
   readonly #writes: RecordWrites;
-  readonly #remote: RemoteChanges;
 
   constructor(app: AppRuntime) {
     this.app = app;
+    this.delivery = new RecordDelivery(this);
     this.#writes = new RecordWrites(this);
-    this.#remote = new RemoteChanges(this);
     this.ruleLoaders = {
       // Synchronous on a hot record, so the rule stays synchronous too.
       loadRecord: (name: string) =>
@@ -224,7 +223,7 @@ export class RecordHandler implements TopicHandler, RemoteScope {
     if (!connection.isOpen) return;
     state.allowed++;
     this.#add(name, connection);
-    this.#tellNewer(name, record, connection);
+    this.delivery.read(name, record, connection);
     if (message.action === RECORD_ACTION.SUBSCRIBEANDHEAD) {
       const version = record === null ? -1 : record.version;
       if (state.gathering) state.heads[name] = version;
@@ -245,26 +244,6 @@ export class RecordHandler implements TopicHandler, RemoteScope {
     state.heads = {};
   }
 
-  /**
-   * A subscription read the record: if it is newer than what the other
-   * subscribers here were told (another node's change still on its way),
-   * they get it too, so everyone here stands at one version.
-   */
-  #tellNewer(name: string, record: StoredRecord | null, reader: Connection) {
-    const version = record === null ? -1 : record.version;
-    const told = this.told.get(name);
-    if (told === undefined) {
-      this.told.set(name, version);
-    } else if (record !== null && version > told) {
-      fanOut(
-        this.subscriptions.subscribers(name),
-        wholeUpdate(name, version, jsonOf(record)),
-        reader,
-      );
-      this.told.set(name, version);
-    }
-  }
-
   #add(name: string, connection: Connection) {
     if (!this.subscriptions.add(name, connection)) return; // subscribing again just re-reads
     if (this.subscriptions.subscribers(name)?.size === 1) {
@@ -279,7 +258,7 @@ export class RecordHandler implements TopicHandler, RemoteScope {
   }
 
   #lastGone(name: string) {
-    this.told.delete(name);
+    this.delivery.forget(name);
     this.app.node.records.release(this.app.appId, name);
     this.listeners.unsubscribed(name);
   }
@@ -377,7 +356,7 @@ export class RecordHandler implements TopicHandler, RemoteScope {
     }
     if (before && before.version === after.version && jsonOf(before) === jsonOf(after)) return;
     fanOut(this.subscriptions.subscribers(name), wholeUpdate(name, after.version, jsonOf(after)));
-    if (this.told.has(name)) this.told.set(name, after.version);
+    this.delivery.reloaded(name, after.version);
   }
 
   // Listening -----------------------------------------------------------------
@@ -397,7 +376,7 @@ export class RecordHandler implements TopicHandler, RemoteScope {
 
   /** Another node changed one of this app's records. */
   changedElsewhere(change: RecordChange): void {
-    this.#remote.heard(change);
+    this.delivery.heard(change);
   }
 
   connectionClosed(connection: Connection): void {
@@ -445,6 +424,7 @@ export class RecordHandler implements TopicHandler, RemoteScope {
 
   close(): void {
     this.listeners.close();
+    this.delivery.close();
   }
 }
 

@@ -12,9 +12,9 @@ import {
   setPath,
 } from './json-path.ts';
 import { andThen, type KeyedQueue, type MaybePromise } from './keyed-queue.ts';
+import type { RecordDelivery } from './record-delivery.ts';
 import type { RecordDelta, StoredRecord } from './record-store.ts';
-import { wholeUpdate } from './remote-changes.ts';
-import { errorReply, fanOut, jsonOf, knownJson, sendInvalid } from './replies.ts';
+import { errorReply, jsonOf, knownJson, sendInvalid } from './replies.ts';
 
 // Writes: UPDATE, PATCH, ERASE and the record-less CREATEANDUPDATE /
 // CREATEANDPATCH of setData (PROTOCOL.md 4.4-4.6). Each runs alone on its
@@ -27,12 +27,8 @@ export interface RecordScope {
   readonly app: AppRuntime;
   readonly locks: KeyedQueue;
   readonly subscriptions: SubscriptionRegistry<Connection>;
-  /**
-   * Per record with subscribers on this node, the version they were last
-   * told (-1: that it does not exist), so each version reaches them once and
-   * in order, whichever node wrote it (remote-changes.ts).
-   */
-  readonly told: Map<string, number>;
+  /** Tells subscribers here of every version once and in order, whichever node wrote it. */
+  readonly delivery: RecordDelivery;
   current(name: string): MaybePromise<StoredRecord | null>;
 }
 
@@ -174,7 +170,7 @@ export class RecordWrites {
     return app.node.records
       .set(app.appId, write.name, expected, next, { durable, delta: deltaOf(message, write) })
       .then((result) => {
-        if (result.ok) return this.#written(connection, message, write, next, base);
+        if (result.ok) return this.#written(connection, message, write, next);
         if (retries < MAX_CONFLICT_RETRIES) {
           return this.#attempt(connection, message, write, result.current, retries + 1);
         }
@@ -183,25 +179,9 @@ export class RecordWrites {
   }
 
   /** Tells every other subscriber, then the writer if it asked. */
-  #written(
-    connection: Connection,
-    message: Message,
-    write: Write,
-    record: StoredRecord,
-    base: StoredRecord,
-  ) {
+  #written(connection: Connection, message: Message, write: Write, record: StoredRecord) {
     const { name } = write;
     const { version } = record;
-    const subscribers = this.#scope.subscriptions.subscribers(name);
-    const { told } = this.#scope;
-    const before = told.get(name);
-    if (before !== undefined) told.set(name, version);
-    if (before !== undefined && before >= 0 && before < base.version) {
-      // The subscribers here have not been told of the version this write
-      // replaced yet (another node's change still on its way, dropped once
-      // it arrives): they get it whole first, so the delta applies.
-      fanOut(subscribers, wholeUpdate(name, base.version, jsonOf(base)), connection);
-    }
     let update: Message;
     if (write.tokens === null) {
       update = {
@@ -222,7 +202,7 @@ export class RecordWrites {
       };
       if (write.value !== undefined) update.data = message.data!;
     }
-    fanOut(subscribers, update, connection);
+    this.#scope.delivery.wrote(name, version, update, connection);
     if (message.isWriteAck) {
       connection.send({
         topic: TOPIC.RECORD,

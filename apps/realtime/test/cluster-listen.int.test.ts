@@ -1,5 +1,6 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLUSTER_SCOPE, type ListenTopic } from '@hubstream/cluster';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
 
@@ -229,6 +230,56 @@ describe('listening across nodes', () => {
       'node1 found dead/a',
       'node2* found dead/a',
     ]);
+  });
+
+  it('offers again, and keeps its providers, after Redis lost the listening state', async () => {
+    const appId = await stack.createApp();
+    const provider = await stack.client(appId, { username: 'provider' }, { node: 2 });
+    const subscriber = await stack.client(
+      appId,
+      { username: 'sub' },
+      { node: 0, recordDiscardTimeout: 50 },
+    );
+    const log: string[] = [];
+    let offers = 0;
+    listen(provider, 'record', 'lost/.*', log, 'p', (name, response) => {
+      // The first offer of lost/x is refused, every later one accepted.
+      if (name === 'lost/x' && offers++ === 0) response.reject();
+      else response.accept();
+    });
+    await listeners(appId, 'record', 1);
+    const kept = subscriber.record.getRecord('lost/kept');
+    await until(() => kept.hasProvider, 'lost/kept provided');
+    const refused = subscriber.record.getRecord('lost/x');
+    await until(() => log.includes('p found lost/x'), 'lost/x offered');
+    const registry = (await stack.runtime(appId, 0))!.node.listeners;
+    await until(
+      async () => (await registry.unprovided(appId, 'record')).includes('lost/x'),
+      'refused',
+    );
+
+    // As if Redis restarted empty: then each node writes its share back, the
+    // subscribers' node first (it finds no listener and no provider yet).
+    const redis = new Redis(stack.redisUrl);
+    try {
+      const keys = [
+        ...(await redis.keys(`${stack.keyPrefix}hs:${appId}:listen:*`)),
+        ...(await redis.keys(`${stack.keyPrefix}hs:_cluster:listen:*`)),
+      ];
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      await redis.quit();
+    }
+    for (const node of [0, 1, 2])
+      await (await stack.runtime(appId, node))!.node.listeners.restore();
+    await until(() => refused.hasProvider, 'lost/x offered again and provided');
+    await until(() => kept.hasProvider, 'lost/kept provided again');
+    expect(log.filter((l) => l === 'p found lost/x')).toHaveLength(2);
+    expect(log.filter((l) => l === 'p found lost/kept')).toHaveLength(1);
+    expect((await registry.providers(appId, 'record', ['lost/kept']))[0]).not.toBeNull();
+    kept.discard();
+    await until(() => log.includes('p stopped lost/kept'), 'the restored provider is told to stop');
   });
 
   it('has one provider when subscribers on two nodes subscribe at once', async () => {

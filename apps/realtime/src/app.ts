@@ -5,12 +5,15 @@ import {
   type ListenerRegistry,
   LocalListenerRegistry,
   LocalPresenceRegistry,
+  LocalRateLimiter,
   LocalRpcProviderRegistry,
   type NodeOwnedState,
   type PresenceRegistry,
+  type RateLimiter,
   RedisListenerRegistry,
   RedisNodeRegistry,
   RedisPresenceRegistry,
+  RedisRateLimiter,
   RedisRpcProviderRegistry,
   type RpcProviderRegistry,
 } from '@hubstream/cluster';
@@ -24,6 +27,12 @@ import { AppRegistry } from './core/app-registry.ts';
 import type { NodeServices } from './core/app-runtime.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
+import { defaultLimits } from './limits/app-limits.ts';
+import {
+  type ConnectionCounter,
+  LocalConnectionCounter,
+  RedisConnectionCounter,
+} from './limits/connection-counter.ts';
 import { LocalRecordStore } from './records/local-record-store.ts';
 import type { PersistenceLag, RecordStore } from './records/record-store.ts';
 import { RedisRecordStore } from './records/redis-record-store.ts';
@@ -66,6 +75,10 @@ type ClusterState = {
    * joins the node lifecycle by being listed here.
    */
   owned: NodeOwnedState[];
+  /** Per-app message and cross-reference rates. */
+  rateLimiter: RateLimiter;
+  /** Per-app open connections (a count per node, so a dead node's share can go). */
+  connectionCounts: ConnectionCounter;
 };
 
 /** The cross-node state of one node: in Redis when clustered, in-process when alone. */
@@ -74,7 +87,14 @@ function clusterState(options: RealtimeOptions): ClusterState {
   if (!redis) {
     const rpcProviders = new LocalRpcProviderRegistry({ nodeId: bus.nodeId });
     const listeners = new LocalListenerRegistry({ nodeId: bus.nodeId });
-    return { presence: new LocalPresenceRegistry(), rpcProviders, listeners, owned: [] };
+    return {
+      presence: new LocalPresenceRegistry(),
+      rpcProviders,
+      listeners,
+      owned: [],
+      rateLimiter: new LocalRateLimiter(),
+      connectionCounts: new LocalConnectionCounter(),
+    };
   }
   const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
   const presence = new RedisPresenceRegistry(shared);
@@ -95,7 +115,18 @@ function clusterState(options: RealtimeOptions): ClusterState {
     // Every node hears 'node.dead' and re-offers what the dead node provided.
     listeners,
   ];
-  return { presence, rpcProviders, listeners, owned };
+  const rateLimiter = new RedisRateLimiter({
+    redis: redis.connection,
+    keyPrefix: redis.keyPrefix,
+  });
+  const connectionCounts = new RedisConnectionCounter({
+    ...shared,
+    onRestoreError: (error) =>
+      options.logger.error({ err: error }, 'writing back connection counts failed'),
+  });
+  // The dead node's connections no longer count against its apps' limits.
+  owned.push(connectionCounts);
+  return { presence, rpcProviders, listeners, owned, rateLimiter, connectionCounts };
 }
 
 /**
@@ -126,7 +157,8 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = recordStore(options, log);
-  const { presence, rpcProviders, listeners, owned } = clusterState(options);
+  const { presence, rpcProviders, listeners, owned, rateLimiter, connectionCounts } =
+    clusterState(options);
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
@@ -136,6 +168,9 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     presence,
     rpcProviders,
     listeners,
+    rateLimiter,
+    connectionCounts,
+    limitDefaults: defaultLimits(options.config),
   };
   const registry = new AppRegistry(node, options.bus);
   // Clustered: the node beats in the node registry while it listens.
@@ -178,6 +213,8 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     await presence.close();
     await rpcProviders.close();
     await listeners.close();
+    await connectionCounts.close();
+    await rateLimiter.close();
   });
   return app;
 }

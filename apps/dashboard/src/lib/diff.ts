@@ -32,12 +32,13 @@ export function diffLines(before: string, after: string): DiffLine[] {
       out.push({ kind: 'same', text: a[i] ?? '', old: i + 1, new: j + 1 });
       i++;
       j++;
-    } else if (j < m && (i >= n || (lcs[at(i, j + 1)] ?? 0) >= (lcs[at(i + 1, j)] ?? 0))) {
-      out.push({ kind: 'added', text: b[j] ?? '', new: j + 1 });
-      j++;
-    } else {
+    } else if (i < n && (j >= m || (lcs[at(i + 1, j)] ?? 0) >= (lcs[at(i, j + 1)] ?? 0))) {
+      // On a tie the removal comes first, as in unified diffs.
       out.push({ kind: 'removed', text: a[i] ?? '', old: i + 1 });
       i++;
+    } else {
+      out.push({ kind: 'added', text: b[j] ?? '', new: j + 1 });
+      j++;
     }
   }
   return out;

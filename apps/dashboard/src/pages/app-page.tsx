@@ -1,12 +1,18 @@
+import { lazy, Suspense } from 'react';
 import { type ApiKey, type App, type AuthSettings, api } from '../api.ts';
 import { CopyButton, ErrorMessage, Loading, PageTitle, useAsync } from '../components/ui.tsx';
 import { clientSnippet } from '../lib/snippet.ts';
 import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
 import { AuthTab } from './auth-tab.tsx';
-import { PermissionsTab } from './permissions-tab.tsx';
 import { UsageTab } from './usage-tab.tsx';
 import { UsersTab } from './users-tab.tsx';
+
+// The editor, the checker and the evaluator (CodeMirror, Valve, YAML) are most
+// of the code: they load only when the permissions page opens.
+const PermissionsTab = lazy(() =>
+  import('./permissions-tab.tsx').then((m) => ({ default: m.PermissionsTab })),
+);
 
 const TABS = [
   ['overview', 'Overview'],
@@ -48,7 +54,11 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         {tab === 'overview' ? <Overview app={app.data} /> : null}
         {tab === 'auth' ? <AuthTab appId={appId} /> : null}
         {tab === 'users' ? <UsersTab appId={appId} /> : null}
-        {tab === 'permissions' ? <PermissionsTab appId={appId} onSaved={app.reload} /> : null}
+        {tab === 'permissions' ? (
+          <Suspense fallback={<Loading label="Loading the editor…" />}>
+            <PermissionsTab appId={appId} onSaved={app.reload} />
+          </Suspense>
+        ) : null}
         {tab === 'usage' ? <UsageTab appId={appId} /> : null}
         {known ? null : <p>This section does not exist.</p>}
       </section>

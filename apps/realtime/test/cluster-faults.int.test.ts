@@ -116,8 +116,12 @@ describe('realtime nodes as processes behind a load balancer', () => {
     await Promise.all(nodes.map((n) => n.role.stop('SIGKILL')));
     await worker?.stop('SIGKILL');
     await balancer?.close();
-    await redis?.quit();
     await stack?.close();
+    if (redis) {
+      const keys = await redis.keys(`${stack.keyPrefix}*`);
+      if (keys.length > 0) await redis.unlink(...keys);
+      await redis.quit();
+    }
   });
 
   const connect = async (appId: string, user: string, options: Record<string, unknown> = {}) => {

@@ -20,7 +20,7 @@ import {
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../src/core/types.ts';
-import type { SetResult } from '../src/records/record-store.ts';
+import type { RecordChange, SetResult } from '../src/records/record-store.ts';
 import {
   RedisRecordStore,
   type RedisRecordStoreOptions,
@@ -451,6 +451,63 @@ describe('RedisRecordStore across nodes', () => {
     await a.delete(appId, 'r');
     await vi.waitFor(() => expect(b.peek(appId, 'r')).toBeUndefined());
     expect(await b.get(appId, 'r')).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('tells other nodes what each change changed, in the order Redis accepted them, never the writer', async () => {
+    const { queue } = recordingQueue();
+    const [a, b] = [node(queue), node(queue, { nodeId: `b-${prefix}` })];
+    const other = await createApp();
+    const heardByA: RecordChange[] = [];
+    const heardByB: RecordChange[] = [];
+    a.watch((change) => heardByA.push(change));
+    const stop = b.watch((change) => heardByB.push(change));
+    await a.set(appId, 'r', -1, { version: 0, data: {} });
+    await a.set(appId, 'r', 0, { version: 1, data: { x: 1 } });
+    await a.set(
+      appId,
+      'r',
+      1,
+      { version: 2, data: { x: 1, y: [2] } },
+      { delta: { kind: 'patch', path: 'y', json: '[2]' } },
+    );
+    await a.set(
+      appId,
+      'r',
+      2,
+      { version: 3, data: { y: [2] } },
+      { delta: { kind: 'erase', path: 'x' } },
+    );
+    await a.set(other, 'r', -1, { version: 0, data: { other: true } }, { durable: true });
+    await a.reload(appId, 'r');
+    await a.delete(appId, 'r');
+    const at = { appId, name: 'r' };
+    const expected: RecordChange[] = [
+      { kind: 'update', ...at, version: 0, json: '{}' },
+      { kind: 'update', ...at, version: 1, json: '{"x":1}' },
+      { kind: 'patch', ...at, version: 2, path: 'y', json: '[2]' },
+      { kind: 'erase', ...at, version: 3, path: 'x' },
+      { kind: 'update', appId: other, name: 'r', version: 0, json: '{"other":true}' },
+      // Nothing of r reached Postgres (no batch ran): Postgres' word is "absent".
+      { kind: 'deleted', ...at },
+      { kind: 'deleted', ...at },
+    ];
+    await vi.waitFor(() => expect(heardByB).toHaveLength(expected.length));
+    expect(heardByB).toEqual(expected);
+    expect(heardByA).toEqual([]);
+
+    // Cut b's change subscription: once it hears the cluster again, it says it may have missed some.
+    stop();
+    const missed: RecordChange[] = [];
+    b.watch((change) => missed.push(change));
+    const list = (await redis.client('LIST')) as string;
+    const ids = list
+      .split('\n')
+      .filter((line) => line.includes(`name=hs-records:b-${prefix} `))
+      .map((line) => line.match(/\bid=(\d+)/)?.[1]);
+    expect(ids).toHaveLength(1);
+    await redis.client('KILL', 'ID', ids[0]!);
+    await vi.waitFor(() => expect(missed).toEqual([{ kind: 'missed' }]));
     expect(errors).toEqual([]);
   });
 });

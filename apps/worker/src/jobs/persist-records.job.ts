@@ -22,7 +22,9 @@ import { AppIdSchema } from './purge-app.job.ts';
 //                                           p  highest version known to be in Postgres
 //   {prefix}hs:{appId}:rec-dirty      zset  names written but maybe not persisted,
 //                                           scored by the time of the first such write (ms)
-//   {prefix}hs:{appId}:rec-changes    channel: every change, for the nodes' local caches
+//   {prefix}hs:{appId}:rec-changes    channel: every change, published by the script that
+//                                           makes it (format: apps/realtime records/record-changes.ts),
+//                                           for the nodes' caches and their subscribers
 
 export const PERSIST_RECORDS_JOB = 'persist-records';
 

@@ -1,6 +1,6 @@
 // The app every Hubstream server of the bench serves, created through the
-// control plane's HTTP API: open auth, and one Valve rule that runs on every
-// emit; everything else is allowed.
+// control plane's HTTP API: open auth, one Valve rule that runs on every
+// emit (everything else is allowed), and the highest per-app limits.
 
 export const BENCH_RULES = `record:
   "*":
@@ -52,5 +52,19 @@ export async function createBenchApp(api: string): Promise<string> {
   const appId = String(app.id);
   await call(api, 'PUT', `/v1/apps/${appId}/permissions`, { valve: BENCH_RULES }, token);
   await call(api, 'PUT', `/v1/apps/${appId}/auth`, { open: { enabled: true } }, token);
+  // The bench measures the node at full speed: its app gets the highest
+  // limits a developer can set, so no rate limit shapes the figures.
+  await call(
+    api,
+    'PUT',
+    `/v1/apps/${appId}/limits`,
+    {
+      maxConnections: 1_000_000,
+      maxMessagesPerSecond: 1_000_000,
+      connectionMessagesPerSecond: 100_000,
+      maxCrossReferencesPerSecond: 1_000_000,
+    },
+    token,
+  );
   return appId;
 }

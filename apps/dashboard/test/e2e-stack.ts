@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BusEnvelope, InlineJobQueue, type JobDefinition, LocalBus } from '@hubstream/cluster';
@@ -33,12 +34,67 @@ export type E2EStack = {
   close(): Promise<void>;
 };
 
+const DIST_DIR = path.join(DASHBOARD_DIR, 'dist');
+const LOCK_DIR = path.join(DASHBOARD_DIR, '.build-lock');
+const STAMP = path.join(DIST_DIR, '.sources-hash');
+const LOCK_STALE_MS = 120_000;
+
+/** A hash of everything the bundle is made of, so an up-to-date build is reused. */
+async function sourcesHash(): Promise<string> {
+  const hash = createHash('sha256');
+  const roots = [
+    path.join(DASHBOARD_DIR, 'src'),
+    path.join(DASHBOARD_DIR, 'index.html'),
+    path.join(DASHBOARD_DIR, 'vite.config.ts'),
+    path.join(DASHBOARD_DIR, 'package.json'),
+    path.join(DASHBOARD_DIR, '../../packages/valve/src'),
+  ];
+  for (const root of roots) {
+    const files = (await stat(root)).isDirectory()
+      ? (await readdir(root, { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => path.join(e.parentPath, e.name))
+          .sort()
+      : [root];
+    for (const file of files) hash.update(file).update(await readFile(file));
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Builds the dashboard into dist/ as `pnpm build:dashboard` does, unless the
+ * build there is of the same sources. Test files run in parallel workers and
+ * servers of other files may be serving dist/, so one build at a time (a
+ * directory lock) and none at all when nothing changed.
+ */
 export async function buildDashboard() {
-  await build({
-    root: DASHBOARD_DIR,
-    configFile: path.join(DASHBOARD_DIR, 'vite.config.ts'),
-    logLevel: 'warn',
-  });
+  const want = await sourcesHash();
+  const current = () => readFile(STAMP, 'utf8').catch(() => '');
+  if ((await current()) === want) return;
+  for (;;) {
+    try {
+      await mkdir(LOCK_DIR);
+      break;
+    } catch {
+      const since = await stat(LOCK_DIR).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (since > LOCK_STALE_MS) await rm(LOCK_DIR, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    if ((await current()) === want) return;
+    await build({
+      root: DASHBOARD_DIR,
+      configFile: path.join(DASHBOARD_DIR, 'vite.config.ts'),
+      logLevel: 'warn',
+    });
+    await writeFile(STAMP, want);
+  } finally {
+    await rm(LOCK_DIR, { recursive: true, force: true });
+  }
 }
 
 const portOf = (server: { server: { address(): unknown } }) => {

@@ -1,0 +1,137 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DeepstreamClient } from '@deepstream/client';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningHubstream, startHubstream } from '../../standalone/test/process.ts';
+import { buildDashboard, launchChromium, screenshots } from './e2e-stack.ts';
+
+// The dashboard against `pnpm start`'s process (apps/standalone on embedded
+// PGlite): the pages work there too, and the app they set up takes logins.
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+
+const RULES = `record:
+  "*":
+    create: true
+    read: true
+    write: "user.data.plan == 'pro'"
+    delete: false
+    listen: false
+    notify: false
+event:
+  "*":
+    publish: false
+    subscribe: false
+    listen: false
+rpc:
+  "*":
+    provide: false
+    request: false
+presence:
+  "*":
+    allow: false
+`;
+
+describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 }, () => {
+  let dataDir: string;
+  let hub: RunningHubstream;
+  let browser: Browser;
+  let page: Page;
+  const shot = screenshots('standalone');
+
+  beforeAll(async () => {
+    await buildDashboard();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'hs-dashboard-'));
+    const realtimePort = await freePort();
+    hub = await startHubstream({
+      DATA_DIR: dataDir,
+      REALTIME_PORT: String(realtimePort),
+      PUBLIC_REALTIME_URL: `ws://127.0.0.1:${realtimePort}`,
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('sets up an app whose user the official client logs in as', async () => {
+    await page.goto(`${hub.controlPlaneUrl}/signup`);
+    await page.getByLabel('Email').fill('solo@example.com');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('New app name').fill('Solo');
+    await page.getByRole('button', { name: 'Create app' }).click();
+    const url = (await page.getByTestId('app-url').textContent()) ?? '';
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/[\w-]+$/);
+
+    const tab = (name: string) =>
+      page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name }).click();
+    await tab('Auth');
+    await page.getByRole('switch', { name: 'Email login' }).check();
+    await page.getByRole('button', { name: 'Save auth settings' }).click();
+    await page.getByText('Saved.', { exact: false }).waitFor();
+
+    await tab('Users');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByLabel('User email').fill('pro@example.com');
+    await page.getByLabel('User password').fill('pro password');
+    await page.getByLabel('serverData (JSON)').fill('{"plan": "pro"}');
+    await page
+      .getByRole('form', { name: 'Add user' })
+      .getByRole('button', { name: 'Add user' })
+      .click();
+    await page.getByRole('cell', { name: 'pro@example.com', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByLabel('User email').fill('free@example.com');
+    await page.getByLabel('User password').fill('free password');
+    await page
+      .getByRole('form', { name: 'Add user' })
+      .getByRole('button', { name: 'Add user' })
+      .click();
+    await page.getByRole('cell', { name: 'free@example.com', exact: true }).waitFor();
+    await shot(page, 'users');
+
+    await tab('Permissions');
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(RULES);
+    await page.getByRole('button', { name: 'Save and activate' }).click();
+    await page.getByText('Saved as version 1; it is active now.').waitFor();
+    await shot(page, 'permissions');
+
+    const clients: DeepstreamClient[] = [];
+    try {
+      const as = async (email: string, password: string) => {
+        const client = new DeepstreamClient(url, { maxReconnectAttempts: 1 });
+        clients.push(client);
+        client.on('error', () => {});
+        await client.login({ type: 'email', email, password });
+        return client;
+      };
+      const pro = await as('pro@example.com', 'pro password');
+      await pro.record.setDataWithAck('doc/1', { by: 'pro' });
+      const free = await as('free@example.com', 'free password');
+      await expect(free.record.setDataWithAck('doc/1', { by: 'free' })).rejects.toBe(
+        'MESSAGE_DENIED',
+      );
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});

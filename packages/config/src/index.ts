@@ -1,4 +1,10 @@
-export { appRealtimeUrl, publicHttpUrl, publicRealtimeUrl } from './derived.ts';
+export {
+  appRealtimeUrl,
+  publicHttpUrl,
+  publicRealtimeUrl,
+  tlsEnabled,
+  trustedProxies,
+} from './derived.ts';
 export { ConfigError, type ConfigProblem, loadConfig, loadTestConfig } from './load.ts';
 export { loadConfigOrExit, loadRoleConfigOrExit, type RoleConfig } from './process.ts';
 export {

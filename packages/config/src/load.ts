@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Static, TObject, TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { type Config, configSchema, type TestConfig, testConfigSchema } from './schema.ts';
@@ -50,9 +51,40 @@ function parse<S extends TObject>(schema: S, env: Env): Readonly<Static<S>> {
   return Object.freeze(result) as Readonly<Static<S>>;
 }
 
+/** Problems with the TLS and proxy settings that their patterns cannot see. */
+function tlsProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const cert = config.TLS_CERT_FILE !== undefined;
+  const key = config.TLS_KEY_FILE !== undefined;
+  if (cert !== key) {
+    const [set, unset] = cert
+      ? ['TLS_CERT_FILE', 'TLS_KEY_FILE']
+      : ['TLS_KEY_FILE', 'TLS_CERT_FILE'];
+    problems.push({
+      variable: unset,
+      message: `must be set when ${set} is (a certificate and its key go together), or unset ${set}`,
+    });
+  }
+  for (const entry of (config.TRUSTED_PROXIES ?? '').split(',').map((e) => e.trim())) {
+    if (entry === '' || ['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || (bits !== undefined && Number(bits) > maxBits)) {
+      problems.push({
+        variable: 'TRUSTED_PROXIES',
+        message: `must list IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** Validates the environment against the schema; the result is frozen. */
 export function loadConfig(env: Env = process.env): Config {
   const config = parse(configSchema, env);
+  const tls = tlsProblems(config);
+  if (tls.length > 0) throw new ConfigError(tls);
   // A node must renew its registry entry before the others may call it dead.
   if (config.NODE_DEAD_AFTER_MS <= config.NODE_HEARTBEAT_INTERVAL_MS) {
     throw new ConfigError([

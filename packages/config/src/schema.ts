@@ -72,6 +72,51 @@ export const configSchema = Type.Object(
       description:
         'Base URL at which clients reach realtime nodes; app URLs are this plus /APP_ID. Unset: ws://localhost:REALTIME_PORT.',
     }),
+    TLS_CERT_FILE: Type.Optional(
+      Type.String({
+        minLength: 1,
+        expected: 'a file path',
+        description:
+          'PEM certificate (leaf first, then its chain) that the control plane and the realtime node present: they serve https:// and wss://. Needs TLS_KEY_FILE. Replaced files are picked up without a restart (see TLS_RELOAD_INTERVAL_MS).',
+      }),
+    ),
+    TLS_KEY_FILE: Type.Optional(
+      Type.String({
+        minLength: 1,
+        expected: 'a file path',
+        description: 'PEM private key of TLS_CERT_FILE. Set both or neither.',
+      }),
+    ),
+    TLS_RELOAD_INTERVAL_MS: positiveInt(5_000, {
+      description:
+        'How often the servers look at TLS_CERT_FILE and TLS_KEY_FILE for a new certificate; new connections get it, open ones stay up.',
+    }),
+    TLS_SELF_SIGNED: oneOf(['auto', 'true', 'false'] as const, 'auto', {
+      description:
+        'Without TLS_CERT_FILE: true makes a local CA and a certificate for localhost into DATA_DIR/tls (once; reused after), prints its SHA-256 fingerprint and serves TLS with it. auto: the same, but only for pnpm start with both servers on loopback. false: never.',
+    }),
+    TLS_TERMINATED_BY_PROXY: Type.Boolean({
+      default: false,
+      expected: 'true or false',
+      description:
+        'A TLS-terminating proxy or load balancer is in front: the servers may listen in plaintext on any address, and clients use PUBLIC_HTTP_URL and PUBLIC_REALTIME_URL (set them to https:// and wss://).',
+    }),
+    TRUSTED_PROXIES: Type.Optional(
+      Type.String({
+        pattern:
+          '^\\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(/[0-9]{1,3})?)(\\s*,\\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(/[0-9]{1,3})?))*\\s*$',
+        expected:
+          'a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+        description:
+          'Comma-separated addresses or CIDR ranges (or loopback, linklocal, uniquelocal) of proxies whose X-Forwarded-For, -Proto and -Host are believed (client address, https). Unset: no one is; the headers are ignored.',
+      }),
+    ),
+    ALLOW_PLAINTEXT: Type.Boolean({
+      default: false,
+      expected: 'true or false',
+      description:
+        'Let the servers serve plain http:// and ws:// on a non-loopback address without TLS or TLS_TERMINATED_BY_PROXY. Without it they refuse to start there.',
+    }),
     LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { description: 'Minimum level of the JSON logs.' }),
     ACCOUNT_RATE_LIMIT_MAX: positiveInt(10, {
       description:

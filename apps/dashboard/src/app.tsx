@@ -95,7 +95,7 @@ function Shell() {
     <>
       <Header />
       {session.status === 'in' ? <VerifyBanner account={session.account} /> : null}
-      <div id="content">
+      <div id="content" tabIndex={-1}>
         <Routes />
       </div>
     </>

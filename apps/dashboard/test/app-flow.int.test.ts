@@ -362,6 +362,46 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await page.getByText('No users yet').waitFor();
   });
 
+  it('pages through many users', async () => {
+    // Created through the API with the browser's own session cookie.
+    const appId = appUrl.split('/').pop();
+    for (let i = 1; i <= 25; i++) {
+      const res = await page.request.post(`${stack.controlPlaneUrl}/v1/apps/${appId}/users`, {
+        data: { email: `user${String(i).padStart(2, '0')}@example.com`, password: 'password 123' },
+      });
+      expect(res.status()).toBe(201);
+    }
+    await page.reload();
+    const pager = page.getByRole('navigation', { name: 'Pages of users' });
+    await pager.getByText('1–20 of 25').waitFor();
+    expect(await pager.getByRole('button', { name: 'Previous' }).isDisabled()).toBe(true);
+    await pager.getByRole('button', { name: 'Next' }).click();
+    await pager.getByText('21–25 of 25').waitFor();
+    expect(await pager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await shot(page, 'users-page-2');
+  });
+
+  it('can be used from the keyboard', async () => {
+    await page.goto(`${stack.controlPlaneUrl}/apps`);
+    // A new page focuses its heading, so screen readers announce it.
+    await page.getByRole('heading', { name: 'Your apps' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Your apps');
+    // Create an app with the keyboard alone: Tab to the field, type, Enter.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('placeholder'))).toBe(
+      'My chat app',
+    );
+    await page.keyboard.type('Keyboard app');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Keyboard app', level: 1 }).waitFor();
+    // The skip link shows when focused and jumps past the header.
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    await skip.focus();
+    expect((await skip.boundingBox())?.x).toBeGreaterThanOrEqual(0);
+    await page.keyboard.press('Enter');
+    expect(new URL(page.url()).hash).toBe('#content');
+  });
+
   it('works on a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await tab('Overview');

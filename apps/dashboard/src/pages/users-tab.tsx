@@ -27,12 +27,14 @@ export function UsersTab({ appId }: { appId: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   // Search as the developer types, once they pause.
   useEffect(() => {
+    const next = query.trim();
+    if (next === search) return;
     const timer = setTimeout(() => {
-      setSearch(query.trim());
+      setSearch(next);
       setOffset(0);
     }, 250);
     return () => clearTimeout(timer);
-  }, [query]);
+  }, [query, search]);
   const users = useAsync(() => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset) });
     if (search) params.set('q', search);

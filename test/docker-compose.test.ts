@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { configSchema } from '@hubstream/config';
+import { existsSync, readFileSync } from 'node:fs';
+import { configSchema, loadConfig } from '@hubstream/config';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-// There is no Docker engine where we build, so docker-compose.yml is kept
-// correct by reading it: every variable it gives Hubstream must exist in the
-// config schema, and every command it runs must be a workspace script.
+// There is no Docker engine where we build, so docker-compose.yml and the
+// Caddyfile it mounts are kept correct by reading them: every variable the
+// stack gives Hubstream must exist in the config schema and form a valid
+// configuration, every command must be a workspace script, and Caddy's
+// sites must reach the services on the ports they listen on.
 
 const root = new URL('../', import.meta.url);
 const read = (file: string) => readFileSync(new URL(file, root), 'utf8');
@@ -18,44 +20,154 @@ type Service = {
   healthcheck?: { test: string[] | string };
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  expose?: string[];
+  volumes?: string[];
+  networks?: Record<string, { ipv4_address?: string } | null>;
   restart?: string;
   container_name?: string;
+  stop_grace_period?: string;
+};
+type Compose = {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: { subnet: string; ip_range?: string }[] } }>;
 };
 
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
+const compose = parse(read('docker-compose.yml')) as Compose;
 const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
   .scripts;
 const hubstreamServices = Object.entries(compose.services).filter(([, s]) => s.build);
 const configDefaults = configSchema.properties as Record<string, { default?: unknown }>;
 
 const ROLES = ['control-plane', 'realtime', 'worker'] as const;
+const BEHIND_CADDY = ['control-plane', 'realtime'] as const;
 const service = (name: string): Service => {
   const found = compose.services[name];
   if (!found) throw new Error(`docker-compose.yml has no ${name} service`);
   return found;
 };
-/** The port a role listens on: its variable in the service, else the schema default. */
-const portOf = (name: string, variable: string) =>
-  service(name).environment?.[variable] ?? String(configDefaults[variable]?.default);
+
+/**
+ * Compose's interpolation of `${VAR}`, `${VAR:-default}` and
+ * `${VAR:?error}` with the given variables (unset ones are empty).
+ */
+function interpolate(value: string, variables: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_all, name, op, arg) => {
+    const set = variables[name];
+    if (set !== undefined && set !== '') return set;
+    if (op === '-') return arg;
+    if (op === '?') throw new Error(`${name} is required: ${arg}`);
+    return '';
+  });
+}
+/** What `docker compose up` with only POSTGRES_PASSWORD set gives a service. */
+const SHELL = { POSTGRES_PASSWORD: 'a-password' };
+const environmentOf = (name: string) =>
+  Object.fromEntries(
+    Object.entries(service(name).environment ?? {}).map(([k, v]) => [
+      k,
+      interpolate(String(v), SHELL),
+    ]),
+  );
+/** A setting as a role's process sees it: its environment, else the schema default. */
+const settingOf = (name: string, variable: string) =>
+  environmentOf(name)[variable] || String(configDefaults[variable]?.default);
 const healthcheckOf = (name: string) => [service(name).healthcheck?.test ?? []].flat().join(' ');
 
+// A small reader for the Caddyfile: blocks of directives, comments dropped,
+// `{$VAR:default}` placeholders kept as written.
+type Directive = { tokens: string[]; block: Directive[] };
+function parseCaddyfile(text: string): Directive[] {
+  const top: Directive[] = [];
+  const stack: Directive[][] = [top];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (line === '') continue;
+    const current = stack.at(-1) as Directive[];
+    if (line === '}') {
+      stack.pop();
+      if (stack.length === 0) throw new Error('Caddyfile: unbalanced }');
+      continue;
+    }
+    const opens = line.endsWith('{') && !line.endsWith('}{');
+    const tokens = (opens ? line.slice(0, -1) : line).match(/"[^"]*"|\S+/g) ?? [];
+    const directive: Directive = { tokens, block: [] };
+    current.push(directive);
+    if (opens) stack.push(directive.block);
+  }
+  if (stack.length !== 1) throw new Error('Caddyfile: a block is not closed');
+  return top;
+}
+const caddyfile = parseCaddyfile(read('infra/Caddyfile'));
+/** Caddy's `{$VAR:default}` with the caddy service's environment. */
+const caddyEnvironment = () => environmentOf('caddy');
+const siteAddress = (written: string) =>
+  written.replace(/\{\$(\w+)(?::([^}]*))?\}/g, (_all, name, fallback) => {
+    return caddyEnvironment()[name] || fallback || '';
+  });
+const sites = caddyfile
+  .filter((d) => d.tokens.length > 0 && d.block.length > 0)
+  .map((d) => ({ written: d.tokens.join(' '), address: siteAddress(d.tokens.join(' ')), ...d }));
+const site = (address: string) => {
+  const found = sites.find((s) => s.address === address);
+  if (!found) {
+    throw new Error(`the Caddyfile has no site ${address} (${sites.map((s) => s.address)})`);
+  }
+  return found;
+};
+const directives = (block: Directive[], name: string) => block.filter((d) => d.tokens[0] === name);
+
+const hostPort = (url: string) => {
+  const { hostname, port, protocol } = new URL(url);
+  return port === '' || (protocol === 'https:' && port === '443')
+    ? hostname
+    : `${hostname}:${port}`;
+};
+
 describe('docker-compose.yml', () => {
-  it('has postgres, redis and one service per production role, and nothing else', () => {
+  it('has Caddy, Postgres, Redis and one service per production role, and nothing else', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['control-plane', 'postgres', 'realtime', 'redis', 'worker'].sort(),
+      ['caddy', 'control-plane', 'postgres', 'realtime', 'redis', 'worker'].sort(),
     );
     expect(hubstreamServices.map(([name]) => name).sort()).toEqual([...ROLES].sort());
   });
 
   it.each(ROLES)('%s runs its own root script', (role) => {
     expect(service(role).command).toEqual(['pnpm', `start:${role}`]);
+    expect(Object.keys(rootScripts)).toContain(`start:${role}`);
   });
 
-  it('restarts every service and keeps Redis durable', () => {
+  it('restarts every service', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       expect(s.restart, `${name} restart policy`).toMatch(/^(unless-stopped|always|on-failure)/);
     }
-    expect(service('redis').command).toEqual(['redis-server', '--appendonly', 'yes']);
+  });
+
+  it('keeps Postgres, Redis (append-only) and Caddy certificates in named volumes', () => {
+    const declared = Object.keys(compose.volumes ?? {});
+    const mounts = (name: string) =>
+      Object.fromEntries((service(name).volumes ?? []).map((v) => v.split(':').reverse()));
+    expect(mounts('postgres')['/var/lib/postgresql/data']).toBe('postgres-data');
+    expect(mounts('redis')['/data']).toBe('redis-data');
+    expect(mounts('caddy')['/data']).toBe('caddy-data');
+    for (const volume of ['postgres-data', 'redis-data', 'caddy-data']) {
+      expect(declared).toContain(volume);
+    }
+    const redis = service('redis').command ?? [];
+    expect(redis[0]).toBe('redis-server');
+    expect(redis.join(' ')).toContain('--appendonly yes');
+    // BullMQ's queues must never be evicted.
+    expect(redis.join(' ')).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('requires a Postgres password instead of shipping one', () => {
+    expect(service('postgres').environment?.POSTGRES_PASSWORD).toMatch(
+      /^\$\{POSTGRES_PASSWORD:\?.+\}$/,
+    );
+    expect(() => environmentOf('postgres')).not.toThrow();
+    expect(() =>
+      interpolate(String(service('postgres').environment?.POSTGRES_PASSWORD), {}),
+    ).toThrow(/POSTGRES_PASSWORD is required/);
   });
 
   it('starts the realtime nodes and the worker after the control plane (which migrates)', () => {
@@ -66,61 +178,168 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the control plane on its port', () => {
-    const port = portOf('control-plane', 'HTTP_PORT');
-    expect(service('control-plane').environment?.HTTP_HOST).toBe('0.0.0.0');
-    expect(service('control-plane').ports).toContain(`${port}:${port}`);
-    expect(healthcheckOf('control-plane')).toContain(`127.0.0.1:${port}/ready`);
-  });
-
-  it('publishes realtime nodes on a range of host ports so that the service can be scaled', () => {
-    const port = portOf('realtime', 'REALTIME_PORT');
-    const realtime = service('realtime');
-    expect(realtime.environment?.REALTIME_HOST).toBe('0.0.0.0');
-    expect(realtime.container_name).toBeUndefined();
-    const [mapping] = realtime.ports ?? [];
-    const [, from, to, target] = /^(\d+)-(\d+):(\d+)$/.exec(mapping ?? '') ?? [];
-    expect(target).toBe(port);
-    expect(Number(to) - Number(from)).toBeGreaterThan(0);
-    expect(healthcheckOf('realtime')).toContain(`127.0.0.1:${port}/ready`);
-  });
-
-  it("checks the worker's health server on its port", () => {
-    const port = portOf('worker', 'WORKER_PORT');
-    expect(healthcheckOf('worker')).toContain(`127.0.0.1:${port}/ready`);
-  });
-
-  it.each(hubstreamServices)('%s sets only variables of the config schema', (_name, service) => {
-    const variables = Object.keys(service.environment ?? {});
-    expect(variables.length).toBeGreaterThan(0);
-    for (const variable of variables) {
-      expect(Object.keys(configSchema.properties), `${variable} is in the schema`).toContain(
-        variable,
-      );
-    }
-  });
-
-  it.each(hubstreamServices)('%s runs a script of the workspace', (_name, service) => {
-    const [bin, script, ...rest] = service.command ?? [];
-    expect(bin).toBe('pnpm');
-    expect(rest).toEqual([]);
-    expect(Object.keys(rootScripts)).toContain(script);
-  });
-
   it('has a healthcheck on every service and waits for healthy dependencies', () => {
-    for (const [name, service] of Object.entries(compose.services)) {
-      expect(service.healthcheck?.test, `${name} healthcheck`).toBeTruthy();
-      for (const [dependency, condition] of Object.entries(service.depends_on ?? {})) {
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect(s.healthcheck?.test, `${name} healthcheck`).toBeTruthy();
+      for (const [dependency, condition] of Object.entries(s.depends_on ?? {})) {
         expect(compose.services[dependency], `${name} depends on a defined service`).toBeTruthy();
         expect(condition.condition).toBe('service_healthy');
       }
     }
   });
 
+  it.each([
+    ['control-plane', 'HTTP_HOST', 'HTTP_PORT'],
+    ['realtime', 'REALTIME_HOST', 'REALTIME_PORT'],
+    ['worker', 'WORKER_HOST', 'WORKER_PORT'],
+  ])('%s listens on the network and checks /ready on its port', (role, host, port) => {
+    expect(settingOf(role, host)).toBe('0.0.0.0');
+    expect(healthcheckOf(role)).toContain(`127.0.0.1:${settingOf(role, port)}/ready`);
+  });
+
+  it('publishes host ports on Caddy only, so that realtime nodes can be scaled', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name !== 'caddy') expect(s.ports, `${name} has no host port`).toBeUndefined();
+      expect(s.container_name, `${name} has no fixed container name`).toBeUndefined();
+    }
+    expect(service('realtime').expose).toEqual([settingOf('realtime', 'REALTIME_PORT')]);
+    expect(service('control-plane').expose).toEqual([settingOf('control-plane', 'HTTP_PORT')]);
+  });
+
+  it('gives realtime nodes and workers longer than their drain to stop', () => {
+    for (const role of ['realtime', 'worker']) {
+      const grace = /^(\d+)s$/.exec(service(role).stop_grace_period ?? '10s')?.[1];
+      expect(Number(grace) * 1000).toBeGreaterThan(Number(settingOf(role, 'SHUTDOWN_TIMEOUT_MS')));
+    }
+  });
+
+  it.each(hubstreamServices)('%s sets only variables of the config schema', (name, s) => {
+    const variables = Object.keys(s.environment ?? {});
+    expect(variables.length).toBeGreaterThan(0);
+    for (const variable of variables) {
+      expect(Object.keys(configSchema.properties), `${variable} is in the schema`).toContain(
+        variable,
+      );
+    }
+    // With the defaults of docker-compose.yml, the values are valid too.
+    expect(() => loadConfig(environmentOf(name))).not.toThrow();
+  });
+
+  it.each(hubstreamServices)('%s runs a script of the workspace', (_name, s) => {
+    const [bin, script, ...rest] = s.command ?? [];
+    expect(bin).toBe('pnpm');
+    expect(rest).toEqual([]);
+    expect(Object.keys(rootScripts)).toContain(script);
+  });
+
   it('points Hubstream at the compose Postgres and Redis', () => {
-    for (const [, service] of hubstreamServices) {
-      expect(service.environment?.DATABASE_URL).toMatch(/@postgres:5432\//);
-      expect(service.environment?.REDIS_URL).toMatch(/^redis:\/\/redis:6379/);
+    for (const [name] of hubstreamServices) {
+      expect(environmentOf(name).DATABASE_URL).toBe(
+        'postgresql://hubstream:a-password@postgres:5432/hubstream',
+      );
+      expect(environmentOf(name).REDIS_URL).toMatch(/^redis:\/\/redis:6379/);
+    }
+  });
+});
+
+describe('Caddy in docker-compose.yml', () => {
+  it('mounts infra/Caddyfile and keeps its certificates in a volume', () => {
+    const caddy = service('caddy');
+    expect(caddy.image).toMatch(/^caddy:2\.\d+/);
+    expect(caddy.volumes).toContain('./infra/Caddyfile:/etc/caddy/Caddyfile:ro');
+    expect(existsSync(new URL('infra/Caddyfile', root))).toBe(true);
+  });
+
+  it('publishes HTTP (ACME, redirects), HTTPS and the realtime site port', () => {
+    const ports = service('caddy').ports ?? [];
+    expect(ports).toEqual(expect.arrayContaining(['80:80', '443:443']));
+    for (const { address } of sites.filter((s) => !s.address.startsWith('http://'))) {
+      const port = /:(\d+)$/.exec(address)?.[1] ?? '443';
+      expect(ports, `${address} is reachable`).toContain(`${port}:${port}`);
+    }
+  });
+
+  it("checks Caddy's health on the Caddyfile's internal health site", () => {
+    const health = site('http://:2020');
+    expect(directives(health.block, 'respond')[0]?.tokens.slice(0, 2)).toEqual([
+      'respond',
+      '/health',
+    ]);
+    expect(healthcheckOf('caddy')).toContain('http://127.0.0.1:2020/health');
+    expect(service('caddy').ports?.some((p) => p.includes('2020'))).toBe(false);
+  });
+
+  it('serves the control plane at PUBLIC_HTTP_URL and proxies it to its port', () => {
+    const publicUrl = settingOf('control-plane', 'PUBLIC_HTTP_URL');
+    expect(publicUrl).toMatch(/^https:\/\//);
+    const controlPlane = site(hostPort(publicUrl));
+    const [proxy, ...more] = directives(controlPlane.block, 'reverse_proxy');
+    expect(more).toEqual([]);
+    expect(proxy?.tokens).toEqual([
+      'reverse_proxy',
+      `control-plane:${settingOf('control-plane', 'HTTP_PORT')}`,
+    ]);
+  });
+
+  it('serves the realtime nodes at PUBLIC_REALTIME_URL, balanced over every replica', () => {
+    const publicUrl = settingOf('realtime', 'PUBLIC_REALTIME_URL');
+    expect(publicUrl).toMatch(/^wss:\/\//);
+    expect(settingOf('control-plane', 'PUBLIC_REALTIME_URL')).toBe(publicUrl);
+    const realtime = site(hostPort(publicUrl.replace(/^wss:/, 'https:')));
+    const [proxy, ...more] = directives(realtime.block, 'reverse_proxy');
+    expect(more).toEqual([]);
+    // No fixed upstream: the `realtime` service's DNS name, resolved again
+    // and again, yields every replica.
+    expect(proxy?.tokens).toEqual(['reverse_proxy']);
+    const [dynamic] = directives(proxy?.block ?? [], 'dynamic');
+    expect(dynamic?.tokens).toEqual(['dynamic', 'a']);
+    const option = (name: string) =>
+      directives(dynamic?.block ?? [], name)[0]
+        ?.tokens.slice(1)
+        .join(' ');
+    expect(option('name')).toBe('realtime');
+    expect(option('port')).toBe(settingOf('realtime', 'REALTIME_PORT'));
+    expect(option('refresh')).toMatch(/^\d+s$/);
+    expect(directives(proxy?.block ?? [], 'lb_policy')[0]?.tokens[1]).toBe('least_conn');
+  });
+
+  it('never serves /metrics publicly', () => {
+    for (const s of sites.filter((s) => directives(s.block, 'reverse_proxy').length > 0)) {
+      expect(
+        directives(s.block, 'respond').map((d) => d.tokens.join(' ')),
+        `${s.written} hides /metrics`,
+      ).toContain('respond /metrics 404');
+    }
+  });
+
+  it.each(BEHIND_CADDY)(
+    '%s knows TLS terminates at Caddy and believes X-Forwarded-* from Caddy only',
+    (role) => {
+      const config = loadConfig(environmentOf(role));
+      expect(config.TLS_TERMINATED_BY_PROXY).toBe(true);
+      expect(config.TLS_CERT_FILE).toBeUndefined();
+      expect(config.ALLOW_PLAINTEXT).toBe(false);
+      const caddyAddress = service('caddy').networks?.default?.ipv4_address;
+      expect(config.TRUSTED_PROXIES).toBe(caddyAddress);
+    },
+  );
+
+  it('gives Caddy a fixed address that Docker never hands to another container', () => {
+    const caddyAddress = String(service('caddy').networks?.default?.ipv4_address);
+    const [pool] = compose.networks?.default?.ipam?.config ?? [];
+    const toNumber = (ip: string) =>
+      ip.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+    const inRange = (ip: string, cidr: string) => {
+      const [base = '', bits = '32'] = cidr.split('/');
+      const size = 2 ** (32 - Number(bits));
+      return Math.floor(toNumber(ip) / size) === Math.floor(toNumber(base) / size);
+    };
+    expect(inRange(caddyAddress, String(pool?.subnet))).toBe(true);
+    expect(inRange(caddyAddress, String(pool?.ip_range))).toBe(false);
+    expect(inRange(String(pool?.ip_range?.split('/')[0]), String(pool?.subnet))).toBe(true);
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name !== 'caddy')
+        expect(s.networks, `${name} gets an address from the range`).toBeUndefined();
     }
   });
 });

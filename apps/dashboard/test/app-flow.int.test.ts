@@ -281,6 +281,36 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await expect.poll(() => editor.textContent()).not.toContain("'admin'");
   });
 
+  it('simulates cross-referenced records and oldData against unsaved rules', async () => {
+    const editor = page.locator('.cm-content');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(
+      rules("_('roles/' + user.id) == 'admin' || (oldData != null && oldData.owner == user.id)"),
+    );
+    await page.getByText(/No problems/).waitFor();
+    const sim = page.getByRole('form', { name: 'Simulator' });
+    await sim.getByLabel('Name', { exact: true }).fill('notes/x');
+    await sim.getByLabel('User id').fill('u1');
+    await sim.getByLabel('oldData (JSON)').fill('');
+    await sim.getByLabel(/Cross-referenced records/).fill('{"roles/u1": "admin"}');
+    const result = page.getByTestId('simulation-result');
+    await sim.getByRole('button', { name: 'Run simulation' }).click();
+    await expect.poll(() => result.textContent()).toMatch(/^allowed/);
+    expect(await result.textContent()).toContain('Loaded record roles/u1');
+    await shot(page, 'simulator-cross-reference');
+    await sim.getByLabel(/Cross-referenced records/).fill('{}');
+    await sim.getByRole('button', { name: 'Run simulation' }).click();
+    await expect.poll(() => result.textContent()).toMatch(/^denied/);
+    // The stored record's owner is the user: allowed through oldData.
+    await sim.getByLabel('oldData (JSON)').fill('{"owner": "u1"}');
+    await sim.getByRole('button', { name: 'Run simulation' }).click();
+    await expect.poll(() => result.textContent()).toMatch(/^allowed/);
+    // Unsaved: the active rules are still version 1.
+    await page.getByRole('cell', { name: /v1\s*active/ }).waitFor();
+  });
+
   it('charts the app’s usage', async () => {
     await tab('Usage');
     // The client above connected and wrote; the node reports every second.

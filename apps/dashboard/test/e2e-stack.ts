@@ -188,6 +188,12 @@ export function screenshots(prefix: string) {
   let n = 0;
   return async (page: Page, name: string) => {
     await mkdir(ARTIFACTS_DIR, { recursive: true });
+    if (n === 0) {
+      // This run's screenshots replace the last run's.
+      for (const old of await readdir(ARTIFACTS_DIR)) {
+        if (old.startsWith(`${prefix}-`)) await rm(path.join(ARTIFACTS_DIR, old), { force: true });
+      }
+    }
     n += 1;
     const file = path.join(ARTIFACTS_DIR, `${prefix}-${String(n).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file, fullPage: true });

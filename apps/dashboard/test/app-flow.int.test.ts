@@ -211,6 +211,11 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Save and activate' }).click();
     await page.getByText('Saved as version 1; it is active now.').waitFor();
     await page.getByRole('cell', { name: /v1\s*active/ }).waitFor();
+    // Nothing left to save until the rules change again.
+    await page.getByText(/Version 1 is active\./).waitFor();
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Save and activate' }).isDisabled())
+      .toBe(true);
     await shot(page, 'permissions-saved');
   });
 

@@ -83,6 +83,7 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
       });
       setSaved(`Saved as version ${version}; it is active now.`);
       versions.reload();
+      active.reload();
       onSaved();
     } catch (e) {
       setSaveError(e);

@@ -1,4 +1,20 @@
 export { type ReadinessCheck, registerHealthRoutes } from './health.ts';
-export { createLogger, type Logger, type LogLevel } from './logger.ts';
+export {
+  createLogger,
+  type Logger,
+  type LogLevel,
+  redactSecrets,
+  redactUrl,
+} from './logger.ts';
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricsOptions,
+  processMetrics,
+  Registry,
+  registerMetricsRoute,
+  registerQueueDepth,
+} from './metrics.ts';
 export { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 export { stopOnSignals } from './shutdown.ts';

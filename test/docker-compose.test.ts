@@ -300,7 +300,9 @@ describe('Caddy in docker-compose.yml', () => {
     expect(option('name')).toBe('realtime');
     expect(option('port')).toBe(settingOf('realtime', 'REALTIME_PORT'));
     expect(option('refresh')).toMatch(/^\d+s$/);
-    expect(directives(proxy?.block ?? [], 'lb_policy')[0]?.tokens[1]).toBe('least_conn');
+    // A retry after a refused connection must go to another node.
+    expect(directives(proxy?.block ?? [], 'lb_policy')[0]?.tokens[1]).toBe('round_robin');
+    expect(directives(proxy?.block ?? [], 'lb_try_duration')[0]?.tokens[1]).toMatch(/^\d+s$/);
   });
 
   it('never serves /metrics publicly', () => {

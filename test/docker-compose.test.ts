@@ -206,8 +206,8 @@ describe('docker-compose.yml', () => {
     expect(service('control-plane').expose).toEqual([settingOf('control-plane', 'HTTP_PORT')]);
   });
 
-  it('gives realtime nodes and workers longer than their drain to stop', () => {
-    for (const role of ['realtime', 'worker']) {
+  it('gives every role longer than its drain (SHUTDOWN_TIMEOUT_MS) to stop', () => {
+    for (const role of ROLES) {
       const grace = /^(\d+)s$/.exec(service(role).stop_grace_period ?? '10s')?.[1];
       expect(Number(grace) * 1000).toBeGreaterThan(Number(settingOf(role, 'SHUTDOWN_TIMEOUT_MS')));
     }

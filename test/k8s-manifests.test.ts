@@ -150,6 +150,15 @@ describe('ConfigMap and Secret', () => {
     expect(both, 'a variable is in one place only').toEqual([]);
   });
 
+  it('hold exactly the variables that ENVS.md lists for the servers', () => {
+    const envs = read(new URL('ENVS.md', root));
+    const servers = envs.slice(envs.indexOf('## Servers'), envs.indexOf('## Tests'));
+    const documented = [...servers.matchAll(/^\| `([A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(documented.length).toBeGreaterThan(0);
+    const names = [...Object.keys(configData), ...Object.keys(secretData)];
+    expect(names.sort()).toEqual(documented.sort());
+  });
+
   it('keep credentials in the Secret only', () => {
     for (const variable of schemaVariables.filter(looksSecret)) {
       expect(secretData, `${variable} in the Secret`).toHaveProperty(variable);

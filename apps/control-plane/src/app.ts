@@ -4,7 +4,13 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { registerHealthRoutes } from '@hubstream/service';
+import { BullMqJobQueue } from '@hubstream/cluster';
+import {
+  Registry,
+  registerHealthRoutes,
+  registerMetricsRoute,
+  registerQueueDepth,
+} from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -93,6 +99,11 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
   });
 
   registerHealthRoutes(app, [{ name: 'database', check: () => context.db.ping() }]);
+  // GET /metrics: HTTP requests, process metrics, and the job queue when it is BullMQ's.
+  const metrics = new Registry();
+  const { jobs } = context;
+  if (jobs instanceof BullMqJobQueue) registerQueueDepth(metrics, () => jobs.counts());
+  registerMetricsRoute(app, { registry: metrics, token: context.config.METRICS_TOKEN });
   await app.register(
     async (v1) => {
       await v1.register(accountRoutes, context);

@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { NodeLifecycle } from './cluster/node-lifecycle.ts';
 import { AppRegistry } from './core/app-registry.ts';
 import type { NodeServices } from './core/app-runtime.ts';
+import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
 import { defaultLimits } from './limits/app-limits.ts';
@@ -33,6 +34,7 @@ import {
   LocalConnectionCounter,
   RedisConnectionCounter,
 } from './limits/connection-counter.ts';
+import { registerRealtimeMetrics } from './metrics.ts';
 import { LocalRecordStore } from './records/local-record-store.ts';
 import type { PersistenceLag, RecordStore } from './records/record-store.ts';
 import { RedisRecordStore } from './records/redis-record-store.ts';
@@ -171,6 +173,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     rateLimiter,
     connectionCounts,
     limitDefaults: defaultLimits(options.config),
+    counters: new NodeCounters(),
   };
   const registry = new AppRegistry(node, options.bus);
   // Clustered: the node beats in the node registry while it listens.
@@ -196,6 +199,13 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     persistenceLag: () => records.persistenceLag(),
   });
   registerHealthRoutes(app, [{ name: 'database', check: () => options.db.ping() }]);
+  registerRealtimeMetrics(app, {
+    registry,
+    counters: node.counters,
+    bus: options.bus,
+    persistenceLag: () => records.persistenceLag(),
+    token: options.config.METRICS_TOKEN,
+  });
   await registerGateway(app, registry, settings);
   app.addHook('preClose', async () => {
     await registry.close();

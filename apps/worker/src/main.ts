@@ -1,7 +1,15 @@
 import { BullMqJobQueue } from '@hubstream/cluster';
 import { loadRoleConfigOrExit } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
-import { createLogger, type Logger, registerHealthRoutes, stopOnSignals } from '@hubstream/service';
+import {
+  createLogger,
+  type Logger,
+  Registry,
+  registerHealthRoutes,
+  registerMetricsRoute,
+  registerQueueDepth,
+  stopOnSignals,
+} from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { createJobDefinitions } from './index.ts';
@@ -69,6 +77,10 @@ try {
       },
     },
   ]);
+  // GET /metrics: the queue's jobs by state, and the process metrics.
+  const metrics = new Registry();
+  registerQueueDepth(metrics, () => jobs.counts());
+  registerMetricsRoute(app, { registry: metrics, token: config.METRICS_TOKEN });
   await app.listen({ host: config.WORKER_HOST, port: config.WORKER_PORT });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');

@@ -87,6 +87,18 @@ export class BullMqJobQueue implements JobQueue {
     return this.#queue.getWaitingCount();
   }
 
+  /** Jobs by state (waiting, active, delayed, prioritized, failed, ...), for metrics. */
+  async counts(): Promise<Record<string, number>> {
+    return this.#queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'waiting-children',
+      'failed',
+    );
+  }
+
   async close(): Promise<void> {
     // Lets jobs in progress finish; waiting ones stay in Redis for the next worker.
     await this.#worker?.close();

@@ -49,7 +49,7 @@ export {
   RedisRateLimiter,
   type Verdict as RateVerdict,
 } from './rate-limiter.ts';
-export { RedisBus, type RedisBusOptions } from './redis-bus.ts';
+export { type DeliveryLagObserver, RedisBus, type RedisBusOptions } from './redis-bus.ts';
 export { connectRedis, openRedisServices } from './redis-services.ts';
 export {
   LocalRpcProviderRegistry,

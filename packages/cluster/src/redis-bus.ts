@@ -7,9 +7,14 @@ import { LocalBus } from './bus.ts';
 // `{prefix}hs:{appId}:bus`; messages coming back from Redis with this node's
 // id are its own echoes and are dropped, so every subscriber on every node
 // sees each message exactly once. Publishes made in the same tick go out in
-// one pipeline.
+// one pipeline. Each message carries the sender's clock at publish (`s`,
+// ms since the epoch), so the receiver can tell how long delivery took (the
+// bus lag metric; across machines it includes their clock difference).
 
-type Wire = { o: string; t: BusTopic; p: unknown; d?: string };
+type Wire = { o: string; t: BusTopic; p: unknown; d?: string; s?: number };
+
+/** Told, for each message from another node, how long it took from publish to delivery. */
+export type DeliveryLagObserver = (lagMs: number, topic: BusTopic) => void;
 
 export type RedisBusOptions = {
   nodeId: string;
@@ -31,6 +36,7 @@ export class RedisBus implements ClusterBus {
   #batch: [string, string][] = [];
   #flushing: Promise<void> | null = null;
   readonly #ready: Promise<unknown>;
+  readonly #lagObservers = new Set<DeliveryLagObserver>();
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
@@ -64,7 +70,7 @@ export class RedisBus implements ClusterBus {
     topic: T,
     payload: BusTopics[T],
   ): Promise<void> {
-    await this.#enqueue(appId, { o: this.nodeId, t: topic, p: payload });
+    await this.#enqueue(appId, { o: this.nodeId, t: topic, p: payload, s: Date.now() });
   }
 
   async #enqueue(appId: string, wire: Wire): Promise<void> {
@@ -81,12 +87,18 @@ export class RedisBus implements ClusterBus {
   ): Promise<void> {
     if (nodeId === this.nodeId) return this.#local.sendTo(nodeId, appId, topic, payload);
     // On the app's channel like the rest; every node but `nodeId` drops it.
-    const wire: Wire = { o: this.nodeId, t: topic, p: payload, d: nodeId };
+    const wire: Wire = { o: this.nodeId, t: topic, p: payload, d: nodeId, s: Date.now() };
     await this.#enqueue(appId, wire);
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
     return this.#local.subscribe(topic, handler);
+  }
+
+  /** Watches the delivery lag of messages from other nodes; returns the function that stops. */
+  onDeliveryLag(observer: DeliveryLagObserver): () => void {
+    this.#lagObservers.add(observer);
+    return () => this.#lagObservers.delete(observer);
   }
 
   async close(): Promise<void> {
@@ -116,6 +128,11 @@ export class RedisBus implements ClusterBus {
     }
     if (wire.o === this.nodeId) return;
     if (wire.d !== undefined && wire.d !== this.nodeId) return;
+    // Older nodes send no timestamp; a clock behind the sender's reads as 0.
+    if (typeof wire.s === 'number' && this.#lagObservers.size > 0) {
+      const lag = Math.max(0, Date.now() - wire.s);
+      for (const observe of this.#lagObservers) observe(lag, wire.t);
+    }
     const envelope: BusEnvelope = {
       appId,
       topic: wire.t,

@@ -119,3 +119,35 @@ describe('redis bus across nodes', () => {
     }
   });
 });
+
+describe('redis bus delivery lag', () => {
+  it("tells observers how long each other node's message took, never for this node's own", async () => {
+    const keyPrefix = prefix();
+    const a = await node('lag-a', keyPrefix);
+    const b = await node('lag-b', keyPrefix);
+    try {
+      const atA: { lag: number; topic: string }[] = [];
+      const atB: { lag: number; topic: string }[] = [];
+      a.onDeliveryLag((lag, topic) => atA.push({ lag, topic }));
+      const stop = b.onDeliveryLag((lag, topic) => atB.push({ lag, topic }));
+      const heard = new Promise<void>((resolve) => b.subscribe('event.emit', () => resolve()));
+      const sentAt = Date.now();
+      await a.publish('app1', 'event.emit', { name: 'e' });
+      await heard;
+      const took = Date.now() - sentAt;
+      expect(atB).toHaveLength(1);
+      expect(atB[0]!.topic).toBe('event.emit');
+      expect(atB[0]!.lag).toBeGreaterThanOrEqual(0);
+      expect(atB[0]!.lag).toBeLessThanOrEqual(took);
+      // A's own echo came back from Redis and was dropped: not timed.
+      const back = new Promise<void>((resolve) => a.subscribe('app.changed', () => resolve()));
+      stop();
+      await b.publish('app1', 'app.changed', { what: 'auth' });
+      await back;
+      expect(atA.map((m) => m.topic)).toEqual(['app.changed']);
+      expect(atB).toHaveLength(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

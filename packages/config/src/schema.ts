@@ -118,6 +118,14 @@ export const configSchema = Type.Object(
         'Let the servers serve plain http:// and ws:// on a non-loopback address without TLS or TLS_TERMINATED_BY_PROXY. Without it they refuse to start there.',
     }),
     LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { description: 'Minimum level of the JSON logs.' }),
+    METRICS_TOKEN: Type.Optional(
+      Type.String({
+        pattern: '^[\\x21-\\x7e]{16,}$',
+        expected: 'at least 16 printable characters without spaces',
+        description:
+          'Bearer token that Prometheus sends to GET /metrics (Authorization: Bearer TOKEN). Unset: /metrics answers only loopback requests that no proxy forwarded.',
+      }),
+    ),
     ACCOUNT_RATE_LIMIT_MAX: positiveInt(10, {
       description:
         'Sign-ups, log-ins and password-reset requests allowed per client address and route in each window.',

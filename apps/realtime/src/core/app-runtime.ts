@@ -20,12 +20,13 @@ import { RpcHandler } from '../rpc/rpc-handler.ts';
 import { authenticate } from '../session/authenticate.ts';
 import type { ConnectionInfo } from './client-socket.ts';
 import type { Connection } from './connection.ts';
+import type { AuthFailureReason, NodeCounters } from './node-counters.ts';
 import type { NodeSettings } from './settings.ts';
 import type { Logger, TopicHandler, User } from './types.ts';
 
 export type AuthResult =
   | { ok: true; user: User; clientData: Record<string, unknown> }
-  | { ok: false; clientData?: unknown };
+  | { ok: false; clientData?: unknown; reason: AuthFailureReason };
 
 /** What every app on this node shares. */
 export type NodeServices = {
@@ -47,6 +48,8 @@ export type NodeServices = {
   connectionCounts: ConnectionCounter;
   /** The limits of an app that set none of its own (from the config). */
   limitDefaults: AppLimits;
+  /** What the node counts for its metrics, across apps. */
+  counters: NodeCounters;
 };
 
 export type Usage = {
@@ -108,6 +111,7 @@ export class AppRuntime {
       rateLimiter: options.node.rateLimiter,
       connections: options.node.connectionCounts,
       usage: this.usage,
+      onLimited: (limit) => options.node.counters.rateLimited.add(limit),
       onError: (error, what) =>
         options.node.log.warn(
           { err: error, app: options.appId },

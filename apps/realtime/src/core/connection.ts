@@ -12,6 +12,7 @@ import {
 import { rateLimitedReply } from '../limits/replies.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
+import type { AuthFailureReason, ProtocolError } from './node-counters.ts';
 import type { User } from './types.ts';
 
 type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' | 'closed';
@@ -55,13 +56,15 @@ export class Connection {
   send(message: Message): void {
     if (this.state === 'closed') return;
     this.app.usage.messagesOut++;
+    this.app.node.counters.messagesOut.add(message.topic);
     this.#socket.send(encodeMessage(message));
   }
 
   /** For fan-out: the caller encodes once and sends the same bytes to many. */
-  sendFrame(frame: Uint8Array): void {
+  sendFrame(frame: Uint8Array, topic: number): void {
     if (this.state === 'closed') return;
     this.app.usage.messagesOut++;
+    this.app.node.counters.messagesOut.add(topic);
     this.#socket.send(frame);
   }
 
@@ -85,16 +88,14 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     if (frame.byteLength > this.app.maxMessageBytes) {
-      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED);
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
       return;
     }
     const decoded = decodeFrame(frame);
     if (!decoded.ok) {
-      this.#parserError(
-        decoded.reason === 'UNKNOWN_TOPIC'
-          ? PARSER_ACTION.UNKNOWN_TOPIC
-          : PARSER_ACTION.MESSAGE_PARSE_ERROR,
-      );
+      if (decoded.reason === 'UNKNOWN_TOPIC')
+        this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC, 'unknown_topic');
+      else this.#parserError(PARSER_ACTION.MESSAGE_PARSE_ERROR, 'parse_error');
       return;
     }
     if (this.#queue) {
@@ -110,13 +111,17 @@ export class Connection {
   receiveText(): void {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
-    this.#parserError(PARSER_ACTION.INVALID_MESSAGE);
+    this.#parserError(PARSER_ACTION.INVALID_MESSAGE, 'text_frame');
   }
 
   #track(pending: Promise<void>) {
     const tracked = pending
       .catch((error: unknown) => {
-        this.app.log.error({ err: error, connection: this.id }, 'message handling failed');
+        this.app.node.counters.handlerErrors++;
+        this.app.log.error(
+          { err: error, connection: this.id, app: this.app.appId },
+          'message handling failed',
+        );
       })
       .finally(() => {
         if (this.#queue === tracked) this.#queue = null;
@@ -124,8 +129,9 @@ export class Connection {
     this.#queue = tracked;
   }
 
-  #parserError(action: PARSER_ACTION) {
+  #parserError(action: PARSER_ACTION, kind: ProtocolError) {
     this.app.usage.rejected++;
+    this.app.node.counters.protocolErrors.add(kind);
     this.send({ topic: TOPIC.PARSER, action });
   }
 
@@ -181,6 +187,7 @@ export class Connection {
     }
     const isObject = typeof authData === 'object' && authData !== null && !Array.isArray(authData);
     if (message.action !== AUTH_ACTION.REQUEST || !isObject) {
+      this.#authFailed('invalid_message');
       this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE_DATA });
       this.close(CLOSE_CODES.PROTOCOL_VIOLATION, 'invalid auth message');
       return;
@@ -206,7 +213,7 @@ export class Connection {
     }
     this.state = 'awaiting-auth';
     this.#authAttempts++;
-    this.app.usage.authFailures++;
+    this.#authFailed(result.reason);
     if (this.#authAttempts >= this.app.auth.maxAuthAttempts) {
       this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
       // A moment for the frame to leave before the close (as deepstream does).
@@ -223,14 +230,25 @@ export class Connection {
     });
   }
 
+  #authFailed(reason: AuthFailureReason) {
+    this.app.usage.authFailures++;
+    this.app.node.counters.authFailures.add(reason);
+    this.app.log.debug(
+      { connection: this.id, app: this.app.appId, reason, attempts: this.#authAttempts },
+      'login failed',
+    );
+  }
+
   #authTimeout() {
     if (this.state === 'open' || this.state === 'closed') return;
+    this.#authFailed('timeout');
     this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.AUTHENTICATION_TIMEOUT });
     this.close(CLOSE_CODES.AUTHENTICATION_TIMEOUT, 'authentication timeout');
   }
 
   #dispatch(message: Message): void | Promise<void> {
     this.app.usage.messagesIn++;
+    this.app.node.counters.messagesIn.add(message.topic);
     // Over a rate limit: the message has no effect, and the client is told.
     const allowed = this.app.limiter.allows(this, message);
     if (allowed === true) return this.#handle(message);
@@ -246,7 +264,7 @@ export class Connection {
   #handle(message: Message): void | Promise<void> {
     switch (message.topic) {
       case TOPIC.CONNECTION:
-        if (message.action === CONNECTION_ACTION.PING) this.sendFrame(PONG);
+        if (message.action === CONNECTION_ACTION.PING) this.sendFrame(PONG, TOPIC.CONNECTION);
         return;
       case TOPIC.AUTH:
         // Already logged in: deepstream ignores repeated logins on an open connection.
@@ -260,7 +278,7 @@ export class Connection {
       case TOPIC.PRESENCE:
         return this.app.presence.handle(this, message);
       default:
-        this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC);
+        this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC, 'unknown_topic');
         return;
     }
   }

@@ -112,7 +112,7 @@ export class EventHandler implements TopicHandler {
         name,
         ...(message.data === undefined ? {} : { data: message.data }),
       });
-      subscriber.sendFrame(frame);
+      subscriber.sendFrame(frame, TOPIC.EVENT);
     }
   }
 

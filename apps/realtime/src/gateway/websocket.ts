@@ -83,6 +83,10 @@ export async function registerGateway(
     );
     runtime.register(connection);
     live.add(connection);
+    // The upgrade's request id and the connection id together: a connection's
+    // lines lead back to its HTTP request, and the core logs the same id.
+    const log = request.log.child({ connection: connection.id, app: runtime.appId });
+    log.debug({ remoteAddress: request.socket.remoteAddress }, 'connection opened');
     socket.on('message', (data, isBinary) => {
       if (!isBinary) {
         connection.receiveText();
@@ -96,8 +100,14 @@ export async function registerGateway(
       live.delete(connection);
       connection.closed();
     };
-    socket.on('close', gone);
-    socket.on('error', gone);
+    socket.on('close', (code: number) => {
+      log.debug({ code, user: connection.user?.id }, 'connection closed');
+      gone();
+    });
+    socket.on('error', (error) => {
+      log.debug({ err: error }, 'connection failed');
+      gone();
+    });
   };
 
   app.get('/deepstream', { websocket: true, preValidation: resolveApp }, onSocket);

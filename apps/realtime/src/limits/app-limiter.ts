@@ -1,6 +1,7 @@
 import type { RateLimiter } from '@hubstream/cluster';
 import { type Message, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
+import type { LimitName } from '../core/node-counters.ts';
 import type { AppLimits } from './app-limits.ts';
 import type { ConnectionCounter } from './connection-counter.ts';
 import { SharedBudget } from './shared-budget.ts';
@@ -23,6 +24,8 @@ export type AppLimiterOptions = {
   rateLimiter: RateLimiter;
   connections: ConnectionCounter;
   usage: LimitUsage;
+  /** Told which limit refused, each time one does (the node's metrics). */
+  onLimited?: (limit: LimitName) => void;
   onError: (error: unknown, what: string) => void;
   now?: () => number;
 };
@@ -94,6 +97,7 @@ export class AppLimiter {
     }
     if (!ok) {
       this.#options.usage.rateLimited++;
+      this.#options.onLimited?.('connections');
       return false;
     }
     if (connection.state === 'closed') {
@@ -133,6 +137,7 @@ export class AppLimiter {
 
   #refused(): false {
     this.#options.usage.rateLimited++;
+    this.#options.onLimited?.('messages');
     return false;
   }
 
@@ -162,7 +167,10 @@ export class AppLimiter {
   }
 
   #crossReferenceRefused(state: { limited: boolean }): CrossReferenceLimitError {
-    if (!state.limited) this.#options.usage.rateLimited++;
+    if (!state.limited) {
+      this.#options.usage.rateLimited++;
+      this.#options.onLimited?.('cross_references');
+    }
     state.limited = true;
     return new CrossReferenceLimitError(
       `the app's limit of ${this.#limits.maxCrossReferencesPerSecond} cross-references per second is reached`,

@@ -53,6 +53,8 @@ export function sendDenial(
 ): void {
   const actions = DENIAL_ACTIONS[message.topic]!;
   connection.app.usage.denied++;
+  const counters = connection.app.node.counters;
+  (verdict === 'denied' ? counters.denied : counters.permissionErrors).add(message.topic);
   connection.send({
     topic: message.topic,
     action: verdict === 'denied' ? actions.denied : actions.error,

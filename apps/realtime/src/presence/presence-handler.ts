@@ -186,7 +186,7 @@ export class PresenceHandler implements TopicHandler {
         name: userId,
       });
       for (const subscriber of named) {
-        if (subscriber.user?.id !== userId) subscriber.sendFrame(frame);
+        if (subscriber.user?.id !== userId) subscriber.sendFrame(frame, TOPIC.PRESENCE);
       }
     }
     if (this.everyone.size === 0) return;
@@ -196,7 +196,7 @@ export class PresenceHandler implements TopicHandler {
       name: userId,
     });
     for (const subscriber of this.everyone) {
-      if (subscriber.user?.id !== userId) subscriber.sendFrame(frame);
+      if (subscriber.user?.id !== userId) subscriber.sendFrame(frame, TOPIC.PRESENCE);
     }
   }
 

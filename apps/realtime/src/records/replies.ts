@@ -74,6 +74,6 @@ export function fanOut(
   for (const connection of connections) {
     if (connection === except) continue;
     frame ??= encodeMessage(message);
-    connection.sendFrame(frame);
+    connection.sendFrame(frame, message.topic);
   }
 }

@@ -32,7 +32,11 @@ export async function authenticate(
   let names: StrategyName[];
   if (requested !== undefined) {
     if (!isStrategy(requested) || !enabled(requested, context)) {
-      return { ok: false, clientData: { error: 'AUTH_TYPE_NOT_ENABLED' } };
+      return {
+        ok: false,
+        clientData: { error: 'AUTH_TYPE_NOT_ENABLED' },
+        reason: 'type_not_enabled',
+      };
     }
     names = [requested];
   } else {
@@ -46,14 +50,17 @@ export async function authenticate(
       verdict = await STRATEGIES[name](authData, context);
     } catch (error) {
       context.log.error({ err: error, app: context.appId, strategy: name }, 'auth strategy failed');
-      return { ok: false, clientData: { error: 'AUTH_FAILED' } };
+      return { ok: false, clientData: { error: 'AUTH_FAILED' }, reason: 'strategy_error' };
     }
     if (verdict.kind === 'allow')
       return { ok: true, user: verdict.user, clientData: verdict.clientData };
-    if (verdict.kind === 'deny') return { ok: false, clientData: verdict.clientData };
+    if (verdict.kind === 'deny')
+      return { ok: false, clientData: verdict.clientData, reason: 'rejected' };
   }
+  const none = names.length === 0;
   return {
     ok: false,
-    clientData: { error: names.length === 0 ? 'NO_AUTH_STRATEGY_ENABLED' : 'INVALID_AUTH_DATA' },
+    clientData: { error: none ? 'NO_AUTH_STRATEGY_ENABLED' : 'INVALID_AUTH_DATA' },
+    reason: none ? 'no_strategy_enabled' : 'invalid_auth_data',
   };
 }

@@ -7,6 +7,9 @@ WORKDIR /app
 COPY . .
 RUN pnpm install --frozen-lockfile && chown -R node:node /app
 USER node
+# Listen on the container's addresses. The servers then refuse to serve
+# plaintext unless told how TLS is done: TLS_CERT_FILE/TLS_KEY_FILE, or
+# TLS_TERMINATED_BY_PROXY=true behind a proxy (docker-compose.yml, infra/k8s).
 ENV HTTP_HOST=0.0.0.0 REALTIME_HOST=0.0.0.0 WORKER_HOST=0.0.0.0
 # Control plane, realtime node, worker health.
 EXPOSE 3000 6020 3001

@@ -271,10 +271,16 @@ describe('realtime nodes', () => {
   });
 
   it('lose at most one node at a time to voluntary disruptions', () => {
-    const [pdb, ...more] = ofKind('PodDisruptionBudget');
-    expect(more).toEqual([]);
-    expect(matches(pdb?.spec.selector.matchLabels, labels())).toBe(true);
-    expect(pdb?.spec.maxUnavailable).toBe(1);
+    const pdb = find('PodDisruptionBudget', 'hubstream-realtime');
+    expect(matches(pdb.spec.selector.matchLabels, labels())).toBe(true);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    // Every disruption budget covers the pods of one role.
+    for (const budget of ofKind('PodDisruptionBudget')) {
+      const covered = ROLES.filter(({ role }) =>
+        matches(budget.spec.selector.matchLabels, deployment(role).spec.template.metadata.labels),
+      );
+      expect(covered, budget.metadata.name).toHaveLength(1);
+    }
   });
 });
 

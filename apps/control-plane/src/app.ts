@@ -5,13 +5,18 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BullMqJobQueue } from '@hubstream/cluster';
+import { trustedProxies } from '@hubstream/config';
 import {
   Registry,
   registerHealthRoutes,
   registerMetricsRoute,
   registerQueueDepth,
 } from '@hubstream/service';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
@@ -26,7 +31,10 @@ import { permissionRoutes } from './routes/permissions/routes.ts';
 import { usageRoutes } from './routes/usage/routes.ts';
 import { webhookTestRoutes } from './routes/webhook-test/routes.ts';
 
-export type ControlPlaneOptions = ControlPlaneContext;
+export type ControlPlaneOptions = ControlPlaneContext & {
+  /** How the server faces the network (HTTPS): @hubstream/service's openServerTransport. */
+  serverFactory?: FastifyServerFactory | undefined;
+};
 
 /** Largest request body: Valve files are the biggest thing we accept. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -39,6 +47,9 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     loggerInstance: context.logger.child({ service: 'control-plane' }) as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // X-Forwarded-For/-Proto/-Host count only from TRUSTED_PROXIES.
+    trustProxy: trustedProxies(context.config),
+    ...(context.serverFactory ? { serverFactory: context.serverFactory } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     // Unknown fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },

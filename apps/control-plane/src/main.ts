@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
-import { createLogger, stopOnSignals } from '@hubstream/service';
+import {
+  createLogger,
+  openServerTransport,
+  resolveSelfSigned,
+  stopOnSignals,
+} from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -13,12 +18,13 @@ import { buildApp } from './app.ts';
 // applies database migrations; the others wait for them. It only queues
 // jobs: workers run them.
 
-const config = loadRoleConfigOrExit('control-plane');
-const { DATABASE_URL, REDIS_URL } = config;
+const roleConfig = loadRoleConfigOrExit('control-plane');
+const { DATABASE_URL, REDIS_URL } = roleConfig;
 
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-control-plane' });
+const logger = createLogger({ level: roleConfig.LOG_LEVEL, name: 'hubstream-control-plane' });
 const nodeId = `control-plane-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+const keyPrefix = roleConfig.REDIS_KEY_PREFIX ?? '';
+let config = roleConfig;
 
 // Closed in reverse order of opening, also when a signal comes mid-start.
 const closers: (() => Promise<void>)[] = [];
@@ -30,6 +36,18 @@ const stop = async () => {
 stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 
 try {
+  // TLS (or the proof that plaintext is fine here) before anything opens:
+  // a server that may not listen says why at once.
+  config = await resolveSelfSigned(roleConfig, {
+    standalone: false,
+    hosts: [roleConfig.HTTP_HOST],
+    logger,
+  });
+  const transport = await openServerTransport(
+    config,
+    { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
+    logger,
+  );
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
   const report = await db.migrate();
@@ -51,15 +69,27 @@ try {
   closers.push(() => bus.close());
   closers.push(() => jobs.close());
 
-  server = await buildApp({ config, db, bus, jobs, logger });
+  server = await buildApp({
+    config,
+    db,
+    bus,
+    jobs,
+    logger,
+    serverFactory: transport.serverFactory,
+  });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const controlPlaneUrl = `http://${host}:${address.port}`;
+  const controlPlaneUrl = `${transport.secure ? 'https' : 'http'}://${host}:${address.port}`;
   const publicUrl = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
   logger.info(
-    { role: 'control-plane', nodeId, listening: { controlPlaneUrl } },
+    {
+      role: 'control-plane',
+      nodeId,
+      listening: { controlPlaneUrl },
+      tls: { on: transport.secure, plaintextToo: transport.secure && transport.plaintext },
+    },
     `control plane is up on ${publicUrl}`,
   );
 } catch (error) {

@@ -17,10 +17,14 @@ import {
   RedisRpcProviderRegistry,
   type RpcProviderRegistry,
 } from '@hubstream/cluster';
-import type { Config } from '@hubstream/config';
+import { type Config, trustedProxies } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import { type Logger, registerHealthRoutes } from '@hubstream/service';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import { NodeLifecycle } from './cluster/node-lifecycle.ts';
 import { AppRegistry } from './core/app-registry.ts';
@@ -64,6 +68,8 @@ export type RealtimeOptions = {
    * cluster and keeps all of it in-process. The caller closes the connection.
    */
   redis?: { connection: Redis; keyPrefix: string };
+  /** How the server faces the network (HTTPS/WSS): @hubstream/service's openServerTransport. */
+  serverFactory?: FastifyServerFactory | undefined;
 };
 
 type ClusterState = {
@@ -156,6 +162,9 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // X-Forwarded-For/-Proto/-Host count only from TRUSTED_PROXIES.
+    trustProxy: trustedProxies(options.config),
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   });
   const settings = nodeSettings(options.config);
   const records = recordStore(options, log);

@@ -3,7 +3,13 @@ import { hostname } from 'node:os';
 import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
-import { createLogger, type Logger, stopOnSignals } from '@hubstream/service';
+import {
+  createLogger,
+  type Logger,
+  openServerTransport,
+  resolveSelfSigned,
+  stopOnSignals,
+} from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -14,13 +20,14 @@ import { UsageReporter } from './usage-reporter.ts';
 // Run as many as the load needs: they share state over Redis. The control
 // plane applies migrations; a node waits until they are all in.
 
-const config = loadRoleConfigOrExit('realtime');
-const { DATABASE_URL, REDIS_URL } = config;
+const roleConfig = loadRoleConfigOrExit('realtime');
+const { DATABASE_URL, REDIS_URL } = roleConfig;
 
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-realtime' });
+const logger = createLogger({ level: roleConfig.LOG_LEVEL, name: 'hubstream-realtime' });
 // Unique per process: the bus drops a node's own echoes by it.
 const nodeId = `realtime-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
+const keyPrefix = roleConfig.REDIS_KEY_PREFIX ?? '';
+let config = roleConfig;
 
 /** Waits for the control plane to migrate the database. */
 function waitForMigrations(db: Database, log: Logger): Promise<void> {
@@ -60,6 +67,18 @@ const stop = async () => {
 stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 
 try {
+  // TLS (or the proof that plaintext is fine here) before anything opens:
+  // a node that may not listen says why at once.
+  config = await resolveSelfSigned(roleConfig, {
+    standalone: false,
+    hosts: [roleConfig.REALTIME_HOST],
+    logger,
+  });
+  const transport = await openServerTransport(
+    config,
+    { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
+    logger,
+  );
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
   await waitForMigrations(db, logger);
@@ -88,6 +107,7 @@ try {
     jobs,
     logger,
     redis: { connection: redis, keyPrefix },
+    serverFactory: transport.serverFactory,
   });
   server = app;
   reporter = new UsageReporter({
@@ -102,10 +122,15 @@ try {
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const realtimeUrl = `ws://${host}:${address.port}`;
+  const realtimeUrl = `${transport.secure ? 'wss' : 'ws'}://${host}:${address.port}`;
   const publicUrl = config.PUBLIC_REALTIME_URL ? publicRealtimeUrl(config) : realtimeUrl;
   logger.info(
-    { role: 'realtime', nodeId, listening: { realtimeUrl } },
+    {
+      role: 'realtime',
+      nodeId,
+      listening: { realtimeUrl },
+      tls: { on: transport.secure, plaintextToo: transport.secure && transport.plaintext },
+    },
     `realtime node is up: ${publicUrl}/<APP_ID>`,
   );
 } catch (error) {

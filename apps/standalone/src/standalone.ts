@@ -11,7 +11,12 @@ import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
-import type { Logger } from '@hubstream/service';
+import {
+  type Logger,
+  openServerTransport,
+  resolveSelfSigned,
+  type ServerTransport,
+} from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -20,6 +25,8 @@ export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
   controlPlaneUrl: string;
   realtimeUrl: string;
+  /** The servers' TLS (both share one certificate); reload() looks at its files now. */
+  tls: { controlPlane: ServerTransport; realtime: ServerTransport };
   stop(): Promise<void>;
 };
 
@@ -103,7 +110,26 @@ async function openCluster(
  * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
  * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
  */
-export async function startStandalone(config: Config, logger: Logger): Promise<Standalone> {
+export async function startStandalone(settings: Config, logger: Logger): Promise<Standalone> {
+  // TLS first: a server that may not listen in plaintext says why before
+  // anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local
+  // CA and certificate into DATA_DIR/tls; each port then speaks TLS and,
+  // there, plaintext too.
+  const config = await resolveSelfSigned(settings, {
+    standalone: true,
+    hosts: [settings.HTTP_HOST, settings.REALTIME_HOST],
+    logger,
+  });
+  const controlPlaneTransport = await openServerTransport(
+    config,
+    { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
+    logger,
+  );
+  const realtimeTransport = await openServerTransport(
+    config,
+    { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
+    logger,
+  );
   const choice: ClusterChoice = config.REDIS_URL
     ? { kind: 'redis', url: config.REDIS_URL }
     : { kind: 'local' };
@@ -141,7 +167,14 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
       nodeId,
     });
     closers.push(close);
-    const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger });
+    const controlPlane = await buildControlPlane({
+      config,
+      db,
+      bus,
+      jobs,
+      logger,
+      serverFactory: controlPlaneTransport.serverFactory,
+    });
     servers.push(controlPlane);
     const realtime = await buildRealtime({
       config,
@@ -150,6 +183,7 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
       jobs,
       logger,
       ...(redis ? { redis } : {}),
+      serverFactory: realtimeTransport.serverFactory,
     });
     servers.push(realtime);
     const usage = new UsageReporter({
@@ -166,8 +200,11 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
     await realtime.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
     usage.start();
 
-    const controlPlaneUrl = listeningUrl(controlPlane, 'http');
-    const realtimeUrl = listeningUrl(realtime, 'ws');
+    const controlPlaneUrl = listeningUrl(
+      controlPlane,
+      controlPlaneTransport.secure ? 'https' : 'http',
+    );
+    const realtimeUrl = listeningUrl(realtime, realtimeTransport.secure ? 'wss' : 'ws');
     // With port 0 the public defaults would name the wrong port: show what
     // is really listening unless the operator set the public URLs.
     const publicHttp = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
@@ -178,13 +215,21 @@ export async function startStandalone(config: Config, logger: Logger): Promise<S
         controlPlaneUrl: publicHttp,
         realtimeUrl: publicRealtime,
         listening: { controlPlaneUrl, realtimeUrl },
+        tls: {
+          on: realtimeTransport.secure,
+          plaintextToo: realtimeTransport.secure && realtimeTransport.plaintext,
+        },
       },
-      `Hubstream is up. Control plane: ${publicHttp}  Realtime: ${publicRealtime}/<APP_ID>`,
+      `Hubstream is up. Control plane: ${publicHttp}  Realtime: ${publicRealtime}/<APP_ID>` +
+        (realtimeTransport.secure && realtimeTransport.plaintext
+          ? '  (plain http:// and ws:// answer on the same ports too, on loopback)'
+          : ''),
     );
 
     return {
       controlPlaneUrl,
       realtimeUrl,
+      tls: { controlPlane: controlPlaneTransport, realtime: realtimeTransport },
       // Stop taking new work first, let queued jobs finish, then release the database.
       stop: closeAll,
     };

@@ -36,7 +36,15 @@ process.on('exit', () => {
 export function spawnHubstream(env: Record<string, string>) {
   const child = spawn(TSX, ['apps/standalone/src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
+    // Plain ws:// and http:// unless a test asks for TLS (pnpm start's own
+    // default, TLS_SELF_SIGNED=auto, is tested in tls.int.test.ts).
+    env: {
+      PATH: process.env.PATH ?? '',
+      HTTP_PORT: '0',
+      REALTIME_PORT: '0',
+      TLS_SELF_SIGNED: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

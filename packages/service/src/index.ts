@@ -18,3 +18,15 @@ export {
 } from './metrics.ts';
 export { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 export { stopOnSignals } from './shutdown.ts';
+export {
+  assertSecureListen,
+  InsecureListenError,
+  isLoopbackHost,
+  type ListenTarget,
+  MIN_TLS_VERSION,
+  openServerTransport,
+  plaintextAllowed,
+  resolveSelfSigned,
+  type ServerTransport,
+  type TlsSettings,
+} from './tls.ts';

@@ -95,7 +95,7 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     expect(appUrl).toMatch(new RegExp(`^${stack.realtimeUrl}/[\\w-]+$`));
     await expect
       .poll(() => page.locator('pre.snippet').textContent())
-      .toContain(`new DeepstreamClient("${appUrl}")`);
+      .toContain(`new DeepstreamClient('${appUrl}')`);
     await page.getByText('No API keys yet').waitFor();
 
     await page.getByLabel('Key name').fill('Backend');

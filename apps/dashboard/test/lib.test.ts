@@ -66,7 +66,7 @@ describe('clientSnippet', () => {
     }) as AuthSettings;
   it('connects to the URL and logs in with each enabled strategy', () => {
     const code = clientSnippet('wss://hub.example/app1', auth(false, true, true));
-    expect(code).toContain('new DeepstreamClient("wss://hub.example/app1")');
+    expect(code).toContain("new DeepstreamClient('wss://hub.example/app1')");
     expect(code).toContain("type: 'email'");
     expect(code).toContain("type: 'webhook'");
     expect(code).not.toContain('username');

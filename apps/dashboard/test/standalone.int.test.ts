@@ -59,6 +59,8 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
       DATA_DIR: dataDir,
       REALTIME_PORT: String(realtimePort),
       PUBLIC_REALTIME_URL: `ws://127.0.0.1:${realtimePort}`,
+      // Plain http and ws: the test's clients would not trust a self-signed CA.
+      TLS_SELF_SIGNED: 'false',
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

@@ -5,7 +5,7 @@ export function clientSnippet(url: string, auth: AuthSettings | null): string {
   const lines = [
     "import { DeepstreamClient } from '@deepstream/client';",
     '',
-    `const client = new DeepstreamClient(${JSON.stringify(url)});`,
+    `const client = new DeepstreamClient('${url.replace(/['\\]/g, '\\$&')}');`,
   ];
   if (!auth) return lines.join('\n');
   const logins: string[] = [];

@@ -132,7 +132,7 @@ export function registerQueueDepth(
 ): void {
   new Gauge({
     name: 'hubstream_jobs',
-    help: 'Jobs in the queue by state (waiting, active, delayed, prioritized, failed, completed kept for inspection).',
+    help: 'Jobs in the queue by state: waiting, active, delayed (a retry waiting for its backoff), prioritized, waiting-children, failed (kept for inspection).',
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {

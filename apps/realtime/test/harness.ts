@@ -8,7 +8,7 @@ import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import { createLogger } from '@hubstream/service';
+import { createLogger, type Logger } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -67,6 +67,8 @@ export type StackOptions = {
   redis?: boolean;
   /** The Redis of a `redis` stack (default TEST_REDIS_URL), e.g. one a fault test restarts. */
   redisUrl?: string;
+  /** The servers' logger (default: silent). */
+  logger?: Logger;
 };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -78,7 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
     ...options.env,
   });
-  const logger = createLogger({ level: 'silent', name: 'test' });
+  const logger = options.logger ?? createLogger({ level: 'silent', name: 'test' });
   const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
   const redisUrl = options.redisUrl ?? loadTestConfig().TEST_REDIS_URL;
   const buses: ClusterBus[] = [];

@@ -137,13 +137,18 @@ export class AppRuntime {
     return this.node.settings.maxMessageBytes;
   }
 
-  authenticate(authData: Record<string, unknown>, info: ConnectionInfo): Promise<AuthResult> {
+  /** `log`: the connection's, so the strategies' lines carry its id. */
+  authenticate(
+    authData: Record<string, unknown>,
+    info: ConnectionInfo,
+    log: Logger = this.log,
+  ): Promise<AuthResult> {
     return authenticate(authData, {
       appId: this.appId,
       settings: this.auth,
       prisma: this.node.prisma,
       info,
-      log: this.log,
+      log,
       allowPrivateAddresses: this.node.settings.webhookAllowPrivateAddresses,
     });
   }

@@ -13,7 +13,7 @@ import { rateLimitedReply } from '../limits/replies.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
 import type { AuthFailureReason, ProtocolError } from './node-counters.ts';
-import type { User } from './types.ts';
+import { type Logger, logWith, type User } from './types.ts';
 
 type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' | 'closed';
 
@@ -36,6 +36,7 @@ export class Connection {
   #authTimer: NodeJS.Timeout | undefined;
   #lastSeen = Date.now();
   #queue: Promise<void> | null = null;
+  #log: Logger | undefined;
 
   constructor(socket: ClientSocket, app: AppRuntime, info: ConnectionInfo) {
     this.#socket = socket;
@@ -43,6 +44,12 @@ export class Connection {
     this.info = info;
     this.#authTimer = setTimeout(() => this.#authTimeout(), app.auth.unauthenticatedTimeoutMs);
     this.#authTimer.unref();
+  }
+
+  /** The app's log with this connection's id and app id on every line. */
+  get log(): Logger {
+    this.#log ??= logWith(this.app.log, { connection: this.id, app: this.app.appId });
+    return this.#log;
   }
 
   get lastSeen(): number {
@@ -118,10 +125,7 @@ export class Connection {
     const tracked = pending
       .catch((error: unknown) => {
         this.app.node.counters.handlerErrors++;
-        this.app.log.error(
-          { err: error, connection: this.id, app: this.app.appId },
-          'message handling failed',
-        );
+        this.log.error({ err: error }, 'message handling failed');
       })
       .finally(() => {
         if (this.#queue === tracked) this.#queue = null;
@@ -197,7 +201,7 @@ export class Connection {
   }
 
   async #login(authData: Record<string, unknown>) {
-    const result = await this.app.authenticate(authData, this.info);
+    const result = await this.app.authenticate(authData, this.info, this.log);
     if (this.state === 'closed') return;
     if (result.ok) {
       clearTimeout(this.#authTimer);
@@ -209,6 +213,7 @@ export class Connection {
         data: JSON.stringify(result.clientData),
       });
       this.app.attach(this);
+      this.log.debug({ user: result.user.id }, 'logged in');
       return;
     }
     this.state = 'awaiting-auth';
@@ -233,10 +238,7 @@ export class Connection {
   #authFailed(reason: AuthFailureReason) {
     this.app.usage.authFailures++;
     this.app.node.counters.authFailures.add(reason);
-    this.app.log.debug(
-      { connection: this.id, app: this.app.appId, reason, attempts: this.#authAttempts },
-      'login failed',
-    );
+    this.log.debug({ reason, attempts: this.#authAttempts }, 'login failed');
   }
 
   #authTimeout() {

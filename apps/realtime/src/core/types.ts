@@ -21,3 +21,13 @@ export type Logger = {
   warn(object: object, message?: string): void;
   error(object: object, message?: string): void;
 };
+
+/** `log` with `fields` (a connection's and its app's ids) on every line. */
+export function logWith(log: Logger, fields: object): Logger {
+  return {
+    debug: (object, message) => log.debug({ ...fields, ...object }, message),
+    info: (object, message) => log.info({ ...fields, ...object }, message),
+    warn: (object, message) => log.warn({ ...fields, ...object }, message),
+    error: (object, message) => log.error({ ...fields, ...object }, message),
+  };
+}

@@ -76,8 +76,13 @@ describe('dashboard accounts (Chromium)', { timeout: 180_000 }, () => {
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/apps');
     await page.getByText('No apps yet').waitFor();
-    await page.getByRole('region', { name: 'Email verification' }).waitFor();
+    const banner = page.getByRole('region', { name: 'Email verification' });
+    await banner.waitFor();
     await shot(page, 'apps-empty');
+    // A second link can be asked for; the newest one is used below.
+    await banner.getByRole('button', { name: 'Send the link again' }).click();
+    await banner.getByText(`We have sent a new verification link to ${email}.`).waitFor();
+    expect(stack.mails.filter((m) => m.to === email)).toHaveLength(2);
   });
 
   it('verifies the email address from the mailed link', async () => {

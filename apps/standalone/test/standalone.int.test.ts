@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,13 @@ import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { httpOf, runUntilExit, startHubstream } from './process.ts';
+
+const migrationsDir = new URL('../../../prisma/migrations/', import.meta.url);
+const allMigrations = () =>
+  readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 
 let dataDir: string;
 
@@ -35,9 +42,8 @@ describe('pnpm start (apps/standalone)', { timeout: 240_000 }, () => {
   it('runs both servers on embedded PGlite, stops cleanly, and finds its data again', async () => {
     const first = await startHubstream({ DATA_DIR: dataDir });
     await expectBothServersUp(first.controlPlaneUrl, first.realtimeUrl);
-    expect(first.logs.find((l) => l.database === 'pglite')?.applied).toEqual([
-      '20261127000000_init',
-    ]);
+    // A fresh data directory gets every migration of prisma/migrations, in order.
+    expect(first.logs.find((l) => l.database === 'pglite')?.applied).toEqual(allMigrations());
     expect(existsSync(path.join(dataDir, 'hubstream.pid'))).toBe(true);
     expect(await first.stop('SIGINT')).toBe(0);
     expect(first.logs.some((l) => l.msg === 'stopped cleanly')).toBe(true);

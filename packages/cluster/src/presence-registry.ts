@@ -88,7 +88,7 @@ type Commands = Redis & {
 
 /**
  * Presence in Redis: `{prefix}hs:{appId}:presence` counts, per user, the
- * nodes where the user is connected; `{prefix}hs:_node:{nodeId}:presence`
+ * nodes where the user is connected; `{prefix}hs:_cluster:presence:{nodeId}`
  * lists what each node holds, so a dead node's share can be taken back.
  * The node keeps its own share in memory and writes it again whenever its
  * connection becomes ready (Redis may have come back empty).
@@ -119,7 +119,7 @@ export class RedisPresenceRegistry implements PresenceRegistry {
   }
 
   #nodeKey(nodeId: string) {
-    return `${this.#prefix}hs:_node:${nodeId}:presence`;
+    return `${this.#prefix}hs:_cluster:presence:${nodeId}`;
   }
 
   async join(appId: string, user: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { configSchema, loadConfig } from '@hubstream/config';
+import { assertSecureListen } from '@hubstream/service';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -323,6 +324,11 @@ describe('Caddy in docker-compose.yml', () => {
       expect(config.ALLOW_PLAINTEXT).toBe(false);
       const caddyAddress = service('caddy').networks?.default?.ipv4_address;
       expect(config.TRUSTED_PROXIES).toBe(caddyAddress);
+      // The servers' own secure-by-default rule lets them listen there.
+      const hostVariable = role === 'realtime' ? 'REALTIME_HOST' : 'HTTP_HOST';
+      expect(() =>
+        assertSecureListen(config, { server: role, host: config[hostVariable], hostVariable }),
+      ).not.toThrow();
     },
   );
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { configSchema, loadConfig } from '@hubstream/config';
+import { assertSecureListen } from '@hubstream/service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
@@ -173,12 +174,22 @@ describe('ConfigMap and Secret', () => {
     expect(config.TRUSTED_PROXIES).toBeTruthy();
     expect(config.PUBLIC_HTTP_URL).toMatch(/^https:\/\//);
     expect(config.PUBLIC_REALTIME_URL).toMatch(/^wss:\/\//);
-    // The probes and the ingress reach the pods on their own addresses.
+    // The probes and the ingress reach the pods on their own addresses,
+    // which the servers' secure-by-default rule allows behind the ingress.
     expect([config.HTTP_HOST, config.REALTIME_HOST, config.WORKER_HOST]).toEqual([
       '0.0.0.0',
       '0.0.0.0',
       '0.0.0.0',
     ]);
+    for (const hostVariable of ['HTTP_HOST', 'REALTIME_HOST'] as const) {
+      expect(() =>
+        assertSecureListen(config, {
+          server: hostVariable,
+          host: config[hostVariable],
+          hostVariable,
+        }),
+      ).not.toThrow();
+    }
   });
 
   it('are given whole to every Hubstream container, with nothing set beside them', () => {

@@ -244,10 +244,22 @@ export async function openServerTransport(
     return true;
   };
 
-  const serverFactory: FastifyServerFactory = (handler) => {
+  const serverFactory: FastifyServerFactory = (handler, options) => {
     const created = https.createServer(contextOptions(current), handler);
     server = created;
-    if (plaintext) acceptPlaintextToo(created, handler);
+    // The timeouts fastify sets on a server it makes itself (its options
+    // are typed loosely here, so only numbers count).
+    const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
+    const keepAlive = number(options.keepAliveTimeout);
+    const request = number(options.requestTimeout);
+    const connection = number(options.connectionTimeout);
+    const timeouts = (target: http.Server | https.Server) => {
+      if (keepAlive !== undefined) target.keepAliveTimeout = keepAlive;
+      if (request !== undefined) target.requestTimeout = request;
+      if (connection !== undefined) target.setTimeout(connection);
+    };
+    timeouts(created);
+    if (plaintext) timeouts(acceptPlaintextToo(created, handler));
     let reloading = false;
     const timer = setInterval(() => {
       if (reloading) return;
@@ -285,7 +297,7 @@ const FIRST_BYTE_TIMEOUT_MS = 30_000;
 function acceptPlaintextToo(
   server: https.Server,
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-): void {
+): http.Server {
   const plain = http.createServer(handler);
   plain.on('upgrade', (request, socket, head) => server.emit('upgrade', request, socket, head));
   const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
@@ -321,4 +333,5 @@ function acceptPlaintextToo(
     closeAll();
     plain.closeAllConnections();
   };
+  return plain;
 }

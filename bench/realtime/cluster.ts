@@ -36,7 +36,7 @@ import {
 } from './measure.ts';
 import { table } from './report.ts';
 import type { CpuReply } from './server-control.ts';
-import { killAllSync, ServerProcess, stopAll } from './servers.ts';
+import { runBench, ServerProcess, stopAll } from './servers.ts';
 import { createBenchApp } from './setup.ts';
 
 const FLAGS = {
@@ -302,18 +302,4 @@ async function main() {
   );
 }
 
-let exitCode = 0;
-const interrupted = () => {
-  killAllSync();
-  process.exit(130);
-};
-process.on('SIGINT', interrupted);
-process.on('SIGTERM', interrupted);
-process.on('exit', killAllSync);
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`\nbench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  exitCode = 1;
-}
-process.exit(exitCode);
+await runBench(main);

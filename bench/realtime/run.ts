@@ -39,7 +39,7 @@ import {
   value,
 } from './report.ts';
 import { openRpcRig } from './rpc.ts';
-import { killAllSync, type ServerKind, ServerProcess, stopAll } from './servers.ts';
+import { runBench, type ServerKind, ServerProcess } from './servers.ts';
 
 const settings: Settings = {
   warmupMs: options.warmup * 1000,
@@ -364,21 +364,4 @@ async function main() {
   );
 }
 
-let exitCode = 0;
-const interrupted = () => {
-  killAllSync();
-  process.exit(130);
-};
-process.on('SIGINT', interrupted);
-process.on('SIGTERM', interrupted);
-process.on('exit', killAllSync);
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`\nbench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  exitCode = 1;
-} finally {
-  await closeEverything();
-  await stopAll();
-}
-process.exit(exitCode);
+await runBench(main);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { closeEverything } from './client.ts';
 import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts';
 
 // The bench's side of a server under test: a child process (so the load
@@ -173,4 +174,32 @@ export function killAllSync(): void {
       process.kill(server.pid, 'SIGTERM');
     } catch {}
   }
+}
+
+/**
+ * Runs a bench's main: servers are killed if the bench is interrupted or
+ * exits abruptly; connections and servers are closed however main ends.
+ * Exits with 1 when main failed.
+ */
+export async function runBench(main: () => Promise<void>): Promise<never> {
+  let exitCode = 0;
+  const interrupted = () => {
+    killAllSync();
+    process.exit(130);
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  process.on('exit', killAllSync);
+  try {
+    await main();
+  } catch (error) {
+    process.stderr.write(
+      `\nbench failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    exitCode = 1;
+  } finally {
+    await closeEverything();
+    await stopAll();
+  }
+  process.exit(exitCode);
 }

@@ -196,7 +196,7 @@ export const configSchema = Type.Object(
     }),
     CONNECTION_MAX_MESSAGES_PER_SECOND: positiveInt(100, {
       description:
-        'Messages per second one connection may send, unless its app\'s own limits say otherwise; one more gets MESSAGE_DENIED and has no effect.',
+        "Messages per second one connection may send, unless its app's own limits say otherwise; one more gets MESSAGE_DENIED and has no effect.",
     }),
     APP_MAX_CROSS_REFERENCES_PER_SECOND: positiveInt(5_000, {
       description:

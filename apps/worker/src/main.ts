@@ -6,6 +6,7 @@ import {
   type Logger,
   Registry,
   registerHealthRoutes,
+  registerJobRuns,
   registerMetricsRoute,
   registerQueueDepth,
   stopOnSignals,
@@ -77,9 +78,10 @@ try {
       },
     },
   ]);
-  // GET /metrics: the queue's jobs by state, and the process metrics.
+  // GET /metrics: the queue's jobs by state, the runs this worker finished, and the process metrics.
   const metrics = new Registry();
   registerQueueDepth(metrics, () => jobs.counts());
+  registerJobRuns(metrics, (observe) => jobs.onJobRun(observe));
   registerMetricsRoute(app, { registry: metrics, token: config.METRICS_TOKEN });
   await app.listen({ host: config.WORKER_HOST, port: config.WORKER_PORT });
   const address = app.server.address();

@@ -78,7 +78,7 @@ const OWN_METRICS: Record<Role, string[]> = {
     'hubstream_records_oldest_unpersisted_seconds',
     'hubstream_bus_delivery_lag_seconds',
   ],
-  worker: ['hubstream_jobs'],
+  worker: ['hubstream_jobs', 'hubstream_job_runs_total', 'hubstream_job_duration_seconds'],
 };
 
 describe('GET /metrics on every role', () => {
@@ -130,6 +130,10 @@ describe('GET /metrics on every role', () => {
         if (delayed !== 1) await new Promise((r) => setTimeout(r, 50));
       }
       expect(delayed).toBe(1);
+      // The failed first run, counted under one label for names the worker does not define.
+      const worker = (await scrape('worker')).text;
+      expect(sample(worker, 'hubstream_job_runs_total{job="unknown",outcome="retrying"}')).toBe(1);
+      expect(sample(worker, 'hubstream_job_duration_seconds_count{job="unknown"}')).toBe(1);
       expect(sample((await scrape('control-plane')).text, 'hubstream_jobs{state="delayed"}')).toBe(
         1,
       );

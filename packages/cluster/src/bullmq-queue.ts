@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   checkPayload,
@@ -24,11 +24,18 @@ export type BullMqJobQueueOptions = {
   concurrency?: number;
 };
 
+/** How a run of a job ended: done, failed with tries left, or failed for good. */
+export type JobOutcome = 'completed' | 'retrying' | 'failed';
+
+/** Told of every run this process finished; `job` is the job's name, or 'unknown' for one not defined here. */
+export type JobRunObserver = (job: string, outcome: JobOutcome, durationMs: number) => void;
+
 export class BullMqJobQueue implements JobQueue {
   readonly #definitions: Map<string, JobDefinition>;
   readonly #connection: Redis;
   readonly #queue: Queue;
   readonly #worker: Worker | null;
+  readonly #runObservers = new Set<JobRunObserver>();
 
   constructor(options: BullMqJobQueueOptions) {
     this.#definitions = new Map(options.definitions.map((d) => [d.name, d]));
@@ -53,8 +60,10 @@ export class BullMqJobQueue implements JobQueue {
           { ...common, concurrency: options.concurrency ?? 4 },
         )
       : null;
+    this.#worker?.on('completed', (job) => this.#ran(job, 'completed'));
     this.#worker?.on('failed', (job, error) => {
       const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (job) this.#ran(job, final ? 'failed' : 'retrying');
       const log = final ? options.logger.error : options.logger.warn;
       log.call(
         options.logger,
@@ -62,6 +71,19 @@ export class BullMqJobQueue implements JobQueue {
         final ? 'job failed for good' : 'job failed; retrying',
       );
     });
+  }
+
+  /** Watches the runs this process finishes (for metrics); returns the function that stops. */
+  onJobRun(observer: JobRunObserver): () => void {
+    this.#runObservers.add(observer);
+    return () => this.#runObservers.delete(observer);
+  }
+
+  #ran(job: Job, outcome: JobOutcome): void {
+    // Names outside the definitions (anything else in the queue) share one label.
+    const name = this.#definitions.has(job.name) ? job.name : 'unknown';
+    const took = job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0;
+    for (const observe of this.#runObservers) observe(name, outcome, took);
   }
 
   /** Resolves once the worker (if any) is connected and taking jobs. */

@@ -1,4 +1,9 @@
-export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq-queue.ts';
+export {
+  BullMqJobQueue,
+  type BullMqJobQueueOptions,
+  type JobOutcome,
+  type JobRunObserver,
+} from './bullmq-queue.ts';
 export {
   type BusEnvelope,
   type BusHandler,

@@ -13,6 +13,7 @@ export {
   type MetricsOptions,
   processMetrics,
   Registry,
+  registerJobRuns,
   registerMetricsRoute,
   registerQueueDepth,
 } from './metrics.ts';

@@ -123,6 +123,33 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsOptio
 }
 
 /**
+ * `hubstream_job_runs_total{job,outcome}` and `hubstream_job_duration_seconds{job}`:
+ * the runs this process finished (job names are a closed set).
+ */
+export function registerJobRuns(
+  registry: Registry,
+  watch: (observe: (job: string, outcome: string, durationMs: number) => void) => void,
+): void {
+  const runs = new Counter({
+    name: 'hubstream_job_runs_total',
+    help: 'Job runs this process finished, by job and outcome: completed, retrying (failed, tries left), failed (for good).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'hubstream_job_duration_seconds',
+    help: 'Time a job run took, by job.',
+    labelNames: ['job'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  watch((job, outcome, durationMs) => {
+    runs.inc({ job, outcome });
+    duration.observe({ job }, durationMs / 1000);
+  });
+}
+
+/**
  * `hubstream_jobs{state}`: jobs in the queue by state (waiting, active,
  * delayed, failed, ...), read from the queue at each scrape.
  */

@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { DeepstreamClient } from '@deepstream/client';
-import { type Config, loadConfig } from '@hubstream/config';
+import { type Config, loadConfig, loadTestConfig } from '@hubstream/config';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger } from '@hubstream/service';
 import { fingerprint256, issueServerCertificate } from '@hubstream/service/certificates';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Standalone, startStandalone } from '../src/index.ts';
 import { startHubstream } from './process.ts';
-import { runRoleUntilExit } from './roles-process.ts';
+import { runRoleUntilExit, startRole } from './roles-process.ts';
 import {
   allowAllApp,
   request,
@@ -215,6 +216,72 @@ describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }
         ? true
         : undefined,
     );
+  });
+});
+
+describe('the control plane and realtime role processes', { timeout: 120_000 }, () => {
+  let dir: string;
+  let testDb: TestDatabase;
+  const stops: (() => Promise<unknown>)[] = [];
+  const keyPrefix = `test:tls:${Date.now()}:`;
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    // The roles' Redis keys go with the test.
+    const redis = new Redis(loadTestConfig().TEST_REDIS_URL);
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    await testDb?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serve only https:// and wss:// on 0.0.0.0 with a certificate', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hs-tls-roles-'));
+    const certs = await writeTestCertificates(dir);
+    testDb = await createTestDatabase('tlsroles');
+    const env = {
+      DATABASE_URL: testDb.url,
+      REDIS_URL: loadTestConfig().TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: keyPrefix,
+      HTTP_HOST: '0.0.0.0',
+      REALTIME_HOST: '0.0.0.0',
+      TLS_CERT_FILE: certs.certFile,
+      TLS_KEY_FILE: certs.keyFile,
+    };
+    const controlPlane = startRole('control-plane', env);
+    stops.push(() => controlPlane.stop());
+    const cpUrl = await controlPlane.listening;
+    expect(cpUrl).toMatch(/^https:\/\/0\.0\.0\.0:\d+$/);
+    const realtime = startRole('realtime', env);
+    stops.push(() => realtime.stop());
+    const rtUrl = await realtime.listening;
+    expect(rtUrl).toMatch(/^wss:\/\/0\.0\.0\.0:\d+$/);
+    const cpBase = `https://localhost:${new URL(cpUrl).port}`;
+    const rtBase = `wss://localhost:${new URL(rtUrl).port}`;
+
+    const ca = certs.ca.cert;
+    expect(await request(`${cpBase}/health`, { ca })).toMatchObject({
+      status: 200,
+      encrypted: true,
+    });
+    // Not loopback, no ALLOW_PLAINTEXT: the port speaks nothing but TLS.
+    await expect(request(`${cpBase.replace('https', 'http')}/health`)).rejects.toThrow();
+    await expect(request(`${rtBase.replace('wss', 'http')}/health`)).rejects.toThrow();
+
+    const app = await allowAllApp(cpBase, ca);
+    expect(app.url).toMatch(/^wss:\/\//);
+    const [a, b] = [
+      trustingClient(`${rtBase}/${app.id}`, ca),
+      trustingClient(`${rtBase}/${app.id}`, ca),
+    ] as [DeepstreamClient, DeepstreamClient];
+    clients.push(a, b);
+    await Promise.all([a.login({}), b.login({})]);
+    const events: unknown[] = [];
+    b.event.subscribe('roles/tls', (data) => events.push(data));
+    await until('the event', async () => {
+      a.event.emit('roles/tls', 'across the role');
+      return events.length > 0 ? true : undefined;
+    });
   });
 });
 

@@ -1,6 +1,8 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextError, type Stack, startStack, until } from './harness.ts';
+import { connectWire } from './wire.ts';
 
 // A realtime node's GET /metrics moves with real traffic from the official
 // client: connections per app, messages per topic, denials, failed logins,
@@ -177,5 +179,32 @@ describe('realtime GET /metrics', () => {
         value(now, 'hubstream_records_oldest_unpersisted_seconds') === 0
       );
     }, 'the record to be persisted');
+  });
+
+  it("counts messages refused by an app's limit, and frames refused by the protocol", async () => {
+    const appId = await stack.createApp({ permissions: RULES });
+    const limits = await stack.api('PUT', `/v1/apps/${appId}/limits`, {
+      connectionMessagesPerSecond: 1,
+    });
+    expect(limits.status).toBe(200);
+    const before = await scrape(0);
+    const wire = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'raw');
+    // v7 speaks binary frames only: a text frame is refused before any handler.
+    wire.sendBytes('not a frame');
+    const parser = await wire.next((m) => m.topic === TOPIC.PARSER);
+    expect(parser.action).toBe(PARSER_ACTION.INVALID_MESSAGE);
+    // One emit a second: the next ones within the second are refused.
+    for (let i = 0; i < 3; i++)
+      wire.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'ok/fast', data: 'U1' });
+    await wire.next((m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.MESSAGE_DENIED);
+    const after = await scrape(0);
+    const grew = (name: string, labels: Record<string, string>) =>
+      value(after, name, labels) - value(before, name, labels);
+    expect(grew('hubstream_realtime_protocol_errors_total', { kind: 'text_frame' })).toBe(1);
+    expect(
+      grew('hubstream_realtime_rate_limited_total', { limit: 'messages' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(grew('hubstream_realtime_messages_received_total', { topic: 'event' })).toBe(3);
+    await wire.close();
   });
 });

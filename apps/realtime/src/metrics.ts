@@ -72,7 +72,8 @@ export function registerRealtimeMetrics(
     labelNames: ['app'],
     registers: [metrics],
     async collect() {
-      const runtimes = await options.registry.loaded();
+      // An app whose load fails right now is simply not counted in this scrape.
+      const runtimes = await options.registry.loaded().catch(() => []);
       const open = runtimes
         .map((r) => [r.appId, r.connectionCount] as const)
         .filter(([, count]) => count > 0)
@@ -88,7 +89,7 @@ export function registerRealtimeMetrics(
     help: 'Apps whose settings and rules this node has loaded.',
     registers: [metrics],
     async collect() {
-      this.set((await options.registry.loaded()).length);
+      this.set((await options.registry.loaded().catch(() => [])).length);
     },
   });
 
@@ -149,12 +150,22 @@ export function registerRealtimeMetrics(
     () => [[{}, counters.handlerErrors]],
   );
 
+  // Unknown (NaN) when the store cannot say (Redis away): the scrape still
+  // answers, with everything else, when it matters most.
+  const UNKNOWN: PersistenceLag = {
+    unpersistedRecords: Number.NaN,
+    oldestUnpersistedMs: Number.NaN,
+    awaitingBatch: Number.NaN,
+  };
   let pending: Promise<PersistenceLag> | null = null;
   // One read of the store per scrape, shared by the three gauges.
   const lagOnce = () => {
-    pending ??= options.persistenceLag().finally(() => {
-      pending = null;
-    });
+    pending ??= options
+      .persistenceLag()
+      .catch(() => UNKNOWN)
+      .finally(() => {
+        pending = null;
+      });
     return pending;
   };
   new Gauge({

@@ -201,6 +201,17 @@ export async function openServerTransport(
 ): Promise<ServerTransport> {
   assertSecureListen(settings, target);
   const plaintext = plaintextAllowed(settings, target);
+  if (settings.TLS_TERMINATED_BY_PROXY) {
+    const insecure = (['PUBLIC_HTTP_URL', 'PUBLIC_REALTIME_URL'] as const).filter(
+      (name) => !/^(https|wss):\/\//.test(settings[name] ?? ''),
+    );
+    if (insecure.length > 0) {
+      logger.warn(
+        { unset: insecure },
+        `TLS_TERMINATED_BY_PROXY is set but ${insecure.join(' and ')} ${insecure.length > 1 ? 'are' : 'is'} not https:// or wss://: links and app URLs will not name the proxy's TLS address`,
+      );
+    }
+  }
   const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = settings;
   if (certFile === undefined || keyFile === undefined) {
     return {

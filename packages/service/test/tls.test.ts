@@ -68,6 +68,33 @@ describe('secure by default', () => {
     ).not.toThrow();
   });
 
+  it('warns behind a TLS proxy when the public URLs are not https:// and wss://', async () => {
+    const lines: string[] = [];
+    const capture = createLogger({
+      level: 'info',
+      name: 'capture',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const proxied = { ...base, TLS_TERMINATED_BY_PROXY: true };
+    const transport = await openServerTransport(
+      { ...proxied, PUBLIC_HTTP_URL: 'https://hub.example.com' },
+      target('0.0.0.0'),
+      capture,
+    );
+    expect(transport).toMatchObject({ secure: false, plaintext: true });
+    expect(lines.map((line) => JSON.parse(line).unset)).toEqual([['PUBLIC_REALTIME_URL']]);
+    await openServerTransport(
+      {
+        ...proxied,
+        PUBLIC_HTTP_URL: 'https://hub.example.com',
+        PUBLIC_REALTIME_URL: 'wss://rt.example.com',
+      },
+      target('0.0.0.0'),
+      capture,
+    );
+    expect(lines).toHaveLength(1);
+  });
+
   it('says which file it cannot read, and when the certificate and key do not match', async () => {
     const dir = await tempDir();
     await expect(

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { DeepstreamClient } from '@deepstream/client';
 import { Redis } from 'ioredis';
+import { guardProcess } from '../../standalone/test/process-guard.ts';
 import { type RunningRole, startRole } from '../../standalone/test/roles-process.ts';
 
 // What the fault tests start beside the harness's stack: realtime nodes as
@@ -60,6 +61,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
+    guardProcess(child, { group: false });
     const probe = new Redis({
       port,
       host: '127.0.0.1',
@@ -80,7 +82,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     running.kill('SIGKILL');
     await exited;
   };
-  process.on('exit', () => child?.kill('SIGKILL'));
+
   await start();
   return { url: `redis://127.0.0.1:${port}`, kill, start };
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { guardProcess } from './process-guard.ts';
 
 // Runs `apps/standalone/src/main.ts` as a real process, as `pnpm start` does.
 
@@ -19,20 +20,6 @@ export type RunningHubstream = {
 
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
-// A test that times out never reaches its stop(): whatever is still running
-// when the test worker exits is killed, with its whole process group (tsx
-// runs the server in a child of its own), so no server outlives the suite.
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 export function spawnHubstream(env: Record<string, string>) {
   const child = spawn(TSX, ['apps/standalone/src/main.ts'], {
     cwd: ROOT,
@@ -48,8 +35,7 @@ export function spawnHubstream(env: Record<string, string>) {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
+  guardProcess(child, { group: true });
   return child;
 }
 

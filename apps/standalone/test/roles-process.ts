@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { guardProcess } from './process-guard.ts';
 
 // Runs one of the production roles (`pnpm start:control-plane`,
 // `start:realtime`, `start:worker`) as a real process, the way the root
@@ -37,14 +38,6 @@ export type RunningRole = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
-// A test that times out never reaches its stop(): whatever is still running
-// when the test worker exits is killed, with its whole process group (tsx
-// runs the role in a child of its own), so no server outlives the suite.
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) killGroup(child);
-});
-
 function killGroup(child: ChildProcess) {
   try {
     if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -66,8 +59,7 @@ function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
+  guardProcess(child, { group: true });
   return child;
 }
 

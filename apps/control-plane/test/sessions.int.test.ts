@@ -55,6 +55,31 @@ describe('developer sessions', () => {
     }
   });
 
+  it('marks the cookie Secure when a trusted proxy says the request came over https, and only then', async () => {
+    const proxied = await startControlPlane('pglite', { env: { TRUSTED_PROXIES: '127.0.0.1' } });
+    try {
+      const { email } = await signUp(proxied);
+      const login = (headers: Record<string, string>) =>
+        proxied.call('POST', '/v1/login', {
+          body: { email, password: 'correct horse battery', session: 'cookie' },
+          headers,
+        });
+      const viaTls = await login({ 'x-forwarded-proto': 'https' });
+      expect(viaTls.headers.get('set-cookie')).toContain('Secure');
+      const plain = await login({ 'x-forwarded-proto': 'http' });
+      expect(plain.headers.get('set-cookie')).not.toContain('Secure');
+    } finally {
+      await proxied.close();
+    }
+    // The same header from an address that is not a trusted proxy changes nothing.
+    const { email } = await signUp(h);
+    const spoofed = await h.call('POST', '/v1/login', {
+      body: { email, password: 'correct horse battery', session: 'cookie' },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(spoofed.headers.get('set-cookie')).not.toContain('Secure');
+  });
+
   it('ends a bearer session on logout and refuses expired sessions', async () => {
     const { token, accountId } = await signUp(h);
     expect((await h.call('GET', '/v1/me', { token })).status).toBe(200);

@@ -79,14 +79,15 @@ export async function registerGateway(
         close: (code, reason) => socket.close(code, reason),
       },
       runtime,
-      { remoteAddress: request.socket.remoteAddress ?? '', headers },
+      // The client's address: behind a trusted proxy, from its X-Forwarded-For.
+      { remoteAddress: request.ip, headers },
     );
     runtime.register(connection);
     live.add(connection);
     // The upgrade's request id and the connection id together: a connection's
     // lines lead back to its HTTP request, and the core logs the same id.
     const log = request.log.child({ connection: connection.id, app: runtime.appId });
-    log.debug({ remoteAddress: request.socket.remoteAddress }, 'connection opened');
+    log.debug({ remoteAddress: request.ip }, 'connection opened');
     socket.on('message', (data, isBinary) => {
       if (!isBinary) {
         connection.receiveText();

@@ -24,7 +24,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   const { prisma } = context.db;
   await app.register(verificationRoutes, context);
   await app.register(passwordResetRoutes, context);
-  const secureCookies = (context.config.PUBLIC_HTTP_URL ?? '').startsWith('https://');
+  // Secure whenever the dashboard is public over https, and on any request
+  // that came over TLS (the server's own, or a trusted proxy's X-Forwarded-Proto).
+  const publicOverHttps = (context.config.PUBLIC_HTTP_URL ?? '').startsWith('https://');
 
   async function startSession(reply: FastifyReply, account: AccountRow, mode: 'token' | 'cookie') {
     if (mode === 'token') return { token: await openSession(prisma, account.id, 'bearer') };
@@ -32,7 +34,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'lax',
-      secure: secureCookies,
+      secure: publicOverHttps || reply.request.protocol === 'https',
       path: '/',
       maxAge: SESSION_TTL_MS / 1000,
     });

@@ -77,7 +77,10 @@ export class AppRegistry {
         node.listeners,
         (appId, use) => this.#ifLoaded(appId, use),
         (use) => {
-          this.loaded().then((runtimes) => runtimes.forEach(use), () => {});
+          this.loaded().then(
+            (runtimes) => runtimes.forEach(use),
+            () => {},
+          );
         },
       ),
     ];

@@ -61,6 +61,8 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
       PUBLIC_REALTIME_URL: `ws://127.0.0.1:${realtimePort}`,
       // Plain http and ws: the test's clients would not trust a self-signed CA.
       TLS_SELF_SIGNED: 'false',
+      // The usage page charts what the node reported; report every second.
+      USAGE_REPORT_INTERVAL_MS: '1000',
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -135,5 +137,47 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
     } finally {
       for (const client of clients) client.close();
     }
+  });
+
+  it('serves the simulator, API keys and usage pages of that app too', async () => {
+    const tab = (name: string) =>
+      page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name }).click();
+    // The simulator runs the saved rules in the browser: pro may write, free may not.
+    const sim = page.getByRole('form', { name: 'Simulator' });
+    const simulate = async (plan: string) => {
+      await sim.getByLabel('Section').selectOption('record');
+      await sim.getByLabel('Action', { exact: true }).selectOption('write');
+      await sim.getByLabel('Name', { exact: true }).fill('doc/1');
+      await sim.getByLabel('User id').fill(`${plan}-user`);
+      await sim.getByLabel('User serverData (JSON)').fill(JSON.stringify({ plan }));
+      await sim.getByLabel('data (JSON)', { exact: true }).fill('{"by": "sim"}');
+      await sim.getByRole('button', { name: 'Run simulation' }).click();
+      return page.getByTestId('simulation-result');
+    };
+    const allowed = await simulate('pro');
+    await expect.poll(() => allowed.textContent()).toMatch(/^allowed/);
+    await shot(page, 'simulator');
+    const denied = await simulate('free');
+    await expect.poll(() => denied.textContent()).toMatch(/^denied/);
+
+    await tab('Overview');
+    await page.getByLabel('Key name').fill('Server');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    expect((await page.getByTestId('new-key').textContent()) ?? '').toMatch(/^hsk_/);
+    await page.getByRole('cell', { name: 'Server', exact: true }).waitFor();
+    await shot(page, 'overview');
+
+    await tab('Usage');
+    // The clients of the first test connected and wrote; the node reports every second.
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return page.getByRole('heading', { name: 'Messages per minute' }).count();
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe(1);
+    await shot(page, 'usage');
   });
 });

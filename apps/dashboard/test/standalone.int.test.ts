@@ -139,10 +139,28 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
     }
   });
 
-  it('serves the simulator, API keys and usage pages of that app too', async () => {
+  it('serves version history, the simulator, API keys and usage of that app too', async () => {
     const tab = (name: string) =>
       page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name }).click();
-    // The simulator runs the saved rules in the browser: pro may write, free may not.
+    // Version history: save a second version, compare it with the first, roll back.
+    const editor = page.locator('.cm-content');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(RULES.replace("'pro'", "'pro' || user.data.plan == 'team'"));
+    await page.getByRole('button', { name: 'Save and activate' }).click();
+    await page.getByText('Saved as version 2; it is active now.').waitFor();
+    await page.getByRole('button', { name: 'Compare version 2 with version 1' }).click();
+    const diff = page.getByRole('region', { name: 'Changes from version 1 to version 2' });
+    await diff.locator('.diff-added').first().waitFor();
+    expect(await diff.locator('.diff-added').textContent()).toContain("'team'");
+    await shot(page, 'versions');
+    await page.getByRole('button', { name: 'Roll back to version 1' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
+    await page.getByRole('cell', { name: /v1\s*active/ }).waitFor();
+    await expect.poll(() => editor.textContent()).not.toContain("'team'");
+
+    // The simulator runs the rules in the browser: pro may write, free may not.
     const sim = page.getByRole('form', { name: 'Simulator' });
     const simulate = async (plan: string) => {
       await sim.getByLabel('Section').selectOption('record');

@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { openRedisServices } from '@hubstream/cluster';
+import { connectRedis, openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
-import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
+import { openDatabase, waitForSchema } from '@hubstream/db';
 import {
   createLogger,
-  type Logger,
   openServerTransport,
   resolveSelfSigned,
   stopOnSignals,
 } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { UsageReporter } from './usage-reporter.ts';
 
@@ -28,16 +26,6 @@ const logger = createLogger({ level: roleConfig.LOG_LEVEL, name: 'hubstream-real
 const nodeId = `realtime-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 const keyPrefix = roleConfig.REDIS_KEY_PREFIX ?? '';
 let config = roleConfig;
-
-/** Waits for the control plane to migrate the database. */
-function waitForMigrations(db: Database, log: Logger): Promise<void> {
-  return waitForSchema(db, (missing, reason) =>
-    log.info(
-      { missing, ...(reason ? { reason } : {}) },
-      'waiting for the control plane to migrate the database',
-    ),
-  );
-}
 
 async function openConnections(app: FastifyInstance): Promise<number> {
   const runtimes = await app.hubstream.registry.loaded();
@@ -81,7 +69,7 @@ try {
   );
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
-  await waitForMigrations(db, logger);
+  await waitForSchema(db, logger);
   // A node only queues (usage reports); workers run the jobs.
   const { bus, jobs } = await openRedisServices({
     url: REDIS_URL,
@@ -94,8 +82,7 @@ try {
   closers.push(() => bus.close());
   closers.push(() => jobs.close());
   // Cluster state other than the bus and the queue shares this connection.
-  const redis = new Redis(REDIS_URL);
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const redis = connectRedis(REDIS_URL, logger);
   closers.push(async () => {
     await redis.quit();
   });

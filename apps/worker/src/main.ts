@@ -1,9 +1,8 @@
-import { BullMqJobQueue } from '@hubstream/cluster';
+import { BullMqJobQueue, connectRedis } from '@hubstream/cluster';
 import { loadRoleConfigOrExit } from '@hubstream/config';
-import { type Database, openDatabase, waitForSchema } from '@hubstream/db';
+import { openDatabase, waitForSchema } from '@hubstream/db';
 import {
   createLogger,
-  type Logger,
   Registry,
   registerHealthRoutes,
   registerJobRuns,
@@ -12,7 +11,6 @@ import {
   stopOnSignals,
 } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { createJobDefinitions } from './index.ts';
 
 // `pnpm start:worker`: runs the queued jobs (emails, record persistence,
@@ -27,16 +25,6 @@ const { DATABASE_URL, REDIS_URL } = config;
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream-worker' });
 const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
 
-/** Waits for the control plane to migrate the database. */
-function waitForMigrations(db: Database, log: Logger): Promise<void> {
-  return waitForSchema(db, (missing, reason) =>
-    log.info(
-      { missing, ...(reason ? { reason } : {}) },
-      'waiting for the control plane to migrate the database',
-    ),
-  );
-}
-
 const closers: (() => Promise<void>)[] = [];
 let server: FastifyInstance | undefined;
 const stop = async () => {
@@ -49,10 +37,9 @@ stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 try {
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
-  await waitForMigrations(db, logger);
+  await waitForSchema(db, logger);
   // The jobs' own connection (ledgers, purges, record batches); BullMQ has its own.
-  const redis = new Redis(REDIS_URL);
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const redis = connectRedis(REDIS_URL, logger);
   closers.push(async () => {
     await redis.quit();
   });

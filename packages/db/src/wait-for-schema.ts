@@ -5,11 +5,11 @@ import { readMigrations } from './migrations.ts';
 /**
  * Resolves once every migration on disk is applied. Processes that do not
  * migrate (realtime nodes, workers) wait on the one that does (the control
- * plane). `onWait` hears, at most every 30 s, what is still missing.
+ * plane), and say so in `log`, at most every 30 s, with what is still missing.
  */
 export async function waitForSchema(
   db: Database,
-  onWait: (missing: string[], reason: string | undefined) => void,
+  log: { info(details: object, message: string): void },
   pollMs = 500,
 ): Promise<void> {
   const expected = (await readMigrations()).map((m) => m.name);
@@ -29,7 +29,10 @@ export async function waitForSchema(
     if (missing.length === 0) return;
     if (Date.now() - lastReport >= 30_000) {
       lastReport = Date.now();
-      onWait(missing, reason);
+      log.info(
+        { missing, ...(reason ? { reason } : {}) },
+        'waiting for the control plane to migrate the database',
+      );
     }
     await sleep(pollMs);
   }

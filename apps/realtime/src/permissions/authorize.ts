@@ -45,17 +45,19 @@ export type PermissionQuestion = {
   path?: string | undefined;
 };
 
-export function sendDenial(
-  connection: Connection,
+/**
+ * The refusal of `message` on its own topic (MESSAGE_DENIED, or
+ * MESSAGE_PERMISSION_ERROR when a rule failed), naming the original action,
+ * `name` and the correlation id; null for a topic without permissions.
+ */
+export function denialReply(
   message: Message,
   name: string | undefined,
   verdict: 'denied' | 'error',
-): void {
-  const actions = DENIAL_ACTIONS[message.topic]!;
-  connection.app.usage.denied++;
-  const counters = connection.app.node.counters;
-  (verdict === 'denied' ? counters.denied : counters.permissionErrors).add(message.topic);
-  connection.send({
+): Message | null {
+  const actions = DENIAL_ACTIONS[message.topic];
+  if (actions === undefined) return null;
+  return {
     topic: message.topic,
     action: verdict === 'denied' ? actions.denied : actions.error,
     originalAction: message.action,
@@ -63,7 +65,21 @@ export function sendDenial(
     isError: true,
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     ...(message.isWriteAck ? { isWriteAck: true } : {}),
-  });
+  };
+}
+
+export function sendDenial(
+  connection: Connection,
+  message: Message,
+  name: string | undefined,
+  verdict: 'denied' | 'error',
+): void {
+  // Only the four topics with rules are ever asked about.
+  const reply = denialReply(message, name, verdict)!;
+  connection.app.usage.denied++;
+  const counters = connection.app.node.counters;
+  (verdict === 'denied' ? counters.denied : counters.permissionErrors).add(message.topic);
+  connection.send(reply);
 }
 
 /**

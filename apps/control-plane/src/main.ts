@@ -3,12 +3,7 @@ import { hostname } from 'node:os';
 import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
-import {
-  createLogger,
-  openServerTransport,
-  resolveSelfSigned,
-  stopOnSignals,
-} from '@hubstream/service';
+import { createLogger, openRoleTransport, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -38,16 +33,13 @@ stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 try {
   // TLS (or the proof that plaintext is fine here) before anything opens:
   // a server that may not listen says why at once.
-  config = await resolveSelfSigned(roleConfig, {
-    standalone: false,
-    hosts: [roleConfig.HTTP_HOST],
-    logger,
-  });
-  const transport = await openServerTransport(
-    config,
-    { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
+  const role = await openRoleTransport(
+    roleConfig,
+    { server: 'control plane', host: roleConfig.HTTP_HOST, hostVariable: 'HTTP_HOST' },
     logger,
   );
+  config = role.config;
+  const { transport } = role;
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
   const report = await db.migrate();

@@ -3,12 +3,7 @@ import { hostname } from 'node:os';
 import { connectRedis, openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { openDatabase, waitForSchema } from '@hubstream/db';
-import {
-  createLogger,
-  openServerTransport,
-  resolveSelfSigned,
-  stopOnSignals,
-} from '@hubstream/service';
+import { createLogger, openRoleTransport, stopOnSignals } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -57,16 +52,13 @@ stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop });
 try {
   // TLS (or the proof that plaintext is fine here) before anything opens:
   // a node that may not listen says why at once.
-  config = await resolveSelfSigned(roleConfig, {
-    standalone: false,
-    hosts: [roleConfig.REALTIME_HOST],
-    logger,
-  });
-  const transport = await openServerTransport(
-    config,
-    { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
+  const role = await openRoleTransport(
+    roleConfig,
+    { server: 'realtime node', host: roleConfig.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
     logger,
   );
+  config = role.config;
+  const { transport } = role;
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
   closers.push(() => db.close());
   await waitForSchema(db, logger);

@@ -25,6 +25,7 @@ export {
   isLoopbackHost,
   type ListenTarget,
   MIN_TLS_VERSION,
+  openRoleTransport,
   openServerTransport,
   plaintextAllowed,
   resolveSelfSigned,

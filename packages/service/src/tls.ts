@@ -346,3 +346,22 @@ function acceptPlaintextToo(
   };
   return plain;
 }
+
+/**
+ * The transport of one production role's server: its settings with
+ * TLS_SELF_SIGNED resolved (never made on `auto` outside `pnpm start`), and
+ * the server factory for them. Throws InsecureListenError before anything
+ * opens when the server may not listen as configured.
+ */
+export async function openRoleTransport<T extends TlsSettings>(
+  settings: T,
+  target: ListenTarget,
+  logger: Logger,
+): Promise<{ config: T; transport: ServerTransport }> {
+  const config = await resolveSelfSigned(settings, {
+    standalone: false,
+    hosts: [target.host],
+    logger,
+  });
+  return { config, transport: await openServerTransport(config, target, logger) };
+}

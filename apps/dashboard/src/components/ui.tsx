@@ -254,5 +254,31 @@ export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): Async
   return { ...state, reload };
 }
 
+/** A form or button that calls the API: busy while its work runs, and the error it failed with. */
+export type Action = {
+  busy: boolean;
+  error: unknown;
+  setError(error: unknown): void;
+  /** Runs `work`, busy meanwhile; a failure becomes `error` (cleared when it starts). */
+  run(work: () => Promise<unknown>): Promise<void>;
+};
+
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
 export const formatDate = (iso: string) =>
   new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });

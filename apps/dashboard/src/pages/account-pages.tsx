@@ -1,6 +1,14 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { type Account, ApiError, api } from '../api.ts';
-import { Button, ErrorMessage, Field, Loading, Notice, PageTitle } from '../components/ui.tsx';
+import {
+  Button,
+  ErrorMessage,
+  Field,
+  Loading,
+  Notice,
+  PageTitle,
+  useAction,
+} from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
@@ -24,13 +32,10 @@ export function SignupPage() {
   const session = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const { account } = await api<{ account: Account }>('POST', '/signup', {
         email,
         password,
@@ -38,11 +43,7 @@ export function SignupPage() {
       });
       session.signedIn(account);
       navigate('/apps', { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const fields = fieldErrors(error);
   return (
@@ -85,13 +86,10 @@ export function LoginPage() {
   const session = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const { account } = await api<{ account: Account }>('POST', '/login', {
         email,
         password,
@@ -99,11 +97,7 @@ export function LoginPage() {
       });
       session.signedIn(account);
       navigate('/apps', { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <main className="auth-card">
@@ -142,21 +136,14 @@ export function LoginPage() {
 
 export function ForgotPasswordPage() {
   const [email, setEmail] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [sent, setSent] = useState<string | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const reply = await api<{ message: string }>('POST', '/password/forgot', { email });
       setSent(reply.message);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <main className="auth-card">
@@ -191,24 +178,17 @@ export function ResetPasswordPage({ token }: { token: string | null }) {
   const session = useSession();
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [done, setDone] = useState(false);
   const mismatch = confirm.length > 0 && confirm !== password ? 'The passwords differ.' : undefined;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (mismatch || !token) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api('POST', '/password/reset', { token, password });
       session.signedOut();
       setDone(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   if (!token)
     return (
@@ -294,9 +274,8 @@ export function VerifyEmailPage({ token }: { token: string | null }) {
 
 /** Shown above every page while the account's address is not verified. */
 export function VerifyBanner({ account }: { account: Account }) {
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [message, setMessage] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
   if (account.emailVerified) return null;
   return (
     <section className="banner" aria-label="Email verification">
@@ -309,15 +288,9 @@ export function VerifyBanner({ account }: { account: Account }) {
         variant="link"
         busy={busy}
         onClick={async () => {
-          setBusy(true);
-          setError(null);
-          try {
+          await run(async () => {
             setMessage((await api<{ message: string }>('POST', '/email/verify/resend')).message);
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         Send the link again

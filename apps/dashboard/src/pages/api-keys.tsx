@@ -10,49 +10,41 @@ import {
   Field,
   formatDate,
   Loading,
+  useAction,
 } from '../components/ui.tsx';
 
 type CreatedKey = { id: string; key: string; name: string; prefix: string; createdAt: string };
 
 export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> }) {
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const [revokeBusy, setRevokeBusy] = useState(false);
-  const [revokeError, setRevokeError] = useState<unknown>(null);
+  const {
+    busy: revokeBusy,
+    error: revokeError,
+    run: runRevoke,
+    setError: setRevokeError,
+  } = useAction();
 
   const create = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       setCreated(
         await api<CreatedKey>('POST', `/apps/${appId}/keys`, { name: name.trim() || 'API key' }),
       );
       setName('');
       keys.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const revoke = async () => {
     if (!revoking) return;
-    setRevokeBusy(true);
-    setRevokeError(null);
-    try {
+    await runRevoke(async () => {
       await api('DELETE', `/apps/${appId}/keys/${revoking.id}`);
       setRevoking(null);
       keys.reload();
-    } catch (e) {
-      setRevokeError(e);
-    } finally {
-      setRevokeBusy(false);
-    }
+    });
   };
 
   return (

@@ -9,6 +9,7 @@ import {
   formatDate,
   Loading,
   PageTitle,
+  useAction,
   useAsync,
 } from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
@@ -16,11 +17,19 @@ import { Link, navigate } from '../router.tsx';
 export function AppsPage() {
   const apps = useAsync(() => api<{ apps: App[] }>('GET', '/apps').then((r) => r.apps), []);
   const [name, setName] = useState('');
-  const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<unknown>(null);
+  const {
+    busy: creating,
+    error: createError,
+    run: runCreate,
+    setError: setCreateError,
+  } = useAction();
   const [deleting, setDeleting] = useState<App | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const {
+    busy: deleteBusy,
+    error: deleteError,
+    run: runDelete,
+    setError: setDeleteError,
+  } = useAction();
 
   const create = async (event: FormEvent) => {
     event.preventDefault();
@@ -28,31 +37,19 @@ export function AppsPage() {
       setCreateError(new Error('Give the app a name.'));
       return;
     }
-    setCreating(true);
-    setCreateError(null);
-    try {
+    await runCreate(async () => {
       const app = await api<App>('POST', '/apps', { name: name.trim() });
       navigate(`/apps/${app.id}`);
-    } catch (e) {
-      setCreateError(e);
-    } finally {
-      setCreating(false);
-    }
+    });
   };
 
   const remove = async () => {
     if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
+    await runDelete(async () => {
       await api('DELETE', `/apps/${deleting.id}`);
       setDeleting(null);
       apps.reload();
-    } catch (e) {
-      setDeleteError(e);
-    } finally {
-      setDeleteBusy(false);
-    }
+    });
   };
 
   return (
@@ -124,20 +121,13 @@ function AppRow({
 }) {
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(app.name);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       onRenamed(await api<App>('PATCH', `/apps/${app.id}`, { name: name.trim() }));
       setEditing(false);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <li className="card app-row">

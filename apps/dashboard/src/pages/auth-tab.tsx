@@ -7,6 +7,7 @@ import {
   Loading,
   Notice,
   TextArea,
+  useAction,
   useAsync,
 } from '../components/ui.tsx';
 import { checkWebhookUrl, parseHeaders, parseJsonObject, parseStatusCodes } from '../lib/forms.ts';
@@ -58,8 +59,7 @@ export function AuthTab({ appId }: { appId: string }) {
   const settings = useAsync(() => api<AuthSettings>('GET', `/apps/${appId}/auth`), [appId]);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run, setError } = useAction();
   const [saved, setSaved] = useState(false);
   const loaded = settings.status === 'ok' ? settings.data : null;
   useEffect(() => {
@@ -113,17 +113,11 @@ export function AuthTab({ appId }: { appId: string }) {
       return;
     }
     body.webhook = webhook;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const updated = await api<AuthSettings>('PUT', `/apps/${appId}/auth`, body);
       settings.status === 'ok' && settings.set(updated);
       setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const move = (index: number, by: -1 | 1) => {
@@ -291,8 +285,7 @@ function WebhookTester({ appId }: { appId: string }) {
     '{\n  "username": "sample-user",\n  "password": "sample-password"\n}',
   );
   const [inputError, setInputError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run: runTest } = useAction();
   const [result, setResult] = useState<WebhookTestResult | null>(null);
   const run = async () => {
     const parsed = parseJsonObject(authData);
@@ -301,20 +294,14 @@ function WebhookTester({ appId }: { appId: string }) {
       return;
     }
     setInputError(undefined);
-    setBusy(true);
-    setError(null);
     setResult(null);
-    try {
+    await runTest(async () => {
       setResult(
         await api<WebhookTestResult>('POST', `/apps/${appId}/auth/webhook/test`, {
           authData: parsed.value,
         }),
       );
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <div className="card">

@@ -9,6 +9,7 @@ import {
   formatDate,
   Loading,
   Notice,
+  useAction,
   useAsync,
 } from '../components/ui.tsx';
 import { ValveEditor } from '../components/valve-editor.tsx';
@@ -55,8 +56,7 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
     [appId],
   );
   const [text, setText] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<unknown>(null);
+  const { busy: saving, error: saveError, run: runSave } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const labelId = useId();
   const errorsId = useId();
@@ -74,10 +74,8 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
     );
 
   const save = async () => {
-    setSaving(true);
-    setSaveError(null);
     setSaved(null);
-    try {
+    await runSave(async () => {
       const { version } = await api<{ version: number }>('PUT', `/apps/${appId}/permissions`, {
         valve: text,
       });
@@ -85,11 +83,7 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
       versions.reload();
       active.reload();
       onSaved();
-    } catch (e) {
-      setSaveError(e);
-    } finally {
-      setSaving(false);
-    }
+    });
   };
   const dirty = activeData ? activeData.valve !== text : true;
 
@@ -168,22 +162,15 @@ function Versions({
 }) {
   const [compare, setCompare] = useState<{ from: number; to: number } | null>(null);
   const [rollback, setRollback] = useState<number | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [rollbackError, setRollbackError] = useState<unknown>(null);
+  const { busy, error: rollbackError, run, setError: setRollbackError } = useAction();
   const doRollback = async () => {
     if (rollback === null) return;
-    setBusy(true);
-    setRollbackError(null);
-    try {
+    await run(async () => {
       await api('POST', `/apps/${appId}/permissions/versions/${rollback}/activate`);
       const version = await api<Version>('GET', `/apps/${appId}/permissions/versions/${rollback}`);
       setRollback(null);
       onRolledBack(version.valve);
-    } catch (e) {
-      setRollbackError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <div className="card">

@@ -10,6 +10,7 @@ import {
   Loading,
   Notice,
   TextArea,
+  useAction,
   useAsync,
 } from '../components/ui.tsx';
 import { parseJsonObject } from '../lib/forms.ts';
@@ -22,8 +23,12 @@ export function UsersTab({ appId }: { appId: string }) {
   const [offset, setOffset] = useState(0);
   const [editing, setEditing] = useState<AppUser | 'new' | null>(null);
   const [deleting, setDeleting] = useState<AppUser | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const {
+    busy: deleteBusy,
+    error: deleteError,
+    run: runDelete,
+    setError: setDeleteError,
+  } = useAction();
   const [notice, setNotice] = useState<string | null>(null);
   // Search as the developer types, once they pause.
   useEffect(() => {
@@ -43,18 +48,12 @@ export function UsersTab({ appId }: { appId: string }) {
 
   const remove = async () => {
     if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
+    await runDelete(async () => {
       await api('DELETE', `/apps/${appId}/users/${deleting.id}`);
       setNotice(`Deleted ${deleting.email}.`);
       setDeleting(null);
       users.reload();
-    } catch (e) {
-      setDeleteError(e);
-    } finally {
-      setDeleteBusy(false);
-    }
+    });
   };
 
   return (
@@ -198,8 +197,7 @@ function UserForm({
   const [clientData, setClientData] = useState(JSON.stringify(user?.clientData ?? {}, null, 2));
   const [serverData, setServerData] = useState(JSON.stringify(user?.serverData ?? {}, null, 2));
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const found: Record<string, string> = {};
@@ -218,9 +216,7 @@ function UserForm({
       serverData: server.value,
     };
     if (password) body.password = password;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       if (user) {
         await api('PATCH', `/apps/${appId}/users/${user.id}`, body);
         onDone(`Saved ${body.email as string}.`);
@@ -228,11 +224,7 @@ function UserForm({
         await api('POST', `/apps/${appId}/users`, body);
         onDone(`Added ${body.email as string}.`);
       }
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form

@@ -1,26 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeepstreamClient } from '@deepstream/client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../standalone/test/free-port.ts';
 import { type RunningHubstream, startHubstream } from '../../standalone/test/process.ts';
 import { buildDashboard, launchChromium, screenshots } from './e2e-stack.ts';
 
 // The dashboard against `pnpm start`'s process (apps/standalone on embedded
 // PGlite): the pages work there too, and the app they set up takes logins.
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 
 const RULES = `record:
   "*":

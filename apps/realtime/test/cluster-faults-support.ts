@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { DeepstreamClient } from '@deepstream/client';
 import { Redis } from 'ioredis';
+import { freePort } from '../../standalone/test/free-port.ts';
 import { guardProcess } from '../../standalone/test/process-guard.ts';
 import { type RunningRole, startRole } from '../../standalone/test/roles-process.ts';
 
@@ -34,15 +34,6 @@ export async function startNodeProcess(env: Record<string, string>): Promise<Nod
   const url = await role.listening;
   const up = await role.waitForLog((entry) => typeof entry.nodeId === 'string');
   return { role, url, port: Number(new URL(url).port), nodeId: up.nodeId as string };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export type RedisServer = {

@@ -28,6 +28,13 @@ export {
   type PermissionStats,
   Permissions,
 } from './permissions.js';
+export {
+  isTemplateName,
+  TEMPLATE_NAMES,
+  TEMPLATES,
+  type Template,
+  type TemplateName,
+} from './templates.js';
 export type {
   EvaluateOptions,
   EvaluationResult,

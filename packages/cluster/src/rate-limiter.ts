@@ -11,6 +11,13 @@ export type Verdict = { allowed: boolean; remaining: number; resetInMs: number }
 export interface RateLimiter {
   /** Takes `cost` from the bucket; refused (and nothing taken) when it would pass `max`. */
   consume(appId: string, key: string, limit: Limit, cost?: number): Promise<Verdict>;
+  /**
+   * Gives back `cost` taken in the key's current window (never below zero;
+   * nothing when the window is over). Lets a caller reserve before costly
+   * work and return the reservation when the work turns out not to count
+   * (a login that succeeded).
+   */
+  release(appId: string, key: string, cost?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +47,12 @@ export class LocalRateLimiter implements RateLimiter {
     };
   }
 
+  async release(appId: string, key: string, cost = 1): Promise<void> {
+    const window = this.#windows.get(`${appId}:${key}`);
+    if (!window || window.resetAt <= this.#now()) return;
+    window.count = Math.max(0, window.count - cost);
+  }
+
   #sweep(now: number) {
     for (const [id, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(id);
   }
@@ -63,7 +76,16 @@ if count == cost then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {1, count, redis.call('PTTL', KEYS[1])}
 `;
 
+// KEYS[1] bucket; ARGV cost. Never below zero, never creates the key.
+const RELEASE = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count <= 0 then return 0 end
+local cost = math.min(count, tonumber(ARGV[1]))
+return redis.call('DECRBY', KEYS[1], cost)
+`;
+
 type ConsumeCommand = Redis & {
+  hsRelease(key: string, cost: number): Promise<number>;
   hsConsume(
     key: string,
     max: number,
@@ -80,6 +102,7 @@ export class RedisRateLimiter implements RateLimiter {
   /** Uses the given connection; `owned` means close() quits it. */
   constructor(options: { redis: Redis; keyPrefix?: string; owned?: boolean }) {
     options.redis.defineCommand('hsConsume', { numberOfKeys: 1, lua: CONSUME });
+    options.redis.defineCommand('hsRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis = options.redis as ConsumeCommand;
     this.#prefix = options.keyPrefix ?? '';
     this.#owned = options.owned ?? false;
@@ -87,7 +110,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async consume(appId: string, key: string, limit: Limit, cost = 1): Promise<Verdict> {
     const [allowed, count, ttl] = await this.#redis.hsConsume(
-      `${this.#prefix}hs:${appId}:rate:${key}`,
+      this.#key(appId, key),
       limit.max,
       limit.windowMs,
       cost,
@@ -97,6 +120,14 @@ export class RedisRateLimiter implements RateLimiter {
       remaining: Math.max(0, limit.max - count),
       resetInMs: ttl > 0 ? ttl : limit.windowMs,
     };
+  }
+
+  async release(appId: string, key: string, cost = 1): Promise<void> {
+    await this.#redis.hsRelease(this.#key(appId, key), cost);
+  }
+
+  #key(appId: string, key: string): string {
+    return `${this.#prefix}hs:${appId}:rate:${key}`;
   }
 
   async close(): Promise<void> {

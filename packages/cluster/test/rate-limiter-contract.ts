@@ -33,5 +33,23 @@ export function rateLimiterContract(name: string, make: () => Promise<RateLimite
         await limiter.close();
       }
     });
+
+    it('gives back what was taken in the current window, never below zero', async () => {
+      const limiter = await make();
+      try {
+        const limit = { max: 2, windowMs: 10_000 };
+        expect((await limiter.consume('app1', 'r', limit)).allowed).toBe(true);
+        expect((await limiter.consume('app1', 'r', limit)).allowed).toBe(true);
+        expect((await limiter.consume('app1', 'r', limit)).allowed).toBe(false);
+        await limiter.release('app1', 'r');
+        expect((await limiter.consume('app1', 'r', limit)).allowed).toBe(true);
+        await limiter.release('app1', 'r', 5);
+        await limiter.release('app1', 'never-taken');
+        expect((await limiter.consume('app1', 'r', limit, 2)).remaining).toBe(0);
+        expect((await limiter.consume('app1', 'never-taken', limit, 2)).allowed).toBe(true);
+      } finally {
+        await limiter.close();
+      }
+    });
   });
 }

@@ -148,6 +148,38 @@ export const configSchema = Type.Object(
       description:
         'Largest realtime message an app accepts unless its own limit says otherwise; larger ones get MAXIMUM_MESSAGE_SIZE_EXCEEDED.',
     }),
+    CONNECTION_MAX_BUFFERED_BYTES: positiveInt(4_194_304, {
+      description:
+        'Outbound bytes a realtime connection may have waiting to be sent (its client reads slower than it is sent to); over it the connection is closed with code 4008 SLOW_CONSUMER, and its socket destroyed after CONNECTION_CLOSE_TIMEOUT_MS.',
+    }),
+    CONNECTION_CLOSE_TIMEOUT_MS: positiveInt(2_000, {
+      description:
+        'How long a realtime connection the node closes gets for the WebSocket close handshake before its socket is destroyed and its buffers freed.',
+    }),
+    PRE_LOGIN_MAX_MESSAGE_BYTES: positiveInt(16_384, {
+      description:
+        'Largest frame a realtime connection may send before it has logged in; a larger one gets MAXIMUM_MESSAGE_SIZE_EXCEEDED and close code 1009.',
+    }),
+    PRE_LOGIN_MAX_QUEUED_MESSAGES: positiveInt(8, {
+      description:
+        'Messages a realtime connection may send while its challenge or login is still being decided (PINGs aside); one more closes it with code 4009.',
+    }),
+    APP_MAX_UNAUTHENTICATED_CONNECTIONS: positiveInt(1_000, {
+      description:
+        'Connections of one app that have not logged in yet, per realtime node; one more is closed with code 4010. They count against APP_MAX_CONNECTIONS only once logged in.',
+    }),
+    MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: positiveInt(32, {
+      description:
+        'Connections from one client address (any app) that have not logged in yet, per realtime node; one more is closed with code 4010.',
+    }),
+    HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000, {
+      description:
+        "How long a client has on every listening port to send a request's headers (and, on a port that takes TLS and plaintext, its first byte) before the connection is dropped.",
+    }),
+    HTTP_REQUEST_TIMEOUT_MS: positiveInt(30_000, {
+      description:
+        'How long a client has on every listening port to send a whole request, headers and body, before it gets 408 and the connection is dropped. At least HTTP_HEADERS_TIMEOUT_MS.',
+    }),
     RPC_ACK_TIMEOUT_MS: positiveInt(1_000, {
       description:
         'How long an RPC provider has to accept a request before the caller gets ACCEPT_TIMEOUT.',
@@ -201,6 +233,26 @@ export const configSchema = Type.Object(
     APP_MAX_CROSS_REFERENCES_PER_SECOND: positiveInt(5_000, {
       description:
         "Records an app's permission rules may load per second across all realtime nodes, unless its own limits say otherwise; a rule that would load one more is denied.",
+    }),
+    MESSAGE_MAX_NAMES: positiveInt(10_000, {
+      description:
+        "Names one bulk message (SUBSCRIBE, UNSUBSCRIBE, PROVIDE, NOTIFY...) may carry, unless its app's own limits say otherwise; a longer one is refused whole, MESSAGE_DENIED for each name. Keep it at least CONNECTION_MAX_SUBSCRIPTIONS: the official client sends every name of a topic in one message when it reconnects.",
+    }),
+    CONNECTION_MAX_SUBSCRIPTIONS: positiveInt(10_000, {
+      description:
+        "Subscriptions one connection may hold per topic (events, records, presence), unless its app's own limits say otherwise; a SUBSCRIBE that would pass it is refused whole, MESSAGE_DENIED for each name.",
+    }),
+    CONNECTION_MAX_LISTENS: positiveInt(100, {
+      description:
+        "Listen patterns one connection may hold per topic (events, records), unless its app's own limits say otherwise; one more LISTEN gets MESSAGE_DENIED with the pattern.",
+    }),
+    CONNECTION_MAX_PROVIDES: positiveInt(100, {
+      description:
+        "RPC names one connection may provide, unless its app's own limits say otherwise; a PROVIDE that would pass it is refused whole, MESSAGE_DENIED for each name.",
+    }),
+    CONNECTION_MAX_PENDING_RPCS: positiveInt(100, {
+      description:
+        "RPCs one connection may have waiting for their answer, unless its app's own limits say otherwise; one more REQUEST gets MESSAGE_DENIED with its name and correlation id.",
     }),
     NODE_HEARTBEAT_INTERVAL_MS: positiveInt(1_000, {
       description:

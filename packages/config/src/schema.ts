@@ -236,7 +236,7 @@ export const configSchema = Type.Object(
     }),
     MESSAGE_MAX_NAMES: positiveInt(10_000, {
       description:
-        "Names one bulk message (SUBSCRIBE, UNSUBSCRIBE, PROVIDE, NOTIFY...) may carry, unless its app's own limits say otherwise; a longer one is refused whole, MESSAGE_DENIED for each name. Keep it at least CONNECTION_MAX_SUBSCRIPTIONS: the official client sends every name of a topic in one message when it reconnects.",
+        "Names one bulk message (SUBSCRIBE, PROVIDE, NOTIFY...) may carry, unless its app's own limits say otherwise; a longer one is refused whole, MESSAGE_DENIED per name. Keep it ≥ CONNECTION_MAX_SUBSCRIPTIONS: clients resend them all at once on reconnect.",
     }),
     CONNECTION_MAX_SUBSCRIPTIONS: positiveInt(10_000, {
       description:

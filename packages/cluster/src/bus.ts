@@ -108,6 +108,13 @@ export interface ClusterBus {
   ): Promise<void>;
   /** Returns the function that unsubscribes. */
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
+  /**
+   * Calls `listener` each time this node hears the cluster again after a
+   * break (its subscription reconnected): messages sent meanwhile may be
+   * lost, so cached state should be re-read. Never called by a bus that
+   * cannot lose messages (the local one). Returns the function that stops.
+   */
+  onResubscribed(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -164,6 +171,11 @@ export class LocalBus implements ClusterBus {
     set.add(handler as AnyHandler);
     this.#handlers.set(topic, set);
     return () => set.delete(handler as AnyHandler);
+  }
+
+  /** In one process nothing is ever missed: the listener is never called. */
+  onResubscribed(_listener: () => void): () => void {
+    return () => {};
   }
 
   async close(): Promise<void> {

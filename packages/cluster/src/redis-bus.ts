@@ -37,6 +37,9 @@ export class RedisBus implements ClusterBus {
   #flushing: Promise<void> | null = null;
   readonly #ready: Promise<unknown>;
   readonly #lagObservers = new Set<DeliveryLagObserver>();
+  readonly #resubscribed = new Set<() => void>();
+  #connectedBefore = false;
+  #closed = false;
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
@@ -47,12 +50,51 @@ export class RedisBus implements ClusterBus {
       ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
     });
     const redisOptions = { maxRetriesPerRequest: null, ...options.redisOptions };
-    this.#publisher = new Redis(options.url, redisOptions);
-    this.#subscriber = new Redis(options.url, redisOptions);
+    // Named so that CLIENT LIST tells which node's bus a connection is.
+    const name = (role: string) =>
+      options.redisOptions?.connectionName ??
+      `${this.#prefix}hs:bus-${role}:${options.nodeId}`.replace(/[^\x21-\x7e]/g, '_');
+    this.#publisher = new Redis(options.url, {
+      ...redisOptions,
+      connectionName: name('publisher'),
+    });
+    this.#subscriber = new Redis(options.url, {
+      ...redisOptions,
+      connectionName: name('subscriber'),
+    });
     this.#subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) =>
       this.#receive(channel, raw),
     );
     this.#ready = this.#subscriber.psubscribe(this.#pattern);
+    this.#subscriber.on('ready', () => {
+      if (!this.#connectedBefore) {
+        this.#connectedBefore = true;
+        return;
+      }
+      this.#afterReconnect();
+    });
+  }
+
+  /**
+   * ioredis subscribes again by itself after a reconnect, but announces
+   * 'ready' before it does: our own (idempotent) PSUBSCRIBE, answered in
+   * order, says the subscription is back before the listeners re-read.
+   */
+  #afterReconnect() {
+    this.#subscriber.psubscribe(this.#pattern).then(
+      () => {
+        if (this.#closed) return;
+        for (const listener of this.#resubscribed) {
+          try {
+            listener();
+          } catch {
+            // One listener's failure must not keep the others from re-reading.
+          }
+        }
+      },
+      // The connection broke again: the next 'ready' tries again.
+      () => {},
+    );
   }
 
   /** Resolves once this node hears the cluster. */
@@ -101,7 +143,13 @@ export class RedisBus implements ClusterBus {
     return () => this.#lagObservers.delete(observer);
   }
 
+  onResubscribed(listener: () => void): () => void {
+    this.#resubscribed.add(listener);
+    return () => this.#resubscribed.delete(listener);
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#flushing;
     await this.#local.close();
     this.#subscriber.disconnect();

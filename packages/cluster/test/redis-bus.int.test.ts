@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadTestConfig } from '@hubstream/config';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { type BusEnvelope, RedisBus } from '../src/index.ts';
 import { busContract } from './bus-contract.ts';
@@ -146,6 +147,52 @@ describe('redis bus delivery lag', () => {
       await back;
       expect(atA.map((m) => m.topic)).toEqual(['app.changed']);
       expect(atB).toHaveLength(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+/** Kills the Redis connection with this name (as a network failure would). */
+async function killConnection(name: string): Promise<void> {
+  const admin = new Redis(url);
+  try {
+    const list = (await admin.client('LIST')) as string;
+    const line = list.split('\n').find((l) => l.includes(` name=${name} `));
+    const id = line && /^id=(\d+)/.exec(line)?.[1];
+    if (!id) throw new Error(`no Redis connection named ${name}`);
+    await admin.client('KILL', 'ID', id);
+  } finally {
+    await admin.quit();
+  }
+}
+
+describe('redis bus reconnection', () => {
+  it('tells onResubscribed listeners once its subscription is back, and hears the cluster again', async () => {
+    const keyPrefix = prefix();
+    const a = await node('re-a', keyPrefix);
+    const b = await node('re-b', keyPrefix);
+    try {
+      let resubscribed = 0;
+      const back = new Promise<void>((resolve) =>
+        a.onResubscribed(() => {
+          resubscribed++;
+          resolve();
+        }),
+      );
+      const stopped = b.onResubscribed(() => {
+        throw new Error('b was never cut off');
+      });
+      await killConnection(`${keyPrefix}hs:bus-subscriber:re-a`);
+      await back;
+      expect(resubscribed).toBe(1);
+      // The subscription is in place when the listeners are told: a message sent now arrives.
+      const heard = new Promise<string>((resolve) =>
+        a.subscribe('app.changed', (m) => resolve(m.appId)),
+      );
+      await b.publish('app-after', 'app.changed', { what: 'auth' });
+      expect(await heard).toBe('app-after');
+      stopped();
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -15,6 +15,11 @@ beforeAll(async () => {
       APP_MAX_MESSAGES_PER_SECOND: '2000',
       CONNECTION_MAX_MESSAGES_PER_SECOND: '50',
       APP_MAX_CROSS_REFERENCES_PER_SECOND: '300',
+      MESSAGE_MAX_NAMES: '40',
+      CONNECTION_MAX_SUBSCRIPTIONS: '30',
+      CONNECTION_MAX_LISTENS: '20',
+      CONNECTION_MAX_PROVIDES: '10',
+      CONNECTION_MAX_PENDING_RPCS: '5',
     },
   });
   owner = await signUp(h);
@@ -30,6 +35,11 @@ const DEFAULTS = {
   maxMessagesPerSecond: 2000,
   connectionMessagesPerSecond: 50,
   maxCrossReferencesPerSecond: 300,
+  maxNamesPerMessage: 40,
+  maxSubscriptionsPerConnection: 30,
+  maxListensPerConnection: 20,
+  maxProvidesPerConnection: 10,
+  maxPendingRpcsPerConnection: 5,
 };
 
 describe('app limits', () => {
@@ -42,6 +52,11 @@ describe('app limits', () => {
       maxMessagesPerSecond: null,
       connectionMessagesPerSecond: null,
       maxCrossReferencesPerSecond: null,
+      maxNamesPerMessage: null,
+      maxSubscriptionsPerConnection: null,
+      maxListensPerConnection: null,
+      maxProvidesPerConnection: null,
+      maxPendingRpcsPerConnection: null,
       effective: DEFAULTS,
       updatedAt: null,
     });
@@ -90,6 +105,34 @@ describe('app limits', () => {
     ]);
     const announced = h.announced.filter((m) => m.appId === id);
     expect(announced.map((m) => m.payload)).toEqual([{ what: 'limits' }, { what: 'limits' }]);
+  });
+
+  it('sets and resets the per-connection caps like the other limits', async () => {
+    const { id } = await createApp(h, owner.token);
+    const caps = await h.call('PUT', `/v1/apps/${id}/limits`, {
+      token: owner.token,
+      body: { maxSubscriptionsPerConnection: 2, maxPendingRpcsPerConnection: 1 },
+    });
+    expect(caps.status).toBe(200);
+    expect(caps.body).toMatchObject({
+      maxSubscriptionsPerConnection: 2,
+      maxPendingRpcsPerConnection: 1,
+      maxNamesPerMessage: null,
+      effective: { ...DEFAULTS, maxSubscriptionsPerConnection: 2, maxPendingRpcsPerConnection: 1 },
+    });
+    const reset = await h.call('PUT', `/v1/apps/${id}/limits`, {
+      token: owner.token,
+      body: { maxSubscriptionsPerConnection: null, maxListensPerConnection: 0 },
+    });
+    expect(reset.status).toBe(400);
+    const back = await h.call('PUT', `/v1/apps/${id}/limits`, {
+      token: owner.token,
+      body: { maxSubscriptionsPerConnection: null },
+    });
+    expect(back.body).toMatchObject({
+      maxSubscriptionsPerConnection: null,
+      effective: { ...DEFAULTS, maxPendingRpcsPerConnection: 1 },
+    });
   });
 
   it('refuses values that are not whole numbers within the ceiling, and changes nothing', async () => {

@@ -20,6 +20,11 @@ const DEFAULTS: AppLimits = {
   maxMessagesPerSecond: 1000,
   connectionMessagesPerSecond: 10,
   maxCrossReferencesPerSecond: 50,
+  maxNamesPerMessage: 100,
+  maxSubscriptionsPerConnection: 100,
+  maxListensPerConnection: 10,
+  maxProvidesPerConnection: 10,
+  maxPendingRpcsPerConnection: 10,
 };
 
 /** Resolves a take() that may be synchronous. */

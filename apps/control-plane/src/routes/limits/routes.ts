@@ -15,16 +15,18 @@ const defaultsOf = (config: Config): Record<LimitName, number> => ({
   maxMessagesPerSecond: config.APP_MAX_MESSAGES_PER_SECOND,
   connectionMessagesPerSecond: config.CONNECTION_MAX_MESSAGES_PER_SECOND,
   maxCrossReferencesPerSecond: config.APP_MAX_CROSS_REFERENCES_PER_SECOND,
+  maxNamesPerMessage: config.MESSAGE_MAX_NAMES,
+  maxSubscriptionsPerConnection: config.CONNECTION_MAX_SUBSCRIPTIONS,
+  maxListensPerConnection: config.CONNECTION_MAX_LISTENS,
+  maxProvidesPerConnection: config.CONNECTION_MAX_PROVIDES,
+  maxPendingRpcsPerConnection: config.CONNECTION_MAX_PENDING_RPCS,
 });
 
 function limitsView(row: AppLimits | null, config: Config) {
   const defaults = defaultsOf(config);
-  const own: OwnLimits = {
-    maxConnections: row?.maxConnections ?? null,
-    maxMessagesPerSecond: row?.maxMessagesPerSecond ?? null,
-    connectionMessagesPerSecond: row?.connectionMessagesPerSecond ?? null,
-    maxCrossReferencesPerSecond: row?.maxCrossReferencesPerSecond ?? null,
-  };
+  const own = Object.fromEntries(
+    LIMIT_NAMES.map((name) => [name, row?.[name] ?? null]),
+  ) as OwnLimits;
   const effective = { ...defaults };
   for (const name of LIMIT_NAMES) effective[name] = own[name] ?? defaults[name];
   return { ...own, effective, updatedAt: row ? row.updatedAt.toISOString() : null };
@@ -42,7 +44,7 @@ export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
     {
       schema: {
         tags,
-        summary: "The app's connection, message and cross-reference limits",
+        summary: "The app's connection, message, cross-reference and per-connection limits",
         description:
           'Each limit is the app\'s own value or null for the platform default; "effective" is what realtime nodes enforce.',
         params: AppIdParams,

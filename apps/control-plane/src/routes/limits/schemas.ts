@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type TSchema } from 'typebox';
 
 // An app's own limits. Each is a whole number within a ceiling that keeps a
 // typo from switching a limit off in effect, or null for the platform
@@ -9,6 +9,11 @@ export const LIMIT_MAXIMA = {
   maxMessagesPerSecond: 1_000_000,
   connectionMessagesPerSecond: 100_000,
   maxCrossReferencesPerSecond: 1_000_000,
+  maxNamesPerMessage: 100_000,
+  maxSubscriptionsPerConnection: 1_000_000,
+  maxListensPerConnection: 10_000,
+  maxProvidesPerConnection: 10_000,
+  maxPendingRpcsPerConnection: 100_000,
 } as const;
 
 export type LimitName = keyof typeof LIMIT_MAXIMA;
@@ -20,6 +25,13 @@ const DESCRIPTIONS: Record<LimitName, string> = {
   maxMessagesPerSecond: "Messages per second from all the app's clients together.",
   connectionMessagesPerSecond: 'Messages per second from one connection.',
   maxCrossReferencesPerSecond: 'Records the permission rules may load per second.',
+  maxNamesPerMessage:
+    'Names one bulk message (SUBSCRIBE, PROVIDE, NOTIFY...) may carry; a longer one is refused whole.',
+  maxSubscriptionsPerConnection:
+    'Subscriptions one connection may hold per topic (events, records, presence).',
+  maxListensPerConnection: 'Listen patterns one connection may hold per topic (events, records).',
+  maxProvidesPerConnection: 'RPC names one connection may provide.',
+  maxPendingRpcsPerConnection: 'RPCs one connection may have waiting for their answer.',
 };
 
 const own = (name: LimitName) =>
@@ -30,29 +42,19 @@ const own = (name: LimitName) =>
 const effective = (name: LimitName) =>
   Type.Integer({ description: `${DESCRIPTIONS[name]} What realtime nodes enforce.` });
 
+const mapLimits = <T extends TSchema>(of: (name: LimitName) => T) =>
+  Object.fromEntries(LIMIT_NAMES.map((name) => [name, of(name)])) as Record<LimitName, T>;
+
 export const LimitsView = Type.Object({
-  maxConnections: own('maxConnections'),
-  maxMessagesPerSecond: own('maxMessagesPerSecond'),
-  connectionMessagesPerSecond: own('connectionMessagesPerSecond'),
-  maxCrossReferencesPerSecond: own('maxCrossReferencesPerSecond'),
-  effective: Type.Object({
-    maxConnections: effective('maxConnections'),
-    maxMessagesPerSecond: effective('maxMessagesPerSecond'),
-    connectionMessagesPerSecond: effective('connectionMessagesPerSecond'),
-    maxCrossReferencesPerSecond: effective('maxCrossReferencesPerSecond'),
-  }),
+  ...mapLimits(own),
+  effective: Type.Object(mapLimits(effective)),
   updatedAt: Type.Union([Type.String(), Type.Null()], {
     description: 'When the app last changed its limits; null if it never did.',
   }),
 });
 
 export const LimitsBody = Type.Object(
-  {
-    maxConnections: Type.Optional(own('maxConnections')),
-    maxMessagesPerSecond: Type.Optional(own('maxMessagesPerSecond')),
-    connectionMessagesPerSecond: Type.Optional(own('connectionMessagesPerSecond')),
-    maxCrossReferencesPerSecond: Type.Optional(own('maxCrossReferencesPerSecond')),
-  },
+  mapLimits((name) => Type.Optional(own(name))),
   { additionalProperties: false },
 );
 

@@ -144,6 +144,13 @@ export function registerRealtimeMetrics(
   );
   counterFrom(
     metrics,
+    'hubstream_realtime_guard_closes_total',
+    'Connections the node closed to protect itself, by reason: slow_consumer, pre_login_queue, pre_login_message_size, unauthenticated_per_app, unauthenticated_per_address.',
+    ['reason'],
+    () => counters.guardCloses.entries().map(([reason, n]): Sample => [{ reason }, n]),
+  );
+  counterFrom(
+    metrics,
     'hubstream_realtime_handler_errors_total',
     'Messages whose handling threw (logged as "message handling failed").',
     [],

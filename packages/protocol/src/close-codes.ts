@@ -21,6 +21,12 @@ export const CLOSE_CODES = {
   APP_DELETED: 4005,
   /** The app already has as many connections as its limit allows (after `CONNECTION REJECT`). */
   CONNECTION_LIMIT_REACHED: 4006,
+  /** The client did not read what was sent to it: its outbound buffer stayed over the node's bound. */
+  SLOW_CONSUMER: 4008,
+  /** More messages before login than the node queues while a challenge or login is decided. */
+  TOO_MANY_MESSAGES_BEFORE_LOGIN: 4009,
+  /** Too many connections not logged in yet, from the client's address or to the app, on this node. */
+  TOO_MANY_UNAUTHENTICATED_CONNECTIONS: 4010,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

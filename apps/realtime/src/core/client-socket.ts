@@ -3,8 +3,14 @@
  * gateway adapts a `ws` socket to it; the core never sees ws or fastify.
  */
 export interface ClientSocket {
+  /** Queues the frame; the same bytes may be handed to many sockets (fan-out), never changed. */
   send(frame: Uint8Array): void;
+  /** Starts the close handshake; the transport destroys the socket if it does not finish soon. */
   close(code: number, reason: string): void;
+  /** Bytes sent and not yet taken by the client (the socket's and the transport's own queue). */
+  readonly bufferedBytes: number;
+  /** The connection logged in: the transport may lift its pre-login bounds (frame size, counts). */
+  loggedIn?(): void;
 }
 
 /** What the gateway learned at upgrade time; webhooks receive it as connectionData. */

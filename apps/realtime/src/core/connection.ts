@@ -12,12 +12,15 @@ import {
 import { rateLimitedReply } from '../limits/replies.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
-import type { AuthFailureReason, ProtocolError } from './node-counters.ts';
+import type { AuthFailureReason, GuardClose, ProtocolError } from './node-counters.ts';
 import { type Logger, logWith, type User } from './types.ts';
 
 type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' | 'closed';
 
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
+
+const isPing = (message: Message) =>
+  message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
 
 /**
  * One client connection: the handshake, quarantine until login, then every
@@ -36,6 +39,10 @@ export class Connection {
   #authTimer: NodeJS.Timeout | undefined;
   #lastSeen = Date.now();
   #queue: Promise<void> | null = null;
+  /** Messages waiting in #queue that arrived before login (bounded). */
+  #queuedBeforeLogin = 0;
+  /** Over its outbound bound: nothing more is sent; the close follows. */
+  #slow = false;
   #log: Logger | undefined;
 
   constructor(socket: ClientSocket, app: AppRuntime, info: ConnectionInfo) {
@@ -61,18 +68,45 @@ export class Connection {
   }
 
   send(message: Message): void {
-    if (this.state === 'closed') return;
-    this.app.usage.messagesOut++;
-    this.app.node.counters.messagesOut.add(message.topic);
-    this.#socket.send(encodeMessage(message));
+    if (this.state === 'closed' || this.#slow) return;
+    this.#write(encodeMessage(message), message.topic);
   }
 
   /** For fan-out: the caller encodes once and sends the same bytes to many. */
   sendFrame(frame: Uint8Array, topic: number): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.#slow) return;
+    this.#write(frame, topic);
+  }
+
+  #write(frame: Uint8Array, topic: number): void {
+    // Backpressure: a client that does not read what it is sent is closed
+    // rather than buffered without end. Its memory is its buffer's bound plus
+    // one frame; the others it shares names with are not held up.
+    const buffered = this.#socket.bufferedBytes;
+    if (buffered > this.app.node.settings.maxBufferedBytes) {
+      this.#slow = true;
+      this.log.info({ buffered }, 'slow consumer: closing');
+      // Not in the middle of the caller's fan-out: closing detaches the
+      // connection from the very subscriptions being iterated.
+      queueMicrotask(() =>
+        this.#guardClose(
+          'slow_consumer',
+          CLOSE_CODES.SLOW_CONSUMER,
+          'slow consumer: too much unread data',
+        ),
+      );
+      return;
+    }
     this.app.usage.messagesOut++;
     this.app.node.counters.messagesOut.add(topic);
     this.#socket.send(frame);
+  }
+
+  /** Closes to protect the node (not a protocol or login failure), counted for the metrics. */
+  #guardClose(reason: GuardClose, code: number, text: string): void {
+    if (this.state === 'closed') return;
+    this.app.node.counters.guardCloses.add(reason);
+    this.close(code, text);
   }
 
   close(code: number, reason: string): void {
@@ -94,6 +128,19 @@ export class Connection {
   receive(frame: Uint8Array): void {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
+    const loggedIn = this.state === 'open';
+    const settings = this.app.node.settings;
+    // Sizes first, before any decoding: before login only small frames
+    // (CHALLENGE, AUTH) have any business here.
+    if (!loggedIn && frame.byteLength > settings.preLoginMaxMessageBytes) {
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
+      this.#guardClose(
+        'pre_login_message_size',
+        CLOSE_CODES.MESSAGE_TOO_BIG,
+        'message too large before login',
+      );
+      return;
+    }
     if (frame.byteLength > this.app.maxMessageBytes) {
       this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
       return;
@@ -105,13 +152,40 @@ export class Connection {
       else this.#parserError(PARSER_ACTION.MESSAGE_PARSE_ERROR, 'parse_error');
       return;
     }
-    if (this.#queue) {
-      const message = decoded.message;
-      this.#queue = this.#queue.then(() => this.#process(message));
+    const message = decoded.message;
+    if (!this.#queue) {
+      const result = this.#process(message);
+      if (result) this.#track(result);
       return;
     }
-    const result = this.#process(decoded.message);
-    if (result) this.#track(result);
+    if (loggedIn) {
+      this.#enqueue(message, false);
+      return;
+    }
+    // A challenge or login is being decided. PINGs have no effect before
+    // login: not kept. Anything else waits, a few at most.
+    if (isPing(message)) return;
+    if (this.#queuedBeforeLogin >= settings.preLoginMaxQueuedMessages) {
+      this.#guardClose(
+        'pre_login_queue',
+        CLOSE_CODES.TOO_MANY_MESSAGES_BEFORE_LOGIN,
+        'too many messages before login',
+      );
+      return;
+    }
+    this.#enqueue(message, true);
+  }
+
+  /** Handles `message` after what is already queued, in arrival order. */
+  #enqueue(message: Message, beforeLogin: boolean): void {
+    if (beforeLogin) this.#queuedBeforeLogin++;
+    const previous = this.#queue ?? Promise.resolve();
+    this.#track(
+      previous.then(() => {
+        if (beforeLogin) this.#queuedBeforeLogin--;
+        return this.#process(message);
+      }),
+    );
   }
 
   /** A text frame: the v7 protocol is binary only. */
@@ -162,11 +236,15 @@ export class Connection {
     this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.INVALID_MESSAGE });
   }
 
-  /** Admitted only while the app has room for one more connection across the cluster. */
+  /**
+   * Accepted while the app has room for one more connection across the
+   * cluster. The place itself is taken at login: a connection that never
+   * logs in never holds one.
+   */
   async #challenge() {
-    const admitted = await this.app.limiter.admit(this);
+    const room = await this.app.limiter.hasRoom();
     if (this.state === 'closed') return;
-    if (!admitted) {
+    if (!room) {
       // The official client stops on REJECT (CHALLENGE_DENIED) instead of reconnecting at once.
       this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.REJECT });
       this.close(CLOSE_CODES.CONNECTION_LIMIT_REACHED, "the app's connection limit is reached");
@@ -204,7 +282,17 @@ export class Connection {
     const result = await this.app.authenticate(authData, this.info, this.log);
     if (this.state === 'closed') return;
     if (result.ok) {
+      // False also when the connection closed meanwhile (close is then a no-op).
+      const admitted = await this.app.limiter.admit(this);
+      if (!admitted) {
+        // The app filled up while this login was decided. No REJECT: the
+        // official client takes it only in answer to its CHALLENGE; it
+        // reconnects and is refused there while the app stays full.
+        this.close(CLOSE_CODES.CONNECTION_LIMIT_REACHED, "the app's connection limit is reached");
+        return;
+      }
       clearTimeout(this.#authTimer);
+      this.#socket.loggedIn?.();
       this.user = result.user;
       this.state = 'open';
       this.send({

@@ -38,6 +38,19 @@ export type AuthFailureReason =
 /** Which of an app's limits refused something. */
 export type LimitName = 'connections' | 'messages' | 'cross_references';
 
+/** Why the node closed a connection to protect itself (not a protocol or login failure). */
+export type GuardClose =
+  /** Its outbound buffer went over CONNECTION_MAX_BUFFERED_BYTES. */
+  | 'slow_consumer'
+  /** More frames before login than PRE_LOGIN_MAX_QUEUED_MESSAGES. */
+  | 'pre_login_queue'
+  /** A frame before login larger than PRE_LOGIN_MAX_MESSAGE_BYTES. */
+  | 'pre_login_message_size'
+  /** Over APP_MAX_UNAUTHENTICATED_CONNECTIONS. */
+  | 'unauthenticated_per_app'
+  /** Over MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS. */
+  | 'unauthenticated_per_address';
+
 export type ProtocolError =
   | 'message_too_large'
   | 'parse_error'
@@ -83,6 +96,8 @@ export class NodeCounters {
   readonly authFailures = new Tally<AuthFailureReason>();
   readonly rateLimited = new Tally<LimitName>();
   readonly protocolErrors = new Tally<ProtocolError>();
+  /** Connections the node closed to bound its memory or its unauthenticated sockets. */
+  readonly guardCloses = new Tally<GuardClose>();
   /** A handler threw while handling a message (a bug or a failing dependency). */
   handlerErrors = 0;
 }

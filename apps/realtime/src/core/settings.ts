@@ -8,6 +8,16 @@ export type NodeSettings = {
   rpcResponseTimeoutMs: number;
   listenResponseTimeoutMs: number;
   webhookAllowPrivateAddresses: boolean;
+  /** Outbound bytes a connection may have waiting; over it, SLOW_CONSUMER. */
+  maxBufferedBytes: number;
+  /** How long a close handshake may take before the socket is destroyed. */
+  closeTimeoutMs: number;
+  preLoginMaxMessageBytes: number;
+  preLoginMaxQueuedMessages: number;
+  /** Per app, on this node. */
+  maxUnauthenticatedPerApp: number;
+  /** Per client address across apps, on this node. */
+  maxUnauthenticatedPerAddress: number;
 };
 
 export function nodeSettings(config: Config): NodeSettings {
@@ -18,5 +28,11 @@ export function nodeSettings(config: Config): NodeSettings {
     rpcResponseTimeoutMs: config.RPC_RESPONSE_TIMEOUT_MS,
     listenResponseTimeoutMs: config.LISTEN_RESPONSE_TIMEOUT_MS,
     webhookAllowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+    maxBufferedBytes: config.CONNECTION_MAX_BUFFERED_BYTES,
+    closeTimeoutMs: config.CONNECTION_CLOSE_TIMEOUT_MS,
+    preLoginMaxMessageBytes: config.PRE_LOGIN_MAX_MESSAGE_BYTES,
+    preLoginMaxQueuedMessages: config.PRE_LOGIN_MAX_QUEUED_MESSAGES,
+    maxUnauthenticatedPerApp: config.APP_MAX_UNAUTHENTICATED_CONNECTIONS,
+    maxUnauthenticatedPerAddress: config.MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS,
   };
 }

@@ -6,6 +6,7 @@ import type { AppRegistry } from '../core/app-registry.ts';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import { Connection } from '../core/connection.ts';
 import type { NodeSettings } from '../core/settings.ts';
+import { UnauthenticatedConnections } from '../limits/unauthenticated.ts';
 
 // The only place that knows about sockets: it resolves the app on upgrade,
 // adapts a ws socket to the core's ClientSocket and feeds it frames.
@@ -14,6 +15,37 @@ import type { NodeSettings } from '../core/settings.ts';
 export const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 type AppRequest = FastifyRequest & { hubApp?: AppRuntime };
+
+/**
+ * The key a client address is counted under: an IPv4 address itself (also
+ * when IPv4-mapped), an IPv6 address by its /64, the block one subscriber
+ * usually holds whole.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/**
+ * Caps the size of the next frames ws will buffer for this socket. ws has no
+ * public per-socket setting; where its receiver is not as expected this does
+ * nothing, and the core's own size check (before decoding) still refuses.
+ */
+function limitFrames(socket: WebSocket, bytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
 
 function appIdOf(request: FastifyRequest): string | undefined {
   const params = request.params as { appId?: string };
@@ -28,7 +60,12 @@ export async function registerGateway(
   settings: NodeSettings,
 ): Promise<void> {
   await app.register(websocket, {
-    options: { maxPayload: HARD_MAX_PAYLOAD_BYTES },
+    // closeTimeout: a socket whose close handshake does not finish (a client
+    // that stopped reading) is destroyed, and its buffers freed, this soon.
+    options: {
+      maxPayload: HARD_MAX_PAYLOAD_BYTES,
+      closeTimeout: settings.closeTimeoutMs,
+    } as { maxPayload: number },
     // Draining: every client hears that the node is going away (the official
     // client reconnects on any close it did not ask for: through the load
     // balancer, to another node). No CONNECTION CLOSING message: that one
@@ -40,6 +77,10 @@ export async function registerGateway(
     },
   });
   const live = new Set<Connection>();
+  const unauthenticated = new UnauthenticatedConnections(() => ({
+    perApp: settings.maxUnauthenticatedPerApp,
+    perAddress: settings.maxUnauthenticatedPerAddress,
+  }));
 
   // Deepstream's own liveness rule: silent for two heartbeats means gone.
   const sweep = setInterval(() => {
@@ -69,6 +110,22 @@ export async function registerGateway(
 
   const onSocket = (socket: WebSocket, request: FastifyRequest) => {
     const runtime = (request as AppRequest).hubApp!;
+    // Not logged in yet: counted per app and per address on this node
+    // (they hold no place in the app's connection limit until they log in).
+    const ticket = unauthenticated.enter(runtime.appId, addressKey(request.ip));
+    if (typeof ticket === 'string') {
+      runtime.node.counters.guardCloses.add(ticket);
+      request.log.info(
+        { app: runtime.appId, remoteAddress: request.ip, cap: ticket },
+        'connection refused: too many connections not logged in',
+      );
+      socket.close(
+        CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
+        'too many connections not logged in',
+      );
+      return;
+    }
+    limitFrames(socket, settings.preLoginMaxMessageBytes);
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(request.headers)) {
       if (typeof value === 'string') headers[key] = value;
@@ -77,6 +134,13 @@ export async function registerGateway(
       {
         send: (frame) => socket.send(frame),
         close: (code, reason) => socket.close(code, reason),
+        get bufferedBytes() {
+          return socket.bufferedAmount;
+        },
+        loggedIn: () => {
+          ticket.release();
+          limitFrames(socket, HARD_MAX_PAYLOAD_BYTES);
+        },
       },
       runtime,
       // The client's address: behind a trusted proxy, from its X-Forwarded-For.
@@ -98,6 +162,7 @@ export async function registerGateway(
       );
     });
     const gone = () => {
+      ticket.release();
       live.delete(connection);
       connection.closed();
     };

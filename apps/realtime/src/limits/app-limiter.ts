@@ -83,6 +83,25 @@ export class AppLimiter {
   }
 
   /**
+   * Whether the app has room for one more connection right now (asked at the
+   * CHALLENGE, so a full app is refused before any login work; the place is
+   * taken by `admit` once the login succeeds).
+   */
+  async hasRoom(): Promise<boolean> {
+    let count: number;
+    try {
+      count = await this.#options.connections.count(this.appId);
+    } catch (error) {
+      this.#options.onError(error, 'connection count');
+      return true;
+    }
+    if (count < this.#limits.maxConnections) return true;
+    this.#options.usage.rateLimited++;
+    this.#options.onLimited?.('connections');
+    return false;
+  }
+
+  /**
    * Admits a new connection if the app has room for it across the cluster.
    * A connection that closed while this was being decided is not counted.
    */

@@ -80,6 +80,7 @@ describe('SharedBudget', () => {
         asked++;
         return limiter.consume(...args);
       },
+      release: (...args: Parameters<LocalRateLimiter['release']>) => limiter.release(...args),
       close: () => limiter.close(),
     };
     const budget = new SharedBudget({
@@ -144,6 +145,7 @@ describe('SharedBudget', () => {
     const budget = new SharedBudget({
       limiter: {
         consume: () => Promise.reject(new Error('redis away')),
+        release: () => Promise.reject(new Error('redis away')),
         close: async () => {},
       },
       appId: 'app',

@@ -27,6 +27,7 @@ import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
+import { localCaRoutes, registerClientBundle } from './routes/local-setup/routes.ts';
 import { permissionRoutes } from './routes/permissions/routes.ts';
 import { usageRoutes } from './routes/usage/routes.ts';
 import { webhookTestRoutes } from './routes/webhook-test/routes.ts';
@@ -127,9 +128,11 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       await v1.register(auditRoutes, context);
       await v1.register(usageRoutes, context);
       await v1.register(webhookTestRoutes, context);
+      await v1.register(localCaRoutes, context);
     },
     { prefix: '/v1' },
   );
+  registerClientBundle(app);
   // The dashboard's static files and its SPA fallback, after the API routes.
   registerDashboard(app);
   return app;

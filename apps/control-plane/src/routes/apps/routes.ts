@@ -4,7 +4,7 @@ import type { ControlPlaneContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import { requireApp, requireDeveloper } from '../../plugins/auth.ts';
-import { AppBody, AppList, AppView } from './schemas.ts';
+import { AppBody, AppList, AppView, CreateAppBody } from './schemas.ts';
 import { appInclude, appView, createApp } from './service.ts';
 
 export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (app, context) => {
@@ -17,13 +17,13 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       schema: {
         tags,
         summary: 'Create an app',
-        body: AppBody,
+        body: CreateAppBody,
         response: { 201: AppView, ...errors(400, 401, 403) },
       },
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      const created = await createApp(prisma, developer, request.body.name);
+      const created = await createApp(prisma, developer, request.body.name, request.body.template);
       return reply.code(201).send(appView(context.config, created));
     },
   );

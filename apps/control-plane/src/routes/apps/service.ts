@@ -1,45 +1,86 @@
 import { appRealtimeUrl, type Config } from '@hubstream/config';
 import type { App, PrismaClient } from '@hubstream/db';
+import { check, isTemplateName, TEMPLATES, type TemplateName } from '@hubstream/valve';
 import { audit } from '../../lib/audit.ts';
 import { randomId } from '../../lib/ids.ts';
 import type { Developer } from '../../plugins/auth.ts';
 
 export const APP_ID_LENGTH = 12;
 
-type AppWithVersion = App & { activePermissionVersion: { version: number } | null };
+type AppWithVersion = App & {
+  activePermissionVersion: { version: number; template: string | null } | null;
+};
 
-export const appInclude = { activePermissionVersion: { select: { version: true } } } as const;
+export const appInclude = {
+  activePermissionVersion: { select: { version: true, template: true } },
+} as const;
 
 export function appView(config: Config, app: AppWithVersion) {
+  const template = app.activePermissionVersion?.template;
   return {
     id: app.id,
     name: app.name,
     url: appRealtimeUrl(config, app.id),
     activePermissionVersion: app.activePermissionVersion?.version ?? null,
+    activePermissionTemplate: isTemplateName(template) ? template : null,
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
 }
 
-/** A new app starts with open auth on and no rules of its own. */
-export async function createApp(prisma: PrismaClient, developer: Developer, name: string) {
+/**
+ * A new app starts with open auth on and, unless a starter template is
+ * chosen, no rules of its own (so everything is denied). A template becomes
+ * its permissions version 1, active at once.
+ */
+export async function createApp(
+  prisma: PrismaClient,
+  developer: Developer,
+  name: string,
+  template?: TemplateName,
+) {
   return prisma.$transaction(async (tx) => {
-    const app = await tx.app.create({
+    const created = await tx.app.create({
       data: {
         id: randomId(APP_ID_LENGTH),
         accountId: developer.accountId,
         name: name.trim(),
         authSettings: { create: {} },
       },
-      include: appInclude,
     });
     await audit(tx, {
-      appId: app.id,
+      appId: created.id,
       principal: developer,
       action: 'app.created',
-      target: app.id,
-      details: { name: app.name },
+      target: created.id,
+      details: { name: created.name, ...(template ? { template } : {}) },
     });
-    return app;
+    if (template) {
+      const source = TEMPLATES[template].valve;
+      const { stats } = check(source);
+      const version = await tx.permissionVersion.create({
+        data: {
+          appId: created.id,
+          version: 1,
+          source,
+          format: 'yaml',
+          template,
+          author: developer.email,
+          authorAccountId: developer.accountId,
+        },
+      });
+      await tx.app.update({
+        where: { id: created.id },
+        data: { activePermissionVersionId: version.id },
+      });
+      await audit(tx, {
+        appId: created.id,
+        principal: developer,
+        action: 'permissions.published',
+        target: 'v1',
+        details: { version: 1, template, ...stats },
+      });
+    }
+    return tx.app.findUniqueOrThrow({ where: { id: created.id }, include: appInclude });
   });
 }

@@ -17,6 +17,10 @@ const Summary = Type.Object({
   version: Type.Integer(),
   format: Type.String(),
   author: Type.String(),
+  template: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'The starter template this version was made from ("development", "signed-in", "locked"); null when written by hand.',
+  }),
   createdAt: Type.String(),
   active: Type.Boolean(),
 });

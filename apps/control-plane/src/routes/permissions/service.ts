@@ -10,6 +10,7 @@ export type VersionRow = {
   source: string;
   format: string;
   author: string;
+  template: string | null;
   createdAt: Date;
 };
 
@@ -17,6 +18,7 @@ export const versionSummary = (v: VersionRow, activeId: string | null) => ({
   version: v.version,
   format: v.format,
   author: v.author,
+  template: v.template,
   createdAt: v.createdAt.toISOString(),
   active: v.id === activeId,
 });

@@ -184,7 +184,9 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     limitDefaults: defaultLimits(options.config),
     counters: new NodeCounters(),
   };
-  const registry = new AppRegistry(node, options.bus);
+  const registry = new AppRegistry(node, options.bus, {
+    freshnessCheckIntervalMs: options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
+  });
   // Clustered: the node beats in the node registry while it listens.
   const lifecycle = options.redis
     ? new NodeLifecycle({

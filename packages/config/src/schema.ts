@@ -262,6 +262,10 @@ export const configSchema = Type.Object(
       description:
         'A realtime node whose registry entry is older than this is dead: a surviving node removes its subscriptions, providers, listeners and presence. Must exceed NODE_HEARTBEAT_INTERVAL_MS.',
     }),
+    APP_FRESHNESS_CHECK_INTERVAL_MS: positiveInt(5_000, {
+      description:
+        "How often a realtime node compares the config version of each app it holds with the database's and reloads the changed ones (the longest a lost change announcement leaves old auth, rules or limits in force); it also re-reads all on a Redis reconnect.",
+    }),
   },
   { additionalProperties: true },
 );

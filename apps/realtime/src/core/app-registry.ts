@@ -1,26 +1,60 @@
-import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
+import type { ClusterBus } from '@hubstream/cluster';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
 import { routeListening } from '../listen/listen-routes.ts';
 import { refuseRemoteRequest } from '../rpc/rpc-handler.ts';
 import { AppRuntime, type NodeServices } from './app-runtime.ts';
 
+export type AppRegistryOptions = {
+  /**
+   * How often to compare every loaded app's config version with the
+   * database's (APP_FRESHNESS_CHECK_INTERVAL_MS); 0 or unset: never.
+   */
+  freshnessCheckIntervalMs?: number;
+};
+
+/** What a loaded runtime was built from, to tell what a reload must replace. */
+type LoadedFrom = { version: bigint; permissionVersionId: string | null; limits: string };
+
+/** Ids per freshness query (far below Postgres's bind-parameter limit). */
+const FRESHNESS_BATCH = 1000;
+
+/** An app's own limits as a comparable string (their updatedAt aside). */
+const limitsKey = (limits: { updatedAt?: Date } | null) => {
+  if (!limits) return 'null';
+  const { updatedAt: _updatedAt, ...own } = limits;
+  return JSON.stringify(own);
+};
+
 /**
  * The apps this node serves, loaded from the database on first use and
- * reloaded when the control plane announces a change on the bus.
+ * reloaded when the control plane announces a change on the bus. An
+ * announcement can be lost (the node's Redis subscription broke for a
+ * moment), so every app is also re-read when the subscription comes back,
+ * and the apps' config versions (bumped by the database on any change) are
+ * compared every `freshnessCheckIntervalMs`: a lost change is in force
+ * within that bound.
  */
 export class AppRegistry {
   readonly #node: NodeServices;
   readonly #runtimes = new Map<string, Promise<AppRuntime | null>>();
+  readonly #loadedFrom = new Map<string, LoadedFrom>();
+  /** Per app, the reload running and whether another must follow it. */
+  readonly #reloads = new Map<string, { running: Promise<void>; again: boolean }>();
   readonly #unsubscribe: (() => void)[];
+  #checking: Promise<void> | null = null;
 
-  constructor(node: NodeServices, bus: ClusterBus) {
+  constructor(node: NodeServices, bus: ClusterBus, options: AppRegistryOptions = {}) {
     this.#node = node;
     this.#unsubscribe = [
       bus.subscribe('app.changed', (message) => {
-        this.#changed(message).catch((error: unknown) =>
-          node.log.error({ err: error, app: message.appId }, 'reloading an app failed'),
-        );
+        if (message.payload.what === 'deleted') this.#deleted(message.appId);
+        else this.#reload(message.appId);
+      }),
+      // Announcements sent while the subscription was down are lost: re-read everything.
+      bus.onResubscribed(() => {
+        node.log.info({ apps: this.#loadedFrom.size }, 'bus reconnected: re-reading every app');
+        for (const appId of this.#loadedFrom.keys()) this.#reload(appId);
       }),
       // Traffic from other nodes matters only to apps loaded here.
       bus.subscribe('event.emit', (message) => {
@@ -84,6 +118,48 @@ export class AppRegistry {
         },
       ),
     ];
+    const every = options.freshnessCheckIntervalMs ?? 0;
+    if (every > 0) {
+      const timer = setInterval(() => {
+        this.checkFreshness().catch((error: unknown) =>
+          node.log.warn({ err: error }, 'checking the apps for changes failed'),
+        );
+      }, every);
+      timer.unref();
+      this.#unsubscribe.push(() => clearInterval(timer));
+    }
+  }
+
+  /**
+   * Reloads every loaded app whose config version in the database is not
+   * the one it was built from (or that is gone): one query per thousand apps.
+   * Resolves when those reloads are done.
+   */
+  checkFreshness(): Promise<void> {
+    this.#checking ??= this.#checkFreshness().finally(() => {
+      this.#checking = null;
+    });
+    return this.#checking;
+  }
+
+  async #checkFreshness(): Promise<void> {
+    const ids = [...this.#loadedFrom.keys()];
+    const stale: Promise<void>[] = [];
+    for (let i = 0; i < ids.length; i += FRESHNESS_BATCH) {
+      const batch = ids.slice(i, i + FRESHNESS_BATCH);
+      const rows = await this.#node.prisma.app.findMany({
+        where: { id: { in: batch } },
+        select: { id: true, configVersion: true },
+      });
+      const current = new Map(rows.map((row) => [row.id, row.configVersion]));
+      for (const appId of batch) {
+        const loadedFrom = this.#loadedFrom.get(appId);
+        if (loadedFrom && current.get(appId) !== loadedFrom.version) {
+          stale.push(this.#reload(appId));
+        }
+      }
+    }
+    await Promise.all(stale);
   }
 
   /** The app's runtime, or null when there is no such app. */
@@ -120,13 +196,25 @@ export class AppRegistry {
     for (const runtime of await this.loaded())
       runtime.shutdown(CLOSE_CODES.GOING_AWAY, 'node shutting down');
     this.#runtimes.clear();
+    this.#loadedFrom.clear();
   }
 
+  /**
+   * The app with what the node needs, and the config version it is at or
+   * after: read first, so a change made between the reads is seen again
+   * at the next check rather than never.
+   */
   async #fetch(appId: string) {
-    return this.#node.prisma.app.findUnique({
+    const stamp = await this.#node.prisma.app.findUnique({
+      where: { id: appId },
+      select: { configVersion: true },
+    });
+    if (!stamp) return null;
+    const app = await this.#node.prisma.app.findUnique({
       where: { id: appId },
       include: { authSettings: true, activePermissionVersion: true, limits: true },
     });
+    return app && { ...app, configVersion: stamp.configVersion };
   }
 
   #compile(appId: string, source: string | undefined): Permissions | null {
@@ -151,32 +239,72 @@ export class AppRegistry {
         create: { appId },
         update: {},
       }));
-    return new AppRuntime({
+    const runtime = new AppRuntime({
       appId,
       auth,
       permissions: this.#compile(appId, app.activePermissionVersion?.source),
       node: this.#node,
       limits: app.limits,
     });
+    this.#loadedFrom.set(appId, {
+      version: app.configVersion,
+      permissionVersionId: app.activePermissionVersionId,
+      limits: limitsKey(app.limits),
+    });
+    return runtime;
   }
 
-  async #changed(message: BusEnvelope<'app.changed'>) {
-    const loaded = this.#runtimes.get(message.appId);
-    if (!loaded) return;
-    const runtime = await loaded;
-    if (!runtime) return;
-    const app = message.payload.what === 'deleted' ? null : await this.#fetch(message.appId);
-    if (!app) {
-      this.#runtimes.delete(message.appId);
-      runtime.shutdown(CLOSE_CODES.APP_DELETED, 'app deleted');
-      return;
+  /** Re-reads a loaded app, one reload at a time per app (a request during one runs once after it). */
+  #reload(appId: string): Promise<void> {
+    const current = this.#reloads.get(appId);
+    if (current) {
+      current.again = true;
+      return current.running;
     }
+    const entry = { running: Promise.resolve(), again: false };
+    entry.running = (async () => {
+      do {
+        entry.again = false;
+        try {
+          await this.#refresh(appId);
+        } catch (error) {
+          // The next check (or announcement) tries again: the version stays the old one.
+          this.#node.log.error({ err: error, app: appId }, 'reloading an app failed');
+        }
+      } while (entry.again);
+      this.#reloads.delete(appId);
+    })();
+    this.#reloads.set(appId, entry);
+    return entry.running;
+  }
+
+  async #deleted(appId: string) {
+    const runtime = await this.#runtimes.get(appId);
+    if (!runtime) return;
+    this.#runtimes.delete(appId);
+    this.#loadedFrom.delete(appId);
+    runtime.shutdown(CLOSE_CODES.APP_DELETED, 'app deleted');
+  }
+
+  async #refresh(appId: string) {
+    const runtime = await this.#runtimes.get(appId);
+    const before = this.#loadedFrom.get(appId);
+    if (!runtime || !before) return;
+    const app = await this.#fetch(appId);
+    if (!app) return this.#deleted(appId);
     if (app.authSettings) runtime.replaceAuth(app.authSettings);
-    if (message.payload.what === 'limits') runtime.replaceLimits(app.limits);
-    if (message.payload.what === 'permissions') {
-      await runtime.replacePermissions(
-        this.#compile(message.appId, app.activePermissionVersion?.source),
-      );
+    const limits = limitsKey(app.limits);
+    // Replacing limits restarts their windows: only when they changed.
+    if (limits !== before.limits) runtime.replaceLimits(app.limits);
+    if (app.activePermissionVersionId !== before.permissionVersionId) {
+      await runtime.replacePermissions(this.#compile(appId, app.activePermissionVersion?.source));
+    }
+    if (this.#runtimes.has(appId)) {
+      this.#loadedFrom.set(appId, {
+        version: app.configVersion,
+        permissionVersionId: app.activePermissionVersionId,
+        limits,
+      });
     }
   }
 }

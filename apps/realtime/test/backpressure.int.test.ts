@@ -1,0 +1,120 @@
+import { EVENT_ACTION, TOPIC } from '@hubstream/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack, until } from './harness.ts';
+import { connectWire } from './wire.ts';
+
+// Outbound backpressure: a subscriber that stops reading is closed with
+// SLOW_CONSUMER once its buffer passes the bound, and its socket destroyed
+// (memory freed) although it never completes the close handshake; a fast
+// subscriber of the same event gets every event meanwhile.
+
+const MAX_BUFFERED = 256 * 1024;
+const EVENT_BYTES = 100 * 1024;
+
+async function guardCloses(stack: Stack, reason: string): Promise<number> {
+  const response = await stack.node(0).inject({ method: 'GET', url: '/metrics' });
+  const line = response.body
+    .split('\n')
+    .find((l) => l.startsWith(`hubstream_realtime_guard_closes_total{reason="${reason}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+describe('outbound backpressure', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      env: {
+        CONNECTION_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
+        CONNECTION_CLOSE_TIMEOUT_MS: '300',
+        // 100 KB events at the pace of the fast subscriber's round trips.
+        CONNECTION_MAX_MESSAGES_PER_SECOND: '100000',
+        APP_MAX_MESSAGES_PER_SECOND: '100000',
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('closes a subscriber that stops reading; a fast one gets every event', async () => {
+    const appId = await stack.createApp();
+    const server = stack.node(0).websocketServer;
+    const fast = await stack.client(appId, { username: 'fast' });
+    const received: string[] = [];
+    fast.event.subscribe('big', (data) => received.push((data as { n: string }).n));
+
+    const slow = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'slow');
+    slow.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['big'] });
+    await slow.next((m) => m.topic === TOPIC.EVENT && m.isAck === true);
+    const runtime = (await stack.runtime(appId))!;
+    await until(
+      () => [...runtime.events.subscriptions.entries()].filter(([n]) => n === 'big').length === 2,
+      'both subscriptions',
+    );
+    // From here on the slow client reads nothing: the kernel's buffers fill,
+    // then the node's.
+    slow.socket.pause();
+    const emitter = await stack.client(appId, { username: 'emitter' });
+    const before = await guardCloses(stack, 'slow_consumer');
+    const sockets = server.clients.size;
+    expect(sockets).toBe(3);
+
+    const padding = 'x'.repeat(EVENT_BYTES);
+    let sent = 0;
+    // Paced by the fast subscriber (it has each event before the next is
+    // sent); the slow one's buffers take some megabytes before the node's
+    // own buffer passes the bound.
+    const closedSlow = () =>
+      runtime.node.counters.guardCloses
+        .entries()
+        .some(([r, n]) => r === 'slow_consumer' && n > before);
+    while (!closedSlow() && sent < 600) {
+      emitter.event.emit('big', { n: String(sent), padding });
+      sent++;
+      await until(() => received.length === sent, `event ${sent} at the fast subscriber`);
+    }
+    expect(await guardCloses(stack, 'slow_consumer')).toBe(before + 1);
+    // The slow socket is destroyed within the close timeout although its
+    // client never answered the close: the node holds its buffers no longer.
+    await until(() => server.clients.size === sockets - 1, 'the slow socket destroyed');
+
+    // The fast subscriber keeps getting everything, in order.
+    for (let i = 0; i < 20; i++) {
+      emitter.event.emit('big', { n: String(sent), padding });
+      sent++;
+    }
+    await until(() => received.length === sent, 'every event at the fast subscriber');
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i)));
+    const ids = [...runtime.connections].map((c) => c.user?.id ?? '');
+    expect(ids).toHaveLength(2);
+    expect(ids.filter((id) => id.includes('slow'))).toEqual([]);
+
+    // What the slow client still reads ends with the connection closed
+    // (4008 if the close frame got through before the socket was destroyed).
+    slow.socket.resume();
+    const { code } = await slow.closed;
+    expect([4008, 1006]).toContain(code);
+  });
+
+  it('does not close a subscriber that keeps up', async () => {
+    const appId = await stack.createApp();
+    const reader = await stack.client(appId, { username: 'reader' });
+    let count = 0;
+    reader.event.subscribe('burst', () => count++);
+    const runtime = (await stack.runtime(appId))!;
+    await until(
+      () => runtime.events.subscriptions.names().next().value === 'burst',
+      'the subscription',
+    );
+    const emitter = await stack.client(appId, { username: 'emitter' });
+    const before = await guardCloses(stack, 'slow_consumer');
+    // Several times the bound in total, in bursts the reader drains between.
+    const padding = 'y'.repeat(EVENT_BYTES);
+    for (let burst = 1; burst <= 10; burst++) {
+      for (let i = 0; i < 2; i++) emitter.event.emit('burst', { padding });
+      await until(() => count === burst * 2, `burst ${burst}`);
+    }
+    expect(await guardCloses(stack, 'slow_consumer')).toBe(before);
+    expect(reader.getConnectionState()).toBe('OPEN');
+  });
+});

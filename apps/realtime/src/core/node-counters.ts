@@ -36,7 +36,20 @@ export type AuthFailureReason =
   | 'timeout';
 
 /** Which of an app's limits refused something. */
-export type LimitName = 'connections' | 'messages' | 'cross_references';
+export type LimitName =
+  | 'connections'
+  | 'messages'
+  | 'cross_references'
+  /** A bulk message with more names than MESSAGE_MAX_NAMES (connection-caps.ts). */
+  | 'names_per_message'
+  /** A SUBSCRIBE past CONNECTION_MAX_SUBSCRIPTIONS. */
+  | 'subscriptions'
+  /** A LISTEN past CONNECTION_MAX_LISTENS. */
+  | 'listens'
+  /** A PROVIDE past CONNECTION_MAX_PROVIDES. */
+  | 'provides'
+  /** A REQUEST past CONNECTION_MAX_PENDING_RPCS. */
+  | 'pending_rpcs';
 
 /** Why the node closed a connection to protect itself (not a protocol or login failure). */
 export type GuardClose =

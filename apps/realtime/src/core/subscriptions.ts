@@ -58,6 +58,19 @@ export class SubscriptionRegistry<C> {
     return this.#byName.get(name)?.has(connection) ?? false;
   }
 
+  /** How many names the connection holds. */
+  countOf(connection: C): number {
+    return this.#byConnection.get(connection)?.size ?? 0;
+  }
+
+  /** How many distinct names of `names` the connection does not hold yet. */
+  countNew(names: readonly string[], connection: C): number {
+    const held = this.#byConnection.get(connection);
+    const fresh = new Set<string>();
+    for (const name of names) if (!held?.has(name)) fresh.add(name);
+    return fresh.size;
+  }
+
   namesOf(connection: C): ReadonlySet<string> | undefined {
     return this.#byConnection.get(connection);
   }

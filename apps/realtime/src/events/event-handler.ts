@@ -1,6 +1,7 @@
 import { EVENT_ACTION, encodeMessage, type Message, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
@@ -126,6 +127,7 @@ export class EventHandler implements TopicHandler {
   async #subscribe(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return this.#invalid(connection, message);
+    if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // The connection may have closed while a rule loaded a record.
     if (!connection.isOpen) return;
@@ -146,6 +148,7 @@ export class EventHandler implements TopicHandler {
   }
 
   #unsubscribe(connection: Connection, message: Message) {
+    if (!withinNamesCap(connection, message)) return;
     for (const name of message.names ?? []) {
       if (this.subscriptions.remove(name, connection) && !this.subscriptions.subscribers(name)) {
         this.listeners.unsubscribed(name);

@@ -1,9 +1,11 @@
 import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { countOverCap, withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
-import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
+import { authorize, authorizeNames, denialReply, sendDenial } from '../permissions/authorize.ts';
+import { isAnonymous } from '../session/open.ts';
 import { OnlineUsers } from './online-users.ts';
 
 /**
@@ -11,19 +13,18 @@ import { OnlineUsers } from './online-users.ts';
  * not count.
  *
  * Anonymous open-auth connections (no username: the open strategy gives each
- * connection a fresh `anonymous-<uuid>` id and isAuthenticated false) are not
+ * connection a fresh `open:anonymous-<uuid>` id and isAuthenticated false) are not
  * tracked, as deepstream does not track its 'OPEN' user. Their id names a
  * connection, not a person: nobody can subscribe to it meaningfully, a join
  * and a leave per page view would be noise to every subscriber, and getAll()
  * would list every anonymous visitor. They can still subscribe and query.
  * An open-auth login that picks a username starting with 'anonymous-' is
- * treated the same way; that name was chosen by the client, unverified. (A
- * flag from the open strategy would say this without the prefix.)
+ * treated the same way; that name was chosen by the client, unverified.
  */
 function presenceId(connection: Connection): string | undefined {
   const user = connection.user;
   if (!user) return undefined;
-  if (!user.isAuthenticated && user.id.startsWith('anonymous-')) return undefined;
+  if (isAnonymous(user)) return undefined;
   return user.id;
 }
 
@@ -107,6 +108,7 @@ export class PresenceHandler implements TopicHandler {
   async #subscribe(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return this.#invalid(connection, message);
+    if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     if (!connection.isOpen) return;
     for (const name of allowed) {
@@ -125,6 +127,7 @@ export class PresenceHandler implements TopicHandler {
   #unsubscribe(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return this.#invalid(connection, message);
+    if (!withinNamesCap(connection, message)) return;
     // Unknown names are ignored, as for events (PROTOCOL.md 3.2).
     for (const name of names) this.subscriptions.remove(name, connection);
     this.#ack(connection, message);
@@ -160,6 +163,12 @@ export class PresenceHandler implements TopicHandler {
     const cid = message.correlationId;
     if (cid === undefined) return this.#invalid(connection, message);
     const names = message.names ?? [];
+    if (names.length > this.#app.limiter.limits.maxNamesPerMessage) {
+      // The client matches the answer by correlation id: one refusal rejects the query.
+      countOverCap(connection, 'names_per_message');
+      sendRefusal(connection, message);
+      return;
+    }
     // One refused name refuses the query: the first denial already rejects
     // the client's promise, and the answer must not reveal that user.
     for (const name of names) {
@@ -248,4 +257,9 @@ export class PresenceHandler implements TopicHandler {
       sendDenial(connection, subscribeAll, undefined, verdict);
     }
   }
+}
+
+function sendRefusal(connection: Connection, message: Message): void {
+  const reply = denialReply(message, undefined, 'denied');
+  if (reply) connection.send(reply);
 }

@@ -2,6 +2,7 @@ import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { countOverCap, withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
@@ -144,6 +145,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   #subscribe(connection: Connection, message: Message): MaybePromise<void> {
     const names = message.names ?? [];
     if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
+    // Before anything is loaded: a refused message costs no record reads.
+    if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const state: SubscribeState = { allowed: 0, heads: {}, gathering: true };
     const { records } = this.app.node;
     const cold = names.filter((name) => records.peek(this.app.appId, name) === undefined);
@@ -266,6 +269,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   #unsubscribe(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return sendInvalid(connection, message);
+    if (!withinNamesCap(connection, message)) return;
     for (const name of names) this.#remove(name, connection);
     sendAck(connection, message);
   }
@@ -326,7 +330,6 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   async #notify(connection: Connection, message: Message): Promise<void> {
     const names = message.names ?? [];
     if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
-    const allowed = await authorizeNames(connection, message, names, { action: message.action });
     const fail = (reason: string) =>
       connection.send({
         topic: TOPIC.RECORD,
@@ -335,6 +338,12 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
         isError: true,
         data: JSON.stringify(reason),
       });
+    // The client waits for this answer (by correlation id), not for denials by name.
+    if (names.length > this.app.limiter.limits.maxNamesPerMessage) {
+      countOverCap(connection, 'names_per_message');
+      return fail('MESSAGE_DENIED');
+    }
+    const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // The client waits for an answer: every name denied is an error, not silence.
     if (allowed.length === 0) return fail('MESSAGE_DENIED');
     try {

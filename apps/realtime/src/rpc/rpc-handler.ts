@@ -2,6 +2,7 @@ import type { BusEnvelope, BusTopics, ClusterBus } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { refuseOverCap, withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
@@ -72,6 +73,9 @@ export class RpcHandler implements TopicHandler {
   async #provide(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return invalidMessage(connection, message);
+    if (!withinNamesCap(connection, message)) return;
+    const max = this.#app.limiter.limits.maxProvidesPerConnection;
+    if (!withinRegistryCap(connection, message, this.providers, max, 'provides')) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // Closed while a rule loaded a record: its cleanup already ran.
     if (!connection.isOpen) return;
@@ -97,6 +101,7 @@ export class RpcHandler implements TopicHandler {
   async #unprovide(connection: Connection, message: Message) {
     const names = message.names ?? [];
     if (names.length === 0) return invalidMessage(connection, message);
+    if (!withinNamesCap(connection, message)) return;
     const unregistered: Promise<void>[] = [];
     for (const name of names) {
       if (this.providers.remove(name, connection)) {
@@ -143,6 +148,9 @@ export class RpcHandler implements TopicHandler {
     if (this.#rpcs.ofRequestor(connection, cid)) {
       // The id would no longer say which call a reply belongs to.
       return invalidCorrelation(connection, message, name, cid);
+    }
+    if (this.#rpcs.pendingOf(connection) >= this.#app.limiter.limits.maxPendingRpcsPerConnection) {
+      return refuseOverCap(connection, message, 'pending_rpcs');
     }
     let data: unknown;
     try {

@@ -69,6 +69,11 @@ export class RpcTable {
     return (++this.#sequence).toString(36);
   }
 
+  /** How many RPCs the connection has in flight (for CONNECTION_MAX_PENDING_RPCS). */
+  pendingOf(requestor: Connection): number {
+    return this.#byRequestor.get(requestor)?.size ?? 0;
+  }
+
   ofRequestor(requestor: Connection, cid: string): Rpc | undefined {
     return this.#byRequestor.get(requestor)?.get(cid);
   }

@@ -21,6 +21,8 @@ export const CLOSE_CODES = {
   APP_DELETED: 4005,
   /** The app already has as many connections as its limit allows (after `CONNECTION REJECT`). */
   CONNECTION_LIMIT_REACHED: 4006,
+  /** No app has the id in the URL (after `CONNECTION REJECT`, so the official client stops). */
+  APP_NOT_FOUND: 4007,
   /** The client did not read what was sent to it: its outbound buffer stayed over the node's bound. */
   SLOW_CONSUMER: 4008,
   /** More messages before login than the node queues while a challenge or login is decided. */

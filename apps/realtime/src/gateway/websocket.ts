@@ -7,6 +7,7 @@ import type { AppRuntime } from '../core/app-runtime.ts';
 import { Connection } from '../core/connection.ts';
 import type { NodeSettings } from '../core/settings.ts';
 import { UnauthenticatedConnections } from '../limits/unauthenticated.ts';
+import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 
 // The only place that knows about sockets: it resolves the app on upgrade,
 // adapts a ws socket to the core's ClientSocket and feeds it frames.
@@ -100,16 +101,17 @@ export async function registerGateway(
     const appId = appIdOf(request);
     const runtime = appId && /^[a-z0-9]{1,64}$/.test(appId) ? await registry.get(appId) : null;
     if (!runtime) {
-      return reply
-        .code(404)
-        .send({ error: { code: 'APP_NOT_FOUND', message: 'No app with this id.', details: [] } });
+      // An upgrade gets in, to be refused at its CHALLENGE (see unknown-app.ts).
+      if (request.ws) return undefined;
+      return reply.code(404).send({ error: { ...unknownAppReason(appId), details: [] } });
     }
     (request as AppRequest).hubApp = runtime;
     return undefined;
   };
 
   const onSocket = (socket: WebSocket, request: FastifyRequest) => {
-    const runtime = (request as AppRequest).hubApp!;
+    const runtime = (request as AppRequest).hubApp;
+    if (!runtime) return refuseUnknownApp(socket, appIdOf(request));
     // Not logged in yet: counted per app and per address on this node
     // (they hold no place in the app's connection limit until they log in).
     const ticket = unauthenticated.enter(runtime.appId, addressKey(request.ip));

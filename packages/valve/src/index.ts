@@ -18,6 +18,11 @@ export {
   type ValveErrorCode,
   type ValveRuntimeError,
 } from './errors.js';
+export {
+  type CompiledRegex,
+  compileRegex,
+  type RegexResult,
+} from './expression/regex.js';
 export * as limits from './limits.js';
 export {
   type CheckReport,

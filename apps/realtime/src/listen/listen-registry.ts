@@ -1,8 +1,10 @@
 import type { BusTopics, ListenerEntry, ListenTopic } from '@hubstream/cluster';
 import type { Message } from '@hubstream/protocol';
-import { RE2JS } from 're2js';
+import type { CompiledRegex } from '@hubstream/valve';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
+import { refuseOverCap } from '../core/connection-caps.ts';
+import { compileListenPattern, patternMatches } from './listen-pattern.ts';
 
 // Active providers for events and records ("listening", PROTOCOL.md 3.2 and
 // 4.6), for one app and topic on this node, cluster-wide through the node's
@@ -14,8 +16,9 @@ import type { Connection } from '../core/connection.ts';
 // through the bus ('listen.offer') to other nodes' ones, which answer
 // ('listen.answer'). A listener that accepts claims the name in the registry,
 // so there is one provider per name however the messages race.
-// Patterns are regular expressions run by RE2 (linear time), never by the
-// backtracking JavaScript engine: tenants write them.
+// Patterns are regular expressions under Valve's regex policy (RE2, linear
+// time, size caps; listen-pattern.ts), never the backtracking JavaScript
+// engine: tenants write them. They match anywhere in a name, as deepstream's.
 
 export type ListenActions = {
   topic: number;
@@ -28,7 +31,7 @@ export type ListenActions = {
   invalidRegex: number;
 };
 
-type Listener = { connection: Connection; pattern: string; regex: RE2JS };
+type Listener = { connection: Connection; pattern: string; regex: CompiledRegex };
 /** An offer this node runs. */
 type Offer = {
   name: string;
@@ -45,7 +48,6 @@ type OfferMessage = BusTopics['listen.offer'];
 type AnswerMessage = BusTopics['listen.answer'];
 type GoneMessage = BusTopics['listen.gone'];
 
-export const MAX_LISTEN_PATTERN_LENGTH = 1024;
 const MAX_CACHED_PATTERNS = 1000;
 
 let lastToken = 0;
@@ -73,7 +75,9 @@ export class ListenRegistry {
   /** Registry calls about one name (or one listener) run in order. */
   readonly #chains = new Map<string, Promise<void>>();
   /** Other nodes' patterns, compiled once. */
-  readonly #compiled = new Map<string, RE2JS | null>();
+  readonly #compiled = new Map<string, CompiledRegex | null>();
+  /** How many patterns each of this node's connections listens on (CONNECTION_MAX_LISTENS). */
+  readonly #patternCounts = new Map<Connection, number>();
   #closed = false;
 
   constructor(options: {
@@ -111,19 +115,28 @@ export class ListenRegistry {
   listen(connection: Connection, message: Message): void {
     const pattern = message.name ?? '';
     const { topic } = this.#actions;
-    let regex: RE2JS;
-    try {
-      if (pattern.length === 0 || pattern.length > MAX_LISTEN_PATTERN_LENGTH)
-        throw new Error('length');
-      regex = RE2JS.compile(pattern);
-    } catch {
-      connection.send({ topic, action: this.#actions.invalidRegex, name: pattern, isError: true });
+    const compiled = compileListenPattern(pattern);
+    if (!compiled.ok) {
+      connection.send({
+        topic,
+        action: this.#actions.invalidRegex,
+        originalAction: message.action,
+        name: pattern,
+        isError: true,
+      });
       return;
     }
+    const { regex } = compiled;
     const list = this.#listeners.get(pattern) ?? [];
     const isNew = !list.some((l) => l.connection === connection);
     const listener = { connection, pattern, regex };
     if (isNew) {
+      const count = this.#patternCounts.get(connection) ?? 0;
+      if (count >= this.#app.limiter.limits.maxListensPerConnection) {
+        refuseOverCap(connection, message, 'listens');
+        return;
+      }
+      this.#patternCounts.set(connection, count + 1);
       list.push(listener);
       this.#listeners.set(pattern, list);
     }
@@ -135,7 +148,7 @@ export class ListenRegistry {
       if (!this.#isListening(listener)) return;
       // Names subscribed anywhere that nobody provides or is being asked about.
       for (const name of await this.#registry.unprovided(appId, this.#topic)) {
-        if (!regex.matches(name)) continue;
+        if (!patternMatches(regex, name)) continue;
         const token = this.#token();
         if (await this.#registry.startOffer(appId, this.#topic, name, token))
           this.#startOffer(name, token);
@@ -353,7 +366,7 @@ export class ListenRegistry {
       const local = [...this.#listeners.values()].map((list) => list[0]!.regex);
       if (local.length > 0) {
         for (const name of await this.#registry.unprovided(appId, this.#topic)) {
-          if (local.some((regex) => regex.matches(name))) orphans.add(name);
+          if (local.some((regex) => patternMatches(regex, name))) orphans.add(name);
         }
       }
       if (orphans.size === 0) return;
@@ -529,6 +542,9 @@ export class ListenRegistry {
     const listener = list.find((l) => l.connection === connection);
     if (!listener) return;
     const rest = list.filter((l) => l !== listener);
+    const count = (this.#patternCounts.get(connection) ?? 1) - 1;
+    if (count > 0) this.#patternCounts.set(connection, count);
+    else this.#patternCounts.delete(connection);
     if (rest.length === 0) this.#listeners.delete(pattern);
     else this.#listeners.set(pattern, rest);
     // Offers waiting on it move on at once.
@@ -558,18 +574,15 @@ export class ListenRegistry {
 
   #matches(pattern: string, name: string): boolean {
     const local = this.#listeners.get(pattern)?.[0];
-    if (local) return local.regex.matches(name);
+    if (local) return patternMatches(local.regex, name);
     let regex = this.#compiled.get(pattern);
     if (regex === undefined) {
-      try {
-        regex = RE2JS.compile(pattern);
-      } catch {
-        regex = null;
-      }
+      const compiled = compileListenPattern(pattern);
+      regex = compiled.ok ? compiled.regex : null;
       if (this.#compiled.size >= MAX_CACHED_PATTERNS) this.#compiled.clear();
       this.#compiled.set(pattern, regex);
     }
-    return regex?.matches(name) ?? false;
+    return regex ? patternMatches(regex, name) : false;
   }
 
   // Plumbing -----------------------------------------------------------------

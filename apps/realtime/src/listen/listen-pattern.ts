@@ -1,0 +1,32 @@
+import { type CompiledRegex, compileRegex, limits } from '@hubstream/valve';
+
+// Listen patterns are regular expressions that tenants write, so they run
+// under Valve's regex policy: RE2 (linear time, no lookaround or
+// backreferences), a cap on the pattern's length and on its compiled size,
+// and a cap on the length of the names it searches. They match as
+// deepstream's do (`new RegExp(pattern).test(name)`): anywhere in the name,
+// so a listen on `weather/` sees `weather/london`; anchor with ^ and $ for
+// a whole-name match.
+
+export const MAX_LISTEN_PATTERN_LENGTH = limits.MAX_DYNAMIC_REGEX_LENGTH;
+
+export type ListenPatternResult =
+  | { ok: true; regex: CompiledRegex }
+  | { ok: false; message: string };
+
+export function compileListenPattern(pattern: string): ListenPatternResult {
+  if (pattern.length === 0) return { ok: false, message: 'a listen pattern may not be empty' };
+  if (pattern.length > MAX_LISTEN_PATTERN_LENGTH) {
+    return {
+      ok: false,
+      message: `a listen pattern may have at most ${MAX_LISTEN_PATTERN_LENGTH} characters`,
+    };
+  }
+  return compileRegex(pattern, '');
+}
+
+/** Whether the pattern occurs anywhere in the name; names past Valve's match-input cap never match. */
+export function patternMatches(regex: CompiledRegex, name: string): boolean {
+  if (name.length > limits.MAX_MATCH_INPUT_LENGTH) return false;
+  return regex.re.test(name);
+}

@@ -1,0 +1,57 @@
+import type { Developer } from './api.ts';
+import type { Deployment } from './deployments.ts';
+import type { WebhookServer } from './webhook-server.ts';
+
+// What every attack gets and gives back.
+
+export type AttackContext = {
+  deployment: Deployment;
+  developer: Developer;
+  webhook: WebhookServer;
+  /** CI-sized volumes and windows. */
+  short: boolean;
+  progress(line: string): void;
+};
+
+export type AttackResult = {
+  /** What was sent, in words: "11 SUBSCRIBE x 50,000 names". */
+  volume: string;
+  /** What the server did: "closed 4008 after 1.2 s", "refused", "bounded". */
+  outcome: string;
+  /** Whether the server defended itself the way issue 12 asks (the outcome is the evidence). */
+  defended: boolean;
+  /** Logins that received another user's id; undefined where the attack cannot impersonate. */
+  impersonations?: number;
+  /** Effects of input the server refused (records written, names subscribed...); undefined where none is checked. */
+  stateChanges?: number;
+};
+
+export type Prepared = {
+  /** The attack itself: the window in which memory and latency are measured. */
+  run(): Promise<AttackResult>;
+  cleanup(): Promise<void>;
+};
+
+export type Attack = {
+  name: string;
+  /** Whose memory the attack targets: the realtime node A, or the control plane. */
+  target: 'node' | 'control-plane';
+  /** Sets up apps and clients, outside the measured window. */
+  prepare(context: AttackContext): Promise<Prepared>;
+};
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const count = (n: number) => n.toLocaleString('en-US');
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** Polls until `probe` is true or `ms` passes; says which. */
+export async function until(probe: () => boolean, ms: number, everyMs = 20): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!probe()) {
+    if (performance.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}

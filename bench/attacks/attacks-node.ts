@@ -1,0 +1,456 @@
+import {
+  AUTH_ACTION,
+  CONNECTION_ACTION,
+  EVENT_ACTION,
+  encodeMessage,
+  type Message,
+  TOPIC,
+} from '../../packages/protocol/src/index.ts';
+import { HIGH_LIMITS, OPEN_RULES } from './api.ts';
+import {
+  type Attack,
+  type AttackContext,
+  type AttackResult,
+  count,
+  mb,
+  sleep,
+  until,
+} from './attack.ts';
+import { closeSummary, pool, RawClient } from './raw.ts';
+
+// Attacks on a realtime node's memory by clients of an app of their own:
+// slow readers, frames while a login is pending, huge name lists, sockets
+// that never log in, listen patterns.
+
+/** A raw client of `url` logged in with open auth (set-up: it must work). */
+async function loggedIn(url: string, username: string, options = {}): Promise<RawClient> {
+  const { client, reply } = await RawClient.login(url, { username }, options);
+  if (reply?.action !== AUTH_ACTION.AUTH_SUCCESSFUL) {
+    client.terminate();
+    throw new Error(`set-up login of ${username} failed (${client.failure ?? 'refused'})`);
+  }
+  return client;
+}
+
+const isEmit = (name: string) => (m: Message) =>
+  m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.EMIT && m.name === name;
+
+/** Subscribes and waits for the ack (set-up). */
+async function subscribe(client: RawClient, names: string[]) {
+  const correlationId = `sub-${names[0]}`;
+  client.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names, correlationId });
+  const ack = await client.next((m) => m.topic === TOPIC.EVENT && m.isAck === true, 10_000);
+  if (!ack) throw new Error(`no SUBSCRIBE ack for ${names[0]}`);
+}
+
+/** Resolves once `client` has received the EMIT of `name` that `publisher` sends now (a fence). */
+async function fence(publisher: RawClient, client: RawClient, name: string): Promise<boolean> {
+  const arrived = client.next(isEmit(name), 10_000);
+  publisher.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: '"fence"' });
+  return (await arrived) !== null;
+}
+
+async function openApp(context: AttackContext, name: string, limits = {}) {
+  const appId = await context.developer.createApp(name, {
+    rules: OPEN_RULES,
+    limits: { ...HIGH_LIMITS, ...limits },
+  });
+  const { nodeA, nodeB } = context.deployment;
+  return { appId, a: `${nodeA}/${appId}`, b: `${nodeB}/${appId}` };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export const slowReader: Attack = {
+  name: 'slow reader (100 KB events)',
+  target: 'node',
+  async prepare(context) {
+    const app = await openApp(context, 'slow reader');
+    const slow = await loggedIn(app.a, 'slow');
+    const fast = await loggedIn(app.a, 'fast');
+    const emitters = [await loggedIn(app.b, 'emitter-1'), await loggedIn(app.b, 'emitter-2')];
+    await subscribe(slow, ['big']);
+    await subscribe(fast, ['big']);
+    let delivered = 0;
+    fast.socket.on('message', () => delivered++);
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.EMIT,
+      name: 'big',
+      data: JSON.stringify('x'.repeat(100_000)),
+    });
+    const durationMs = context.short ? 4_000 : 20_000;
+    // About what the issue's reporter sent: ~50 MB/s from two emitters.
+    const perTick = 5;
+    return {
+      async run(): Promise<AttackResult> {
+        slow.stopReading();
+        const started = performance.now();
+        let sent = 0;
+        while (performance.now() - started < durationMs) {
+          for (const emitter of emitters) {
+            // The bench's own buffer stays small: the node, not the bench, is under test.
+            if (emitter.socket.bufferedAmount > 8 * frame.length) continue;
+            for (let i = 0; i < perTick; i++) emitter.sendBytes(frame);
+            sent += perTick;
+          }
+          await sleep(20);
+        }
+        await Promise.all(emitters.map((e) => e.flushed()));
+        // Everything sent reaches the fast subscriber (the fence comes after it).
+        const fenced = await fence(emitters[0]!, fast, 'big');
+        const fastGot = delivered - (fenced ? 1 : 0);
+        const closedAfter = slow.closed ? slow.closed.at - started : null;
+        const slowText =
+          closedAfter === null
+            ? `slow reader still open after ${seconds(durationMs)}`
+            : `slow reader closed ${slow.closed!.code} after ${seconds(closedAfter)}`;
+        return {
+          volume: `${count(sent)} events x 100 KB = ${mb(sent * frame.length)}`,
+          outcome: `${slowText}; fast subscriber got ${count(fastGot)}/${count(sent)}`,
+          defended: closedAfter !== null && fastGot >= sent,
+        };
+      },
+      async cleanup() {
+        for (const client of [slow, fast, ...emitters]) client.terminate();
+      },
+    };
+  },
+};
+
+export const loginPendingFlood: Attack = {
+  name: 'frames while login pending (slow webhook)',
+  target: 'node',
+  async prepare(context) {
+    const holdMs = context.short ? 8_000 : 30_000;
+    const appId = await context.developer.createApp('slow webhook', {
+      rules: OPEN_RULES,
+      limits: HIGH_LIMITS,
+      auth: {
+        open: { enabled: false },
+        webhook: {
+          enabled: true,
+          url: context.webhook.url(`/slow?ms=${holdMs}`),
+          timeoutMs: 30_000,
+          retryAttempts: 0,
+        },
+      },
+    });
+    const url = `${context.deployment.nodeA}/${appId}`;
+    const connections = context.short ? 6 : 10;
+    const bigFrames = context.short ? 40 : 60;
+    const smallFrames = context.short ? 20_000 : 100_000;
+    const big = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.EMIT,
+      name: 'flood',
+      data: JSON.stringify('x'.repeat(1_000_000)),
+    });
+    const small = encodeMessage({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'f' });
+    const clients: RawClient[] = [];
+    context.webhook.reset();
+    return {
+      async run(): Promise<AttackResult> {
+        const started = performance.now();
+        let bytes = 0;
+        let frames = 0;
+        let logins = 0;
+        await pool(connections, connections, async (i) => {
+          const { client, accepted } = await RawClient.challenged(url, {
+            headers: { cookie: `session=secret-${i}`, authorization: `Bearer secret-${i}` },
+          });
+          clients.push(client);
+          if (!accepted) return;
+          // Three logins at once: at most one may reach the webhook.
+          for (let k = 0; k < 3; k++) {
+            client.send({
+              topic: TOPIC.AUTH,
+              action: AUTH_ACTION.REQUEST,
+              data: JSON.stringify({ token: `t${i}` }),
+            });
+            logins++;
+          }
+          // Half the connections send big frames, half many small ones.
+          const useBig = i % 2 === 0;
+          const frame = useBig ? big : small;
+          const total = useBig ? bigFrames : smallFrames;
+          for (let n = 0; n < total && client.isOpen; n++) {
+            client.sendBytes(frame);
+            bytes += frame.length;
+            frames++;
+            if (client.socket.bufferedAmount > 4_000_000) await client.flushed();
+          }
+          await client.flushed();
+        });
+        // Closed at once if defended; else the node holds all of it until the webhook answers.
+        await until(() => clients.every((c) => !c.isOpen), 3_000);
+        const webhookCalls = context.webhook.stats.requests;
+        const leaked = context.webhook.stats.leakedSecrets;
+        const open = clients.filter((c) => c.isOpen).length;
+        return {
+          volume: `${connections} logins pending, ${count(frames)} frames = ${mb(bytes)}`,
+          outcome:
+            `${closeSummary(clients)} within ${seconds(performance.now() - started)}; ` +
+            `${webhookCalls} webhook calls for ${logins} AUTH requests; ` +
+            `${leaked} calls carried Cookie/Authorization`,
+          defended: open === 0 && webhookCalls <= connections && leaked === 0,
+        };
+      },
+      async cleanup() {
+        for (const client of clients) client.terminate();
+      },
+    };
+  },
+};
+
+export const hugeSubscribe: Attack = {
+  name: 'huge SUBSCRIBE name lists',
+  target: 'node',
+  async prepare(context) {
+    const app = await openApp(context, 'huge subscribe');
+    const attacker = await loggedIn(app.a, 'hoarder');
+    const publisher = await loggedIn(app.b, 'publisher');
+    await subscribe(attacker, ['ctl']);
+    const hugeMessages = context.short ? 6 : 11;
+    const namesPerHuge = 50_000;
+    const smallMessages = context.short ? 30 : 100;
+    const namesPerSmall = 1_000;
+    return {
+      async run(): Promise<AttackResult> {
+        const acked = new Set<string>();
+        let denied = 0;
+        attacker.watch((m) => {
+          if (m.topic !== TOPIC.EVENT) return;
+          if (m.isAck && m.correlationId) acked.add(m.correlationId);
+          else if (m.action === EVENT_ACTION.MESSAGE_DENIED || m.isError) denied++;
+        });
+        const messages: { id: string; first: string; last: string; names: number }[] = [];
+        const send = (id: string, size: number) => {
+          const names = Array.from({ length: size }, (_, i) => `${id}/${i}`);
+          attacker.send({
+            topic: TOPIC.EVENT,
+            action: EVENT_ACTION.SUBSCRIBE,
+            names,
+            correlationId: id,
+          });
+          messages.push({ id, first: names[0]!, last: names[size - 1]!, names: size });
+        };
+        for (let m = 0; m < hugeMessages; m++) {
+          send(`huge${m}`, namesPerHuge);
+          await attacker.flushed();
+        }
+        for (let m = 0; m < smallMessages; m++) {
+          send(`many${m}`, namesPerSmall);
+          await attacker.flushed();
+        }
+        // Everything the node did with these is done once a later PING's PONG is back.
+        const pong = attacker.next(
+          (m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.PONG,
+          60_000,
+        );
+        attacker.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
+        await pong;
+        // A refused message must have subscribed nothing: emit on its first and last name.
+        const refused = messages.filter((m) => !acked.has(m.id));
+        let leaked = 0;
+        attacker.watch((m) => {
+          if (m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.EMIT && m.name !== 'ctl')
+            leaked++;
+        });
+        for (const m of refused) {
+          for (const name of [m.first, m.last]) {
+            publisher.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: '1' });
+          }
+        }
+        const fenced = attacker.isOpen ? await fence(publisher, attacker, 'ctl') : true;
+        const acceptedNames = messages
+          .filter((m) => acked.has(m.id))
+          .reduce((sum, m) => sum + m.names, 0);
+        const hugeAccepted = messages.filter((m) => m.id.startsWith('huge') && acked.has(m.id));
+        const totalNames = hugeMessages * namesPerHuge + smallMessages * namesPerSmall;
+        return {
+          volume: `${hugeMessages} x ${count(namesPerHuge)} + ${smallMessages} x ${count(namesPerSmall)} names`,
+          outcome:
+            `${hugeAccepted.length}/${hugeMessages} huge lists acked; ` +
+            `${count(acceptedNames)} of ${count(totalNames)} names subscribed; ` +
+            `${count(denied)} denials` +
+            (attacker.closed ? `; attacker closed ${attacker.closed.code}` : '') +
+            (fenced ? '' : '; fence lost'),
+          defended: hugeAccepted.length === 0 && acceptedNames < totalNames,
+          stateChanges: leaked,
+        };
+      },
+      async cleanup() {
+        attacker.terminate();
+        publisher.terminate();
+      },
+    };
+  },
+};
+
+export const neverLogIn: Attack = {
+  name: 'sockets that never log in (maxConnections 20)',
+  target: 'node',
+  async prepare(context) {
+    const app = await openApp(context, 'slot hog', { maxConnections: 20 });
+    const sockets = context.short ? 150 : 1_000;
+    const windowMs = context.short ? 3_000 : 15_000;
+    const clients: RawClient[] = [];
+    let pinger: NodeJS.Timeout | undefined;
+    return {
+      async run(): Promise<AttackResult> {
+        let accepted = 0;
+        let challenged = 0;
+        const started = performance.now();
+        await pool(sockets, 50, async (i) => {
+          const url = i % 2 === 0 ? app.a : app.b;
+          // A fifth only open the socket; the rest send CHALLENGE and then only PINGs.
+          if (i % 5 === 0) {
+            clients.push(await RawClient.open(url));
+            return;
+          }
+          const result = await RawClient.challenged(url);
+          clients.push(result.client);
+          challenged++;
+          if (result.accepted) accepted++;
+        });
+        pinger = setInterval(() => {
+          for (const client of clients)
+            client.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
+        }, 500);
+        // Real users, from another address, while the attack holds its sockets.
+        const legit = await Promise.all(
+          [0, 1, 2].map(async (i) => {
+            const { client, reply } = await RawClient.login(
+              app.a,
+              { username: `real-${i}` },
+              { localAddress: '127.0.0.2' },
+            );
+            const ok = reply?.action === AUTH_ACTION.AUTH_SUCCESSFUL;
+            client.terminate();
+            return ok;
+          }),
+        );
+        const remaining = windowMs - (performance.now() - started);
+        if (remaining > 0) await sleep(remaining);
+        const open = clients.filter((c) => c.isOpen).length;
+        const loggedInOk = legit.filter(Boolean).length;
+        return {
+          volume: `${count(sockets)} sockets from 127.0.0.1 (${challenged} CHALLENGE + PINGs)`,
+          outcome:
+            `${accepted} ACCEPTed; after ${seconds(performance.now() - started)} ${open} open, ` +
+            `${closeSummary(clients.filter((c) => !c.isOpen))}; ` +
+            `real users from 127.0.0.2 logged in: ${loggedInOk}/${legit.length}`,
+          defended: loggedInOk === legit.length && open < sockets,
+        };
+      },
+      async cleanup() {
+        clearInterval(pinger);
+        for (const client of clients) client.terminate();
+      },
+    };
+  },
+};
+
+export const listenPatterns: Attack = {
+  name: 'listen patterns (ReDoS, oversize, many)',
+  target: 'node',
+  async prepare(context) {
+    const app = await openApp(context, 'listen abuse');
+    const attacker = await loggedIn(app.a, 'listener');
+    const subscriber = await loggedIn(app.b, 'subscriber');
+    const publisher = await loggedIn(app.b, 'fencer');
+    await subscribe(subscriber, ['ctl']);
+    const many = context.short ? 300 : 2_000;
+    // Patterns a regex engine with backtracking would choke on, or that are huge.
+    const hostile = [
+      { pattern: '^(a+)+$', name: `${'a'.repeat(5_000)}!` },
+      { pattern: '^(a|aa)+$', name: `${'a'.repeat(5_000)}!` },
+      { pattern: '^(.*a){25}$', name: 'a'.repeat(5_000) },
+      { pattern: `^ov/${'(?:x?)'.repeat(20_000)}`, name: 'ov/1' },
+      { pattern: `^lit/${'y'.repeat(200_000)}`, name: `lit/${'y'.repeat(200_000)}` },
+      { pattern: 'a{1000}{1000}', name: 'a'.repeat(1_000) },
+      { pattern: '((((((((((((((((((((x))))))))))))))))))))*', name: 'x' },
+      { pattern: '[', name: '[' },
+    ];
+    return {
+      async run(): Promise<AttackResult> {
+        const acked = new Set<string>();
+        const refused = new Set<string>();
+        const found: string[] = [];
+        attacker.watch((m) => {
+          if (m.topic !== TOPIC.EVENT) return;
+          if (m.action === EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND) {
+            found.push(m.name ?? '');
+            // Accept nothing: the subscriber's names stay unprovided.
+            attacker.send({
+              topic: TOPIC.EVENT,
+              action: EVENT_ACTION.LISTEN_REJECT,
+              name: m.name ?? '',
+              subscription: m.subscription ?? '',
+            });
+          } else if (m.isAck && m.action === EVENT_ACTION.LISTEN) acked.add(m.name ?? '');
+          else if (m.name !== undefined) refused.add(m.name);
+        });
+        let bytes = 0;
+        const listen = (pattern: string) => {
+          attacker.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.LISTEN, name: pattern });
+          bytes += pattern.length;
+        };
+        for (const h of hostile) listen(h.pattern);
+        for (let i = 0; i < many; i++) listen(`^many${i}/`);
+        await attacker.flushed();
+        const pong = attacker.next(
+          (m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.PONG,
+          60_000,
+        );
+        attacker.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
+        await pong;
+        // Names that the hostile patterns (and the last many-pattern) would match.
+        const names = [...hostile.map((h) => h.name), `many${many - 1}/x`, 'many0/x'];
+        for (const name of names) {
+          subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [name] });
+        }
+        await fence(publisher, subscriber, 'ctl');
+        // A pattern the node refused must not be offered a subscription.
+        const pong2 = attacker.next(
+          (m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.PONG,
+          30_000,
+        );
+        attacker.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
+        await pong2;
+        await sleep(200); // listen offers cross nodes over Redis
+        const refusedPatterns = [...hostile.map((h) => h.pattern), `^many${many - 1}/`].filter(
+          (p) => refused.has(p) || !acked.has(p),
+        );
+        const offeredAfterRefusal = found.filter((name) =>
+          refusedPatterns.some((p) => {
+            const index = hostile.findIndex((h) => h.pattern === p);
+            return index >= 0 ? hostile[index]!.name === name : name === `many${many - 1}/x`;
+          }),
+        ).length;
+        const manyAcked = [...acked].filter((p) => p.startsWith('^many')).length;
+        const hostileAcked = hostile.filter((h) => acked.has(h.pattern)).length;
+        return {
+          volume: `${hostile.length} hostile + ${count(many)} patterns (${mb(bytes)})`,
+          outcome:
+            `${hostileAcked}/${hostile.length} hostile acked, ${manyAcked}/${many} others acked; ` +
+            `${found.length} offers` +
+            (attacker.closed ? `; attacker closed ${attacker.closed.code}` : ''),
+          // The oversize and invalid ones must be refused, and the count capped.
+          defended:
+            !acked.has(hostile[3]!.pattern) &&
+            !acked.has(hostile[4]!.pattern) &&
+            !acked.has('[') &&
+            manyAcked < many,
+          stateChanges: offeredAfterRefusal,
+        };
+      },
+      async cleanup() {
+        attacker.terminate();
+        subscriber.terminate();
+        publisher.terminate();
+      },
+    };
+  },
+};

@@ -1,0 +1,125 @@
+import { Histogram } from '../realtime/histogram.ts';
+import { DeepstreamClient } from './deps.ts';
+
+// The well-behaved user, in a process of its own so that the attacks' work
+// in the bench never delays it: two official clients of a quiet app on the
+// attacked node, one emitting a small event every few milliseconds, the
+// other subscribed; latency is emit to delivery on this process's clock.
+// Driven over IPC by probe.ts.
+
+type Request =
+  | { type: 'connect'; url: string; everyMs: number }
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'close' };
+
+export type ProbeResult = {
+  sent: number;
+  received: number;
+  lost: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+};
+
+const histogram = new Histogram();
+const sentAt = new Map<number, number>();
+let measuring = false;
+let seq = 0;
+let sent = 0;
+let received = 0;
+let timer: NodeJS.Timeout | undefined;
+const clients: DeepstreamClient[] = [];
+
+const reply = (id: number, value: unknown) => process.send?.({ id, value });
+
+async function connect(url: string, everyMs: number) {
+  const options = { maxReconnectAttempts: 0, offlineEnabled: false } as const;
+  const emitter = new DeepstreamClient(url, options);
+  const subscriber = new DeepstreamClient(url, options);
+  for (const client of [emitter, subscriber]) {
+    client.on('error', () => {});
+    clients.push(client);
+  }
+  await emitter.login({ username: 'probe-emitter' });
+  await subscriber.login({ username: 'probe-subscriber' });
+  let ready: (() => void) | undefined;
+  subscriber.event.subscribe('probe', (data) => {
+    ready?.();
+    const at = sentAt.get(data as number);
+    if (at === undefined) return;
+    sentAt.delete(data as number);
+    if (!measuring) return;
+    received++;
+    histogram.record((performance.now() - at) * 1000);
+  });
+  // The subscription is in place once an event comes back.
+  await new Promise<void>((resolve) => {
+    const knock = setInterval(() => emitter.event.emit('probe', 0), 50);
+    ready = () => {
+      clearInterval(knock);
+      ready = undefined;
+      resolve();
+    };
+  });
+  timer = setInterval(() => {
+    seq++;
+    sentAt.set(seq, performance.now());
+    if (measuring) sent++;
+    emitter.event.emit('probe', seq);
+  }, everyMs);
+}
+
+async function stop(): Promise<ProbeResult> {
+  // What was sent in the window gets a second to arrive; what does not is lost.
+  const deadline = performance.now() + 1000;
+  while (received < sent && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  measuring = false;
+  const now = performance.now();
+  // Lost emits count at the time they waited: a node that drops the probe's
+  // events must not look fast.
+  for (const at of sentAt.values()) histogram.record((now - at) * 1000);
+  const result = {
+    sent,
+    received,
+    lost: sent - received,
+    p50Ms: histogram.quantile(0.5) / 1000,
+    p99Ms: histogram.quantile(0.99) / 1000,
+    maxMs: histogram.max / 1000,
+  };
+  sentAt.clear();
+  return result;
+}
+
+process.on('message', async (message: Request & { id: number }) => {
+  try {
+    switch (message.type) {
+      case 'connect':
+        await connect(message.url, message.everyMs);
+        reply(message.id, true);
+        break;
+      case 'start':
+        histogram.reset();
+        sentAt.clear();
+        sent = 0;
+        received = 0;
+        measuring = true;
+        reply(message.id, true);
+        break;
+      case 'stop':
+        reply(message.id, await stop());
+        break;
+      case 'close':
+        clearInterval(timer);
+        for (const client of clients) client.close();
+        reply(message.id, true);
+        setTimeout(() => process.exit(0), 100);
+        break;
+    }
+  } catch (error) {
+    process.send?.({ id: message.id, error: String(error) });
+  }
+});
+process.on('disconnect', () => process.exit(0));

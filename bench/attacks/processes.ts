@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+// The servers under attack, as real processes started the way `pnpm start`
+// and the role scripts start them (tsx on the main file; see
+// apps/standalone/test/process.ts and roles-process.ts, which this mirrors
+// without their Vitest hooks). Each process leads a group of its own (tsx
+// runs the server in a child), so a stop kills the whole group.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+const START_TIMEOUT_MS = 180_000;
+
+export const ENTRY = {
+  standalone: 'apps/standalone/src/main.ts',
+  'control-plane': 'apps/control-plane/src/main.ts',
+  realtime: 'apps/realtime/src/main.ts',
+} as const;
+export type Entry = keyof typeof ENTRY;
+
+type LogEntry = Record<string, unknown>;
+
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Kills every process this bench started (on the way out, also after a failure). */
+export function killEverything(): void {
+  for (const child of running) killGroup(child, 'SIGKILL');
+}
+
+export class ServerProcess {
+  readonly label: string;
+  readonly child: ChildProcess;
+  readonly logs: LogEntry[] = [];
+  /** The URLs of the `listening` log line. */
+  listening: Record<string, string> = {};
+  /** The process that runs the server (tsx's child), whose memory is read. */
+  serverPid = -1;
+  #exited: Promise<unknown[]>;
+
+  private constructor(label: string, child: ChildProcess) {
+    this.label = label;
+    this.child = child;
+    this.#exited = once(child, 'exit');
+  }
+
+  static async start(entry: Entry, label: string, env: Record<string, string>) {
+    const child = spawn(TSX, [ENTRY[entry]], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const server = new ServerProcess(label, child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    const up = new Promise<LogEntry>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${label} did not start in ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let entry: LogEntry;
+        try {
+          entry = JSON.parse(line) as LogEntry;
+        } catch {
+          entry = { msg: line };
+        }
+        // Keep the last few hundred lines only: an attack makes nodes log a lot.
+        if (server.logs.push(entry) > 500) server.logs.splice(0, 100);
+        if (entry.listening) {
+          clearTimeout(timer);
+          resolve(entry);
+        }
+      });
+      void server.#exited.then(([code]) => {
+        clearTimeout(timer);
+        reject(new Error(`${label} exited with ${code} before it listened: ${stderr}`));
+      });
+    });
+    const entryLine = await up;
+    server.listening = entryLine.listening as Record<string, string>;
+    server.serverPid = await biggestDescendant(child.pid ?? -1);
+    return server;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** Resident memory of the server process, in bytes (VmRSS). */
+  rss(): Promise<number> {
+    return rssOf(this.serverPid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => killGroup(this.child, 'SIGKILL'), 10_000);
+    await this.#exited;
+    clearTimeout(timer);
+    killGroup(this.child, 'SIGKILL'); // anything the group left behind
+  }
+}
+
+/** A loopback URL on the port of a listening URL (the servers print their bound address). */
+export function loopback(url: string, scheme: 'http' | 'ws'): string {
+  return `${scheme}://127.0.0.1:${new URL(url).port}`;
+}
+
+export async function rssOf(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Of `root` and its descendants, the process using the most memory: the server tsx runs. */
+async function biggestDescendant(root: number): Promise<number> {
+  const parents = new Map<number, number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(name), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const family = [root];
+  for (let i = 0; i < family.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === family[i]) family.push(pid);
+  }
+  let best = root;
+  let bestRss = -1;
+  for (const pid of family) {
+    const rss = await rssOf(pid);
+    if (rss > bestRss) {
+      best = pid;
+      bestRss = rss;
+    }
+  }
+  return best;
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak seen. */
+export function sampleRss(read: () => Promise<number>, everyMs = 100) {
+  let peak = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const rss = await read();
+      if (rss > peak) peak = rss;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    async stop(): Promise<number> {
+      stopped = true;
+      await loop;
+      const rss = await read();
+      return Math.max(peak, rss);
+    },
+  };
+}
+
+/** A temporary directory removed by `cleanup`. */
+export async function tempDir(prefix: string) {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}

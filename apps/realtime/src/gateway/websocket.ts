@@ -6,7 +6,7 @@ import type { AppRegistry } from '../core/app-registry.ts';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import { Connection } from '../core/connection.ts';
 import type { NodeSettings } from '../core/settings.ts';
-import { UnauthenticatedConnections } from '../limits/unauthenticated.ts';
+import { addressKey, UnauthenticatedConnections } from '../limits/unauthenticated.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 
 // The only place that knows about sockets: it resolves the app on upgrade,
@@ -16,27 +16,6 @@ import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 export const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 type AppRequest = FastifyRequest & { hubApp?: AppRuntime };
-
-/**
- * The key a client address is counted under: an IPv4 address itself (also
- * when IPv4-mapped), an IPv6 address by its /64, the block one subscriber
- * usually holds whole.
- */
-export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  const [head = '', tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}
 
 /**
  * Caps the size of the next frames ws will buffer for this socket. ws has no

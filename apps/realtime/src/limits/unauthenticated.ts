@@ -18,6 +18,27 @@ export type UnauthenticatedRefusal = 'unauthenticated_per_app' | 'unauthenticate
 /** A counted connection's place; `release` gives it back (at login or close), once. */
 export type UnauthenticatedTicket = { release(): void };
 
+/**
+ * The key a client address is counted under: an IPv4 address itself (also
+ * when IPv4-mapped), an IPv6 address by its /64, the block one subscriber
+ * usually holds whole.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 function take(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -62,8 +62,20 @@ export type App = {
   name: string;
   url: string;
   activePermissionVersion: number | null;
+  /** The starter template the active permissions came from, if any. */
+  activePermissionTemplate: TemplateName | null;
   createdAt: string;
   updatedAt: string;
+};
+
+export type TemplateName = 'development' | 'signed-in' | 'locked';
+
+/** The self-signed local CA the servers use, if any (GET /v1/local-ca). */
+export type LocalCa = {
+  selfSigned: boolean;
+  caUrl: string | null;
+  caFile: string | null;
+  fingerprint256: string | null;
 };
 
 export type ApiKey = {
@@ -123,6 +135,7 @@ export type VersionSummary = {
   version: number;
   format: string;
   author: string;
+  template: string | null;
   createdAt: string;
   active: boolean;
 };

@@ -72,6 +72,9 @@ function Header() {
       {session.status === 'in' ? (
         <nav aria-label="Account" className="account-nav">
           <Link to="/apps">Apps</Link>
+          <a href="/docs" className="docs-link">
+            API reference
+          </a>
           <span className="muted">{session.account.email}</span>
           <Button
             variant="link"

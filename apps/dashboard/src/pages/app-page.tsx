@@ -1,7 +1,7 @@
-import { lazy, Suspense } from 'react';
-import { type ApiKey, type App, type AuthSettings, api } from '../api.ts';
+import { lazy, Suspense, useState } from 'react';
+import { type ApiKey, type App, type AuthSettings, api, type LocalCa } from '../api.ts';
 import { CopyButton, ErrorMessage, Loading, PageTitle, useAsync } from '../components/ui.tsx';
-import { clientSnippet } from '../lib/snippet.ts';
+import { clientSnippets, type RulesKind, type Snippets } from '../lib/snippet.ts';
 import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
 import { AuthTab } from './auth-tab.tsx';
@@ -39,6 +39,13 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         <Link to="/apps">Apps</Link> /
       </p>
       <PageTitle>{app.data.name}</PageTitle>
+      {app.data.activePermissionTemplate === 'development' ? (
+        <section className="warning-banner" aria-label="Development rules warning">
+          <strong>Development rules are active:</strong> anyone who knows this app's URL may read,
+          change and delete every record, and send every event. Replace them on the{' '}
+          <Link to={`/apps/${appId}/permissions`}>Permissions page</Link> before real users arrive.
+        </section>
+      ) : null}
       <nav aria-label="App sections" className="tabs">
         {TABS.map(([key, label]) => (
           <Link
@@ -66,13 +73,33 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
   );
 }
 
+export const rulesKind = (app: App): RulesKind =>
+  app.activePermissionVersion === null ? 'none' : (app.activePermissionTemplate ?? 'custom');
+
+const SNIPPET_TABS: [keyof Snippets, string][] = [
+  ['node', 'Node.js'],
+  ['browser', 'Browser (script tag)'],
+  ['bundler', 'Bundler (import)'],
+];
+
 function Overview({ app }: { app: App }) {
   const auth = useAsync(() => api<AuthSettings>('GET', `/apps/${app.id}/auth`), [app.id]);
   const keys = useAsync(
     () => api<{ keys: ApiKey[] }>('GET', `/apps/${app.id}/keys`).then((r) => r.keys),
     [app.id],
   );
-  const snippet = clientSnippet(app.url, auth.status === 'ok' ? auth.data : null);
+  const localCa = useAsync(() => api<LocalCa>('GET', '/local-ca'), []);
+  const ca = localCa.status === 'ok' && localCa.data.selfSigned ? localCa.data : null;
+  const [shown, setShown] = useState<keyof Snippets>('node');
+  const snippets = clientSnippets({
+    url: app.url,
+    auth: auth.status === 'ok' ? auth.data : null,
+    rules: rulesKind(app),
+    caFile: ca?.caFile ?? null,
+    caUrl: ca?.caUrl ? `${window.location.origin}${ca.caUrl}` : null,
+    bundleUrl: `${window.location.origin}/sdk/deepstream-client.min.js`,
+  });
+  const snippet = snippets[shown];
   return (
     <>
       <div className="card">
@@ -88,20 +115,116 @@ function Overview({ app }: { app: App }) {
       </div>
       <div className="card">
         <h2>Connect a client</h2>
+        <p className="hint">
+          Logs in, sends an event and writes a record, for this app's auth settings and rules as
+          they are now.
+        </p>
         {auth.status === 'loading' ? <Loading /> : null}
         {auth.status === 'error' ? <ErrorMessage error={auth.error} onRetry={auth.reload} /> : null}
-        <pre className="snippet">
-          <code>{snippet}</code>
-        </pre>
-        <CopyButton text={snippet} label="Copy code" />
+        <div role="tablist" aria-label="Client code for" className="snippet-tabs">
+          {SNIPPET_TABS.map(([key, label]) => (
+            <button
+              key={key}
+              type="button"
+              role="tab"
+              id={`snippet-tab-${key}`}
+              aria-selected={shown === key}
+              aria-controls="snippet-panel"
+              onClick={() => setShown(key)}
+            >
+              {label}
+            </button>
+          ))}
+        </div>
+        <div role="tabpanel" id="snippet-panel" aria-labelledby={`snippet-tab-${shown}`}>
+          <pre className="snippet" data-testid={`snippet-${shown}`}>
+            <code>{snippet}</code>
+          </pre>
+          <CopyButton text={snippet} label="Copy code" />
+        </div>
         <p className="hint">
           Permissions:{' '}
           {app.activePermissionVersion === null
             ? 'none yet, so every action is denied. Write rules on the Permissions page.'
-            : `version ${app.activePermissionVersion} is active.`}
+            : `version ${app.activePermissionVersion} is active${
+                app.activePermissionTemplate
+                  ? ` (the ${app.activePermissionTemplate} template)`
+                  : ''
+              }.`}{' '}
+          Manage the app from your own code with an API key and the{' '}
+          <a href="/docs">HTTP API reference</a>.
         </p>
       </div>
+      {ca ? <LocalCaCard ca={ca} /> : null}
       <ApiKeys appId={app.id} keys={keys} />
     </>
+  );
+}
+
+/** How to trust the local CA that `pnpm start` made, so that wss:// and https:// work. */
+function LocalCaCard({ ca }: { ca: LocalCa }) {
+  const file = ca.caFile ?? 'ca.pem';
+  const quoted = /^[\w@%+=:,./-]+$/.test(file) ? file : `'${file.replace(/'/g, "'\\''")}'`;
+  const downloadUrl = `${window.location.origin}${ca.caUrl ?? ''}`;
+  const commands: [string, string][] = [
+    ['Node.js clients', `NODE_EXTRA_CA_CERTS=${quoted} node hello.mjs`],
+    [
+      'Linux (Debian, Ubuntu): the system store',
+      `sudo cp ${quoted} /usr/local/share/ca-certificates/hubstream-local-ca.crt && sudo update-ca-certificates`,
+    ],
+    [
+      'Chrome and Chromium on Linux',
+      `certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Hubstream local CA" -i ${quoted}`,
+    ],
+    [
+      'macOS (Safari, Chrome)',
+      `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${quoted}`,
+    ],
+    [
+      'Windows (Edge, Chrome), as administrator',
+      'certutil -addstore -f ROOT hubstream-local-ca.pem',
+    ],
+  ];
+  return (
+    <section className="card" aria-labelledby="local-ca-title" data-testid="local-ca">
+      <h2 id="local-ca-title">Trust the local certificate authority</h2>
+      <p>
+        This Hubstream runs on a certificate from its own local CA, made on its first start. Until
+        your browser, OS or Node trusts that CA, <code>wss://</code> connections fail with{' '}
+        <code>unable to verify the first certificate</code> (Node) or{' '}
+        <code>ERR_CERT_AUTHORITY_INVALID</code> (browsers). The Node.js code above already passes
+        the CA itself.
+      </p>
+      <p className="copy-row">
+        <a href={ca.caUrl ?? '#'} download="hubstream-local-ca.pem">
+          Download ca.pem
+        </a>
+        <span className="hint">
+          or use the file on this machine: <code data-testid="ca-file">{file}</code>
+        </span>
+      </p>
+      {ca.fingerprint256 ? (
+        <p className="hint">
+          SHA-256 fingerprint: <code className="small">{ca.fingerprint256}</code>
+        </p>
+      ) : null}
+      <dl className="commands">
+        {commands.map(([label, command]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd className="copy-row">
+              <code>{command}</code>
+              <CopyButton text={command} label="Copy" />
+            </dd>
+          </div>
+        ))}
+      </dl>
+      <p className="hint">
+        Firefox keeps its own store: Settings › Privacy &amp; Security › Certificates › View
+        Certificates › Authorities › Import, then tick “Trust this CA to identify websites”. On
+        another machine, download ca.pem from <code>{downloadUrl}</code> first. Restart the browser
+        after trusting the CA.
+      </p>
+    </section>
   );
 }

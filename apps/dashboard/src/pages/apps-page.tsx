@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { type App, api } from '../api.ts';
+import { type App, api, type TemplateName } from '../api.ts';
 import {
   Button,
   ConfirmDialog,
@@ -14,9 +14,32 @@ import {
 } from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
 
+/** The starter rules a new app may begin with (the API's `template`). */
+export const STARTER_RULES: { value: TemplateName | 'none'; title: string; description: string }[] =
+  [
+    {
+      value: 'none',
+      title: 'No rules yet',
+      description: 'Everything is denied until you write rules.',
+    },
+    {
+      value: 'development',
+      title: 'Development',
+      description: 'Everything allowed for everyone. For trying things out, never for real users.',
+    },
+    {
+      value: 'signed-in',
+      title: 'Signed-in users',
+      description:
+        'Only users who logged in with email or a webhook; each owns the records under users/<their id>/.',
+    },
+    { value: 'locked', title: 'Locked', description: 'Every action denied.' },
+  ];
+
 export function AppsPage() {
   const apps = useAsync(() => api<{ apps: App[] }>('GET', '/apps').then((r) => r.apps), []);
   const [name, setName] = useState('');
+  const [template, setTemplate] = useState<TemplateName | 'none'>('none');
   const {
     busy: creating,
     error: createError,
@@ -38,7 +61,10 @@ export function AppsPage() {
       return;
     }
     await runCreate(async () => {
-      const app = await api<App>('POST', '/apps', { name: name.trim() });
+      const app = await api<App>('POST', '/apps', {
+        name: name.trim(),
+        ...(template === 'none' ? {} : { template }),
+      });
       navigate(`/apps/${app.id}`);
     });
   };
@@ -55,17 +81,37 @@ export function AppsPage() {
   return (
     <main className="page">
       <PageTitle>Your apps</PageTitle>
-      <form className="inline-form card" onSubmit={create} noValidate>
-        <Field
-          label="New app name"
-          value={name}
-          maxLength={100}
-          onChange={(e) => setName(e.target.value)}
-          placeholder="My chat app"
-        />
-        <Button type="submit" variant="primary" busy={creating}>
-          Create app
-        </Button>
+      <form className="card create-app" onSubmit={create} noValidate aria-label="Create an app">
+        <div className="inline-form">
+          <Field
+            label="New app name"
+            value={name}
+            maxLength={100}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="My chat app"
+          />
+          <Button type="submit" variant="primary" busy={creating}>
+            Create app
+          </Button>
+        </div>
+        <fieldset className="starter-rules">
+          <legend>Starting rules</legend>
+          {STARTER_RULES.map((option) => (
+            <label key={option.value} className="starter-rule">
+              <input
+                type="radio"
+                name="template"
+                value={option.value}
+                checked={template === option.value}
+                onChange={() => setTemplate(option.value)}
+              />
+              <span>
+                <strong>{option.title}</strong>
+                <span className="hint"> {option.description}</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
       </form>
       <ErrorMessage error={createError} />
       {apps.status === 'loading' ? <Loading label="Loading your apps…" /> : null}

@@ -190,6 +190,7 @@ function Versions({
               <tr>
                 <th scope="col">Version</th>
                 <th scope="col">By</th>
+                <th scope="col">From</th>
                 <th scope="col">Saved</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -205,6 +206,7 @@ function Versions({
                       v{v.version} {v.active ? <span className="badge">active</span> : null}
                     </td>
                     <td>{v.author}</td>
+                    <td>{v.template ? `${v.template} template` : 'edited'}</td>
                     <td>{formatDate(v.createdAt)}</td>
                     <td className="actions">
                       {previous ? (

@@ -3,10 +3,19 @@ import { defineConfig } from 'vitest/config';
 // Two projects: unit tests are pure and fast; integration tests talk to the real
 // Postgres and Redis (TEST_DATABASE_URL / TEST_REDIS_URL), each test in its own
 // database and key prefix.
+// Tests run the TypeScript sources: every workspace package exports its
+// src/ under the "@hubstream/source" condition and its built dist/ by default
+// (ARCHITECTURE.md, "Build"). The processes that tests start run the built
+// output, as production does.
+const conditions = ['@hubstream/source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts'],
@@ -18,6 +27,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['{apps,packages}/*/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],

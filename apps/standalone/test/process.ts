@@ -21,7 +21,7 @@ export type RunningHubstream = {
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
 export function spawnHubstream(env: Record<string, string>) {
-  const child = spawn(TSX, ['apps/standalone/src/main.ts'], {
+  const child = spawn(TSX, ['--conditions=@hubstream/source', 'apps/standalone/src/main.ts'], {
     cwd: ROOT,
     // Plain ws:// and http:// unless a test asks for TLS (pnpm start's own
     // default, TLS_SELF_SIGNED=auto, is tested in tls.int.test.ts).

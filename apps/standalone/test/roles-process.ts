@@ -47,7 +47,7 @@ function killGroup(child: ChildProcess) {
 }
 
 function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
-  const child = spawn(TSX, [ROLE_ENTRY[role]], {
+  const child = spawn(TSX, ['--conditions=@hubstream/source', ROLE_ENTRY[role]], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -125,7 +125,9 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
     // The script runs the entry this test starts (the control plane's builds the dashboard first).
     for (const [role, entry] of Object.entries(ROLE_ENTRY)) {
       const expected =
-        role === 'control-plane' ? `pnpm build:dashboard && tsx ${entry}` : `tsx ${entry}`;
+        role === 'control-plane'
+          ? `pnpm build:dashboard && tsx --conditions=@hubstream/source ${entry}`
+          : `tsx --conditions=@hubstream/source ${entry}`;
       expect(scripts[`start:${role}`]).toBe(expected);
     }
     const migrated = await roles['control-plane']!.waitForLog((e) => Array.isArray(e.applied));

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// `pnpm build`: compiles every app and package to JavaScript (see
+// ARCHITECTURE.md, "Build"). Each package's src/**/*.ts becomes dist/**/*.js
+// with a source map, file for file: esbuild transpiles (types are checked by
+// `pnpm typecheck`, never here), relative `./x.ts` imports become `./x.js`,
+// and every other import stays as written, so `@hubstream/*` packages resolve
+// at run time to each other's dist/ through their package.json `exports`.
+// Then the dashboard is built with Vite, and copied into the control plane's
+// dist/dashboard (the control plane serves it from there), and the database
+// migrations into packages/db/dist/migrations: a deployed package holds all
+// that it reads at run time.
+//
+//   node scripts/build.mjs               everything
+//   node scripts/build.mjs --if-changed  the dashboard only when its inputs
+//                                        changed since its last build (pnpm start)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DASHBOARD = path.join(ROOT, 'apps/dashboard');
+/**
+ * What the dashboard's bundle is made of; a change to any of them rebuilds it.
+ * The same hash, in the same file, as the dashboard's end-to-end tests keep
+ * (apps/dashboard/test/e2e-stack.ts), so neither rebuilds what the other built.
+ */
+const DASHBOARD_INPUTS = [
+  'src',
+  'index.html',
+  'vite.config.ts',
+  'package.json',
+  '../../packages/valve/src',
+];
+const HASH_FILE = '.sources-hash';
+
+const ifChanged = process.argv.includes('--if-changed');
+
+function filesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  if (statSync(dir).isFile()) return [dir];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/** The packages compiled by esbuild: every workspace package with a src/, but the dashboard. */
+function serverPackages() {
+  return ['apps', 'packages'].flatMap((group) =>
+    readdirSync(path.join(ROOT, group), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name !== 'dashboard')
+      .map((entry) => path.join(ROOT, group, entry.name))
+      .filter(
+        (dir) => existsSync(path.join(dir, 'src')) && existsSync(path.join(dir, 'package.json')),
+      ),
+  );
+}
+
+// Every import is left to Node at run time; only the extension of a relative
+// TypeScript import changes (`./app.ts` -> `./app.js`).
+const keepImports = {
+  name: 'keep-imports',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const relative = args.path.startsWith('./') || args.path.startsWith('../');
+      return {
+        path: relative
+          ? args.path.replace(/\.(m|c)?tsx?$/, (ext) => ext.replace('t', 'j'))
+          : args.path,
+        external: true,
+      };
+    });
+  },
+};
+
+async function compile(dir) {
+  const src = path.join(dir, 'src');
+  const entryPoints = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
+  const outdir = path.join(dir, 'dist');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints,
+    outbase: src,
+    outdir,
+    bundle: true,
+    plugins: [keepImports],
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    tsconfig: path.join(dir, 'tsconfig.json'),
+    logLevel: 'warning',
+  });
+  return entryPoints.length;
+}
+
+function dashboardHash() {
+  const hash = createHash('sha256');
+  for (const input of DASHBOARD_INPUTS) {
+    for (const file of filesUnder(path.join(DASHBOARD, input))) {
+      hash.update(file).update(readFileSync(file));
+    }
+  }
+  return hash.digest('hex');
+}
+
+function buildDashboard() {
+  const dist = path.join(DASHBOARD, 'dist');
+  const hash = dashboardHash();
+  const hashFile = path.join(dist, HASH_FILE);
+  if (ifChanged && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) {
+    return 'unchanged';
+  }
+  const vite = spawnSync(
+    process.execPath,
+    [path.join(DASHBOARD, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    {
+      cwd: DASHBOARD,
+      stdio: 'inherit',
+    },
+  );
+  if (vite.status !== 0) throw new Error(`vite build failed (exit ${vite.status ?? vite.signal})`);
+  writeFileSync(hashFile, hash);
+  return 'built';
+}
+
+const started = performance.now();
+const packages = serverPackages();
+const counts = await Promise.all(packages.map(compile));
+const dashboard = buildDashboard();
+// What a deployed package reads at run time, inside its own dist/.
+cpSync(path.join(DASHBOARD, 'dist'), path.join(ROOT, 'apps/control-plane/dist/dashboard'), {
+  recursive: true,
+});
+cpSync(path.join(ROOT, 'prisma/migrations'), path.join(ROOT, 'packages/db/dist/migrations'), {
+  recursive: true,
+});
+const files = counts.reduce((a, b) => a + b, 0);
+const ms = Math.round(performance.now() - started);
+process.stderr.write(
+  `build: ${files} files in ${packages.length} packages, dashboard ${dashboard} (${ms} ms)\n`,
+);

@@ -1,8 +1,5 @@
-// @ts-expect-error: the generated module ships without type declarations
-import * as generated from '@deepstream/protobuf/dist/generated/protobuf.js';
-import { getMessage } from '@deepstream/protobuf/dist/src/message-builder.js';
-import { TopicMessage } from '@deepstream/protobuf/dist/src/protobuf-map.js';
 import { TOPIC } from './actions.ts';
+import { type Envelope, generated, messageBuilder, protobufMap } from './deepstream-protobuf.ts';
 import type { Message } from './message.ts';
 
 // Frames are one varint-delimited protobuf `Message` each. Encoding goes
@@ -10,15 +7,9 @@ import type { Message } from './message.ts';
 // every field that is set, including `version: 0` and `isAck: false`: the
 // client depends on that field presence.
 
-type Envelope = { topic: number; message: Uint8Array };
 type Decoder = { decode(bytes: Uint8Array, length: number): Record<string, unknown> };
-type Generated = { Message: { decodeDelimited(data: Uint8Array): Envelope } };
-// The generated file is CommonJS whose exports Node's ESM loader cannot
-// name: under plain Node (tsx, the real processes) they sit on `default`;
-// Vitest's interop also copies them onto the namespace.
-const envelope = ((generated as { default?: Generated }).default ?? (generated as Generated))
-  .Message;
-const decoders = TopicMessage as unknown as Record<number, Decoder | undefined>;
+const envelope = generated.Message;
+const decoders = protobufMap.TopicMessage as unknown as Record<number, Decoder | undefined>;
 
 /** Topics a client may send; the rest are server-to-server or unused. */
 const CLIENT_TOPICS: ReadonlySet<number> = new Set([
@@ -61,5 +52,5 @@ export function decodeFrame(frame: Uint8Array, options: { anyTopic?: boolean } =
 
 /** Encodes one message into one frame. Encode once, send to many. */
 export function encodeMessage(message: Message): Uint8Array {
-  return getMessage(message, false);
+  return messageBuilder.getMessage(message, false);
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,14 @@ import type { SqlSession } from './sql.ts';
 // same checksum (SHA-256 of migration.sql) and the same advisory lock key, so
 // either tool can take over from the other.
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
+// prisma/migrations at the repository's root; a built and deployed package
+// reads its own copy, which `pnpm build` puts in packages/db/dist/migrations.
+export const MIGRATIONS_DIR = [
+  new URL('../../../prisma/migrations', import.meta.url),
+  new URL('./migrations', import.meta.url),
+]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(dir)) as string;
 
 /** The lock id Prisma's migrate uses, so the two never run at once. */
 export const MIGRATION_LOCK_ID = 72707369;

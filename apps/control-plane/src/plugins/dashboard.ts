@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +10,14 @@ import { ApiError } from '../errors.ts';
 // routes (/apps/x, /verify-email?token=...) survive a reload; the API's own
 // prefixes are never shadowed and keep their JSON 404.
 
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(
-  new URL('../../../dashboard/dist/', import.meta.url),
-);
+// apps/dashboard/dist in the repository (sources or dist/ alike); a deployed
+// control plane serves the copy that `pnpm build` puts in its dist/dashboard.
+const REPOSITORY_DASHBOARD = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+const PACKAGED_DASHBOARD = fileURLToPath(new URL('../dashboard/', import.meta.url));
+export const DEFAULT_DASHBOARD_DIR =
+  !existsSync(REPOSITORY_DASHBOARD) && existsSync(PACKAGED_DASHBOARD)
+    ? PACKAGED_DASHBOARD
+    : REPOSITORY_DASHBOARD;
 
 const RESERVED = /^\/(v1|docs|openapi\.json|health|ready)(\/|$|\?)/;
 
@@ -78,6 +84,8 @@ export function registerDashboard(app: FastifyInstance, dir = DEFAULT_DASHBOARD_
     if (!index) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
     return send(reply, index, false);
   };
-  app.get('/', { schema: { hide: true } }, handler);
-  app.get('/*', { schema: { hide: true } }, handler);
+  // Static files and page loads log their request lines at debug: at info
+  // they would bury everything else under one line per asset.
+  app.get('/', { schema: { hide: true }, logLevel: 'debug' }, handler);
+  app.get('/*', { schema: { hide: true }, logLevel: 'debug' }, handler);
 }

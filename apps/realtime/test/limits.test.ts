@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AppLimiter } from '../src/limits/app-limiter.ts';
 import { type AppLimits, resolveLimits } from '../src/limits/app-limits.ts';
 import { LocalConnectionCounter } from '../src/limits/connection-counter.ts';
-import { rateLimitedReply } from '../src/limits/replies.ts';
+import { rateLimitedReplies } from '../src/limits/replies.ts';
 import { batchOf, SharedBudget } from '../src/limits/shared-budget.ts';
 import { TokenBucket } from '../src/limits/token-bucket.ts';
 
@@ -293,25 +293,40 @@ describe('AppLimiter', () => {
   });
 });
 
-describe('rateLimitedReply', () => {
+describe('rateLimitedReplies', () => {
   it("answers MESSAGE_DENIED on the message's topic, naming the message", () => {
     expect(
-      rateLimitedReply({
+      rateLimitedReplies({
         topic: TOPIC.RECORD,
         action: RECORD_ACTION.CREATEANDUPDATE,
         name: 'r',
         correlationId: '7',
         isWriteAck: true,
       }),
-    ).toEqual({
-      topic: TOPIC.RECORD,
-      action: RECORD_ACTION.MESSAGE_DENIED,
-      originalAction: RECORD_ACTION.CREATEANDUPDATE,
-      name: 'r',
-      isError: true,
-      correlationId: '7',
-      isWriteAck: true,
+    ).toEqual([
+      {
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.MESSAGE_DENIED,
+        originalAction: RECORD_ACTION.CREATEANDUPDATE,
+        name: 'r',
+        isError: true,
+        correlationId: '7',
+        isWriteAck: true,
+      },
+    ]);
+    expect(rateLimitedReplies({ topic: TOPIC.CONNECTION, action: 2 })).toEqual([]);
+  });
+
+  it('names each name of a bulk message: the client undoes exactly those', () => {
+    const replies = rateLimitedReplies({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: ['a', 'b'],
+      correlationId: '3',
     });
-    expect(rateLimitedReply({ topic: TOPIC.CONNECTION, action: 2 })).toBeNull();
+    expect(replies.map((r) => [r.action, r.name, r.correlationId])).toEqual([
+      [EVENT_ACTION.MESSAGE_DENIED, 'a', '3'],
+      [EVENT_ACTION.MESSAGE_DENIED, 'b', '3'],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Message } from '@hubstream/protocol';
-import { denialReply } from '../permissions/authorize.ts';
+import { denialReplies } from '../permissions/authorize.ts';
 import type { Connection } from './connection.ts';
 import type { LimitName } from './node-counters.ts';
 import type { SubscriptionRegistry } from './subscriptions.ts';
@@ -29,11 +29,7 @@ export function countOverCap(connection: Connection, cap: CapName): void {
 /** Refuses the whole message: MESSAGE_DENIED for each of its names (or its one name). */
 export function refuseOverCap(connection: Connection, message: Message, cap: CapName): void {
   countOverCap(connection, cap);
-  const names = message.names && message.names.length > 0 ? message.names : [message.name];
-  for (const name of names) {
-    const reply = denialReply(message, name, 'denied');
-    if (reply) connection.send(reply);
-  }
+  for (const reply of denialReplies(message, 'denied')) connection.send(reply);
 }
 
 /** False (and the message refused) when a bulk message carries more names than the app allows. */

@@ -9,7 +9,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { rateLimitedReply } from '../limits/replies.ts';
+import { rateLimitedReplies } from '../limits/replies.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
 import type { AuthFailureReason, GuardClose, ProtocolError } from './node-counters.ts';
@@ -347,8 +347,7 @@ export class Connection {
   }
 
   #rateLimited(message: Message): void {
-    const reply = rateLimitedReply(message);
-    if (reply) this.send(reply);
+    for (const reply of rateLimitedReplies(message)) this.send(reply);
   }
 
   #handle(message: Message): void | Promise<void> {

@@ -68,6 +68,21 @@ export function denialReply(
   };
 }
 
+/**
+ * The refusal of a whole message: one denial per name of a bulk message
+ * (the official client undoes each by name; an event denial without a name
+ * would drop every event callback it has), else one naming `message.name`.
+ */
+export function denialReplies(message: Message, verdict: 'denied' | 'error'): Message[] {
+  const names = message.names && message.names.length > 0 ? message.names : [message.name];
+  const replies: Message[] = [];
+  for (const name of names) {
+    const reply = denialReply(message, name, verdict);
+    if (reply) replies.push(reply);
+  }
+  return replies;
+}
+
 export function sendDenial(
   connection: Connection,
   message: Message,

@@ -33,7 +33,7 @@ async function officialLogin(
   url: string,
   authData: Record<string, unknown>,
   localAddress?: string,
-): Promise<{ id: string | null; client: DeepstreamClient }> {
+): Promise<{ id: string | null; client: DeepstreamClient; error?: string }> {
   const client = new DeepstreamClient(url, {
     maxReconnectAttempts: 0,
     offlineEnabled: false,
@@ -46,8 +46,12 @@ async function officialLogin(
       new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000)),
     ])) as { id?: unknown } | null;
     return { id: typeof data?.id === 'string' ? data.id : '(no id)', client };
-  } catch {
-    return { id: null, client };
+  } catch (error) {
+    return {
+      id: null,
+      client,
+      error: error instanceof Error ? error.message : JSON.stringify(error),
+    };
   }
 }
 
@@ -191,7 +195,7 @@ presence:
           volume: `${attempts} open logins as the email user's id`,
           outcome:
             `${impersonations} got the victim's id; ${writes} writes acked; ` +
-            `victim's record ${exists === null ? 'unchecked (owner login failed)' : exists ? 'EXISTS' : 'absent'}`,
+            `victim's record ${exists === null ? `unchecked (owner login failed: ${owner.error})` : exists ? 'EXISTS' : 'absent'}`,
           defended: impersonations === 0 && writes === 0 && exists === false,
           impersonations,
           stateChanges: writes + (exists ? 1 : 0),

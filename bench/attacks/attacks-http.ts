@@ -15,7 +15,7 @@ export const slowloris: Attack = {
     const perPort = context.short ? 60 : 300;
     // Past the header timeout (the bench's own in the short run, else the 10 s default).
     const windowMs = context.short ? SHORT_HEADERS_TIMEOUT_MS + 3_000 : 16_000;
-    const sockets: { socket: Socket; closedAt: number | null; port: string }[] = [];
+    const sockets: { socket: Socket; closedAt: number | null; port: string; kind: number }[] = [];
     let dripper: NodeJS.Timeout | undefined;
     return {
       async run(): Promise<AttackResult> {
@@ -23,13 +23,13 @@ export const slowloris: Attack = {
         for (const { label, port } of context.deployment.ports) {
           for (let i = 0; i < perPort; i++) {
             const socket = connect({ host: '127.0.0.1', port });
-            const entry = { socket, closedAt: null as number | null, port: label };
+            const entry = { socket, closedAt: null as number | null, port: label, kind: i % 3 };
             socket.on('error', () => {});
             socket.on('close', () => {
               entry.closedAt = performance.now();
             });
             // A third stay silent, a third start a TLS handshake, a third send partial headers.
-            const kind = i % 3;
+            const kind = entry.kind;
             if (kind === 1) socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02]));
             else if (kind === 2)
               socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow-${i}: `);
@@ -47,7 +47,9 @@ export const slowloris: Attack = {
         const byPort = context.deployment.ports
           .map(({ label }) => {
             const mine = sockets.filter((s) => s.port === label);
-            return `${label} ${mine.filter((s) => s.closedAt !== null).length}/${mine.length}`;
+            const closed = (kind: number) =>
+              `${mine.filter((s) => s.kind === kind && s.closedAt !== null).length}/${mine.filter((s) => s.kind === kind).length}`;
+            return `${label}: silent ${closed(0)}, TLS hello ${closed(1)}, headers ${closed(2)}`;
           })
           .join(', ');
         return {

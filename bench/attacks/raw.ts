@@ -167,6 +167,10 @@ export class RawClient {
     (this.socket as unknown as { _socket?: Socket })._socket?.pause();
   }
 
+  resumeReading(): void {
+    (this.socket as unknown as { _socket?: Socket })._socket?.resume();
+  }
+
   terminate(): void {
     this.socket.terminate();
   }

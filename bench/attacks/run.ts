@@ -221,7 +221,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       const attack = ATTACKS[key]!;
       const t0 = performance.now();
       progress(`  ${attack.name} …`);
-      const row = await runOne(attack, context, probe, options.short ? 1_500 : 3_000).catch(
+      const row = await runOne(attack, context, probe, options.short ? 1_000 : 3_000).catch(
         (error: unknown): Row => ({
           deployment: deployment.name,
           attack: attack.name,

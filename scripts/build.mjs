@@ -11,8 +11,9 @@
 // that it reads at run time.
 //
 //   node scripts/build.mjs               everything
-//   node scripts/build.mjs --if-changed  the dashboard only when its inputs
-//                                        changed since its last build (pnpm start)
+//   node scripts/build.mjs --if-changed  what `pnpm start` runs first: the
+//                                        dashboard only when its inputs changed
+//                                        since its last build
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -68,34 +69,43 @@ function serverPackages() {
 }
 
 // Every import is left to Node at run time; only the extension of a relative
-// TypeScript import changes (`./app.ts` -> `./app.js`).
-const keepImports = {
-  name: 'keep-imports',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.kind === 'entry-point') return undefined;
-      const relative = args.path.startsWith('./') || args.path.startsWith('../');
-      return {
-        path: relative
-          ? args.path.replace(/\.(m|c)?tsx?$/, (ext) => ext.replace('t', 'j'))
-          : args.path,
-        external: true,
-      };
-    });
-  },
-};
+// TypeScript import changes (`./app.ts` -> `./app.js`). A relative import that
+// reaches into another package's sources (the control plane's webhook test
+// uses the realtime node's webhook client) is bundled into the importing file
+// instead: a deployed package has no sibling directories to reach into.
+function keepImports(src) {
+  const inside = (file) => file.startsWith(src + path.sep);
+  return {
+    name: 'keep-imports',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const relative = args.path.startsWith('./') || args.path.startsWith('../');
+        if (!relative) return { path: args.path, external: true };
+        const target = path.resolve(args.resolveDir, args.path);
+        if (!inside(args.importer) || !inside(target)) return undefined;
+        return {
+          path: args.path.replace(/\.(m|c)?ts$/, (ext) => ext.replace('t', 'j')),
+          external: true,
+        };
+      });
+    },
+  };
+}
 
 async function compile(dir) {
   const src = path.join(dir, 'src');
   const entryPoints = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
   const outdir = path.join(dir, 'dist');
-  rmSync(outdir, { recursive: true, force: true });
+  // A full build starts clean; before a start, files are only overwritten
+  // (a running process may still load one of them on demand).
+  if (!ifChanged) rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints,
     outbase: src,
     outdir,
     bundle: true,
-    plugins: [keepImports],
+    plugins: [keepImports(src)],
     platform: 'node',
     format: 'esm',
     target: 'node20.19',

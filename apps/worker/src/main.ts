@@ -3,11 +3,13 @@ import { loadRoleConfigOrExit } from '@hubstream/config';
 import { openDatabase, waitForSchema } from '@hubstream/db';
 import {
   createLogger,
+  plainServerFactory,
   Registry,
   registerHealthRoutes,
   registerJobRuns,
   registerMetricsRoute,
   registerQueueDepth,
+  requestTimeouts,
   stopOnSignals,
 } from '@hubstream/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -54,7 +56,11 @@ try {
   closers.push(() => jobs.close());
   await jobs.ready();
 
-  const app = Fastify({ loggerInstance: logger.child({ service: 'worker' }) as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: logger.child({ service: 'worker' }) as FastifyBaseLogger,
+    // Like every listening port: a client slow to send its request is dropped.
+    serverFactory: plainServerFactory(requestTimeouts(config)),
+  });
   server = app;
   registerHealthRoutes(app, [
     { name: 'database', check: () => db.ping() },

@@ -28,7 +28,68 @@ export type TlsSettings = {
   readonly ALLOW_PLAINTEXT: boolean;
   readonly PUBLIC_HTTP_URL?: string | undefined;
   readonly PUBLIC_REALTIME_URL?: string | undefined;
+  /** How long a client may take to send a request's headers (default 10 s). */
+  readonly HTTP_HEADERS_TIMEOUT_MS?: number | undefined;
+  /** How long a client may take to send a whole request (default 30 s). */
+  readonly HTTP_REQUEST_TIMEOUT_MS?: number | undefined;
 };
+
+/** The bounds every listening port puts on a client that is slow to send its request. */
+export type RequestTimeouts = {
+  /** Headers (and, where TLS and plaintext share a port, the first byte and the TLS handshake). */
+  headersTimeoutMs: number;
+  /** The whole request, headers and body; 408 after it. */
+  requestTimeoutMs: number;
+};
+
+export function requestTimeouts(settings: {
+  readonly HTTP_HEADERS_TIMEOUT_MS?: number | undefined;
+  readonly HTTP_REQUEST_TIMEOUT_MS?: number | undefined;
+}): RequestTimeouts {
+  const headersTimeoutMs = settings.HTTP_HEADERS_TIMEOUT_MS ?? 10_000;
+  // Node refuses a headers timeout above the request timeout.
+  const requestTimeoutMs = Math.max(settings.HTTP_REQUEST_TIMEOUT_MS ?? 30_000, headersTimeoutMs);
+  return { headersTimeoutMs, requestTimeoutMs };
+}
+
+/**
+ * Node's options for an HTTP(S) server with these bounds. Node checks them
+ * on an interval (30 s by default, far too coarse for a 10 s bound): here a
+ * quarter of the headers timeout, between 250 ms and 5 s.
+ */
+function serverOptions(timeouts: RequestTimeouts): http.ServerOptions {
+  return {
+    headersTimeout: timeouts.headersTimeoutMs,
+    requestTimeout: timeouts.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(
+      250,
+      Math.min(5_000, Math.floor(timeouts.headersTimeoutMs / 4)),
+    ),
+  };
+}
+
+/**
+ * Fastify's `serverFactory` for a plain HTTP server that drops clients slow
+ * to send their requests (a slowloris holds a socket and a parser per
+ * connection for as long as it is let). For any server that does not go
+ * through openServerTransport, such as the worker's health server.
+ */
+export function plainServerFactory(timeouts: RequestTimeouts): FastifyServerFactory {
+  return (handler, options) => {
+    const server = http.createServer(serverOptions(timeouts), handler);
+    fastifyTimeouts(server, options);
+    return server;
+  };
+}
+
+/** The socket timeouts fastify sets on a server it makes itself (its options are typed loosely here, so only numbers count). */
+function fastifyTimeouts(target: http.Server, options: Record<string, unknown>): void {
+  const number = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
+  const keepAlive = number(options.keepAliveTimeout);
+  const connection = number(options.connectionTimeout);
+  if (keepAlive !== undefined) target.keepAliveTimeout = keepAlive;
+  if (connection !== undefined) target.setTimeout(connection);
+}
 
 /** Whether `host` (a listen address or name) only reaches this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -212,12 +273,13 @@ export async function openServerTransport(
       );
     }
   }
+  const timeouts = requestTimeouts(settings);
   const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = settings;
   if (certFile === undefined || keyFile === undefined) {
     return {
       secure: false,
       plaintext: true,
-      serverFactory: undefined,
+      serverFactory: plainServerFactory(timeouts),
       fingerprint: () => undefined,
       reload: async () => false,
     };
@@ -256,21 +318,18 @@ export async function openServerTransport(
   };
 
   const serverFactory: FastifyServerFactory = (handler, options) => {
-    const created = https.createServer(contextOptions(current), handler);
+    const created = https.createServer(
+      {
+        ...contextOptions(current),
+        ...serverOptions(timeouts),
+        // A TLS handshake that does not finish is dropped as a slow request is.
+        handshakeTimeout: timeouts.headersTimeoutMs,
+      },
+      handler,
+    );
     server = created;
-    // The timeouts fastify sets on a server it makes itself (its options
-    // are typed loosely here, so only numbers count).
-    const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
-    const keepAlive = number(options.keepAliveTimeout);
-    const request = number(options.requestTimeout);
-    const connection = number(options.connectionTimeout);
-    const timeouts = (target: http.Server | https.Server) => {
-      if (keepAlive !== undefined) target.keepAliveTimeout = keepAlive;
-      if (request !== undefined) target.requestTimeout = request;
-      if (connection !== undefined) target.setTimeout(connection);
-    };
-    timeouts(created);
-    if (plaintext) timeouts(acceptPlaintextToo(created, handler));
+    fastifyTimeouts(created, options);
+    if (plaintext) fastifyTimeouts(acceptPlaintextToo(created, handler, timeouts), options);
     let reloading = false;
     const timer = setInterval(() => {
       if (reloading) return;
@@ -295,9 +354,6 @@ export async function openServerTransport(
   };
 }
 
-/** How long a new connection may stay silent before its first byte tells TLS from plaintext. */
-const FIRST_BYTE_TIMEOUT_MS = 30_000;
-
 /**
  * Makes an HTTPS server also serve plain HTTP (and WebSocket upgrades) on
  * its port: a TLS connection starts with a handshake record (first byte
@@ -308,14 +364,21 @@ const FIRST_BYTE_TIMEOUT_MS = 30_000;
 function acceptPlaintextToo(
   server: https.Server,
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  timeouts: RequestTimeouts,
 ): http.Server {
-  const plain = http.createServer(handler);
+  const plain = http.createServer(serverOptions(timeouts), handler);
   plain.on('upgrade', (request, socket, head) => server.emit('upgrade', request, socket, head));
+  // Node enforces the headers and request timeouts from a check it starts
+  // when a server listens, and this one never listens itself: it starts
+  // (and stops) with the server whose connections it is handed.
+  server.on('listening', () => plain.emit('listening'));
+  server.on('close', () => plain.close(() => {}));
   const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const drop = () => socket.destroy();
-    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, drop);
+    // Silent from the start: dropped as a slow request would be.
+    socket.setTimeout(timeouts.headersTimeoutMs, drop);
     socket.once('error', drop);
     socket.once('end', drop);
     socket.once('data', (chunk: Buffer) => {

@@ -1,16 +1,52 @@
-# Hubstream's image: one image for every role; docker-compose.yml and
-# infra/ choose the role by its command (a script of the root package.json).
-FROM node:20-bookworm-slim
-ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH
-RUN npm install -g pnpm@10
-WORKDIR /app
+# syntax=docker/dockerfile:1
+# Hubstream's image: one image for every role. docker-compose.yml and
+# infra/k8s choose the role by the command, always plain node on the built
+# output (node_modules/@hubstream/<role>/dist/main.js; migrate.js for the
+# migrations). Without a command it runs the whole of Hubstream in one
+# process (dist/main.js, the standalone package).
+#
+#   deps     pnpm, pinned by package.json's packageManager through corepack,
+#            and `pnpm fetch`: every package of the lockfile, in a layer that
+#            only a lockfile change rebuilds
+#   build    the sources, an offline install, `pnpm build` (every package to
+#            dist/, the dashboard with Vite), then `pnpm deploy --prod`: the
+#            standalone package (which depends on every role) with its
+#            production dependencies and the dist/ of each workspace package
+#   runtime  Node, tini as PID 1, the deployed files, a non-root user
+
+FROM node:20-bookworm-slim AS deps
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH COREPACK_ENABLE_DOWNLOAD_PROMPT=0 CI=true
+WORKDIR /build
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc .pnpmfile.cjs ./
+RUN corepack enable && corepack install && pnpm fetch
+
+FROM deps AS build
 COPY . .
-RUN pnpm install --frozen-lockfile && chown -R node:node /app
-USER node
+RUN pnpm install --frozen-lockfile --offline
+RUN pnpm build
+RUN pnpm --config.inject-workspace-packages=true deploy --filter @hubstream/standalone \
+      --prod --offline /deploy
+
+FROM node:20-bookworm-slim AS runtime
+# tini is PID 1: it hands SIGTERM to the server, which drains (GOING_AWAY to
+# clients, pending records written, the node registry left) and exits.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production DATA_DIR=/data
 # Listen on the container's addresses. The servers then refuse to serve
 # plaintext unless told how TLS is done: TLS_CERT_FILE/TLS_KEY_FILE, or
 # TLS_TERMINATED_BY_PROXY=true behind a proxy (docker-compose.yml, infra/k8s).
 ENV HTTP_HOST=0.0.0.0 REALTIME_HOST=0.0.0.0 WORKER_HOST=0.0.0.0
+WORKDIR /app
+# Owned by root, read-only for the server; only DATA_DIR is its to write.
+COPY --from=build /deploy /app
+RUN mkdir -p /data && chown node:node /data
+USER node
 # Control plane, realtime node, worker health.
 EXPOSE 3000 6020 3001
-CMD ["pnpm", "start"]
+# /ready of whichever servers this container runs (dist/healthcheck.js).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "dist/healthcheck.js"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "--enable-source-maps", "dist/main.js"]

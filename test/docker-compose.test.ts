@@ -3,11 +3,12 @@ import { configSchema, loadConfig } from '@hubstream/config';
 import { assertSecureListen } from '@hubstream/service';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { dockerfileStages, execForm, imageCommand, sourceOfImagePath } from './deployment-files.ts';
 
 // There is no Docker engine where we build, so docker-compose.yml and the
 // Caddyfile it mounts are kept correct by reading them: every variable the
 // stack gives Hubstream must exist in the config schema and form a valid
-// configuration, every command must be a workspace script, and Caddy's
+// configuration, every command must run a built entry point, and Caddy's
 // sites must reach the services on the ports they listen on.
 
 const root = new URL('../', import.meta.url);
@@ -37,6 +38,8 @@ type Compose = {
 const compose = parse(read('docker-compose.yml')) as Compose;
 const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
   .scripts;
+/** The one-shot services: they run to completion, nothing depends on them being healthy. */
+const ONE_SHOT = ['migrate'];
 const hubstreamServices = Object.entries(compose.services).filter(([, s]) => s.build);
 const configDefaults = configSchema.properties as Record<string, { default?: unknown }>;
 
@@ -128,20 +131,48 @@ const hostPort = (url: string) => {
 describe('docker-compose.yml', () => {
   it('has Caddy, Postgres, Redis and one service per production role, and nothing else', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['caddy', 'control-plane', 'postgres', 'realtime', 'redis', 'worker'].sort(),
+      ['caddy', 'control-plane', 'migrate', 'postgres', 'realtime', 'redis', 'worker'].sort(),
     );
-    expect(hubstreamServices.map(([name]) => name).sort()).toEqual([...ROLES].sort());
+    expect(hubstreamServices.map(([name]) => name).sort()).toEqual([...ROLES, ...ONE_SHOT].sort());
   });
 
-  it.each(ROLES)('%s runs its own root script', (role) => {
-    expect(service(role).command).toEqual(['pnpm', `start:${role}`]);
-    expect(Object.keys(rootScripts)).toContain(`start:${role}`);
-  });
+  it.each(ROLES)(
+    '%s runs node on its built entry point (no pnpm between it and its signals)',
+    (role) => {
+      expect(service(role).command).toEqual([
+        'node',
+        '--enable-source-maps',
+        `node_modules/@hubstream/${role}/dist/main.js`,
+      ]);
+      expect(sourceOfImagePath(`node_modules/@hubstream/${role}/dist/main.js`)).toBe(
+        `apps/${role}/src/main.ts`,
+      );
+    },
+  );
 
-  it('restarts every service', () => {
+  it('restarts every long-running service, and the one-shot migrate never', () => {
     for (const [name, s] of Object.entries(compose.services)) {
+      if (ONE_SHOT.includes(name)) {
+        expect(s.restart, `${name} restart policy`).toBe('no');
+        continue;
+      }
       expect(s.restart, `${name} restart policy`).toMatch(/^(unless-stopped|always|on-failure)/);
     }
+  });
+
+  it('migrates the database (`pnpm migrate`) before the control plane starts', () => {
+    expect(service('migrate').command).toEqual([
+      'node',
+      '--enable-source-maps',
+      'node_modules/@hubstream/control-plane/dist/migrate.js',
+    ]);
+    expect(rootScripts.migrate).toContain(
+      'node --enable-source-maps apps/control-plane/dist/migrate.js',
+    );
+    expect(service('migrate').depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+    expect(service('control-plane').depends_on?.migrate).toEqual({
+      condition: 'service_completed_successfully',
+    });
   });
 
   it('keeps Postgres, Redis (append-only) and Caddy certificates in named volumes', () => {
@@ -181,10 +212,12 @@ describe('docker-compose.yml', () => {
 
   it('has a healthcheck on every service and waits for healthy dependencies', () => {
     for (const [name, s] of Object.entries(compose.services)) {
-      expect(s.healthcheck?.test, `${name} healthcheck`).toBeTruthy();
+      if (!ONE_SHOT.includes(name)) expect(s.healthcheck?.test, `${name} healthcheck`).toBeTruthy();
       for (const [dependency, condition] of Object.entries(s.depends_on ?? {})) {
         expect(compose.services[dependency], `${name} depends on a defined service`).toBeTruthy();
-        expect(condition.condition).toBe('service_healthy');
+        expect(condition.condition).toBe(
+          ONE_SHOT.includes(dependency) ? 'service_completed_successfully' : 'service_healthy',
+        );
       }
     }
   });
@@ -226,11 +259,10 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig(environmentOf(name))).not.toThrow();
   });
 
-  it.each(hubstreamServices)('%s runs a script of the workspace', (_name, s) => {
-    const [bin, script, ...rest] = s.command ?? [];
-    expect(bin).toBe('pnpm');
-    expect(rest).toEqual([]);
-    expect(Object.keys(rootScripts)).toContain(script);
+  it.each(hubstreamServices)('%s runs node on a file built from the workspace', (_name, s) => {
+    const [bin, flag, file, ...rest] = s.command ?? [];
+    expect([bin, flag, rest]).toEqual(['node', '--enable-source-maps', []]);
+    expect(sourceOfImagePath(String(file)), `${file} is built from a source file`).toBeDefined();
   });
 
   it('points Hubstream at the compose Postgres and Redis', () => {
@@ -238,6 +270,7 @@ describe('docker-compose.yml', () => {
       expect(environmentOf(name).DATABASE_URL).toBe(
         'postgresql://hubstream:a-password@postgres:5432/hubstream',
       );
+      if (ONE_SHOT.includes(name)) continue;
       expect(environmentOf(name).REDIS_URL).toMatch(/^redis:\/\/redis:6379/);
     }
   });
@@ -353,17 +386,91 @@ describe('Caddy in docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  const dockerfile = read('Dockerfile');
+  const stages = dockerfileStages();
+  const stage = (name: string) => {
+    const found = stages.find((s) => s.name === name);
+    if (!found) throw new Error(`the Dockerfile has no ${name} stage`);
+    return found;
+  };
+  const runs = (name: string) =>
+    stage(name)
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args);
+  const packageManager = (JSON.parse(read('package.json')) as { packageManager: string })
+    .packageManager;
 
-  it('runs a workspace script by default', () => {
-    const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile)?.[1];
-    const [bin, script] = JSON.parse(`[${cmd}]`) as string[];
-    expect(bin).toBe('pnpm');
-    expect(Object.keys(rootScripts)).toContain(script);
+  it('has a dependency stage, a build stage and a runtime stage, in that order', () => {
+    expect(stages.map((s) => s.name)).toEqual(['deps', 'build', 'runtime']);
+    expect(stage('build').from).toBe('deps');
+    // The runtime starts afresh from Node: nothing of the build comes along but what is copied.
+    expect(stage('runtime').from).toBe(stage('deps').from);
+    expect(stage('runtime').from).toMatch(/^node:20/);
   });
 
-  it('installs from the lockfile and does not run as root', () => {
-    expect(dockerfile).toContain('pnpm install --frozen-lockfile');
-    expect(dockerfile).toMatch(/^USER node$/m);
+  it(`pins pnpm through corepack to package.json's packageManager (${packageManager})`, () => {
+    expect(packageManager).toMatch(/^pnpm@\d+\.\d+\.\d+$/);
+    const deps = runs('deps').join(' && ');
+    expect(deps).toContain('corepack enable');
+    expect(deps).toContain('corepack install');
+    // No other way in for pnpm: not npm install -g, not an unpinned version.
+    expect(read('Dockerfile')).not.toMatch(/npm install -g|pnpm@\d+(?!\.)/);
+  });
+
+  it('fetches the packages from the lockfile alone, in a layer before the sources', () => {
+    const copies = stage('deps').instructions.filter((i) => i.keyword === 'COPY');
+    expect(copies.map((c) => c.args)).toEqual([
+      'package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc .pnpmfile.cjs ./',
+    ]);
+    expect(runs('deps').join(' && ')).toContain('pnpm fetch');
+    const build = stage('build').instructions;
+    expect(build[0]).toEqual({ keyword: 'COPY', args: '. .' });
+    expect(runs('build')).toContain('pnpm install --frozen-lockfile --offline');
+    expect(runs('build')).toContain('pnpm build');
+  });
+
+  it('deploys the production dependencies only into the runtime stage, and no sources', () => {
+    const deploy = runs('build').find((r) => r.includes(' deploy '));
+    expect(deploy).toContain('--filter @hubstream/standalone');
+    expect(deploy).toContain('--prod');
+    expect(deploy).toMatch(/ \/deploy$/);
+    const runtime = stage('runtime').instructions;
+    const copies = runtime.filter((i) => i.keyword === 'COPY');
+    expect(copies.map((c) => c.args)).toEqual(['--from=build /deploy /app']);
+    // Nothing is installed by pnpm or npm in the runtime stage.
+    expect(runs('runtime').join(' ')).not.toMatch(/pnpm|npm |corepack/);
+  });
+
+  it('runs node as PID 1 under tini, as a non-root user, with a HEALTHCHECK', () => {
+    const { entrypoint, cmd, workdir } = imageCommand();
+    expect(entrypoint).toEqual(['/usr/bin/tini', '--']);
+    expect(runs('runtime').join(' ')).toContain('apt-get install -y --no-install-recommends tini');
+    expect(cmd).toEqual(['node', '--enable-source-maps', 'dist/main.js']);
+    expect(sourceOfImagePath(cmd[2]!)).toBe('apps/standalone/src/main.ts');
+    expect(workdir).toBe('/app');
+    const user = stage('runtime').instructions.filter((i) => i.keyword === 'USER');
+    expect(user.map((u) => u.args)).toEqual(['node']);
+    const healthcheck = stage('runtime').instructions.find((i) => i.keyword === 'HEALTHCHECK');
+    const probe = execForm(String(healthcheck?.args.split(/\s+CMD\s+/)[1]));
+    expect(probe).toEqual(['node', 'dist/healthcheck.js']);
+    expect(sourceOfImagePath(probe[1]!)).toBe('apps/standalone/src/healthcheck.ts');
+  });
+
+  it('listens on the container addresses and keeps its data in a directory the server may write', () => {
+    const env = stage('runtime')
+      .instructions.filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+    for (const host of ['HTTP_HOST', 'REALTIME_HOST', 'WORKER_HOST']) {
+      expect(env).toContain(`${host}=0.0.0.0`);
+    }
+    expect(env).toContain('DATA_DIR=/data');
+    expect(runs('runtime').join(' ')).toContain('chown node:node /data');
+  });
+
+  it('keeps local state, secrets and build output out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['.git', '**/node_modules', '**/dist', '.hubstream', '.env']) {
+      expect(ignored).toContain(entry);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { configSchema, loadConfig } from '@hubstream/config';
 import { assertSecureListen } from '@hubstream/service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -11,6 +12,7 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { composeServices, sourceOfImagePath } from './deployment-files.ts';
 
 // No cluster runs where we build, so infra/k8s is kept correct by reading
 // it: every object is valid against the Kubernetes API schemas, and the
@@ -26,6 +28,7 @@ type Container = {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   env?: unknown[];
   ports?: { name?: string; containerPort: number }[];
@@ -36,6 +39,7 @@ type Container = {
 };
 type PodSpec = {
   containers: Container[];
+  initContainers?: Container[];
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean };
 };
@@ -83,12 +87,6 @@ const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL'];
 const looksSecret = (variable: string) =>
   CREDENTIALS.includes(variable) || /(SECRET|PASSWORD|TOKEN|_KEY)$/.test(variable);
 
-const rootScripts = (
-  JSON.parse(read(new URL('package.json', root))) as {
-    scripts: Record<string, string>;
-  }
-).scripts;
-
 const ROLES = [
   { role: 'control-plane', port: 'HTTP_PORT' },
   { role: 'realtime', port: 'REALTIME_PORT' },
@@ -113,6 +111,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/Ingress': Ingress,
@@ -205,11 +204,18 @@ describe('ConfigMap and Secret', () => {
 });
 
 describe.each(ROLES)('the $role Deployment', ({ role, port }) => {
-  it('runs its root script in the repository image, as a non-root user', () => {
+  it('runs node on its built entry point in the repository image, as in docker-compose.yml, as a non-root user', () => {
     const c = container(role);
     expect(c.image).toBe('hubstream');
-    expect(c.command).toEqual(['pnpm', `start:${role}`]);
-    expect(Object.keys(rootScripts)).toContain(`start:${role}`);
+    // args, not command: the image's entrypoint (tini) stays PID 1.
+    expect(c.command).toBeUndefined();
+    expect(c.args).toEqual([
+      'node',
+      '--enable-source-maps',
+      `node_modules/@hubstream/${role}/dist/main.js`,
+    ]);
+    expect(sourceOfImagePath(c.args?.[2] ?? '')).toBe(`apps/${role}/src/main.ts`);
+    expect(c.args).toEqual(composeServices()[role]?.command);
     expect(podSpec(role).securityContext?.runAsNonRoot).toBe(true);
   });
 
@@ -292,6 +298,38 @@ describe('realtime nodes', () => {
       );
       expect(covered, budget.metadata.name).toHaveLength(1);
     }
+  });
+});
+
+describe('migrations', () => {
+  const migrate = [
+    'node',
+    '--enable-source-maps',
+    'node_modules/@hubstream/control-plane/dist/migrate.js',
+  ];
+
+  it('run as a Job of their own, with the command of the compose migrate service', () => {
+    const job = find('Job', 'hubstream-migrate');
+    const spec = job.spec.template.spec as PodSpec & { restartPolicy?: string };
+    const [c, ...more] = spec.containers;
+    expect(more).toEqual([]);
+    expect(c?.image).toBe('hubstream');
+    expect(c?.command).toBeUndefined();
+    expect(c?.args).toEqual(migrate);
+    expect(c?.args).toEqual(composeServices().migrate?.command);
+    expect(sourceOfImagePath(migrate[2]!)).toBe('apps/control-plane/src/migrate.ts');
+    expect(c?.envFrom).toEqual(container('control-plane').envFrom);
+    expect(spec.securityContext?.runAsNonRoot).toBe(true);
+    expect(['OnFailure', 'Never']).toContain(spec.restartPolicy);
+  });
+
+  it('run before the control plane starts, in its init container', () => {
+    const init = podSpec('control-plane').initContainers ?? [];
+    expect(init.map((c) => c.args)).toEqual([migrate]);
+    expect(init[0]?.envFrom).toEqual(container('control-plane').envFrom);
+    // The other roles wait for the schema and never migrate.
+    expect(podSpec('realtime').initContainers).toBeUndefined();
+    expect(podSpec('worker').initContainers).toBeUndefined();
   });
 });
 

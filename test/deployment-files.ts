@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+
+// Readers for the deployment files (Dockerfile, docker-compose.yml,
+// infra/k8s), shared by the tests that check them and by the process test
+// that starts each role exactly as they do.
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const read = (file: string) => readFileSync(new URL(file, new URL('../', import.meta.url)), 'utf8');
+
+export type Instruction = { keyword: string; args: string };
+export type Stage = { name: string; from: string; instructions: Instruction[] };
+
+/** The Dockerfile's stages, each with its instructions (continuation lines joined, comments dropped). */
+export function dockerfileStages(text = read('Dockerfile')): Stage[] {
+  const logical: string[] = [];
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (pending === '' && (line === '' || line.startsWith('#'))) continue;
+    if (line.startsWith('#')) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1).trim()} `;
+      continue;
+    }
+    logical.push(`${pending}${line}`.trim());
+    pending = '';
+  }
+  const stages: Stage[] = [];
+  for (const line of logical) {
+    const [keyword = '', ...rest] = line.split(/\s+/);
+    const args = rest.join(' ');
+    if (keyword.toUpperCase() === 'FROM') {
+      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      stages.push({ from: match?.[1] ?? args, name: match?.[2] ?? '', instructions: [] });
+      continue;
+    }
+    stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
+  }
+  return stages;
+}
+
+/** The JSON (exec) form of an instruction's arguments, e.g. CMD ["node", "x.js"]. */
+export function execForm(args: string): string[] {
+  const parsed = JSON.parse(args) as unknown;
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) {
+    throw new Error(`not the exec form: ${args}`);
+  }
+  return parsed;
+}
+
+/** The runtime (last) stage's ENTRYPOINT and CMD, in exec form. */
+export function imageCommand(): { entrypoint: string[]; cmd: string[]; workdir: string } {
+  const runtime = dockerfileStages().at(-1);
+  if (!runtime) throw new Error('the Dockerfile has no stage');
+  const last = (keyword: string) =>
+    runtime.instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
+  return {
+    entrypoint: execForm(last('ENTRYPOINT') ?? '[]'),
+    cmd: execForm(last('CMD') ?? '[]'),
+    workdir: last('WORKDIR') ?? '/',
+  };
+}
+
+export type ComposeService = {
+  build?: string | { context: string };
+  command?: string[];
+  restart?: string;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+};
+
+export function composeServices(): Record<string, ComposeService> {
+  return (parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> })
+    .services;
+}
+
+/** The containers of every object in infra/k8s, by object name. */
+export function k8sContainers(): {
+  object: string;
+  kind: string;
+  init: boolean;
+  container: { name: string; image: string; command?: string[]; args?: string[] };
+}[] {
+  const kustomization = parse(read('infra/k8s/kustomization.yaml')) as { resources: string[] };
+  return kustomization.resources.flatMap((file) =>
+    parseAllDocuments(read(`infra/k8s/${file}`)).flatMap((doc) => {
+      // biome-ignore lint/suspicious/noExplicitAny: only pod templates are read
+      const object = doc.toJS() as any;
+      const spec = object?.spec?.template?.spec;
+      if (!spec) return [];
+      const entries = (list: unknown[] | undefined, init: boolean) =>
+        (list ?? []).map((container) => ({
+          object: object.metadata.name as string,
+          kind: object.kind as string,
+          init,
+          container: container as { name: string; image: string; args?: string[] },
+        }));
+      return [...entries(spec.initContainers, true), ...entries(spec.containers, false)];
+    }),
+  );
+}
+
+export const ROLES = ['control-plane', 'realtime', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * The workspace file a command of the image runs: the image holds the
+ * standalone package deployed at its WORKDIR, each workspace package under
+ * node_modules/@hubstream/<name>, with its dist/ built from src/.
+ */
+export function sourceOfImagePath(imagePath: string): string | undefined {
+  const packaged = /^node_modules\/@hubstream\/([^/]+)\/dist\/(.+)\.js$/.exec(imagePath);
+  const own = /^dist\/(.+)\.js$/.exec(imagePath);
+  const [dir, file] = packaged
+    ? [`apps/${packaged[1]}`, packaged[2]]
+    : ['apps/standalone', own?.[1]];
+  if (file === undefined) return undefined;
+  const source = `${dir}/src/${file}.ts`;
+  return existsSync(new URL(source, new URL('../', import.meta.url))) ? source : undefined;
+}

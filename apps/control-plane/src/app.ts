@@ -20,6 +20,8 @@ import Fastify, {
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
+import { registerInputGuards } from './plugins/input-guard.ts';
+import { registerSecurity } from './plugins/security.ts';
 import { accountRoutes } from './routes/accounts/routes.ts';
 import { appUserRoutes } from './routes/app-users/routes.ts';
 import { appRoutes } from './routes/apps/routes.ts';
@@ -69,7 +71,10 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
   });
 
+  // Before any route: bounds and checks that apply to every route's input.
+  registerInputGuards(app);
   await app.register(cookie);
+  registerSecurity(app, { publicUrl: context.config.PUBLIC_HTTP_URL });
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>

@@ -91,5 +91,10 @@ export function toApiError(error: unknown): ApiError {
       break;
   }
   if (e?.statusCode === 429) return new ApiError('RATE_LIMITED', e.message);
+  // Any other refusal of the request by the framework (a malformed URL, a
+  // bad header) is the client's doing: a 400 that says what, never a 500.
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ApiError('VALIDATION_FAILED', `The request is malformed: ${e.message}`);
+  }
   return new ApiError('INTERNAL', 'Something went wrong on our side. It has been logged.');
 }

@@ -131,13 +131,16 @@ describe('authorization', () => {
     );
   });
 
-  it("gives an app API key 404 on another app's routes", async () => {
+  it("gives an app API key 403 on another app's routes, saying so whether that app exists or not", async () => {
     for (const route of routes) {
-      const res = await h.call(route.method, fill(route.path, otherAppId), {
-        token: ownKey,
-        body: route.method === 'GET' ? undefined : bodyFor(route),
-      });
-      expect(res.status, `${route.method} ${route.path}`).toBe(404);
+      for (const id of [otherAppId, 'nosuchappatall']) {
+        const res = await h.call(route.method, fill(route.path, id), {
+          token: ownKey,
+          body: route.method === 'GET' ? undefined : bodyFor(route),
+        });
+        expect(res.status, `${route.method} ${route.path}`).toBe(403);
+        expect(res.body.error.message).toContain('belongs to another app');
+      }
     }
   });
 

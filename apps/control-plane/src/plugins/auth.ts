@@ -13,46 +13,84 @@ export type AppKey = { kind: 'apiKey'; appId: string; keyId: string; prefix: str
 export type Principal = Developer | AppKey;
 
 const TOUCH_EVERY_MS = 3600_000;
-const resolved = new WeakMap<FastifyRequest, Promise<Principal | null>>();
 
-function bearerOf(request: FastifyRequest): string | undefined {
+// What was wrong with the credentials, said to the caller (it names the
+// fix). A message depends only on what the caller sent: whether a full key
+// or token is known is told only to whoever holds that secret, so nothing
+// here tells which keys exist.
+const HOW =
+  'send the session cookie (log in on the dashboard), or an "Authorization: Bearer" header with a session token (hss_...) or an app API key (hsk_...)';
+export const AUTH_PROBLEMS = {
+  missing: `Log in first: ${HOW}.`,
+  badHeader: `The Authorization header is not "Bearer" followed by one token: ${HOW}.`,
+  unknownKind:
+    'This token is neither a session token (hss_...) nor an app API key (hsk_...): check what you copied.',
+  malformedKey:
+    'This API key is malformed: app API keys are "hsk_", 8 letters or digits, "_" and 43 more characters. Copy it again (it is shown once, when created) or create a new one on the app\'s API keys page.',
+  unknownKey:
+    "This API key is not valid: no app has it. Check that you copied all of it, or create a new one on the app's API keys page.",
+  revokedKey:
+    "This API key was revoked. Create a new one on the app's API keys page and use that instead.",
+  malformedSession:
+    'This session token is malformed: session tokens are "hss_" and 43 more characters, as POST /v1/login returns them.',
+  expiredSession: 'This session has expired or was logged out: log in again (POST /v1/login).',
+} as const;
+type AuthProblem = keyof typeof AUTH_PROBLEMS;
+
+const API_KEY_FORMAT = /^hsk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
+const SESSION_TOKEN_FORMAT = /^hss_[A-Za-z0-9_-]{43}$/;
+
+type Resolution =
+  | { principal: Principal; problem?: never }
+  | { principal: null; problem: AuthProblem };
+const resolved = new WeakMap<FastifyRequest, Promise<Resolution>>();
+
+const problem = (name: AuthProblem): Resolution => ({ principal: null, problem: name });
+
+async function resolve(prisma: PrismaClient, request: FastifyRequest): Promise<Resolution> {
   const header = request.headers.authorization;
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match)
-    throw new ApiError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
-  return match[1];
-}
-
-async function resolve(prisma: PrismaClient, request: FastifyRequest): Promise<Principal | null> {
-  const token = bearerOf(request) ?? request.cookies[SESSION_COOKIE];
-  if (!token) return null;
+  let token: string | undefined;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) return problem('badHeader');
+    token = match[1];
+  } else {
+    token = request.cookies[SESSION_COOKIE];
+  }
+  if (!token) return problem('missing');
   if (token.startsWith(API_KEY_PREFIX)) {
+    if (!API_KEY_FORMAT.test(token)) return problem('malformedKey');
     const key = await prisma.apiKey.findUnique({ where: { keyHash: sha256(token) } });
-    if (!key || key.revokedAt) return null;
+    if (!key) return problem('unknownKey');
+    if (key.revokedAt) return problem('revokedKey');
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
       await prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
     }
-    return { kind: 'apiKey', appId: key.appId, keyId: key.id, prefix: key.prefix };
+    return {
+      principal: { kind: 'apiKey', appId: key.appId, keyId: key.id, prefix: key.prefix },
+    };
   }
-  if (!token.startsWith(SESSION_TOKEN_PREFIX)) return null;
+  if (!token.startsWith(SESSION_TOKEN_PREFIX)) return problem('unknownKind');
+  if (!SESSION_TOKEN_FORMAT.test(token)) return problem('malformedSession');
   const session = await prisma.session.findUnique({
     where: { tokenHash: sha256(token) },
     include: { account: { select: { email: true } } },
   });
-  if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+  if (!session || session.expiresAt.getTime() <= Date.now()) return problem('expiredSession');
   if (!session.lastUsedAt || Date.now() - session.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
     await prisma.session.update({ where: { id: session.id }, data: { lastUsedAt: new Date() } });
   }
   return {
-    kind: 'developer',
-    accountId: session.accountId,
-    email: session.account.email,
-    sessionId: session.id,
+    principal: {
+      kind: 'developer',
+      accountId: session.accountId,
+      email: session.account.email,
+      sessionId: session.id,
+    },
   };
 }
 
-export function principalOf(prisma: PrismaClient, request: FastifyRequest) {
+function resolutionOf(prisma: PrismaClient, request: FastifyRequest) {
   let found = resolved.get(request);
   if (!found) {
     found = resolve(prisma, request);
@@ -61,18 +99,26 @@ export function principalOf(prisma: PrismaClient, request: FastifyRequest) {
   return found;
 }
 
-const unauthenticated = () =>
-  new ApiError(
-    'UNAUTHENTICATED',
-    'Log in first: send a session cookie or "Authorization: Bearer <token>".',
-  );
+/** The caller, or null when its credentials are missing or not valid. */
+export async function principalOf(
+  prisma: PrismaClient,
+  request: FastifyRequest,
+): Promise<Principal | null> {
+  return (await resolutionOf(prisma, request)).principal;
+}
+
+/** The caller; otherwise a 401 that says what was wrong with its credentials. */
+async function requirePrincipal(prisma: PrismaClient, request: FastifyRequest): Promise<Principal> {
+  const { principal, problem } = await resolutionOf(prisma, request);
+  if (principal) return principal;
+  throw new ApiError('UNAUTHENTICATED', AUTH_PROBLEMS[problem]);
+}
 
 export async function requireDeveloper(
   prisma: PrismaClient,
   request: FastifyRequest,
 ): Promise<Developer> {
-  const principal = await principalOf(prisma, request);
-  if (!principal) throw unauthenticated();
+  const principal = await requirePrincipal(prisma, request);
   if (principal.kind !== 'developer') {
     throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
   }
@@ -80,8 +126,9 @@ export async function requireDeveloper(
 }
 
 /**
- * The app, when the caller may act on it. Another account's app and an API
- * key of another app both get 404, so ids cannot be probed.
+ * The app, when the caller may act on it. Another account's app gets 404, so
+ * ids cannot be probed; an API key of another app gets 403 naming its own
+ * app, whatever the id asked for.
  */
 export async function requireApp(
   prisma: PrismaClient,
@@ -89,8 +136,14 @@ export async function requireApp(
   appId: string,
   options: { allowApiKey: boolean } = { allowApiKey: false },
 ) {
-  const principal = await principalOf(prisma, request);
-  if (!principal) throw unauthenticated();
+  const principal = await requirePrincipal(prisma, request);
+  // Said without looking the app up: it tells nothing about which apps exist.
+  if (principal.kind === 'apiKey' && principal.appId !== appId) {
+    throw new ApiError(
+      'FORBIDDEN',
+      `This API key belongs to another app (${principal.appId}): an API key works only for its own app. Use a key of app ${appId}, or your session token.`,
+    );
+  }
   const app = await prisma.app.findUnique({ where: { id: appId } });
   const mine =
     app !== null &&

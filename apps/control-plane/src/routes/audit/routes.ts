@@ -27,7 +27,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
             before: Type.Optional(
-              Type.String({ pattern: '^[0-9]+$', description: 'Page: events older than this id.' }),
+              Type.String({
+                // Ids are bigints: 18 digits keep any value in range.
+                pattern: '^[0-9]{1,18}$',
+                description: 'Page: events older than this id.',
+              }),
             ),
           },
           { additionalProperties: false },

@@ -209,7 +209,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       limits: HIGH_LIMITS,
     });
     probe = await Probe.start(`${deployment.nodeA}/${probeApp}`, 10);
-    await probe.quiet(options.short ? 500 : 2_000); // warm-up
+    await probe.quiet(options.short ? 300 : 2_000); // warm-up
     const context: AttackContext = {
       deployment,
       developer,

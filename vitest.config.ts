@@ -31,6 +31,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['{apps,packages}/*/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          // Brings dist/ up to date for the processes the tests start.
+          globalSetup: ['./test/global-build.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -136,7 +136,7 @@ function buildDashboard() {
   }
   const vite = spawnSync(
     process.execPath,
-    [path.join(DASHBOARD, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    [path.join(DASHBOARD, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'],
     {
       cwd: DASHBOARD,
       stdio: 'inherit',

@@ -4,10 +4,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { guardProcess } from './process-guard.ts';
 
-// Runs `apps/standalone/src/main.ts` as a real process, as `pnpm start` does.
+// Runs the built `apps/standalone/dist/main.js` as a real process, as
+// `pnpm start` does (the integration tests' global setup builds it).
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 
 export type RunningHubstream = {
   child: ChildProcess;
@@ -21,7 +21,7 @@ export type RunningHubstream = {
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
 export function spawnHubstream(env: Record<string, string>) {
-  const child = spawn(TSX, ['--conditions=@hubstream/source', 'apps/standalone/src/main.ts'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'apps/standalone/dist/main.js'], {
     cwd: ROOT,
     // Plain ws:// and http:// unless a test asks for TLS (pnpm start's own
     // default, TLS_SELF_SIGNED=auto, is tested in tls.int.test.ts).

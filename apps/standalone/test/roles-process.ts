@@ -6,19 +6,27 @@ import { guardProcess } from './process-guard.ts';
 
 // Runs one of the production roles (`pnpm start:control-plane`,
 // `start:realtime`, `start:worker`) as a real process, the way the root
-// scripts do: tsx on the role's main.ts.
+// scripts do: node on the role's built main.js (`pnpm build`; the
+// integration tests' global setup builds what changed). A test may give the
+// exact command line and directory instead (the image's, in a deployed copy).
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 
 export type Role = 'control-plane' | 'realtime' | 'worker';
 
 /** The file each root script runs (checked against package.json by the roles test). */
 export const ROLE_ENTRY: Record<Role, string> = {
-  'control-plane': 'apps/control-plane/src/main.ts',
-  realtime: 'apps/realtime/src/main.ts',
-  worker: 'apps/worker/src/main.ts',
+  'control-plane': 'apps/control-plane/dist/main.js',
+  realtime: 'apps/realtime/dist/main.js',
+  worker: 'apps/worker/dist/main.js',
 };
+
+/** The command line of a root script (`exec node ...`), and the directory it runs in. */
+export type Command = { argv: string[]; cwd: string };
+export const roleCommand = (role: Role): Command => ({
+  argv: ['node', '--enable-source-maps', ROLE_ENTRY[role]],
+  cwd: ROOT,
+});
 
 export type LogEntry = Record<string, unknown>;
 
@@ -31,9 +39,8 @@ export type RunningRole = {
   /** Resolves once the role logs that it listens, with its URL. */
   listening: Promise<string>;
   /**
-   * Sends the signal and resolves with the exit code. SIGKILL goes to the
-   * whole process group (tsx runs the role in a child it cannot relay a
-   * SIGKILL to); other signals go to tsx, which relays them.
+   * Sends the signal to the process (that one PID) and resolves with the
+   * exit code; SIGKILL goes to its whole process group.
    */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
@@ -46,9 +53,10 @@ function killGroup(child: ChildProcess) {
   }
 }
 
-function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
-  const child = spawn(TSX, ['--conditions=@hubstream/source', ROLE_ENTRY[role]], {
-    cwd: ROOT,
+function spawnRole(env: Record<string, string>, command: Command): ChildProcess {
+  const [bin = 'node', ...args] = command.argv;
+  const child = spawn(bin, args, {
+    cwd: command.cwd,
     env: {
       PATH: process.env.PATH ?? '',
       HTTP_PORT: '0',
@@ -64,8 +72,12 @@ function spawnRole(role: Role, env: Record<string, string>): ChildProcess {
 }
 
 /** Starts a role; `listening` resolves once it is up (rejects if it exits first). */
-export function startRole(role: Role, env: Record<string, string>): RunningRole {
-  const child = spawnRole(role, env);
+export function startRole(
+  role: Role,
+  env: Record<string, string>,
+  command: Command = roleCommand(role),
+): RunningRole {
+  const child = spawnRole(env, command);
   const logs: LogEntry[] = [];
   const waiters: { match: (entry: LogEntry) => boolean; resolve: (entry: LogEntry) => void }[] = [];
   let stderr = '';
@@ -120,8 +132,12 @@ export function startRole(role: Role, env: Record<string, string>): RunningRole 
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
 /** Runs a role until it exits by itself (for start-up failures). */
-export async function runRoleUntilExit(role: Role, env: Record<string, string>): Promise<Exited> {
-  const child = spawnRole(role, env);
+export async function runRoleUntilExit(
+  role: Role,
+  env: Record<string, string>,
+  command: Command = roleCommand(role),
+): Promise<Exited> {
+  const child = spawnRole(env, command);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => {

@@ -122,13 +122,11 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
         scripts: Record<string, string>;
       }
     ).scripts;
-    // The script runs the entry this test starts (the control plane's builds the dashboard first).
+    // The script builds what changed, then becomes node on the entry this test starts.
     for (const [role, entry] of Object.entries(ROLE_ENTRY)) {
-      const expected =
-        role === 'control-plane'
-          ? `pnpm build:dashboard && tsx --conditions=@hubstream/source ${entry}`
-          : `tsx --conditions=@hubstream/source ${entry}`;
-      expect(scripts[`start:${role}`]).toBe(expected);
+      expect(scripts[`start:${role}`]).toBe(
+        `node scripts/build.mjs --if-changed && exec node --enable-source-maps ${entry}`,
+      );
     }
     const migrated = await roles['control-plane']!.waitForLog((e) => Array.isArray(e.applied));
     const folders = readdirSync(new URL('../../../prisma/migrations/', import.meta.url), {

@@ -19,6 +19,7 @@ import Fastify, {
 } from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { DOCS_PAGE, documentSchema, escapeDocument } from './lib/api-docs.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
 import { registerSecurity } from './plugins/security.ts';
@@ -90,7 +91,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
         title: 'Hubstream control plane API',
         version: '1',
         description:
-          'Accounts, apps, auth settings, app users, permissions and API keys. Authenticate with the session cookie or "Authorization: Bearer <token>"; app user routes also take an app API key.',
+          'Accounts, apps, auth settings, app users, permissions and API keys. Authenticate with the session cookie or `Authorization: Bearer <token>` (a session token from `POST /v1/login` with `session: "token"`); the app user routes also take an API key of that app. Every error is `{"error": {"code", "message", "details"}}`, its code listed under each route.',
       },
       components: {
         securitySchemes: {
@@ -100,8 +101,16 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       },
       security: [{ bearer: [] }, { cookie: [] }],
     },
+    // Descriptions and examples of every reply (lib/api-docs.ts), and text
+    // that the docs page renders as Markdown made safe for it.
+    transform: ({ schema, url, route }) => ({
+      schema: documentSchema(route.method, url, schema as Record<string, unknown>) as typeof schema,
+      url,
+    }),
+    transformObject: (document) =>
+      'openapiObject' in document ? escapeDocument(document.openapiObject) : document.swaggerObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', ...DOCS_PAGE });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.setErrorHandler((error, request, reply) => {

@@ -1,0 +1,464 @@
+import { TEMPLATES } from '@hubstream/valve';
+import Value from 'typebox/value';
+import { ErrorReply } from './schemas.ts';
+
+// What /openapi.json and /docs say about each route beyond its TypeBox
+// schema: what its success reply means, a worked example of it, and for each
+// error status the codes it carries with an example. Applied by an onRoute
+// hook (documentRoute), so a route file keeps only its schema; a route whose
+// schema already describes its reply keeps its own words. The test
+// api-reference.int.test.ts walks the document and fails on any route left
+// without a summary, described replies or examples.
+
+type Schema = Record<string, unknown>;
+
+/** What the error replies of each status mean, with an example body. */
+export const ERROR_DOCS: Record<number, { description: string; code: string; message: string }> = {
+  400: {
+    description:
+      'VALIDATION_FAILED, INVALID_JSON or INVALID_TOKEN: the request is malformed; the message and `details` name each field and what is wrong with it.',
+    code: 'VALIDATION_FAILED',
+    message: 'The request body is invalid: /name must NOT have fewer than 1 characters.',
+  },
+  401: {
+    description:
+      'UNAUTHENTICATED (no valid session cookie, session token or API key was sent) or INVALID_CREDENTIALS (wrong email or password).',
+    code: 'UNAUTHENTICATED',
+    message: 'Log in first: send a session cookie or "Authorization: Bearer <token>".',
+  },
+  403: {
+    description:
+      'FORBIDDEN: who is asking may not do this (for example an API key used outside the app user routes of its own app).',
+    code: 'FORBIDDEN',
+    message: 'App API keys can only manage the app users of their own app.',
+  },
+  404: {
+    description:
+      'NOT_FOUND: the app, user, key or version does not exist, or belongs to another account.',
+    code: 'NOT_FOUND',
+    message: 'App k3j2h1g9f8d7 was not found.',
+  },
+  409: {
+    description:
+      'EMAIL_TAKEN, EMAIL_ALREADY_VERIFIED or USER_EXISTS: the change conflicts with what is stored.',
+    code: 'USER_EXISTS',
+    message: 'An app user with this email already exists.',
+  },
+  413: {
+    description: 'PAYLOAD_TOO_LARGE: the body is larger than this route accepts.',
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'The request body is too large.',
+  },
+  415: {
+    description: 'UNSUPPORTED_MEDIA_TYPE: send application/json (or text/yaml for Valve files).',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'Unsupported content type text/html.',
+  },
+  422: {
+    description:
+      'INVALID_PERMISSIONS or INVALID_SETTINGS: well-formed but not acceptable; `details` lists every problem (for Valve files with line and column). Nothing was changed.',
+    code: 'INVALID_PERMISSIONS',
+    message: 'The permissions file has 1 error; nothing was changed.',
+  },
+  429: {
+    description:
+      'RATE_LIMITED: too many requests from this address; the message says when to retry.',
+    code: 'RATE_LIMITED',
+    message: 'Too many requests from this address (at most 10 in a row). Try again in 1 minute.',
+  },
+  500: {
+    description: 'INTERNAL: something failed on the server; it is logged with the request id.',
+    code: 'INTERNAL',
+    message: 'Something went wrong on our side.',
+  },
+  503: {
+    description: 'NOT_READY: a dependency did not answer; `details` names it.',
+    code: 'NOT_READY',
+    message: 'Not ready: database did not answer.',
+  },
+};
+
+const APP_ID = 'k3j2h1g9f8d7';
+const WHEN = '2026-12-06T10:00:00.000Z';
+const ACCOUNT = {
+  id: '019ae3c2-7f1b-7c4e-9a52-3d6f0e1b2a47',
+  email: 'ada@example.com',
+  emailVerified: true,
+  createdAt: WHEN,
+};
+const APP = {
+  id: APP_ID,
+  name: 'Chat',
+  url: `wss://realtime.example.com/${APP_ID}`,
+  activePermissionVersion: 1,
+  activePermissionTemplate: 'signed-in',
+  createdAt: WHEN,
+  updatedAt: WHEN,
+};
+const KEY = {
+  id: '019ae3c2-9d40-7a11-8c3e-5b2f4a6d7e80',
+  name: 'Backend',
+  prefix: 'hsk_a1b2c3d4',
+  createdAt: WHEN,
+  lastUsedAt: null,
+  revokedAt: null,
+};
+const APP_USER = {
+  id: '019ae3c3-0a2b-7d5e-b1f4-6c7d8e9fa0b1',
+  email: 'user@example.com',
+  clientData: { name: 'Grace' },
+  serverData: { role: 'editor' },
+  createdAt: WHEN,
+  updatedAt: WHEN,
+};
+const VERSION = {
+  version: 1,
+  format: 'yaml',
+  author: 'ada@example.com',
+  template: 'signed-in',
+  createdAt: WHEN,
+  active: true,
+};
+
+type RouteDoc = {
+  /** What the success reply means. */
+  success: string;
+  /** A worked example of it (checked against the schema; a generated one otherwise). */
+  example?: unknown;
+  /** For routes registered without a schema of their own (health). */
+  schema?: Schema;
+};
+
+const HealthOk = (status: string) => ({
+  type: 'object',
+  properties: { status: { type: 'string', enum: [status] } },
+  required: ['status'],
+});
+
+/** Keyed by "METHOD /url" as fastify registers the route. */
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'GET /health': {
+    success: 'The process is up.',
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness: the process is up and serving',
+      security: [],
+      response: { 200: HealthOk('ok') },
+    },
+  },
+  'GET /ready': {
+    success: 'Every dependency answers: send traffic here.',
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: the database answers',
+      security: [],
+      response: { 200: HealthOk('ready'), 503: ErrorReply },
+    },
+  },
+  'POST /v1/signup': {
+    success:
+      'The new account. With `session: "token"` the reply carries a session token for `Authorization: Bearer`; otherwise the session is an httpOnly cookie.',
+    example: { account: { ...ACCOUNT, emailVerified: false }, token: 'hss_4f9c…' },
+  },
+  'POST /v1/login': {
+    success: 'Logged in: the account, and the session token when asked for one.',
+    example: { account: ACCOUNT, token: 'hss_4f9c…' },
+  },
+  'POST /v1/logout': { success: 'The session has ended.' },
+  'GET /v1/me': { success: 'The account of the session.', example: { account: ACCOUNT } },
+  'POST /v1/email/verify': {
+    success: 'The email address is verified.',
+    example: { account: ACCOUNT },
+  },
+  'POST /v1/email/verify/resend': {
+    success: 'A new link is on its way.',
+    example: { message: 'We have mailed a new link to ada@example.com.' },
+  },
+  'POST /v1/password/forgot': {
+    success:
+      'Accepted. A link is mailed if the address has an account; the reply is the same either way.',
+    example: { message: 'If ada@example.com has an account, a reset link is on its way.' },
+  },
+  'POST /v1/password/reset': {
+    success: 'The password is changed and every other session ended.',
+    example: { account: ACCOUNT },
+  },
+  'POST /v1/apps': {
+    success:
+      'The new app. With a `template`, its permissions version 1 is that template and active.',
+    example: APP,
+  },
+  'GET /v1/apps': { success: 'Your apps, oldest first.', example: { apps: [APP] } },
+  'GET /v1/apps/:id': { success: 'The app.', example: APP },
+  'PATCH /v1/apps/:id': { success: 'The renamed app.', example: { ...APP, name: 'Team chat' } },
+  'DELETE /v1/apps/:id': {
+    success: 'Deleted; its clients are disconnected and its records purged.',
+  },
+  'POST /v1/apps/:id/keys': {
+    success: 'The new key. `key` is shown this once: store it now.',
+    example: {
+      id: KEY.id,
+      key: 'hsk_a1b2c3d4_Zm9vYmFyYmF6cXV4',
+      name: KEY.name,
+      prefix: KEY.prefix,
+      createdAt: WHEN,
+    },
+  },
+  'GET /v1/apps/:id/keys': {
+    success: "The app's keys, without their secrets.",
+    example: { keys: [KEY] },
+  },
+  'DELETE /v1/apps/:id/keys/:keyId': {
+    success: 'The revoked key.',
+    example: { ...KEY, revokedAt: WHEN },
+  },
+  'GET /v1/apps/:id/auth': { success: "The app's auth settings." },
+  'PUT /v1/apps/:id/auth': {
+    success: 'The settings as saved; new logins use them at once.',
+  },
+  'POST /v1/apps/:id/auth/webhook/test': {
+    success: "The webhook's verdict on the sample authData, as a login would get it.",
+  },
+  'GET /v1/apps/:id/limits': { success: "The app's own limits (null: the platform default)." },
+  'PUT /v1/apps/:id/limits': { success: 'The limits as saved.' },
+  'POST /v1/apps/:id/users': {
+    success: 'The new app user.',
+    example: { id: APP_USER.id, email: APP_USER.email },
+  },
+  'GET /v1/apps/:id/users': {
+    success: 'One page of app users, with the total.',
+    example: { users: [APP_USER], total: 1, limit: 20, offset: 0 },
+  },
+  'GET /v1/apps/:id/users/:userId': { success: 'The app user.', example: APP_USER },
+  'PATCH /v1/apps/:id/users/:userId': { success: 'The changed app user.', example: APP_USER },
+  'DELETE /v1/apps/:id/users/:userId': {
+    success: 'Deleted; the user can no longer log in.',
+  },
+  'PUT /v1/apps/:id/permissions': {
+    success: 'Stored as the next version and active on every node within a second.',
+    example: { version: 2 },
+  },
+  'GET /v1/apps/:id/permissions': {
+    success: 'The active version with its file.',
+    example: { ...VERSION, valve: TEMPLATES['signed-in'].valve },
+  },
+  'POST /v1/apps/:id/permissions/check': {
+    success: 'The file is valid; nothing was stored.',
+    example: { valid: true, patterns: 5, rules: 13 },
+  },
+  'GET /v1/apps/:id/permissions/versions': {
+    success: 'Every stored version, newest first.',
+    example: {
+      versions: [
+        { ...VERSION, version: 2, template: null, active: true },
+        { ...VERSION, active: false },
+      ],
+    },
+  },
+  'GET /v1/apps/:id/permissions/versions/:version': {
+    success: 'The version with its file.',
+    example: { ...VERSION, valve: TEMPLATES['signed-in'].valve },
+  },
+  'POST /v1/apps/:id/permissions/versions/:version/activate': {
+    success: 'That version is active now.',
+    example: { version: 1 },
+  },
+  'GET /v1/apps/:id/audit': {
+    success: 'One page of audit events; `next` pages on to older ones.',
+    example: {
+      events: [
+        {
+          id: '42',
+          actor: 'ada@example.com',
+          action: 'permissions.published',
+          target: 'v2',
+          details: { version: 2, patterns: 5, rules: 13 },
+          createdAt: WHEN,
+        },
+      ],
+      next: null,
+    },
+  },
+  'GET /v1/apps/:id/usage': {
+    success: 'One sample per minute with traffic, oldest first.',
+    example: {
+      from: '2026-12-06T09:00:00.000Z',
+      to: WHEN,
+      samples: [
+        {
+          minute: '2026-12-06T09:59:00.000Z',
+          peakConnections: 3,
+          messagesIn: 120,
+          messagesOut: 340,
+          denied: 2,
+          rateLimited: 0,
+        },
+      ],
+    },
+  },
+  'GET /v1/local-ca': { success: 'Whether there is a local CA to trust, and where it is.' },
+  'GET /v1/local-ca/ca.pem': { success: 'The CA certificate.' },
+  'GET /sdk/deepstream-client.min.js': { success: 'The bundle.' },
+};
+
+const ISO = /(At|^minute|^from|^to)$/;
+
+/** A plausible value for a JSON schema, from field names where the type says little. */
+export function exampleOf(schema: unknown, name = ''): unknown {
+  if (!schema || typeof schema !== 'object') return null;
+  const s = schema as Schema;
+  if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0];
+  if (s.default !== undefined) return s.default;
+  if (s.const !== undefined) return s.const;
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  const branches = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (Array.isArray(branches)) {
+    const nonNull = branches.find((b) => (b as Schema)?.type !== 'null') ?? branches[0];
+    return exampleOf(nonNull, name);
+  }
+  switch (s.type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries((s.properties ?? {}) as Record<string, unknown>))
+        out[key] = exampleOf(value, key);
+      return out;
+    }
+    case 'array': {
+      const items = s.items as Schema | undefined;
+      const choices = (items?.anyOf as Schema[] | undefined)?.map((b) => b.const);
+      const count = Math.max(1, Number(s.minItems ?? 1));
+      if (choices?.every((c) => c !== undefined) && choices.length >= count) return choices;
+      return Array.from({ length: count }, () => exampleOf(items, name));
+    }
+    case 'integer':
+    case 'number':
+      return typeof s.minimum === 'number' ? Math.max(s.minimum, 1) : 1;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    case 'string': {
+      if (ISO.test(name)) return WHEN;
+      if (/email/i.test(name)) return 'ada@example.com';
+      if (/url/i.test(name)) return 'https://example.com/hubstream/auth';
+      if (/^(id|userId|keyId)$/.test(name)) return '019ae3c2-7f1b-7c4e-9a52-3d6f0e1b2a47';
+      if (/secret/i.test(name)) return 'whsec_…';
+      if (name === 'message') return 'Done.';
+      return name || 'text';
+    }
+    default:
+      return {};
+  }
+}
+
+const isSchema = (value: unknown): value is Schema =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The example to show for a success reply: the curated one when it fits the schema. */
+export function successExample(schema: Schema, curated: unknown): unknown {
+  if (curated !== undefined && Value.Check(schema as never, curated)) return curated;
+  return exampleOf(schema);
+}
+
+/** The error reply of one status, described and with an example. */
+function errorReply(status: number, schema: Schema): Schema {
+  const doc = ERROR_DOCS[status];
+  if (!doc) return schema;
+  // Without its $id, so that each status keeps its own description and example.
+  const { $id: _id, ...rest } = schema;
+  return {
+    ...rest,
+    description: doc.description,
+    examples: [{ error: { code: doc.code, message: doc.message, details: [] } }],
+  };
+}
+
+/**
+ * A route's schema as /openapi.json shows it: with the descriptions and
+ * examples of ROUTE_DOCS and ERROR_DOCS (for @fastify/swagger's `transform`;
+ * what the route validates and serialises is left alone).
+ */
+export function documentSchema(
+  method: string | readonly string[],
+  url: string,
+  schema: Schema | undefined,
+): Schema | undefined {
+  const methods = typeof method === 'string' ? [method] : method;
+  const doc = ROUTE_DOCS[`${methods.find((m) => m !== 'HEAD') ?? methods[0]} ${url}`];
+  let documented = schema;
+  if (doc?.schema && !schema?.response) documented = { ...doc.schema, ...schema };
+  if (!documented || documented.hide || !isSchema(documented.response)) return documented;
+  const response: Schema = {};
+  for (const [status, reply] of Object.entries(documented.response)) {
+    if (!isSchema(reply)) {
+      response[status] = reply;
+      continue;
+    }
+    const code = Number(status);
+    if (code >= 400) {
+      response[status] = reply.description ? reply : errorReply(code, reply);
+      continue;
+    }
+    const described: Schema = { ...reply };
+    if (!described.description && doc) described.description = doc.success;
+    if (reply.type !== 'null' && !Array.isArray(reply.examples))
+      described.examples = [successExample(reply, doc?.example)];
+    response[status] = described;
+  }
+  return { ...documented, response };
+}
+
+/**
+ * Descriptions are CommonMark in /docs: `<token>` would be taken for an HTML
+ * tag and vanish. Outside code spans, put such placeholders in one, and turn
+ * any other `<` into an entity.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/<([^<>\n`]{1,60})>|</g, (_all, inner: string | undefined) =>
+            inner === undefined ? '&lt;' : `\`<${inner}>\``,
+          ),
+    )
+    .join('');
+}
+
+/** escapeMarkdown on every description and summary of an OpenAPI document. */
+export function escapeDocument<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => escapeDocument(v)) as T;
+  if (!isSchema(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] =
+      (key === 'description' || key === 'summary') && typeof v === 'string'
+        ? escapeMarkdown(v)
+        : key === 'example' || key === 'examples'
+          ? v
+          : escapeDocument(v);
+  }
+  return out as T;
+}
+
+const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="220" height="40" viewBox="0 0 220 40" role="img" aria-label="Hubstream">
+<circle cx="20" cy="20" r="14" fill="none" stroke="#fff" stroke-width="4"/>
+<circle cx="20" cy="20" r="5" fill="#ffbf47"/>
+<text x="44" y="27" font-family="system-ui, sans-serif" font-size="20" font-weight="700" fill="#fff">Hubstream API</text>
+</svg>`;
+
+/** /docs as Hubstream's page: our title, logo and colours, not the framework's. */
+export const DOCS_PAGE = {
+  theme: {
+    title: 'Hubstream API reference',
+    css: [
+      {
+        filename: 'hubstream.css',
+        content:
+          '.swagger-ui .topbar { background: #111827; } .swagger-ui .topbar .download-url-wrapper { display: none; }',
+      },
+    ],
+  },
+  logo: { type: 'image/svg+xml', content: Buffer.from(LOGO), href: '/', target: '_self' as const },
+};

@@ -5,31 +5,14 @@ import {
   RULE_TYPES,
   SECTIONS,
   type Section,
-  type TraceEntry,
 } from '@hubstream/valve';
 import { type FormEvent, useId, useState } from 'react';
 import { Button, ErrorMessage, Field, TextArea } from '../components/ui.tsx';
 import { parseJsonObject, parseJsonValue } from '../lib/forms.ts';
+import { traceLines } from '../lib/trace.ts';
 
 // Runs a request against the rules in the editor (saved or not) with Valve's
 // own evaluator, in the browser, and shows the verdict and the trace.
-
-function describe(entry: TraceEntry): string {
-  switch (entry.kind) {
-    case 'rule':
-      return `Rule ${entry.section}.${entry.pattern ?? '(none)'}.${entry.type} for ${entry.actionName}`;
-    case 'skip':
-      return `Skipped ${entry.type}: ${entry.reason}`;
-    case 'bind':
-      return `${entry.variable} = ${JSON.stringify(entry.value)}`;
-    case 'load':
-      return `Loaded record ${entry.record} (round ${entry.round}): ${entry.error ?? (entry.found ? 'found' : 'does not exist')}`;
-    case 'value':
-      return `${entry.expression} → ${'value' in entry ? JSON.stringify(entry.value) : entry.type}`;
-    case 'result':
-      return `Result of ${entry.type} (${entry.pattern ?? 'no pattern'}): ${entry.verdict}`;
-  }
-}
 
 export function Simulator({ rules }: { rules: string }) {
   const [section, setSection] = useState<Section>('record');
@@ -199,10 +182,10 @@ export function Simulator({ rules }: { rules: string }) {
           ) : null}
           <h3>Trace</h3>
           <ol className="trace">
-            {(result.trace ?? []).map((entry, i) => (
+            {traceLines(result.trace ?? []).map((line, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: the trace is an ordered log
-              <li key={i} className={`trace-${entry.kind}`}>
-                {describe(entry)}
+              <li key={i} className={`trace-${result.trace?.[i]?.kind}`}>
+                {line}
               </li>
             ))}
           </ol>

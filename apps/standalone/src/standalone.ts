@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import {
   type ClusterBus,
   connectRedis,
@@ -103,6 +104,40 @@ async function openCluster(
       throw new Error(`Unknown cluster choice: ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** The "Hubstream is up" message: everything a developer needs next, one line each. */
+function banner(context: {
+  config: Config;
+  database: string;
+  dashboard: string;
+  realtime: string;
+  plaintextToo: boolean;
+}): string {
+  const { config } = context;
+  const dataDir = path.resolve(config.DATA_DIR);
+  const lines = [
+    'Hubstream is up.',
+    `  Dashboard:  ${context.dashboard}`,
+    `  Realtime:   ${context.realtime}/<APP_ID>` +
+      (context.plaintextToo ? '  (plain http:// and ws:// answer on the same ports too)' : ''),
+    context.database === 'postgres'
+      ? `  Data:       Postgres at DATABASE_URL; files in ${dataDir}`
+      : `  Data:       ${dataDir}`,
+  ];
+  if (config.TLS_SELF_SIGNED === 'true') {
+    const ca = path.join(dataDir, 'tls', 'ca.pem');
+    lines.push(
+      `  Trust CA:   ${ca}  (Node: NODE_EXTRA_CA_CERTS=${ca}; browsers: import it as a certificate authority)`,
+    );
+  }
+  lines.push(
+    config.SMTP_URL
+      ? '  Mail:       sent through SMTP_URL'
+      : `  Mail:       written to ${path.join(dataDir, 'outbox')} (links are logged too)`,
+    '  Stop:       Ctrl-C',
+  );
+  return lines.join('\n');
 }
 
 /**
@@ -220,10 +255,13 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
           plaintextToo: realtimeTransport.secure && realtimeTransport.plaintext,
         },
       },
-      `Hubstream is up. Control plane: ${publicHttp}  Realtime: ${publicRealtime}/<APP_ID>` +
-        (realtimeTransport.secure && realtimeTransport.plaintext
-          ? '  (plain http:// and ws:// answer on the same ports too, on loopback)'
-          : ''),
+      banner({
+        config,
+        database: dbOptions.kind,
+        dashboard: publicHttp,
+        realtime: publicRealtime,
+        plaintextToo: realtimeTransport.secure && realtimeTransport.plaintext,
+      }),
     );
 
     return {

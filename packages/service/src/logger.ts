@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
+import type PinoPretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -161,12 +163,34 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
-/** Structured JSON logs (one object per line) on stdout, with secrets censored. */
+/**
+ * Logs for a person at a terminal: one coloured line per entry (time, level,
+ * message, then its fields), written synchronously like the JSON lines.
+ * Loaded only when used.
+ */
+function prettyStream(): pino.DestinationStream {
+  const build = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  return build({
+    sync: true,
+    colorize: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+  });
+}
+
+/**
+ * Structured JSON logs (one object per line) on stdout, with secrets
+ * censored; when stdout is a terminal (`pnpm start` by hand), the same
+ * entries pretty-printed instead. `pretty` forces either.
+ */
 export function createLogger(options: {
   level: LogLevel;
   name: string;
   destination?: pino.DestinationStream;
+  pretty?: boolean;
 }): Logger {
+  const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY);
   return pino(
     {
       name: options.name,
@@ -177,6 +201,6 @@ export function createLogger(options: {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.destination ?? (pretty ? prettyStream() : undefined),
   );
 }

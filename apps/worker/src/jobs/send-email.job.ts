@@ -33,6 +33,17 @@ export function sendEmailJob(mailer: Mailer, logger: MailLogger) {
       const delivery = await mailer.send(payload);
       // Only where it went: the subject and body carry one-time tokens.
       logger.info({ job: SEND_EMAIL_JOB, ...delivery }, 'email sent');
+      if (delivery.via === 'outbox') {
+        // No SMTP (a developer's machine): the mail is a file nobody reads,
+        // so its links (verification, password reset) go to the log too.
+        // They are in the file already, on the same machine.
+        const links = payload.text.match(/https?:\/\/[^\s<>"]+/g) ?? [];
+        logger.info(
+          { job: SEND_EMAIL_JOB, outboxFile: delivery.file },
+          `mail to ${payload.to} ("${payload.subject}") written to ${delivery.file}` +
+            links.map((link) => `\n  ${link}`).join(''),
+        );
+      }
     },
   });
 }

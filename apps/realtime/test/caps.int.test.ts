@@ -98,6 +98,22 @@ describe('names per bulk message', () => {
     );
   });
 
+  it('answers a long refused message with one denial, naming its first name', async () => {
+    const { url, runtime } = await app();
+    const wire = await connectWire(url, 'hoarder');
+    const message: Message = {
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: names('x', 5_000),
+      correlationId: '9',
+    };
+    const replies = await exchange(wire, message);
+    expect(replies.map((m) => [m.action, m.name, m.originalAction, m.correlationId])).toEqual([
+      [EVENT_ACTION.MESSAGE_DENIED, 'x0', EVENT_ACTION.SUBSCRIBE, '9'],
+    ]);
+    expect([...(await runtime()).events.subscriptions.names()]).toEqual([]);
+  });
+
   it('refuses a record NOTIFY over the cap with RECORD_NOTIFY_ERROR by correlation id', async () => {
     const { url } = await app();
     const wire = await connectWire(url, 'notifier');

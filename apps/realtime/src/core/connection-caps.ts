@@ -12,10 +12,9 @@ import type { SubscriptionRegistry } from './subscriptions.ts';
 // The refusal is MESSAGE_DENIED for each name of the message, as a denial
 // by the rules: the official client matches it by name (and correlation id)
 // and undoes exactly that name (an event subscription without a name would
-// drop every event callback it has). Their number is bounded by the
-// message's own size (MAX_MESSAGE_BYTES); a client that does not read them
-// is closed as a slow consumer (CONNECTION_MAX_BUFFERED_BYTES), and what
-// is left of them is then not even encoded.
+// drop every event callback it has). A message of more than
+// MAX_NAMED_DENIALS names gets one denial, naming its first name, so that
+// refusing it costs less than the message did.
 
 export type CapName = Extract<
   LimitName,

@@ -69,12 +69,23 @@ export function denialReply(
 }
 
 /**
- * The refusal of a whole message: one denial per name of a bulk message
- * (the official client undoes each by name; an event denial without a name
- * would drop every event callback it has), else one naming `message.name`.
+ * A refused message's names are answered one by one up to this many; a
+ * longer message gets one denial. Encoding a denial costs the node several
+ * times what decoding the name cost it, so answering 50,000 names would let
+ * one message hold the event loop for seconds.
+ */
+export const MAX_NAMED_DENIALS = 100;
+
+/**
+ * The refusal of a whole message. A bulk message gets one denial per name
+ * (the official client undoes each by name, and an event denial without a
+ * name would drop every event callback it has), or, past
+ * MAX_NAMED_DENIALS names, one naming its first name; any other message one
+ * naming `message.name`.
  */
 export function denialReplies(message: Message, verdict: 'denied' | 'error'): Message[] {
-  const names = message.names && message.names.length > 0 ? message.names : [message.name];
+  const all = message.names && message.names.length > 0 ? message.names : [message.name];
+  const names = all.length > MAX_NAMED_DENIALS ? all.slice(0, 1) : all;
   const replies: Message[] = [];
   for (const name of names) {
     const reply = denialReply(message, name, verdict);

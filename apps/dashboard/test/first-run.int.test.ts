@@ -27,6 +27,8 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
   let browser: Browser;
   let page: Page;
   let origin: string;
+  let appUrl = '';
+  let caPem = '';
   const observers: DeepstreamClient[] = [];
   const shot = screenshots('first-run');
 
@@ -70,7 +72,7 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
 
     // The development rules are active, and the page warns about them.
     await page.getByRole('region', { name: 'Development rules warning' }).waitFor();
-    const appUrl = (await page.getByTestId('app-url').textContent()) ?? '';
+    appUrl = (await page.getByTestId('app-url').textContent()) ?? '';
     expect(appUrl).toMatch(/^wss:\/\/localhost:\d+\/[\w-]+$/);
 
     // The page says the server runs on a local CA, names its file and serves
@@ -79,7 +81,7 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
     await caCard.waitFor();
     const caFile = (await page.getByTestId('ca-file').textContent()) ?? '';
     expect(caFile).toBe(path.join(await realpath(dataDir), 'tls', 'ca.pem'));
-    const caPem = await readFile(caFile, 'utf8');
+    caPem = await readFile(caFile, 'utf8');
     const href =
       (await caCard.getByRole('link', { name: 'Download ca.pem' }).getAttribute('href')) ?? '';
     const download = await page.request.get(new URL(href, origin).toString());
@@ -132,5 +134,57 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
       .click();
     await page.getByRole('cell', { name: 'development template' }).waitFor();
     await shot(page, 'permissions');
+  });
+
+  it('runs the copied script-tag code in a browser page, with the bundle served by Hubstream', async () => {
+    await page
+      .getByRole('navigation', { name: 'App sections' })
+      .getByRole('link', { name: 'Overview' })
+      .click();
+    await page.getByRole('tab', { name: 'Browser (script tag)' }).click();
+    await expect.poll(() => page.getByTestId('snippet-browser').textContent()).toContain('<script');
+    await page.getByRole('button', { name: 'Copy code' }).click();
+    const html = await page.evaluate(() => navigator.clipboard.readText());
+    expect(html).toContain(`<script src="${origin}/sdk/deepstream-client.min.js"></script>`);
+
+    const observer = new DeepstreamClient(appUrl, { socketOptions: { ca: Buffer.from(caPem) } });
+    observers.push(observer);
+    observer.on('error', () => {});
+    await observer.login({ type: 'open', username: 'watcher' });
+    const greetings: unknown[] = [];
+    observer.event.subscribe('greetings', (data: unknown) => greetings.push(data));
+    const record = await observer.record.getRecord('hello/world').whenReady();
+
+    // A browser that trusts the local CA (as the page tells one how to); here
+    // Chromium is told to accept the certificate instead.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const tab = await context.newPage();
+      const logs: string[] = [];
+      tab.on('console', (message) => logs.push(message.text()));
+      await tab.setContent(`<!doctype html><html><body>${html}</body></html>`);
+      await expect
+        .poll(() => logs.join('\n'), { timeout: 30_000 })
+        .toContain('Event sent and record written: it works.');
+      expect(logs.join('\n')).not.toContain('Hubstream error');
+    } finally {
+      await context.close();
+    }
+    await expect.poll(() => greetings).toEqual([{ text: 'Hello from the browser' }]);
+    await expect.poll(() => record.get('text')).toBe('Hello from the browser');
+  });
+
+  it('links to the API reference, a Hubstream page that shows its text as written', async () => {
+    await page
+      .getByRole('navigation', { name: 'Account' })
+      .getByRole('link', { name: 'API reference' })
+      .click();
+    await page.waitForURL(/\/docs/);
+    await expect.poll(() => page.title()).toBe('Hubstream API reference');
+    await page.getByText('Authorization: Bearer <token>').waitFor();
+    expect(await page.locator('.topbar img').getAttribute('src')).toMatch(
+      /^data:image\/svg\+xml;base64,/,
+    );
+    await shot(page, 'api-reference');
   });
 });

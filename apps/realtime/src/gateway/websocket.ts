@@ -90,7 +90,20 @@ export async function registerGateway(
 
   const onSocket = (socket: WebSocket, request: FastifyRequest) => {
     const runtime = (request as AppRequest).hubApp;
-    if (!runtime) return refuseUnknownApp(socket, appIdOf(request));
+    if (!runtime) {
+      // Counted like any socket not logged in (under no app's id), so a crowd of them stays bounded.
+      const held = unauthenticated.enter('', addressKey(request.ip));
+      if (typeof held === 'string') {
+        socket.close(
+          CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
+          'too many connections not logged in',
+        );
+        return;
+      }
+      socket.on('close', () => held.release());
+      limitFrames(socket, settings.preLoginMaxMessageBytes);
+      return refuseUnknownApp(socket, appIdOf(request));
+    }
     // Not logged in yet: counted per app and per address on this node
     // (they hold no place in the app's connection limit until they log in).
     const ticket = unauthenticated.enter(runtime.appId, addressKey(request.ip));

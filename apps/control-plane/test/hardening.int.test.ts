@@ -67,6 +67,19 @@ describe('malformed input', () => {
       body: 'record:\n  "a\u0000":\n    read: true\n',
     });
     expect(yaml.status).toBe(400);
+    for (const deepYaml of ['['.repeat(5000), `${'a:\n '.repeat(3000)}b: 1`]) {
+      const res = await h.call('PUT', `/v1/apps/${appId}/permissions`, {
+        token,
+        headers: { 'content-type': 'text/yaml' },
+        body: deepYaml,
+      });
+      expect(res.status, deepYaml.slice(0, 10)).toBeLessThan(500);
+      const check = await h.call('POST', `/v1/apps/${appId}/permissions/check`, {
+        token,
+        body: { valve: deepYaml },
+      });
+      expect(check.status).toBeLessThan(500);
+    }
   });
 
   it('never answers 500 to NUL, huge or deep input on any route of the API', async () => {

@@ -1,4 +1,4 @@
-import { EVENT_ACTION, TOPIC } from '@hubstream/protocol';
+import { EVENT_ACTION, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
 import { connectWire } from './wire.ts';
@@ -116,5 +116,58 @@ describe('outbound backpressure', () => {
     }
     expect(await guardCloses(stack, 'slow_consumer')).toBe(before);
     expect(reader.getConnectionState()).toBe('OPEN');
+  });
+});
+
+describe('inbound backpressure', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { CONNECTION_MAX_MESSAGES_PER_SECOND: '100000', CONNECTION_MAX_BUFFERED_BYTES: '8192' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('stops reading a connection whose messages pile up, and reads again once they are handled', async () => {
+    const appId = await stack.createApp();
+    const wire = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'reader');
+    const runtime = (await stack.runtime(appId))!;
+    const connection = [...runtime.connections][0]!;
+    let paused = false;
+    const watch = setInterval(() => {
+      paused ||= connection.readingPaused;
+    }, 2);
+    // Each read of a record not in memory yet waits for the database: the
+    // messages behind it queue up, past the 8 KB bound after some 16.
+    const count = 60;
+    const long = 'n'.repeat(500);
+    for (let i = 0; i < count; i++)
+      wire.send({
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.SUBSCRIBECREATEANDREAD,
+        names: [`pile/${long}/${i}`],
+        correlationId: String(i),
+      });
+    try {
+      // The last answer comes after every other: the messages are handled in order.
+      await wire.next(
+        (m) =>
+          m.topic === TOPIC.RECORD &&
+          m.action === RECORD_ACTION.READ_RESPONSE &&
+          m.name === `pile/${long}/${count - 1}`,
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    expect(paused).toBe(true);
+    expect(connection.readingPaused).toBe(false);
+    expect(
+      wire.received.filter(
+        (m) => m.topic === TOPIC.RECORD && m.action === RECORD_ACTION.READ_RESPONSE,
+      ),
+    ).toHaveLength(count);
+    await wire.sync();
   });
 });

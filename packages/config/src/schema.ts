@@ -150,7 +150,7 @@ export const configSchema = Type.Object(
     }),
     CONNECTION_MAX_BUFFERED_BYTES: positiveInt(4_194_304, {
       description:
-        'Outbound bytes a realtime connection may have waiting to be sent (its client reads slower than it is sent to); over it the connection is closed with code 4008 SLOW_CONSUMER, and its socket destroyed after CONNECTION_CLOSE_TIMEOUT_MS.',
+        'Outbound bytes a realtime connection may have waiting to be sent (its client reads slower than it is sent to); over it the connection is closed with code 4008 SLOW_CONSUMER, and its socket destroyed after CONNECTION_CLOSE_TIMEOUT_MS. Also the inbound bytes that may wait behind a pending message before the node stops reading the connection until they are handled.',
     }),
     CONNECTION_CLOSE_TIMEOUT_MS: positiveInt(2_000, {
       description:

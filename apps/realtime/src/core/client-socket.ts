@@ -11,6 +11,9 @@ export interface ClientSocket {
   readonly bufferedBytes: number;
   /** The connection logged in: the transport may lift its pre-login bounds (frame size, counts). */
   loggedIn?(): void;
+  /** Stop reading from the client (too much waits to be handled); `resume` reads again. */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** What the gateway learned at upgrade time; webhooks receive it as connectionData. */

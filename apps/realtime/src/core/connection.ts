@@ -19,6 +19,13 @@ type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' 
 
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 
+/**
+ * Messages waiting behind a pending one (a permission check loading a
+ * record, a login) beyond which the connection's socket is no longer read
+ * until they are handled: its client then waits in TCP, not in our memory.
+ */
+const INBOUND_PAUSE_MESSAGES = 256;
+
 const isPing = (message: Message) =>
   message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
 
@@ -41,6 +48,11 @@ export class Connection {
   #queue: Promise<void> | null = null;
   /** Messages waiting in #queue that arrived before login (bounded). */
   #queuedBeforeLogin = 0;
+  /** Messages and their bytes waiting in #queue. */
+  #queued = 0;
+  #queuedBytes = 0;
+  /** The socket is not read until #queue drains. */
+  #paused = false;
   /** Over its outbound bound: nothing more is sent; the close follows. */
   #slow = false;
   #log: Logger | undefined;
@@ -159,7 +171,7 @@ export class Connection {
       return;
     }
     if (loggedIn) {
-      this.#enqueue(message, false);
+      this.#enqueue(message, false, frame.byteLength);
       return;
     }
     // A challenge or login is being decided. PINGs have no effect before
@@ -173,19 +185,41 @@ export class Connection {
       );
       return;
     }
-    this.#enqueue(message, true);
+    this.#enqueue(message, true, frame.byteLength);
   }
 
   /** Handles `message` after what is already queued, in arrival order. */
-  #enqueue(message: Message, beforeLogin: boolean): void {
+  #enqueue(message: Message, beforeLogin: boolean, bytes: number): void {
     if (beforeLogin) this.#queuedBeforeLogin++;
+    this.#queued++;
+    this.#queuedBytes += bytes;
+    const bound = this.app.node.settings.maxBufferedBytes;
+    if (!this.#paused && (this.#queued >= INBOUND_PAUSE_MESSAGES || this.#queuedBytes >= bound)) {
+      this.#paused = true;
+      this.#socket.pause?.();
+    }
     const previous = this.#queue ?? Promise.resolve();
     this.#track(
       previous.then(() => {
         if (beforeLogin) this.#queuedBeforeLogin--;
+        this.#queued--;
+        this.#queuedBytes -= bytes;
+        if (
+          this.#paused &&
+          this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
+          this.#queuedBytes < bound / 2
+        ) {
+          this.#paused = false;
+          this.#socket.resume?.();
+        }
         return this.#process(message);
       }),
     );
+  }
+
+  /** Whether the socket is not being read while queued messages are handled. */
+  get readingPaused(): boolean {
+    return this.#paused;
   }
 
   /** A text frame: the v7 protocol is binary only. */

@@ -135,6 +135,8 @@ export async function registerGateway(
           ticket.release();
           limitFrames(socket, HARD_MAX_PAYLOAD_BYTES);
         },
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
       },
       runtime,
       // The client's address: behind a trusted proxy, from its X-Forwarded-For.

@@ -6,6 +6,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
+import { snapshotForNewDataDir } from './pglite-snapshot.ts';
 import { pgliteSession, pgSession } from './sql.ts';
 
 export type DatabaseOptions =
@@ -81,7 +82,13 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   const unlock = dataDir ? await lockDataDir(dataDir) : async () => {};
   let db: PGlite;
   try {
-    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
+    if (dataDir) {
+      const pgdata = path.join(dataDir, 'pgdata');
+      const snapshot = snapshotForNewDataDir(pgdata);
+      db = new PGlite(pgdata, snapshot ? { loadDataDir: snapshot } : {});
+    } else {
+      db = new PGlite();
+    }
     await db.waitReady;
   } catch (error) {
     await unlock();

@@ -27,7 +27,6 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DASHBOARD = path.join(ROOT, 'apps/dashboard');
@@ -97,9 +96,15 @@ async function compile(dir) {
   const src = path.join(dir, 'src');
   const entryPoints = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
   const outdir = path.join(dir, 'dist');
+  // Before a start, a package whose sources are as they were at its last
+  // build (same files, none modified since) is not compiled again.
+  const stampFile = path.join(outdir, '.sources-stamp');
+  const stamp = `${entryPoints.join('\n')}\n${Math.max(0, ...entryPoints.map((f) => statSync(f).mtimeMs))}`;
+  if (ifChanged && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return 0;
   // A full build starts clean; before a start, files are only overwritten
   // (a running process may still load one of them on demand).
   if (!ifChanged) rmSync(outdir, { recursive: true, force: true });
+  const { build } = await import('esbuild');
   await build({
     entryPoints,
     outbase: src,
@@ -114,6 +119,7 @@ async function compile(dir) {
     tsconfig: path.join(dir, 'tsconfig.json'),
     logLevel: 'warning',
   });
+  writeFileSync(stampFile, stamp);
   return entryPoints.length;
 }
 
@@ -161,5 +167,5 @@ cpSync(path.join(ROOT, 'prisma/migrations'), path.join(ROOT, 'packages/db/dist/m
 const files = counts.reduce((a, b) => a + b, 0);
 const ms = Math.round(performance.now() - started);
 process.stderr.write(
-  `build: ${files} files in ${packages.length} packages, dashboard ${dashboard} (${ms} ms)\n`,
+  `build: ${files} files compiled in ${packages.length} packages, dashboard ${dashboard} (${ms} ms)\n`,
 );

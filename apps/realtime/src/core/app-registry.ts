@@ -48,8 +48,12 @@ export class AppRegistry {
     this.#node = node;
     this.#unsubscribe = [
       bus.subscribe('app.changed', (message) => {
-        if (message.payload.what === 'deleted') this.#deleted(message.appId);
-        else this.#reload(message.appId);
+        if (message.payload.what !== 'deleted') this.#reload(message.appId);
+        else {
+          this.#deleted(message.appId).catch((error: unknown) =>
+            node.log.error({ err: error, app: message.appId }, 'closing a deleted app failed'),
+          );
+        }
       }),
       // Announcements sent while the subscription was down are lost: re-read everything.
       bus.onResubscribed(() => {

@@ -84,8 +84,17 @@ export function registerDashboard(app: FastifyInstance, dir = DEFAULT_DASHBOARD_
     if (!index) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
     return send(reply, index, false);
   };
-  // Static files and page loads log their request lines at debug: at info
-  // they would bury everything else under one line per asset.
-  app.get('/', { schema: { hide: true }, logLevel: 'debug' }, handler);
-  app.get('/*', { schema: { hide: true }, logLevel: 'debug' }, handler);
+  // Static files and page loads are logged at debug, one line each: at info
+  // Fastify's two request lines per asset would bury everything else. Their
+  // own request logger only passes warnings and errors.
+  const logged = async (request: FastifyRequest, reply: FastifyReply) => {
+    const sent = await handler(request, reply);
+    app.log.debug(
+      { method: request.method, url: request.url.split('?')[0], statusCode: reply.statusCode },
+      'dashboard file',
+    );
+    return sent;
+  };
+  app.get('/', { schema: { hide: true }, logLevel: 'warn' }, logged);
+  app.get('/*', { schema: { hide: true }, logLevel: 'warn' }, logged);
 }

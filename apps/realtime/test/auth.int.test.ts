@@ -2,9 +2,14 @@ import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { DeepstreamClient } from '@deepstream/client';
-import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  AUTH_ACTION,
+  CLOSE_CODES,
+  CONNECTION_ACTION,
+  EVENT_ACTION,
+  TOPIC,
+} from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { type Stack, startStack } from './harness.ts';
 import { openWire } from './wire.ts';
 
@@ -75,11 +80,11 @@ describe('open auth', () => {
     const client = new DeepstreamClient(`${stack.realtimeUrl}?apiKey=${appId}`);
     expect(await client.login({ username: 'q' })).toEqual({ id: 'q' });
     client.close();
-    const refused = new WebSocket(`${stack.realtimeUrl}/nosuchapp00`);
-    refused.on('error', () => {});
-    const [, response] = (await once(refused, 'unexpected-response')) as [unknown, IncomingMessage];
-    expect(response.statusCode).toBe(404);
-    refused.terminate();
+    // An unknown app: the upgrade is accepted and its CHALLENGE rejected (unknown-app.int.test.ts).
+    const refused = await openWire(`${stack.realtimeUrl}/nosuchapp00`);
+    refused.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
+    expect((await refused.next()).action).toBe(CONNECTION_ACTION.REJECT);
+    expect((await refused.closed).code).toBe(CLOSE_CODES.APP_NOT_FOUND);
   });
 });
 

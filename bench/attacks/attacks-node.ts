@@ -45,8 +45,9 @@ async function subscribe(client: RawClient, names: string[]) {
 
 /** Resolves once `client` has received the EMIT of `name` that `publisher` sends now (a fence). */
 async function fence(publisher: RawClient, client: RawClient, name: string): Promise<boolean> {
-  const arrived = client.next(isEmit(name), 10_000);
-  publisher.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: '"fence"' });
+  const tag = `"fence-${Math.random()}"`;
+  const arrived = client.next((m) => isEmit(name)(m) && m.data === tag, 10_000);
+  publisher.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: tag });
   return (await arrived) !== null;
 }
 
@@ -85,6 +86,13 @@ export const slowReader: Attack = {
     await subscribe(fast, ['big']);
     let delivered = 0;
     fast.socket.on('message', () => delivered++);
+    const refusals = new Map<string, number>();
+    for (const emitter of emitters) {
+      emitter.watch((m) => {
+        const key = `${m.topic}/${m.action}`;
+        refusals.set(key, (refusals.get(key) ?? 0) + 1);
+      });
+    }
     const frame = encodeMessage({
       topic: TOPIC.EVENT,
       action: EVENT_ACTION.EMIT,
@@ -127,7 +135,10 @@ export const slowReader: Attack = {
           volume: `${count(sent)} events x 100 KB = ${mb(sent * frame.length)}`,
           outcome:
             `${slowText}; fast subscriber got ${count(fastGot)}/${count(sent)}` +
-            (fast.closed ? ` (closed ${fast.closed.code})` : ''),
+            (fast.closed ? ` (closed ${fast.closed.code})` : '') +
+            (refusals.size > 0
+              ? `; emitters were answered ${[...refusals].map(([k, n]) => `${k} x${n}`).join(', ')}`
+              : ''),
           defended: slow.closed !== null && fastGot >= sent,
         };
       },

@@ -21,6 +21,8 @@ export type Deployment = {
   node: ServerProcess;
   /** The process whose memory counts for attacks on the control plane. */
   controlPlane: ServerProcess;
+  /** Other processes of the deployment (node B), for their logs. */
+  others: ServerProcess[];
   /** Every listening port, for attacks on the HTTP servers themselves. */
   ports: { label: string; port: number }[];
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startStandalone(extraEnv: Record<string, string>): Promise
     nodeB: ws,
     node: server,
     controlPlane: server,
+    others: [],
     ports: [
       { label: 'control plane', port: portOf(controlPlaneUrl) },
       { label: 'realtime', port: portOf(realtimeUrl) },
@@ -119,6 +122,7 @@ export async function startCluster(extraEnv: Record<string, string>): Promise<De
     nodeB: loopback(urlOf(b), 'ws'),
     node: a,
     controlPlane,
+    others: [b],
     ports: [
       { label: 'control plane', port: portOf(urlOf(controlPlane)) },
       { label: 'node A', port: portOf(urlOf(a)) },

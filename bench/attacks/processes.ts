@@ -82,8 +82,10 @@ export class ServerProcess {
         } catch {
           entry = { msg: line };
         }
-        // Keep the last few hundred lines only: an attack makes nodes log a lot.
-        if (server.logs.push(entry) > 500) server.logs.splice(0, 100);
+        // Only warnings and errors are kept (an attack makes nodes log a lot), up to a bound.
+        const kept =
+          entry.listening !== undefined || (typeof entry.level === 'number' && entry.level >= 40);
+        if (kept && server.logs.length < 20_000) server.logs.push(entry);
         if (entry.listening) {
           clearTimeout(timer);
           resolve(entry);
@@ -98,6 +100,17 @@ export class ServerProcess {
     server.listening = entryLine.listening as Record<string, string>;
     server.serverPid = await biggestDescendant(child.pid ?? -1);
     return server;
+  }
+
+  /** Warnings and errors logged since `from` (an index into `logs`), most frequent first. */
+  problemsSince(from: number): string[] {
+    const counts = new Map<string, number>();
+    for (const entry of this.logs.slice(from)) {
+      if (typeof entry.level !== 'number' || entry.level < 40) continue;
+      const msg = String(entry.msg ?? '?');
+      counts.set(msg, (counts.get(msg) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${msg} (x${n})`);
   }
 
   get exited(): boolean {

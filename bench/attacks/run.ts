@@ -154,6 +154,8 @@ async function runOne(
   const { deployment } = context;
   const process_ = attack.target === 'node' ? deployment.node : deployment.controlPlane;
   const prepared = await attack.prepare(context);
+  const servers = [...new Set([deployment.node, deployment.controlPlane, ...deployment.others])];
+  const logMarks = servers.map((s) => s.logs.length);
   try {
     const quiet = await probe.quiet(quietMs);
     const before = await process_.rss();
@@ -169,6 +171,11 @@ async function runOne(
     const peak = await sampler.stop();
     const after = await process_.rss();
     if (process_.exited) result = { error: `${process_.label} exited during the attack` };
+    servers.forEach((server, i) => {
+      const problems = server.problemsSince(logMarks[i]!);
+      if (problems.length > 0)
+        context.progress(`${server.label} logged: ${problems.slice(0, 4).join('; ')}`);
+    });
     return {
       deployment: deployment.name,
       attack: attack.name,

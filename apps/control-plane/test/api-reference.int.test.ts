@@ -87,6 +87,11 @@ describe('the API reference', () => {
       error: { code: 'UNAUTHENTICATED', message: expect.any(String), details: [] },
     });
     expect(created.responses?.['201']?.description).toContain('template');
+    // The failures every app route and every body has are listed too.
+    const addUser = operations().find((o) => o.id === 'POST /v1/apps/{id}/users')!.op;
+    expect(Object.keys(addUser.responses ?? {})).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '404', '409', '413', '415']),
+    );
   });
 
   it('keeps <placeholders> visible: no raw HTML in any text the page renders as Markdown', () => {

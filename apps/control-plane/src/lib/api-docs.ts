@@ -1,5 +1,6 @@
 import { TEMPLATES } from '@hubstream/valve';
 import Value from 'typebox/value';
+import { AUTH_PROBLEMS } from '../plugins/auth.ts';
 import { ErrorReply } from './schemas.ts';
 
 // What /openapi.json and /docs say about each route beyond its TypeBox
@@ -22,13 +23,13 @@ export const ERROR_DOCS: Record<number, { description: string; code: string; mes
   },
   401: {
     description:
-      'UNAUTHENTICATED (no valid session cookie, session token or API key was sent) or INVALID_CREDENTIALS (wrong email or password).',
+      'UNAUTHENTICATED: no session cookie, session token or API key was sent, or the one sent is malformed, unknown, revoked or expired (the message says which); INVALID_CREDENTIALS on login: wrong email or password.',
     code: 'UNAUTHENTICATED',
-    message: 'Log in first: send a session cookie or "Authorization: Bearer <token>".',
+    message: AUTH_PROBLEMS.missing,
   },
   403: {
     description:
-      'FORBIDDEN: who is asking may not do this (for example an API key used outside the app user routes of its own app).',
+      "FORBIDDEN: who is asking may not do this: an API key of another app, or an API key outside its app's user routes.",
     code: 'FORBIDDEN',
     message: 'App API keys can only manage the app users of their own app.',
   },
@@ -388,8 +389,16 @@ export function documentSchema(
   let documented = schema;
   if (doc?.schema && !schema?.response) documented = { ...doc.schema, ...schema };
   if (!documented || documented.hide || !isSchema(documented.response)) return documented;
+  // Failures every such route has, whether or not its schema lists them:
+  // the app routes check the caller (requireApp), a body may be malformed,
+  // too large or of a type we do not read.
+  const implied: number[] = [];
+  if (url.startsWith('/v1/apps/:id')) implied.push(401, 403, 404);
+  if (documented.body) implied.push(400, 413, 415);
+  const replies: Schema = { ...documented.response };
+  for (const status of implied) replies[status] ??= ErrorReply;
   const response: Schema = {};
-  for (const [status, reply] of Object.entries(documented.response)) {
+  for (const [status, reply] of Object.entries(replies)) {
     if (!isSchema(reply)) {
       response[status] = reply;
       continue;

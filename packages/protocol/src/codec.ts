@@ -1,6 +1,7 @@
 import { TOPIC } from './actions.ts';
 import { type Envelope, generated, messageBuilder, protobufMap } from './deepstream-protobuf.ts';
 import type { Message } from './message.ts';
+import { type NamesOverCap, namesOverCap } from './names-scan.ts';
 
 // Frames are one varint-delimited protobuf `Message` each. Encoding goes
 // through @deepstream/protobuf itself (protobufjs static code), which writes
@@ -23,14 +24,19 @@ const CLIENT_TOPICS: ReadonlySet<number> = new Set([
 
 export type DecodeResult =
   | { ok: true; message: Message }
-  | { ok: false; reason: 'MESSAGE_PARSE_ERROR' | 'UNKNOWN_TOPIC'; topic?: number };
+  | { ok: false; reason: 'MESSAGE_PARSE_ERROR' | 'UNKNOWN_TOPIC'; topic?: number }
+  | { ok: false; reason: 'TOO_MANY_NAMES'; topic: number; overCap: NamesOverCap };
 
 /**
  * Decodes one frame. By default only the topics a client may send are
  * accepted; a client-side tool passes `anyTopic` to read server replies
- * (PARSER errors included).
+ * (PARSER errors included). With `maxNames`, a bulk message of more names
+ * is not decoded: its name count is taken from the wire (names-scan.ts).
  */
-export function decodeFrame(frame: Uint8Array, options: { anyTopic?: boolean } = {}): DecodeResult {
+export function decodeFrame(
+  frame: Uint8Array,
+  options: { anyTopic?: boolean; maxNames?: number } = {},
+): DecodeResult {
   let outer: Envelope;
   try {
     outer = envelope.decodeDelimited(frame);
@@ -40,6 +46,10 @@ export function decodeFrame(frame: Uint8Array, options: { anyTopic?: boolean } =
   const decoder = decoders[outer.topic];
   if (!decoder || (!options.anyTopic && !CLIENT_TOPICS.has(outer.topic))) {
     return { ok: false, reason: 'UNKNOWN_TOPIC', topic: outer.topic };
+  }
+  if (options.maxNames !== undefined) {
+    const overCap = namesOverCap(outer.topic, outer.message, options.maxNames);
+    if (overCap) return { ok: false, reason: 'TOO_MANY_NAMES', topic: outer.topic, overCap };
   }
   try {
     const inner = decoder.decode(outer.message, outer.message.length);

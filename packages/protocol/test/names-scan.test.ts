@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeFrame,
+  EVENT_ACTION,
+  encodeMessage,
+  PRESENCE_ACTION,
+  RECORD_ACTION,
+  RPC_ACTION,
+  TOPIC,
+} from '../src/index.ts';
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `name/${i}`);
+
+describe('decodeFrame with maxNames', () => {
+  const cases = [
+    { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE },
+    { topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD },
+    { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE },
+    { topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.SUBSCRIBE },
+  ];
+
+  for (const { topic, action } of cases) {
+    it(`refuses topic ${topic} with more names than allowed, naming its action, first name and correlation id`, () => {
+      const frame = encodeMessage({ topic, action, names: names(11), correlationId: 'c9' });
+      const decoded = decodeFrame(frame, { maxNames: 10 });
+      expect(decoded).toEqual({
+        ok: false,
+        reason: 'TOO_MANY_NAMES',
+        topic,
+        overCap: {
+          count: 11,
+          message: { topic, action, names: ['name/0'], correlationId: 'c9' },
+        },
+      });
+    });
+
+    it(`decodes topic ${topic} at the cap as usual`, () => {
+      const frame = encodeMessage({ topic, action, names: names(10) });
+      const decoded = decodeFrame(frame, { maxNames: 10 });
+      expect(decoded.ok && decoded.message.names).toEqual(names(10));
+    });
+  }
+
+  it('leaves malformed inner bytes to the real decoder', () => {
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: names(3),
+    });
+    // A frame cut short inside its last name is a parse error, never a names refusal.
+    const truncated = frame.slice(0, frame.length - 2);
+    const decoded = decodeFrame(truncated, { maxNames: 1 });
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok === false && decoded.reason).not.toBe('TOO_MANY_NAMES');
+  });
+
+  it('takes non-ASCII first names intact', () => {
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: ['wetter/zürich', 'x', 'y'],
+    });
+    const decoded = decodeFrame(frame, { maxNames: 2 });
+    expect(
+      decoded.ok === false && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap.message.names,
+    ).toEqual(['wetter/zürich']);
+  });
+});

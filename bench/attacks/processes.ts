@@ -7,20 +7,29 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 // The servers under attack, as real processes started the way `pnpm start`
-// and the role scripts start them (tsx on the main file; see
-// apps/standalone/test/process.ts and roles-process.ts, which this mirrors
-// without their Vitest hooks). Each process leads a group of its own (tsx
-// runs the server in a child), so a stop kills the whole group.
+// and the role scripts start them: `scripts/build.mjs --if-changed`, then
+// node on the built main file (see apps/standalone/test/process.ts and
+// roles-process.ts, which this mirrors without their Vitest hooks). Each
+// process leads a group of its own, so a stop kills whatever it started.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 const START_TIMEOUT_MS = 180_000;
 
 export const ENTRY = {
-  standalone: 'apps/standalone/src/main.ts',
-  'control-plane': 'apps/control-plane/src/main.ts',
-  realtime: 'apps/realtime/src/main.ts',
+  standalone: 'apps/standalone/dist/main.js',
+  'control-plane': 'apps/control-plane/dist/main.js',
+  realtime: 'apps/realtime/dist/main.js',
 } as const;
+
+/** What the start scripts run first: builds what changed since the last build. */
+export async function buildIfChanged(): Promise<void> {
+  const child = spawn(process.execPath, ['scripts/build.mjs', '--if-changed'], {
+    cwd: ROOT,
+    stdio: ['ignore', process.stderr, process.stderr],
+  });
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`scripts/build.mjs --if-changed exited with ${code}`);
+}
 export type Entry = keyof typeof ENTRY;
 
 type LogEntry = Record<string, unknown>;
@@ -46,7 +55,7 @@ export class ServerProcess {
   readonly logs: LogEntry[] = [];
   /** The URLs of the `listening` log line. */
   listening: Record<string, string> = {};
-  /** The process that runs the server (tsx's child), whose memory is read. */
+  /** The process that runs the server (the biggest of the group), whose memory is read. */
   serverPid = -1;
   #exited: Promise<unknown[]>;
 
@@ -57,7 +66,7 @@ export class ServerProcess {
   }
 
   static async start(entry: Entry, label: string, env: Record<string, string>) {
-    const child = spawn(TSX, [ENTRY[entry]], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ENTRY[entry]], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

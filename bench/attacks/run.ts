@@ -31,7 +31,7 @@ import {
 import { type Deployment, startCluster, startStandalone } from './deployments.ts';
 import { Probe } from './probe.ts';
 import type { ProbeResult } from './probe-process.ts';
-import { killEverything, sampleRss } from './processes.ts';
+import { buildIfChanged, killEverything, sampleRss } from './processes.ts';
 import { terminateAll } from './raw.ts';
 import { WebhookServer } from './webhook-server.ts';
 
@@ -267,6 +267,8 @@ async function main(): Promise<number> {
       .map((n) => n.toFixed(1))
       .join(' ')}; ${options.short ? 'short (CI) run' : 'full run'}`,
   );
+  progress('building what changed (as pnpm start does) …');
+  await buildIfChanged();
   const webhook = await WebhookServer.start();
   const rows: Row[] = [];
   try {

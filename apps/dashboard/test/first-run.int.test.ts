@@ -175,6 +175,12 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
   });
 
   it('links to the API reference, a Hubstream page that shows its text as written', async () => {
+    // The apps list marks the app whose development rules allow everything.
+    await page
+      .getByRole('navigation', { name: 'Account' })
+      .getByRole('link', { name: 'Apps' })
+      .click();
+    await page.getByText('development rules: everything allowed').waitFor();
     await page
       .getByRole('navigation', { name: 'Account' })
       .getByRole('link', { name: 'API reference' })

@@ -203,7 +203,10 @@ function AppRow({
         <>
           <div>
             <h2 className="app-name">
-              <Link to={`/apps/${app.id}`}>{app.name}</Link>
+              <Link to={`/apps/${app.id}`}>{app.name}</Link>{' '}
+              {app.activePermissionTemplate === 'development' ? (
+                <span className="badge badge-warning">development rules: everything allowed</span>
+              ) : null}
             </h2>
             <p className="muted">
               <code>{app.url}</code> · created {formatDate(app.createdAt)}

@@ -118,6 +118,8 @@ export type WebhookTestResult = {
   clientData: unknown;
   serverData: unknown;
   durationMs: number;
+  /** The request exactly as sent (retries send the same). */
+  request: { method: string; url: string; headers: Record<string, string>; body: string } | null;
 };
 
 export type AppUser = {

@@ -124,7 +124,7 @@ export function registerRealtimeMetrics(
   counterFrom(
     metrics,
     'hubstream_realtime_auth_failures_total',
-    'Failed logins by reason: rejected, type_not_enabled, no_strategy_enabled, invalid_auth_data, strategy_error, invalid_message, timeout.',
+    'Failed logins by reason: rejected, type_not_enabled, no_strategy_enabled, invalid_auth_data, throttled, strategy_error, invalid_message, timeout.',
     ['reason'],
     () => counters.authFailures.entries().map(([reason, n]): Sample => [{ reason }, n]),
   );

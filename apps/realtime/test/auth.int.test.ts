@@ -64,13 +64,13 @@ async function startWebhook(
 }
 
 describe('open auth', () => {
-  it('uses the username as the id, or a fresh anonymous id', async () => {
+  it('uses open: and the username as the id, or a fresh anonymous id', async () => {
     const appId = await stack.createApp();
     const named = stack.rawClient(appId);
-    expect(await named.login({ username: 'alice' })).toEqual({ id: 'alice' });
+    expect(await named.login({ username: 'alice' })).toEqual({ id: 'open:alice' });
     const anonymous = stack.rawClient(appId);
     const data = (await anonymous.login()) as { id: string };
-    expect(data.id).toMatch(/^anonymous-/);
+    expect(data.id).toMatch(/^open:anonymous-/);
     const other = (await stack.rawClient(appId).login()) as { id: string };
     expect(other.id).not.toBe(data.id);
   });
@@ -78,7 +78,7 @@ describe('open auth', () => {
   it('connects by deepstreamHub-style query URL and refuses unknown apps', async () => {
     const appId = await stack.createApp();
     const client = new DeepstreamClient(`${stack.realtimeUrl}?apiKey=${appId}`);
-    expect(await client.login({ username: 'q' })).toEqual({ id: 'q' });
+    expect(await client.login({ username: 'q' })).toEqual({ id: 'open:q' });
     client.close();
     // An unknown app: the upgrade is accepted and its CHALLENGE rejected (unknown-app.int.test.ts).
     const refused = await openWire(`${stack.realtimeUrl}/nosuchapp00`);
@@ -188,6 +188,7 @@ describe('webhook auth', () => {
       expect([...runtime.connections].map((c) => c.user)).toContainEqual({
         id: 'hook-user',
         isAuthenticated: true,
+        strategy: 'webhook',
         data: { role: 'admin' },
       });
     } finally {
@@ -225,8 +226,18 @@ describe('webhook auth', () => {
         hook.url.replace('127.0.0.1', 'localhost'),
         'http://169.254.169.254/latest/meta-data',
       ]) {
-        const appId = await strict.createApp({
-          auth: { open: { enabled: false }, webhook: { enabled: true, url, retryAttempts: 0 } },
+        // The control plane refuses to save it (422, naming the setting)...
+        const appId = await strict.createApp({ auth: { open: { enabled: false } } });
+        const saved = await strict.api('PUT', `/v1/apps/${appId}/auth`, {
+          webhook: { enabled: true, url, retryAttempts: 0 },
+        });
+        expect(saved.status, url).toBe(422);
+        expect(saved.body.error.details[0].setting).toBe('WEBHOOK_ALLOW_PRIVATE_ADDRESSES');
+        // ...and a URL that got in anyway (saved before, or its name now
+        // resolves elsewhere) is still refused by the node at every login.
+        await strict.db.prisma.appAuthSettings.update({
+          where: { appId },
+          data: { webhookEnabled: true, webhookUrl: url, webhookRetryAttempts: 0 },
         });
         const denied = await loginFails(strict.rawClient(appId), { token: 'x' });
         expect(JSON.stringify(denied), url).toContain('WEBHOOK_ADDRESS_NOT_ALLOWED');
@@ -276,7 +287,7 @@ describe('quarantine and limits before login', () => {
     expect(await raw.next()).toMatchObject({
       topic: TOPIC.AUTH,
       action: AUTH_ACTION.AUTH_SUCCESSFUL,
-      data: '{"id":"q"}',
+      data: '{"id":"open:q"}',
     });
     raw.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
     expect(await raw.next()).toMatchObject({

@@ -132,7 +132,7 @@ describe('realtime nodes as processes behind a load balancer', () => {
   };
 
   it('moves a killed node’s clients to the others, cleans up its presence in time, and loses no acknowledged write', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     // Round robin: the ghost lands on the first node, which is the one to die.
     // It never reconnects, so only the dead node's cleanup can take it offline.
     const ghost = await connect(appId, 'ghost', { maxReconnectAttempts: 0 });
@@ -200,7 +200,7 @@ describe('realtime nodes as processes behind a load balancer', () => {
 
   it('drains a node on SIGTERM: its clients move to another node and keep working, its writes are in Postgres', async () => {
     expect(nodes.length).toBe(2);
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const users: { client: DeepstreamClient; port: number; name: string }[] = [];
     for (let i = 0; i < 4; i++) users.push({ ...(await connect(appId, `d${i}`)), name: `d${i}` });
     const drained = nodes.find((n) => n.port === users[0]!.port)!;
@@ -293,7 +293,7 @@ describe('Redis restarted under traffic', () => {
   });
 
   it('reconnects and resubscribes every node, writes the registries back, and loses no acknowledged write', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const users: { client: DeepstreamClient; name: string }[] = [];
     for (let i = 0; i < 6; i++) {
       const client = await stack.client(
@@ -361,7 +361,7 @@ describe('a node wrongly declared dead', () => {
   });
 
   it('is cleaned up while it stalls, then writes its registrations back and its users come online again', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const watcher = await stack.client(appId, { username: 'watcher' }, { node: 0 });
     const seen: string[] = [];
     watcher.presence.subscribe((user: string, online: boolean) =>

@@ -11,7 +11,7 @@ afterAll(async () => {
 
 describe('presence across nodes', () => {
   it('announces a user once when they come online anywhere, and once when their last connection anywhere closes', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const watcher = await stack.client(appId, { username: 'watcher' }, { node: 0 });
     const seen: string[] = [];
     watcher.presence.subscribe((user: string, online: boolean) =>

@@ -45,7 +45,7 @@ function collect(client: DeepstreamClient, name: string): unknown[] {
 
 describe('events with the official client', () => {
   it('delivers an emit to every other subscriber, never back to the sender', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const a = await stack.client(appId, { username: 'a' });
     const b = await stack.client(appId, { username: 'b' });
     const c = await stack.client(appId, { username: 'c' });
@@ -61,7 +61,7 @@ describe('events with the official client', () => {
   });
 
   it('forwards emits without data and stops after unsubscribe', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const a = await stack.client(appId, { username: 'a' });
     const b = await stack.client(appId, { username: 'b' });
     const seen = collect(b, 'ping');
@@ -81,7 +81,7 @@ describe('events with the official client', () => {
   });
 
   it('asks listening providers, which accept, reject and hear when the last subscriber leaves', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const provider = await stack.client(appId, { username: 'provider' });
     const subscriber = await stack.client(appId, { username: 'sub' });
     const calls: string[] = [];
@@ -116,7 +116,7 @@ describe('events with the official client', () => {
 describe('seed permissions for events', () => {
   let appId: string;
   beforeAll(async () => {
-    appId = await stack.createApp({ permissions: SEED });
+    appId = await stack.createApp({ namedUsers: true, permissions: SEED });
   });
 
   /** Emits each value from `as` in order; returns what a subscriber received. */
@@ -220,7 +220,7 @@ describe('seed permissions for events', () => {
 
 describe('rule changes and tenants', () => {
   it('drops subscriptions the new rules no longer allow, with MESSAGE_DENIED', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const a = await stack.client(appId, { username: 'a' });
     const b = await stack.client(appId, { username: 'b' });
     const seen = collect(b, 'secret/plans');
@@ -245,8 +245,8 @@ describe('rule changes and tenants', () => {
   });
 
   it('keeps two apps with the same event names apart', async () => {
-    const first = await stack.createApp();
-    const second = await stack.createApp();
+    const first = await stack.createApp({ namedUsers: true });
+    const second = await stack.createApp({ namedUsers: true });
     const inFirst = await stack.client(first, { username: 'same' });
     const inSecond = await stack.client(second, { username: 'same' });
     const emitterSecond = await stack.client(second, { username: 'other' });
@@ -264,7 +264,7 @@ describe('bad input', () => {
   it('answers malformed, oversized and unknown frames and stays usable', async () => {
     const small = await startStack({ env: { MAX_MESSAGE_BYTES: '1024' } });
     try {
-      const appId = await small.createApp();
+      const appId = await small.createApp({ namedUsers: true });
       const raw = await openWire(`${small.realtimeUrl}/${appId}`);
       raw.send({ topic: TOPIC.CONNECTION, action: 5 });
       await raw.next();

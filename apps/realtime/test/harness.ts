@@ -3,6 +3,8 @@ import { DeepstreamClient } from '@deepstream/client';
 type JSONObject = Parameters<DeepstreamClient['login']>[0] & object;
 
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
@@ -34,8 +36,17 @@ export type Stack = {
   /** Calls the control plane as the test's developer. */
   // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  /** A new app with the given rules (allow-all by default) and auth settings. */
-  createApp(options?: { permissions?: string; auth?: unknown }): Promise<string>;
+  /**
+   * A new app with the given rules (allow-all by default) and auth settings.
+   * `namedUsers`: a login with `{ username }` is the user of exactly that id
+   * (authenticated, through the stack's own echo webhook), for tests whose
+   * rules or presence name users; open auth would make it `open:<username>`.
+   */
+  createApp(options?: {
+    permissions?: string;
+    auth?: Record<string, unknown>;
+    namedUsers?: boolean;
+  }): Promise<string>;
   /** A logged-in official client (open auth by default), on node `options.node` (default 0). */
   client(appId: string, authData?: JSONObject, options?: ClientOptions): Promise<DeepstreamClient>;
   /** A client that has not logged in yet. */
@@ -157,6 +168,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
+  // The echo webhook of `namedUsers` apps: `{ username }` logs in as that id.
+  const echo = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      const { authData } = JSON.parse(body) as { authData: Record<string, unknown> };
+      const ok = typeof authData.username === 'string' && authData.username.length > 0;
+      response.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(ok ? { id: authData.username } : {}));
+    });
+  });
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const echoAddress = echo.address();
+  const echoUrl = `http://127.0.0.1:${typeof echoAddress === 'object' && echoAddress ? echoAddress.port : 0}/echo`;
+
   const signup = await call('POST', '/v1/signup', {
     email: `dev-${Date.now()}-${Math.random()}@example.com`,
     password: 'correct horse battery',
@@ -175,7 +204,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     nodeUrl: (index) => `ws://127.0.0.1:${portOf(nodes[index]!)}`,
     token,
     api: (method, path, body) => call(method, path, body, token),
-    async createApp({ permissions = ALLOW_ALL, auth } = {}) {
+    async createApp({ permissions = ALLOW_ALL, auth: given, namedUsers = false } = {}) {
+      const auth = namedUsers
+        ? {
+            ...given,
+            webhook: {
+              enabled: true,
+              url: echoUrl,
+              retryAttempts: 0,
+              ...(given?.webhook as object | undefined),
+            },
+          }
+        : given;
       const app = await call('POST', '/v1/apps', { name: 'test app' }, token);
       if (app.status !== 201) throw new Error(JSON.stringify(app.body));
       const rules = await call(
@@ -216,6 +256,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async close() {
       for (const client of clients) client.close();
       for (const node of nodes) await node.close();
+      echo.close();
       await controlPlane.close();
       await jobs.close();
       await nodeJobs.close();

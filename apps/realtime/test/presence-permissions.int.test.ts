@@ -43,7 +43,7 @@ const named = (r: AppRuntime, user: string) =>
 describe('seed presence rule through the official client', () => {
   it('"*" allow: true lets anyone subscribe and query', async () => {
     expect(SEED).toContain(SEED_PRESENCE);
-    const appId = await stack.createApp({ permissions: SEED });
+    const appId = await stack.createApp({ namedUsers: true, permissions: SEED });
     const runtime = (await stack.runtime(appId))!;
     const watcher = await stack.client(appId, { username: 'watcher' });
     const errors = errorsOf(watcher);
@@ -72,7 +72,7 @@ describe('seed presence rule through the official client', () => {
 
   it('a refused rule denies every presence action, with MESSAGE_DENIED', async () => {
     expect(RESTRICTED).not.toBe(SEED);
-    const appId = await stack.createApp({ permissions: RESTRICTED });
+    const appId = await stack.createApp({ namedUsers: true, permissions: RESTRICTED });
     const runtime = (await stack.runtime(appId))!;
     const intruder = await stack.client(appId, { username: 'intruder' });
     const errors = errorsOf(intruder);
@@ -107,7 +107,7 @@ describe('seed presence rule through the official client', () => {
 
 describe('presence rules hot reload', () => {
   it('drops subscriptions the new rules no longer allow, with MESSAGE_DENIED', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const other = await stack.client(appId, { username: 'other' });

@@ -57,7 +57,7 @@ const closeAndWait = async (client: DeepstreamClient, runtime: AppRuntime, user:
 
 describe('presence with the official client', () => {
   it('tells a subscriber to everyone about joins and leaves', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const seen = recorder();
@@ -74,7 +74,7 @@ describe('presence with the official client', () => {
   });
 
   it('tells a subscriber to a user about that user only', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const seen = recorder();
@@ -94,7 +94,7 @@ describe('presence with the official client', () => {
   });
 
   it('joins on a user’s first connection and leaves on its last', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const all = recorder();
@@ -127,7 +127,7 @@ describe('presence with the official client', () => {
   });
 
   it('getAll() lists the online users except the caller, even with its other connections', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const a = await stack.client(appId, { username: 'a' });
     await stack.client(appId, { username: 'a' });
@@ -140,7 +140,7 @@ describe('presence with the official client', () => {
   });
 
   it('getAll(names) answers online or not for each name, the caller included', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const a = await stack.client(appId, { username: 'a' });
     await stack.client(appId, { username: 'b' });
     expect(await a.presence.getAll(['b', 'nobody', 'a'])).toEqual({
@@ -152,13 +152,13 @@ describe('presence with the official client', () => {
   });
 
   it('does not count anonymous open-auth connections', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const seen = recorder();
     observer.presence.subscribe(seen.callback);
     await subscribedToAll(runtime, 1);
-    const anonymous = await stack.client(appId, {});
+    const anonymous = await stack.client(appId, { type: 'open' });
     await until(() => runtime.connections.size === 2, 'the anonymous login');
     await stack.client(appId, { username: 'named' });
     await seen.reached(1);
@@ -169,7 +169,7 @@ describe('presence with the official client', () => {
   });
 
   it('stops notifying after unsubscribe', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const runtime = (await stack.runtime(appId))!;
     const observer = await stack.client(appId, { username: 'observer' });
     const all = recorder();
@@ -195,8 +195,8 @@ describe('presence with the official client', () => {
 
 describe('presence tenant isolation', () => {
   it('keeps two apps with the same user ids apart', async () => {
-    const appOne = await stack.createApp();
-    const appTwo = await stack.createApp();
+    const appOne = await stack.createApp({ namedUsers: true });
+    const appTwo = await stack.createApp({ namedUsers: true });
     const one = (await stack.runtime(appOne))!;
     const observer = await stack.client(appOne, { username: 'observer' });
     const all = recorder();
@@ -218,7 +218,7 @@ describe('presence tenant isolation', () => {
 
 describe('presence at the protocol level', () => {
   it('acks subscriptions once per message and warns on a duplicate', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const client = await connectWire(`${stack.realtimeUrl}/${appId}`, 'raw');
     const presence = (m: Message) => m.topic === TOPIC.PRESENCE;
     const ack = (action: number, cid?: string) => (m: Message) =>

@@ -24,7 +24,11 @@ let appId: string;
 beforeAll(async () => {
   stack = await startStack();
   // Open logins for most users; email logins for the admin of system-settings.
-  appId = await stack.createApp({ permissions: SEED, auth: { email: { enabled: true } } });
+  appId = await stack.createApp({
+    namedUsers: true,
+    permissions: SEED,
+    auth: { email: { enabled: true } },
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -164,7 +168,7 @@ describe('the seed record rules', () => {
 
 describe('rules replaced while clients hold subscriptions', () => {
   it('drops subscriptions and listens the new rules no longer allow, with MESSAGE_DENIED', async () => {
-    const app = await stack.createApp({ permissions: ALLOW_ALL });
+    const app = await stack.createApp({ namedUsers: true, permissions: ALLOW_ALL });
     const reader = await stack.client(app, { username: 'reader' });
     const writer = await stack.client(app, { username: 'writer' });
     const secret = await ready(reader, 'secret/1');

@@ -14,7 +14,7 @@ let seedApp: string;
 let runtime: AppRuntime;
 beforeAll(async () => {
   stack = await startStack();
-  seedApp = await stack.createApp({ permissions: SEED });
+  seedApp = await stack.createApp({ namedUsers: true, permissions: SEED });
   runtime = (await stack.runtime(seedApp))!;
 });
 afterAll(async () => {
@@ -107,7 +107,7 @@ describe('seed rpc rules through the official client', () => {
 
 describe('rpc rules hot reload', () => {
   it('removes a provider the new rules no longer allow, with MESSAGE_DENIED', async () => {
-    const appId = await stack.createApp();
+    const appId = await stack.createApp({ namedUsers: true });
     const app = (await stack.runtime(appId))!;
     const kept = await stack.client(appId, { username: 'kept' });
     const dropped = await stack.client(appId, { username: 'dropped' });

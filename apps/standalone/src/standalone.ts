@@ -13,6 +13,7 @@ import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import {
+  isLoopbackHost,
   type Logger,
   openServerTransport,
   resolveSelfSigned,
@@ -150,11 +151,23 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
   // anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local
   // CA and certificate into DATA_DIR/tls; each port then speaks TLS and,
   // there, plaintext too.
-  const config = await resolveSelfSigned(settings, {
+  const resolved = await resolveSelfSigned(settings, {
     standalone: true,
     hosts: [settings.HTTP_HOST, settings.REALTIME_HOST],
     logger,
   });
+  // On loopback this is a developer's machine, and their auth webhook runs
+  // there too: WEBHOOK_ALLOW_PRIVATE_ADDRESSES=auto lets it be called.
+  // Anywhere else (and in the separate roles) auto keeps the guard on.
+  const onLoopback = [settings.HTTP_HOST, settings.REALTIME_HOST].every(isLoopbackHost);
+  const allowPrivate: string =
+    resolved.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'auto'
+      ? onLoopback
+        ? 'true'
+        : 'false'
+      : resolved.WEBHOOK_ALLOW_PRIVATE_ADDRESSES;
+  // (oneOf's literal union reads as never in Config's static type.)
+  const config = { ...resolved, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: allowPrivate } as Config;
   const controlPlaneTransport = await openServerTransport(
     config,
     { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },

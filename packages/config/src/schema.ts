@@ -150,7 +150,11 @@ export const configSchema = Type.Object(
     }),
     CONNECTION_MAX_BUFFERED_BYTES: positiveInt(4_194_304, {
       description:
-        'Outbound bytes a realtime connection may have waiting to be sent (its client reads slower than it is sent to); over it the connection is closed with code 4008 SLOW_CONSUMER, and its socket destroyed after CONNECTION_CLOSE_TIMEOUT_MS. Also the inbound bytes that may wait behind a pending message before the node stops reading the connection until they are handled.',
+        'Outbound bytes a realtime connection may have waiting to be sent (its client reads slower than it is sent to); over it for CONNECTION_SLOW_CONSUMER_GRACE_MS, or over twice it at any time, the connection is closed with code 4008 SLOW_CONSUMER, and its socket destroyed after CONNECTION_CLOSE_TIMEOUT_MS. Also the inbound bytes that may wait behind a pending message before the node stops reading the connection until they are handled.',
+    }),
+    CONNECTION_SLOW_CONSUMER_GRACE_MS: positiveInt(3_000, {
+      description:
+        "How long a realtime connection's outbound buffer may stay over CONNECTION_MAX_BUFFERED_BYTES (a burst its client is still reading) before the connection is closed as a slow consumer.",
     }),
     CONNECTION_CLOSE_TIMEOUT_MS: positiveInt(2_000, {
       description:
@@ -191,11 +195,27 @@ export const configSchema = Type.Object(
       description:
         'How long a listening provider has to accept or reject a subscription before the next one is asked.',
     }),
-    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: Type.Boolean({
-      default: false,
-      expected: 'true or false',
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: oneOf(['auto', 'true', 'false'] as const, 'auto', {
       description:
-        'Let auth webhooks call loopback, private, link-local and metadata addresses. Off for hosted use; self-hosters and tests turn it on.',
+        'Let auth webhooks call loopback, private, link-local and metadata addresses. auto: only under pnpm start with both servers on loopback. Keep it off for hosted use.',
+    }),
+    WEBHOOK_LOGIN_TIMEOUT_MS: positiveInt(30_000, {
+      description:
+        "Longest a webhook login may take in all, retries included; each attempt also has the app's own total timeout (connect, headers and body).",
+    }),
+    LOGIN_FAILURE_WINDOW_MS: positiveInt(900_000, {
+      description:
+        'Window of the email-login throttle: failed logins count for this long; over a limit, logins are refused without checking the password until it passes.',
+    }),
+    LOGIN_FAILURES_PER_EMAIL_AND_IP: positiveInt(5, {
+      description: 'Failed email logins per app, email and client address in each window.',
+    }),
+    LOGIN_FAILURES_PER_IP: positiveInt(50, {
+      description: 'Failed email logins per app and client address in each window, any email.',
+    }),
+    LOGIN_FAILURES_PER_EMAIL: positiveInt(200, {
+      description:
+        'Failed email logins per app and email in each window, from all addresses together: the ceiling against guessing from many addresses.',
     }),
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, {
       description:

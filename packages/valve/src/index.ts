@@ -43,6 +43,7 @@ export {
 export type {
   EvaluateOptions,
   EvaluationResult,
+  LoginStrategy,
   RuleOutcome,
   TraceEntry,
   ValveLoaders,

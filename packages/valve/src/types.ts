@@ -1,10 +1,18 @@
 import type { RuleType, Section } from './actions.js';
 import type { ValveRuntimeError } from './errors.js';
 
-/** The user as rules see it: `user.id`, `user.isAuthenticated`, `user.data` (the login's serverData). */
+/** How a user logged in: open auth (ids `open:...`, not authenticated), email or webhook. */
+export type LoginStrategy = 'open' | 'email' | 'webhook';
+
+/**
+ * The user as rules see it: `user.id`, `user.isAuthenticated`,
+ * `user.strategy` and `user.data` (the login's serverData).
+ */
 export interface ValveUser {
   readonly id: string;
   readonly isAuthenticated: boolean;
+  /** Absent for users made without one (older callers); Hubstream's logins always set it. */
+  readonly strategy?: LoginStrategy;
   readonly data: unknown;
 }
 

@@ -221,6 +221,7 @@ export function AuthTab({ appId }: { appId: string }) {
             value={draft.promote}
             placeholder="token, tenant"
             onChange={(e) => set({ promote: e.target.value })}
+            hint="Also the client's own headers of these names (e.g. cookie, authorization) in connectionData.headers; by default only host, origin, referer, user-agent and accept-language are."
           />
         </div>
         <TextArea
@@ -280,6 +281,12 @@ function Toggle({
   );
 }
 
+/** The request as an HTTP message: what the webhook received, to compare with its own logs. */
+function requestText(request: NonNullable<WebhookTestResult['request']>): string {
+  const headers = Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`);
+  return [`${request.method} ${request.url}`, ...headers, '', request.body].join('\n');
+}
+
 function WebhookTester({ appId }: { appId: string }) {
   const [authData, setAuthData] = useState(
     '{\n  "username": "sample-user",\n  "password": "sample-password"\n}',
@@ -333,6 +340,12 @@ function WebhookTester({ appId }: { appId: string }) {
           <pre>{JSON.stringify(result.clientData, null, 2)}</pre>
           <h3>serverData</h3>
           <pre>{JSON.stringify(result.serverData, null, 2)}</pre>
+          {result.request ? (
+            <>
+              <h3>Request sent</h3>
+              <pre aria-label="Request sent">{requestText(result.request)}</pre>
+            </>
+          ) : null}
         </div>
       ) : null}
     </div>

@@ -2,6 +2,7 @@ import {
   compilePermissions,
   createUser,
   type EvaluationResult,
+  type LoginStrategy,
   RULE_TYPES,
   SECTIONS,
   type Section,
@@ -14,12 +15,21 @@ import { traceLines } from '../lib/trace.ts';
 // Runs a request against the rules in the editor (saved or not) with Valve's
 // own evaluator, in the browser, and shows the verdict and the trace.
 
+/** The id a login through `strategy` would have: open ids carry `open:` (README "Auth"). */
+function simulatedUserId(typed: string, strategy: LoginStrategy): string {
+  const id = typed.trim();
+  if (strategy !== 'open') return id || 'anonymous';
+  if (!id) return 'open:anonymous';
+  return id.startsWith('open:') ? id : `open:${id}`;
+}
+
 export function Simulator({ rules }: { rules: string }) {
   const [section, setSection] = useState<Section>('record');
   const [action, setAction] = useState<string>('write');
   const [name, setName] = useState('');
   const [userId, setUserId] = useState('');
-  const [authenticated, setAuthenticated] = useState(true);
+  // How the user logged in: open users are never authenticated and their ids start with open:.
+  const [strategy, setStrategy] = useState<LoginStrategy>('email');
   const [serverData, setServerData] = useState('{}');
   const [data, setData] = useState('');
   const [oldData, setOldData] = useState('');
@@ -54,8 +64,9 @@ export function Simulator({ rules }: { rules: string }) {
     }
     try {
       const user = createUser({
-        id: userId.trim() || 'anonymous',
-        isAuthenticated: authenticated,
+        id: simulatedUserId(userId, strategy),
+        isAuthenticated: strategy !== 'open',
+        strategy,
         serverData: server.value,
       });
       const table = loaded.value;
@@ -116,15 +127,27 @@ export function Simulator({ rules }: { rules: string }) {
           onChange={(e) => setName(e.target.value)}
           error={errors.name}
         />
-        <Field label="User id" value={userId} onChange={(e) => setUserId(e.target.value)} />
-        <div className="field checkbox-field">
-          <input
-            id={`${actionId}-auth`}
-            type="checkbox"
-            checked={authenticated}
-            onChange={(e) => setAuthenticated(e.target.checked)}
-          />
-          <label htmlFor={`${actionId}-auth`}>User is authenticated</label>
+        <Field
+          label="User id"
+          value={userId}
+          onChange={(e) => setUserId(e.target.value)}
+          hint={
+            strategy === 'open'
+              ? `Rules see user.id = ${JSON.stringify(simulatedUserId(userId, strategy))}: open logins always get the open: prefix.`
+              : undefined
+          }
+        />
+        <div className="field">
+          <label htmlFor={`${actionId}-strategy`}>Logged in through</label>
+          <select
+            id={`${actionId}-strategy`}
+            value={strategy}
+            onChange={(e) => setStrategy(e.target.value as LoginStrategy)}
+          >
+            <option value="email">email (user.isAuthenticated true)</option>
+            <option value="webhook">webhook (user.isAuthenticated true)</option>
+            <option value="open">open (user.isAuthenticated false)</option>
+          </select>
         </div>
       </div>
       <div className="grid-2">

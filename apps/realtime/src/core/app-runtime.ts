@@ -150,6 +150,8 @@ export class AppRuntime {
       info,
       log,
       allowPrivateAddresses: this.node.settings.webhookAllowPrivateAddresses,
+      webhookLoginTimeoutMs: this.node.settings.webhookLoginTimeoutMs,
+      throttle: { limiter: this.node.rateLimiter, settings: this.node.settings.loginThrottle },
     });
   }
 

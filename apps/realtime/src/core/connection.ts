@@ -55,6 +55,8 @@ export class Connection {
   #paused = false;
   /** Over its outbound bound: nothing more is sent; the close follows. */
   #slow = false;
+  /** Set while the outbound buffer is over its bound: looks again at the end of the grace. */
+  #graceTimer: NodeJS.Timeout | undefined;
   #log: Logger | undefined;
 
   constructor(socket: ClientSocket, app: AppRuntime, info: ConnectionInfo) {
@@ -92,26 +94,42 @@ export class Connection {
 
   #write(frame: Uint8Array, topic: number): void {
     // Backpressure: a client that does not read what it is sent is closed
-    // rather than buffered without end. Its memory is its buffer's bound plus
-    // one frame; the others it shares names with are not held up.
+    // rather than buffered without end. Its memory is at most twice its
+    // buffer's bound plus one frame; the others it shares names with are not
+    // held up.
     const buffered = this.#socket.bufferedBytes;
-    if (buffered > this.app.node.settings.maxBufferedBytes) {
-      this.#slow = true;
-      this.log.info({ buffered }, 'slow consumer: closing');
-      // Not in the middle of the caller's fan-out: closing detaches the
-      // connection from the very subscriptions being iterated.
-      queueMicrotask(() =>
-        this.#guardClose(
-          'slow_consumer',
-          CLOSE_CODES.SLOW_CONSUMER,
-          'slow consumer: too much unread data',
-        ),
-      );
+    const { maxBufferedBytes, slowConsumerGraceMs } = this.app.node.settings;
+    if (buffered > 2 * maxBufferedBytes) {
+      this.#slowConsumer(buffered);
       return;
+    }
+    // Over the bound but not twice it: a burst the client may still be
+    // reading. Closed if the buffer is still over the bound after the grace.
+    if (buffered > maxBufferedBytes && !this.#graceTimer) {
+      this.#graceTimer = setTimeout(() => {
+        this.#graceTimer = undefined;
+        const still = this.#socket.bufferedBytes;
+        if (this.state !== 'closed' && still > maxBufferedBytes) this.#slowConsumer(still);
+      }, slowConsumerGraceMs);
+      this.#graceTimer.unref();
     }
     this.app.usage.messagesOut++;
     this.app.node.counters.messagesOut.add(topic);
     this.#socket.send(frame);
+  }
+
+  #slowConsumer(buffered: number): void {
+    this.#slow = true;
+    this.log.info({ buffered }, 'slow consumer: closing');
+    // Not in the middle of the caller's fan-out: closing detaches the
+    // connection from the very subscriptions being iterated.
+    queueMicrotask(() =>
+      this.#guardClose(
+        'slow_consumer',
+        CLOSE_CODES.SLOW_CONSUMER,
+        'slow consumer: too much unread data',
+      ),
+    );
   }
 
   /** Closes to protect the node (not a protocol or login failure), counted for the metrics. */
@@ -133,6 +151,7 @@ export class Connection {
     const wasOpen = this.state === 'open';
     this.state = 'closed';
     clearTimeout(this.#authTimer);
+    clearTimeout(this.#graceTimer);
     this.app.detach(this, wasOpen);
   }
 

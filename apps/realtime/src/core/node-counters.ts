@@ -28,6 +28,8 @@ export type AuthFailureReason =
   | 'no_strategy_enabled'
   /** No enabled strategy understood the authData. */
   | 'invalid_auth_data'
+  /** Email login refused unchecked: too many failed logins for that email or address. */
+  | 'throttled'
   /** A strategy failed (the database, an unreachable webhook that threw). */
   | 'strategy_error'
   /** The auth message itself was malformed. */

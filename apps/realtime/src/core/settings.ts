@@ -1,4 +1,5 @@
 import type { Config } from '@hubstream/config';
+import type { LoginThrottleSettings } from '../session/login-throttle.ts';
 
 /** The node-wide knobs the core needs, read once from the config. */
 export type NodeSettings = {
@@ -8,8 +9,12 @@ export type NodeSettings = {
   rpcResponseTimeoutMs: number;
   listenResponseTimeoutMs: number;
   webhookAllowPrivateAddresses: boolean;
+  webhookLoginTimeoutMs: number;
+  loginThrottle: LoginThrottleSettings;
   /** Outbound bytes a connection may have waiting; over it, SLOW_CONSUMER. */
   maxBufferedBytes: number;
+  /** How long the buffer may stay over maxBufferedBytes (up to twice it) before SLOW_CONSUMER. */
+  slowConsumerGraceMs: number;
   /** How long a close handshake may take before the socket is destroyed. */
   closeTimeoutMs: number;
   preLoginMaxMessageBytes: number;
@@ -27,8 +32,17 @@ export function nodeSettings(config: Config): NodeSettings {
     rpcAckTimeoutMs: config.RPC_ACK_TIMEOUT_MS,
     rpcResponseTimeoutMs: config.RPC_RESPONSE_TIMEOUT_MS,
     listenResponseTimeoutMs: config.LISTEN_RESPONSE_TIMEOUT_MS,
-    webhookAllowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+    // auto means on only where pnpm start resolved it so (on loopback).
+    webhookAllowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
+    webhookLoginTimeoutMs: config.WEBHOOK_LOGIN_TIMEOUT_MS,
+    loginThrottle: {
+      windowMs: config.LOGIN_FAILURE_WINDOW_MS,
+      perEmailAndAddress: config.LOGIN_FAILURES_PER_EMAIL_AND_IP,
+      perAddress: config.LOGIN_FAILURES_PER_IP,
+      perEmail: config.LOGIN_FAILURES_PER_EMAIL,
+    },
     maxBufferedBytes: config.CONNECTION_MAX_BUFFERED_BYTES,
+    slowConsumerGraceMs: config.CONNECTION_SLOW_CONSUMER_GRACE_MS,
     closeTimeoutMs: config.CONNECTION_CLOSE_TIMEOUT_MS,
     preLoginMaxMessageBytes: config.PRE_LOGIN_MAX_MESSAGE_BYTES,
     preLoginMaxQueuedMessages: config.PRE_LOGIN_MAX_QUEUED_MESSAGES,

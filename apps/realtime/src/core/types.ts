@@ -1,8 +1,16 @@
 import type { Message } from '@hubstream/protocol';
 import type { Connection } from './connection.ts';
 
-/** The user as the node and the rules see it (VALVE.md "Users in rules"). */
-export type User = { id: string; isAuthenticated: boolean; data: unknown };
+/**
+ * The user as the node and the rules see it (VALVE.md "Users in rules"):
+ * `strategy` says which auth strategy let them in.
+ */
+export type User = {
+  id: string;
+  isAuthenticated: boolean;
+  strategy: 'open' | 'email' | 'webhook';
+  data: unknown;
+};
 
 /** One topic's logic for one app. */
 export interface TopicHandler {

@@ -55,7 +55,7 @@ export async function authenticate(
     if (verdict.kind === 'allow')
       return { ok: true, user: verdict.user, clientData: verdict.clientData };
     if (verdict.kind === 'deny')
-      return { ok: false, clientData: verdict.clientData, reason: 'rejected' };
+      return { ok: false, clientData: verdict.clientData, reason: verdict.reason ?? 'rejected' };
   }
   const none = names.length === 0;
   return {

@@ -1,13 +1,20 @@
+import type { RateLimiter } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { ConnectionInfo } from '../core/client-socket.ts';
+import type { AuthFailureReason } from '../core/node-counters.ts';
 import type { Logger, User } from '../core/types.ts';
+import type { LoginThrottleSettings } from './login-throttle.ts';
 
 export type StrategyName = 'open' | 'email' | 'webhook';
 
 /** A strategy lets in, turns away, or has nothing to say (the next one is tried). */
 export type Verdict =
   | { kind: 'allow'; user: User; clientData: Record<string, unknown> }
-  | { kind: 'deny'; clientData?: unknown }
+  | {
+      kind: 'deny';
+      clientData?: unknown /** For the metrics; default `rejected`. */;
+      reason?: AuthFailureReason;
+    }
   | { kind: 'skip' };
 
 export type StrategyContext = {
@@ -17,6 +24,10 @@ export type StrategyContext = {
   info: ConnectionInfo;
   log: Logger;
   allowPrivateAddresses: boolean;
+  /** Longest a webhook login may take in all, retries included. */
+  webhookLoginTimeoutMs: number;
+  /** Cluster-wide counts of failed email logins. */
+  throttle: { limiter: RateLimiter; settings: LoginThrottleSettings };
 };
 
 export type Strategy = (

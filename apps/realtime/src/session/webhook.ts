@@ -3,18 +3,52 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { BlockedAddressError, guardedLookup, isPrivateAddress } from './address-guard.ts';
-import type { Strategy, StrategyContext, Verdict } from './strategy.ts';
+import { OPEN_ID_PREFIX } from './open.ts';
+import type { StrategyContext, Verdict } from './strategy.ts';
 
 // The auth webhook, with deepstream's HTTP authentication contract (VALVE.md
 // E.6): POST {connectionData, authData}; permitted status codes let in,
 // retry status codes and network failures are retried, anything else turns
-// away. We add a signature header and the private-address guard.
+// away. We add a signature header, the private-address guard, a total
+// deadline per attempt and per login, and forward only an allow-list of the
+// client's upgrade headers (README "Auth webhook").
 
 export const SIGNATURE_HEADER = 'x-hubstream-signature';
 const MAX_REPLY_BYTES = 64 * 1024;
 
+/**
+ * The client's upgrade headers the webhook sees in connectionData.headers.
+ * Others (cookie, authorization, anything the client's browser attached)
+ * only when the app names them in promoteToHeader.
+ */
+export const FORWARDED_HEADERS: readonly string[] = [
+  'host',
+  'origin',
+  'referer',
+  'user-agent',
+  'accept-language',
+];
+
 type Reply = { status: number; body: unknown };
 type Attempt = { kind: 'reply'; reply: Reply } | { kind: 'failed'; error: Error };
+
+class WebhookTimeout extends Error {
+  override readonly name = 'WebhookTimeout';
+}
+
+/** A request the webhook strategy sent, exactly (the dashboard's test button shows it). */
+export type SentRequest = {
+  method: 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+};
+
+/** What the webhook strategy needs of a login's context. */
+export type WebhookContext = Pick<
+  StrategyContext,
+  'appId' | 'settings' | 'info' | 'log' | 'allowPrivateAddresses' | 'webhookLoginTimeoutMs'
+>;
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as Stripe signs its webhooks. */
 export function sign(secret: string, body: string, time = Math.floor(Date.now() / 1000)): string {
@@ -31,30 +65,37 @@ function parseBody(text: string): unknown {
   }
 }
 
+/**
+ * One attempt: connect, send, read the whole reply within `deadlineMs` in
+ * all (not an idle timeout: a webhook that drips a byte a second is cut off
+ * at the deadline all the same).
+ */
 function post(
   url: URL,
-  body: string,
-  headers: Record<string, string>,
-  context: StrategyContext,
+  sent: SentRequest,
+  allowPrivateAddresses: boolean,
+  deadlineMs: number,
 ): Promise<Attempt> {
-  const { settings, allowPrivateAddresses } = context;
   return new Promise((resolve) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (!allowPrivateAddresses && isIP(host) && isPrivateAddress(host)) {
       resolve({ kind: 'failed', error: new BlockedAddressError(`${host} is a private address`) });
       return;
     }
+    let settled = false;
+    const finish = (attempt: Attempt) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(attempt);
+      request.destroy();
+    };
     const client = url.protocol === 'https:' ? https : http;
     const request = client.request(
       url,
       {
-        method: 'POST',
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-        timeout: settings.webhookTimeoutMs,
+        method: sent.method,
+        headers: sent.headers,
         ...(allowPrivateAddresses ? {} : { lookup: guardedLookup }),
       },
       (response) => {
@@ -63,13 +104,13 @@ function post(
         response.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_REPLY_BYTES) {
-            request.destroy(new Error('webhook reply too large'));
+            finish({ kind: 'failed', error: new Error('webhook reply too large') });
             return;
           }
           chunks.push(chunk);
         });
         response.on('end', () =>
-          resolve({
+          finish({
             kind: 'reply',
             reply: {
               status: response.statusCode ?? 0,
@@ -77,19 +118,25 @@ function post(
             },
           }),
         );
-        response.on('error', (error) => resolve({ kind: 'failed', error }));
+        response.on('error', (error) => finish({ kind: 'failed', error }));
+        response.on('close', () =>
+          finish({ kind: 'failed', error: new Error('webhook reply cut short') }),
+        );
       },
     );
-    request.on('timeout', () => request.destroy(new Error('webhook timed out')));
-    request.on('error', (error) => resolve({ kind: 'failed', error }));
-    request.end(body);
+    const timer = setTimeout(
+      () => finish({ kind: 'failed', error: new WebhookTimeout('webhook timed out') }),
+      deadlineMs,
+    );
+    request.on('error', (error) => finish({ kind: 'failed', error }));
+    request.end(sent.body);
   });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function verdictOf(reply: Reply, context: StrategyContext): Verdict {
+function verdictOf(reply: Reply, context: WebhookContext): Verdict {
   const { settings } = context;
   if (!settings.webhookPermittedStatusCodes.includes(reply.status)) {
     if (typeof reply.body === 'string' && reply.body.length > 0)
@@ -110,19 +157,42 @@ function verdictOf(reply: Reply, context: StrategyContext): Verdict {
     context.log.warn({ app: context.appId }, 'auth webhook allowed a login without an id: denied');
     return { kind: 'deny', clientData: { error: 'WEBHOOK_REPLY_WITHOUT_ID' } };
   }
+  // Open auth's ids: a webhook user must never share one with an open login.
+  if (id.startsWith(OPEN_ID_PREFIX)) {
+    context.log.warn({ app: context.appId }, `auth webhook replied with an ${OPEN_ID_PREFIX} id`);
+    return { kind: 'deny', clientData: { error: 'WEBHOOK_ID_RESERVED' } };
+  }
   return {
     kind: 'allow',
-    user: { id, isAuthenticated: true, data: serverData ?? {} },
+    user: { id, isAuthenticated: true, strategy: 'webhook', data: serverData ?? {} },
     clientData: { ...(isObject(clientData) ? clientData : {}), id },
   };
 }
 
-export const webhookStrategy: Strategy = async (authData, context) => {
+/** The client's upgrade headers that the webhook may see (FORWARDED_HEADERS, plus promoted names). */
+export function forwardedHeaders(
+  headers: Record<string, string>,
+  promoted: readonly string[],
+): Record<string, string> {
+  const allowed = new Set([...FORWARDED_HEADERS, ...promoted.map((h) => h.toLowerCase())]);
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (allowed.has(name.toLowerCase())) kept[name.toLowerCase()] = value;
+  }
+  return kept;
+}
+
+/** The request a login sends: body, fixed and promoted headers, signature. */
+export function webhookRequest(
+  authData: Record<string, unknown>,
+  context: Pick<WebhookContext, 'settings' | 'info'>,
+): SentRequest {
   const { settings, info } = context;
-  if (!settings.webhookUrl)
-    return { kind: 'deny', clientData: { error: 'WEBHOOK_NOT_CONFIGURED' } };
-  const url = new URL(settings.webhookUrl);
-  const body = JSON.stringify({ connectionData: info, authData });
+  const connectionData = {
+    remoteAddress: info.remoteAddress,
+    headers: forwardedHeaders(info.headers, settings.webhookPromoteToHeader),
+  };
+  const body = JSON.stringify({ connectionData, authData });
   const headers: Record<string, string> = {
     ...(settings.webhookHeaders as Record<string, string>),
   };
@@ -132,10 +202,48 @@ export const webhookStrategy: Strategy = async (authData, context) => {
   }
   if (settings.webhookSigningSecret)
     headers[SIGNATURE_HEADER] = sign(settings.webhookSigningSecret, body);
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  return { method: 'POST', url: settings.webhookUrl ?? '', headers, body };
+}
+
+const TIMED_OUT: Verdict = {
+  kind: 'deny',
+  reason: 'strategy_error',
+  clientData: { error: 'WEBHOOK_TIMEOUT' },
+};
+
+/**
+ * `observe` sees the request as sent (once; retries send the same). The
+ * whole login, retries and their pauses included, ends within
+ * `webhookLoginTimeoutMs`; each attempt within the app's `timeoutMs`.
+ */
+export async function webhookStrategy(
+  authData: Record<string, unknown>,
+  context: WebhookContext,
+  observe?: (sent: SentRequest) => void,
+): Promise<Verdict> {
+  const { settings } = context;
+  if (!settings.webhookUrl)
+    return { kind: 'deny', clientData: { error: 'WEBHOOK_NOT_CONFIGURED' } };
+  const url = new URL(settings.webhookUrl);
+  const sent = webhookRequest(authData, context);
+  observe?.(sent);
+  const deadline = Date.now() + context.webhookLoginTimeoutMs;
 
   for (let attempt = 0; attempt <= settings.webhookRetryAttempts; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, settings.webhookRetryIntervalMs));
-    const result = await post(url, body, headers, context);
+    if (attempt > 0) {
+      if (Date.now() + settings.webhookRetryIntervalMs >= deadline) return TIMED_OUT;
+      await new Promise((r) => setTimeout(r, settings.webhookRetryIntervalMs));
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return TIMED_OUT;
+    const result = await post(
+      url,
+      sent,
+      context.allowPrivateAddresses,
+      Math.min(settings.webhookTimeoutMs, left),
+    );
     if (result.kind === 'failed') {
       if (result.error instanceof BlockedAddressError) {
         context.log.warn(
@@ -144,6 +252,7 @@ export const webhookStrategy: Strategy = async (authData, context) => {
         );
         return { kind: 'deny', clientData: { error: 'WEBHOOK_ADDRESS_NOT_ALLOWED' } };
       }
+      if (result.error instanceof WebhookTimeout && Date.now() >= deadline) return TIMED_OUT;
       continue;
     }
     if (result.reply.status >= 500) {
@@ -156,4 +265,4 @@ export const webhookStrategy: Strategy = async (authData, context) => {
     return verdictOf(result.reply, context);
   }
   return { kind: 'deny', clientData: { error: 'AUTH_RETRY_ATTEMPTS_EXCEEDED' } };
-};
+}

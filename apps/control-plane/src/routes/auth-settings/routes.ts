@@ -4,7 +4,7 @@ import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import { requireApp } from '../../plugins/auth.ts';
 import { AuthSettingsBody, AuthSettingsView } from './schemas.ts';
-import { changedFields, planUpdate, settingsView } from './service.ts';
+import { changedFields, checkWebhookAddress, planUpdate, settingsView } from './service.ts';
 
 export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app,
@@ -41,7 +41,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
         tags,
         summary: 'Switch on, off and configure open, email and webhook auth',
         description:
-          'Parts left out keep their values. Realtime nodes apply the change to new logins at once.',
+          'Parts left out keep their values. Realtime nodes apply the change to new logins at once. A webhook URL on a loopback or private address is refused (422, naming the setting WEBHOOK_ALLOW_PRIVATE_ADDRESSES) unless the server allows such addresses.',
         params: AppIdParams,
         body: AuthSettingsBody,
         response: { 200: AuthSettingsView, ...errors(400, 401, 403, 404, 422) },
@@ -49,6 +49,10 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
     },
     async (request) => {
       const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      await checkWebhookAddress(
+        request.body.webhook?.url,
+        context.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
+      );
       const updated = await prisma.$transaction(async (tx) => {
         const current = await tx.appAuthSettings.upsert({
           where: { appId: found.id },

@@ -1,4 +1,9 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { AppAuthSettings, Prisma } from '@hubstream/db';
+// The realtime node's own guard, so that what is refused here is exactly
+// what a login would refuse.
+import { isPrivateAddress } from '../../../../realtime/src/session/address-guard.ts';
 import { ApiError } from '../../errors.ts';
 import { randomToken } from '../../lib/secrets.ts';
 
@@ -106,6 +111,51 @@ export function planUpdate(current: AppAuthSettings, input: AuthSettingsInput) {
   }
   if (input.maxAuthAttempts !== undefined) data.maxAuthAttempts = input.maxAuthAttempts;
   return data;
+}
+
+/**
+ * Refuses (422) a webhook URL that the realtime nodes' private-address guard
+ * would refuse at every login, naming the setting that allows it. A name
+ * that does not resolve now is let through: DNS may differ where the nodes run.
+ */
+export async function checkWebhookAddress(
+  url: string | null | undefined,
+  allowPrivateAddresses: boolean,
+): Promise<void> {
+  if (allowPrivateAddresses || !url) return;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return; // planUpdate reports a URL that does not parse
+  }
+  let addresses: string[];
+  if (isIP(host)) {
+    addresses = [host];
+  } else {
+    try {
+      addresses = (await lookup(host, { all: true })).map((a) => a.address);
+    } catch {
+      return;
+    }
+  }
+  const blocked = addresses.find(isPrivateAddress);
+  if (blocked === undefined) return;
+  const message =
+    `webhook.url points at ${blocked === host ? host : `${host} (${blocked})`}, a loopback or ` +
+    'private address, which this Hubstream does not call: every login would be refused with ' +
+    'WEBHOOK_ADDRESS_NOT_ALLOWED. Use a public address, or set ' +
+    'WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true on the control plane and the realtime nodes ' +
+    '(pnpm start on loopback allows it by default).';
+  throw new ApiError('INVALID_SETTINGS', message, [
+    {
+      path: '/webhook/url',
+      message,
+      address: blocked,
+      setting: 'WEBHOOK_ALLOW_PRIVATE_ADDRESSES',
+      value: 'true',
+    },
+  ]);
 }
 
 /** What changed, for the audit trail: field names only, never values of secrets. */

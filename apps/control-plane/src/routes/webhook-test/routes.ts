@@ -4,7 +4,7 @@ import Type from 'typebox';
 // call a login makes (body, signature, retries, private-address guard, reply
 // contract). It lives in apps/realtime; moving it into a shared package
 // would let both import it by name.
-import { webhookStrategy } from '../../../../realtime/src/session/webhook.ts';
+import { type SentRequest, webhookStrategy } from '../../../../realtime/src/session/webhook.ts';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';
@@ -29,6 +29,18 @@ const TestReply = Type.Object({
     description: 'What the rules would see as user.data (allowed only).',
   }),
   durationMs: Type.Integer(),
+  request: Type.Union(
+    [
+      Type.Object({
+        method: Type.String(),
+        url: Type.String(),
+        headers: Type.Record(Type.String(), Type.String()),
+        body: Type.String({ description: 'The JSON body, byte for byte as signed.' }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The request that was sent (each retry sends the same).' },
+  ),
 });
 
 export const SAMPLE_AUTH_DATA = { username: 'sample-user', password: 'sample-password' };
@@ -62,14 +74,21 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
         );
       }
       const started = Date.now();
-      const verdict = await webhookStrategy(request.body.authData ?? SAMPLE_AUTH_DATA, {
-        appId: found.id,
-        settings,
-        prisma,
-        info: { remoteAddress: request.ip, headers: {} },
-        log: request.log,
-        allowPrivateAddresses: context.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
-      });
+      let sent: SentRequest | null = null;
+      const verdict = await webhookStrategy(
+        request.body.authData ?? SAMPLE_AUTH_DATA,
+        {
+          appId: found.id,
+          settings,
+          info: { remoteAddress: request.ip, headers: {} },
+          log: request.log,
+          allowPrivateAddresses: context.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
+          webhookLoginTimeoutMs: context.config.WEBHOOK_LOGIN_TIMEOUT_MS,
+        },
+        (made) => {
+          sent = made;
+        },
+      );
       const durationMs = Date.now() - started;
       if (verdict.kind === 'allow') {
         return {
@@ -78,6 +97,7 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
           clientData: verdict.clientData,
           serverData: verdict.user.data,
           durationMs,
+          request: sent,
         };
       }
       return {
@@ -86,6 +106,7 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
         clientData: verdict.kind === 'deny' ? (verdict.clientData ?? null) : null,
         serverData: null,
         durationMs,
+        request: sent,
       };
     },
   );

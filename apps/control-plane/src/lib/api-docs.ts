@@ -121,6 +121,50 @@ const VERSION = {
   active: true,
 };
 
+const AUTH_SETTINGS = {
+  order: ['email', 'webhook', 'open'],
+  open: { enabled: false },
+  email: { enabled: true },
+  webhook: {
+    enabled: true,
+    url: 'https://auth.example.com/hubstream',
+    promoteToHeader: ['token'],
+    headers: { 'x-tenant': 'acme' },
+    timeoutMs: 5000,
+    permittedStatusCodes: [200],
+    retryStatusCodes: [502, 503, 504],
+    retryAttempts: 2,
+    retryIntervalMs: 500,
+    signingSecret: 'whsec_3q2P7wLk9xTz4VbN',
+  },
+  unauthenticatedTimeoutMs: 180000,
+  maxAuthAttempts: 3,
+  updatedAt: WHEN,
+};
+const LIMITS = {
+  maxConnections: 500,
+  maxMessagesPerSecond: null,
+  connectionMessagesPerSecond: null,
+  maxCrossReferencesPerSecond: null,
+  maxNamesPerMessage: null,
+  maxSubscriptionsPerConnection: null,
+  maxListensPerConnection: null,
+  maxProvidesPerConnection: null,
+  maxPendingRpcsPerConnection: null,
+  effective: {
+    maxConnections: 500,
+    maxMessagesPerSecond: 1000,
+    connectionMessagesPerSecond: 100,
+    maxCrossReferencesPerSecond: 1000,
+    maxNamesPerMessage: 100,
+    maxSubscriptionsPerConnection: 10000,
+    maxListensPerConnection: 100,
+    maxProvidesPerConnection: 100,
+    maxPendingRpcsPerConnection: 100,
+  },
+  updatedAt: WHEN,
+};
+
 type RouteDoc = {
   /** What the success reply means. */
   success: string;
@@ -213,15 +257,32 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     success: 'The revoked key.',
     example: { ...KEY, revokedAt: WHEN },
   },
-  'GET /v1/apps/:id/auth': { success: "The app's auth settings." },
+  'GET /v1/apps/:id/auth': { success: "The app's auth settings.", example: AUTH_SETTINGS },
   'PUT /v1/apps/:id/auth': {
     success: 'The settings as saved; new logins use them at once.',
+    example: AUTH_SETTINGS,
   },
   'POST /v1/apps/:id/auth/webhook/test': {
     success: "The webhook's verdict on the sample authData, as a login would get it.",
+    example: {
+      verdict: 'allowed',
+      id: 'user-42',
+      clientData: { name: 'Grace' },
+      serverData: { role: 'editor' },
+      durationMs: 38,
+      request: {
+        method: 'POST',
+        url: 'https://auth.example.com/hubstream',
+        headers: { 'content-type': 'application/json', token: 'abc' },
+        body: '{"connectionData":{},"authData":{"token":"abc"}}',
+      },
+    },
   },
-  'GET /v1/apps/:id/limits': { success: "The app's own limits (null: the platform default)." },
-  'PUT /v1/apps/:id/limits': { success: 'The limits as saved.' },
+  'GET /v1/apps/:id/limits': {
+    success: "The app's own limits (null: the platform default) and the limits in effect.",
+    example: LIMITS,
+  },
+  'PUT /v1/apps/:id/limits': { success: 'The limits as saved.', example: LIMITS },
   'POST /v1/apps/:id/users': {
     success: 'The new app user.',
     example: { id: APP_USER.id, email: APP_USER.email },
@@ -361,15 +422,75 @@ export function successExample(schema: Schema, curated: unknown): unknown {
   return exampleOf(schema);
 }
 
+/** Where a route's failure of some status has its own code or message. */
+const ERROR_VARIANTS: { status: number; url: RegExp; code: string; message: string }[] = [
+  {
+    status: 404,
+    url: /\/users\/:userId/,
+    code: 'NOT_FOUND',
+    message: 'App user 019ae3c3-0a2b-7d5e-b1f4-6c7d8e9fa0b1 was not found.',
+  },
+  {
+    status: 404,
+    url: /\/keys\/:keyId/,
+    code: 'NOT_FOUND',
+    message: 'API key 019ae3c2-9d40-7a11-8c3e-5b2f4a6d7e80 was not found.',
+  },
+  {
+    status: 404,
+    url: /\/versions\/:version/,
+    code: 'NOT_FOUND',
+    message: 'Permissions version 3 was not found.',
+  },
+  {
+    status: 404,
+    url: /\/permissions$/,
+    code: 'NOT_FOUND',
+    message: 'This app has no permissions yet, so every action is denied. Upload a Valve file.',
+  },
+  {
+    status: 404,
+    url: /^\/v1\/local-ca/,
+    code: 'NOT_FOUND',
+    message:
+      'This server does not use a self-signed local CA (TLS_SELF_SIGNED): there is nothing to trust.',
+  },
+  {
+    status: 409,
+    url: /^\/v1\/signup$/,
+    code: 'EMAIL_TAKEN',
+    message: 'An account with this email already exists.',
+  },
+  {
+    status: 409,
+    url: /^\/v1\/email\/verify/,
+    code: 'EMAIL_ALREADY_VERIFIED',
+    message: 'This email address is already verified.',
+  },
+  {
+    status: 422,
+    url: /\/(auth|limits)(\/|$)/,
+    code: 'INVALID_SETTINGS',
+    message: 'A webhook needs a URL.',
+  },
+  {
+    status: 400,
+    url: /^\/v1\/(email\/verify|password\/reset)$/,
+    code: 'INVALID_TOKEN',
+    message: 'This link is not valid or has expired: ask for a new one.',
+  },
+];
+
 /** The error reply of one status, described and with an example. */
-function errorReply(status: number, schema: Schema): Schema {
-  const doc = ERROR_DOCS[status];
-  if (!doc) return schema;
+function errorReply(status: number, schema: Schema, url: string): Schema {
+  const generic = ERROR_DOCS[status];
+  if (!generic) return schema;
+  const doc = ERROR_VARIANTS.find((v) => v.status === status && v.url.test(url)) ?? generic;
   // Without its $id, so that each status keeps its own description and example.
   const { $id: _id, ...rest } = schema;
   return {
     ...rest,
-    description: doc.description,
+    description: generic.description,
     examples: [{ error: { code: doc.code, message: doc.message, details: [] } }],
   };
 }
@@ -405,7 +526,7 @@ export function documentSchema(
     }
     const code = Number(status);
     if (code >= 400) {
-      response[status] = reply.description ? reply : errorReply(code, reply);
+      response[status] = reply.description ? reply : errorReply(code, reply, url);
       continue;
     }
     const described: Schema = { ...reply };

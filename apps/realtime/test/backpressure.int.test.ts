@@ -26,6 +26,7 @@ describe('outbound backpressure', () => {
       env: {
         CONNECTION_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
         CONNECTION_CLOSE_TIMEOUT_MS: '300',
+        CONNECTION_SLOW_CONSUMER_GRACE_MS: '300',
         // 100 KB events at the pace of the fast subscriber's round trips.
         CONNECTION_MAX_MESSAGES_PER_SECOND: '100000',
         APP_MAX_MESSAGES_PER_SECOND: '100000',
@@ -94,6 +95,36 @@ describe('outbound backpressure', () => {
     slow.socket.resume();
     const { code } = await slow.closed;
     expect([4008, 1006]).toContain(code);
+  });
+
+  it('closes a subscriber whose buffer stays over the bound, below twice it, after the grace', async () => {
+    const appId = await stack.createApp();
+    const server = stack.node(0).websocketServer;
+    const slow = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'lagging');
+    slow.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['small'] });
+    await slow.next((m) => m.topic === TOPIC.EVENT && m.isAck === true);
+    slow.socket.pause();
+    const emitter = await stack.client(appId, { username: 'emitter' });
+    const runtime = (await stack.runtime(appId))!;
+    const slowCloses = () =>
+      runtime.node.counters.guardCloses.entries().find(([r]) => r === 'slow_consumer')?.[1] ?? 0;
+    const before = slowCloses();
+    // The node's socket with the most unsent bytes is the lagging client's.
+    const buffered = () => Math.max(...[...server.clients].map((c) => c.bufferedAmount));
+    const padding = 'z'.repeat(20 * 1024);
+    // Past the kernel's buffers, the node's fills 20 KB at a time: stop
+    // just past the bound, far below twice it.
+    for (let i = 0; i < 2000 && buffered() <= MAX_BUFFERED; i++) {
+      emitter.event.emit('small', { padding });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(buffered()).toBeGreaterThan(MAX_BUFFERED);
+    expect(buffered()).toBeLessThan(2 * MAX_BUFFERED);
+    expect(slowCloses()).toBe(before);
+    // Nothing more is sent: only the grace can close it.
+    await until(() => slowCloses() === before + 1, 'the close after the grace');
+    slow.socket.resume();
+    expect([4008, 1006]).toContain((await slow.closed).code);
   });
 
   it('does not close a subscriber that keeps up', async () => {

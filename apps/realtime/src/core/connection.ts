@@ -97,15 +97,18 @@ export class Connection {
     // rather than buffered without end. Its memory is at most twice its
     // buffer's bound plus one frame; the others it shares names with are not
     // held up.
-    const buffered = this.#socket.bufferedBytes;
     const { maxBufferedBytes, slowConsumerGraceMs } = this.app.node.settings;
+    const buffered = this.#socket.bufferedBytes;
     if (buffered > 2 * maxBufferedBytes) {
       this.#slowConsumer(buffered);
       return;
     }
+    this.app.usage.messagesOut++;
+    this.app.node.counters.messagesOut.add(topic);
+    this.#socket.send(frame);
     // Over the bound but not twice it: a burst the client may still be
     // reading. Closed if the buffer is still over the bound after the grace.
-    if (buffered > maxBufferedBytes && !this.#graceTimer) {
+    if (!this.#graceTimer && this.#socket.bufferedBytes > maxBufferedBytes) {
       this.#graceTimer = setTimeout(() => {
         this.#graceTimer = undefined;
         const still = this.#socket.bufferedBytes;
@@ -113,9 +116,6 @@ export class Connection {
       }, slowConsumerGraceMs);
       this.#graceTimer.unref();
     }
-    this.app.usage.messagesOut++;
-    this.app.node.counters.messagesOut.add(topic);
-    this.#socket.send(frame);
   }
 
   #slowConsumer(buffered: number): void {

@@ -44,7 +44,10 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 export const count = (n: number) => n.toLocaleString('en-US');
 
-export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+export const mb = (bytes: number) =>
+  bytes < 1024 * 1024
+    ? `${(bytes / 1024).toFixed(0)} KB`
+    : `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** Polls until `probe` is true or `ms` passes; says which. */
 export async function until(probe: () => boolean, ms: number, everyMs = 20): Promise<boolean> {

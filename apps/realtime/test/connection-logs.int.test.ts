@@ -48,8 +48,8 @@ describe('connection logs', () => {
     const id = opened!.connection;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(failed).toMatchObject({ connection: id, app: appId, reason: 'rejected' });
-    expect(loggedIn).toMatchObject({ connection: id, app: appId, user: 'ann' });
-    expect(closed).toMatchObject({ connection: id, app: appId, user: 'ann' });
+    expect(loggedIn).toMatchObject({ connection: id, app: appId, user: 'open:ann' });
+    expect(closed).toMatchObject({ connection: id, app: appId, user: 'open:ann' });
     // The upgrade's request id, also on the request's own lines.
     expect(typeof opened!.reqId).toBe('string');
     expect(closed!.reqId).toBe(opened!.reqId);

@@ -100,7 +100,7 @@ describe.each<Backend>(['postgres', 'pglite'])('resources on %s', (backend) => {
           order: ['webhook', 'email', 'open'],
           email: { enabled: true },
           webhook: {
-            url: 'http://localhost:9999/auth',
+            url: 'http://203.0.113.5:9999/auth',
             promoteToHeader: ['token'],
             retryAttempts: 1,
           },
@@ -114,7 +114,7 @@ describe.each<Backend>(['postgres', 'pglite'])('resources on %s', (backend) => {
         email: { enabled: true },
         webhook: {
           enabled: false,
-          url: 'http://localhost:9999/auth',
+          url: 'http://203.0.113.5:9999/auth',
           promoteToHeader: ['token'],
           retryAttempts: 1,
         },

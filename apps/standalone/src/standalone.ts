@@ -142,6 +142,20 @@ function banner(context: {
 }
 
 /**
+ * WEBHOOK_ALLOW_PRIVATE_ADDRESSES for `pnpm start`: on loopback this is a
+ * developer's machine and their auth webhook runs there too, so `auto`
+ * allows private addresses; on any other address (and in the separate
+ * roles, which never call this) `auto` keeps the guard on.
+ */
+export function standaloneWebhookGuard(
+  config: Pick<Config, 'HTTP_HOST' | 'REALTIME_HOST' | 'WEBHOOK_ALLOW_PRIVATE_ADDRESSES'>,
+): 'true' | 'false' {
+  const setting: string = config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES;
+  if (setting === 'true' || setting === 'false') return setting;
+  return [config.HTTP_HOST, config.REALTIME_HOST].every(isLoopbackHost) ? 'true' : 'false';
+}
+
+/**
  * One process with the control plane, a realtime node and the worker's jobs
  * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
  * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
@@ -156,18 +170,11 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
     hosts: [settings.HTTP_HOST, settings.REALTIME_HOST],
     logger,
   });
-  // On loopback this is a developer's machine, and their auth webhook runs
-  // there too: WEBHOOK_ALLOW_PRIVATE_ADDRESSES=auto lets it be called.
-  // Anywhere else (and in the separate roles) auto keeps the guard on.
-  const onLoopback = [settings.HTTP_HOST, settings.REALTIME_HOST].every(isLoopbackHost);
-  const allowPrivate: string =
-    resolved.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'auto'
-      ? onLoopback
-        ? 'true'
-        : 'false'
-      : resolved.WEBHOOK_ALLOW_PRIVATE_ADDRESSES;
-  // (oneOf's literal union reads as never in Config's static type.)
-  const config = { ...resolved, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: allowPrivate } as Config;
+  const config = {
+    ...resolved,
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: standaloneWebhookGuard(resolved),
+    // (oneOf's literal union reads as never in Config's static type.)
+  } as Config;
   const controlPlaneTransport = await openServerTransport(
     config,
     { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },

@@ -133,10 +133,20 @@ export async function checkWebhookAddress(
   if (isIP(host)) {
     addresses = [host];
   } else {
+    // Bounded: a slow resolver must not hold the save (the nodes check again at every login).
+    let timer: NodeJS.Timeout | undefined;
     try {
-      addresses = (await lookup(host, { all: true })).map((a) => a.address);
+      const resolved = await Promise.race([
+        lookup(host, { all: true }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('lookup timed out')), 2000);
+        }),
+      ]);
+      addresses = resolved.map((a) => a.address);
     } catch {
       return;
+    } finally {
+      clearTimeout(timer);
     }
   }
   const blocked = addresses.find(isPrivateAddress);

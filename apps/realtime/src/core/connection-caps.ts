@@ -33,10 +33,25 @@ export function refuseOverCap(connection: Connection, message: Message, cap: Cap
   for (const reply of denialReplies(message, 'denied')) connection.send(reply);
 }
 
+/** Stand-ins for bulk messages the connection refused to decode (names-scan.ts): first name only. */
+const OVER_NAMES_CAP = new WeakSet<Message>();
+
+/** Marks `message` as the stand-in of a bulk message over the names cap, refused in its turn. */
+export function markOverNamesCap(message: Message): void {
+  OVER_NAMES_CAP.add(message);
+}
+
+/** Whether a bulk message carries (or carried, before it was left undecoded) more names than the app allows. */
+export function overNamesCap(connection: Connection, message: Message): boolean {
+  return (
+    OVER_NAMES_CAP.has(message) ||
+    (message.names?.length ?? 0) > connection.app.limiter.limits.maxNamesPerMessage
+  );
+}
+
 /** False (and the message refused) when a bulk message carries more names than the app allows. */
 export function withinNamesCap(connection: Connection, message: Message): boolean {
-  const count = message.names?.length ?? 0;
-  if (count <= connection.app.limiter.limits.maxNamesPerMessage) return true;
+  if (!overNamesCap(connection, message)) return true;
   refuseOverCap(connection, message, 'names_per_message');
   return false;
 }

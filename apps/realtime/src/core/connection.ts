@@ -10,8 +10,10 @@ import {
   TOPIC,
 } from '@hubstream/protocol';
 import { rateLimitedReplies } from '../limits/replies.ts';
+import { MAX_NAMED_DENIALS } from '../permissions/authorize.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
+import { markOverNamesCap } from './connection-caps.ts';
 import type { AuthFailureReason, GuardClose, ProtocolError } from './node-counters.ts';
 import { type Logger, logWith, type User } from './types.ts';
 
@@ -176,21 +178,35 @@ export class Connection {
       this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
       return;
     }
-    const decoded = decodeFrame(frame);
+    // After login a bulk message over the names cap and too long to be
+    // refused name by name is not decoded at all (its names are counted on
+    // the wire): a stand-in with its first name is refused in its turn.
+    const maxNames = Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+    const decoded = decodeFrame(frame, loggedIn ? { maxNames } : {});
+    if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES') {
+      markOverNamesCap(decoded.overCap.message);
+      this.#accept(decoded.overCap.message, loggedIn, frame.byteLength);
+      return;
+    }
     if (!decoded.ok) {
       if (decoded.reason === 'UNKNOWN_TOPIC')
         this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC, 'unknown_topic');
       else this.#parserError(PARSER_ACTION.MESSAGE_PARSE_ERROR, 'parse_error');
       return;
     }
-    const message = decoded.message;
+    this.#accept(decoded.message, loggedIn, frame.byteLength);
+  }
+
+  /** A decoded message: handled now when nothing is pending, else queued behind what is. */
+  #accept(message: Message, loggedIn: boolean, bytes: number): void {
+    const settings = this.app.node.settings;
     if (!this.#queue) {
       const result = this.#process(message);
       if (result) this.#track(result);
       return;
     }
     if (loggedIn) {
-      this.#enqueue(message, false, frame.byteLength);
+      this.#enqueue(message, false, bytes);
       return;
     }
     // A challenge or login is being decided. PINGs have no effect before
@@ -204,7 +220,7 @@ export class Connection {
       );
       return;
     }
-    this.#enqueue(message, true, frame.byteLength);
+    this.#enqueue(message, true, bytes);
   }
 
   /** Handles `message` after what is already queued, in arrival order. */

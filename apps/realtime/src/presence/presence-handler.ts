@@ -1,7 +1,12 @@
 import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
-import { countOverCap, withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
+import {
+  countOverCap,
+  overNamesCap,
+  withinNamesCap,
+  withinSubscriptionCaps,
+} from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { authorize, authorizeNames, denialReply, sendDenial } from '../permissions/authorize.ts';
@@ -163,7 +168,7 @@ export class PresenceHandler implements TopicHandler {
     const cid = message.correlationId;
     if (cid === undefined) return this.#invalid(connection, message);
     const names = message.names ?? [];
-    if (names.length > this.#app.limiter.limits.maxNamesPerMessage) {
+    if (overNamesCap(connection, message)) {
       // The client matches the answer by correlation id: one refusal rejects the query.
       countOverCap(connection, 'names_per_message');
       sendRefusal(connection, message);

@@ -2,7 +2,12 @@ import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
-import { countOverCap, withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
+import {
+  countOverCap,
+  overNamesCap,
+  withinNamesCap,
+  withinSubscriptionCaps,
+} from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
@@ -339,7 +344,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
         data: JSON.stringify(reason),
       });
     // The client waits for this answer (by correlation id), not for denials by name.
-    if (names.length > this.app.limiter.limits.maxNamesPerMessage) {
+    if (overNamesCap(connection, message)) {
       countOverCap(connection, 'names_per_message');
       return fail('MESSAGE_DENIED');
     }

@@ -101,6 +101,8 @@ describe('realtime nodes as processes behind a load balancer', () => {
       DATABASE_URL: stack.databaseUrl,
       REDIS_URL: stack.redisUrl,
       REDIS_KEY_PREFIX: stack.keyPrefix,
+      // The users log in through the stack's echo webhook on loopback.
+      WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
       ...nodeEnv,
     };
     // The worker persists the writes nobody waited for.

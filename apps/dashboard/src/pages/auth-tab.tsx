@@ -341,10 +341,10 @@ function WebhookTester({ appId }: { appId: string }) {
           <h3>serverData</h3>
           <pre>{JSON.stringify(result.serverData, null, 2)}</pre>
           {result.request ? (
-            <>
+            <section aria-label="Request sent">
               <h3>Request sent</h3>
-              <pre aria-label="Request sent">{requestText(result.request)}</pre>
-            </>
+              <pre>{requestText(result.request)}</pre>
+            </section>
           ) : null}
         </div>
       ) : null}

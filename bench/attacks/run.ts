@@ -58,6 +58,7 @@ function parse(argv: readonly string[]) {
   let only = Object.keys(ATTACKS);
   let deployments: DeploymentName[] = [...DEPLOYMENTS];
   let floorMs = 0;
+  let p99Mode: 'gate' | 'report' = 'gate';
   const usage = [
     'usage: pnpm bench:attacks [flags]',
     '  --short                      CI-sized volumes and windows (about a minute)',
@@ -65,6 +66,9 @@ function parse(argv: readonly string[]) {
     '                               attacks to run, in this order',
     '  --deployments=standalone,cluster',
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
+    '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
+    '                               report: printed with pass/FAIL but not counted in the exit',
+    '                               code (CI: timing on a shared machine is measured, not asserted)',
   ].join('\n');
   for (const arg of argv) {
     if (arg === '--') continue;
@@ -86,6 +90,9 @@ function parse(argv: readonly string[]) {
       deployments = value.split(',') as DeploymentName[];
       if (deployments.some((d) => !DEPLOYMENTS.includes(d)))
         throw new Error(`--deployments takes ${DEPLOYMENTS.join(', ')}`);
+    } else if (name === 'p99') {
+      if (value !== 'gate' && value !== 'report') throw new Error('--p99 takes gate or report');
+      p99Mode = value;
     } else if (name === 'p99-floor-ms') {
       floorMs = Number(value);
       if (!Number.isFinite(floorMs) || floorMs < 0) throw new Error('--p99-floor-ms: bad value');
@@ -93,7 +100,7 @@ function parse(argv: readonly string[]) {
       throw new Error(`unknown argument ${arg}\n${usage}`);
     }
   }
-  return { short, only, deployments, floorMs };
+  return { short, only, deployments, floorMs, p99Mode };
 }
 
 const options = parse(process.argv.slice(2));
@@ -140,6 +147,14 @@ function verdicts(row: Row) {
     stateOk,
     defended,
     ok: rssOk && p99Ok && impersonationsOk && stateOk && defended && result !== null,
+    // What the exit code counts: with --p99=report a missed p99 is shown, not gated.
+    gated:
+      rssOk &&
+      (p99Ok || options.p99Mode === 'report') &&
+      impersonationsOk &&
+      stateOk &&
+      defended &&
+      result !== null,
   };
 }
 
@@ -316,6 +331,7 @@ async function main(): Promise<number> {
     ),
   );
   const failed = rows.filter((row) => !verdicts(row).ok);
+  const gatedFailed = rows.filter((row) => !verdicts(row).gated);
   say('');
   if (options.floorMs > 0) {
     say(
@@ -325,13 +341,20 @@ async function main(): Promise<number> {
   } else {
     say(`p99 target: ${P99_FACTOR}x the quiet p99 measured just before each attack, nothing lost.`);
   }
+  if (options.p99Mode === 'report') {
+    const p99Missed = rows.filter((row) => !verdicts(row).p99Ok).length;
+    say(
+      `p99 reported, not gated (--p99=report): ${p99Missed} row(s) missed it; the exit code ` +
+        'counts only memory, impersonations, state changes and defence.',
+    );
+  }
   say(
     `${rows.length - failed.length}/${rows.length} rows met every target ` +
       `(${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${loadavg()
         .map((n) => n.toFixed(1))
         .join(' ')} at the end).`,
   );
-  return failed.length === 0 ? 0 : 1;
+  return gatedFailed.length === 0 ? 0 : 1;
 }
 
 process.on('exit', killEverything);

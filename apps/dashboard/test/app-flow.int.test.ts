@@ -366,6 +366,11 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
       expect(await result.textContent()).toContain('hook-user');
       expect(await result.textContent()).toContain('"theme": "dark"');
       expect(await result.textContent()).toContain('"plan": "team"');
+      // The exact request that was sent: method and URL, headers, body.
+      const sent = await page.getByLabel('Request sent').textContent();
+      expect(sent).toContain(`POST http://127.0.0.1:${port}/auth`);
+      expect(sent).toContain('content-type: application/json');
+      expect(sent).toContain('"authData":{"token":"good"}');
       await shot(page, 'webhook-allowed');
       await page.getByLabel('Sample authData (JSON object)').fill('{"token": "bad"}');
       await page.getByRole('button', { name: 'Test webhook' }).click();

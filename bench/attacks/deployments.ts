@@ -44,11 +44,12 @@ export async function startStandalone(extraEnv: Record<string, string>): Promise
   const dataDir = await tempDir('hubstream-attacks-');
   let server: ServerProcess;
   try {
-    server = await ServerProcess.start('standalone', 'standalone', {
-      ...COMMON_ENV,
-      DATA_DIR: dataDir.path,
-      ...extraEnv,
-    });
+    server = await ServerProcess.start(
+      'standalone',
+      'standalone',
+      { ...COMMON_ENV, DATA_DIR: dataDir.path, ...extraEnv },
+      { measured: true },
+    );
   } catch (error) {
     await dataDir.cleanup();
     throw error;
@@ -102,7 +103,7 @@ export async function startCluster(extraEnv: Record<string, string>): Promise<De
     // The control plane migrates; the nodes wait for it.
     const starting = [
       ServerProcess.start('control-plane', 'control plane', env),
-      ServerProcess.start('realtime', 'node A', env),
+      ServerProcess.start('realtime', 'node A', env, { measured: true }),
       ServerProcess.start('realtime', 'node B', env),
     ];
     const settled = await Promise.allSettled(starting);

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,53 @@ export async function buildIfChanged(): Promise<void> {
   if (code !== 0) throw new Error(`scripts/build.mjs --if-changed exited with ${code}`);
 }
 export type Entry = keyof typeof ENTRY;
+
+// CPU pinning (issue 17's method): the server under measurement alone on CPU
+// 0, everything else the bench starts (itself, its attackers, the probe, the
+// webhook server, the other servers of a deployment) on CPU 1, so that an
+// attack's own client work does not count as the server's stall. Postgres
+// and Redis are system services and stay where they are.
+
+/** The CPU of the process under measurement and the CPU of everything else. */
+export const SERVER_CPU = 0;
+export const BENCH_CPU = 1;
+
+export type Pinning = { enabled: true } | { enabled: false; reason: string };
+let pinning: Pinning = { enabled: false, reason: 'not set up' };
+
+function taskset(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('taskset', args, (error, _stdout, stderr) =>
+      error
+        ? reject(new Error(`taskset ${args.join(' ')}: ${stderr || error.message}`))
+        : resolve(),
+    );
+  });
+}
+
+/**
+ * Pins this process (every thread, and so every child it spawns from now on)
+ * to BENCH_CPU, and makes `ServerProcess.start(..., { measured: true })` start
+ * its server on SERVER_CPU. Skipped, with the reason, without taskset or a
+ * second CPU, or with `enabled` false.
+ */
+export async function setUpPinning(enabled: boolean): Promise<Pinning> {
+  if (!enabled) pinning = { enabled: false, reason: 'turned off with --pin=off' };
+  else if (cpus().length < 2) pinning = { enabled: false, reason: 'only one CPU' };
+  else {
+    try {
+      await taskset(['-a', '-cp', String(BENCH_CPU), String(process.pid)]);
+      pinning = { enabled: true };
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      pinning = {
+        enabled: false,
+        reason: missing ? 'taskset not found' : (error as Error).message.trim(),
+      };
+    }
+  }
+  return pinning;
+}
 
 type LogEntry = Record<string, unknown>;
 
@@ -65,8 +112,21 @@ export class ServerProcess {
     this.#exited = once(child, 'exit');
   }
 
-  static async start(entry: Entry, label: string, env: Record<string, string>) {
-    const child = spawn(process.execPath, ['--enable-source-maps', ENTRY[entry]], {
+  /**
+   * Starts a server. `measured`: the process whose stalls the probe measures,
+   * started on SERVER_CPU when pinning is on (the others inherit BENCH_CPU).
+   */
+  static async start(
+    entry: Entry,
+    label: string,
+    env: Record<string, string>,
+    { measured = false }: { measured?: boolean } = {},
+  ) {
+    const extra = measured ? measuredNodeFlags : [];
+    const node = [process.execPath, '--enable-source-maps', ...extra, ENTRY[entry]];
+    const argv =
+      measured && pinning.enabled ? ['taskset', '-c', String(SERVER_CPU), ...node] : node;
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -141,9 +201,25 @@ export class ServerProcess {
   }
 }
 
+/** Extra node flags for the measured server (--server-node-flags, e.g. --cpu-prof). */
+let measuredNodeFlags: string[] = [];
+export function setMeasuredNodeFlags(flags: string[]): void {
+  measuredNodeFlags = flags;
+}
+
 /** A loopback URL on the port of a listening URL (the servers print their bound address). */
 export function loopback(url: string, scheme: 'http' | 'ws'): string {
   return `${scheme}://127.0.0.1:${new URL(url).port}`;
+}
+
+/** The CPUs a process may run on (Cpus_allowed_list), to show the pinning took. */
+export async function cpusOf(pid: number): Promise<string> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return /^Cpus_allowed_list:\s+(\S+)/m.exec(status)?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 export async function rssOf(pid: number): Promise<number> {

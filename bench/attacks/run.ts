@@ -31,7 +31,16 @@ import {
 import { type Deployment, startCluster, startStandalone } from './deployments.ts';
 import { Probe } from './probe.ts';
 import type { ProbeResult } from './probe-process.ts';
-import { buildIfChanged, killEverything, sampleRss } from './processes.ts';
+import {
+  BENCH_CPU,
+  buildIfChanged,
+  cpusOf,
+  killEverything,
+  SERVER_CPU,
+  sampleRss,
+  setMeasuredNodeFlags,
+  setUpPinning,
+} from './processes.ts';
 import { terminateAll } from './raw.ts';
 import { WebhookServer } from './webhook-server.ts';
 
@@ -59,6 +68,8 @@ function parse(argv: readonly string[]) {
   let deployments: DeploymentName[] = [...DEPLOYMENTS];
   let floorMs = 0;
   let p99Mode: 'gate' | 'report' = 'gate';
+  let pin = true;
+  let serverNodeFlags: string[] = [];
   const usage = [
     'usage: pnpm bench:attacks [flags]',
     '  --short                      CI-sized volumes and windows (about a minute)',
@@ -66,6 +77,9 @@ function parse(argv: readonly string[]) {
     '                               attacks to run, in this order',
     '  --deployments=standalone,cluster',
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
+    '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
+    "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
+    '                               node flags for the measured server only (profile one attack with --only=)',
     '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
     '                               report: printed with pass/FAIL but not counted in the exit',
     '                               code (CI: timing on a shared machine is measured, not asserted)',
@@ -90,6 +104,11 @@ function parse(argv: readonly string[]) {
       deployments = value.split(',') as DeploymentName[];
       if (deployments.some((d) => !DEPLOYMENTS.includes(d)))
         throw new Error(`--deployments takes ${DEPLOYMENTS.join(', ')}`);
+    } else if (name === 'server-node-flags') {
+      serverNodeFlags = value.split(/\s+/).filter(Boolean);
+    } else if (name === 'pin') {
+      if (value !== 'on' && value !== 'off') throw new Error('--pin takes on or off');
+      pin = value === 'on';
     } else if (name === 'p99') {
       if (value !== 'gate' && value !== 'report') throw new Error('--p99 takes gate or report');
       p99Mode = value;
@@ -100,7 +119,7 @@ function parse(argv: readonly string[]) {
       throw new Error(`unknown argument ${arg}\n${usage}`);
     }
   }
-  return { short, only, deployments, floorMs, p99Mode };
+  return { short, only, deployments, floorMs, p99Mode, pin, serverNodeFlags };
 }
 
 const options = parse(process.argv.slice(2));
@@ -219,8 +238,9 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
     name === 'standalone' ? await startStandalone(env) : await startCluster(env);
   progress(
     `  up in ${((performance.now() - started) / 1000).toFixed(1)} s: control plane ${deployment.api}, ` +
-      `node A ${deployment.nodeA} (pid ${deployment.node.serverPid})` +
-      (deployment.nodeB === deployment.nodeA ? '' : `, node B ${deployment.nodeB}`),
+      `node A ${deployment.nodeA} (pid ${deployment.node.serverPid}, CPUs ${await cpusOf(deployment.node.serverPid)})` +
+      (deployment.nodeB === deployment.nodeA ? '' : `, node B ${deployment.nodeB}`) +
+      `; the bench on CPUs ${await cpusOf(process.pid)}`,
   );
   const rows: Row[] = [];
   let probe: Probe | undefined;
@@ -284,6 +304,15 @@ async function main(): Promise<number> {
   );
   progress('building what changed (as pnpm start does) …');
   await buildIfChanged();
+  const pinning = await setUpPinning(options.pin);
+  setMeasuredNodeFlags(options.serverNodeFlags);
+  say(
+    pinning.enabled
+      ? `CPU pinning (taskset): the server under measurement (standalone; cluster: node A) on CPU ${SERVER_CPU}; ` +
+          `the bench, its attackers, the probe, the webhook server, the control plane and node B on CPU ${BENCH_CPU}; ` +
+          'Postgres and Redis unpinned'
+      : `CPU pinning skipped: ${pinning.reason}`,
+  );
   const webhook = await WebhookServer.start();
   const rows: Row[] = [];
   try {

@@ -132,7 +132,20 @@ export function authorize(
   });
 }
 
-/** Bulk messages are checked name by name; the allowed names are returned. */
+/**
+ * Names a bulk message has checked per turn of the event loop. A rule costs
+ * tens of microseconds per name: a 1,000-name SUBSCRIBE checked in one go
+ * would hold every other connection of the node for tens of milliseconds.
+ */
+export const NAMES_CHECKED_PER_TURN = 100;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Bulk messages are checked name by name; the allowed names are returned.
+ * Past NAMES_CHECKED_PER_TURN names the event loop turns between groups:
+ * callers look at `connection.isOpen` afterwards, as after a record load.
+ */
 export async function authorizeNames(
   connection: Connection,
   message: Message,
@@ -140,8 +153,14 @@ export async function authorizeNames(
   question: Omit<PermissionQuestion, 'name'> = {},
 ): Promise<string[]> {
   const allowed: string[] = [];
-  for (const name of names) {
-    if (await authorize(connection, message, { ...question, name })) allowed.push(name);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && i % NAMES_CHECKED_PER_TURN === 0) {
+      await nextTurn();
+      if (!connection.isOpen) return allowed;
+    }
+    const name = names[i]!;
+    const verdict = authorize(connection, message, { ...question, name });
+    if (verdict === true || (verdict !== false && (await verdict))) allowed.push(name);
   }
   return allowed;
 }

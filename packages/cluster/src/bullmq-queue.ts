@@ -1,5 +1,5 @@
-import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import {
   checkPayload,
   type JobDefinition,
@@ -7,6 +7,7 @@ import {
   type JobQueue,
   UnknownJobError,
 } from './jobs.ts';
+import { loadBullMq, newRedis } from './redis-modules.ts';
 
 // The job queue on BullMQ (Redis). Every process can enqueue; processes that
 // run jobs (the worker role, or the single process) pass `process: true`.
@@ -40,15 +41,16 @@ export class BullMqJobQueue implements JobQueue {
   constructor(options: BullMqJobQueueOptions) {
     this.#definitions = new Map(options.definitions.map((d) => [d.name, d]));
     // BullMQ's blocking commands need requests that never give up.
-    this.#connection = new Redis(options.url, { maxRetriesPerRequest: null });
+    this.#connection = newRedis(options.url, { maxRetriesPerRequest: null });
+    const bull = loadBullMq();
     const common = {
       connection: this.#connection,
       prefix: options.prefix ?? 'hs:bull',
     };
     const name = options.queueName ?? 'hubstream';
-    this.#queue = new Queue(name, common);
+    this.#queue = new bull.Queue(name, common);
     this.#worker = options.process
-      ? new Worker(
+      ? new bull.Worker(
           name,
           async (job) => {
             const definition = this.#definitions.get(job.name);

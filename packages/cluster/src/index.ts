@@ -55,6 +55,7 @@ export {
   type Verdict as RateVerdict,
 } from './rate-limiter.ts';
 export { type DeliveryLagObserver, RedisBus, type RedisBusOptions } from './redis-bus.ts';
+export { loadBullMq, newRedis } from './redis-modules.ts';
 export { connectRedis, openRedisServices } from './redis-services.ts';
 export {
   LocalRpcProviderRegistry,

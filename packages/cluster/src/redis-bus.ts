@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { BusEnvelope, BusHandler, BusTopic, BusTopics, ClusterBus } from './bus.ts';
 import { LocalBus } from './bus.ts';
+import { newRedis } from './redis-modules.ts';
 
 // The cluster bus over Redis pub/sub. Every message is delivered locally at
 // once (as LocalBus does) and published on the app's channel
@@ -54,11 +55,11 @@ export class RedisBus implements ClusterBus {
     const name = (role: string) =>
       options.redisOptions?.connectionName ??
       `${this.#prefix}hs:bus-${role}:${options.nodeId}`.replace(/[^\x21-\x7e]/g, '_');
-    this.#publisher = new Redis(options.url, {
+    this.#publisher = newRedis(options.url, {
       ...redisOptions,
       connectionName: name('publisher'),
     });
-    this.#subscriber = new Redis(options.url, {
+    this.#subscriber = newRedis(options.url, {
       ...redisOptions,
       connectionName: name('subscriber'),
     });

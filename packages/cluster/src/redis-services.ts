@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { BullMqJobQueue } from './bullmq-queue.ts';
 import type { JobDefinition, JobLogger } from './jobs.ts';
 import { RedisBus } from './redis-bus.ts';
+import { newRedis } from './redis-modules.ts';
 
 /**
  * The bus and job queue of a process that runs with Redis, ready to use.
@@ -45,7 +45,7 @@ export async function openRedisServices(options: {
  * thrown, so a Redis restart does not take the process down.
  */
 export function connectRedis(url: string, log: { warn(details: object, message: string): void }) {
-  const redis = new Redis(url);
+  const redis = newRedis(url);
   redis.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   return redis;
 }

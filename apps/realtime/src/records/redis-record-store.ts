@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { JobQueue } from '@hubstream/cluster';
+import { type JobQueue, newRedis } from '@hubstream/cluster';
 import type { PrismaClient } from '@hubstream/db';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../core/types.ts';
 import { keyOf, PersistenceBatches } from './persistence-batches.ts';
 import {
@@ -99,7 +99,7 @@ export class RedisRecordStore implements RecordStore {
 
   constructor(options: RedisRecordStoreOptions) {
     this.#ownsRedis = typeof options.redis === 'string';
-    const redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
+    const redis = typeof options.redis === 'string' ? newRedis(options.redis) : options.redis;
     this.#redis = redis;
     this.#log = options.logger;
     this.#prefix = options.keyPrefix ?? '';

@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import type * as BullMq from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
+
+// ioredis and BullMQ are loaded on first use, not when this package is
+// imported: a process without REDIS_URL (`pnpm start` on its own) never
+// needs them, and loading them is a noticeable part of its start.
+
+const require = createRequire(import.meta.url);
+
+let ioredis: typeof import('ioredis') | undefined;
+let bullmq: typeof BullMq | undefined;
+
+/** A new ioredis client (`new Redis(url, options)`), loading ioredis the first time. */
+export function newRedis(url: string, options?: RedisOptions): Redis {
+  ioredis ??= require('ioredis') as typeof import('ioredis');
+  return options ? new ioredis.Redis(url, options) : new ioredis.Redis(url);
+}
+
+/** BullMQ, loaded the first time. */
+export function loadBullMq(): typeof BullMq {
+  bullmq ??= require('bullmq') as typeof BullMq;
+  return bullmq;
+}

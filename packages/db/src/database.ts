@@ -50,12 +50,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 }
 
+/**
+ * Starts the client's connect now, without waiting for it: it loads and
+ * compiles Prisma's query compiler (WebAssembly), which otherwise happens on
+ * the first query. A process then does it while it waits for its
+ * migrations, not while its first request waits. A failure here is left for
+ * the first query to report.
+ */
+function warmedUp(prisma: PrismaClient): PrismaClient {
+  prisma.$connect().catch(() => {});
+  return prisma;
+}
+
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server must not crash the process; the
   // next query reports the problem instead.
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPg(pool) }));
   return {
     kind: 'postgres',
     prisma,
@@ -78,6 +90,14 @@ function openPostgres(url: string, poolSize: number): Database {
   };
 }
 
+/**
+ * PGlite's start parameters, with a smaller buffer cache: Postgres' default
+ * 128MB of shared buffers are initialised inside WebAssembly on every start,
+ * about half of PGlite's start-up time. 32MB is plenty for one developer's
+ * database (the operating system caches its files as well).
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   const unlock = dataDir ? await lockDataDir(dataDir) : async () => {};
   let db: PGlite;
@@ -85,16 +105,19 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     if (dataDir) {
       const pgdata = path.join(dataDir, 'pgdata');
       const snapshot = snapshotForNewDataDir(pgdata);
-      db = new PGlite(pgdata, snapshot ? { loadDataDir: snapshot } : {});
+      db = new PGlite(pgdata, {
+        startParams: PGLITE_START_PARAMS,
+        ...(snapshot ? { loadDataDir: snapshot } : {}),
+      });
     } else {
-      db = new PGlite();
+      db = new PGlite({ startParams: PGLITE_START_PARAMS });
     }
     await db.waitReady;
   } catch (error) {
     await unlock();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPGlite(db) }));
   return {
     kind: dataDir ? 'pglite' : 'pglite-memory',
     prisma,

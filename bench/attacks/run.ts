@@ -29,7 +29,7 @@ import {
   slowReader,
 } from './attacks-node.ts';
 import { type Deployment, startCluster, startStandalone } from './deployments.ts';
-import { Probe } from './probe.ts';
+import { mayPrioritize, Probe } from './probe.ts';
 import type { ProbeResult } from './probe-process.ts';
 import {
   BENCH_CPU,
@@ -312,6 +312,11 @@ async function main(): Promise<number> {
           `the bench, its attackers, the probe, the webhook server, the control plane and node B on CPU ${BENCH_CPU}; ` +
           'Postgres and Redis unpinned'
       : `CPU pinning skipped: ${pinning.reason}`,
+  );
+  say(
+    mayPrioritize()
+      ? "The probe (the other app's well-behaved client) runs at nice -10, above the attackers it shares a CPU with."
+      : "The probe runs at the attackers' priority (not permitted to raise it): attackers' client-side work may show in its p99.",
   );
   const webhook = await WebhookServer.start();
   const rows: Row[] = [];

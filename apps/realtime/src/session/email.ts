@@ -5,6 +5,29 @@ import type { Strategy } from './strategy.ts';
 const FAILED = { kind: 'deny', clientData: { error: 'INVALID_EMAIL_OR_PASSWORD' } } as const;
 
 /**
+ * Password hashes (argon2, 19 MiB and two passes each) verified at once on
+ * this node; the rest wait their turn. They run on libuv's thread pool: on a
+ * two-core node four at once leave the event loop, and every app's clients,
+ * a fraction of a core for as long as a burst of guesses lasts.
+ */
+const HASHES_AT_ONCE = 1;
+let hashing = 0;
+const waitingToHash: (() => void)[] = [];
+
+async function oneHashAtATime<T>(hash: () => Promise<T>): Promise<T> {
+  if (hashing >= HASHES_AT_ONCE) await new Promise<void>((resolve) => waitingToHash.push(resolve));
+  else hashing++;
+  try {
+    return await hash();
+  } finally {
+    // The slot passes straight to the next in line (`hashing` stays counted).
+    const next = waitingToHash.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
+
+/**
  * The app's own users. Unknown email and wrong password take the same time
  * (a dummy hash is verified) and give the same answer. Failed logins are
  * throttled across connections and nodes (login-throttle.ts): over a limit
@@ -33,10 +56,10 @@ export const emailStrategy: Strategy = async (authData, { appId, prisma, info, t
     where: { appId_emailKey: { appId, emailKey } },
   });
   if (!user) {
-    await burnPasswordCheck(password);
+    await oneHashAtATime(() => burnPasswordCheck(password));
     return FAILED;
   }
-  if (!(await verifyPassword(user.passwordHash, password))) return FAILED;
+  if (!(await oneHashAtATime(() => verifyPassword(user.passwordHash, password)))) return FAILED;
   await reservation.succeeded();
   const clientData = { ...(user.clientData as Record<string, unknown>), id: user.id };
   return {

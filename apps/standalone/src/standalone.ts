@@ -64,7 +64,12 @@ async function openCluster(
   switch (choice.kind) {
     case 'local': {
       const bus = new LocalBus({ nodeId, onHandlerError });
-      const definitions = createJobDefinitions({ config, logger, prisma: db.prisma });
+      const definitions = createJobDefinitions({
+        config,
+        logger,
+        prisma: db.prisma,
+        logMailLinks: true,
+      });
       const jobs = new InlineJobQueue(definitions, logger);
       return {
         bus,
@@ -84,7 +89,13 @@ async function openCluster(
           url: choice.url,
           keyPrefix,
           nodeId,
-          definitions: createJobDefinitions({ config, logger, prisma: db.prisma, redis }),
+          definitions: createJobDefinitions({
+            config,
+            logger,
+            prisma: db.prisma,
+            redis,
+            logMailLinks: true,
+          }),
           logger,
           processJobs: true,
         });

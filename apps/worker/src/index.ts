@@ -52,8 +52,10 @@ export function createJobDefinitions(options: {
   logger: MailLogger & PurgeLogger;
   prisma?: PrismaClient;
   redis?: Redis;
+  /** Log the links of mail written to the outbox (`pnpm start` only: they carry one-time tokens). */
+  logMailLinks?: boolean;
 }): JobDefinition[] {
-  const { config, logger, prisma, redis } = options;
+  const { config, logger, prisma, redis, logMailLinks = false } = options;
   const mailer = createMailer({
     from: config.MAIL_FROM,
     smtpUrl: config.SMTP_URL,
@@ -62,7 +64,7 @@ export function createJobDefinitions(options: {
   const keyPrefix = config.REDIS_KEY_PREFIX ?? '';
   const ledger = redis ? new RedisUsageLedger({ redis, keyPrefix }) : new MemoryUsageLedger();
   return [
-    sendEmailJob(mailer, logger),
+    sendEmailJob(mailer, logger, { logMailLinks }),
     usageRollupJob({ prisma, ledger }),
     purgeAppJob({ prisma, redis, keyPrefix, logger }),
     persistRecordsJob({ prisma, redis, keyPrefix }),

@@ -163,4 +163,16 @@ describe('send-email without SMTP_URL', () => {
     ]);
     expect(JSON.stringify(logger.lines)).not.toContain(SECRET);
   });
+
+  it("logs the mail's links too under pnpm start (logMailLinks), and only there", async () => {
+    const logger = captureLogger();
+    const config = loadConfig({ DATA_DIR: dataDir });
+    const definitions = createJobDefinitions({ config, logger, logMailLinks: true });
+    const queue = new InlineJobQueue(definitions, logger);
+    await queue.enqueue(SEND_EMAIL_JOB, MAIL);
+    await queue.close();
+
+    expect(logger.lines).toHaveLength(2);
+    expect(logger.lines[1]?.message).toContain(`\n  ${LINK}`);
+  });
 });

@@ -1,4 +1,12 @@
 /**
+ * Names of a closed connection removed per turn of the event loop: a
+ * connection closing with thousands of names (and, for each name it was the
+ * last subscriber of, a listener-registry call) would otherwise hold every
+ * other connection of the node while it is cleaned up.
+ */
+export const NAMES_REMOVED_PER_TURN = 500;
+
+/**
  * Who is subscribed to which name, in one app and one topic. Both
  * directions are indexed, so a closing connection is removed from every
  * name it had in time proportional to its own subscriptions.
@@ -48,6 +56,30 @@ export class SubscriptionRegistry<C> {
       if (set?.size === 0) this.#byName.delete(name);
     }
     return removed;
+  }
+
+  /**
+   * Removes every subscription of a closed connection, NAMES_REMOVED_PER_TURN
+   * names per turn of the event loop, and calls `lastGone` for each name it
+   * leaves without subscribers. Until it is done, later turns may still see
+   * the connection among a name's subscribers (sends to a closed connection
+   * are dropped).
+   */
+  removeConnectionInTurns(connection: C, lastGone: (name: string) => void): void {
+    const names = this.#byConnection.get(connection);
+    if (!names) return;
+    const step = () => {
+      let removed = 0;
+      // Deleting while iterating a Set is safe; each step starts from what is left.
+      for (const name of names) {
+        if (removed++ >= NAMES_REMOVED_PER_TURN) {
+          setImmediate(step);
+          return;
+        }
+        if (this.remove(name, connection) && !this.#byName.has(name)) lastGone(name);
+      }
+    };
+    step();
   }
 
   subscribers(name: string): ReadonlySet<C> | undefined {

@@ -188,9 +188,9 @@ export class EventHandler implements TopicHandler {
   }
 
   connectionClosed(connection: Connection): void {
-    for (const name of this.subscriptions.removeConnection(connection)) {
-      if (!this.subscriptions.subscribers(name)) this.listeners.unsubscribed(name);
-    }
+    this.subscriptions.removeConnectionInTurns(connection, (name) =>
+      this.listeners.unsubscribed(name),
+    );
     this.listeners.connectionClosed(connection);
   }
 

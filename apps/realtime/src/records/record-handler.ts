@@ -394,9 +394,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   }
 
   connectionClosed(connection: Connection): void {
-    for (const name of this.subscriptions.removeConnection(connection)) {
-      if (!this.subscriptions.subscribers(name)) this.#lastGone(name);
-    }
+    this.subscriptions.removeConnectionInTurns(connection, (name) => this.#lastGone(name));
     this.listeners.connectionClosed(connection);
   }
 

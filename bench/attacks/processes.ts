@@ -186,6 +186,11 @@ export class ServerProcess {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
+  /** CPU spent by the server process so far (see cpuOf). */
+  cpu(): Promise<CpuSample | null> {
+    return cpuOf(this.serverPid);
+  }
+
   /** Resident memory of the server process, in bytes (VmRSS). */
   rss(): Promise<number> {
     return rssOf(this.serverPid);
@@ -219,6 +224,36 @@ export async function cpusOf(pid: number): Promise<string> {
     return /^Cpus_allowed_list:\s+(\S+)/m.exec(status)?.[1] ?? '?';
   } catch {
     return '?';
+  }
+}
+
+/** CPU time of a process and its main thread (the event loop), and the main thread's run-queue wait. */
+export type CpuSample = { at: number; processMs: number; mainMs: number; mainWaitMs: number };
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+async function statTimes(path: string): Promise<number> {
+  const stat = await readFile(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the comm.
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/**
+ * How the process's CPU was spent so far: /proc/<pid>/stat for every thread,
+ * /proc/<pid>/task/<pid>/schedstat for the main thread (run time, and time
+ * spent runnable but waiting for the CPU: other processes on its CPU).
+ */
+export async function cpuOf(pid: number): Promise<CpuSample | null> {
+  try {
+    const [processMs, schedstat] = await Promise.all([
+      statTimes(`/proc/${pid}/stat`),
+      readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8'),
+    ]);
+    const [runNs = 0, waitNs = 0] = schedstat.trim().split(' ').map(Number);
+    return { at: performance.now(), processMs, mainMs: runNs / 1e6, mainWaitMs: waitNs / 1e6 };
+  } catch {
+    return null;
   }
 }
 

@@ -131,6 +131,8 @@ type Row = {
   attack: string;
   result: AttackResult | { error: string };
   rss: { before: number; peak: number; after: number };
+  /** Node A (the probe's node) during the attack: CPU of its event loop and whole process, run-queue wait. */
+  cpu: { windowMs: number; mainMs: number; processMs: number; waitMs: number } | null;
   quiet: ProbeResult;
   during: ProbeResult;
 };
@@ -145,6 +147,8 @@ const NO_PROBE: ProbeResult = {
 };
 
 const toMb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const percent = (part: number, whole: number) =>
+  whole > 0 ? `${Math.round((100 * part) / whole)}%` : '—';
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 
 function p99Limit(quiet: ProbeResult): number {
@@ -194,6 +198,7 @@ async function runOne(
     const quiet = await probe.quiet(quietMs);
     const before = await process_.rss();
     const sampler = sampleRss(() => process_.rss());
+    const cpuBefore = await deployment.node.cpu();
     await probe.start();
     let result: Row['result'];
     try {
@@ -202,6 +207,7 @@ async function runOne(
       result = { error: error instanceof Error ? error.message : String(error) };
     }
     const during = await probe.stop();
+    const cpuAfter = await deployment.node.cpu();
     const peak = await sampler.stop();
     const after = await process_.rss();
     if (process_.exited) result = { error: `${process_.label} exited during the attack` };
@@ -215,6 +221,15 @@ async function runOne(
       attack: attack.name,
       result,
       rss: { before, peak, after },
+      cpu:
+        cpuBefore && cpuAfter
+          ? {
+              windowMs: cpuAfter.at - cpuBefore.at,
+              mainMs: cpuAfter.mainMs - cpuBefore.mainMs,
+              processMs: cpuAfter.processMs - cpuBefore.processMs,
+              waitMs: cpuAfter.mainWaitMs - cpuBefore.mainWaitMs,
+            }
+          : null,
       quiet,
       during,
     };
@@ -271,6 +286,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
             error: `set-up failed: ${error instanceof Error ? error.message : String(error)}`,
           },
           rss: { before: Number.NaN, peak: Number.NaN, after: Number.NaN },
+          cpu: null,
           quiet: NO_PROBE,
           during: NO_PROBE,
         }),
@@ -280,7 +296,8 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       const text = 'error' in row.result ? `ERROR ${row.result.error}` : row.result.outcome;
       progress(
         `    ${text}\n    RSS +${toMb(row.rss.peak - row.rss.before)} MB, p99 ${ms(row.quiet.p99Ms)} -> ` +
-          `${ms(row.during.p99Ms)} ms; ${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          `${ms(row.during.p99Ms)} ms; event loop busy ${row.cpu ? percent(row.cpu.mainMs, row.cpu.windowMs) : '—'}, ` +
+          `waiting for CPU ${row.cpu ? percent(row.cpu.waitMs, row.cpu.windowMs) : '—'}; ${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
       if (deployment.node.exited || deployment.controlPlane.exited) {
         progress('  a server exited: the remaining attacks are skipped');
@@ -336,6 +353,7 @@ async function main(): Promise<number> {
         'RSS MB before / peak / after',
         'Outcome',
         'Other app p99 ms quiet / attack',
+        'Node A CPU: event loop (all threads) / waiting',
         'RSS +<150 MB',
         `p99 ≤ ${P99_FACTOR}x`,
         'Impersonations',
@@ -353,6 +371,10 @@ async function main(): Promise<number> {
           result?.outcome ?? `ERROR: ${(row.result as { error: string }).error}`,
           `${ms(row.quiet.p99Ms)} / ${ms(row.during.p99Ms)}` +
             (row.during.lost > 0 ? ` (${row.during.lost} lost)` : ''),
+          row.cpu
+            ? `${percent(row.cpu.mainMs, row.cpu.windowMs)} (${percent(row.cpu.processMs, row.cpu.windowMs)}) / ` +
+              percent(row.cpu.waitMs, row.cpu.windowMs)
+            : '—',
           mark(v.rssOk),
           mark(v.p99Ok),
           result?.impersonations === undefined
@@ -375,6 +397,12 @@ async function main(): Promise<number> {
   } else {
     say(`p99 target: ${P99_FACTOR}x the quiet p99 measured just before each attack, nothing lost.`);
   }
+  say(
+    'Node A CPU: share of the attack window its event loop (main thread) ran, in brackets every ' +
+      'thread of the process (GC, thread pool), and share the event loop was runnable but waited ' +
+      'for its CPU (other threads and processes there: a high wait with a low busy share means the ' +
+      'p99 measured the machine, not the node).',
+  );
   if (options.p99Mode === 'report') {
     const p99Missed = rows.filter((row) => !verdicts(row).p99Ok).length;
     say(

@@ -74,6 +74,9 @@ export class Developer {
     return request(this.base, method, path, { token: this.token, ...options });
   }
 
+  /** Every app this developer created, oldest first. */
+  readonly apps: string[] = [];
+
   /** Creates an app with these rules, auth settings and limits; returns its id. */
   async createApp(
     name: string,
@@ -84,6 +87,7 @@ export class Developer {
     if (setup.rules) await this.call('PUT', `/v1/apps/${id}/permissions`, { valve: setup.rules });
     if (setup.auth) await this.call('PUT', `/v1/apps/${id}/auth`, setup.auth);
     if (setup.limits) await this.call('PUT', `/v1/apps/${id}/limits`, setup.limits);
+    this.apps.push(id);
     return id;
   }
 

@@ -41,7 +41,7 @@ import {
   setMeasuredNodeFlags,
   setUpPinning,
 } from './processes.ts';
-import { terminateAll } from './raw.ts';
+import { RawClient, terminateAll } from './raw.ts';
 import { WebhookServer } from './webhook-server.ts';
 
 const ATTACKS: Record<string, Attack> = {
@@ -137,6 +137,19 @@ type Row = {
   during: ProbeResult;
 };
 
+/** One handshake per app on every node, so that each has loaded the app (then closed). */
+async function warmApps(deployment: Deployment, apps: readonly string[]): Promise<void> {
+  const nodes = [...new Set([deployment.nodeA, deployment.nodeB])];
+  await Promise.all(
+    apps.flatMap((app) =>
+      nodes.map(async (node) => {
+        const { client } = await RawClient.challenged(`${node}/${app}`);
+        client.terminate();
+      }),
+    ),
+  );
+}
+
 const NO_PROBE: ProbeResult = {
   sent: 0,
   received: 0,
@@ -191,7 +204,13 @@ async function runOne(
 ): Promise<Row> {
   const { deployment } = context;
   const process_ = attack.target === 'node' ? deployment.node : deployment.controlPlane;
+  const appsBefore = context.developer.apps.length;
   const prepared = await attack.prepare(context);
+  // The nodes load the attack's apps before the quiet window: the first load
+  // of an app (a database read and a rules compile; under pnpm start a
+  // synchronous query of the in-process database) happens to any new app and
+  // is not part of the attack.
+  await warmApps(deployment, context.developer.apps.slice(appsBefore));
   const servers = [...new Set([deployment.node, deployment.controlPlane, ...deployment.others])];
   const logMarks = servers.map((s) => s.logs.length);
   try {

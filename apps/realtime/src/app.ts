@@ -50,6 +50,8 @@ declare module 'fastify' {
       lifecycle: NodeLifecycle | undefined;
       /** How far Postgres is behind the records this node wrote (a metric). */
       persistenceLag(): Promise<PersistenceLag>;
+      /** From now on /ready answers 503 (a drain has begun); clients are still served. */
+      markDraining(): void;
     };
   }
 }
@@ -204,12 +206,24 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     : undefined;
 
   // The node's state, for metrics and for tests that wait on it.
+  let draining = false;
   app.decorate('hubstream', {
     registry,
     lifecycle,
     persistenceLag: () => records.persistenceLag(),
+    markDraining: () => {
+      draining = true;
+    },
   });
-  registerHealthRoutes(app, [{ name: 'database', check: () => options.db.ping() }]);
+  registerHealthRoutes(app, [
+    { name: 'database', check: () => options.db.ping() },
+    {
+      name: 'drain',
+      check: async () => {
+        if (draining) throw new Error('the node is draining');
+      },
+    },
+  ]);
   registerRealtimeMetrics(app, {
     registry,
     counters: node.counters,

@@ -42,6 +42,10 @@ const stop = async () => {
   // The registry forgets its apps on close: the reporter notes them first,
   // then reports what they counted up to the last connection's close.
   await reporter?.sample().catch(() => {});
+  // Out of the load balancers' rotation first, while still serving.
+  server?.hubstream.markDraining();
+  if (config.DRAIN_READINESS_GRACE_MS > 0)
+    await new Promise((resolve) => setTimeout(resolve, config.DRAIN_READINESS_GRACE_MS));
   await server?.close();
   logger.info({ nodeId }, 'drained: clients closed, records written, node registry left');
   await reporter?.stop().catch(() => {});

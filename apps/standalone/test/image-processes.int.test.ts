@@ -92,6 +92,9 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
     REALTIME_HOST: '127.0.0.1',
     WORKER_HOST: '127.0.0.1',
     SHUTDOWN_TIMEOUT_MS,
+    // A drained node answers /ready with 503 for this long before it closes
+    // its listener: long enough for the test's poll to see it on any machine.
+    DRAIN_READINESS_GRACE_MS: '500',
     NODE_HEARTBEAT_INTERVAL_MS: '250',
     NODE_DEAD_AFTER_MS: '1500',
     LOG_LEVEL: 'info',

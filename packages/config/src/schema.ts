@@ -221,6 +221,13 @@ export const configSchema = Type.Object(
       description:
         'How long a process waits for open work to finish on SIGINT/SIGTERM before it exits anyway.',
     }),
+    DRAIN_READINESS_GRACE_MS: Type.Integer({
+      minimum: 0,
+      default: 0,
+      expected: 'a whole number of at least 0',
+      description:
+        'On SIGTERM a realtime node first answers /ready with 503 for this long while it keeps serving, so load balancers that poll /ready stop sending it new connections before it closes its clients. 0: close at once.',
+    }),
     REDIS_KEY_PREFIX: Type.Optional(
       Type.String({
         // It ends up in SCAN patterns (the app purge): no glob characters.

@@ -126,7 +126,11 @@ describe('the local CA', () => {
     // The config as `pnpm start` hands it to the servers: the pair made in DATA_DIR/tls.
     const resolved = await resolveSelfSigned(
       loadConfig({ DATA_DIR: dataDir, TLS_SELF_SIGNED: 'true' }),
-      { standalone: true, hosts: ['127.0.0.1'], logger: createLogger({ level: 'silent', name: 'test' }) },
+      {
+        standalone: true,
+        hosts: ['127.0.0.1'],
+        logger: createLogger({ level: 'silent', name: 'test' }),
+      },
     );
     h = await startControlPlane('pglite', {
       env: {

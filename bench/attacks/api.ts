@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TEMPLATES } from '../../packages/valve/src/templates.ts';
 
 // The control plane's HTTP API, as a developer's script would call it: the
 // attacks set their apps up through it (auth strategies, rules, limits,
@@ -105,25 +106,5 @@ export const HIGH_LIMITS = {
   maxCrossReferencesPerSecond: 1_000_000,
 };
 
-/** Everything allowed, for attacks that are not about permissions. */
-export const OPEN_RULES = `record:
-  "*":
-    create: true
-    read: true
-    write: true
-    delete: true
-    listen: true
-    notify: true
-event:
-  "*":
-    publish: true
-    subscribe: true
-    listen: true
-rpc:
-  "*":
-    provide: true
-    request: true
-presence:
-  "*":
-    allow: true
-`;
+/** Everything allowed, for attacks that are not about permissions: the development starter rules. */
+export const OPEN_RULES = TEMPLATES.development.valve;

@@ -10,7 +10,7 @@ import {
   TOPIC,
 } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './harness.ts';
+import { type Stack, startStack, until } from './harness.ts';
 import { openWire } from './wire.ts';
 
 let stack: Stack;
@@ -308,6 +308,8 @@ describe('quarantine and limits before login', () => {
     raw.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: bad });
     expect(await raw.next()).toMatchObject({ action: AUTH_ACTION.AUTH_UNSUCCESSFUL });
     raw.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: bad });
+    // The last attempt is answered too, then refused for good (as deepstream does).
+    expect(await raw.next()).toMatchObject({ action: AUTH_ACTION.AUTH_UNSUCCESSFUL });
     expect(await raw.next()).toMatchObject({ action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
     expect((await raw.closed).code).toBe(4002);
 
@@ -319,8 +321,32 @@ describe('quarantine and limits before login', () => {
     expect((await second.closed).code).toBe(4003);
   });
 
-  it('closes a connection that does not log in within the app’s timeout', async () => {
-    const appId = await stack.createApp({ auth: { unauthenticatedTimeoutMs: 1000 } });
+  it("answers the official client's last login attempt before TOO_MANY_AUTH_ATTEMPTS", async () => {
+    const appId = await stack.createApp({
+      auth: { open: { enabled: false }, email: { enabled: true }, maxAuthAttempts: 2 },
+    });
+    const client = stack.rawClient(appId);
+    const bad = { email: 'no@example.com', password: 'x' };
+    const answers: boolean[] = [];
+    const login = () =>
+      new Promise<void>((resolve) =>
+        client.login(bad as never, (success) => {
+          answers.push(success);
+          resolve();
+        }),
+      );
+    await login();
+    const second = login();
+    await until(() => client.getConnectionState() === 'TOO_MANY_AUTH_ATTEMPTS', 'the refusal');
+    // The callback of the last attempt fired before the refusal arrived.
+    expect(answers).toEqual([false, false]);
+    await second;
+  });
+
+  it('closes a connection that does not log in within the app’s timeout (200 ms)', async () => {
+    // Small values are allowed, as deepstream's own acceptance tests use 200 ms.
+    const appId = await stack.createApp({ auth: { unauthenticatedTimeoutMs: 200 } });
+    const opened = Date.now();
     const raw = await openWire(`${stack.realtimeUrl}/${appId}`);
     raw.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
     await raw.next();
@@ -329,5 +355,17 @@ describe('quarantine and limits before login', () => {
       action: CONNECTION_ACTION.AUTHENTICATION_TIMEOUT,
     });
     expect((await raw.closed).code).toBe(4001);
+    const took = Date.now() - opened;
+    expect(took).toBeGreaterThanOrEqual(190);
+    expect(took).toBeLessThan(900);
+  });
+
+  it('lets the official client log in within a 200 ms unauthenticated timeout', async () => {
+    const appId = await stack.createApp({ auth: { unauthenticatedTimeoutMs: 200 } });
+    const client = stack.rawClient(appId);
+    expect(await client.login({ username: 'quick' })).toEqual({ id: 'open:quick' });
+    // Logged in: the timer no longer applies.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(client.getConnectionState()).toBe('OPEN');
   });
 });

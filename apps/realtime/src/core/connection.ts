@@ -409,20 +409,21 @@ export class Connection {
     this.state = 'awaiting-auth';
     this.#authAttempts++;
     this.#authFailed(result.reason);
-    if (this.#authAttempts >= this.app.auth.maxAuthAttempts) {
-      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
-      // A moment for the frame to leave before the close (as deepstream does).
-      setTimeout(
-        () => this.close(CLOSE_CODES.TOO_MANY_AUTH_ATTEMPTS, 'too many auth attempts'),
-        10,
-      );
-      return;
-    }
+    // Every attempt is answered, the last one too (as deepstream does): the
+    // official client's login() callback fires before TOO_MANY_AUTH_ATTEMPTS.
     this.send({
       topic: TOPIC.AUTH,
       action: AUTH_ACTION.AUTH_UNSUCCESSFUL,
       ...(result.clientData === undefined ? {} : { data: JSON.stringify(result.clientData) }),
     });
+    if (this.#authAttempts >= this.app.auth.maxAuthAttempts) {
+      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
+      // A moment for the frames to leave before the close (as deepstream does).
+      setTimeout(
+        () => this.close(CLOSE_CODES.TOO_MANY_AUTH_ATTEMPTS, 'too many auth attempts'),
+        10,
+      );
+    }
   }
 
   #authFailed(reason: AuthFailureReason) {

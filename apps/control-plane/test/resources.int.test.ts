@@ -151,6 +151,7 @@ describe.each<Backend>(['postgres', 'pglite'])('resources on %s', (backend) => {
         [{ open: { enabled: 'yes' } }, 400, 'VALIDATION_FAILED'],
         [{ facebook: { enabled: true } }, 400, 'VALIDATION_FAILED'],
         [{ maxAuthAttempts: 0 }, 400, 'VALIDATION_FAILED'],
+        [{ unauthenticatedTimeoutMs: 99 }, 400, 'VALIDATION_FAILED'],
       ];
       for (const [body, status, code] of cases) {
         const res = await h.call('PUT', `/v1/apps/${app.id}/auth`, { token, body });

@@ -63,7 +63,7 @@ export const AuthSettingsBody = Type.Object(
     open: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false })),
     email: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false })),
     webhook: Type.Optional(Type.Partial(WebhookSettings, { additionalProperties: false })),
-    unauthenticatedTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+    unauthenticatedTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
     maxAuthAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   },
   { additionalProperties: false },

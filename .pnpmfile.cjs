@@ -12,7 +12,18 @@ const DROPPED_PEERS = {
   '@prisma/client': ['prisma', 'typescript'],
 };
 
+// @deepstream/server (deepstream, the realtime bench's comparison, a
+// devDependency of apps/realtime) names uWebSockets.js from GitHub, which
+// installs here cannot reach. deepstream loads it only for its 'uws' HTTP
+// server; the bench runs its default Node one.
+const DROPPED_DEPENDENCIES = {
+  '@deepstream/server': ['uWebSockets.js'],
+};
+
 function readPackage(manifest) {
+  for (const name of DROPPED_DEPENDENCIES[manifest.name] ?? []) {
+    if (manifest.dependencies) delete manifest.dependencies[name];
+  }
   const dropped = DROPPED_PEERS[manifest.name];
   if (dropped) {
     for (const name of dropped) {

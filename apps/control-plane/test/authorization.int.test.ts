@@ -32,6 +32,7 @@ function bodyFor(route: Route) {
   if (route.path.endsWith('/users') && route.method === 'POST') {
     return { email: `u${Math.random()}@example.com`, password: 'long enough password' };
   }
+  if (route.path.endsWith('/keys') && route.method === 'POST') return { name: 'Script' };
   if (route.path.endsWith('/{userId}')) return { clientData: { a: 1 } };
   if (route.path.endsWith('/auth')) return { open: { enabled: true } };
   if (route.path === '/v1/apps/{id}') return { name: 'renamed' };
@@ -52,7 +53,10 @@ beforeAll(async () => {
     token: owner.token,
     body: { email: 'user@example.com', password: 'long enough password' },
   });
-  const key = await h.call('POST', `/v1/apps/${appId}/keys`, { token: owner.token, body: {} });
+  const key = await h.call('POST', `/v1/apps/${appId}/keys`, {
+    token: owner.token,
+    body: { name: 'Script' },
+  });
   ownKey = key.body.key;
   ids = { userId: user.body.id, keyId: key.body.id };
   const doc = (await h.call('GET', '/openapi.json')).body as {

@@ -126,7 +126,7 @@ describe.each<Backend>(['postgres', 'pglite'])('API contract on %s', (backend) =
       body: { id: expect.any(String), email: 'end@user.com' },
     });
 
-    const key = await h.call('POST', `/v1/apps/${appId}/keys`, { token });
+    const key = await h.call('POST', `/v1/apps/${appId}/keys`, { token, body: { name: 'Script' } });
     expect(key.status).toBe(201);
     expect(key.body).toMatchObject({
       id: expect.any(String),

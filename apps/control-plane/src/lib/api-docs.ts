@@ -1,6 +1,6 @@
 import { TEMPLATES } from '@hubstream/valve';
 import Value from 'typebox/value';
-import { AUTH_PROBLEMS } from '../plugins/auth.ts';
+import { AUTH_PROBLEMS, LACKS_USERS_SCOPE } from '../plugins/auth.ts';
 import { ErrorReply } from './schemas.ts';
 
 // What /openapi.json and /docs say about each route beyond its TypeBox
@@ -29,7 +29,7 @@ export const ERROR_DOCS: Record<number, { description: string; code: string; mes
   },
   403: {
     description:
-      "FORBIDDEN: who is asking may not do this: an API key of another app, or an API key outside its app's user routes.",
+      'FORBIDDEN: who is asking may not do this: an API key of another app, an API key outside its app\'s user routes, or one without the "users" scope on them.',
     code: 'FORBIDDEN',
     message: 'App API keys can only manage the app users of their own app.',
   },
@@ -100,6 +100,10 @@ const KEY = {
   id: '019ae3c2-9d40-7a11-8c3e-5b2f4a6d7e80',
   name: 'Backend',
   prefix: 'hsk_a1b2c3d4',
+  scopes: ['users', 'data'],
+  userId: null,
+  serverData: { role: 'backend' },
+  dataUserId: 'api-key:Backend',
   createdAt: WHEN,
   lastUsedAt: null,
   revokedAt: null,
@@ -240,14 +244,9 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     success: 'Deleted; its clients are disconnected and its records purged.',
   },
   'POST /v1/apps/:id/keys': {
-    success: 'The new key. `key` is shown this once: store it now.',
-    example: {
-      id: KEY.id,
-      key: 'hsk_a1b2c3d4_Zm9vYmFyYmF6cXV4',
-      name: KEY.name,
-      prefix: KEY.prefix,
-      createdAt: WHEN,
-    },
+    success:
+      'The new key with its scopes. `key` is shown this once: store it now. Without `scopes` a key gets `["users"]`; `userId` and `serverData` need the `data` scope.',
+    example: { ...KEY, key: 'hsk_a1b2c3d4_Zm9vYmFyYmF6cXV4' },
   },
   'GET /v1/apps/:id/keys': {
     success: "The app's keys, without their secrets.",
@@ -424,6 +423,7 @@ export function successExample(schema: Schema, curated: unknown): unknown {
 
 /** Where a route's failure of some status has its own code or message. */
 const ERROR_VARIANTS: { status: number; url: RegExp; code: string; message: string }[] = [
+  { status: 403, url: /\/apps\/:id\/users/, code: 'FORBIDDEN', message: LACKS_USERS_SCOPE },
   {
     status: 404,
     url: /\/users\/:userId/,

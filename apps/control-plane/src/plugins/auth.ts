@@ -9,7 +9,14 @@ import { sha256 } from '../lib/secrets.ts';
 // request and cached on it.
 
 export type Developer = { kind: 'developer'; accountId: string; email: string; sessionId: string };
-export type AppKey = { kind: 'apiKey'; appId: string; keyId: string; prefix: string };
+export type AppKey = {
+  kind: 'apiKey';
+  appId: string;
+  keyId: string;
+  prefix: string;
+  /** 'users' and/or 'data' (routes/keys/routes.ts); a null column reads as none. */
+  scopes: readonly string[];
+};
 export type Principal = Developer | AppKey;
 
 const TOUCH_EVERY_MS = 3600_000;
@@ -67,7 +74,13 @@ async function resolve(prisma: PrismaClient, request: FastifyRequest): Promise<R
       await prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
     }
     return {
-      principal: { kind: 'apiKey', appId: key.appId, keyId: key.id, prefix: key.prefix },
+      principal: {
+        kind: 'apiKey',
+        appId: key.appId,
+        keyId: key.id,
+        prefix: key.prefix,
+        scopes: key.scopes ?? [],
+      },
     };
   }
   if (!token.startsWith(SESSION_TOKEN_PREFIX)) return problem('unknownKind');
@@ -114,6 +127,10 @@ async function requirePrincipal(prisma: PrismaClient, request: FastifyRequest): 
   throw new ApiError('UNAUTHENTICATED', AUTH_PROBLEMS[problem]);
 }
 
+/** Said to a key without the users scope on the app user routes. */
+export const LACKS_USERS_SCOPE =
+  'This API key lacks the "users" scope: it was created for the HTTP data API only. Manage app users with a key that has the "users" scope (create one on the app\'s API keys page), or with your session token.';
+
 export async function requireDeveloper(
   prisma: PrismaClient,
   request: FastifyRequest,
@@ -128,7 +145,9 @@ export async function requireDeveloper(
 /**
  * The app, when the caller may act on it. Another account's app gets 404, so
  * ids cannot be probed; an API key of another app gets 403 naming its own
- * app, whatever the id asked for.
+ * app, whatever the id asked for. `allowApiKey` routes (the app user routes)
+ * take the app's keys that have the users scope; a key without it gets a 403
+ * that says so.
  */
 export async function requireApp(
   prisma: PrismaClient,
@@ -153,6 +172,9 @@ export async function requireApp(
   if (!app || !mine) throw new ApiError('NOT_FOUND', `App ${appId} was not found.`);
   if (principal.kind === 'apiKey' && !options.allowApiKey) {
     throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
+  }
+  if (principal.kind === 'apiKey' && !principal.scopes.includes('users')) {
+    throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
   }
   return { app, principal };
 }

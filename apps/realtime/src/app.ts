@@ -32,6 +32,7 @@ import type { NodeServices } from './core/app-runtime.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
+import { registerHttpApi } from './http-api/routes.ts';
 import { defaultLimits } from './limits/app-limits.ts';
 import {
   type ConnectionCounter,
@@ -232,6 +233,13 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     token: options.config.METRICS_TOKEN,
   });
   await registerGateway(app, registry, settings);
+  // deepstream's HTTP data API beside the WebSocket endpoint (same port and TLS).
+  await registerHttpApi(app, {
+    registry,
+    prisma: options.db.prisma,
+    config: options.config,
+    redis: options.redis,
+  });
   app.addHook('preClose', async () => {
     await registry.close();
   });

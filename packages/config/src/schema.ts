@@ -191,6 +191,22 @@ export const configSchema = Type.Object(
     RPC_RESPONSE_TIMEOUT_MS: positiveInt(10_000, {
       description: 'How long an accepted RPC may take before the caller gets RESPONSE_TIMEOUT.',
     }),
+    HTTP_API_MAX_COMMANDS: positiveInt(100, {
+      description:
+        "Most commands one request to a realtime node's HTTP data API (POST /APP_ID/api) may hold; a longer body is refused with 400 before any command runs.",
+    }),
+    HTTP_API_REQUEST_TIMEOUT_MS: positiveInt(20_000, {
+      description:
+        'How long one HTTP data API request may take in all; commands still unanswered then (an RPC nobody answers) get HTTP_REQUEST_TIMEOUT.',
+    }),
+    HTTP_API_TOKEN_TTL_MS: positiveInt(86_400_000, {
+      description:
+        'How long a token from POST /APP_ID/api/auth stays valid. Kept in Redis (every node accepts it) when REDIS_URL is set, else in the node itself.',
+    }),
+    HTTP_API_MAX_TOKENS: positiveInt(100_000, {
+      description:
+        'Most HTTP data API tokens a realtime node without Redis keeps; when full, the oldest is dropped first.',
+    }),
     LISTEN_RESPONSE_TIMEOUT_MS: positiveInt(500, {
       description:
         'How long a listening provider has to accept or reject a subscription before the next one is asked.',

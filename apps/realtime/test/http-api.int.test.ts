@@ -1,0 +1,488 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack, until } from './harness.ts';
+
+// The HTTP data API of one realtime node (deepstream's docs/client-http/v1):
+// every command kind against official WebSocket clients of the same app,
+// every error shape, Valve per command, limits, and app API keys.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({
+    env: { HTTP_API_MAX_COMMANDS: '20', MAX_MESSAGE_BYTES: '65536' },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
+type Reply = { status: number; type: string; text: string; json: () => any };
+
+const base = () => stack.nodeUrl(0).replace(/^ws/, 'http');
+
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const response = await fetch(`${base()}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    text,
+    json: () => JSON.parse(text),
+  };
+}
+
+const api = (appId: string, body: unknown, headers?: Record<string, string>) =>
+  post(`/${appId}/api`, body, headers);
+
+describe('HTTP data API: commands', () => {
+  it('runs every command kind in order, as WebSocket clients of the app see it', async () => {
+    const appId = await stack.createApp();
+    const watcher = await stack.client(appId, { username: 'watcher' });
+    const provider = await stack.client(appId, { username: 'provider' });
+    const events: unknown[] = [];
+    watcher.event.subscribe('news', (data: unknown) => events.push(data));
+    provider.rpc.provide('add', (data: { a: number; b: number }, response) => {
+      response.send(data.a + data.b);
+    });
+    const record = watcher.record.getRecord('cars/bmw');
+    await record.whenReady();
+    const runtime = (await stack.runtime(appId))!;
+    await until(() => runtime.events.subscriptions.subscribers('news')?.size === 1, 'subscribe');
+    await until(() => runtime.rpc.providers.subscribers('add')?.size === 1, 'provide');
+
+    const res = await api(appId, {
+      body: [
+        { topic: 'event', action: 'emit', eventName: 'news', data: { headline: 'hi' } },
+        { topic: 'record', action: 'write', recordName: 'cars/bmw', data: { wheels: 4 } },
+        { topic: 'record', action: 'write', recordName: 'cars/bmw', path: 'tyres', data: 2 },
+        { topic: 'record', action: 'read', recordName: 'cars/bmw' },
+        { topic: 'record', action: 'head', recordName: 'cars/bmw' },
+        { topic: 'record', action: 'write', recordName: 'cars/bmw', data: { x: 1 }, version: 9 },
+        { topic: 'record', action: 'write', recordName: 'cars/bmw', data: { x: 1 }, version: 1 },
+        { topic: 'list', action: 'write', listName: 'todo', data: ['a', 'b'] },
+        { topic: 'list', action: 'read', listName: 'todo' },
+        { topic: 'rpc', action: 'make', rpcName: 'add', data: { a: 2, b: 5 } },
+        { topic: 'rpc', action: 'make', rpcName: 'nobody' },
+        { topic: 'presence', action: 'query' },
+        { topic: 'presence', action: 'query', names: ['open:watcher', 'open:ghost'] },
+        { topic: 'record', action: 'notify', recordNames: ['cars/bmw'] },
+        { topic: 'list', action: 'delete', listName: 'todo' },
+        { topic: 'record', action: 'read', recordName: 'todo' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/application\/json/);
+    const { result, body } = res.json();
+    expect(result).toBe('PARTIAL_SUCCESS');
+    expect(body).toEqual([
+      { success: true },
+      { success: true },
+      { success: true },
+      { success: true, version: 2, data: { wheels: 4, tyres: 2 } },
+      { success: true, version: 2 },
+      {
+        success: false,
+        error:
+          'Record update failed. Version 9 is ahead of record "cars/bmw", which is at version 2.',
+        errorTopic: 'record',
+        errorEvent: 'INVALID_VERSION',
+        currentVersion: 2,
+      },
+      {
+        success: false,
+        error: 'Record update failed. Version 2 exists for record "cars/bmw".',
+        errorTopic: 'record',
+        errorEvent: 'VERSION_EXISTS',
+        currentVersion: 2,
+        currentData: { wheels: 4, tyres: 2 },
+      },
+      { success: true },
+      { success: true, version: 1, data: ['a', 'b'] },
+      { success: true, data: 7 },
+      {
+        success: false,
+        error: 'No provider was available to handle the RPC "nobody".',
+        errorTopic: 'rpc',
+        errorEvent: 'NO_RPC_PROVIDER',
+      },
+      { success: true, users: expect.arrayContaining(['open:watcher', 'open:provider']) },
+      { success: true, users: { 'open:watcher': true, 'open:ghost': false } },
+      { success: true },
+      { success: true },
+      {
+        success: false,
+        error: 'Record read failed. Record "todo" could not be found.',
+        errorTopic: 'record',
+        errorEvent: 'RECORD_NOT_FOUND',
+      },
+    ]);
+    // The WebSocket side saw the effects as if a client had made them.
+    await until(() => events.length === 1, 'event delivered');
+    expect(events).toEqual([{ headline: 'hi' }]);
+    await until(() => record.version === 2, 'record update');
+    expect(record.get()).toEqual({ wheels: 4, tyres: 2 });
+    // Written durably, as a client's write with an acknowledgement is.
+    const row = await stack.db.prisma.record.findFirst({ where: { appId, name: 'cars/bmw' } });
+    expect(row?.version).toBe(2);
+    // HTTP requests are not connections: nobody new is online, no place is taken.
+    expect(runtime.connections.size).toBe(2);
+  });
+
+  it('answers SUCCESS when every command succeeded and FAILURE when none did', async () => {
+    const appId = await stack.createApp();
+    const ok = await api(appId, {
+      body: [{ topic: 'event', action: 'emit', eventName: 'x' }],
+    });
+    expect(ok.json()).toEqual({ result: 'SUCCESS', body: [{ success: true }] });
+    const bad = await api(appId, {
+      body: [{ topic: 'record', action: 'read', recordName: 'missing' }],
+    });
+    expect(bad.json().result).toBe('FAILURE');
+  });
+});
+
+describe('HTTP data API: malformed requests (plain text, 4xx, nothing runs)', () => {
+  let appId: string;
+  beforeAll(async () => {
+    appId = await stack.createApp();
+  });
+
+  const cases: [string, () => Promise<Reply>, number, string | RegExp][] = [
+    ['invalid JSON', () => api(appId, '{"body": ['), 400, /^Failed to parse body of request: /],
+    [
+      'not JSON',
+      () =>
+        fetch(`${base()}/${appId}/api`, { method: 'POST', body: 'a=1' }).then(async (r) => ({
+          status: r.status,
+          type: r.headers.get('content-type') ?? '',
+          text: await r.text(),
+          json: () => null,
+        })),
+      415,
+      'Invalid "Content-Type" header. Supported media types: "application/json"',
+    ],
+    ['no body', () => api(appId, {}), 400, 'Invalid message: the "body" parameter must exist.'],
+    [
+      'empty body',
+      () => api(appId, { body: [] }),
+      400,
+      'Invalid message: the "body" parameter must be a non-empty array of Objects.',
+    ],
+    [
+      'too many commands',
+      () =>
+        api(appId, {
+          body: Array.from({ length: 21 }, () => ({
+            topic: 'event',
+            action: 'emit',
+            eventName: 'e',
+          })),
+        }),
+      400,
+      'Invalid message: the "body" parameter holds 21 commands; at most 20 are allowed in one request.',
+    ],
+    [
+      'unknown topic',
+      () => api(appId, { body: [{ topic: 'evnt', action: 'emit', eventName: 'e' }] }),
+      400,
+      /^Failed to parse JIF object at index 0\. Reason: unknown topic "evnt"/,
+    ],
+    [
+      'unknown action',
+      () =>
+        api(appId, {
+          body: [
+            { topic: 'event', action: 'emit', eventName: 'e' },
+            { topic: 'record', action: 'subscribe', recordName: 'r' },
+          ],
+        }),
+      400,
+      /^Failed to parse JIF object at index 1\. Reason: unknown action "subscribe" for topic 'record'/,
+    ],
+    [
+      'missing field',
+      () => api(appId, { body: [{ topic: 'event', action: 'emit' }] }),
+      400,
+      "Failed to parse JIF object at index 0. Reason: property 'eventName' is required for topic 'event' action 'emit'",
+    ],
+    [
+      'whole write without an object',
+      () => api(appId, { body: [{ topic: 'record', action: 'write', recordName: 'r', data: 3 }] }),
+      400,
+      "Failed to parse JIF object at index 0. Reason: property 'data' must be an object or an array when no 'path' is given",
+    ],
+    [
+      'over the message size limit',
+      () =>
+        api(appId, {
+          body: [{ topic: 'event', action: 'emit', eventName: 'e', data: 'x'.repeat(70_000) }],
+        }),
+      400,
+      'Failed to parse body of request: request entity too large',
+    ],
+    [
+      'authData not an object',
+      () =>
+        api(appId, { authData: 'me', body: [{ topic: 'event', action: 'emit', eventName: 'e' }] }),
+      400,
+      'Invalid message: the "authData" parameter must be an object',
+    ],
+    [
+      'token not a string',
+      () => api(appId, { token: 5, body: [{ topic: 'event', action: 'emit', eventName: 'e' }] }),
+      400,
+      'Invalid message: the "token" parameter must be a non-empty string',
+    ],
+    [
+      'unknown token',
+      () =>
+        api(appId, {
+          token: `hst_${'a'.repeat(43)}`,
+          body: [{ topic: 'event', action: 'emit', eventName: 'e' }],
+        }),
+      401,
+      /^This token is unknown or has expired/,
+    ],
+    [
+      'unknown app',
+      () => api('nosuchapp0000', { body: [{ topic: 'event', action: 'emit', eventName: 'e' }] }),
+      404,
+      /^No app with id "nosuchapp0000"/,
+    ],
+  ];
+  for (const [what, send, status, message] of cases) {
+    it(`${what}: ${status}`, async () => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(res.type).toMatch(/^text\/plain/);
+      if (typeof message === 'string') expect(res.text).toBe(message);
+      else expect(res.text).toMatch(message);
+    });
+  }
+
+  it('runs no command of a batch with a malformed one', async () => {
+    const res = await api(appId, {
+      body: [
+        { topic: 'record', action: 'write', recordName: 'untouched', data: { a: 1 } },
+        { topic: 'record', action: 'write', recordName: 'untouched' },
+      ],
+    });
+    expect(res.status).toBe(400);
+    const read = await api(appId, {
+      body: [{ topic: 'record', action: 'head', recordName: 'untouched' }],
+    });
+    expect(read.json().body).toEqual([{ success: true, version: -1 }]);
+  });
+
+  it('answers GET with 405 and a CORS preflight with 204', async () => {
+    const get = await fetch(`${base()}/${appId}/api`);
+    expect(get.status).toBe(405);
+    const preflight = await fetch(`${base()}/${appId}/api`, { method: 'OPTIONS' });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+describe('HTTP data API: who may do what', () => {
+  const RULES = `record:
+  "*":
+    create: true
+    read: true
+    write: "user.data.role === 'backend'"
+    delete: false
+    listen: true
+    notify: true
+event:
+  "public/*":
+    publish: true
+    subscribe: true
+  "*":
+    publish: false
+    subscribe: true
+rpc:
+  "*":
+    provide: true
+    request: false
+presence:
+  "*":
+    allow: false
+`;
+
+  it('denies per command with MESSAGE_DENIED, and denied commands have no effect', async () => {
+    const appId = await stack.createApp({ permissions: RULES });
+    const res = await api(appId, {
+      body: [
+        { topic: 'event', action: 'emit', eventName: 'public/a' },
+        { topic: 'event', action: 'emit', eventName: 'secret' },
+        { topic: 'record', action: 'write', recordName: 'r', data: { a: 1 } },
+        { topic: 'record', action: 'delete', recordName: 'r' },
+        { topic: 'rpc', action: 'make', rpcName: 'f' },
+        { topic: 'presence', action: 'query' },
+        { topic: 'record', action: 'head', recordName: 'r' },
+      ],
+    });
+    const { result, body } = res.json();
+    expect(result).toBe('PARTIAL_SUCCESS');
+    expect(body[0]).toEqual({ success: true });
+    expect(body[1]).toEqual({
+      success: false,
+      error: "Message denied. Action 'emit' is not permitted.",
+      errorTopic: 'event',
+      errorEvent: 'MESSAGE_DENIED',
+      errorAction: 'emit',
+    });
+    expect(body[2]).toEqual({
+      success: false,
+      error: 'Message denied. Action "CREATEANDUPDATE" is not permitted.',
+      errorTopic: 'record',
+      errorEvent: 'MESSAGE_DENIED',
+      errorAction: 'write',
+    });
+    expect(body[3]).toMatchObject({
+      success: false,
+      errorEvent: 'MESSAGE_DENIED',
+      errorAction: 'delete',
+    });
+    expect(body[4]).toMatchObject({
+      success: false,
+      errorTopic: 'rpc',
+      errorEvent: 'MESSAGE_DENIED',
+    });
+    expect(body[5]).toMatchObject({
+      success: false,
+      errorTopic: 'presence',
+      errorEvent: 'MESSAGE_DENIED',
+    });
+    expect(body[6]).toEqual({ success: true, version: -1 });
+  });
+
+  it('acts as an API key with the data scope, as the user it names', async () => {
+    const appId = await stack.createApp({ permissions: RULES });
+    const other = await stack.createApp({ permissions: RULES });
+    const backend = await addKey(appId, { scopes: ['data'], serverData: { role: 'backend' } });
+    const named = await addKey(appId, { scopes: ['users', 'data'], userId: 'svc-1', name: 'svc' });
+    const usersOnly = await addKey(appId, { scopes: ['users'] });
+    const revoked = await addKey(appId, { scopes: ['data'], revoked: true });
+    const foreign = await addKey(other, { scopes: ['data'] });
+    const write = {
+      body: [{ topic: 'record', action: 'write', recordName: 'cfg', data: { on: true } }],
+    };
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+    const ok = await api(appId, write, bearer(backend));
+    expect(ok.json()).toEqual({ result: 'SUCCESS', body: [{ success: true }] });
+    // Another key of the same app without the rules' role: denied by Valve, per command.
+    const denied = await api(appId, write, bearer(named));
+    expect(denied.json().body[0]).toMatchObject({ errorEvent: 'MESSAGE_DENIED' });
+
+    const refusals: [string, number, RegExp][] = [
+      [usersOnly, 403, /lacks the 'data' scope/],
+      [revoked, 401, /was revoked/],
+      [foreign, 401, /not valid for this app/],
+      [`hsk_abcdefgh_${'x'.repeat(43)}`, 401, /not valid for this app/],
+      ['hsk_short', 401, /malformed/],
+    ];
+    for (const [key, status, message] of refusals) {
+      const res = await api(appId, write, bearer(key));
+      expect(res.status, key).toBe(status);
+      expect(res.text).toMatch(message);
+    }
+    // A key of another app reads exactly as a key nobody has.
+    const unknownText = (await api(appId, write, bearer(`hsk_abcdefgh_${'x'.repeat(43)}`))).text;
+    expect((await api(appId, write, bearer(foreign))).text).toBe(unknownText);
+    const basic = await api(appId, write, { authorization: 'Basic abc' });
+    expect(basic.status).toBe(401);
+  });
+
+  it('logs in with authData per request or once for a token, through the app strategies', async () => {
+    const appId = await stack.createApp({
+      permissions: RULES.replace("user.data.role === 'backend'", "user.id === 'alice'"),
+      namedUsers: true,
+      auth: { open: { enabled: false } },
+    });
+    const write = [{ topic: 'record', action: 'write', recordName: 'a', data: { v: 1 } }];
+    const open = await api(appId, { body: write });
+    expect(open.status).toBe(401);
+    expect(open.text).toMatch(/^Unsuccessful authentication attempt\./);
+
+    const withAuthData = await api(appId, { authData: { username: 'alice' }, body: write });
+    expect(withAuthData.json().result).toBe('SUCCESS');
+    const asBob = await api(appId, { authData: { username: 'bob' }, body: write });
+    expect(asBob.json().body[0]).toMatchObject({ errorEvent: 'MESSAGE_DENIED' });
+
+    const login = await post(`/${appId}/api/auth`, { username: 'alice' });
+    expect(login.status).toBe(200);
+    const { token, clientData } = login.json();
+    expect(token).toMatch(/^hst_/);
+    expect(clientData).toBeDefined();
+    const withToken = await api(appId, { token, body: write });
+    expect(withToken.json().result).toBe('SUCCESS');
+    // A token belongs to its app.
+    const elsewhere = await stack.createApp();
+    expect((await api(elsewhere, { token, body: write })).status).toBe(401);
+
+    const badLogin = await post(`/${appId}/api/auth`, {});
+    expect(badLogin.status).toBe(401);
+    expect(badLogin.text).toMatch(/^Invalid authentication data\./);
+  });
+
+  it("counts each command against the app's message rate", async () => {
+    const appId = await stack.createApp();
+    const res = await stack.api('PUT', `/v1/apps/${appId}/limits`, {
+      connectionMessagesPerSecond: 3,
+    });
+    expect(res.status).toBe(200);
+    const runtime = (await stack.runtime(appId))!;
+    await until(() => runtime.limiter.limits.connectionMessagesPerSecond === 3, 'limits');
+    const before = runtime.usage.messagesIn;
+    const batch = await api(appId, {
+      body: Array.from({ length: 5 }, (_, i) => ({
+        topic: 'event',
+        action: 'emit',
+        eventName: `e${i}`,
+      })),
+    });
+    const { result, body } = batch.json();
+    expect(result).toBe('PARTIAL_SUCCESS');
+    expect(body.filter((r: { success: boolean }) => r.success)).toHaveLength(3);
+    expect(body[4]).toMatchObject({ success: false, errorEvent: 'MESSAGE_DENIED' });
+    expect(runtime.usage.messagesIn - before).toBe(5);
+  });
+});
+
+/** An app API key as the control plane stores it (only its SHA-256). */
+async function addKey(
+  appId: string,
+  options: {
+    scopes: string[];
+    userId?: string;
+    name?: string;
+    serverData?: object;
+    revoked?: boolean;
+  },
+): Promise<string> {
+  const prefix = randomBytes(4).toString('hex');
+  const key = `hsk_${prefix}_${randomBytes(32).toString('base64url')}`;
+  await stack.db.prisma.apiKey.create({
+    data: {
+      appId,
+      prefix,
+      name: options.name ?? '',
+      keyHash: createHash('sha256').update(key).digest('hex'),
+      scopes: options.scopes,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.serverData ? { serverData: options.serverData } : {}),
+      ...(options.revoked ? { revokedAt: new Date() } : {}),
+    },
+  });
+  return key;
+}

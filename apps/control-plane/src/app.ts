@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BullMqJobQueue } from '@hubstream/cluster';
-import { trustedProxies } from '@hubstream/config';
+import { publicRealtimeUrl, trustedProxies } from '@hubstream/config';
 import {
   Registry,
   registerHealthRoutes,
@@ -19,7 +19,12 @@ import Fastify, {
 } from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
-import { DOCS_PAGE, documentSchema, escapeDocument } from './lib/api-docs.ts';
+import {
+  completeDocument,
+  DOCS_PAGE,
+  documentSchema,
+  realtimeHttpUrl,
+} from './lib/api-docs.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
 import { registerSecurity } from './plugins/security.ts';
@@ -107,8 +112,14 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       schema: documentSchema(route.method, url, schema as Record<string, unknown>) as typeof schema,
       url,
     }),
+    // The realtime nodes' data API is documented beside ours (its own `servers`).
     transformObject: (document) =>
-      'openapiObject' in document ? escapeDocument(document.openapiObject) : document.swaggerObject,
+      'openapiObject' in document
+        ? completeDocument(
+            document.openapiObject,
+            realtimeHttpUrl(publicRealtimeUrl(context.config)),
+          )
+        : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', ...DOCS_PAGE });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

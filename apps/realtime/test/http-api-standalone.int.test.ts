@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DeepstreamClient } from '@deepstream/client';
+import { loadConfig } from '@hubstream/config';
+import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { createLogger } from '@hubstream/service';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Standalone, startStandalone } from '../../standalone/src/index.ts';
+import {
+  allowAllApp,
+  request,
+  trustingClient,
+  writeTestCertificates,
+} from '../../standalone/test/tls-helpers.ts';
+
+// The HTTP data API as `pnpm start` serves it: both servers in one process
+// (apps/standalone, here in the test's process and on the test Postgres
+// rather than PGlite, whose start alone takes longer than this file may),
+// no Redis (tokens kept in the node), and TLS on the realtime port: the API
+// answers on https:// wherever the WebSocket endpoint is wss://.
+
+let dir: string;
+let testDb: TestDatabase;
+let hub: Standalone;
+let ca: string;
+const clients: DeepstreamClient[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'hs-http-api-'));
+  const certs = await writeTestCertificates(dir);
+  ca = certs.ca.cert;
+  testDb = await createTestDatabase('httpapi');
+  const config = loadConfig({
+    DATABASE_URL: testDb.url,
+    DATA_DIR: dir,
+    HTTP_PORT: '0',
+    REALTIME_PORT: '0',
+    TLS_CERT_FILE: certs.certFile,
+    TLS_KEY_FILE: certs.keyFile,
+  });
+  hub = await startStandalone(config, createLogger({ level: 'silent', name: 'http-api-test' }));
+}, 60_000);
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await hub?.stop();
+  await testDb?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('HTTP data API under pnpm start', { timeout: 30_000 }, () => {
+  it('serves commands and tokens over https:// beside wss://', async () => {
+    expect(hub.realtimeUrl).toMatch(/^wss:\/\//);
+    const { id } = await allowAllApp(hub.controlPlaneUrl, ca);
+    // The test certificate names localhost (as tls.int.test.ts connects).
+    const client = trustingClient(`${hub.realtimeUrl.replace('127.0.0.1', 'localhost')}/${id}`, ca);
+    clients.push(client);
+    await client.login({ username: 'watcher' });
+    const seen = new Promise((resolve) => client.event.subscribe('ping', resolve));
+    // The subscription is in place once a round trip behind it is answered.
+    await client.record.head('anything');
+
+    const base = `${hub.realtimeUrl.replace(/^wss/, 'https')}/${id}`;
+    const login = await request(`${base}/api/auth`, {
+      ca,
+      method: 'POST',
+      body: { username: 'backend' },
+    });
+    expect(login.status).toBe(200);
+    expect(login.encrypted).toBe(true);
+    const { token } = login.body as { token: string };
+    const res = await request(`${base}/api`, {
+      ca,
+      method: 'POST',
+      body: {
+        token,
+        body: [
+          { topic: 'event', action: 'emit', eventName: 'ping', data: 'over https' },
+          { topic: 'record', action: 'write', recordName: 'doc', data: { ok: true } },
+          { topic: 'record', action: 'read', recordName: 'doc' },
+          { topic: 'presence', action: 'query' },
+        ],
+      },
+    });
+    expect(res).toEqual({
+      status: 200,
+      encrypted: true,
+      body: {
+        result: 'SUCCESS',
+        body: [
+          { success: true },
+          { success: true },
+          { success: true, version: 1, data: { ok: true } },
+          { success: true, users: ['open:watcher'] },
+        ],
+      },
+    });
+    expect(await seen).toBe('over https');
+  });
+});

@@ -60,7 +60,7 @@ export interface ListenerRegistry {
     connection: string,
     pattern: string,
   ): Promise<void>;
-  /** Every listener of the topic on every node. */
+  /** Every listener of the topic on every node, in the order they registered. */
   listeners(appId: string, topic: ListenTopic): Promise<ListenerEntry[]>;
   /** Names with subscribers somewhere, no provider and no offer in progress. */
   unprovided(appId: string, topic: ListenTopic): Promise<string[]>;
@@ -287,6 +287,8 @@ export class LocalListenerRegistry implements ListenerRegistry {
 // Per app and topic, under `{prefix}hs:{appId}:listen:{topic}:`:
 //   subs       hash  name -> number of nodes with subscribers
 //   listeners  set   node\0connection\0pattern
+//   order      hash  node\0connection\0pattern -> registration number
+//   seq        the last registration number given
 //   providers  hash  name -> provider token
 //   offers     hash  name -> offer token
 // Per node, `{prefix}hs:_cluster:listen:{nodeId}`: a set of what the node
@@ -381,7 +383,19 @@ end
 return 0
 `;
 
+// KEYS: listeners, node index, order, seq. ARGV: listener member, index member.
+// A listener keeps the number it first registered with: providers can be
+// offered in the order they registered (LISTEN_SHUFFLE_PROVIDERS=false).
+const ADD_LISTENER = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[3], ARGV[1], redis.call('INCR', KEYS[4]))
+end
+`;
+
 type Commands = Redis & {
+  hsListenAddListener(...args: string[]): Promise<unknown>;
   hsListenSubscribe(...args: string[]): Promise<[number, number, number]>;
   hsListenUnsubscribe(...args: string[]): Promise<[number, string, string]>;
   hsListenStartOffer(...args: string[]): Promise<number>;
@@ -426,6 +440,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
     redis.defineCommand('hsListenClaim', { numberOfKeys: 4, lua: CLAIM });
     redis.defineCommand('hsListenRelease', { numberOfKeys: 5, lua: RELEASE });
     redis.defineCommand('hsListenRestoreProvider', { numberOfKeys: 2, lua: RESTORE_PROVIDER });
+    redis.defineCommand('hsListenAddListener', { numberOfKeys: 4, lua: ADD_LISTENER });
     this.#redis = redis as Commands;
     this.#prefix = options.keyPrefix ?? '';
     this.#nodeId = options.nodeId;
@@ -493,11 +508,24 @@ export class RedisListenerRegistry implements ListenerRegistry {
   async addListener(appId: string, topic: ListenTopic, connection: string, pattern: string) {
     const member = ['l', appId, topic, connection, pattern].join(SEP);
     this.#mine.add(member);
-    await this.#redis
-      .multi()
-      .sadd(this.#key(appId, topic, 'listeners'), listenerKey(this.#nodeId, connection, pattern))
-      .sadd(this.#nodeKey(this.#nodeId), member)
-      .exec();
+    await this.#addListener(appId, topic, connection, pattern, member);
+  }
+
+  #addListener(
+    appId: string,
+    topic: ListenTopic,
+    connection: string,
+    pattern: string,
+    member: string,
+  ) {
+    return this.#redis.hsListenAddListener(
+      this.#key(appId, topic, 'listeners'),
+      this.#nodeKey(this.#nodeId),
+      this.#key(appId, topic, 'order'),
+      this.#key(appId, topic, 'seq'),
+      listenerKey(this.#nodeId, connection, pattern),
+      member,
+    );
   }
 
   async removeListener(appId: string, topic: ListenTopic, connection: string, pattern: string) {
@@ -517,12 +545,25 @@ export class RedisListenerRegistry implements ListenerRegistry {
     await this.#redis
       .multi()
       .srem(this.#key(appId, topic, 'listeners'), listenerKey(node, connection, pattern))
+      .hdel(this.#key(appId, topic, 'order'), listenerKey(node, connection, pattern))
       .srem(this.#nodeKey(node), member)
       .exec();
   }
 
   async listeners(appId: string, topic: ListenTopic): Promise<ListenerEntry[]> {
-    const members = await this.#redis.smembers(this.#key(appId, topic, 'listeners'));
+    const results = await this.#redis
+      .pipeline()
+      .smembers(this.#key(appId, topic, 'listeners'))
+      .hgetall(this.#key(appId, topic, 'order'))
+      .exec();
+    const [members, order] = (results ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [string[], Record<string, string>];
+    // In the order they registered; one without a number (written back
+    // before its number was) after the others.
+    const rank = (member: string) => Number(order[member] ?? Number.POSITIVE_INFINITY);
+    members.sort((a, b) => rank(a) - rank(b));
     const entries: ListenerEntry[] = [];
     for (const member of members) {
       const [node, connection, pattern] = fields(member, 2);
@@ -691,14 +732,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
           string,
           string,
         ];
-        await this.#redis
-          .multi()
-          .sadd(
-            this.#key(appId, topic, 'listeners'),
-            listenerKey(this.#nodeId, connection, pattern),
-          )
-          .sadd(nodeKey, member)
-          .exec();
+        await this.#addListener(appId, topic, connection, pattern, member);
       } else if (kind === 'p') {
         const [, appId, topic, token, name] = fields(member, 4) as [
           string,

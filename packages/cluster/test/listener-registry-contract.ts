@@ -32,6 +32,26 @@ export function listenerRegistryContract(name: string, make: MakeListenerNodes) 
       expect(await a.unprovided('app2', 'event')).toEqual(['news']);
     });
 
+    it('lists listeners in the order they registered, across nodes, however many', async () => {
+      const { a, b } = await make();
+      // 150: more than Redis keeps in a small (insertion-ordered) set.
+      const expected = [];
+      for (let i = 0; i < 150; i++) {
+        const node = i % 2 === 0 ? a : b;
+        await node.addListener('app', 'event', `conn-${i}`, `p${i}/.*`);
+        expected.push({
+          node: i % 2 === 0 ? 'node-a' : 'node-b',
+          connection: `conn-${i}`,
+          pattern: `p${i}/.*`,
+        });
+      }
+      // Registering again keeps the place; leaving and coming back goes last.
+      await b.addListener('app', 'event', 'conn-1', 'p1/.*');
+      await a.removeListener('app', 'event', 'conn-0', 'p0/.*');
+      await a.addListener('app', 'event', 'conn-0', 'p0/.*');
+      expect(await b.listeners('app', 'event')).toEqual([...expected.slice(1), expected[0]]);
+    });
+
     it('records one offer per name, one provider per name, and hands both back on the last leave', async () => {
       const { a, b } = await make();
       await b.addListener('app', 'record', 'conn-b', 'prices/.*');

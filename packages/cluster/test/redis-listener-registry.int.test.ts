@@ -34,6 +34,8 @@ describe('redis listener registry', () => {
       `${keyPrefix}hs:_cluster:listen:node-a`,
       `${keyPrefix}hs:app1:listen:record:listeners`,
       `${keyPrefix}hs:app1:listen:record:offers`,
+      `${keyPrefix}hs:app1:listen:record:order`,
+      `${keyPrefix}hs:app1:listen:record:seq`,
       `${keyPrefix}hs:app1:listen:record:subs`,
     ]);
   });

@@ -211,6 +211,12 @@ export const configSchema = Type.Object(
       description:
         'How long a listening provider has to accept or reject a subscription before the next one is asked.',
     }),
+    LISTEN_SHUFFLE_PROVIDERS: Type.Boolean({
+      default: true,
+      expected: 'true or false',
+      description:
+        "Offer a subscription to the listening providers that match it in random order (deepstream's listen.shuffleProviders, on by default). false: in the order they started listening, across the cluster.",
+    }),
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: oneOf(['auto', 'true', 'false'] as const, 'auto', {
       description:
         'Let auth webhooks call loopback, private, link-local and metadata addresses. auto: only under pnpm start with both servers on loopback. Keep it off for hosted use.',

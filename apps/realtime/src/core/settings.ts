@@ -8,6 +8,8 @@ export type NodeSettings = {
   rpcAckTimeoutMs: number;
   rpcResponseTimeoutMs: number;
   listenResponseTimeoutMs: number;
+  /** Offer a name to matching listeners in random order; false: in registration order. */
+  listenShuffleProviders: boolean;
   webhookAllowPrivateAddresses: boolean;
   webhookLoginTimeoutMs: number;
   loginThrottle: LoginThrottleSettings;
@@ -32,6 +34,7 @@ export function nodeSettings(config: Config): NodeSettings {
     rpcAckTimeoutMs: config.RPC_ACK_TIMEOUT_MS,
     rpcResponseTimeoutMs: config.RPC_RESPONSE_TIMEOUT_MS,
     listenResponseTimeoutMs: config.LISTEN_RESPONSE_TIMEOUT_MS,
+    listenShuffleProviders: config.LISTEN_SHUFFLE_PROVIDERS,
     // auto means on only where pnpm start resolved it so (on loopback).
     webhookAllowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
     webhookLoginTimeoutMs: config.WEBHOOK_LOGIN_TIMEOUT_MS,

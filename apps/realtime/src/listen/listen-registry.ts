@@ -458,7 +458,11 @@ export class ListenRegistry {
       this.#endOffer(offer, true);
       return;
     }
-    const next = untried[Math.floor(Math.random() * untried.length)]!;
+    // The registry lists them in the order they registered (deepstream's
+    // shuffleProviders: false); by default one is picked at random.
+    const next = this.#app.node.settings.listenShuffleProviders
+      ? untried[Math.floor(Math.random() * untried.length)]!
+      : untried[0]!;
     offer.tried.add(entryKey(next));
     offer.current = next;
     // Armed first: a local listener that is gone answers at once.

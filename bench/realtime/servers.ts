@@ -11,13 +11,17 @@ import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts'
 // hard limit when the shell allows it.
 
 export type ServerKind = 'baseline' | 'hubstream';
-/** A server process: the two compared, or one node of a cluster (cluster.ts). */
-type ProcessKind = ServerKind | 'cluster-node';
+/**
+ * A server process: the two compared, one node of a cluster (cluster.ts), or
+ * deepstream itself (record-rtt.ts).
+ */
+type ProcessKind = ServerKind | 'cluster-node' | 'deepstream';
 
 const FILES: Record<ProcessKind, string> = {
   baseline: fileURLToPath(new URL('./server-baseline.ts', import.meta.url)),
   hubstream: fileURLToPath(new URL('./server-hubstream.ts', import.meta.url)),
   'cluster-node': fileURLToPath(new URL('./server-cluster-node.ts', import.meta.url)),
+  deepstream: fileURLToPath(new URL('./server-deepstream.ts', import.meta.url)),
 };
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;

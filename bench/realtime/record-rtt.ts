@@ -1,0 +1,227 @@
+// Record round trips, one action at a time on an idle server: Hubstream's
+// realtime node (server-hubstream.ts: Postgres persistence, the bench app's
+// allow-all record rules) against deepstream 7 (server-deepstream.ts: its
+// default in-memory cache and storage, allow-all Valve permissions), both
+// driven by the official client (@deepstream/client) over 127.0.0.1. Not a
+// test: it prints a table of p50 and p99 per action and server, and the
+// ratio Hubstream / deepstream.
+//
+//   pnpm exec tsx --conditions=@hubstream/source bench/realtime/record-rtt.ts \
+//     [--iterations=200] [--rounds=3] [--warmup=20]
+//
+// Each round measures every action on each server in turn (the order of the
+// servers alternates from round to round); the percentiles are over every
+// round's samples. Actions:
+//   create+read   getRecord(new name) until whenReady()
+//   set whole     set(data) until a second client's subscription sees it
+//   set path      set('p.n', value) until the second client sees it
+//   set with ack  set(data, callback) until the write acknowledgement
+//   delete        delete() of a written record until DELETE_SUCCESS
+//   head          head(name) from a client that does not hold the record
+//   has           has(name), likewise
+//   snapshot      snapshot(name), likewise
+// Other processes share the machine's cores: run it more than once.
+
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import type { DeepstreamClient as Client } from '@deepstream/client';
+import { Histogram } from './histogram.ts';
+import { runBench, ServerProcess } from './servers.ts';
+
+type Kind = 'hubstream' | 'deepstream';
+const KINDS: readonly Kind[] = ['hubstream', 'deepstream'];
+const ACTIONS = [
+  'create+read',
+  'set whole',
+  'set path',
+  'set with ack',
+  'delete',
+  'head',
+  'has',
+  'snapshot',
+] as const;
+type Action = (typeof ACTIONS)[number];
+
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (!arg) return fallback;
+  const value = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a positive integer`);
+  return value;
+}
+const ITERATIONS = flag('iterations', 200);
+const ROUNDS = flag('rounds', 3);
+const WARMUP = flag('warmup', 20);
+
+const fromRealtime = createRequire(new URL('../../apps/realtime/package.json', import.meta.url));
+const { DeepstreamClient } = fromRealtime('@deepstream/client') as {
+  DeepstreamClient: new (url: string, options?: object) => Client;
+};
+
+type Rig = { writer: Client; watcher: Client; reader: Client; close(): void };
+
+async function openRig(url: string): Promise<Rig> {
+  const open = async () => {
+    // subscriptionInterval 0: subscriptions leave at once, not in the client's 100 ms batches.
+    const client = new DeepstreamClient(url, { maxReconnectAttempts: 0, subscriptionInterval: 0 });
+    client.on('error', (error: unknown, event: string) => {
+      process.stderr.write(`  client error on ${url}: ${event} ${String(error)}\n`);
+    });
+    await client.login({});
+    return client;
+  };
+  const clients = [await open(), await open(), await open()] as const;
+  return {
+    writer: clients[0],
+    watcher: clients[1],
+    reader: clients[2],
+    close: () => {
+      for (const client of clients) client.close();
+    },
+  };
+}
+
+let runId = 0;
+
+/** Times `count` round trips of one action; the first `skip` are not recorded. */
+async function measure(rig: Rig, action: Action, count: number, skip: number, into: Histogram) {
+  const { writer, watcher, reader } = rig;
+  const prefix = `rtt/${process.pid}/${++runId}`;
+  const time = async (i: number, run: () => Promise<unknown>) => {
+    const start = performance.now();
+    await run();
+    if (i >= skip) into.record((performance.now() - start) * 1000);
+  };
+  const total = count + skip;
+  switch (action) {
+    case 'create+read':
+      for (let i = 0; i < total; i++) {
+        const record = writer.record.getRecord(`${prefix}/${i}`);
+        await time(i, () => record.whenReady());
+        record.discard();
+      }
+      return;
+    case 'set whole':
+    case 'set path': {
+      const name = `${prefix}/watched`;
+      const mine = writer.record.getRecord(name);
+      const theirs = watcher.record.getRecord(name);
+      await Promise.all([mine.whenReady(), theirs.whenReady()]);
+      let waiting: { n: number; resolve: () => void } | null = null;
+      theirs.subscribe((data: { n?: number; p?: { n?: number } }) => {
+        const seen = action === 'set path' ? data?.p?.n : data?.n;
+        if (waiting && seen === waiting.n) waiting.resolve();
+      });
+      for (let i = 0; i < total; i++) {
+        await time(
+          i,
+          () =>
+            new Promise<void>((resolve) => {
+              waiting = { n: i, resolve };
+              if (action === 'set path') mine.set('p.n', i);
+              else mine.set({ n: i, text: 'a record of a few fields', list: [1, 2, 3] });
+            }),
+        );
+      }
+      mine.discard();
+      theirs.discard();
+      return;
+    }
+    case 'set with ack': {
+      const record = writer.record.getRecord(`${prefix}/acked`);
+      await record.whenReady();
+      for (let i = 0; i < total; i++) {
+        await time(
+          i,
+          () =>
+            new Promise<void>((resolve, reject) =>
+              record.set({ n: i, text: 'a record of a few fields' }, (error: unknown) =>
+                error ? reject(new Error(String(error))) : resolve(),
+              ),
+            ),
+        );
+      }
+      record.discard();
+      return;
+    }
+    case 'delete':
+      for (let i = 0; i < total; i++) {
+        const record = writer.record.getRecord(`${prefix}/${i}`);
+        await record.whenReady();
+        await new Promise<void>((resolve, reject) =>
+          record.set({ n: i }, (error: unknown) =>
+            error ? reject(new Error(String(error))) : resolve(),
+          ),
+        );
+        await time(i, () => record.delete() as Promise<void>);
+      }
+      return;
+    case 'head':
+    case 'has':
+    case 'snapshot': {
+      const name = `${prefix}/read`;
+      const record = writer.record.getRecord(name);
+      await record.whenReady();
+      await new Promise<void>((resolve, reject) =>
+        record.set({ n: 1, text: 'a record of a few fields' }, (error) =>
+          error ? reject(new Error(String(error))) : resolve(),
+        ),
+      );
+      for (let i = 0; i < total; i++) {
+        if (action === 'head') await time(i, () => reader.record.head(name));
+        else if (action === 'has') await time(i, () => reader.record.has(name));
+        else await time(i, () => reader.record.snapshot(name));
+      }
+      record.discard();
+      return;
+    }
+  }
+}
+
+const ms = (micros: number) => (micros / 1000).toFixed(2).padStart(8);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`.padStart(7);
+
+await runBench(async () => {
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(
+    `record round trips: ${ITERATIONS} per action, server and round, ${ROUNDS} rounds, ` +
+      `${WARMUP} warm-up each; ${cpus().length} cores, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+  const servers = {} as Record<Kind, ServerProcess>;
+  const rigs = {} as Record<Kind, Rig>;
+  for (const kind of KINDS) {
+    servers[kind] = await ServerProcess.start(kind);
+    rigs[kind] = await openRig(servers[kind].url);
+  }
+  const histograms = Object.fromEntries(
+    KINDS.map((kind) => [kind, Object.fromEntries(ACTIONS.map((a) => [a, new Histogram()]))]),
+  ) as Record<Kind, Record<Action, Histogram>>;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+    for (const action of ACTIONS) {
+      for (const kind of order) {
+        await measure(rigs[kind], action, ITERATIONS, WARMUP, histograms[kind][action]);
+      }
+    }
+    say(`  round ${round + 1} of ${ROUNDS} done`);
+  }
+  for (const kind of KINDS) rigs[kind].close();
+
+  say('');
+  say('ms, one at a time      Hubstream p50     p99   deepstream p50     p99   ratio p50    p99');
+  for (const action of ACTIONS) {
+    const h = histograms.hubstream[action];
+    const d = histograms.deepstream[action];
+    const [hp50, hp99, dp50, dp99] = [
+      h.quantile(0.5),
+      h.quantile(0.99),
+      d.quantile(0.5),
+      d.quantile(0.99),
+    ];
+    say(
+      `${action.padEnd(20)} ${ms(hp50)} ${ms(hp99)}       ${ms(dp50)} ${ms(dp99)}    ${ratio(hp50, dp50)} ${ratio(hp99, dp99)}`,
+    );
+  }
+});

@@ -1,0 +1,73 @@
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { runServer } from './server-control.ts';
+
+// deepstream 7 (the npm package @deepstream/server) under test, in a process
+// of its own, for the record round-trip comparison (record-rtt.ts): its
+// default in-memory cache and storage, open auth, and Valve permissions that
+// allow every record action, as the Hubstream bench app's rules do
+// (setup.ts). It resolves from apps/realtime, where it is a devDependency
+// (the bench is no workspace package). Prints its ws URL on stdout.
+//
+//   tsx bench/realtime/server-deepstream.ts     (record-rtt.ts starts it for you)
+
+type DeepstreamServer = {
+  on(event: 'started' | 'stopped', listener: () => void): void;
+  start(): void;
+  stop(): void;
+};
+type DeepstreamModule = { Deepstream: new (config: object) => DeepstreamServer };
+
+const fromRealtime = createRequire(new URL('../../apps/realtime/package.json', import.meta.url));
+const { Deepstream } = fromRealtime('@deepstream/server') as DeepstreamModule;
+
+/** A port nothing listens on right now (deepstream takes a fixed port, not 0). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const ALLOW_ALL = {
+  record: {
+    '*': {
+      create: true,
+      write: true,
+      read: true,
+      delete: true,
+      listen: true,
+      notify: true,
+    },
+  },
+  event: { '*': { publish: true, subscribe: true, listen: true } },
+  rpc: { '*': { provide: true, request: true } },
+  presence: { '*': { allow: true } },
+};
+
+await runServer('deepstream', async (defer) => {
+  const port = await freePort();
+  const server = new Deepstream({
+    showLogo: false,
+    logLevel: 3, // ERROR: its logger writes to stdout, where the bench reads the URL
+    serverName: 'bench',
+    httpServer: { type: 'default', options: { host: '127.0.0.1', port } },
+    connectionEndpoints: [{ type: 'ws-binary', options: { urlPath: '/deepstream' } }],
+    permission: { type: 'config', options: { permissions: ALLOW_ALL } },
+    telemetry: { type: 'deepstreamIO', options: { enabled: false } },
+  });
+  await new Promise<void>((resolve) => {
+    server.on('started', resolve);
+    server.start();
+  });
+  defer(
+    () =>
+      new Promise<void>((resolve) => {
+        server.on('stopped', resolve);
+        server.stop();
+      }),
+  );
+  return `ws://127.0.0.1:${port}/deepstream`;
+});

@@ -9,7 +9,12 @@ import { type Stack, startStack, until } from './harness.ts';
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    env: { HTTP_API_MAX_COMMANDS: '20', MAX_MESSAGE_BYTES: '65536' },
+    env: {
+      HTTP_API_MAX_COMMANDS: '20',
+      MAX_MESSAGE_BYTES: '65536',
+      RPC_RESPONSE_TIMEOUT_MS: '400',
+      HTTP_API_REQUEST_TIMEOUT_MS: '1500',
+    },
   });
 });
 afterAll(async () => {
@@ -147,6 +152,42 @@ describe('HTTP data API: commands', () => {
       body: [{ topic: 'record', action: 'read', recordName: 'missing' }],
     });
     expect(bad.json().result).toBe('FAILURE');
+  });
+});
+
+describe('HTTP data API: waiting', () => {
+  it("answers an RPC's timeout and the request's deadline per command, and lets go of what waited", async () => {
+    const appId = await stack.createApp();
+    const provider = await stack.client(appId, { username: 'slow' });
+    // Accepted (the client accepts at once), never answered.
+    provider.rpc.provide('slow', () => {});
+    const runtime = (await stack.runtime(appId))!;
+    await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
+    const started = Date.now();
+    const res = await api(appId, {
+      body: Array.from({ length: 5 }, () => ({ topic: 'rpc', action: 'make', rpcName: 'slow' })),
+    });
+    // One at a time, 400 ms each, within 1.5 s in all.
+    expect(Date.now() - started).toBeLessThan(3000);
+    const { result, body } = res.json();
+    expect(result).toBe('FAILURE');
+    expect(body[0]).toEqual({
+      success: false,
+      error: 'The RPC response timeout was exceeded by the provider.',
+      errorTopic: 'rpc',
+      errorEvent: 'RESPONSE_TIMEOUT',
+    });
+    expect(body[4]).toEqual({
+      success: false,
+      error: 'Request exceeded timeout before a response was received.',
+      errorTopic: 'connection',
+      errorEvent: 'HTTP_REQUEST_TIMEOUT',
+    });
+    for (const entry of body) {
+      expect(['RESPONSE_TIMEOUT', 'HTTP_REQUEST_TIMEOUT']).toContain(entry.errorEvent);
+    }
+    // The call that was waiting at the deadline is cancelled with the request.
+    expect(runtime.rpc.inFlight).toBe(0);
   });
 });
 

@@ -82,21 +82,30 @@ export class HttpClient extends Connection {
       },
     };
     this.#wait = wait;
+    // The handler is bounded by the deadline too (a record load that hangs).
+    let failed: { error: unknown } | undefined;
+    let handled = false;
+    (async () => this.#handle(message))().then(
+      () => {
+        handled = true;
+        // An emit has no answer on success: it is over with its handler.
+        if (command.kind === 'emit') wait.done();
+      },
+      (error: unknown) => {
+        failed = { error };
+        wait.done();
+      },
+    );
     try {
-      try {
-        await this.#handle(message);
-      } catch (error) {
+      const outcome = ended ? 'done' : await waitFor(woken, deadline, stop);
+      if (failed) {
         app.node.counters.handlerErrors++;
-        this.log.error({ err: error }, 'http api command failed');
+        this.log.error({ err: failed.error }, 'http api command failed');
         return internalError(command);
       }
-      const last = () => wait.replies.find((reply) => endsCommand(command, reply));
-      if (command.kind === 'emit') return resultOf(command, last());
-      if (!ended) {
-        const outcome = await waitFor(woken, deadline, stop);
-        if (outcome !== 'done') return outcome === 'timeout' ? timedOut() : shuttingDown();
-      }
-      return resultOf(command, last());
+      const answer = wait.replies.find((reply) => endsCommand(command, reply));
+      if (outcome === 'done' && (answer || handled)) return resultOf(command, answer);
+      return outcome === 'stopped' ? shuttingDown() : timedOut();
     } finally {
       this.#wait = null;
     }

@@ -211,6 +211,27 @@ describe('HTTP data API: malformed requests (plain text, 4xx, nothing runs)', ()
       415,
       'Invalid "Content-Type" header. Supported media types: "application/json"',
     ],
+    [
+      'no Content-Type',
+      () =>
+        fetch(`${base()}/${appId}/api`, {
+          method: 'POST',
+          body: new TextEncoder().encode('{"body":[]}'),
+        }).then(async (r) => ({
+          status: r.status,
+          type: r.headers.get('content-type') ?? '',
+          text: await r.text(),
+          json: () => null,
+        })),
+      415,
+      'Invalid "Content-Type" header. Supported media types: "application/json"',
+    ],
+    [
+      'not an object',
+      () => api(appId, '[1]'),
+      400,
+      /^Invalid message: the request must be a JSON object/,
+    ],
     ['no body', () => api(appId, {}), 400, 'Invalid message: the "body" parameter must exist.'],
     [
       'empty body',

@@ -82,6 +82,12 @@ export type ApiKey = {
   id: string;
   name: string;
   prefix: string;
+  /** 'users': manage the app's users; 'data': the realtime HTTP data API. */
+  scopes: ('users' | 'data')[];
+  userId: string | null;
+  serverData: Record<string, unknown> | null;
+  /** The user id of the key's data API requests (null without the data scope). */
+  dataUserId: string | null;
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;

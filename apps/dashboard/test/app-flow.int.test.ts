@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { DeepstreamClient } from '@deepstream/client';
@@ -103,7 +104,49 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     const key = (await page.getByTestId('new-key').textContent()) ?? '';
     expect(key).toMatch(/^hsk_/);
     await page.getByRole('cell', { name: 'Backend', exact: true }).waitFor();
+    expect(await page.getByTestId(`scopes-${key.slice(0, 12)}`).textContent()).toBe('Manage users');
+    // The data API's curl example names this app's realtime node over http(s).
+    const dataUrl = `${appUrl.replace(/^ws/, 'http')}/api`;
+    expect(await page.getByTestId('data-api-curl').textContent()).toContain(dataUrl);
     await shot(page, 'app-overview');
+    // A data-only key, with the user data rules will see; it may not manage users.
+    await page.getByLabel('Key name').fill('Worker');
+    await page.getByLabel('Manage users', { exact: true }).uncheck();
+    await page.getByLabel('Data API', { exact: true }).check();
+    await page.getByLabel('Server data (optional JSON object)').fill('{"role": "backend"}');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await expect.poll(() => page.getByTestId('new-key').textContent()).not.toBe(key);
+    const dataKey = (await page.getByTestId('new-key').textContent()) ?? '';
+    expect(await page.getByTestId(`scopes-${dataKey.slice(0, 12)}`).textContent()).toBe(
+      'Data API as api-key:Worker',
+    );
+    const usersWithDataKey = await fetch(
+      `${stack.controlPlaneUrl}/v1/apps/${appUrl.split('/').pop()}/users`,
+      { headers: { authorization: `Bearer ${dataKey}` } },
+    );
+    // The curl command as copied reaches the realtime node with the data key: no rules
+    // yet, so each command is denied in deepstream's format (a refused key is a plain 401/403).
+    const copied = (await page.getByTestId('data-api-curl').textContent()) ?? '';
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'bash',
+        ['-c', copied],
+        { env: { ...process.env, HUBSTREAM_KEY: dataKey } },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error} ${stderr}`)) : resolve(stdout),
+      ),
+    );
+    expect(JSON.parse(out)).toMatchObject({
+      result: 'FAILURE',
+      body: [
+        { success: false, errorEvent: 'MESSAGE_DENIED' },
+        { success: false, errorEvent: 'MESSAGE_DENIED' },
+      ],
+    });
+    expect(usersWithDataKey.status).toBe(403);
+    expect(
+      ((await usersWithDataKey.json()) as { error: { message: string } }).error.message,
+    ).toContain('lacks the "users" scope');
     // The key works once shown, and stops working when revoked.
     const appId = appUrl.split('/').pop();
     const withKey = () =>

@@ -10,13 +10,29 @@ import {
   Field,
   formatDate,
   Loading,
+  TextArea,
   useAction,
 } from '../components/ui.tsx';
+import {
+  dataUserIdFor,
+  type KeyForm,
+  type KeyScope,
+  keyRequest,
+  SCOPE_LABELS,
+} from '../lib/api-keys.ts';
 
-type CreatedKey = { id: string; key: string; name: string; prefix: string; createdAt: string };
+type CreatedKey = ApiKey & { key: string };
+
+const EMPTY_FORM: KeyForm = { name: '', scopes: ['users'], userId: '', serverData: '' };
+
+const SCOPE_HINTS: Record<KeyScope, string> = {
+  users: "Add, change and remove this app's users through the HTTP API.",
+  data: 'Emit events, read and write records, make RPCs and query presence over the realtime HTTP data API, as a trusted backend.',
+};
 
 export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> }) {
-  const [name, setName] = useState('');
+  const [form, setForm] = useState<KeyForm>(EMPTY_FORM);
+  const [problem, setProblem] = useState<{ field?: string; error: string } | null>(null);
   const { busy, error, run } = useAction();
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
@@ -27,16 +43,33 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
     setError: setRevokeError,
   } = useAction();
 
+  const change = (part: Partial<KeyForm>) => {
+    setForm((f) => ({ ...f, ...part }));
+    setProblem(null);
+  };
+  const toggleScope = (scope: KeyScope, on: boolean) =>
+    change({
+      scopes: (['users', 'data'] as const).filter((s) =>
+        s === scope ? on : form.scopes.includes(s),
+      ),
+    });
+  const data = form.scopes.includes('data');
+
   const create = async (event: FormEvent) => {
     event.preventDefault();
+    const request = keyRequest(form);
+    if (!request.ok) {
+      setProblem({ ...(request.field ? { field: request.field } : {}), error: request.error });
+      return;
+    }
     await run(async () => {
-      setCreated(
-        await api<CreatedKey>('POST', `/apps/${appId}/keys`, { name: name.trim() || 'API key' }),
-      );
-      setName('');
+      setCreated(await api<CreatedKey>('POST', `/apps/${appId}/keys`, request.value));
+      setForm(EMPTY_FORM);
       keys.reload();
     });
   };
+
+  const fieldError = (field: string) => (problem?.field === field ? problem.error : undefined);
 
   const revoke = async () => {
     if (!revoking) return;
@@ -51,18 +84,75 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
     <div className="card">
       <h2>API keys</h2>
       <p className="hint">
-        For your servers and scripts: a key can manage this app's users through the HTTP API. Keep
-        keys secret; never put one in browser code.
+        For your servers and scripts. Keep keys secret; never put one in browser code. What a key
+        may do is chosen when it is created.
       </p>
-      <form className="inline-form" onSubmit={create} noValidate>
+      <form onSubmit={create} noValidate aria-label="Create an API key">
         <Field
           label="Key name"
-          value={name}
+          value={form.name}
           maxLength={100}
-          onChange={(e) => setName(e.target.value)}
+          required
+          onChange={(e) => change({ name: e.target.value })}
           placeholder="Backend"
+          error={fieldError('name')}
         />
-        <Button type="submit" busy={busy}>
+        <fieldset className="scopes">
+          <legend>What the key may do</legend>
+          {(['users', 'data'] as const).map((scope) => (
+            <div className="field checkbox-field" key={scope}>
+              <input
+                id={`scope-${scope}`}
+                type="checkbox"
+                checked={form.scopes.includes(scope)}
+                aria-describedby={`scope-${scope}-hint`}
+                onChange={(e) => toggleScope(scope, e.target.checked)}
+              />
+              <label htmlFor={`scope-${scope}`}>{SCOPE_LABELS[scope]}</label>
+              <span className="hint" id={`scope-${scope}-hint`}>
+                {SCOPE_HINTS[scope]}
+              </span>
+            </div>
+          ))}
+          {fieldError('scopes') ? (
+            <p className="field-error" role="alert">
+              {fieldError('scopes')}
+            </p>
+          ) : null}
+        </fieldset>
+        {data ? (
+          <>
+            <Field
+              label="User id (optional)"
+              value={form.userId}
+              maxLength={256}
+              onChange={(e) => change({ userId: e.target.value })}
+              placeholder={`api-key:${form.name.trim() || 'Backend'}`}
+              hint={
+                <>
+                  Data API requests made with this key act as <code>{dataUserIdFor(form)}</code>:
+                  rules see it as <code>user.id</code>.
+                </>
+              }
+              error={fieldError('userId')}
+            />
+            <TextArea
+              label="Server data (optional JSON object)"
+              value={form.serverData}
+              rows={3}
+              onChange={(e) => change({ serverData: e.target.value })}
+              placeholder='{"role": "backend"}'
+              hint={
+                <>
+                  Rules see it as <code>user.data</code>, e.g.{' '}
+                  <code>user.data.role === 'backend'</code>.
+                </>
+              }
+              error={fieldError('serverData')}
+            />
+          </>
+        ) : null}
+        <Button type="submit" variant="primary" busy={busy}>
           Create key
         </Button>
       </form>
@@ -70,7 +160,8 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
       {created ? (
         <div className="alert alert-success" role="status">
           <p>
-            Your new key <strong>{created.name}</strong>. Copy it now: it is shown only once.
+            Your new key <strong>{created.name}</strong> ({scopeText(created)}). Copy it now: it is
+            shown only once.
           </p>
           <div className="copy-row">
             <code data-testid="new-key">{created.key}</code>
@@ -92,6 +183,7 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
+                <th scope="col">Scopes</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
                 <th scope="col">
@@ -105,6 +197,15 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
                   <td>{key.name}</td>
                   <td>
                     <code>{key.prefix}…</code>
+                  </td>
+                  <td data-testid={`scopes-${key.prefix}`}>
+                    {scopeText(key)}
+                    {key.dataUserId ? (
+                      <span className="hint">
+                        {' '}
+                        as <code>{key.dataUserId}</code>
+                      </span>
+                    ) : null}
                   </td>
                   <td>{formatDate(key.createdAt)}</td>
                   <td>{key.lastUsedAt ? formatDate(key.lastUsedAt) : 'never'}</td>
@@ -144,3 +245,7 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
     </div>
   );
 }
+
+/** "Manage users, Data API" */
+const scopeText = (key: Pick<ApiKey, 'scopes'>) =>
+  key.scopes.length === 0 ? 'none' : key.scopes.map((s) => SCOPE_LABELS[s]).join(', ');

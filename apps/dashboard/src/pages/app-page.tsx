@@ -1,6 +1,7 @@
 import { lazy, Suspense, useState } from 'react';
 import { type ApiKey, type App, type AuthSettings, api, type LocalCa } from '../api.ts';
 import { CopyButton, ErrorMessage, Loading, PageTitle, useAsync } from '../components/ui.tsx';
+import { dataApiCurl, dataApiUrl } from '../lib/api-keys.ts';
 import { clientSnippets, type RulesKind, type Snippets } from '../lib/snippet.ts';
 import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
@@ -155,9 +156,35 @@ function Overview({ app }: { app: App }) {
           <a href="/docs">HTTP API reference</a>.
         </p>
       </div>
+      <DataApiCard app={app} caFile={ca ? (ca.caFile ?? 'ca.pem') : null} />
       {ca ? <LocalCaCard ca={ca} /> : null}
       <ApiKeys appId={app.id} keys={keys} />
     </>
+  );
+}
+
+/** The realtime nodes' HTTP data API, for backends without a WebSocket: a curl example. */
+function DataApiCard({ app, caFile }: { app: App; caFile: string | null }) {
+  const command = dataApiCurl({ url: app.url, caFile });
+  return (
+    <section className="card" aria-labelledby="data-api-title">
+      <h2 id="data-api-title">HTTP data API</h2>
+      <p className="hint">
+        Backends, serverless functions and devices without a WebSocket can emit events, read and
+        write records, make RPCs and query presence with a <code>POST</code> to{' '}
+        <code data-testid="data-api-url">{dataApiUrl(app.url)}</code>, in deepstream's JSON format.
+        With an API key that has the Data API scope, requests act as the key's user id (shown in the
+        keys table), and this app's rules apply to each command.
+      </p>
+      <pre className="command-block" data-testid="data-api-curl">
+        <code>{command}</code>
+      </pre>
+      <CopyButton text={command} label="Copy command" />
+      <p className="hint">
+        The reply has one result per command, in order: check <code>result</code>. Every command and
+        error is in the <a href="/docs">API reference</a> (data API).
+      </p>
+    </section>
   );
 }
 

@@ -14,6 +14,7 @@ beforeAll(async () => {
       MAX_MESSAGE_BYTES: '65536',
       RPC_RESPONSE_TIMEOUT_MS: '400',
       HTTP_API_REQUEST_TIMEOUT_MS: '1500',
+      LOGIN_FAILURES_PER_EMAIL_AND_IP: '2',
     },
   });
 });
@@ -58,11 +59,12 @@ describe('HTTP data API: commands', () => {
     provider.rpc.provide('add', (data: { a: number; b: number }, response) => {
       response.send(data.a + data.b);
     });
+    provider.rpc.provide('fail', (_data: unknown, response) => response.error('no can do'));
     const record = watcher.record.getRecord('cars/bmw');
     await record.whenReady();
     const runtime = (await stack.runtime(appId))!;
     await until(() => runtime.events.subscriptions.subscribers('news')?.size === 1, 'subscribe');
-    await until(() => runtime.rpc.providers.subscribers('add')?.size === 1, 'provide');
+    await until(() => runtime.rpc.providers.subscribers('fail')?.size === 1, 'provide');
 
     const res = await api(appId, {
       body: [
@@ -77,6 +79,7 @@ describe('HTTP data API: commands', () => {
         { topic: 'list', action: 'read', listName: 'todo' },
         { topic: 'rpc', action: 'make', rpcName: 'add', data: { a: 2, b: 5 } },
         { topic: 'rpc', action: 'make', rpcName: 'nobody' },
+        { topic: 'rpc', action: 'make', rpcName: 'fail' },
         { topic: 'presence', action: 'query' },
         { topic: 'presence', action: 'query', names: ['open:watcher', 'open:ghost'] },
         { topic: 'record', action: 'notify', recordNames: ['cars/bmw'] },
@@ -118,6 +121,13 @@ describe('HTTP data API: commands', () => {
         error: 'No provider was available to handle the RPC "nobody".',
         errorTopic: 'rpc',
         errorEvent: 'NO_RPC_PROVIDER',
+      },
+      {
+        success: false,
+        error: 'no can do',
+        errorTopic: 'rpc',
+        errorEvent: 'REQUEST_ERROR',
+        errorParams: 'fail',
       },
       { success: true, users: expect.arrayContaining(['open:watcher', 'open:provider']) },
       { success: true, users: { 'open:watcher': true, 'open:ghost': false } },
@@ -495,6 +505,34 @@ presence:
     const badLogin = await post(`/${appId}/api/auth`, {});
     expect(badLogin.status).toBe(401);
     expect(badLogin.text).toMatch(/^Invalid authentication data\./);
+  });
+
+  it('logs in app users by email with the same throttle as WebSocket logins', async () => {
+    const appId = await stack.createApp({
+      auth: { open: { enabled: false }, email: { enabled: true } },
+    });
+    const created = await stack.api('POST', `/v1/apps/${appId}/users`, {
+      email: 'ann@example.com',
+      password: 'long enough password',
+    });
+    expect(created.status).toBe(201);
+    const right = { type: 'email', email: 'ann@example.com', password: 'long enough password' };
+    const ok = await post(`/${appId}/api/auth`, right);
+    expect(ok.status).toBe(200);
+    expect(ok.json().clientData).toEqual({ id: created.body.id });
+    const wrong = { ...right, password: 'wrong' };
+    for (let i = 0; i < 2; i++) {
+      const res = await api(appId, {
+        authData: wrong,
+        body: [{ topic: 'event', action: 'emit', eventName: 'e' }],
+      });
+      expect(res.status).toBe(401);
+      expect(res.text).toBe('Unsuccessful authentication attempt. (INVALID_EMAIL_OR_PASSWORD)');
+    }
+    // Over LOGIN_FAILURES_PER_EMAIL_AND_IP: refused before the password is looked at.
+    const throttled = await post(`/${appId}/api/auth`, right);
+    expect(throttled.status).toBe(401);
+    expect(throttled.text).toBe('Invalid authentication data. (TOO_MANY_FAILED_LOGINS)');
   });
 
   it("counts each command against the app's message rate", async () => {

@@ -297,32 +297,62 @@ export class LocalListenerRegistry implements ListenerRegistry {
 //   p\0app\0topic\0token\0name, o\0app\0topic\0token\0name
 
 // KEYS: subs, node index, listeners, providers, offers.
-// ARGV: name, subs member, offer token ('' none), offer member.
+// ARGV: for each name, four: name, subs member, offer token ('' none), offer
+// member. Returns three numbers per name: first, provided, offer. Many names
+// in one call (names a node got its first subscriber of in one turn): one
+// script call and one reply instead of one per name.
 const SUBSCRIBE = `
-if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then
-  return {0, redis.call('HEXISTS', KEYS[4], ARGV[1]), 0}
+local out = {}
+local listening = nil
+for i = 1, #ARGV, 4 do
+  local name, member, token, offerMember = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if redis.call('SADD', KEYS[2], member) == 0 then
+    table.insert(out, 0)
+    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
+    table.insert(out, 0)
+  else
+    local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
+    local provided = redis.call('HEXISTS', KEYS[4], name)
+    local offer = 0
+    if first == 1 and provided == 0 and token ~= '' then
+      if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
+      if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
+        redis.call('HSET', KEYS[5], name, token)
+        redis.call('SADD', KEYS[2], offerMember)
+        offer = 1
+      end
+    end
+    table.insert(out, first)
+    table.insert(out, provided)
+    table.insert(out, offer)
+  end
 end
-local first = redis.call('HINCRBY', KEYS[1], ARGV[1], 1) == 1 and 1 or 0
-local provided = redis.call('HEXISTS', KEYS[4], ARGV[1])
-if first == 0 or provided == 1 or ARGV[3] == '' then return {first, provided, 0} end
-if redis.call('SCARD', KEYS[3]) == 0 or redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then
-  return {1, 0, 0}
-end
-redis.call('HSET', KEYS[5], ARGV[1], ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[4])
-return {1, 0, 1}
+return out
 `;
 
-// KEYS: subs, node index, providers, offers. ARGV: name, subs member.
+// KEYS: subs, node index, providers, offers. ARGV: for each name, two: name,
+// subs member. Returns three values per name: last (1 or 0), provider token
+// ('' none), offer token ('' none).
 const UNSUBSCRIBE = `
-if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return {0, '', ''} end
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return {0, '', ''} end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local provider = redis.call('HGET', KEYS[3], ARGV[1]) or ''
-local offer = redis.call('HGET', KEYS[4], ARGV[1]) or ''
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-return {1, provider, offer}
+local out = {}
+for i = 1, #ARGV, 2 do
+  local name, member = ARGV[i], ARGV[i + 1]
+  if redis.call('SREM', KEYS[2], member) == 0 or redis.call('HINCRBY', KEYS[1], name, -1) > 0 then
+    table.insert(out, 0)
+    table.insert(out, '')
+    table.insert(out, '')
+  else
+    redis.call('HDEL', KEYS[1], name)
+    local provider = redis.call('HGET', KEYS[3], name) or ''
+    local offer = redis.call('HGET', KEYS[4], name) or ''
+    redis.call('HDEL', KEYS[3], name)
+    redis.call('HDEL', KEYS[4], name)
+    table.insert(out, 1)
+    table.insert(out, provider)
+    table.insert(out, offer)
+  end
+end
+return out
 `;
 
 // KEYS: subs, providers, offers, node index. ARGV: name, token, offer member.
@@ -396,8 +426,8 @@ end
 
 type Commands = Redis & {
   hsListenAddListener(...args: string[]): Promise<unknown>;
-  hsListenSubscribe(...args: string[]): Promise<[number, number, number]>;
-  hsListenUnsubscribe(...args: string[]): Promise<[number, string, string]>;
+  hsListenSubscribe(...args: string[]): Promise<number[]>;
+  hsListenUnsubscribe(...args: string[]): Promise<(number | string)[]>;
   hsListenStartOffer(...args: string[]): Promise<number>;
   hsListenDropHeld(...args: string[]): Promise<number>;
   hsListenClaim(...args: string[]): Promise<number>;
@@ -421,6 +451,75 @@ function fields(member: string, count: number): string[] {
   return out;
 }
 
+/** Names one script call takes at most (the script runs alone in Redis meanwhile). */
+export const NAMES_PER_SCRIPT_CALL = 256;
+
+type Waiting<R> = { resolve: (values: R[]) => void; reject: (error: unknown) => void };
+
+/**
+ * Gathers the calls of one script made in the same turn of the event loop,
+ * per app and topic, into one call that takes many names: a 1,000-name
+ * SUBSCRIBE (or a connection closing with thousands of names) costs a few
+ * script calls instead of one per name, with their commands, replies and
+ * promises. Each caller gets its own `width` values of the reply.
+ */
+class ScriptBatcher<R> {
+  readonly #width: number;
+  readonly #call: (appId: string, topic: ListenTopic, args: string[]) => Promise<R[]>;
+  readonly #pending = new Map<
+    string,
+    { appId: string; topic: ListenTopic; args: string[]; waiting: Waiting<R>[] }
+  >();
+  #scheduled = false;
+
+  constructor(
+    width: number,
+    call: (appId: string, topic: ListenTopic, args: string[]) => Promise<R[]>,
+  ) {
+    this.#width = width;
+    this.#call = call;
+  }
+
+  add(appId: string, topic: ListenTopic, args: string[]): Promise<R[]> {
+    const key = `${appId}${SEP}${topic}`;
+    let batch = this.#pending.get(key);
+    if (!batch) {
+      batch = { appId, topic, args: [], waiting: [] };
+      this.#pending.set(key, batch);
+    }
+    batch.args.push(...args);
+    const promise = new Promise<R[]>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+    if (batch.waiting.length >= NAMES_PER_SCRIPT_CALL) {
+      this.#pending.delete(key);
+      this.#send(batch.appId, batch.topic, batch.args, batch.waiting);
+    } else if (!this.#scheduled) {
+      // After the calls of this turn's microtasks: they all join the batch.
+      this.#scheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+    return promise;
+  }
+
+  #flush() {
+    this.#scheduled = false;
+    const batches = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { appId, topic, args, waiting } of batches) this.#send(appId, topic, args, waiting);
+  }
+
+  #send(appId: string, topic: ListenTopic, args: string[], waiting: Waiting<R>[]) {
+    this.#call(appId, topic, args).then(
+      (reply) => {
+        for (const [i, w] of waiting.entries())
+          w.resolve(reply.slice(i * this.#width, (i + 1) * this.#width));
+      },
+      (error: unknown) => {
+        for (const w of waiting) w.reject(error);
+      },
+    );
+  }
+}
+
 export class RedisListenerRegistry implements ListenerRegistry {
   readonly #redis: Commands;
   readonly #prefix: string;
@@ -430,6 +529,8 @@ export class RedisListenerRegistry implements ListenerRegistry {
   readonly #restored = new Set<() => void>();
   #seenReady: boolean;
   readonly #onReady: () => void;
+  readonly #subscribes: ScriptBatcher<number>;
+  readonly #unsubscribes: ScriptBatcher<number | string>;
 
   constructor(options: { redis: Redis; nodeId: string; keyPrefix?: string }) {
     const { redis } = options;
@@ -454,6 +555,26 @@ export class RedisListenerRegistry implements ListenerRegistry {
       this.restore().catch(() => {});
     };
     redis.on('ready', this.#onReady);
+    const nodeKey = this.#nodeKey(this.#nodeId);
+    this.#subscribes = new ScriptBatcher(3, (appId, topic, args) =>
+      this.#redis.hsListenSubscribe(
+        this.#key(appId, topic, 'subs'),
+        nodeKey,
+        this.#key(appId, topic, 'listeners'),
+        this.#key(appId, topic, 'providers'),
+        this.#key(appId, topic, 'offers'),
+        ...args,
+      ),
+    );
+    this.#unsubscribes = new ScriptBatcher(3, (appId, topic, args) =>
+      this.#redis.hsListenUnsubscribe(
+        this.#key(appId, topic, 'subs'),
+        nodeKey,
+        this.#key(appId, topic, 'providers'),
+        this.#key(appId, topic, 'offers'),
+        ...args,
+      ),
+    );
   }
 
   #key(appId: string, topic: ListenTopic, what: string) {
@@ -467,27 +588,29 @@ export class RedisListenerRegistry implements ListenerRegistry {
   async subscribe(appId: string, topic: ListenTopic, name: string, offerToken: string) {
     const member = ['s', appId, topic, name].join(SEP);
     this.#mine.add(member);
-    const [first, provided, offer] = await this.#redis.hsListenSubscribe(
-      this.#key(appId, topic, 'subs'),
-      this.#nodeKey(this.#nodeId),
-      this.#key(appId, topic, 'listeners'),
-      this.#key(appId, topic, 'providers'),
-      this.#key(appId, topic, 'offers'),
+    const offerMember = ['o', appId, topic, offerToken, name].join(SEP);
+    const [first, provided, offer] = await this.#subscribes.add(appId, topic, [
       name,
       member,
       offerToken,
-      ['o', appId, topic, offerToken, name].join(SEP),
-    );
+      offerMember,
+    ]);
     return { first: first === 1, provided: provided === 1, offer: offer === 1 };
   }
 
   async unsubscribe(appId: string, topic: ListenTopic, name: string) {
     const member = ['s', appId, topic, name].join(SEP);
     this.#mine.delete(member);
-    return this.#unsubscribe(appId, topic, name, this.#nodeKey(this.#nodeId), member);
+    const [last, provider, offer] = await this.#unsubscribes.add(appId, topic, [name, member]);
+    return {
+      last: last === 1,
+      provider: String(provider ?? '') || null,
+      offer: String(offer ?? '') || null,
+    };
   }
 
-  async #unsubscribe(
+  /** Another node's subscription (removeNode): not batched, its node index is not this node's. */
+  async #unsubscribeOf(
     appId: string,
     topic: ListenTopic,
     name: string,
@@ -502,7 +625,11 @@ export class RedisListenerRegistry implements ListenerRegistry {
       name,
       member,
     );
-    return { last: last === 1, provider: provider || null, offer: offer || null };
+    return {
+      last: last === 1,
+      provider: String(provider ?? '') || null,
+      offer: String(offer ?? '') || null,
+    };
   }
 
   async addListener(appId: string, topic: ListenTopic, connection: string, pattern: string) {
@@ -667,7 +794,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
       const kind = member[0];
       if (kind === 's') {
         const [, appId, topic, name] = fields(member, 3) as [string, string, ListenTopic, string];
-        const result = await this.#unsubscribe(appId, topic, name, nodeKey, member);
+        const result = await this.#unsubscribeOf(appId, topic, name, nodeKey, member);
         if (result.last)
           gone.push({ appId, topic, name, provider: result.provider, offer: result.offer });
       } else if (kind === 'l') {

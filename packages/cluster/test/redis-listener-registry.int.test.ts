@@ -24,6 +24,39 @@ listenerRegistryContract('redis', async () => {
 });
 
 describe('redis listener registry', () => {
+  it('answers each of many names subscribed and unsubscribed in one turn (one script call per batch)', async () => {
+    const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
+    const a = new RedisListenerRegistry({ redis: connect(), nodeId: 'node-a', keyPrefix });
+    const b = new RedisListenerRegistry({ redis: connect(), nodeId: 'node-b', keyPrefix });
+    await b.addListener('app', 'event', 'conn-b', 'x/.*');
+    await b.subscribe('app', 'event', 'x/0', '');
+    await b.subscribe('app', 'event', 'x/1', '');
+    expect(await b.claim('app', 'event', 'x/1', 'provider-1', '')).toBe(true);
+    // More names than one script call takes: two batches and a remainder.
+    const names = Array.from({ length: 600 }, (_, i) => `x/${i}`);
+    const results = await Promise.all(names.map((n) => a.subscribe('app', 'event', n, `o-${n}`)));
+    expect(results[0]).toEqual({ first: false, provided: false, offer: false });
+    expect(results[1]).toEqual({ first: false, provided: true, offer: false });
+    for (const result of results.slice(2))
+      expect(result).toEqual({ first: true, provided: false, offer: true });
+    // Again: this node holds them already.
+    expect(await a.subscribe('app', 'event', 'x/5', 'again')).toEqual({
+      first: false,
+      provided: false,
+      offer: false,
+    });
+    const gone = await Promise.all(names.map((n) => a.unsubscribe('app', 'event', n)));
+    expect(gone[0]).toEqual({ last: false, provider: null, offer: null });
+    expect(gone[1]).toEqual({ last: false, provider: null, offer: null });
+    for (const [i, result] of gone.slice(2).entries())
+      expect(result).toEqual({ last: true, provider: null, offer: `o-x/${i + 2}` });
+    expect(await b.unsubscribe('app', 'event', 'x/1')).toEqual({
+      last: true,
+      provider: 'provider-1',
+      offer: null,
+    });
+  });
+
   it("keeps every key under the app's prefix and the node index under _cluster", async () => {
     const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
     const redis = connect();

@@ -19,12 +19,7 @@ import Fastify, {
 } from 'fastify';
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
-import {
-  completeDocument,
-  DOCS_PAGE,
-  documentSchema,
-  realtimeHttpUrl,
-} from './lib/api-docs.ts';
+import { completeDocument, DOCS_PAGE, documentSchema, realtimeHttpUrl } from './lib/api-docs.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
 import { registerSecurity } from './plugins/security.ts';

@@ -198,6 +198,19 @@ describe('HTTP data API: waiting', () => {
     }
     // The call that was waiting at the deadline is cancelled with the request.
     expect(runtime.rpc.inFlight).toBe(0);
+
+    // Many requests waiting at once.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const many = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        api(appId, { body: [{ topic: 'rpc', action: 'make', rpcName: 'slow' }] }),
+      ),
+    );
+    process.off('warning', onWarning);
+    for (const reply of many) expect(reply.json().body[0].errorEvent).toBe('RESPONSE_TIMEOUT');
+    expect(warnings).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '@hubstream/config';
 import type { PrismaClient } from '@hubstream/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -84,6 +85,8 @@ export async function registerHttpApi(
   const keys = new ApiKeys(options.prisma);
   // Closing: commands still waiting (an RPC) are answered at once.
   const stop = new AbortController();
+  // Every command waiting at once listens to it: no leak warning past ten.
+  setMaxListeners(0, stop.signal);
   app.addHook('preClose', async () => stop.abort());
 
   const runtimeOf = async (request: FastifyRequest): Promise<Outcome<AppRuntime>> => {

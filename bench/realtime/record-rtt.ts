@@ -1,10 +1,11 @@
 // Record round trips, one action at a time on an idle server: Hubstream's
-// realtime node (server-hubstream.ts: Postgres persistence, the bench app's
-// allow-all record rules) against deepstream 7 (server-deepstream.ts: its
-// default in-memory cache and storage, allow-all Valve permissions), both
-// driven by the official client (@deepstream/client) over 127.0.0.1. Not a
-// test: it prints a table of p50 and p99 per action and server, and the
-// ratio Hubstream / deepstream.
+// realtime node (server-hubstream.ts, the bench app's allow-all record
+// rules) on Postgres and on PGlite (the embedded database of `pnpm start`),
+// against deepstream 7 (server-deepstream.ts: its default in-memory cache
+// and storage, allow-all Valve permissions), all driven by the official
+// client (@deepstream/client) over 127.0.0.1. Not a test: it prints a table
+// of p50 and p99 per action and server, and each Hubstream's ratio to
+// deepstream.
 //
 //   pnpm exec tsx --conditions=@hubstream/source bench/realtime/record-rtt.ts \
 //     [--iterations=200] [--rounds=3] [--warmup=20]
@@ -28,8 +29,12 @@ import type { DeepstreamClient as Client } from '@deepstream/client';
 import { Histogram } from './histogram.ts';
 import { runBench, ServerProcess } from './servers.ts';
 
-type Kind = 'hubstream' | 'deepstream';
-const KINDS: readonly Kind[] = ['hubstream', 'deepstream'];
+type Kind = 'postgres' | 'pglite' | 'deepstream';
+const KINDS: readonly Kind[] = ['postgres', 'pglite', 'deepstream'];
+const start = (kind: Kind) =>
+  kind === 'deepstream'
+    ? ServerProcess.start('deepstream')
+    : ServerProcess.start('hubstream', { BENCH_DATABASE: kind }, `hubstream-${kind}`);
 const ACTIONS = [
   'create+read',
   'set whole',
@@ -192,7 +197,7 @@ await runBench(async () => {
   const servers = {} as Record<Kind, ServerProcess>;
   const rigs = {} as Record<Kind, Rig>;
   for (const kind of KINDS) {
-    servers[kind] = await ServerProcess.start(kind);
+    servers[kind] = await start(kind);
     rigs[kind] = await openRig(servers[kind].url);
   }
   const histograms = Object.fromEntries(
@@ -210,18 +215,17 @@ await runBench(async () => {
   for (const kind of KINDS) rigs[kind].close();
 
   say('');
-  say('ms, one at a time      Hubstream p50     p99   deepstream p50     p99   ratio p50    p99');
+  say(
+    'ms, one at a time   Hubstream/Postgres p50    p99 | Hubstream/PGlite p50    p99 | deepstream p50    p99 | ratio Postgres p50  p99 | ratio PGlite p50  p99',
+  );
   for (const action of ACTIONS) {
-    const h = histograms.hubstream[action];
-    const d = histograms.deepstream[action];
-    const [hp50, hp99, dp50, dp99] = [
-      h.quantile(0.5),
-      h.quantile(0.99),
-      d.quantile(0.5),
-      d.quantile(0.99),
-    ];
+    const [pg50, pg99, pl50, pl99, ds50, ds99] = KINDS.flatMap((kind) => [
+      histograms[kind][action].quantile(0.5),
+      histograms[kind][action].quantile(0.99),
+    ]) as [number, number, number, number, number, number];
     say(
-      `${action.padEnd(20)} ${ms(hp50)} ${ms(hp99)}       ${ms(dp50)} ${ms(dp99)}    ${ratio(hp50, dp50)} ${ratio(hp99, dp99)}`,
+      `${action.padEnd(20)}       ${ms(pg50)} ${ms(pg99)} |     ${ms(pl50)} ${ms(pl99)} |   ${ms(ds50)} ${ms(ds99)} |` +
+        `         ${ratio(pg50, ds50)} ${ratio(pg99, ds99)} |       ${ratio(pl50, ds50)} ${ratio(pl99, ds99)}`,
     );
   }
 });

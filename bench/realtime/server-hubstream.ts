@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
 import { buildApp } from '../../apps/realtime/src/index.ts';
 import { InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
@@ -9,8 +12,8 @@ import { runServer } from './server-control.ts';
 import { createBenchApp } from './setup.ts';
 
 // Hubstream under test, in a process of its own: a fresh Postgres database
-// (dropped at exit), a control plane used once to create the app, and the
-// realtime node. The app is setup.ts's (open auth, one Valve rule on every
+// (dropped at exit; or PGlite, see BENCH_DATABASE below), a control plane
+// used once to create the app, and the realtime node. The app is setup.ts's (open auth, one Valve rule on every
 // emit). Prints the app's ws URL on stdout.
 //
 //   tsx bench/realtime/server-hubstream.ts     (run.ts starts it for you)
@@ -18,10 +21,22 @@ import { createBenchApp } from './setup.ts';
 const portOf = (address: ReturnType<import('node:net').Server['address']>) =>
   typeof address === 'object' && address ? address.port : 0;
 
+// BENCH_DATABASE=pglite: the embedded database `pnpm start` uses, in a
+// temporary directory (removed at exit), instead of Postgres.
+const DATABASE_VARIABLE = 'BENCH_DATABASE';
+const pglite = process.env[DATABASE_VARIABLE] === 'pglite';
+
 await runServer('hubstream', async (defer) => {
-  const testDb = await createTestDatabase('bench');
-  defer(() => testDb.drop());
-  const db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  if (pglite) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'hubstream-bench-'));
+    defer(() => rm(dataDir, { recursive: true, force: true }));
+    db = await openDatabase({ kind: 'pglite', dataDir });
+  } else {
+    const testDb = await createTestDatabase('bench');
+    defer(() => testDb.drop());
+    db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
+  }
   defer(() => db.close());
   await db.migrate();
   const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000', LOG_LEVEL: 'warn' });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ProbeResult } from './probe-process.ts';
+import { setGroupNice } from './processes.ts';
 
 // The bench's side of the well-behaved user (probe-process.ts).
 
@@ -46,13 +47,20 @@ export class Probe {
   }
 
   /** Starts the probe process and logs its two clients in to `url` (an app's URL on node A). */
-  static async start(url: string, everyMs: number): Promise<Probe> {
-    const child = spawn(process.execPath, [...process.execArgv, FILE], {
+  static async start(url: string, everyMs: number, realtime = false): Promise<Probe> {
+    // detached: a session of its own, which with autogroups is a scheduling group of its own.
+    const node = [process.execPath, ...process.execArgv, FILE];
+    const argv = realtime ? ['chrt', '-r', '1', ...node] : node;
+    const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
     });
     const probe = new Probe(child);
     try {
-      if (child.pid) setPriority(child.pid, PROBE_NICE);
+      if (child.pid && !realtime) {
+        setPriority(child.pid, PROBE_NICE);
+        await setGroupNice(child.pid, PROBE_NICE);
+      }
       probe.prioritized = true;
     } catch {
       // Not permitted: it stays at the bench's priority.
@@ -69,6 +77,10 @@ export class Probe {
       );
       this.#child.send({ ...message, id });
     });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   start(): Promise<void> {

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -100,6 +101,8 @@ export class ServerProcess {
   readonly label: string;
   readonly child: ChildProcess;
   readonly logs: LogEntry[] = [];
+  /** Every line the server wrote to stdout so far (kept or not). */
+  linesLogged = 0;
   /** The URLs of the `listening` log line. */
   listening: Record<string, string> = {};
   /** The process that runs the server (the biggest of the group), whose memory is read. */
@@ -124,8 +127,11 @@ export class ServerProcess {
   ) {
     const extra = measured ? measuredNodeFlags : [];
     const node = [process.execPath, '--enable-source-maps', ...extra, ENTRY[entry]];
+    let niced = node;
+    if (measured && measuredRealtime) niced = ['chrt', '-r', '1', ...node];
+    else if (measured && measuredNice !== 0) niced = ['nice', '-n', String(measuredNice), ...node];
     const argv =
-      measured && pinning.enabled ? ['taskset', '-c', String(SERVER_CPU), ...node] : node;
+      measured && pinning.enabled ? ['taskset', '-c', String(SERVER_CPU), ...niced] : niced;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HTTP_PORT: '0', REALTIME_PORT: '0', ...env },
@@ -134,6 +140,12 @@ export class ServerProcess {
     });
     running.add(child);
     child.once('exit', () => running.delete(child));
+    // detached: a session of its own, so (with autogroups) a scheduling group of its own.
+    if (measured && measuredNice !== 0 && child.pid) await setGroupNice(child.pid, measuredNice);
+    // The event loop's thread only (the pid; its threads made from now on start
+    // under the normal policy again: -R): see setMeasuredRealtime.
+    if (measured && measuredRealtime && child.pid)
+      await run('chrt', ['-r', '-R', '-p', '1', String(child.pid)]);
     const server = new ServerProcess(label, child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -145,6 +157,8 @@ export class ServerProcess {
         START_TIMEOUT_MS,
       );
       createInterface({ input: child.stdout! }).on('line', (line) => {
+        server.linesLogged++;
+        if (measured && measuredLog) appendFileSync(measuredLog, `${line}\n`);
         let entry: LogEntry;
         try {
           entry = JSON.parse(line) as LogEntry;
@@ -207,6 +221,75 @@ export class ServerProcess {
 }
 
 /** Extra node flags for the measured server (--server-node-flags, e.g. --cpu-prof). */
+/**
+ * The scheduling priority (nice) of the server under measurement, every
+ * thread of it: 0 leaves it at the bench's. Pinning keeps the bench's own
+ * processes off its CPU, but not the rest of the machine (other users' tests
+ * and builds), which the kernel would otherwise let preempt it for tens of
+ * milliseconds at a time; a node stands for a machine of its own.
+ */
+let measuredNice = 0;
+export function setMeasuredNice(nice: number): void {
+  measuredNice = nice;
+}
+
+/**
+ * Whether the event loop of the server under measurement (its main thread)
+ * runs under the real-time round-robin policy (SCHED_RR 1): then nothing of
+ * the normal policy (the rest of the machine: other users' tests and builds,
+ * which CPU pinning cannot keep off its CPU) delays its wake-ups, as on a
+ * CPU of its own. Without it the kernel's fair scheduler let other processes
+ * hold node A's CPU for 5 to 25 ms after node A woke up, even at nice -10.
+ * Its other threads (GC, compiler, thread pool) stay under the normal policy
+ * at its nice: under SCHED_RR, whose time slice is 100 ms, one of them could
+ * hold the CPU against the event loop far longer than it would on a machine
+ * of its own. (The other side of that choice: they never preempt the event
+ * loop, where on a CPU of its own the fair scheduler shares it with them.)
+ */
+let measuredRealtime = false;
+export function setMeasuredRealtime(on: boolean): void {
+  measuredRealtime = on;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, (error, _stdout, stderr) =>
+      error
+        ? reject(new Error(`${command} ${args.join(' ')}: ${stderr || error.message}`))
+        : resolve(),
+    );
+  });
+}
+
+/** Whether this process may use the real-time policies (tried with chrt). */
+export async function mayUseRealtime(): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('chrt', ['-r', '1', 'true'], (error) => resolve(error === null));
+  });
+}
+
+/**
+ * With the kernel's autogroups (sched_autogroup_enabled), each session is a
+ * scheduling group of its own and a process's nice only orders it within its
+ * group: every other session on the machine gets an equal share of the CPU
+ * however niced this one is. Sets the nice of the group `pid` leads (a
+ * session of its own: spawned detached); nothing where autogroups are off.
+ */
+export async function setGroupNice(pid: number, nice: number): Promise<void> {
+  try {
+    await writeFile(`/proc/${pid}/autogroup`, String(nice));
+  } catch (error) {
+    // No autogroups (the file is missing or the feature off): nice alone orders the CPU.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** A file that gets a copy of the measured server's stdout (with --trace-gc, say), or null. */
+let measuredLog: string | null = null;
+export function setMeasuredLog(path: string | null): void {
+  measuredLog = path;
+}
+
 let measuredNodeFlags: string[] = [];
 export function setMeasuredNodeFlags(flags: string[]): void {
   measuredNodeFlags = flags;

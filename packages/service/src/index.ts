@@ -1,4 +1,5 @@
 export { type ReadinessCheck, registerHealthRoutes } from './health.ts';
+export { lazySchemaController } from './lazy-schema-compilers.ts';
 export {
   createLogger,
   type Logger,

@@ -1,22 +1,36 @@
-// @peculiar/x509 resolves its services through tsyringe, which needs the
-// Reflect metadata polyfill loaded first.
-import 'reflect-metadata';
 import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type X509Module = typeof import('@peculiar/x509');
 
 // Certificates made here: a local certificate authority and server
 // certificates it signs (ECDSA P-256). `pnpm start` uses them for its
 // self-signed TLS (TLS_SELF_SIGNED); the tests make their CAs with them.
 
-// Node's WebCrypto is the standard Crypto; the cast spares the DOM typings.
-x509.cryptoProvider.set(webcrypto as never);
+let x509Module: Promise<X509Module> | undefined;
+
+/**
+ * @peculiar/x509, loaded when a certificate is made: with its ASN.1 and
+ * dependency-injection packages it is about 170 modules, a few hundred
+ * milliseconds of every start, and a restart reuses the files it made
+ * (reading them needs only node:crypto).
+ */
+function loadX509(): Promise<X509Module> {
+  x509Module ??= (async () => {
+    // @peculiar/x509 resolves its services through tsyringe, which needs the
+    // Reflect metadata polyfill loaded first.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    // Node's WebCrypto is the standard Crypto; the cast spares the DOM typings.
+    x509.cryptoProvider.set(webcrypto as never);
+    return x509;
+  })();
+  return x509Module;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600 * 1000;
@@ -28,7 +42,7 @@ async function newKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
-async function pemKey(key: CryptoKey): Promise<string> {
+async function pemKey(x509: X509Module, key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
@@ -47,6 +61,7 @@ function validity(days: number, notBefore = new Date(Date.now() - 60_000)) {
 export async function createCertificateAuthority(
   options: { commonName?: string; days?: number } = {},
 ): Promise<KeyPair> {
+  const x509 = await loadX509();
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -63,7 +78,7 @@ export async function createCertificateAuthority(
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString('pem'), key: await pemKey(keys.privateKey) };
+  return { cert: cert.toString('pem'), key: await pemKey(x509, keys.privateKey) };
 }
 
 /**
@@ -76,6 +91,7 @@ export async function issueServerCertificate(
 ): Promise<KeyPair> {
   const [first] = options.hosts;
   if (first === undefined) throw new Error('A server certificate needs at least one host name');
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await webcrypto.subtle.importKey(
     'pkcs8',
@@ -105,7 +121,7 @@ export async function issueServerCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { cert: cert.toString('pem'), key: await pemKey(keys.privateKey) };
+  return { cert: cert.toString('pem'), key: await pemKey(x509, keys.privateKey) };
 }
 
 /** The SHA-256 fingerprint of a PEM certificate (its first one), as `AB:CD:...`. */

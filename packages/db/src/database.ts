@@ -1,8 +1,5 @@
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
@@ -35,6 +32,10 @@ export function databaseOptionsFor(config: {
     : { kind: 'pglite', dataDir: config.DATA_DIR };
 }
 
+// Each kind's driver is imported when that kind is opened: a process uses
+// one of them, and loading the other (pg and its adapter, or PGlite and
+// its) is start-up time for nothing.
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   switch (options.kind) {
     case 'postgres':
@@ -62,7 +63,11 @@ function warmedUp(prisma: PrismaClient): PrismaClient {
   return prisma;
 }
 
-function openPostgres(url: string, poolSize: number): Database {
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const [{ default: pg }, { PrismaPg }] = await Promise.all([
+    import('pg'),
+    import('@prisma/adapter-pg'),
+  ]);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server must not crash the process; the
   // next query reports the problem instead.
@@ -96,9 +101,14 @@ function openPostgres(url: string, poolSize: number): Database {
  * about half of PGlite's start-up time. 32MB is plenty for one developer's
  * database (the operating system caches its files as well).
  */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+const PGLITE_EXTRA_START_PARAMS = ['-c', 'shared_buffers=32MB'];
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('pglite-prisma-adapter'),
+  ]);
+  const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, ...PGLITE_EXTRA_START_PARAMS];
   const unlock = dataDir ? await lockDataDir(dataDir) : async () => {};
   let db: PGlite;
   try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 // How developer emails leave the process: over SMTP when an SMTP server is
 // configured, otherwise as .eml files in an outbox directory, so a local or
@@ -48,30 +48,45 @@ const messageOf = (from: string, mail: OutgoingMail) => ({
   ...(mail.html === undefined ? {} : { html: mail.html }),
 });
 
+/** nodemailer, loaded with the first mail: most processes never send one. */
+let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
+const loadNodemailer = () => {
+  nodemailerModule ??= import('nodemailer');
+  return nodemailerModule;
+};
+
 /**
- * Built once per process. The SMTP transport is not pooled: developer
- * emails are rare, and an unpooled transport holds no connection between
- * messages, so there is nothing to close at shutdown.
+ * Built once per process; the transport is made with the first mail. The
+ * SMTP transport is not pooled: developer emails are rare, and an unpooled
+ * transport holds no connection between messages, so there is nothing to
+ * close at shutdown.
  */
 export function createMailer(options: MailerOptions): Mailer {
   if (options.smtpUrl) {
-    const transport = nodemailer.createTransport({ url: options.smtpUrl, ...SMTP_TIMEOUTS });
+    const smtpUrl = options.smtpUrl;
+    let transport: Promise<Transporter> | undefined;
     return {
       async send(mail) {
-        const info = await transport.sendMail(messageOf(options.from, mail));
+        transport ??= loadNodemailer().then(({ default: nodemailer }) =>
+          nodemailer.createTransport({ url: smtpUrl, ...SMTP_TIMEOUTS }),
+        );
+        const info = await (await transport).sendMail(messageOf(options.from, mail));
         return { via: 'smtp', messageId: info.messageId };
       },
     };
   }
-  const transport = nodemailer.createTransport({
-    streamTransport: true,
-    buffer: true,
-    // RFC 5322 line endings, as on the wire.
-    newline: 'windows',
-  });
+  let transport: Promise<Transporter> | undefined;
   return {
     async send(mail) {
-      const info = await transport.sendMail(messageOf(options.from, mail));
+      transport ??= loadNodemailer().then(({ default: nodemailer }) =>
+        nodemailer.createTransport({
+          streamTransport: true,
+          buffer: true,
+          // RFC 5322 line endings, as on the wire.
+          newline: 'windows',
+        }),
+      );
+      const info = await (await transport).sendMail(messageOf(options.from, mail));
       if (!Buffer.isBuffer(info.message)) throw new Error('nodemailer did not buffer the message');
       // The directory and files are private to this user: they hold tokens.
       await mkdir(options.outboxDir, { recursive: true, mode: 0o700 });

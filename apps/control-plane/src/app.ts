@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BullMqJobQueue } from '@hubstream/cluster';
 import { publicRealtimeUrl, trustedProxies } from '@hubstream/config';
 import {
+  lazySchemaController,
   Registry,
   registerHealthRoutes,
   registerMetricsRoute,
@@ -57,6 +58,8 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     bodyLimit: BODY_LIMIT_BYTES,
     // Unknown fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    // Each route's schemas compile on its first request (start time).
+    schemaController: lazySchemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Valve files may be uploaded as YAML text.

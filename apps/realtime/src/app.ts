@@ -19,7 +19,7 @@ import {
 } from '@hubstream/cluster';
 import { type Config, trustedProxies } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
-import { type Logger, registerHealthRoutes } from '@hubstream/service';
+import { type Logger, lazySchemaController, registerHealthRoutes } from '@hubstream/service';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -168,6 +168,8 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     // X-Forwarded-For/-Proto/-Host count only from TRUSTED_PROXIES.
     trustProxy: trustedProxies(options.config),
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    // Each route's schemas compile on its first request (start time).
+    schemaController: lazySchemaController(),
   });
   const settings = nodeSettings(options.config);
   const records = recordStore(options, log);

@@ -390,6 +390,9 @@ event:
   "public/*":
     publish: true
     subscribe: true
+  "broken/*":
+    publish: "data.a.b === 1"
+    subscribe: true
   "*":
     publish: false
     subscribe: true
@@ -413,10 +416,18 @@ presence:
         { topic: 'rpc', action: 'make', rpcName: 'f' },
         { topic: 'presence', action: 'query' },
         { topic: 'record', action: 'head', recordName: 'r' },
+        { topic: 'event', action: 'emit', eventName: 'broken/x', data: {} },
       ],
     });
     const { result, body } = res.json();
     expect(result).toBe('PARTIAL_SUCCESS');
+    // A rule that fails on this data: refused as over WebSocket, named as a rule error.
+    expect(body[7]).toMatchObject({
+      success: false,
+      errorTopic: 'event',
+      errorEvent: 'MESSAGE_PERMISSION_ERROR',
+      errorAction: 'emit',
+    });
     expect(body[0]).toEqual({ success: true });
     expect(body[1]).toEqual({
       success: false,

@@ -102,15 +102,27 @@ function keepImports(src) {
   };
 }
 
+/**
+ * Packages that a src/vendor/*.cjs bundle leaves to Node at run time:
+ * optional or native dependencies that a bundle cannot hold (BullMQ's
+ * Postgres backend, msgpackr's native extension), each loaded only if used.
+ */
+const VENDOR_EXTERNAL = ['pg', 'pg-native', 'msgpackr-extract'];
+
 async function compile(dir) {
   const src = path.join(dir, 'src');
   const entryPoints = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
+  // src/vendor/*.cjs: CommonJS modules bundled with every package they
+  // require into one file of the same name in dist/vendor (see the file
+  // itself for why); read with createRequire, they need no other build step.
+  const vendored = filesUnder(path.join(src, 'vendor')).filter((f) => f.endsWith('.cjs'));
   const outdir = path.join(dir, 'dist');
   // Before a start, a package whose sources are as they were at its last
   // build (same files, none modified since) is not compiled again.
   const stampFile = path.join(outdir, '.sources-stamp');
   // (This script's own mtime too: a change to how it compiles rebuilds everything.)
-  const stamp = `${entryPoints.join('\n')}\n${Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...entryPoints.map((f) => statSync(f).mtimeMs))}`;
+  const inputs = [...entryPoints, ...vendored];
+  const stamp = `${inputs.join('\n')}\n${Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...inputs.map((f) => statSync(f).mtimeMs))}`;
   if (ifChanged && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return 0;
   // A full build starts clean; before a start, files are only overwritten
   // (a running process may still load one of them on demand).
@@ -133,8 +145,20 @@ async function compile(dir) {
     tsconfig: path.join(dir, 'tsconfig.json'),
     logLevel: 'warning',
   });
+  for (const file of vendored) {
+    await build({
+      entryPoints: [file],
+      outfile: path.join(outdir, path.relative(src, file)),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20.19',
+      external: VENDOR_EXTERNAL,
+      logLevel: 'warning',
+    });
+  }
   writeFileSync(stampFile, stamp);
-  return entryPoints.length;
+  return inputs.length;
 }
 
 function dashboardHash() {

@@ -56,9 +56,8 @@ describe('HTTP data API under pnpm start', { timeout: 30_000 }, () => {
     const client = trustingClient(`${hub.realtimeUrl.replace('127.0.0.1', 'localhost')}/${id}`, ca);
     clients.push(client);
     await client.login({ username: 'watcher' });
-    const seen = new Promise((resolve) => client.event.subscribe('ping', resolve));
-    // The subscription is in place once a round trip behind it is answered.
-    await client.record.head('anything');
+    const seen: unknown[] = [];
+    client.event.subscribe('ping', (data: unknown) => seen.push(data));
 
     const base = `${hub.realtimeUrl.replace(/^wss/, 'https')}/${id}`;
     const login = await request(`${base}/api/auth`, {
@@ -95,6 +94,19 @@ describe('HTTP data API under pnpm start', { timeout: 30_000 }, () => {
         ],
       },
     });
-    expect(await seen).toBe('over https');
+    // The client sends its subscriptions in batches, maybe after that emit:
+    // emitted again until the subscription is in place.
+    for (let i = 0; seen.length === 0 && i < 100; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await request(`${base}/api`, {
+        ca,
+        method: 'POST',
+        body: {
+          token,
+          body: [{ topic: 'event', action: 'emit', eventName: 'ping', data: 'again' }],
+        },
+      });
+    }
+    expect(seen[0]).toMatch(/^(over https|again)$/);
   });
 });

@@ -83,7 +83,7 @@ export class HttpClient extends Connection {
     };
     this.#wait = wait;
     // The handler is bounded by the deadline too (a record load that hangs).
-    let failed: { error: unknown } | undefined;
+    let failed = false;
     let handled = false;
     (async () => this.#handle(message))().then(
       () => {
@@ -92,17 +92,16 @@ export class HttpClient extends Connection {
         if (command.kind === 'emit') wait.done();
       },
       (error: unknown) => {
-        failed = { error };
+        // Logged also when the request has been answered meanwhile (deadline).
+        app.node.counters.handlerErrors++;
+        this.log.error({ err: error }, 'http api command failed');
+        failed = true;
         wait.done();
       },
     );
     try {
       const outcome = ended ? 'done' : await waitFor(woken, deadline, stop);
-      if (failed) {
-        app.node.counters.handlerErrors++;
-        this.log.error({ err: failed.error }, 'http api command failed');
-        return internalError(command);
-      }
+      if (failed) return internalError(command);
       const answer = wait.replies.find((reply) => endsCommand(command, reply));
       if (outcome === 'done' && (answer || handled)) return resultOf(command, answer);
       return outcome === 'stopped' ? shuttingDown() : timedOut();

@@ -8,7 +8,7 @@
 // deepstream.
 //
 //   pnpm exec tsx --conditions=@hubstream/source bench/realtime/record-rtt.ts \
-//     [--iterations=200] [--rounds=3] [--warmup=20]
+//     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--async-commit]
 //
 // Each round measures every action on each server in turn (the order of the
 // servers alternates from round to round); the percentiles are over every
@@ -31,10 +31,14 @@ import { runBench, ServerProcess } from './servers.ts';
 
 type Kind = 'postgres' | 'pglite' | 'deepstream';
 const KINDS: readonly Kind[] = ['postgres', 'pglite', 'deepstream'];
-const start = (kind: Kind) =>
-  kind === 'deepstream'
-    ? ServerProcess.start('deepstream')
-    : ServerProcess.start('hubstream', { BENCH_DATABASE: kind }, `hubstream-${kind}`);
+// --async-commit: the Postgres server runs with synchronous_commit off
+// (server-hubstream.ts says what that gives up).
+const asyncCommit = process.argv.includes('--async-commit');
+const start = (kind: Kind) => {
+  if (kind === 'deepstream') return ServerProcess.start('deepstream');
+  const database = kind === 'postgres' && asyncCommit ? 'postgres-async-commit' : kind;
+  return ServerProcess.start('hubstream', { BENCH_DATABASE: database }, `hubstream-${kind}`);
+};
 const ACTIONS = [
   'create+read',
   'set whole',
@@ -54,6 +58,9 @@ function flag(name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a positive integer`);
   return value;
 }
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const CHOSEN = only === undefined ? ACTIONS : ACTIONS.filter((a) => only.split(',').includes(a));
+if (CHOSEN.length === 0) throw new Error(`--only takes some of: ${ACTIONS.join(',')}`);
 const ITERATIONS = flag('iterations', 200);
 const ROUNDS = flag('rounds', 3);
 const WARMUP = flag('warmup', 20);
@@ -190,7 +197,7 @@ await runBench(async () => {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
     `record round trips: ${ITERATIONS} per action, server and round, ${ROUNDS} rounds, ` +
-      `${WARMUP} warm-up each; ${cpus().length} cores, load ${loadavg()
+      `${WARMUP} warm-up each${asyncCommit ? '; Postgres with synchronous_commit off' : ''}; ${cpus().length} cores, load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );
@@ -205,7 +212,7 @@ await runBench(async () => {
   ) as Record<Kind, Record<Action, Histogram>>;
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
-    for (const action of ACTIONS) {
+    for (const action of CHOSEN) {
       for (const kind of order) {
         await measure(rigs[kind], action, ITERATIONS, WARMUP, histograms[kind][action]);
       }
@@ -218,7 +225,7 @@ await runBench(async () => {
   say(
     'ms, one at a time   Hubstream/Postgres p50    p99 | Hubstream/PGlite p50    p99 | deepstream p50    p99 | ratio Postgres p50  p99 | ratio PGlite p50  p99',
   );
-  for (const action of ACTIONS) {
+  for (const action of CHOSEN) {
     const [pg50, pg99, pl50, pl99, ds50, ds99] = KINDS.flatMap((kind) => [
       histograms[kind][action].quantile(0.5),
       histograms[kind][action].quantile(0.99),

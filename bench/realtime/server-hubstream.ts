@@ -25,6 +25,11 @@ const portOf = (address: ReturnType<import('node:net').Server['address']>) =>
 // temporary directory (removed at exit), instead of Postgres.
 const DATABASE_VARIABLE = 'BENCH_DATABASE';
 const pglite = process.env[DATABASE_VARIABLE] === 'pglite';
+// BENCH_DATABASE=postgres-async-commit: Postgres with synchronous_commit off
+// for the node's sessions, an operator's choice (a commit returns before its
+// WAL reaches the disk: a Postgres crash can lose the last moment of
+// acknowledged writes, a node crash cannot).
+const asyncCommit = process.env[DATABASE_VARIABLE] === 'postgres-async-commit';
 
 await runServer('hubstream', async (defer) => {
   let db: Awaited<ReturnType<typeof openDatabase>>;
@@ -35,7 +40,10 @@ await runServer('hubstream', async (defer) => {
   } else {
     const testDb = await createTestDatabase('bench');
     defer(() => testDb.drop());
-    db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
+    const url = asyncCommit
+      ? `${testDb.url}${testDb.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`
+      : testDb.url;
+    db = await openDatabase({ kind: 'postgres', url, poolSize: 10 });
   }
   defer(() => db.close());
   await db.migrate();

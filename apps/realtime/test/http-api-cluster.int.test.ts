@@ -62,6 +62,10 @@ describe('HTTP data API across nodes', () => {
     const runtimeC = (await stack.runtime(appId, 2))!;
     await until(() => runtimeC.events.subscriptions.subscribers('news')?.size === 1, 'subscribe');
     await until(() => runtimeC.rpc.providers.subscribers('double')?.size === 1, 'provide');
+    await until(
+      async () => (await runtimeC.node.presence.online(appId)).includes('carol'),
+      'carol online',
+    );
 
     // Logged in on node A (0), used on node C (2) and node B (1).
     const login = await api(0, `/${appId}/api/auth`, { username: 'alice' });

@@ -127,9 +127,9 @@ export class ServerProcess {
   ) {
     const extra = measured ? measuredNodeFlags : [];
     const node = [process.execPath, '--enable-source-maps', ...extra, ENTRY[entry]];
-    let niced = node;
-    if (measured && measuredRealtime) niced = ['chrt', '-r', '1', ...node];
-    else if (measured && measuredNice !== 0) niced = ['nice', '-n', String(measuredNice), ...node];
+    // Every thread at the measured nice; the event loop's alone under SCHED_RR (below).
+    const niced =
+      measured && measuredNice !== 0 ? ['nice', '-n', String(measuredNice), ...node] : node;
     const argv =
       measured && pinning.enabled ? ['taskset', '-c', String(SERVER_CPU), ...niced] : niced;
     const child = spawn(argv[0]!, argv.slice(1), {

@@ -194,3 +194,20 @@ for (const [kind, make] of Object.entries(IMPLEMENTATIONS)) {
     });
   });
 }
+
+describe('LocalRecordStore flushes', () => {
+  it('persists what gathered together, and a record Postgres refuses holds no other back', async () => {
+    const appId = await stack.createApp();
+    const store = new LocalRecordStore(stack.db.prisma, log, { flushDelayMs: 60_000 });
+    for (let i = 0; i < 30; i++)
+      await store.set(appId, `many/${i}`, -1, { version: 1, data: { i } });
+    // Past a Postgres int: the one statement for all of them fails on it.
+    await store.set(appId, 'poison', -1, { version: 2 ** 31, data: {} });
+    const before = errors.length;
+    await store.close();
+    for (let i = 0; i < 30; i++)
+      expect(await durable(appId, `many/${i}`)).toEqual({ version: 1, data: { i } });
+    expect(await durable(appId, 'poison')).toBeNull();
+    expect(errors.length).toBeGreaterThan(before);
+  });
+});

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@hubstream/db';
+import { MAX_RECORDS_PER_BATCH, upsertRecords } from '@hubstream/worker';
 import type { Logger } from '../core/types.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type {
@@ -18,7 +19,8 @@ import type {
 // - A durable write is persisted before it becomes visible; if Postgres
 //   fails, nothing changes and the caller hears about it.
 // - Other writes become visible at once and are persisted shortly after,
-//   coalesced per record: only the latest version is written. The upsert
+//   coalesced per record (only the latest version is written) and together
+//   (one statement and one commit for all that gathered). The upsert
 //   only ever raises the stored version, so a late or repeated flush can
 //   never undo a newer write.
 // - Memory stays bounded: records no one here subscribes to, and that are
@@ -289,15 +291,22 @@ export class LocalRecordStore implements RecordStore {
     this.#timer.unref();
   }
 
-  /** Persists the latest version of every pending record, a few at a time. */
+  /**
+   * Persists the latest version of every pending record: up to
+   * MAX_RECORDS_PER_BATCH in one statement (one commit), a few statements at
+   * a time.
+   */
   #flush(): Promise<void> {
     if (this.#flushing) return this.#flushing;
     const run = async () => {
-      const batch = [...this.#pending].filter((e) => !e.frozen && e.flushing === null);
+      const ready = [...this.#pending].filter((e) => !e.frozen && e.flushing === null);
+      const batches: Entry[][] = [];
+      for (let i = 0; i < ready.length; i += MAX_RECORDS_PER_BATCH)
+        batches.push(ready.slice(i, i + MAX_RECORDS_PER_BATCH));
       let failed = 0;
       const worker = async () => {
-        for (let entry = batch.shift(); entry; entry = batch.shift()) {
-          if (!(await this.#flushEntry(entry))) failed++;
+        for (let batch = batches.shift(); batch; batch = batches.shift()) {
+          failed += await this.#flushEntries(batch);
         }
       };
       await Promise.all(Array.from({ length: this.#flushConcurrency }, worker));
@@ -310,32 +319,65 @@ export class LocalRecordStore implements RecordStore {
     return this.#flushing;
   }
 
-  async #flushEntry(entry: Entry): Promise<boolean> {
-    // Frozen after the batch was taken: the delete or reload decides.
-    if (entry.frozen || entry.flushing) return true;
-    const record = entry.record;
-    this.#pending.delete(entry);
-    if (record === null || record.version <= entry.persisted) return true;
+  /** Persists the entries' latest versions together; returns how many failed. */
+  async #flushEntries(entries: Entry[]): Promise<number> {
+    const taken: { entry: Entry; record: StoredRecord }[] = [];
+    for (const entry of entries) {
+      // Frozen after the batch was taken: the delete or reload decides.
+      if (entry.frozen || entry.flushing) continue;
+      const record = entry.record;
+      this.#pending.delete(entry);
+      if (record === null || record.version <= entry.persisted) continue;
+      taken.push({ entry, record });
+    }
+    if (taken.length === 0) return 0;
     let resolve = () => {};
-    entry.flushing = new Promise((r) => {
+    const flushing = new Promise<void>((r) => {
       resolve = r;
     });
+    for (const { entry } of taken) entry.flushing = flushing;
+    const rows = (list: typeof taken) =>
+      list.map(({ entry, record }) => ({
+        appId: entry.appId,
+        name: entry.name,
+        version: record.version,
+        json: JSON.stringify(record.data),
+      }));
+    const persisted = (list: typeof taken) => {
+      for (const { entry, record } of list)
+        entry.persisted = Math.max(entry.persisted, record.version);
+    };
+    let failed = 0;
     try {
-      await this.#persist(entry.appId, entry.name, record);
-      entry.persisted = Math.max(entry.persisted, record.version);
-      return true;
+      await upsertRecords(this.#prisma, rows(taken));
+      persisted(taken);
     } catch (error) {
       this.#log.error(
-        { err: error, app: entry.appId, record: entry.name },
-        'persisting a record failed; will retry',
+        { err: error, records: taken.length },
+        'persisting records failed; will retry',
       );
-      return false;
+      // One record the database refuses must not hold the others back.
+      if (taken.length > 1) {
+        for (const one of taken) {
+          try {
+            await upsertRecords(this.#prisma, rows([one]));
+            persisted([one]);
+          } catch {
+            failed++;
+          }
+        }
+      } else {
+        failed = 1;
+      }
     } finally {
-      entry.flushing = null;
+      for (const { entry } of taken) entry.flushing = null;
       resolve();
-      if (needsFlush(entry)) this.#pending.add(entry);
-      this.#settle(entry);
+      for (const { entry } of taken) {
+        if (needsFlush(entry)) this.#pending.add(entry);
+        this.#settle(entry);
+      }
     }
+    return failed;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { loadConfigOrExit } from '@hubstream/config';
+import { databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { createLogger, stopOnSignals } from '@hubstream/service';
-import { startStandalone } from './standalone.ts';
 
 // `pnpm start`: the whole of Hubstream in one process.
 
@@ -8,11 +8,20 @@ const config = loadConfigOrExit();
 
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream' });
 
+// The database starts opening first, and the servers' modules (most of a
+// start's module loading) load while it waits on its files and compiles its
+// WebAssembly, instead of one after the other.
+const database = openDatabase(databaseOptionsFor(config));
+// Until startStandalone owns it: a failure to load is reported below, not unhandled.
+database.catch(() => {});
+
 try {
-  const standalone = await startStandalone(config, logger);
+  const { startStandalone } = await import('./standalone.ts');
+  const standalone = await startStandalone(config, logger, { database });
   stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop: standalone.stop });
 } catch (error) {
   logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+  await database.then((db) => db.close()).catch(() => {});
   logger.flush();
   process.exitCode = 1;
 }

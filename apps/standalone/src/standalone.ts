@@ -167,15 +167,12 @@ export function standaloneWebhookGuard(
 }
 
 /**
- * One process with the control plane, a realtime node and the worker's jobs
- * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
- * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
+ * TLS first: a server that may not listen in plaintext says why before
+ * anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local CA
+ * and certificate into DATA_DIR/tls; each port then speaks TLS and, there,
+ * plaintext too.
  */
-export async function startStandalone(settings: Config, logger: Logger): Promise<Standalone> {
-  // TLS first: a server that may not listen in plaintext says why before
-  // anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local
-  // CA and certificate into DATA_DIR/tls; each port then speaks TLS and,
-  // there, plaintext too.
+async function openTransports(settings: Config, logger: Logger) {
   const resolved = await resolveSelfSigned(settings, {
     standalone: true,
     hosts: [settings.HTTP_HOST, settings.REALTIME_HOST],
@@ -196,11 +193,38 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
     { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
     logger,
   );
+  return { config, controlPlaneTransport, realtimeTransport };
+}
+/**
+ * One process with the control plane, a realtime node and the worker's jobs
+ * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
+ * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
+ */
+export async function startStandalone(
+  settings: Config,
+  logger: Logger,
+  options: {
+    /**
+     * The database, already opening: main.ts opens it while the servers'
+     * modules load (start time). By default it is opened here.
+     */
+    database?: Promise<Database>;
+  } = {},
+): Promise<Standalone> {
+  let transports: Awaited<ReturnType<typeof openTransports>>;
+  try {
+    transports = await openTransports(settings, logger);
+  } catch (error) {
+    // A database opened for us is closed too (its data-dir lock released).
+    await options.database?.then((db) => db.close()).catch(() => {});
+    throw error;
+  }
+  const { config, controlPlaneTransport, realtimeTransport } = transports;
   const choice: ClusterChoice = config.REDIS_URL
     ? { kind: 'redis', url: config.REDIS_URL }
     : { kind: 'local' };
   const dbOptions = databaseOptionsFor(config);
-  const db = await openDatabase(dbOptions);
+  const db = await (options.database ?? openDatabase(dbOptions));
   const servers: FastifyInstance[] = [];
   // Closed after the servers, in reverse order of creation.
   const closers: (() => Promise<void>)[] = [];

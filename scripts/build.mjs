@@ -25,6 +25,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,7 +69,19 @@ function serverPackages() {
 }
 
 /** Bare imports compiled into the importing package instead of loaded from node_modules. */
-const BUNDLED = /^typebox(\/|$)/;
+const BUNDLED = /^(typebox|yaml)(\/|$)/;
+
+/**
+ * Where a BUNDLED import is read from, when not where Node would resolve it:
+ * `yaml` resolves in Node to ~70 CommonJS files; its own ES module build
+ * (the one it ships for browsers, which uses nothing but the language) is
+ * the same parser, and bundles into one file.
+ */
+function bundledPath(specifier, resolveDir) {
+  if (specifier !== 'yaml') return undefined;
+  const require = createRequire(path.join(resolveDir, 'noop.js'));
+  return path.join(path.dirname(require.resolve('yaml/package.json')), 'browser/index.js');
+}
 
 // Every import is left to Node at run time (but BUNDLED's); only the extension of a relative
 // TypeScript import changes (`./app.ts` -> `./app.js`). A relative import that
@@ -88,7 +101,10 @@ function keepImports(src) {
           // one by one is a good part of a server's start: it is bundled
           // into the package (shared code in a chunk), every other package
           // stays an import.
-          if (BUNDLED.test(args.path)) return undefined;
+          if (BUNDLED.test(args.path)) {
+            const bundled = bundledPath(args.path, args.resolveDir);
+            return bundled ? { path: bundled } : undefined;
+          }
           return { path: args.path, external: true };
         }
         const target = path.resolve(args.resolveDir, args.path);

@@ -7,7 +7,7 @@
 // of p50 and p99 per action and server, and each Hubstream's ratio to
 // deepstream.
 //
-//   pnpm exec tsx --conditions=@hubstream/source bench/realtime/record-rtt.ts \
+//   pnpm bench:records \
 //     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--async-commit]
 //
 // Each round measures every action on each server in turn (the order of the

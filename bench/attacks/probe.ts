@@ -47,7 +47,11 @@ export class Probe {
   }
 
   /** Starts the probe process and logs its two clients in to `url` (an app's URL on node A). */
-  static async start(url: string, everyMs: number, realtime = false): Promise<Probe> {
+  static async start(
+    url: string,
+    everyMs: number,
+    { realtime = false, nice = PROBE_NICE }: { realtime?: boolean; nice?: number } = {},
+  ): Promise<Probe> {
     // detached: a session of its own, which with autogroups is a scheduling group of its own.
     const node = [process.execPath, ...process.execArgv, FILE];
     const argv = realtime ? ['chrt', '-r', '1', ...node] : node;
@@ -58,8 +62,8 @@ export class Probe {
     const probe = new Probe(child);
     try {
       if (child.pid && !realtime) {
-        setPriority(child.pid, PROBE_NICE);
-        await setGroupNice(child.pid, PROBE_NICE);
+        setPriority(child.pid, nice);
+        await setGroupNice(child.pid, nice);
       }
       probe.prioritized = true;
     } catch {

@@ -127,7 +127,6 @@ export class ServerProcess {
   ) {
     const extra = measured ? measuredNodeFlags : [];
     const node = [process.execPath, '--enable-source-maps', ...extra, ENTRY[entry]];
-    // Every thread at the measured nice; the event loop's alone under SCHED_RR (below).
     const niced =
       measured && measuredNice !== 0 ? ['nice', '-n', String(measuredNice), ...node] : node;
     const argv =
@@ -142,10 +141,6 @@ export class ServerProcess {
     child.once('exit', () => running.delete(child));
     // detached: a session of its own, so (with autogroups) a scheduling group of its own.
     if (measured && measuredNice !== 0 && child.pid) await setGroupNice(child.pid, measuredNice);
-    // The event loop's thread only (the pid; its threads made from now on start
-    // under the normal policy again: -R): see setMeasuredRealtime.
-    if (measured && measuredRealtime && child.pid)
-      await run('chrt', ['-r', '-R', '-p', '1', String(child.pid)]);
     const server = new ServerProcess(label, child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -223,42 +218,20 @@ export class ServerProcess {
 /** Extra node flags for the measured server (--server-node-flags, e.g. --cpu-prof). */
 /**
  * The scheduling priority (nice) of the server under measurement, every
- * thread of it: 0 leaves it at the bench's. Pinning keeps the bench's own
- * processes off its CPU, but not the rest of the machine (other users' tests
- * and builds), which the kernel would otherwise let preempt it for tens of
- * milliseconds at a time; a node stands for a machine of its own.
+ * thread of it, and of its scheduling group (setGroupNice): 0 leaves it at
+ * the bench's. Pinning keeps the bench's own processes off its CPU, but not
+ * the rest of the machine (other users' tests and builds), which the kernel
+ * would otherwise let preempt it for tens of milliseconds at a time; a node
+ * stands for a machine of its own. Its own threads (event loop, GC, thread
+ * pool) share the CPU under the fair scheduler, as they would there. (Not a
+ * real-time policy: with only the event loop under SCHED_RR, V8's sweeper
+ * thread starved and the event loop spun at 95% re-posting sweep steps; with
+ * every thread under it, a GC or argon2 thread held the CPU against the
+ * event loop for up to the 100 ms round-robin slice.)
  */
 let measuredNice = 0;
 export function setMeasuredNice(nice: number): void {
   measuredNice = nice;
-}
-
-/**
- * Whether the event loop of the server under measurement (its main thread)
- * runs under the real-time round-robin policy (SCHED_RR 1): then nothing of
- * the normal policy (the rest of the machine: other users' tests and builds,
- * which CPU pinning cannot keep off its CPU) delays its wake-ups, as on a
- * CPU of its own. Without it the kernel's fair scheduler let other processes
- * hold node A's CPU for 5 to 25 ms after node A woke up, even at nice -10.
- * Its other threads (GC, compiler, thread pool) stay under the normal policy
- * at its nice: under SCHED_RR, whose time slice is 100 ms, one of them could
- * hold the CPU against the event loop far longer than it would on a machine
- * of its own. (The other side of that choice: they never preempt the event
- * loop, where on a CPU of its own the fair scheduler shares it with them.)
- */
-let measuredRealtime = false;
-export function setMeasuredRealtime(on: boolean): void {
-  measuredRealtime = on;
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, (error, _stdout, stderr) =>
-      error
-        ? reject(new Error(`${command} ${args.join(' ')}: ${stderr || error.message}`))
-        : resolve(),
-    );
-  });
 }
 
 /** Whether this process may use the real-time policies (tried with chrt). */

@@ -6,7 +6,7 @@
 // when a target is missed.
 //
 //   pnpm bench:attacks [--short] [--only=slow-reader,...] [--deployments=standalone,cluster]
-//                      [--p99=gate|report] [--pin=on|off] [--realtime=on|off] [--server-nice=-10]
+//                      [--p99=gate|report] [--pin=on|off] [--realtime=on|off] [--server-nice=-20]
 //                      [--server-node-flags='--cpu-prof ...'] [--server-log=FILE] [--trace-marks]
 //   pnpm bench:attacks --help
 //
@@ -15,11 +15,11 @@
 // measurement runs on CPU 0 (taskset), everything the bench starts on CPU 1.
 // Pinning cannot keep the rest of the machine (other users' tests and
 // builds) off CPU 0, and the fair scheduler let it delay node A's wake-ups
-// by 5 to 25 ms even at nice -10 (perf sched traces): where permitted, node
-// A's event loop and the probe run under SCHED_RR (--realtime), node A's
-// other threads at nice -10 in a scheduling group of its own (autogroup),
-// so that the p99 measures the node, not the machine. A column shows node
-// A's own CPU use and its wait for the CPU during each attack.
+// by 5 to 25 ms at nice -10 (perf sched traces: with autogroups a nice only
+// counts within its session). Where permitted node A runs at nice -20 in a
+// scheduling group of its own (--server-nice), and the probe under SCHED_RR
+// (--realtime), so that the p99 measures the node, not the machine. A
+// column shows node A's own CPU use and its wait for the CPU.
 //
 // Targets per row: the attacked process's resident memory grows by less
 // than 150 MB (peak during the attack against just before); the
@@ -56,7 +56,6 @@ import {
   setMeasuredLog,
   setMeasuredNice,
   setMeasuredNodeFlags,
-  setMeasuredRealtime,
   setUpPinning,
 } from './processes.ts';
 import { RawClient, terminateAll } from './raw.ts';
@@ -81,7 +80,7 @@ type DeploymentName = (typeof DEPLOYMENTS)[number];
  * The measured server's default priority (nice, see setMeasuredNice): above
  * whatever else runs on the machine, as the probe is (probe.ts).
  */
-const SERVER_NICE = -10;
+const SERVER_NICE = -20;
 
 const RSS_LIMIT_BYTES = 150 * 1024 * 1024;
 const P99_FACTOR = 2;
@@ -106,8 +105,7 @@ function parse(argv: readonly string[]) {
     '  --deployments=standalone,cluster',
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
     '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
-    '  --realtime=on|off            on (default, when permitted): the measured server and the probe',
-    '                               run under SCHED_RR (chrt), out of reach of the rest of the machine',
+    '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
     `  --server-nice=${SERVER_NICE}             the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
     '                               node flags for the measured server only (profile one attack with --only=)',
@@ -333,7 +331,7 @@ async function runOne(
   }
 }
 
-/** Whether the measured server and the probe run under SCHED_RR (--realtime, when permitted). */
+/** Whether the probe runs under SCHED_RR (--realtime, when permitted). */
 let realtime = false;
 
 async function runDeployment(name: DeploymentName, webhook: WebhookServer): Promise<Row[]> {
@@ -362,7 +360,10 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       rules: OPEN_RULES,
       limits: HIGH_LIMITS,
     });
-    probe = await Probe.start(`${deployment.nodeA}/${probeApp}`, 10, realtime);
+    probe = await Probe.start(`${deployment.nodeA}/${probeApp}`, 10, {
+      realtime,
+      nice: Math.min(-10, options.serverNice),
+    });
     await probe.quiet(options.short ? 300 : 2_000); // warm-up
     const context: AttackContext = {
       deployment,
@@ -424,7 +425,6 @@ async function main(): Promise<number> {
   const serverNice = options.serverNice !== 0 && mayPrioritize() ? options.serverNice : 0;
   setMeasuredNice(serverNice);
   realtime = options.realtime && (await mayUseRealtime());
-  setMeasuredRealtime(realtime);
   say(
     pinning.enabled
       ? `CPU pinning (taskset): the server under measurement (standalone; cluster: node A) on CPU ${SERVER_CPU}; ` +
@@ -433,19 +433,18 @@ async function main(): Promise<number> {
       : `CPU pinning skipped: ${pinning.reason}`,
   );
   say(
-    realtime
-      ? 'The server under measurement and the probe run under the real-time round-robin policy ' +
-          '(SCHED_RR 1, chrt): the rest of the machine does not delay their wake-ups.'
-      : serverNice !== 0
-        ? `The server under measurement runs at nice ${serverNice} (every thread): other work on the machine does not preempt it.`
-        : 'The server under measurement runs at the priority of everything else on the machine.',
+    serverNice !== 0
+      ? `The server under measurement runs at nice ${serverNice} (every thread) and in a scheduling group of its own: the rest of the machine rarely delays it.`
+      : 'The server under measurement runs at the priority of everything else on the machine.',
   );
-  if (!realtime)
-    say(
-      mayPrioritize()
+  say(
+    realtime
+      ? "The probe (the other app's well-behaved client, a user on a machine of its own) runs under the " +
+          'real-time round-robin policy (SCHED_RR 1, chrt): the attackers and the rest of the machine do not delay it.'
+      : mayPrioritize()
         ? "The probe (the other app's well-behaved client) runs at nice -10, above the attackers it shares a CPU with."
         : "The probe runs at the attackers' priority (not permitted to raise it): attackers' client-side work may show in its p99.",
-    );
+  );
   const webhook = await WebhookServer.start();
   const rows: Row[] = [];
   try {

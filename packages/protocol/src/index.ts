@@ -12,3 +12,4 @@ export { CLOSE_CODES, type CloseCode } from './close-codes.ts';
 export { type DecodeResult, decodeFrame, encodeMessage } from './codec.ts';
 export type { Message } from './message.ts';
 export type { NamesOverCap } from './names-scan.ts';
+export * from './text/index.ts';

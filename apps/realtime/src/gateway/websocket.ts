@@ -27,6 +27,34 @@ function limitFrames(socket: WebSocket, bytes: number): void {
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
 
+/**
+ * `socket.send`, with every frame sent to the socket in one turn of the
+ * event loop going out in one write: the first send of a turn corks the TCP
+ * socket and the end of the turn (process.nextTick, after the fan-out or
+ * the handler that sent them) uncorks it. ws otherwise makes one writev per
+ * frame, and a burst to one client (a bulk message's replies, events read
+ * from one packet) was a syscall each. Queued bytes still count in
+ * `bufferedAmount` (the backpressure bound) while corked.
+ */
+export function corkedSender(socket: WebSocket): (frame: Uint8Array) => void {
+  const tcp = (socket as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
+  if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function')
+    return (frame) => socket.send(frame);
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    tcp.uncork?.();
+  };
+  return (frame) => {
+    if (!corked) {
+      corked = true;
+      tcp.cork?.();
+      process.nextTick(uncork);
+    }
+    socket.send(frame);
+  };
+}
+
 function appIdOf(request: FastifyRequest): string | undefined {
   const params = request.params as { appId?: string };
   if (params.appId) return params.appId;
@@ -124,9 +152,10 @@ export async function registerGateway(
     for (const [key, value] of Object.entries(request.headers)) {
       if (typeof value === 'string') headers[key] = value;
     }
+    const send = corkedSender(socket);
     const connection = new Connection(
       {
-        send: (frame) => socket.send(frame),
+        send,
         close: (code, reason) => socket.close(code, reason),
         get bufferedBytes() {
           return socket.bufferedAmount;

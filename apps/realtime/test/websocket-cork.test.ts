@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { corkedSender } from '../src/gateway/websocket.ts';
+
+// The gateway's write batching: every frame sent to one socket in one turn
+// of the event loop goes out in one write (the TCP socket corked for the turn).
+
+/** A stand-in for a ws socket over a TCP socket: records what reaches the wire and when. */
+function fakeSocket() {
+  const events: string[] = [];
+  let corks = 0;
+  const tcp = {
+    cork() {
+      corks++;
+      events.push('cork');
+    },
+    uncork() {
+      corks--;
+      events.push('uncork');
+    },
+  };
+  const socket = {
+    _socket: tcp,
+    send(frame: Uint8Array) {
+      events.push(`send ${frame[0]}${corks > 0 ? ' (corked)' : ''}`);
+    },
+  };
+  return { socket: socket as unknown as WebSocket, events };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('corkedSender', () => {
+  it('sends the frames of one turn corked, in order, and uncorks at the end of the turn', async () => {
+    const { socket, events } = fakeSocket();
+    const send = corkedSender(socket);
+    send(Uint8Array.of(1));
+    send(Uint8Array.of(2));
+    await Promise.resolve().then(() => send(Uint8Array.of(3)));
+    expect(events).toEqual(['cork', 'send 1 (corked)', 'send 2 (corked)', 'send 3 (corked)']);
+    await nextTurn();
+    expect(events.at(-1)).toBe('uncork');
+    // A later turn corks again, once.
+    send(Uint8Array.of(4));
+    await nextTurn();
+    expect(events.slice(5)).toEqual(['cork', 'send 4 (corked)', 'uncork']);
+  });
+
+  it('sends directly when the socket has no TCP socket to cork', () => {
+    const sent: number[] = [];
+    const socket = { send: (frame: Uint8Array) => sent.push(frame[0]!) } as unknown as WebSocket;
+    const send = corkedSender(socket);
+    send(Uint8Array.of(7));
+    expect(sent).toEqual([7]);
+  });
+});

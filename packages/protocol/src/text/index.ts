@@ -1,4 +1,8 @@
-export { hasSeparator, RS, US } from './constants.ts';
+export {
+  hasSeparator,
+  RS as TEXT_MESSAGE_SEPARATOR,
+  US as TEXT_PART_SEPARATOR,
+} from './constants.ts';
 export {
   DEFAULT_MAX_TEXT_MESSAGES,
   decodeTextFrame,

@@ -54,6 +54,17 @@ const CLOSE_FLUSH_ATTEMPTS = 3;
 // App ids never contain '/', so the first '/' separates the app from the name.
 const keyOf = (appId: string, name: string) => `${appId}/${name}`;
 
+/**
+ * Postgres refused the data of a statement (SQLSTATE class 22, a data
+ * exception, or 23, a constraint), as opposed to failing as a whole.
+ */
+function refusesData(error: unknown): boolean {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } })
+    ?.meta;
+  const code = meta?.driverAdapterError?.cause?.originalCode;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 const needsFlush = (entry: Entry) =>
   entry.record !== null && entry.record.version > entry.persisted;
 
@@ -356,8 +367,9 @@ export class LocalRecordStore implements RecordStore {
         { err: error, records: taken.length },
         'persisting records failed; will retry',
       );
-      // One record the database refuses must not hold the others back.
-      if (taken.length > 1) {
+      // One record the database refuses must not hold the others back; when
+      // the database itself fails, the whole batch waits for the retry.
+      if (taken.length > 1 && refusesData(error)) {
         for (const one of taken) {
           try {
             await upsertRecords(this.#prisma, rows([one]));

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@hubstream/config';
 import type { SqlSession } from './sql.ts';
 
 // Applies prisma/migrations the way `prisma migrate deploy` does, without
@@ -12,12 +12,11 @@ import type { SqlSession } from './sql.ts';
 
 // prisma/migrations at the repository's root; a built and deployed package
 // reads its own copy, which `pnpm build` puts in packages/db/dist/migrations.
+const PACKAGE_ROOT = packageRoot(import.meta.url);
 export const MIGRATIONS_DIR = [
-  new URL('../../../prisma/migrations', import.meta.url),
-  new URL('./migrations', import.meta.url),
-]
-  .map((url) => fileURLToPath(url))
-  .find((dir) => existsSync(dir)) as string;
+  path.join(PACKAGE_ROOT, '..', '..', 'prisma', 'migrations'),
+  path.join(PACKAGE_ROOT, 'dist', 'migrations'),
+].find((dir) => existsSync(dir)) as string;
 
 /** The lock id Prisma's migrate uses, so the two never run at once. */
 export const MIGRATION_LOCK_ID = 72707369;

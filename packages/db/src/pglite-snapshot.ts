@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@hubstream/config';
 
 // A new PGlite data directory costs about 12 s of CPU: initdb runs inside
 // WebAssembly. `pnpm install` makes one empty data directory once (the
@@ -29,8 +29,10 @@ function pgliteVersion(): string | undefined {
 export function pgliteSnapshotFile(): string | undefined {
   const version = pgliteVersion();
   if (version === undefined) return undefined;
-  return fileURLToPath(
-    new URL(`../../../node_modules/.cache/hubstream/pglite-${version}.tar.gz`, import.meta.url),
+  return path.join(
+    packageRoot(import.meta.url),
+    '../../node_modules/.cache/hubstream',
+    `pglite-${version}.tar.gz`,
   );
 }
 

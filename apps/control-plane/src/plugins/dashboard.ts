@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@hubstream/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 
@@ -12,8 +12,10 @@ import { ApiError } from '../errors.ts';
 
 // apps/dashboard/dist in the repository (sources or dist/ alike); a deployed
 // control plane serves the copy that `pnpm build` puts in its dist/dashboard.
-const REPOSITORY_DASHBOARD = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
-const PACKAGED_DASHBOARD = fileURLToPath(new URL('../dashboard/', import.meta.url));
+// Both are found from the package's root (see packageRoot).
+const PACKAGE_ROOT = packageRoot(import.meta.url);
+const REPOSITORY_DASHBOARD = path.join(PACKAGE_ROOT, '..', 'dashboard', 'dist') + path.sep;
+const PACKAGED_DASHBOARD = path.join(PACKAGE_ROOT, 'dist', 'dashboard') + path.sep;
 export const DEFAULT_DASHBOARD_DIR =
   !existsSync(REPOSITORY_DASHBOARD) && existsSync(PACKAGED_DASHBOARD)
     ? PACKAGED_DASHBOARD

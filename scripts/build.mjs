@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `pnpm build`: compiles every app and package to JavaScript (see
-// ARCHITECTURE.md, "Build"). Each package's src/**/*.ts becomes dist/**/*.js
-// with a source map, file for file: esbuild transpiles (types are checked by
-// `pnpm typecheck`, never here), relative `./x.ts` imports become `./x.js`,
-// and every other import stays as written, so `@hubstream/*` packages resolve
-// at run time to each other's dist/ through their package.json `exports`.
+// ARCHITECTURE.md, "Build"). esbuild bundles each package's entry points
+// (what its package.json exports, and its programs: main, migrate,
+// healthcheck, cli) with the package's own modules into dist/, code they
+// share in dist/chunks, with source maps (types are checked by `pnpm
+// typecheck`, never here). Every other import stays as written, so
+// `@hubstream/*` packages resolve at run time to each other's dist/ through
+// their package.json `exports`, like any dependency.
 // Then the dashboard is built with Vite, and copied into the control plane's
 // dist/dashboard (the control plane serves it from there), and the database
 // migrations into packages/db/dist/migrations: a deployed package holds all
@@ -83,13 +85,10 @@ function bundledPath(specifier, resolveDir) {
   return path.join(path.dirname(require.resolve('yaml/package.json')), 'browser/index.js');
 }
 
-// Every import is left to Node at run time (but BUNDLED's); only the extension of a relative
-// TypeScript import changes (`./app.ts` -> `./app.js`). A relative import that
-// reaches into another package's sources (the control plane's webhook test
-// uses the realtime node's webhook client) is bundled into the importing file
-// instead: a deployed package has no sibling directories to reach into.
-function keepImports(src) {
-  const inside = (file) => file.startsWith(src + path.sep);
+// Bare imports are left to Node at run time (but BUNDLED's); relative imports
+// are bundled. Loading a server's ~150 own modules one by one (resolution,
+// a read and a source map each) was a large part of its start.
+function keepImports() {
   return {
     name: 'keep-imports',
     setup(b) {
@@ -107,12 +106,11 @@ function keepImports(src) {
           }
           return { path: args.path, external: true };
         }
-        const target = path.resolve(args.resolveDir, args.path);
-        if (!inside(args.importer) || !inside(target)) return undefined;
-        return {
-          path: args.path.replace(/\.(m|c)?ts$/, (ext) => ext.replace('t', 'j')),
-          external: true,
-        };
+        // (A relative import that reaches into another package's sources,
+        // as the control plane's webhook test does into the realtime node's
+        // webhook client, is bundled the same way: a deployed package has no
+        // sibling directories to reach into.)
+        return undefined;
       });
     },
   };
@@ -125,9 +123,27 @@ function keepImports(src) {
  */
 const VENDOR_EXTERNAL = ['pg', 'pg-native', 'msgpackr-extract'];
 
+/** Programs a package's dist/ holds besides what it exports: the roles' entry points and the CLI. */
+const PROGRAMS = ['main.ts', 'migrate.ts', 'healthcheck.ts', 'cli.ts'];
+
+/**
+ * The files of a package that become files of its dist/: what its
+ * package.json exports, and its programs. Everything they import from the
+ * package is bundled into them (code shared between them in dist/chunks).
+ */
+function entryPointsOf(dir, src) {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const exported = Object.values(manifest.exports ?? {}).map((target) =>
+    path.join(src, target.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')),
+  );
+  const programs = PROGRAMS.map((file) => path.join(src, file)).filter((f) => existsSync(f));
+  return [...new Set([...exported, ...programs])];
+}
+
 async function compile(dir) {
   const src = path.join(dir, 'src');
-  const entryPoints = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
+  const sources = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
+  const entryPoints = entryPointsOf(dir, src);
   // src/vendor/*.cjs: CommonJS modules bundled with every package they
   // require into one file of the same name in dist/vendor (see the file
   // itself for why); read with createRequire, they need no other build step.
@@ -137,7 +153,7 @@ async function compile(dir) {
   // build (same files, none modified since) is not compiled again.
   const stampFile = path.join(outdir, '.sources-stamp');
   // (This script's own mtime too: a change to how it compiles rebuilds everything.)
-  const inputs = [...entryPoints, ...vendored];
+  const inputs = [...sources, ...vendored];
   const stamp = `${inputs.join('\n')}\n${Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...inputs.map((f) => statSync(f).mtimeMs))}`;
   if (ifChanged && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return 0;
   // A full build starts clean; before a start, files are only overwritten
@@ -149,10 +165,10 @@ async function compile(dir) {
     outbase: src,
     outdir,
     bundle: true,
-    // Code that several of the package's files bundle (BUNDLED) goes into a shared chunk once.
+    // Code that several entry points share goes into a chunk once.
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [keepImports(src)],
+    plugins: [keepImports()],
     platform: 'node',
     format: 'esm',
     target: 'node20.19',

@@ -106,7 +106,7 @@ function parse(argv: readonly string[]) {
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
     '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
     '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
-    `  --server-nice=${SERVER_NICE}             the measured server's nice (when permitted; 0 = the bench's own)`,
+    `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
     '                               node flags for the measured server only (profile one attack with --only=)',
     "  --server-log=FILE            a copy of the measured server's stdout (with --trace-gc in its flags, say)",

@@ -1,6 +1,8 @@
 // The app every Hubstream server of the bench serves, created through the
 // control plane's HTTP API: open auth, one Valve rule that runs on every
-// emit (everything else is allowed), and the highest per-app limits.
+// emit (everything else is allowed), and the highest per-app limits. Open
+// auth names its users `open:<username>`, so the rule refuses the user the
+// bench logs in as 'blocked' (preflight.ts checks that it does).
 
 export const BENCH_RULES = `record:
   "*":
@@ -12,7 +14,7 @@ export const BENCH_RULES = `record:
     notify: true
 event:
   "*":
-    publish: "user.id !== 'blocked'"
+    publish: "user.id !== 'open:blocked'"
     subscribe: true
     listen: true
 rpc:

@@ -15,6 +15,7 @@ beforeAll(async () => {
       RPC_RESPONSE_TIMEOUT_MS: '400',
       HTTP_API_REQUEST_TIMEOUT_MS: '1500',
       LOGIN_FAILURES_PER_EMAIL_AND_IP: '2',
+      HTTP_API_MAX_REQUESTS_PER_ADDRESS: '16',
     },
   });
 });
@@ -211,6 +212,35 @@ describe('HTTP data API: waiting', () => {
     process.off('warning', onWarning);
     for (const reply of many) expect(reply.json().body[0].errorEvent).toBe('RESPONSE_TIMEOUT');
     expect(warnings).toEqual([]);
+  });
+
+  it('works on at most HTTP_API_MAX_REQUESTS_PER_ADDRESS requests from one address at once', async () => {
+    const appId = await stack.createApp();
+    const provider = await stack.client(appId, { username: 'slow' });
+    provider.rpc.provide('slow', () => {});
+    const runtime = (await stack.runtime(appId))!;
+    await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
+    const slow = { body: [{ topic: 'rpc', action: 'make', rpcName: 'slow' }] };
+    // Sixteen wait on the RPC (400 ms) ...
+    const waiting = Array.from({ length: 16 }, () => api(appId, slow));
+    await until(() => runtime.rpc.inFlight === 16, 'sixteen RPCs in flight');
+    // ... so the seventeenth is refused before anything of it runs.
+    const before = runtime.usage.messagesIn;
+    const refused = await api(appId, {
+      body: [{ topic: 'event', action: 'emit', eventName: 'over', data: 1 }],
+    });
+    const answered = await Promise.all(waiting);
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('HTTP_API_MAX_REQUESTS_PER_ADDRESS');
+    expect(runtime.usage.messagesIn).toBe(before);
+    for (const reply of answered) {
+      expect(reply.json().body[0].errorEvent).toBe('RESPONSE_TIMEOUT');
+    }
+    // Once they are answered, the address may send again.
+    const after = await api(appId, {
+      body: [{ topic: 'event', action: 'emit', eventName: 'after', data: 1 }],
+    });
+    expect(after.json()).toEqual({ result: 'SUCCESS', body: [{ success: true }] });
   });
 });
 

@@ -207,6 +207,10 @@ export const configSchema = Type.Object(
       description:
         'Most HTTP data API tokens a realtime node without Redis keeps; when full, the oldest is dropped first.',
     }),
+    HTTP_API_MAX_REQUESTS_PER_ADDRESS: positiveInt(32, {
+      description:
+        'Most HTTP data API requests from one client address a realtime node works on at once (each may wait on a login, a webhook or an RPC); more are refused with 429 before their body is read.',
+    }),
     LISTEN_RESPONSE_TIMEOUT_MS: positiveInt(500, {
       description:
         'How long a listening provider has to accept or reject a subscription before the next one is asked.',

@@ -32,6 +32,7 @@ export type HttpApiOptions = {
     | 'HTTP_API_REQUEST_TIMEOUT_MS'
     | 'HTTP_API_TOKEN_TTL_MS'
     | 'HTTP_API_MAX_TOKENS'
+    | 'HTTP_API_MAX_REQUESTS_PER_ADDRESS'
     | 'MAX_MESSAGE_BYTES'
   >;
   /** The cluster's Redis: tokens are shared by every node. Unset: kept on this node. */
@@ -83,6 +84,8 @@ export async function registerHttpApi(
         maxTokens: config.HTTP_API_MAX_TOKENS,
       });
   const keys = new ApiKeys(options.prisma);
+  /** Requests being worked on, per client address (no entry: none). */
+  const inProgress = new Map<string, number>();
   // Closing: commands still waiting (an RPC) are answered at once.
   const stop = new AbortController();
   // Every command waiting at once listens to it: no leak warning past ten.
@@ -261,6 +264,27 @@ export async function registerHttpApi(
     // Any origin may call (deepstream's default): every request carries its own credentials.
     scope.addHook('onRequest', async (_request, reply) => {
       reply.header('access-control-allow-origin', '*');
+    });
+    // Requests in progress per client address, bounded before the body is
+    // read: each may hold a login, a tenant's webhook or an RPC for seconds,
+    // as a WebSocket that has not logged in may (MAX_UNAUTHENTICATED_...).
+    scope.addHook('onRequest', async (request, reply) => {
+      const address = request.ip;
+      const now = inProgress.get(address) ?? 0;
+      if (now >= config.HTTP_API_MAX_REQUESTS_PER_ADDRESS) {
+        return sendText(
+          reply,
+          429,
+          `Too many HTTP API requests in progress from this address (at most ${config.HTTP_API_MAX_REQUESTS_PER_ADDRESS}, HTTP_API_MAX_REQUESTS_PER_ADDRESS): wait for the earlier ones to be answered.`,
+        );
+      }
+      inProgress.set(address, now + 1);
+      // 'close' comes once whether the request was answered or abandoned.
+      reply.raw.once('close', () => {
+        const left = (inProgress.get(address) ?? 1) - 1;
+        if (left > 0) inProgress.set(address, left);
+        else inProgress.delete(address);
+      });
     });
 
     scope.post('/:appId/api', async (request, reply) => {

@@ -798,6 +798,10 @@ const DATA_ERRORS: Record<string, Schema> = {
     'The body is not sent as application/json.',
     'Invalid "Content-Type" header. Supported media types: "application/json"',
   ),
+  '429': text(
+    "HTTP_API_MAX_REQUESTS_PER_ADDRESS requests from the client's address are already in progress on this node; nothing of this one ran.",
+    'Too many HTTP API requests in progress from this address (at most 32, HTTP_API_MAX_REQUESTS_PER_ADDRESS): wait for the earlier ones to be answered.',
+  ),
 };
 
 const APP_ID_PARAM = {
@@ -912,6 +916,7 @@ export function dataApiPaths(realtimeUrl: string): Record<string, Schema> {
           '401': DATA_ERRORS['401']!,
           '404': DATA_ERRORS['404']!,
           '415': DATA_ERRORS['415']!,
+          '429': DATA_ERRORS['429']!,
         },
       },
     },

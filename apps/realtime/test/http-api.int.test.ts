@@ -153,6 +153,23 @@ describe('HTTP data API: commands', () => {
     expect(runtime.connections.size).toBe(2);
   });
 
+  it("counts each command's replies as messages out, as a WebSocket client's", async () => {
+    const appId = await stack.createApp();
+    const runtime = (await stack.runtime(appId))!;
+    await api(appId, {
+      body: [{ topic: 'record', action: 'write', recordName: 'counted', data: { a: 1 } }],
+    });
+    const before = runtime.usage.messagesOut;
+    const res = await api(appId, {
+      body: [
+        { topic: 'record', action: 'read', recordName: 'counted' },
+        { topic: 'record', action: 'head', recordName: 'counted' },
+      ],
+    });
+    expect(res.json().result).toBe('SUCCESS');
+    expect(runtime.usage.messagesOut - before).toBe(2);
+  });
+
   it('answers SUCCESS when every command succeeded and FAILURE when none did', async () => {
     const appId = await stack.createApp();
     const ok = await api(appId, {

@@ -44,6 +44,9 @@ export class HttpClient extends Connection {
     if (this.state === 'closed') return;
     const wait = this.#wait;
     if (!wait) return; // a late reply to a command already answered
+    // Counted as a WebSocket client's reply is (usage, /metrics).
+    this.app.usage.messagesOut++;
+    this.app.node.counters.messagesOut.add(message.topic);
     wait.replies.push(message);
     if (endsCommand(wait.command, message)) wait.done();
   }

@@ -62,6 +62,24 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('loads its pages without a 404, the favicon included', async () => {
+    const missing: string[] = [];
+    const onResponse = (response: { status(): number; url(): string }) => {
+      if (response.status() === 404) missing.push(response.url());
+    };
+    page.on('response', onResponse);
+    await page.goto(`${hub.controlPlaneUrl}/login`);
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    expect(icon).toBe('/favicon.svg');
+    const served = await fetch(`${hub.controlPlaneUrl}${icon}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toContain('image/svg+xml');
+    expect(await served.text()).toContain('<svg');
+    page.off('response', onResponse);
+    expect(missing).toEqual([]);
+  });
+
   it('sets up an app whose user the official client logs in as', async () => {
     await page.goto(`${hub.controlPlaneUrl}/signup`);
     await page.getByLabel('Email').fill('solo@example.com');

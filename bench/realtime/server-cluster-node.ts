@@ -25,6 +25,8 @@ await runServer('node', async (defer) => {
   defer(() => db.close());
   const config = loadConfig({
     LOG_LEVEL: 'warn',
+    // All bench connections come from 127.0.0.1, 50 handshakes at a time (see server-hubstream.ts).
+    MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: '1000',
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: keyPrefix,
   });

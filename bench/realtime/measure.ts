@@ -55,6 +55,7 @@ export type Result = {
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
   errors: number;
   /** Cores used (1 = one core busy all the time). */
@@ -132,6 +133,7 @@ export async function measure(server: CpuSource, load: Load, settings: Settings)
     rate: load.delivered / seconds,
     p50Ms: load.latency.quantile(0.5) / 1000,
     p99Ms: load.latency.quantile(0.99) / 1000,
+    p999Ms: load.latency.quantile(0.999) / 1000,
     maxMs: load.latency.max / 1000,
     errors: load.errors,
     serverCpu,
@@ -180,7 +182,7 @@ export function describe(result: Result, unit: string): string {
   ].filter(Boolean);
   return (
     `${formatRate(result.rate)} ${unit}/s, p50 ${formatMs(result.p50Ms)} ms, ` +
-    `p99 ${formatMs(result.p99Ms)} ms, max ${formatMs(result.maxMs)} ms; ` +
+    `p99 ${formatMs(result.p99Ms)} ms, p99.9 ${formatMs(result.p999Ms)} ms, max ${formatMs(result.maxMs)} ms; ` +
     `CPU server ${percent(result.serverCpu)}, generator ${percent(result.clientCpu)}, ` +
     `others ${percent(result.otherCpu)}` +
     (extra.length > 0 ? `; ${extra.join(', ')}` : '')

@@ -177,10 +177,10 @@ const maxRate = (rigs: Pair<EventRig>, window: number, name: string) =>
     (r) => describe(r, 'delivered'),
   );
 
-const halfRate = (rigs: Pair<EventRig>, emitsPerSec: number) =>
+const halfRate = (rigs: Pair<EventRig>, emitsPerSec: number, name: string) =>
   compare(
     rigs,
-    (rig, _kind, round) => rig.measure(warmed(round), { kind: 'paced', emitsPerSec }),
+    (rig, kind, round) => rig.measure(profiled(kind, name, round), { kind: 'paced', emitsPerSec }),
     (r) => `${formatRate(r.sentRate)} emits/s sent; ${describe(r, 'delivered')}`,
   );
 
@@ -268,9 +268,15 @@ async function main() {
       throughputRows('2 one-to-one', 'delivered events/s', pairs, 0.75);
     }
     if (needsMax) {
-      for (const [rigs, shape, pair, label] of [
-        [fanOutRigs, fanOutShape, fanOut, '3 fan-out at half the baseline maximum'],
-        [pairRigs, pairShape, pairs, '3 one-to-one at half the baseline maximum'],
+      for (const [rigs, shape, pair, label, name] of [
+        [fanOutRigs, fanOutShape, fanOut, '3 fan-out at half the baseline maximum', 'fan-out-half'],
+        [
+          pairRigs,
+          pairShape,
+          pairs,
+          '3 one-to-one at half the baseline maximum',
+          'one-to-one-half',
+        ],
       ] as const) {
         const max = value(pair.baseline);
         if (!max) {
@@ -280,7 +286,7 @@ async function main() {
         }
         const emitsPerSec = max.rate / shape.subscribers / 2;
         say(`\n${label}: ${formatRate(emitsPerSec)} emits/s, paced`);
-        latencyRow(label, await halfRate(rigs, emitsPerSec), 1.2);
+        latencyRow(label, await halfRate(rigs, emitsPerSec, name), 1.2);
       }
     }
   } finally {

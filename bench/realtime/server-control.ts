@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 // What a server under test shares with the bench that started it: the URL
 // on the first line of stdout, and a small IPC hook the bench uses to read
@@ -105,6 +106,8 @@ export async function runServer(
     }
   });
 
+  if (process.env[DIAGNOSE_VARIABLE] === '1') diagnose(label);
+
   let url: string;
   try {
     url = await start((cleanup) => cleanups.push(cleanup));
@@ -114,4 +117,45 @@ export async function runServer(
     return;
   }
   process.stdout.write(`${url}\n`);
+}
+
+const DIAGNOSE_VARIABLE = 'BENCH_DIAGNOSE';
+
+/**
+ * BENCH_DIAGNOSE=1: every second, the event loop's delay (p50/p99/max) and
+ * the GC pauses of that second (count, total and longest, by kind), on
+ * stderr, to tell where a latency tail comes from.
+ */
+function diagnose(label: string): void {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const gc = new Map<string, { count: number; total: number; max: number }>();
+  const KINDS: Record<number, string> = {
+    1: 'scavenge',
+    2: 'mark-compact',
+    4: 'incremental',
+    8: 'weak',
+  };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = KINDS[(entry as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const seen = gc.get(kind) ?? { count: 0, total: 0, max: 0 };
+      seen.count++;
+      seen.total += entry.duration;
+      seen.max = Math.max(seen.max, entry.duration);
+      gc.set(kind, seen);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const ms = (ns: number) => (ns / 1e6).toFixed(1);
+  setInterval(() => {
+    const pauses = [...gc]
+      .map(([kind, g]) => `${kind} ${g.count}x ${g.total.toFixed(1)}ms max ${g.max.toFixed(1)}`)
+      .join(', ');
+    const heap = (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0);
+    process.stderr.write(
+      `${label} loop delay p50 ${ms(delay.percentile(50))} p99 ${ms(delay.percentile(99))} max ${ms(delay.max)} ms; heap ${heap} MB; gc ${pauses || 'none'}\n`,
+    );
+    delay.reset();
+    gc.clear();
+  }, 1000).unref();
 }

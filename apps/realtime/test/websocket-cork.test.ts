@@ -46,6 +46,36 @@ describe('corkedSender', () => {
     expect(events.slice(5)).toEqual(['cork', 'send 4 (corked)', 'uncork']);
   });
 
+  it('keeps every socket corked until the I/O of the turn is done, then uncorks each once', async () => {
+    const a = fakeSocket();
+    const b = fakeSocket();
+    const sendA = corkedSender(a.socket);
+    const sendB = corkedSender(b.socket);
+    sendA(Uint8Array.of(1));
+    // Work queued by the handler (a nextTick, another packet's callback) still joins the same write.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    sendB(Uint8Array.of(2));
+    sendA(Uint8Array.of(3));
+    expect(a.events).toEqual(['cork', 'send 1 (corked)', 'send 3 (corked)']);
+    await nextTurn();
+    expect(a.events).toEqual(['cork', 'send 1 (corked)', 'send 3 (corked)', 'uncork']);
+    expect(b.events).toEqual(['cork', 'send 2 (corked)', 'uncork']);
+  });
+
+  it('uncorks a socket at once when what it holds reaches 64 KiB (it counts against the backpressure bound)', async () => {
+    const { socket, events } = fakeSocket();
+    const send = corkedSender(socket);
+    send(Uint8Array.of(1));
+    (socket as unknown as { bufferedAmount: number }).bufferedAmount = 64 * 1024;
+    send(Uint8Array.of(2));
+    expect(events).toEqual(['cork', 'send 1 (corked)', 'send 2 (corked)', 'uncork']);
+    (socket as unknown as { bufferedAmount: number }).bufferedAmount = 0;
+    send(Uint8Array.of(3));
+    await nextTurn();
+    // Corked again for the rest of the turn, and uncorked once more at its end.
+    expect(events.slice(4)).toEqual(['cork', 'send 3 (corked)', 'uncork']);
+  });
+
   it('sends directly when the socket has no TCP socket to cork', () => {
     const sent: number[] = [];
     const socket = { send: (frame: Uint8Array) => sent.push(frame[0]!) } as unknown as WebSocket;

@@ -27,31 +27,57 @@ function limitFrames(socket: WebSocket, bytes: number): void {
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
 
+/** Bytes a corked socket holds before it is uncorked without waiting for the end of the turn. */
+const CORKED_BYTES = 64 * 1024;
+/** The TCP sockets corked by `corkedSender` since the last flush. */
+let corked: { uncork(): void }[] = [];
+let flushScheduled = false;
+
+/** Uncorks every socket corked in this turn of the event loop: each writes its frames at once. */
+function flushCorked(): void {
+  const sockets = corked;
+  corked = [];
+  flushScheduled = false;
+  for (const socket of sockets) socket.uncork();
+}
+
 /**
  * `socket.send`, with every frame sent to the socket in one turn of the
  * event loop going out in one write: the first send of a turn corks the TCP
- * socket and the end of the turn (process.nextTick, after the fan-out or
- * the handler that sent them) uncorks it. ws otherwise makes one writev per
- * frame, and a burst to one client (a bulk message's replies, events read
- * from one packet) was a syscall each. Queued bytes still count in
- * `bufferedAmount` (the backpressure bound) while corked.
+ * socket, and one setImmediate for all sockets (after the I/O callbacks of
+ * the turn: every packet read in it, from any client) uncorks them. ws
+ * otherwise makes one writev per frame, and a burst to one client (a bulk
+ * message's replies, events of several publishers read in one turn) was a
+ * syscall each; one immediate per turn also costs less than a nextTick per
+ * socket. Queued bytes still count in `bufferedAmount` (the backpressure
+ * bound) while corked, so a socket holding CORKED_BYTES is uncorked at once.
  */
 export function corkedSender(socket: WebSocket): (frame: Uint8Array) => void {
   const tcp = (socket as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
   if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function')
     return (frame) => socket.send(frame);
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    tcp.uncork?.();
+  const entry = {
+    isCorked: false,
+    uncork() {
+      if (!entry.isCorked) return;
+      entry.isCorked = false;
+      tcp.uncork?.();
+    },
   };
   return (frame) => {
-    if (!corked) {
-      corked = true;
+    if (!entry.isCorked) {
+      entry.isCorked = true;
       tcp.cork?.();
-      process.nextTick(uncork);
+      corked.push(entry);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushCorked);
+      }
     }
     socket.send(frame);
+    // A turn's frames to one socket wait in its buffer, where they count
+    // against the backpressure bound: past CORKED_BYTES they go out now.
+    if (socket.bufferedAmount >= CORKED_BYTES) entry.uncork();
   };
 }
 

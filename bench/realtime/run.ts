@@ -68,8 +68,10 @@ async function openRigs<T extends { close(): Promise<void> }>(
       rigs[kind] = { ok: true, value: await open(servers[kind]) };
     } catch (error) {
       rigs[kind] = { ok: false, error: errorText(error) };
+      // Each rig closes its own connections when its set-up fails; closing
+      // every open connection here also closed the other server's rig, which
+      // then measured 0 deliveries.
       say(`  ${kind.padEnd(9)} could not set up: ${errorText(error)}`);
-      await closeEverything();
     }
   }
   return rigs;

@@ -38,7 +38,19 @@ function flushCorked(): void {
   const sockets = corked;
   corked = [];
   flushScheduled = false;
-  for (const socket of sockets) socket.uncork();
+  let i = 0;
+  try {
+    for (; i < sockets.length; i++) sockets[i]!.uncork();
+  } finally {
+    // Should one socket's uncork throw, the others are not left corked.
+    if (i < sockets.length - 1) {
+      corked.push(...sockets.slice(i + 1));
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushCorked);
+      }
+    }
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AppRuntime } from '../core/app-runtime.ts';
 import type { ConnectionInfo } from '../core/client-socket.ts';
 import type { User } from '../core/types.ts';
 import { unknownAppReason } from '../gateway/unknown-app.ts';
+import { addressKey, give, take } from '../limits/unauthenticated.ts';
 import { ApiKeys } from './api-keys.ts';
 import { type Command, parseCommand } from './commands.ts';
 import { HttpClient } from './http-client.ts';
@@ -269,22 +270,18 @@ export async function registerHttpApi(
     // read: each may hold a login, a tenant's webhook or an RPC for seconds,
     // as a WebSocket that has not logged in may (MAX_UNAUTHENTICATED_...).
     scope.addHook('onRequest', async (request, reply) => {
-      const address = request.ip;
-      const now = inProgress.get(address) ?? 0;
-      if (now >= config.HTTP_API_MAX_REQUESTS_PER_ADDRESS) {
+      // Counted as the WebSocket pre-login cap counts addresses (IPv6 by /64).
+      const address = addressKey(request.ip);
+      if ((inProgress.get(address) ?? 0) >= config.HTTP_API_MAX_REQUESTS_PER_ADDRESS) {
         return sendText(
           reply,
           429,
           `Too many HTTP API requests in progress from this address (at most ${config.HTTP_API_MAX_REQUESTS_PER_ADDRESS}, HTTP_API_MAX_REQUESTS_PER_ADDRESS): wait for the earlier ones to be answered.`,
         );
       }
-      inProgress.set(address, now + 1);
+      take(inProgress, address);
       // 'close' comes once whether the request was answered or abandoned.
-      reply.raw.once('close', () => {
-        const left = (inProgress.get(address) ?? 1) - 1;
-        if (left > 0) inProgress.set(address, left);
-        else inProgress.delete(address);
-      });
+      reply.raw.once('close', () => give(inProgress, address));
     });
 
     scope.post('/:appId/api', async (request, reply) => {

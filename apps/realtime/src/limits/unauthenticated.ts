@@ -39,11 +39,13 @@ export function addressKey(ip: string): string {
     .join(':')}::/64`;
 }
 
-function take(counts: Map<string, number>, key: string): void {
+/** One more under `key` (a count per app or per address; no entry: none). */
+export function take(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
-function give(counts: Map<string, number>, key: string): void {
+/** One fewer under `key`; the entry goes at zero. */
+export function give(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 0) - 1;
   if (left > 0) counts.set(key, left);
   else counts.delete(key);

@@ -15,13 +15,16 @@ const database = openDatabase(databaseOptionsFor(config));
 // Until startStandalone owns it: a failure to load is reported below, not unhandled.
 database.catch(() => {});
 
+// Once handed to startStandalone, the database is its to close on a failure.
+let handedOver = false;
 try {
   const { startStandalone } = await import('./standalone.ts');
+  handedOver = true;
   const standalone = await startStandalone(config, logger, { database });
   stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop: standalone.stop });
 } catch (error) {
   logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
-  await database.then((db) => db.close()).catch(() => {});
+  if (!handedOver) await database.then((db) => db.close()).catch(() => {});
   logger.flush();
   process.exitCode = 1;
 }

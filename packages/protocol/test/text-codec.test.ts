@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   AUTH_ACTION,
@@ -18,23 +17,12 @@ import {
   TOPIC,
   typedToJson,
 } from '../src/index.ts';
+import { parser, t } from './text-helpers.ts';
 
 // Every message of the text protocol (PROTOCOL.md 10.3) both ways: what the
 // 2.3.4 client sends decodes to the internal message the protobuf codec
 // would produce; what the server sends encodes to the trace, which the real
 // 2.x client's parser reads without an error.
-
-const require = createRequire(import.meta.url);
-const clientRequire = createRequire(require.resolve('deepstream.io-client-js/package.json'));
-const parser = clientRequire('./src/message/message-parser.js') as {
-  parse(
-    frame: string,
-    client: unknown,
-  ): ({ topic: string; action: string; data: string[] } | null)[];
-};
-
-/** `|` for the unit separator, `+` for the record separator, as the client specs write messages. */
-const t = (text: string) => text.replaceAll('|', '\x1f').replaceAll('+', '\x1e');
 
 /** Parses with the 2.x client's parser; fails on any error it reports. */
 function parse2x(frame: string) {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   decodeTextFrame,
@@ -10,22 +9,12 @@ import {
   TextConnectionState,
   TOPIC,
 } from '../src/index.ts';
+import { parser, t } from './text-helpers.ts';
 
 // Bad input to the text codec: a specific failure per message, never a
 // throw, and bounded work (messages per frame and names per message are
 // counted before anything is split or parsed). And the encoder never writes
 // what the 2.x client cannot parse, whatever a message holds.
-
-const require = createRequire(import.meta.url);
-const clientRequire = createRequire(require.resolve('deepstream.io-client-js/package.json'));
-const parser = clientRequire('./src/message/message-parser.js') as {
-  parse(
-    frame: string,
-    client: unknown,
-  ): ({ topic: string; action: string; data: string[] } | null)[];
-};
-
-const t = (text: string) => text.replaceAll('|', '\x1f').replaceAll('+', '\x1e');
 
 function only(text: string, options = {}) {
   const results = decodeTextFrame(t(text), options);

@@ -286,8 +286,20 @@ export async function startStandalone(
     reporter = usage;
     // Runs before the queue closes (closers run in reverse), so the last report is queued.
     closers.push(() => usage.stop());
-    await controlPlane.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-    await realtime.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
+    // Fastify's own line says "http://" whatever the transport; the banner
+    // below names the real URLs, so these lines name only the address.
+    const listening = (role: string) => (address: string) =>
+      `${role} listening on ${address.replace(/^[a-z]+:\/\//, '')}`;
+    await controlPlane.listen({
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      listenTextResolver: listening('control plane'),
+    });
+    await realtime.listen({
+      host: config.REALTIME_HOST,
+      port: config.REALTIME_PORT,
+      listenTextResolver: listening('realtime'),
+    });
     usage.start();
 
     const controlPlaneUrl = listeningUrl(

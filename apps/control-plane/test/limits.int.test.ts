@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMIT_MAXIMA } from '../src/routes/limits/schemas.ts';
 import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
 
 // GET/PUT /v1/apps/:id/limits: an app's own limits over the platform
@@ -58,6 +59,8 @@ describe('app limits', () => {
       maxProvidesPerConnection: null,
       maxPendingRpcsPerConnection: null,
       effective: DEFAULTS,
+      defaults: DEFAULTS,
+      maxima: LIMIT_MAXIMA,
       updatedAt: null,
     });
   });
@@ -75,6 +78,8 @@ describe('app limits', () => {
       connectionMessagesPerSecond: 7,
       maxCrossReferencesPerSecond: null,
       effective: { ...DEFAULTS, maxConnections: 3, connectionMessagesPerSecond: 7 },
+      // The defaults stay in view beside the app's own values.
+      defaults: DEFAULTS,
     });
     expect(typeof set.body.updatedAt).toBe('string');
 

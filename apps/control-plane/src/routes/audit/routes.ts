@@ -22,6 +22,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
       schema: {
         tags: ['audit'],
         summary: 'Who changed what on this app, newest first',
+        description:
+          'Filters (actor, action, since, until) combine; `next` pages on with the same filters.',
         params: AppIdParams,
         querystring: Type.Object(
           {
@@ -31,6 +33,34 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
                 // Ids are bigints: 18 digits keep any value in range.
                 pattern: '^[0-9]{1,18}$',
                 description: 'Page: events older than this id.',
+              }),
+            ),
+            actor: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 320,
+                description:
+                  'Only events by this actor: a developer\'s email or "api key <prefix>" (any part of it, any case).',
+              }),
+            ),
+            action: Type.Optional(
+              Type.String({
+                pattern: '^[a-z][a-z-]*(\\.[a-z][a-z-]*)?$',
+                maxLength: 64,
+                description:
+                  'Only events of this action (such as "limits.updated"), or of every action of a kind ("limits").',
+              }),
+            ),
+            since: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description: 'Only events at or after this time (ISO 8601).',
+              }),
+            ),
+            until: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description: 'Only events before this time (ISO 8601).',
               }),
             ),
           },
@@ -47,11 +77,27 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
     },
     async (request) => {
       const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { before, actor, action, since, until } = request.query;
       const limit = request.query.limit ?? 50;
       const events = await prisma.auditEvent.findMany({
         where: {
           appId: found.id,
-          ...(request.query.before ? { id: { lt: BigInt(request.query.before) } } : {}),
+          ...(before ? { id: { lt: BigInt(before) } } : {}),
+          ...(actor ? { actor: { contains: actor, mode: 'insensitive' as const } } : {}),
+          // "limits" is every limits.* action; "limits.updated" that one.
+          ...(action
+            ? action.includes('.')
+              ? { action }
+              : { action: { startsWith: `${action}.` } }
+            : {}),
+          ...(since || until
+            ? {
+                createdAt: {
+                  ...(since ? { gte: new Date(since) } : {}),
+                  ...(until ? { lt: new Date(until) } : {}),
+                },
+              }
+            : {}),
         },
         orderBy: { id: 'desc' },
         take: limit + 1,

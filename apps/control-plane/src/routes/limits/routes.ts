@@ -6,7 +6,14 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import { requireApp } from '../../plugins/auth.ts';
-import { LIMIT_NAMES, type LimitName, LimitsBody, LimitsView, limitProblems } from './schemas.ts';
+import {
+  LIMIT_MAXIMA,
+  LIMIT_NAMES,
+  type LimitName,
+  LimitsBody,
+  LimitsView,
+  limitProblems,
+} from './schemas.ts';
 
 type OwnLimits = Record<LimitName, number | null>;
 
@@ -29,7 +36,13 @@ function limitsView(row: AppLimits | null, config: Config) {
   ) as OwnLimits;
   const effective = { ...defaults };
   for (const name of LIMIT_NAMES) effective[name] = own[name] ?? defaults[name];
-  return { ...own, effective, updatedAt: row ? row.updatedAt.toISOString() : null };
+  return {
+    ...own,
+    effective,
+    defaults,
+    maxima: { ...LIMIT_MAXIMA },
+    updatedAt: row ? row.updatedAt.toISOString() : null,
+  };
 }
 
 export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (

@@ -45,9 +45,21 @@ const effective = (name: LimitName) =>
 const mapLimits = <T extends TSchema>(of: (name: LimitName) => T) =>
   Object.fromEntries(LIMIT_NAMES.map((name) => [name, of(name)])) as Record<LimitName, T>;
 
+const platformDefault = (name: LimitName) =>
+  Type.Integer({
+    description: `${DESCRIPTIONS[name]} The platform default, for an app that sets none.`,
+  });
+
+const maximum = (name: LimitName) =>
+  Type.Integer({ description: `The highest value an app may set for ${name}.` });
+
 export const LimitsView = Type.Object({
   ...mapLimits(own),
   effective: Type.Object(mapLimits(effective)),
+  // The dashboard's limits page shows each default beside the app's own
+  // value (which hides it in "effective"), and checks the ceilings as typed.
+  defaults: Type.Object(mapLimits(platformDefault)),
+  maxima: Type.Object(mapLimits(maximum)),
   updatedAt: Type.Union([Type.String(), Type.Null()], {
     description: 'When the app last changed its limits; null if it never did.',
   }),

@@ -221,6 +221,10 @@ export const configSchema = Type.Object(
       description:
         "Offer a subscription to the listening providers that match it in random order (deepstream's listen.shuffleProviders, on by default). false: in the order they started listening, across the cluster.",
     }),
+    RECORD_WRITE_DURABILITY: oneOf(['commit', 'fsync'] as const, 'commit', {
+      description:
+        'When a record write the client asked to have acknowledged, or a delete, is answered. commit: once committed in Postgres, not waiting for the WAL flush (a node crash loses none of them, a Postgres crash the last ~0.6 s). fsync: once the commit is on disk. PGlite always commits as fsync does.',
+    }),
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: oneOf(['auto', 'true', 'false'] as const, 'auto', {
       description:
         'Let auth webhooks call loopback, private, link-local and metadata addresses. auto: only under pnpm start with both servers on loopback. Keep it off for hosted use.',

@@ -1,7 +1,21 @@
 // The bench's flags: `--name=value`, each with a default that keeps a run
 // to a few minutes on a two-core machine. `--help` lists them.
 
-export const PHASES = ['fan-out', 'one-to-one', 'half-rate', 'records', 'rpc', 'memory'] as const;
+import type { ServerKind } from './servers.ts';
+
+export const SERVER_KINDS: readonly ServerKind[] = ['baseline', 'deepstream', 'hubstream'];
+
+export const PHASES = [
+  'fan-out',
+  'one-to-one',
+  'half-rate',
+  'records',
+  'records-ack',
+  'reads',
+  'rpc',
+  'presence',
+  'memory',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 const FLAGS = {
@@ -16,9 +30,15 @@ const FLAGS = {
   records: { fallback: 100, help: 'records, each with a writer of its own' },
   'record-subscribers': { fallback: 4, help: 'connections subscribed to every record' },
   'record-window': { fallback: 4, help: 'updates in flight per writer' },
+  'read-records': { fallback: 100, help: 'records the subscribe-and-read phase reads in turn' },
+  readers: { fallback: 50, help: 'subscribe-and-read loops, one connection each' },
   providers: { fallback: 10, help: 'RPC providers' },
   requestors: { fallback: 50, help: 'RPC requestors' },
   'rpc-window': { fallback: 4, help: 'requests in flight per requestor' },
+  'presence-users': { fallback: 100, help: 'users online in the presence phase' },
+  queriers: { fallback: 50, help: 'presence queriers' },
+  'query-window': { fallback: 4, help: 'presence queries in flight per querier' },
+  'query-names': { fallback: 10, help: 'users asked about per presence query' },
   payload: { fallback: 0, help: 'extra bytes of padding in every emit, update and request' },
   busy: {
     fallback: 0.3,
@@ -38,6 +58,7 @@ function usage(): string {
     `  --${'connections=1000,5000,10000'.padEnd(24)} idle connection counts of the memory phase`,
     `  --${`only=${PHASES.join(',')}`.padEnd(24)} phases to run`,
     `  --${'profile'.padEnd(24)} CPU-profile Hubstream's first window of each phase (perturbs it)`,
+    `  --${'servers=baseline,deepstream,hubstream'.padEnd(24)} servers to compare`,
   ].join('\n');
 }
 
@@ -48,11 +69,21 @@ function parseOptions(argv: readonly string[]) {
   let connections = [1000, 5000, 10_000];
   let only: Phase[] = [...PHASES];
   let profile = false;
+  let servers: ServerKind[] = [...SERVER_KINDS];
   for (const arg of argv) {
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage()}\n`);
       process.exit(0);
+    }
+    const kinds = /^--servers=(.*)$/.exec(arg);
+    if (kinds) {
+      servers = (kinds[1] ?? '').split(',') as ServerKind[];
+      const unknown = servers.filter((kind) => !SERVER_KINDS.includes(kind));
+      if (unknown.length > 0 || !servers.includes('hubstream')) {
+        throw new Error(`--servers takes hubstream and some of ${SERVER_KINDS.join(', ')}`);
+      }
+      continue;
     }
     if (arg === '--profile') {
       profile = true;
@@ -84,7 +115,9 @@ function parseOptions(argv: readonly string[]) {
       throw new Error(`unknown flag --${name}\n${usage()}`);
     }
   }
-  return { ...values, connections, only: new Set(only), profile };
+  // Always in the same order: the rounds alternate from there.
+  servers = SERVER_KINDS.filter((kind) => servers.includes(kind));
+  return { ...values, connections, only: new Set(only), profile, servers };
 }
 
 export type Options = ReturnType<typeof parseOptions>;

@@ -3,6 +3,7 @@ import {
   EVENT_ACTION,
   encodeMessage,
   type Message,
+  PRESENCE_ACTION,
   RECORD_ACTION,
   RPC_ACTION,
   TOPIC,
@@ -12,6 +13,9 @@ import type { ServerProcess } from './servers.ts';
 import { FrameReader, FrameWriter } from './wire.ts';
 
 // What the bench checks before it measures anything.
+
+const text = (frame: Uint8Array, start: number, end: number) =>
+  Buffer.from(frame.subarray(start, end)).toString();
 
 /** The hand-built frames of the load generator are what the real codec writes. */
 export function checkWire(): void {
@@ -58,6 +62,68 @@ export function checkWire(): void {
     },
     'RESPONSE',
   );
+  same(
+    writer
+      .begin(RECORD_ACTION.UPDATE)
+      .bytes(2, '{"t":5}')
+      .bytes(3, '7.12')
+      .bytes(6, 'r/7')
+      .varint(11, 1)
+      .varint(13, 2)
+      .finish(TOPIC.RECORD),
+    {
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.UPDATE,
+      data: '{"t":5}',
+      correlationId: '7.12',
+      name: 'r/7',
+      isWriteAck: true,
+      version: 2,
+    },
+    'UPDATE with a write acknowledgement',
+  );
+  same(
+    writer.begin(RECORD_ACTION.UNSUBSCRIBE).bytes(3, '4.5').bytes(7, 'r/1').finish(TOPIC.RECORD),
+    {
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.UNSUBSCRIBE,
+      correlationId: '4.5',
+      names: ['r/1'],
+    },
+    'UNSUBSCRIBE',
+  );
+  same(
+    writer
+      .begin(PRESENCE_ACTION.QUERY)
+      .bytes(5, '3.9')
+      .bytes(9, 'a')
+      .bytes(9, 'b')
+      .finish(TOPIC.PRESENCE),
+    {
+      topic: TOPIC.PRESENCE,
+      action: PRESENCE_ACTION.QUERY,
+      correlationId: '3.9',
+      names: ['a', 'b'],
+    },
+    'presence QUERY',
+  );
+  const presenceReader = new FrameReader();
+  const presence = encodeMessage({
+    topic: TOPIC.PRESENCE,
+    action: PRESENCE_ACTION.QUERY_RESPONSE,
+    correlationId: '3.9',
+    data: '{"a":true}',
+    isError: true,
+  });
+  if (
+    !presenceReader.read(presence) ||
+    presenceReader.action !== PRESENCE_ACTION.QUERY_RESPONSE ||
+    !presenceReader.isError ||
+    text(presence, presenceReader.cidStart, presenceReader.cidEnd) !== '3.9' ||
+    text(presence, presenceReader.dataStart, presenceReader.dataEnd) !== '{"a":true}'
+  ) {
+    throw new Error("the bench's frame reader misreads a presence QUERY_RESPONSE");
+  }
   const reader = new FrameReader();
   const frame = encodeMessage({
     topic: TOPIC.RECORD,
@@ -68,22 +134,22 @@ export function checkWire(): void {
     isError: true,
     correlationId: 'c',
   });
-  const text = (start: number, end: number) => Buffer.from(frame.subarray(start, end)).toString();
+
   if (
     !reader.read(frame) ||
     reader.topic !== TOPIC.RECORD ||
     reader.action !== RECORD_ACTION.READ_RESPONSE ||
     reader.version !== -1 ||
     !reader.isError ||
-    text(reader.nameStart, reader.nameEnd) !== 'abc' ||
-    text(reader.dataStart, reader.dataEnd) !== '{}' ||
-    text(reader.cidStart, reader.cidEnd) !== 'c'
+    text(frame, reader.nameStart, reader.nameEnd) !== 'abc' ||
+    text(frame, reader.dataStart, reader.dataEnd) !== '{}' ||
+    text(frame, reader.cidStart, reader.cidEnd) !== 'c'
   ) {
     throw new Error("the bench's frame reader misreads a READ_RESPONSE");
   }
 }
 
-/** The Valve rule is live: an emit by the user 'blocked' is refused. */
+/** The Valve rule is live: an emit by the user 'blocked' is refused (on Hubstream and deepstream alike). */
 export async function checkRule(server: ServerProcess): Promise<void> {
   const client = await BenchClient.open(server.url, 'blocked');
   try {

@@ -2,15 +2,22 @@ import { RECORD_ACTION, TOPIC } from '../../packages/protocol/src/index.ts';
 import { type BenchClient, closeAll, openMany } from './client.ts';
 import { Load, measure, type Rig } from './measure.ts';
 import type { ServerProcess } from './servers.ts';
-import { FrameReader, FrameWriter, nowMicros, readUint } from './wire.ts';
+import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.ts';
 
 // Record updates: R records, each with one writer of its own (which holds the
 // record, as `record.set` in the official client does) and K subscribers
 // that hold every record. A writer sends UPDATE {name, version: v+1, data}
-// with data {"t": sentMicros, ...}; it keeps `window` updates in flight, an
-// update counting as done once all K subscribers have it. Plain `set`, no
-// write acknowledgement: Hubstream persists such writes shortly after, in the
+// with data {"t": sentMicros, ...}; it keeps `window` updates in flight.
+//
+// Plain `set` (no write acknowledgement): an update counts as done once all K
+// subscribers have it. Hubstream persists such writes shortly after, in the
 // background, and that work is part of what is measured.
+//
+// `setWithAck` (writeAck): the update carries isWriteAck and a correlation
+// id "record.sentMicros", and counts as done when the writer has its
+// WRITE_ACKNOWLEDGEMENT, which Hubstream sends once the write is durable in
+// its database (deepstream once its cache and storage have it: its default
+// storage is memory). The subscribers still get every update.
 
 export type RecordOptions = {
   records: number;
@@ -18,6 +25,7 @@ export type RecordOptions = {
   window: number;
   payloadBytes: number;
   tag: string;
+  writeAck: boolean;
 };
 
 const DATA_PREFIX = 5; // {"t":
@@ -37,6 +45,8 @@ export async function openRecordRig(server: ServerProcess, options: RecordOption
     const subscribe = async (client: BenchClient, wanted: string[]) => {
       const pending = new Set(wanted);
       let refused: number | undefined;
+      // deepstream acks before its READ_RESPONSEs, Hubstream after: done when both are in.
+      let acked = false;
       await client.request(
         {
           topic: TOPIC.RECORD,
@@ -55,7 +65,8 @@ export async function openRecordRig(server: ServerProcess, options: RecordOption
             const r = names.indexOf(m.name);
             if (r >= 0) versions[r] = Math.max(versions[r]!, m.version ?? 0);
           }
-          return m.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD && m.isAck === true;
+          if (m.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD && m.isAck === true) acked = true;
+          return acked && pending.size === 0;
         },
         `the record subscription of ${client.username}`,
       );
@@ -83,25 +94,25 @@ export async function openRecordRig(server: ServerProcess, options: RecordOption
   const send = (r: number) => {
     sent[r]! += 1;
     versions[r]! += 1;
-    writers[r]!.send(
-      writer
-        .begin(RECORD_ACTION.UPDATE)
-        .bytes(2, `{"t":${nowMicros()}${padding}}`)
-        .bytes(6, nameBytes[r]!)
-        .varint(13, versions[r]!)
-        .finish(TOPIC.RECORD),
-    );
+    const now = nowMicros();
+    writer.begin(RECORD_ACTION.UPDATE).bytes(2, `{"t":${now}${padding}}`);
+    if (options.writeAck) writer.bytes(3, `${r}.${now}`);
+    writer.bytes(6, nameBytes[r]!);
+    if (options.writeAck) writer.varint(11, 1);
+    writers[r]!.send(writer.varint(13, versions[r]!).finish(TOPIC.RECORD));
   };
   const refill = (r: number) => {
     while (load?.sending && sent[r]! * perRecord - received[r]! < window * perRecord) send(r);
   };
   const onUpdate = (frame: Buffer) => {
+    // With write acks, the writer's acknowledgement ends an update.
+    if (options.writeAck) return;
     if (!reader.read(frame) || reader.topic !== TOPIC.RECORD) return;
     if (reader.action !== RECORD_ACTION.UPDATE || reader.dataStart < 0) {
       if (reader.isError && load) load.errors++;
       return;
     }
-    const r = readUint(frame, reader.nameStart + nameStart);
+    const r = readUint(frame, reader.nameStart + nameStart, reader.nameEnd);
     load?.deliver(readUint(frame, reader.dataStart + DATA_PREFIX), nowMicros());
     received[r]! += 1;
     refill(r);
@@ -111,10 +122,18 @@ export async function openRecordRig(server: ServerProcess, options: RecordOption
   // The write is over: it counts as an error and frees its place in the window.
   const onWriterReply = (frame: Buffer) => {
     if (!reader.read(frame) || reader.topic !== TOPIC.RECORD) return;
+    if (reader.action === RECORD_ACTION.WRITE_ACKNOWLEDGEMENT && !reader.isError) {
+      if (!options.writeAck || reader.cidStart < 0) return;
+      const r = readUint(frame, reader.cidStart, reader.cidEnd);
+      load?.deliver(readUint(frame, uintEnd + 1, reader.cidEnd), nowMicros());
+      received[r]! += perRecord;
+      refill(r);
+      return;
+    }
     if (!reader.isError && reader.action !== RECORD_ACTION.VERSION_EXISTS) return;
     if (load) load.errors++;
     if (reader.nameStart < 0) return;
-    const r = readUint(frame, reader.nameStart + nameStart);
+    const r = readUint(frame, reader.nameStart + nameStart, reader.nameEnd);
     received[r]! += perRecord;
     refill(r);
   };
@@ -137,8 +156,8 @@ export async function openRecordRig(server: ServerProcess, options: RecordOption
       load = current;
       try {
         const result = await measure(server, current, settings);
-        // Each update reaches every subscriber: the rate is of updates applied.
-        return { ...result, rate: result.rate / perRecord };
+        // Without acks each update reaches every subscriber: the rate is of updates applied.
+        return options.writeAck ? result : { ...result, rate: result.rate / perRecord };
       } finally {
         load = undefined;
       }

@@ -35,88 +35,147 @@ export function ratio(ours: number, theirs: number): string {
 export type Verdict = 'pass' | 'FAIL' | 'info' | 'not run';
 /** The summary table's rows, in the order the phases ran. */
 export const summary: string[][] = [];
+export const SUMMARY_HEADER: Row = [
+  'Phase',
+  'bare ws',
+  'deepstream 7',
+  'Hubstream',
+  'Hubstream / bare',
+  'Hubstream / deepstream',
+  'Target',
+  'Result',
+];
+export const SUMMARY_ALIGN = ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'] as const;
 
-export function addRow(
+/** A target: Hubstream's figure against one of the other servers', at least or at most `ratio` times it. */
+export type Target = { against: 'baseline' | 'deepstream'; atLeast?: number; atMost?: number };
+
+const AGAINST: Record<Target['against'], string> = { baseline: 'bare', deepstream: 'deepstream' };
+
+function targetText(target: Target | undefined): string {
+  if (!target) return '—';
+  const bound =
+    target.atLeast !== undefined
+      ? `≥ ${target.atLeast.toFixed(2)}x`
+      : `≤ ${target.atMost?.toFixed(2)}x`;
+  return `${bound} ${AGAINST[target.against]}`;
+}
+
+/** One row: each server's figure, Hubstream's ratios to both others, the target's verdict. */
+function addFigure<T>(
   phase: string,
-  baseline: string,
-  hubstream: string,
-  ratioText: string,
-  target: string,
-  verdict: Verdict,
+  pair: Pair<T>,
+  figure: (value: T) => number,
+  show: (value: T) => string,
+  target?: Target,
 ) {
-  summary.push([phase, baseline, hubstream, ratioText, target, verdict]);
+  const h = value(pair.hubstream);
+  const ratioTo = (kind: 'baseline' | 'deepstream') => {
+    const other = value(pair[kind]);
+    return h !== undefined && other !== undefined ? ratio(figure(h), figure(other)) : '—';
+  };
+  let verdict: Verdict = 'info';
+  const against = target ? value(pair[target.against]) : undefined;
+  if (target && (h === undefined || against === undefined)) verdict = 'not run';
+  else if (target && h !== undefined && against !== undefined) {
+    const r = figure(h) / figure(against);
+    const ok =
+      (target.atLeast === undefined || r >= target.atLeast) &&
+      (target.atMost === undefined || r <= target.atMost);
+    verdict = Number.isFinite(r) && ok ? 'pass' : 'FAIL';
+  } else if (h === undefined) verdict = 'not run';
+  summary.push([
+    phase,
+    cell(pair.baseline, show),
+    cell(pair.deepstream, show),
+    cell(pair.hubstream, show),
+    ratioTo('baseline'),
+    ratioTo('deepstream'),
+    targetText(target),
+    verdict,
+  ]);
+}
+
+/** A row of its own (a phase that could not run at all). */
+export function addRow(phase: string, verdict: Verdict, note = '—') {
+  summary.push([phase, note, note, note, '—', '—', '—', verdict]);
 }
 
 const cell = <T>(outcome: Outcome<T> | undefined, show: (value: T) => string) =>
   outcome === undefined ? '—' : outcome.ok ? show(outcome.value) : 'did not run';
 
-/** A phase's rate against the baseline (with a minimum ratio, or for information) and its latency. */
-export function throughputRows(name: string, unit: string, pair: Pair<Result>, minimum?: number) {
-  const b = value(pair.baseline);
-  const h = value(pair.hubstream);
-  const both = b !== undefined && h !== undefined;
-  addRow(
+/** A phase's rate (with a target, or for information) and its latency, for information. */
+export function throughputRows(name: string, unit: string, pair: Pair<Result>, target?: Target) {
+  addFigure(
     `${name}: ${unit}`,
-    cell(pair.baseline, (r) => formatRate(r.rate)),
-    cell(pair.hubstream, (r) => formatRate(r.rate)),
-    both ? ratio(h.rate, b.rate) : '—',
-    minimum === undefined ? '—' : `≥ ${minimum.toFixed(2)}x`,
-    !both
-      ? 'not run'
-      : minimum === undefined
-        ? 'info'
-        : h.rate / b.rate >= minimum
-          ? 'pass'
-          : 'FAIL',
+    pair,
+    (r) => r.rate,
+    (r) => formatRate(r.rate),
+    target,
   );
-  addRow(
+  addFigure(
     `${name}: p50 / p99 ms`,
-    cell(pair.baseline, (r) => `${formatMs(r.p50Ms)} / ${formatMs(r.p99Ms)}`),
-    cell(pair.hubstream, (r) => `${formatMs(r.p50Ms)} / ${formatMs(r.p99Ms)}`),
-    both ? `p99 ${ratio(h.p99Ms, b.p99Ms)}` : '—',
-    '—',
-    both ? 'info' : 'not run',
+    pair,
+    (r) => r.p99Ms,
+    (r) => `${formatMs(r.p50Ms)} / ${formatMs(r.p99Ms)}`,
   );
 }
 
-/** A p99 latency against the baseline's, with a maximum ratio. */
-export function latencyRow(name: string, pair: Pair<Result>, maximum: number) {
-  const b = value(pair.baseline);
-  const h = value(pair.hubstream);
-  const both = b !== undefined && h !== undefined;
-  addRow(
+/** p50, p99 and p99.9 latency, the last two against the bare baseline's with a maximum ratio each. */
+export function latencyRows(
+  name: string,
+  pair: Pair<Result>,
+  maximum: { p99: number; p999: number },
+) {
+  addFigure(
+    `${name}: p50 ms`,
+    pair,
+    (r) => r.p50Ms,
+    (r) => formatMs(r.p50Ms),
+  );
+  addFigure(
     `${name}: p99 ms`,
-    cell(pair.baseline, (r) => formatMs(r.p99Ms)),
-    cell(pair.hubstream, (r) => formatMs(r.p99Ms)),
-    both ? ratio(h.p99Ms, b.p99Ms) : '—',
-    `≤ ${maximum.toFixed(2)}x`,
-    !both ? 'not run' : h.p99Ms / b.p99Ms <= maximum ? 'pass' : 'FAIL',
+    pair,
+    (r) => r.p99Ms,
+    (r) => formatMs(r.p99Ms),
+    {
+      against: 'baseline',
+      atMost: maximum.p99,
+    },
+  );
+  addFigure(
+    `${name}: p99.9 ms`,
+    pair,
+    (r) => r.p999Ms,
+    (r) => formatMs(r.p999Ms),
+    {
+      against: 'baseline',
+      atMost: maximum.p999,
+    },
   );
 }
 
-/** Kilobytes per idle connection at each count, against an absolute maximum. */
-export function memoryRows(
-  pair: Pair<MemoryLevel[]>,
-  counts: readonly number[],
-  maximumKb: number,
-): void {
+/**
+ * Kilobytes per idle connection at each count, against bare `ws`'s. Resident
+ * memory misses growth into pages already resident, and heap misses native
+ * memory: the larger of the two is compared.
+ */
+export function memoryRows(pair: Pair<MemoryLevel[]>, counts: readonly number[], maximum: number) {
   for (const connections of counts) {
-    const at = (levels: MemoryLevel[] | undefined) =>
-      levels?.find((level) => level.connections === connections);
-    const b = at(value(pair.baseline));
-    const h = at(value(pair.hubstream));
-    const show = (level: MemoryLevel | undefined) =>
-      level ? `${level.rssKb.toFixed(1)} (heap ${level.heapKb.toFixed(1)})` : 'did not run';
-    // Resident memory misses growth into pages already resident, and heap
-    // misses native memory: the larger of the two is held to the target.
-    const worst = (level: MemoryLevel) => Math.max(level.rssKb, level.heapKb);
-    addRow(
-      `6 memory, ${connections.toLocaleString('en-US')} idle connections: KB each, resident (heap)`,
-      pair.baseline ? show(b) : '—',
-      pair.hubstream ? show(h) : '—',
-      b && h ? ratio(worst(h), worst(b)) : '—',
-      `≤ ${maximumKb} KB, larger of the two`,
-      h === undefined ? 'not run' : worst(h) <= maximumKb ? 'pass' : 'FAIL',
+    const at = (levels: MemoryLevel[]) => levels.find((level) => level.connections === connections);
+    const levelPair: Pair<MemoryLevel> = {};
+    for (const kind of ['baseline', 'deepstream', 'hubstream'] as const) {
+      const outcome = pair[kind];
+      if (!outcome) continue;
+      const level = outcome.ok ? at(outcome.value) : undefined;
+      levelPair[kind] = level ? { ok: true, value: level } : { ok: false, error: 'did not run' };
+    }
+    addFigure(
+      `6 memory, ${connections.toLocaleString('en-US')} idle connections: KB each, resident (heap), larger compared`,
+      levelPair,
+      (level) => Math.max(level.rssKb, level.heapKb),
+      (level) => `${level.rssKb.toFixed(1)} (${level.heapKb.toFixed(1)})`,
+      { against: 'baseline', atMost: maximum },
     );
   }
 }

@@ -98,7 +98,7 @@ export async function openRpcRig(server: ServerProcess, options: RpcOptions): Pr
       // NO_RPC_PROVIDER, timeouts, denials: the call is over all the same.
       if (load) load.errors++;
       if (reader.cidStart < 0) return;
-      q = readUint(frame, reader.cidStart);
+      q = readUint(frame, reader.cidStart, reader.cidEnd);
     }
     answered[q]! += 1;
     refill(q);

@@ -1,22 +1,28 @@
-// Realtime benchmark: Hubstream's realtime node against a bare `ws` server
-// doing the same work with no auth, no rules and no persistence (the
-// physical baseline), in the same run, over 127.0.0.1. Not a test: it prints
-// tables. Each server runs in a child process of its own; this process is
-// the load generator.
+// Realtime benchmark: Hubstream's realtime node against two baselines in the
+// same run, over 127.0.0.1: a bare `ws` server doing the same work with no
+// auth, no rules and no persistence (the physical baseline), and deepstream
+// 7 (@deepstream/server, its binary ws endpoint, in-memory storage, the same
+// Valve rule). Not a test: it prints tables, each figure of Hubstream as a
+// ratio to bare `ws` and to deepstream. Each server runs in a child process
+// of its own; this process is the load generator.
 //
-//   pnpm bench:realtime [--seconds=10] [--rounds=5] [--only=fan-out,memory] [--profile] ...
+//   pnpm bench:realtime [--seconds=3] [--rounds=3] [--only=fan-out,memory] [--profile] ...
 //   pnpm bench:realtime --help        (every flag and its default)
 //
-// Phases, each measured on both servers in alternating rounds (the medians
-// are reported; memory runs first, while the servers are fresh):
+// Phases, each measured on every server in rotating rounds (B D H, D H B,
+// H B D, ...; the medians are reported; memory runs first, while the servers
+// are fresh):
 //   1 fan-out      10 publishers -> 100 subscribers of one name, closed loop
 //   2 one-to-one   100 publisher/subscriber pairs on 100 names, closed loop
-//   3 half-rate    phases 1 and 2 paced at half the baseline's maximum
-//   4 records      one writer per record, subscribers holding every record
+//   3 half-rate    phases 1 and 2 paced at half the bare baseline's maximum
+//   4 records      one writer per record, subscribers holding every record;
+//                  records-ack: the same with write acknowledgements;
+//                  reads: subscribe-and-read, release, next record
 //   5 rpc          requestors -> providers of one RPC, closed loop
 //   6 memory       idle logged-in connections at 1k, 5k, 10k
+//   7 presence     queries of 10 users' presence, closed loop
 // Hubstream's app has open auth and one Valve rule on every emit
-// (server-hubstream.ts).
+// (server-hubstream.ts); deepstream has the same rule (server-deepstream.ts).
 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,14 +32,19 @@ import { describe, formatRate, median, type Result, type Settings } from './meas
 import { type MemoryLevel, runMemory } from './memory.ts';
 import { options } from './options.ts';
 import { checkRule, checkWire, openFileLimit } from './preflight.ts';
+import { openPresenceRig } from './presence.ts';
 import { formatSummary, summarizeProfile } from './profile.ts';
+import { openReadRig } from './reads.ts';
 import { openRecordRig } from './records.ts';
 import {
   addRow,
-  latencyRow,
+  latencyRows,
   memoryRows,
   type Pair,
+  SUMMARY_ALIGN,
+  SUMMARY_HEADER,
   summary,
+  type Target,
   table,
   throughputRows,
   value,
@@ -52,7 +63,7 @@ const say = settings.progress;
 // ---------------------------------------------------------------- phases
 
 const servers = {} as Record<ServerKind, ServerProcess>;
-const KINDS: readonly ServerKind[] = ['baseline', 'hubstream'];
+const KINDS: readonly ServerKind[] = options.servers;
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 /** "Other processes" CPU of every window kept, for the closing note. */
 const othersCpu: number[] = [];
@@ -82,9 +93,9 @@ async function closeRigs(rigs: Pair<{ close(): Promise<void> }>): Promise<void> 
 }
 
 /**
- * Measures `rounds` times on each server, alternating which goes first
- * (B H, H B, B H, ...) so that drift and other load on the machine fall on
- * both alike; reports the median of each figure. A window during which
+ * Measures `rounds` times on each server, rotating which goes first
+ * (B D H, D H B, H B D, ...) so that drift and other load on the machine
+ * fall on all alike; reports the median of each figure. A window during which
  * other processes kept the cores busy is tried again (`retries`), and the
  * quietest attempt is kept; `retryNoisy` is off where the server's own
  * helpers (Postgres) count as "other processes".
@@ -95,7 +106,7 @@ async function compare<T, R extends Result>(
   line: (result: R) => string,
   retryNoisy = true,
 ): Promise<Pair<R>> {
-  const results: Record<ServerKind, R[]> = { baseline: [], hubstream: [] };
+  const results: Record<ServerKind, R[]> = { baseline: [], deepstream: [], hubstream: [] };
   const failed: Partial<Record<ServerKind, string>> = {};
   for (const kind of KINDS) {
     const rig = rigs[kind];
@@ -103,12 +114,13 @@ async function compare<T, R extends Result>(
     if (!rig) failed[kind] = 'not set up';
   }
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+    const shift = round % KINDS.length;
+    const order = [...KINDS.slice(shift), ...KINDS.slice(0, shift)];
     for (const kind of order) {
       const rig = value(rigs[kind]);
       if (!rig || failed[kind]) continue;
       try {
-        const label = `  ${round + 1}/${options.rounds} ${kind.padEnd(9)}`;
+        const label = `  ${round + 1}/${options.rounds} ${kind.padEnd(10)}`;
         let kept = await run(rig, kind, round);
         for (let retry = 0; retryNoisy && isNoisy(kept) && retry < options.retries; retry++) {
           say(`${label} ${line(kept)} — noisy, again`);
@@ -120,7 +132,7 @@ async function compare<T, R extends Result>(
         say(`${label} ${line(kept)}`);
       } catch (error) {
         failed[kind] = errorText(error);
-        say(`  ${round + 1}/${options.rounds} ${kind.padEnd(9)} failed: ${errorText(error)}`);
+        say(`  ${round + 1}/${options.rounds} ${kind.padEnd(10)} failed: ${errorText(error)}`);
       }
     }
   }
@@ -133,7 +145,7 @@ async function compare<T, R extends Result>(
     }
     const middle = median(results[kind]);
     pair[kind] = { ok: true, value: middle };
-    if (options.rounds > 1) say(`  median ${kind.padEnd(9)} ${line(middle)}`);
+    if (options.rounds > 1) say(`  median ${kind.padEnd(10)} ${line(middle)}`);
   }
   return pair;
 }
@@ -188,6 +200,31 @@ const halfRate = (rigs: Pair<EventRig>, emitsPerSec: number, name: string) =>
 
 // ---------------------------------------------------------------- main
 
+/** The issue's targets (17.5): against bare `ws` for events and memory, deepstream for records and RPC. */
+const TARGETS = {
+  fanOut: { against: 'baseline', atLeast: 0.95 },
+  oneToOne: { against: 'baseline', atLeast: 0.85 },
+  halfRate: { p99: 1.5, p999: 2 },
+  records: { against: 'deepstream', atLeast: 1.2 },
+  rpc: { against: 'deepstream', atLeast: 1.2 },
+  memory: 1,
+} satisfies Record<string, Target | number | object>;
+
+/** Runs one phase: opens its rigs on every server, compares, closes them whatever happens. */
+async function phase<T extends { close(): Promise<void> }, R extends Result>(
+  open: (server: ServerProcess, kind: ServerKind) => Promise<T>,
+  run: (rig: T, kind: ServerKind, round: number) => Promise<R>,
+  line: (result: R) => string,
+  retryNoisy = true,
+): Promise<Pair<R>> {
+  const rigs = await openRigs((server) => open(server, server.kind as ServerKind));
+  try {
+    return await compare(rigs, run, line, retryNoisy);
+  } finally {
+    await closeRigs(rigs);
+  }
+}
+
 async function main() {
   const started = performance.now();
   const loadAtStart = loadavg().map((n) => n.toFixed(1));
@@ -198,7 +235,7 @@ async function main() {
       `ulimit -n ${fileLimit} (servers raise theirs to the hard limit); load generator pid ${process.pid}`,
   );
   say(
-    `${options.rounds} rounds per phase, alternating servers; windows of ${options.seconds} s after ` +
+    `${options.rounds} rounds per phase, rotating servers (${KINDS.join(', ')}); windows of ${options.seconds} s after ` +
       `${options.warmup} s warm-up; payload padding ${options.payload} B; ` +
       `phases: ${[...options.only].join(', ')}${options.profile ? '; PROFILING (figures perturbed)' : ''}`,
   );
@@ -219,10 +256,10 @@ async function main() {
     const t = performance.now();
     servers[kind] = await ServerProcess.start(kind);
     say(
-      `  ${kind.padEnd(9)} ${servers[kind].url} (pid ${servers[kind].pid}, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      `  ${kind.padEnd(10)} ${servers[kind].url} (pid ${servers[kind].pid}, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
     );
   }
-  await checkRule(servers.hubstream);
+  for (const kind of KINDS) if (kind !== 'baseline') await checkRule(servers[kind]);
   say("  Valve rule live: an emit by user 'blocked' gets MESSAGE_DENIED");
 
   if (options.only.has('memory')) {
@@ -238,11 +275,11 @@ async function main() {
         pair[kind] = { ok: true, value: await runMemory(servers[kind], levels, say) };
       } catch (error) {
         pair[kind] = { ok: false, error: errorText(error) };
-        say(`  ${kind.padEnd(9)} could not run: ${errorText(error)}`);
+        say(`  ${kind.padEnd(10)} could not run: ${errorText(error)}`);
         await closeEverything();
       }
     }
-    memoryRows(pair, options.connections, 16);
+    memoryRows(pair, options.connections, TARGETS.memory);
   }
 
   const needsMax = options.only.has('half-rate');
@@ -258,7 +295,7 @@ async function main() {
       );
       fanOutRigs = await openEvents(fanOutShape, 'fan-out');
       fanOut = await maxRate(fanOutRigs, options['fan-out-window'], 'fan-out');
-      throughputRows('1 fan-out', 'delivered events/s', fanOut, 0.85);
+      throughputRows('1 fan-out', 'delivered events/s', fanOut, TARGETS.fanOut);
     }
     if (options.only.has('one-to-one') || needsMax) {
       say(
@@ -267,28 +304,22 @@ async function main() {
       );
       pairRigs = await openEvents(pairShape, 'one-to-one');
       pairs = await maxRate(pairRigs, options['pair-window'], 'one-to-one');
-      throughputRows('2 one-to-one', 'delivered events/s', pairs, 0.75);
+      throughputRows('2 one-to-one', 'delivered events/s', pairs, TARGETS.oneToOne);
     }
     if (needsMax) {
       for (const [rigs, shape, pair, label, name] of [
-        [fanOutRigs, fanOutShape, fanOut, '3 fan-out at half the baseline maximum', 'fan-out-half'],
-        [
-          pairRigs,
-          pairShape,
-          pairs,
-          '3 one-to-one at half the baseline maximum',
-          'one-to-one-half',
-        ],
+        [fanOutRigs, fanOutShape, fanOut, '3 fan-out at half the bare maximum', 'fan-out-half'],
+        [pairRigs, pairShape, pairs, '3 one-to-one at half the bare maximum', 'one-to-one-half'],
       ] as const) {
         const max = value(pair.baseline);
         if (!max) {
-          say(`\n${label}: not run (no baseline maximum)`);
-          addRow(`${label}: p99 ms`, '—', '—', '—', '≤ 1.20x', 'not run');
+          say(`\n${label}: not run (no bare baseline maximum)`);
+          addRow(`${label}: p99 ms`, 'not run');
           continue;
         }
         const emitsPerSec = max.rate / shape.subscribers / 2;
         say(`\n${label}: ${formatRate(emitsPerSec)} emits/s, paced`);
-        latencyRow(label, await halfRate(rigs, emitsPerSec, name), 1.2);
+        latencyRows(label, await halfRate(rigs, emitsPerSec, name), TARGETS.halfRate);
       }
     }
   } finally {
@@ -296,56 +327,89 @@ async function main() {
     await closeRigs(pairRigs);
   }
 
-  if (options.only.has('records')) {
+  for (const writeAck of [false, true]) {
+    if (!options.only.has(writeAck ? 'records-ack' : 'records')) continue;
+    const label = writeAck ? '4 records with write acks' : '4 records';
     say(
-      `\n4 records: ${options.records} records, one writer each, ${options['record-subscribers']} ` +
-        `subscribers holding all; ${options['record-window']} updates in flight per writer`,
+      `\n${label}: ${options.records} records, one writer each, ${options['record-subscribers']} ` +
+        `subscribers holding all; ${options['record-window']} updates in flight per writer` +
+        (writeAck ? ', each done at its WRITE_ACKNOWLEDGEMENT' : ''),
     );
-    const rigs = await openRigs((server) =>
-      openRecordRig(server, {
-        records: options.records,
-        subscribers: options['record-subscribers'],
-        window: options['record-window'],
-        payloadBytes: options.payload,
-        tag: tag('records'),
-      }),
+    const pair = await phase(
+      (server) =>
+        openRecordRig(server, {
+          records: options.records,
+          subscribers: options['record-subscribers'],
+          window: options['record-window'],
+          payloadBytes: options.payload,
+          tag: tag(writeAck ? 'acked' : 'records'),
+          writeAck,
+        }),
+      (rig, kind, round) =>
+        rig.measure(profiled(kind, writeAck ? 'records-ack' : 'records', round)),
+      (r) => describe(r, writeAck ? 'acked updates' : 'updates'),
+      false,
     );
-    try {
-      const pair = await compare(
-        rigs,
-        (rig, kind, round) => rig.measure(profiled(kind, 'records', round)),
-        (r) => describe(r, 'updates'),
-        false,
-      );
-      throughputRows('4 records', 'updates/s', pair);
-    } finally {
-      await closeRigs(rigs);
-    }
+    throughputRows(label, writeAck ? 'acked updates/s' : 'updates/s', pair, TARGETS.records);
+  }
+  if (options.only.has('reads')) {
+    say(
+      `\n4 subscribe and read: ${options.readers} readers, each subscribing to one of ${options['read-records']} ` +
+        'written records nobody holds until its READ_RESPONSE, then releasing it',
+    );
+    const pair = await phase(
+      (server) =>
+        openReadRig(server, {
+          records: options['read-records'],
+          readers: options.readers,
+          payloadBytes: options.payload,
+          tag: tag('reads'),
+        }),
+      (rig, kind, round) => rig.measure(profiled(kind, 'reads', round)),
+      (r) => describe(r, 'reads'),
+      false,
+    );
+    throughputRows('4 subscribe and read', 'reads/s', pair);
   }
   if (options.only.has('rpc')) {
     say(
       `\n5 rpc: ${options.requestors} requestors -> ${options.providers} providers of one RPC, ` +
         `${options['rpc-window']} requests in flight per requestor`,
     );
-    const rigs = await openRigs((server) =>
-      openRpcRig(server, {
-        providers: options.providers,
-        requestors: options.requestors,
-        window: options['rpc-window'],
-        payloadBytes: options.payload,
-        tag: tag('rpc'),
-      }),
+    const pair = await phase(
+      (server) =>
+        openRpcRig(server, {
+          providers: options.providers,
+          requestors: options.requestors,
+          window: options['rpc-window'],
+          payloadBytes: options.payload,
+          tag: tag('rpc'),
+        }),
+      (rig, kind, round) => rig.measure(profiled(kind, 'rpc', round)),
+      (r) => describe(r, 'round trips'),
     );
-    try {
-      const pair = await compare(
-        rigs,
-        (rig, kind, round) => rig.measure(profiled(kind, 'rpc', round)),
-        (r) => describe(r, 'round trips'),
-      );
-      throughputRows('5 rpc', 'round trips/s', pair);
-    } finally {
-      await closeRigs(rigs);
-    }
+    throughputRows('5 rpc', 'round trips/s', pair, TARGETS.rpc);
+  }
+  if (options.only.has('presence')) {
+    say(
+      `\n7 presence: ${options['presence-users']} users online, ${options.queriers} queriers asking about ` +
+        `${options['query-names']} users each, ${options['query-window']} queries in flight per querier`,
+    );
+    const pair = await phase(
+      (server, kind) =>
+        openPresenceRig(server, {
+          users: options['presence-users'],
+          queriers: options.queriers,
+          window: options['query-window'],
+          namesPerQuery: options['query-names'],
+          tag: tag('presence'),
+          // Hubstream's open auth prefixes the username (server-deepstream.ts).
+          userId: (username) => (kind === 'hubstream' ? `open:${username}` : username),
+        }),
+      (rig, kind, round) => rig.measure(profiled(kind, 'presence', round)),
+      (r) => describe(r, 'queries'),
+    );
+    throughputRows('7 presence', 'queries/s', pair);
   }
   if (unexpectedCloseCount() > 0) {
     say(`\nnote: ${unexpectedCloseCount()} connections were closed by the server during the run`);
@@ -362,12 +426,12 @@ async function main() {
   say(`\n## Summary (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   say(
     table(
-      ['Phase', 'Baseline (bare ws)', 'Hubstream', 'Hubstream / baseline', 'Target', 'Result'],
+      SUMMARY_HEADER,
       // In the order of the phase numbers (memory runs first but is phase 6).
       [...summary].sort(
         (a, b) => Number.parseInt(a[0] ?? '', 10) - Number.parseInt(b[0] ?? '', 10),
       ),
-      ['l', 'r', 'r', 'r', 'l', 'l'],
+      SUMMARY_ALIGN,
     ),
   );
 }

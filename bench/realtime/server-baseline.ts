@@ -5,6 +5,7 @@ import {
   EVENT_ACTION,
   encodeMessage,
   type Message,
+  PRESENCE_ACTION,
   RECORD_ACTION,
   RPC_ACTION,
   TOPIC,
@@ -16,11 +17,18 @@ import { runServer } from './server-control.ts';
 // with the least work the bench's traffic allows. It decodes each frame with
 // the same codec as Hubstream (@deepstream/protobuf), keeps subscriptions by
 // name and forwards the frame it received, unchanged, to the other
-// subscribers. No auth (any login succeeds), no rules, no persistence, no
-// timers, no per-app anything. Records are an in-memory version check; RPCs
-// go to a random provider and replies go straight back.
+// subscribers. No auth (any login succeeds, the username is the user's id),
+// no rules, no persistence, no timers, no per-app anything. Records are an
+// in-memory version check (a write acknowledgement follows at once); RPCs go
+// to a random provider and replies go straight back; presence is a count of
+// connections per user.
 
-type Peer = WebSocket & { events?: Set<string>; records?: Set<string>; provides?: Set<string> };
+type Peer = WebSocket & {
+  events?: Set<string>;
+  records?: Set<string>;
+  provides?: Set<string>;
+  user?: string;
+};
 
 const ACCEPT = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
@@ -35,6 +43,7 @@ const recordSubscribers = new Map<string, Set<Peer>>();
 const records = new Map<string, { version: number; data: string }>();
 const providers = new Map<string, Peer[]>();
 const pendingRpcs = new Map<string, Peer>();
+const online = new Map<string, number>();
 
 function add<T>(index: Map<string, Set<T>>, name: string, value: T) {
   let set = index.get(name);
@@ -92,6 +101,23 @@ function onRecord(peer: Peer, message: Message, frame: Buffer) {
     }
     records.set(name, { version: current.version + 1, data: message.data ?? '{}' });
     forward(recordSubscribers.get(name), frame, peer);
+    if (message.isWriteAck) {
+      peer.send(
+        encodeMessage({
+          topic: TOPIC.RECORD,
+          action: RECORD_ACTION.WRITE_ACKNOWLEDGEMENT,
+          name,
+          correlationId: message.correlationId ?? '',
+          isWriteAck: true,
+        }),
+      );
+    }
+  } else if (message.action === RECORD_ACTION.UNSUBSCRIBE) {
+    for (const each of message.names ?? []) {
+      recordSubscribers.get(each)?.delete(peer);
+      peer.records?.delete(each);
+    }
+    ack(peer, message);
   } else if (message.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD) {
     peer.records ??= new Set();
     for (const each of message.names ?? []) {
@@ -158,7 +184,39 @@ function onRpc(peer: Peer, message: Message, frame: Buffer) {
   }
 }
 
+function onPresence(peer: Peer, message: Message) {
+  if (message.action !== PRESENCE_ACTION.QUERY) return;
+  const answer: Record<string, boolean> = {};
+  for (const name of message.names ?? []) answer[name] = online.has(name);
+  peer.send(
+    encodeMessage({
+      topic: TOPIC.PRESENCE,
+      action: PRESENCE_ACTION.QUERY_RESPONSE,
+      correlationId: message.correlationId ?? '',
+      data: JSON.stringify(answer),
+    }),
+  );
+}
+
+function onLogin(peer: Peer, message: Message) {
+  let user = 'open';
+  try {
+    const username = (JSON.parse(message.data ?? '{}') as { username?: unknown }).username;
+    if (typeof username === 'string' && username !== '') user = username;
+  } catch {}
+  if (peer.user === undefined) {
+    peer.user = user;
+    online.set(user, (online.get(user) ?? 0) + 1);
+  }
+  peer.send(LOGGED_IN);
+}
+
 function onClose(peer: Peer) {
+  if (peer.user !== undefined) {
+    const left = (online.get(peer.user) ?? 1) - 1;
+    if (left > 0) online.set(peer.user, left);
+    else online.delete(peer.user);
+  }
   for (const name of peer.events ?? []) events.get(name)?.delete(peer);
   for (const name of peer.records ?? []) recordSubscribers.get(name)?.delete(peer);
   for (const name of peer.provides ?? []) {
@@ -195,8 +253,9 @@ await runServer('baseline', async (defer) => {
           else if (message.action === CONNECTION_ACTION.PING) peer.send(PONG);
           return;
         case TOPIC.AUTH:
-          peer.send(LOGGED_IN);
-          return;
+          return onLogin(peer, message);
+        case TOPIC.PRESENCE:
+          return onPresence(peer, message);
         default:
           return;
       }

@@ -3,13 +3,18 @@ import { createServer } from 'node:net';
 import { runServer } from './server-control.ts';
 
 // deepstream 7 (the npm package @deepstream/server) under test, in a process
-// of its own, for the record round-trip comparison (record-rtt.ts): its
-// default in-memory cache and storage, open auth, and Valve permissions that
-// allow every record action, as the Hubstream bench app's rules do
-// (setup.ts). It resolves from apps/realtime, where it is a devDependency
-// (the bench is no workspace package). Prints its ws URL on stdout.
+// of its own: the second baseline of bench:realtime (run.ts) and the record
+// round-trip comparison (record-rtt.ts). Its default in-memory cache and
+// storage, open auth, and the Valve permissions of the Hubstream bench app
+// (setup.ts): everything allowed but the emit, which runs one rule every
+// time. Its open auth names a user by the username alone (Hubstream's by
+// `open:<username>`), so the same rule reads 'blocked' here. Only its binary
+// WebSocket endpoint, the one the current clients use; the uWebSockets.js
+// endpoint is not installed (.pnpmfile.cjs). It resolves from apps/realtime,
+// where it is a devDependency (the bench is no workspace package). Prints its
+// ws URL on stdout.
 //
-//   tsx bench/realtime/server-deepstream.ts     (record-rtt.ts starts it for you)
+//   tsx bench/realtime/server-deepstream.ts     (run.ts and record-rtt.ts start it for you)
 
 type DeepstreamServer = {
   on(event: 'started' | 'stopped', listener: () => void): void;
@@ -31,7 +36,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const ALLOW_ALL = {
+const BENCH_PERMISSIONS = {
   record: {
     '*': {
       create: true,
@@ -42,7 +47,7 @@ const ALLOW_ALL = {
       notify: true,
     },
   },
-  event: { '*': { publish: true, subscribe: true, listen: true } },
+  event: { '*': { publish: "user.id !== 'blocked'", subscribe: true, listen: true } },
   rpc: { '*': { provide: true, request: true } },
   presence: { '*': { allow: true } },
 };
@@ -55,7 +60,7 @@ await runServer('deepstream', async (defer) => {
     serverName: 'bench',
     httpServer: { type: 'default', options: { host: '127.0.0.1', port } },
     connectionEndpoints: [{ type: 'ws-binary', options: { urlPath: '/deepstream' } }],
-    permission: { type: 'config', options: { permissions: ALLOW_ALL } },
+    permission: { type: 'config', options: { permissions: BENCH_PERMISSIONS } },
     telemetry: { type: 'deepstreamIO', options: { enabled: false } },
   });
   await new Promise<void>((resolve) => {

@@ -10,12 +10,10 @@ import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts'
 // loader as the bench, GC exposed, and the open-file limit raised to the
 // hard limit when the shell allows it.
 
-export type ServerKind = 'baseline' | 'hubstream';
-/**
- * A server process: the two compared, one node of a cluster (cluster.ts), or
- * deepstream itself (record-rtt.ts).
- */
-type ProcessKind = ServerKind | 'cluster-node' | 'deepstream';
+/** The servers bench:realtime compares: bare `ws`, deepstream 7 and Hubstream. */
+export type ServerKind = 'baseline' | 'deepstream' | 'hubstream';
+/** A server process: one of those compared, or one node of a cluster (cluster.ts). */
+type ProcessKind = ServerKind | 'cluster-node';
 
 const FILES: Record<ProcessKind, string> = {
   baseline: fileURLToPath(new URL('./server-baseline.ts', import.meta.url)),

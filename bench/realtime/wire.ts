@@ -8,11 +8,13 @@ import { TOPIC } from '../../packages/protocol/src/index.ts';
 // Handshakes and acks go through the real codec; `selfCheck` (run.ts) proves
 // these frames are byte for byte what @deepstream/protobuf writes.
 
-/** Field numbers that differ per topic (PROTOCOL.md 1.4: RPC numbers its fields its own way). */
-const NAME_FIELD: Record<number, number> = { [TOPIC.EVENT]: 6, [TOPIC.RECORD]: 6, [TOPIC.RPC]: 7 };
-const DATA = 2;
-const CORRELATION_ID = 3;
-const IS_ERROR = 4;
+/** Field numbers the reader looks for, per topic (PROTOCOL.md 1.4: RPC and presence number theirs their own way). */
+type Fields = { name: number; data: number; correlationId: number; isError: number };
+const COMMON: Fields = { name: 6, data: 2, correlationId: 3, isError: 4 };
+const FIELDS: Record<number, Fields> = {
+  [TOPIC.RPC]: { ...COMMON, name: 7 },
+  [TOPIC.PRESENCE]: { name: 8, data: 4, correlationId: 5, isError: 6 },
+};
 const RECORD_VERSION = 13;
 
 const encoder = new TextEncoder();
@@ -133,7 +135,7 @@ export class FrameReader {
       } else if (!this.#skip(frame, tag & 7)) return false;
     }
     if (innerStart < 0 || innerEnd > end) return false;
-    const nameField = NAME_FIELD[this.topic] ?? 0;
+    const fields = FIELDS[this.topic] ?? COMMON;
     this.#pos = innerStart;
     while (this.#pos < innerEnd) {
       const tag = this.#varint(frame);
@@ -142,19 +144,19 @@ export class FrameReader {
       if (wire === 0) {
         const value = this.#varint(frame);
         if (field === 1) this.action = value;
-        else if (field === IS_ERROR) this.isError = value !== 0;
+        else if (field === fields.isError) this.isError = value !== 0;
         else if (field === RECORD_VERSION && this.topic === TOPIC.RECORD) this.version = value;
       } else if (wire === 2) {
         const length = this.#varint(frame);
         const start = this.#pos;
         this.#pos += length;
-        if (field === DATA) {
+        if (field === fields.data) {
           this.dataStart = start;
           this.dataEnd = this.#pos;
-        } else if (field === nameField) {
+        } else if (field === fields.name) {
           this.nameStart = start;
           this.nameEnd = this.#pos;
-        } else if (field === CORRELATION_ID) {
+        } else if (field === fields.correlationId) {
           this.cidStart = start;
           this.cidEnd = this.#pos;
         }
@@ -189,12 +191,15 @@ export class FrameReader {
 /** Where `readUint` stopped: the index of the first byte that is not a digit. */
 export let uintEnd = 0;
 
-/** A non-negative decimal integer written in ASCII at `at`. */
-export function readUint(frame: Uint8Array, at: number): number {
+/**
+ * A non-negative decimal integer written in ASCII at `at`, read up to `end`
+ * at most (a field's end: the next field's tag may well be a digit).
+ */
+export function readUint(frame: Uint8Array, at: number, end = frame.length): number {
   let value = 0;
   let i = at;
   for (;;) {
-    const c = frame[i];
+    const c = i < end ? frame[i] : undefined;
     if (c === undefined || c < 48 || c > 57) break;
     value = value * 10 + (c - 48);
     i++;

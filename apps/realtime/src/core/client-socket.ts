@@ -1,10 +1,26 @@
+import type { Message } from '@hubstream/protocol';
+
 /**
- * What the core needs from a transport: send one binary frame, close. The
- * gateway adapts a `ws` socket to it; the core never sees ws or fastify.
+ * The frames of a client that does not speak protobuf (the 2.x text
+ * protocol, gateway/text-codec.ts): what the core would send as protobuf, in
+ * the client's own form. Null: the client has no form for that message, and
+ * nothing is sent.
+ */
+export interface FrameCodec {
+  encode(message: Message): Uint8Array | null;
+  /** A protobuf frame encoded once for a fan-out, in this client's form. */
+  translate(frame: Uint8Array): Uint8Array | null;
+}
+
+/**
+ * What the core needs from a transport: send one frame, close. The gateway
+ * adapts a `ws` socket to it; the core never sees ws or fastify.
  */
 export interface ClientSocket {
   /** Queues the frame; the same bytes may be handed to many sockets (fan-out), never changed. */
   send(frame: Uint8Array): void;
+  /** Set once the client turns out not to speak protobuf: every frame goes through it. */
+  readonly codec?: FrameCodec | undefined;
   /** Starts the close handshake; the transport destroys the socket if it does not finish soon. */
   close(code: number, reason: string): void;
   /** Bytes sent and not yet taken by the client (the socket's and the transport's own queue). */

@@ -6,6 +6,7 @@ import {
   decodeFrame,
   encodeMessage,
   type Message,
+  type NamesOverCap,
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
@@ -40,6 +41,13 @@ const QUEUE_SLICE_MS = 4;
 
 const isPing = (message: Message) =>
   message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
+const isPong = (message: Message) =>
+  message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PONG;
+
+/** A message as a transport's own decoder gives it (the binary one's DecodeResult fits). */
+export type ReceivedMessage =
+  | { ok: true; message: Message }
+  | { ok: false; reason: string; overCap?: NamesOverCap | undefined };
 
 /**
  * One client connection: the handshake, quarantine until login, then every
@@ -97,13 +105,17 @@ export class Connection {
 
   send(message: Message): void {
     if (this.state === 'closed' || this.#slow) return;
-    this.#write(encodeMessage(message), message.topic);
+    const codec = this.#socket.codec;
+    const frame = codec ? codec.encode(message) : encodeMessage(message);
+    if (frame !== null) this.#write(frame, message.topic);
   }
 
   /** For fan-out: the caller encodes once and sends the same bytes to many. */
   sendFrame(frame: Uint8Array, topic: number): void {
     if (this.state === 'closed' || this.#slow) return;
-    this.#write(frame, topic);
+    const codec = this.#socket.codec;
+    const out = codec ? codec.translate(frame) : frame;
+    if (out !== null) this.#write(out, topic);
   }
 
   #write(frame: Uint8Array, topic: number): void {
@@ -194,10 +206,46 @@ export class Connection {
     // refused name by name is not decoded at all (its names are counted on
     // the wire): a stand-in with its first name is refused in its turn.
     const maxNames = Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
-    const decoded = decodeFrame(frame, loggedIn ? { maxNames } : {});
-    if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES') {
+    this.#decoded(decodeFrame(frame, loggedIn ? { maxNames } : {}), loggedIn, frame.byteLength);
+  }
+
+  /** Names a bulk message may list before it is refused as a whole (as `receive` decodes). */
+  get decodeMaxNames(): number | undefined {
+    if (this.state !== 'open') return undefined;
+    return Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+  }
+
+  /**
+   * One message of a frame the transport decoded itself (the 2.x text
+   * protocol, whose frames hold several): the same bounds and refusals as a
+   * binary frame's, `bytes` being the message's own size.
+   */
+  receiveMessage(decoded: ReceivedMessage, bytes: number): void {
+    if (this.state === 'closed') return;
+    this.#lastSeen = Date.now();
+    const loggedIn = this.state === 'open';
+    if (!loggedIn && bytes > this.app.node.settings.preLoginMaxMessageBytes) {
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
+      this.#guardClose(
+        'pre_login_message_size',
+        CLOSE_CODES.MESSAGE_TOO_BIG,
+        'message too large before login',
+      );
+      return;
+    }
+    if (bytes > this.app.maxMessageBytes) {
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
+      return;
+    }
+    // The text client's answer to our heartbeat: being heard from is all it does.
+    if (decoded.ok && isPong(decoded.message)) return;
+    this.#decoded(decoded, loggedIn, bytes);
+  }
+
+  #decoded(decoded: ReceivedMessage, loggedIn: boolean, bytes: number): void {
+    if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap) {
       markOverNamesCap(decoded.overCap.message);
-      this.#accept(decoded.overCap.message, loggedIn, frame.byteLength);
+      this.#accept(decoded.overCap.message, loggedIn, bytes);
       return;
     }
     if (!decoded.ok) {
@@ -206,7 +254,7 @@ export class Connection {
       else this.#parserError(PARSER_ACTION.MESSAGE_PARSE_ERROR, 'parse_error');
       return;
     }
-    this.#accept(decoded.message, loggedIn, frame.byteLength);
+    this.#accept(decoded.message, loggedIn, bytes);
   }
 
   /** A decoded message: handled now when nothing is pending, else queued behind what is. */

@@ -7,6 +7,7 @@ import type { AppRuntime } from '../core/app-runtime.ts';
 import { Connection } from '../core/connection.ts';
 import type { NodeSettings } from '../core/settings.ts';
 import { addressKey, UnauthenticatedConnections } from '../limits/unauthenticated.ts';
+import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 
 // The only place that knows about sockets: it resolves the app on upgrade,
@@ -26,6 +27,10 @@ function limitFrames(socket: WebSocket, bytes: number): void {
   const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
+
+/** ws's send options: the 2.x client's frames are text (UTF-8 bytes sent as they are). */
+const TEXT_FRAME = { binary: false } as const;
+const BINARY_FRAME = { binary: true } as const;
 
 /** Bytes a corked socket holds before it is uncorked without waiting for the end of the turn. */
 const CORKED_BYTES = 64 * 1024;
@@ -64,10 +69,10 @@ function flushCorked(): void {
  * socket. Queued bytes still count in `bufferedAmount` (the backpressure
  * bound) while corked, so a socket holding CORKED_BYTES is uncorked at once.
  */
-export function corkedSender(socket: WebSocket): (frame: Uint8Array) => void {
+export function corkedSender(socket: WebSocket): (frame: Uint8Array, text?: boolean) => void {
   const tcp = (socket as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
   if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function')
-    return (frame) => socket.send(frame);
+    return (frame, text) => socket.send(frame, text ? TEXT_FRAME : BINARY_FRAME);
   const entry = {
     isCorked: false,
     uncork() {
@@ -76,7 +81,7 @@ export function corkedSender(socket: WebSocket): (frame: Uint8Array) => void {
       tcp.uncork?.();
     },
   };
-  return (frame) => {
+  return (frame, text) => {
     if (!entry.isCorked) {
       entry.isCorked = true;
       tcp.cork?.();
@@ -86,7 +91,7 @@ export function corkedSender(socket: WebSocket): (frame: Uint8Array) => void {
         setImmediate(flushCorked);
       }
     }
-    socket.send(frame);
+    socket.send(frame, text ? TEXT_FRAME : BINARY_FRAME);
     // A turn's frames to one socket wait in its buffer, where they count
     // against the backpressure bound: past CORKED_BYTES they go out now.
     if (socket.bufferedAmount >= CORKED_BYTES) entry.uncork();
@@ -123,6 +128,8 @@ export async function registerGateway(
     },
   });
   const live = new Set<Connection>();
+  /** The live connections of 2.x clients: the server sends their heartbeat. */
+  const textCodecs = new Map<Connection, TextCodec>();
   const unauthenticated = new UnauthenticatedConnections(() => ({
     perApp: settings.maxUnauthenticatedPerApp,
     perAddress: settings.maxUnauthenticatedPerAddress,
@@ -135,6 +142,7 @@ export async function registerGateway(
       if (connection.lastSeen < cutoff)
         connection.close(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
     }
+    for (const [connection, codec] of textCodecs) codec.ping(connection);
   }, settings.heartbeatIntervalMs);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
@@ -191,9 +199,15 @@ export async function registerGateway(
       if (typeof value === 'string') headers[key] = value;
     }
     const send = corkedSender(socket);
+    // Chosen by the client's first frame: protobuf, or the 2.x text protocol.
+    let codec: TextCodec | undefined;
+    let chosen = false;
     const connection = new Connection(
       {
-        send,
+        send: (frame) => send(frame, codec !== undefined),
+        get codec() {
+          return codec;
+        },
         close: (code, reason) => socket.close(code, reason),
         get bufferedBytes() {
           return socket.bufferedAmount;
@@ -216,16 +230,33 @@ export async function registerGateway(
     const log = request.log.child({ connection: connection.id, app: runtime.appId });
     log.debug({ remoteAddress: request.ip }, 'connection opened');
     socket.on('message', (data, isBinary) => {
-      if (!isBinary) {
-        connection.receiveText();
-        return;
+      const frame = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data);
+      if (!chosen) {
+        chosen = true;
+        if (!isBinary && isTextClientFrame(frame)) {
+          codec = new TextCodec();
+          textCodecs.set(connection, codec);
+          log.debug('text protocol (deepstream.io-client-js 2.x)');
+        }
       }
-      connection.receive(
-        Array.isArray(data) ? Buffer.concat(data) : new Uint8Array(data as ArrayBuffer),
-      );
+      if (codec) {
+        // A text client speaks text only.
+        if (isBinary)
+          connection.receiveMessage({ ok: false, reason: 'BINARY_FRAME' }, frame.length);
+        else codec.receive(frame, connection);
+      } else if (isBinary) connection.receive(frame);
+      else connection.receiveText();
     });
+    // The 2.x client says nothing until the server challenges it; a v7
+    // client ignores this text frame and sends its own CHALLENGE.
+    send(TEXT_CHALLENGE, true);
     const gone = () => {
       ticket.release();
+      textCodecs.delete(connection);
       live.delete(connection);
       connection.closed();
     };

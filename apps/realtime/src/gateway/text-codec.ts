@@ -1,0 +1,160 @@
+import {
+  CONNECTION_ACTION,
+  DEFAULT_MAX_TEXT_MESSAGES,
+  decodeFrame,
+  decodeTextFrame,
+  encodeTextMessage,
+  type Message,
+  RECORD_ACTION,
+  TEXT_MESSAGE_SEPARATOR,
+  TEXT_PART_SEPARATOR,
+  TextConnectionState,
+  TOPIC,
+} from '@hubstream/protocol';
+import type { FrameCodec } from '../core/client-socket.ts';
+import type { Connection, ReceivedMessage } from '../core/connection.ts';
+
+// The deepstream.io-client-js 2.x client (deepstreamHub's) on the same URL
+// as the v7 client (PROTOCOL.md 10.4). Every socket is greeted with the text
+// challenge (C|CH), which a v7 client ignores; a first frame of text that
+// starts with the CONNECTION topic makes the connection a text one. From
+// then on its frames are decoded here into the messages the protobuf codec
+// produces, and everything the core sends it is written back as text: the
+// topic handlers never know which client they serve.
+
+const RS_BYTE = TEXT_MESSAGE_SEPARATOR.charCodeAt(0);
+
+/** The server's text challenge, sent to every new socket before its first frame. */
+export const TEXT_CHALLENGE = Buffer.from(`C${TEXT_PART_SEPARATOR}CH${TEXT_MESSAGE_SEPARATOR}`);
+
+/** The text refusal of a challenge (the 2.x client stops for good, no reconnect). */
+export const TEXT_REJECT = Buffer.from(`C${TEXT_PART_SEPARATOR}REJ${TEXT_MESSAGE_SEPARATOR}`);
+
+const TEXT_PREFIX = `C${TEXT_PART_SEPARATOR}`;
+
+/** Whether a first text frame is the 2.x client's (its challenge response or a bare pong). */
+export function isTextClientFrame(frame: Buffer): boolean {
+  return (
+    frame.length >= 2 &&
+    frame[0] === TEXT_PREFIX.charCodeAt(0) &&
+    frame[1] === TEXT_PREFIX.charCodeAt(1)
+  );
+}
+
+/**
+ * Fan-out frames already written as text, by the protobuf frame they came
+ * from: an event to a thousand 2.x subscribers is decoded and encoded once.
+ * A WeakMap: an entry lives as long as the fan-out holds its frame.
+ */
+const translated = new WeakMap<Uint8Array, Buffer | null>();
+
+/** A message whose text form depends on what the connection asked (has or head; state.ts). */
+function needsState(message: Message): boolean {
+  return (
+    message.topic === TOPIC.RECORD &&
+    (message.action === RECORD_ACTION.HEAD_RESPONSE ||
+      message.originalAction === RECORD_ACTION.HEAD)
+  );
+}
+
+const PRESENCE_PREFIX = Buffer.from(`U${TEXT_PART_SEPARATOR}PN`);
+
+/** U|PNJ|user or U|PNL|user. */
+function isAnnouncement(text: Buffer): boolean {
+  return text.length > 4 && text.compare(PRESENCE_PREFIX, 0, 4, 0, 4) === 0;
+}
+
+const PING: Message = { topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING };
+
+/** One text connection's codec: frames in, messages out, and the reverse. */
+export class TextCodec implements FrameCodec {
+  readonly #state = new TextConnectionState();
+
+  encode(message: Message): Buffer | null {
+    const text = encodeTextMessage(message, this.#state);
+    return text === null ? null : Buffer.from(text);
+  }
+
+  translate(frame: Uint8Array): Buffer | null {
+    let text = translated.get(frame);
+    if (text === undefined) {
+      const decoded = decodeFrame(frame, { anyTopic: true });
+      if (!decoded.ok) return null;
+      if (needsState(decoded.message)) return this.encode(decoded.message);
+      text = this.encode(decoded.message);
+      translated.set(frame, text);
+    }
+    return text !== null && this.#repeatsAnnouncement(text) ? null : text;
+  }
+
+  /**
+   * A user's join or leave reaches a connection subscribed to that user and
+   * to everyone twice (PRESENCE_JOIN and PRESENCE_JOIN_ALL, one after the
+   * other); both are U|PNJ|user in text, and the 2.x client fires its
+   * callbacks for each. The second is dropped.
+   */
+  #repeatsAnnouncement(text: Buffer): boolean {
+    if (!isAnnouncement(text)) return false;
+    const previous = this.#announced;
+    if (previous === null) queueMicrotask(() => (this.#announced = null));
+    this.#announced = text;
+    return previous?.equals(text) === true;
+  }
+
+  #announced: Buffer | null = null;
+
+  /** The server's heartbeat: the 2.x client answers C|PO, and closes after two it did not get. */
+  ping(connection: Connection): void {
+    connection.send(PING);
+  }
+
+  /**
+   * One text frame: each message is checked and handled in order as if it
+   * had come alone. A frame of more messages than the 2.x client puts in one
+   * (maxMessagesPerPacket, 100) is refused whole, before any is split off.
+   */
+  receive(frame: Buffer, connection: Connection): void {
+    let count = 0;
+    for (let at = frame.indexOf(RS_BYTE); at !== -1; at = frame.indexOf(RS_BYTE, at + 1)) {
+      if (++count > DEFAULT_MAX_TEXT_MESSAGES) break;
+    }
+    if (frame.length > 0 && frame[frame.length - 1] !== RS_BYTE) count++;
+    if (count > DEFAULT_MAX_TEXT_MESSAGES) {
+      connection.receiveMessage({ ok: false, reason: 'TOO_MANY_MESSAGES' }, frame.length);
+      return;
+    }
+    let start = 0;
+    while (start < frame.length && connection.state !== 'closed') {
+      let end = frame.indexOf(RS_BYTE, start);
+      if (end === -1) end = frame.length;
+      if (end > start) this.#one(frame, start, end, connection);
+      start = end + 1;
+    }
+  }
+
+  #one(frame: Buffer, start: number, end: number, connection: Connection): void {
+    const bytes = end - start;
+    // Oversized: refused by its size alone (receiveMessage), before it is turned into a string.
+    const max = connection.isOpen
+      ? connection.app.maxMessageBytes
+      : Math.min(
+          connection.app.node.settings.preLoginMaxMessageBytes,
+          connection.app.maxMessageBytes,
+        );
+    if (bytes > max) {
+      connection.receiveMessage({ ok: false, reason: 'MESSAGE_TOO_LARGE' }, bytes);
+      return;
+    }
+    const maxNames = connection.decodeMaxNames;
+    const [result] = decodeTextFrame(frame.toString('utf8', start, end), {
+      maxMessages: 1,
+      state: this.#state,
+      ...(maxNames === undefined ? {} : { maxNames }),
+    });
+    if (result === undefined) return;
+    const received: ReceivedMessage = result.ok
+      ? result
+      : { ok: false, reason: result.reason, overCap: result.overCap };
+    connection.receiveMessage(received, bytes);
+  }
+}

@@ -1,4 +1,4 @@
-import { type RuleType, SECTIONS, type Section } from './actions.js';
+import { isSection, type RuleType, resolveAction, SECTIONS, type Section } from './actions.js';
 import { ExpressionError, type ValveCheckError } from './errors.js';
 import { type EvaluationSetup, evaluateRequest } from './evaluation.js';
 import { children, type Node } from './expression/ast.js';
@@ -45,6 +45,30 @@ export class Permissions {
     options?: EvaluateOptions,
   ): EvaluationResult | Promise<EvaluationResult> {
     return evaluateRequest(this.setup, request, loaders, options);
+  }
+
+  /**
+   * Whether deciding (section, action, name) may load a record through the
+   * loaders: a rule that reads another record (`_()`) or the stored one
+   * (`oldData`, or `data` of a patch), or a step that runs only when the
+   * record is missing. A caller with a costly loader to prepare skips it
+   * when this is false. Answers from the same per-name cache of rule
+   * choices as evaluate(); an action it does not know answers true (the
+   * evaluation then reports it).
+   */
+  mayLoad(section: Section, action: string | number, name: string, hasPath = false): boolean {
+    const plan = isSection(section) ? resolveAction(section, action, hasPath) : undefined;
+    if (plan === undefined) return true;
+    const steps = plan.steps;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.onlyIfMissing) return true;
+      const rule = this.setup.table.choose(section, step.type, name)?.rule;
+      if (rule === undefined || rule.constant !== undefined) continue;
+      const usage = rule.usage;
+      if (usage.crossReference || usage.oldData || (step.patch && usage.data)) return true;
+    }
+    return false;
   }
 
   /** The pattern that decides (section, type, name), or null when none does (denied). */

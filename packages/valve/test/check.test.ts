@@ -191,3 +191,74 @@ describe('data and oldData per rule type (detected on the AST)', () => {
     expect(error?.message).toBe('rule publish for event does not support oldData');
   });
 });
+
+describe('Permissions.mayLoad()', () => {
+  const permissions = compileOk(`record:
+  "*":
+    read: true
+    write: "data.owner === user.id"
+  "own/$id":
+    read: "user.id === $id"
+    write: "oldData === null || oldData.owner === user.id"
+  "ref/$id":
+    read: "_('users/' + user.id).admin === true"
+  "open/$id":
+    write: "data.x === 1"
+event:
+  "*":
+    publish: "user.id !== 'blocked'"
+  "ref/$id":
+    publish: "_('flags/' + $id).on"
+rpc:
+  "*":
+    request: true
+presence:
+  "*":
+    allow: true
+`);
+
+  it('is false when no rule of the action reads a record', () => {
+    expect(permissions.mayLoad('event', 'EMIT', 'chat/1')).toBe(false);
+    expect(permissions.mayLoad('event', 'publish', 'chat/1')).toBe(false);
+    expect(permissions.mayLoad('record', 'read', 'own/alice')).toBe(false);
+    // A whole-record write's data is the message's own.
+    expect(permissions.mayLoad('record', 'UPDATE', 'open/1')).toBe(false);
+  });
+
+  it('is true for cross-references, oldData and patched data', () => {
+    expect(permissions.mayLoad('event', 'EMIT', 'ref/1')).toBe(true);
+    expect(permissions.mayLoad('record', 'READ', 'ref/1')).toBe(true);
+    expect(permissions.mayLoad('record', 'UPDATE', 'own/alice')).toBe(true);
+    // A patch's data is the stored record with the patch applied.
+    expect(permissions.mayLoad('record', 'PATCH', 'open/1', true)).toBe(true);
+  });
+
+  it('is true when a step runs only for a missing record, and for actions it does not know', () => {
+    expect(permissions.mayLoad('record', 'SUBSCRIBECREATEANDREAD', 'x')).toBe(true);
+    expect(permissions.mayLoad('event', 'NO_SUCH_ACTION', 'x')).toBe(true);
+  });
+
+  it('agrees with evaluate(): with no loaders, a rule it calls load-free decides synchronously', () => {
+    const user = { id: 'bob', isAuthenticated: false, data: null };
+    for (const name of ['chat/1', 'blocked/1']) {
+      expect(permissions.mayLoad('event', 'EMIT', name)).toBe(false);
+      const result = permissions.evaluate({
+        section: 'event',
+        action: 'EMIT',
+        name,
+        user,
+        data: 1,
+      });
+      expect(result).not.toBeInstanceOf(Promise);
+      expect((result as { verdict: string }).verdict).toBe('allowed');
+    }
+    const blocked = { id: 'blocked', isAuthenticated: false, data: null };
+    const denied = permissions.evaluate({
+      section: 'event',
+      action: 'EMIT',
+      name: 'x',
+      user: blocked,
+    });
+    expect((denied as { verdict: string }).verdict).toBe('denied');
+  });
+});

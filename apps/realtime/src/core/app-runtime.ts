@@ -184,6 +184,30 @@ export class AppRuntime {
   ): CheckVerdict | Promise<CheckVerdict> {
     const permissions = this.permissions;
     if (!permissions || !connection.user) return 'denied';
+    const request = {
+      section: sectionOf(topic),
+      action: question.action ?? 0,
+      name: question.name,
+      user: connection.user,
+      data: question.data,
+      ...(question.oldData === undefined ? {} : { oldData: question.oldData }),
+      path: question.path,
+    };
+    // Most rules (every emit's, typically) load no record: they need no
+    // guarded loader, a closure and a state object per message.
+    if (
+      question.name !== undefined &&
+      !permissions.mayLoad(
+        request.section,
+        request.action,
+        question.name,
+        question.path !== undefined,
+      )
+    ) {
+      const result = permissions.evaluate(request);
+      if (!(result instanceof Promise)) return result.verdict;
+      return result.then((r) => r.verdict);
+    }
     // Records the rules load count against the app's cross-reference rate; over it, the check denies.
     const limit = { limited: false };
     const guarded = this.limiter.guardLoaders(
@@ -191,18 +215,7 @@ export class AppRuntime {
       question.name,
       limit,
     );
-    const result = permissions.evaluate(
-      {
-        section: sectionOf(topic),
-        action: question.action ?? 0,
-        name: question.name,
-        user: connection.user,
-        data: question.data,
-        ...(question.oldData === undefined ? {} : { oldData: question.oldData }),
-        path: question.path,
-      },
-      guarded,
-    );
+    const result = permissions.evaluate(request, guarded);
     if (result instanceof Promise)
       return result.then((r) => (limit.limited ? 'denied' : r.verdict));
     return limit.limited ? 'denied' : result.verdict;

@@ -44,6 +44,8 @@ const DASHBOARD_INPUTS = [
   'vite.config.ts',
   'package.json',
   '../../packages/valve/src',
+  // The guides (docs/*.md), which the bundle holds as text.
+  '../../docs',
 ];
 const HASH_FILE = '.sources-hash';
 

@@ -48,6 +48,7 @@ async function sourcesHash(): Promise<string> {
     path.join(DASHBOARD_DIR, 'vite.config.ts'),
     path.join(DASHBOARD_DIR, 'package.json'),
     path.join(DASHBOARD_DIR, '../../packages/valve/src'),
+    path.join(DASHBOARD_DIR, '../../docs'),
   ];
   for (const root of roots) {
     const files = (await stat(root)).isDirectory()

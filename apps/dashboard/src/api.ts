@@ -160,3 +160,33 @@ export type UsageSample = {
 };
 
 export type Usage = { from: string; to: string; samples: UsageSample[] };
+
+export type LimitName =
+  | 'maxConnections'
+  | 'maxMessagesPerSecond'
+  | 'connectionMessagesPerSecond'
+  | 'maxCrossReferencesPerSecond'
+  | 'maxNamesPerMessage'
+  | 'maxSubscriptionsPerConnection'
+  | 'maxListensPerConnection'
+  | 'maxProvidesPerConnection'
+  | 'maxPendingRpcsPerConnection';
+
+/** GET /apps/:id/limits: the app's own values (null: the default), and what is in force. */
+export type Limits = Record<LimitName, number | null> & {
+  effective: Record<LimitName, number>;
+  defaults: Record<LimitName, number>;
+  maxima: Record<LimitName, number>;
+  updatedAt: string | null;
+};
+
+export type AuditEvent = {
+  id: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+};
+
+export type AuditPage = { events: AuditEvent[]; next: string | null };

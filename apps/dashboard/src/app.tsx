@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
-import { api } from './api.ts';
-import { Button, ErrorMessage, Loading } from './components/ui.tsx';
+import { Sidebar, TopBar } from './components/layout.tsx';
+import { ErrorMessage, Loading } from './components/ui.tsx';
 import {
   ForgotPasswordPage,
   LoginPage,
@@ -11,10 +11,11 @@ import {
 } from './pages/account-pages.tsx';
 import { AppPage } from './pages/app-page.tsx';
 import { AppsPage } from './pages/apps-page.tsx';
+import { GuidePage, isGuidePath } from './pages/guides-page.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 
-// The shell: header, the routes, and who may see which.
+// The shell: top bar, sidebar, the routes, and who may see which.
 
 const PUBLIC_ONLY = ['/login', '/signup', '/forgot-password'];
 
@@ -26,11 +27,13 @@ function Routes() {
   useEffect(() => {
     if (session.status === 'loading' || session.status === 'error') return;
     const isPublicOnly = PUBLIC_ONLY.includes(path);
-    const isOpen = path === '/verify-email' || path === '/reset-password';
+    const isOpen = path === '/verify-email' || path === '/reset-password' || isGuidePath(path);
     if (!signedIn && !isPublicOnly && !isOpen) navigate('/login', { replace: true });
     else if (signedIn && (isPublicOnly || path === '/')) navigate('/apps', { replace: true });
   }, [session.status, signedIn, path]);
 
+  // The guides are open to everyone, signed in or not.
+  if (isGuidePath(path)) return <GuidePage path={path} />;
   if (path === '/verify-email') return <VerifyEmailPage token={query.get('token')} />;
   if (path === '/reset-password') return <ResetPasswordPage token={query.get('token')} />;
   if (session.status === 'loading') return <Loading />;
@@ -59,47 +62,21 @@ function Routes() {
   );
 }
 
-function Header() {
-  const session = useSession();
-  return (
-    <header className="top">
-      <a className="skip-link" href="#content">
-        Skip to content
-      </a>
-      <Link to={session.status === 'in' ? '/apps' : '/login'} className="brand">
-        Hubstream
-      </Link>
-      {session.status === 'in' ? (
-        <nav aria-label="Account" className="account-nav">
-          <Link to="/apps">Apps</Link>
-          <a href="/docs" className="docs-link">
-            API reference
-          </a>
-          <span className="muted">{session.account.email}</span>
-          <Button
-            variant="link"
-            onClick={async () => {
-              await api('POST', '/logout').catch(() => undefined);
-              session.signedOut();
-              navigate('/login', { replace: true });
-            }}
-          >
-            Log out
-          </Button>
-        </nav>
-      ) : null}
-    </header>
-  );
-}
-
 function Shell() {
   const session = useSession();
+  const { path } = useLocation();
+  // Signed-in pages sit beside the sidebar; the guides bring their own
+  // contents list, and the sign-in pages are one centred card.
+  const withSidebar = session.status === 'in' && !isGuidePath(path);
   return (
     <>
-      <Header />
+      <TopBar />
       {session.status === 'in' ? <VerifyBanner account={session.account} /> : null}
-      <div id="content" tabIndex={-1}>
-        <Routes />
+      <div className={withSidebar ? 'layout' : 'layout-plain'}>
+        {withSidebar ? <Sidebar /> : null}
+        <div id="content" tabIndex={-1} className="content">
+          <Routes />
+        </div>
       </div>
     </>
   );

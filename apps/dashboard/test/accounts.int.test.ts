@@ -99,6 +99,7 @@ describe('dashboard accounts (Chromium)', { timeout: 180_000 }, () => {
 
   it('logs out, refuses a wrong password, and logs in', async () => {
     await page.goto(`${stack.controlPlaneUrl}/apps`);
+    await page.getByRole('button', { name: /^Account menu/ }).click();
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('heading', { name: 'Log in to Hubstream' }).waitFor();
     // The session cookie is gone: the apps page sends us back to log in.
@@ -115,6 +116,7 @@ describe('dashboard accounts (Chromium)', { timeout: 180_000 }, () => {
   });
 
   it('resets a forgotten password from the mailed link', async () => {
+    await page.getByRole('button', { name: /^Account menu/ }).click();
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.getByLabel('Email').fill(email);

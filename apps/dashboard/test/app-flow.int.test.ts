@@ -167,7 +167,8 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Rename Notes' }).click();
     await page.getByLabel('New name for Notes').fill('Team notes');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('link', { name: 'Team notes' }).waitFor();
+    // The app's own link in the list (the sidebar names it too).
+    await page.getByRole('main').getByRole('link', { name: 'Team notes' }).waitFor();
     await page.getByLabel('New app name').fill('Scratch');
     await page.getByRole('button', { name: 'Create app' }).click();
     await page.getByRole('heading', { name: 'Scratch', level: 1 }).waitFor();
@@ -178,9 +179,9 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Delete Scratch' }).click();
     await shot(page, 'apps-delete-confirm');
     await page.getByRole('dialog').getByRole('button', { name: 'Delete the app' }).click();
-    await page.getByRole('link', { name: 'Scratch' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'Scratch' }).first().waitFor({ state: 'detached' });
     await shot(page, 'apps-list');
-    await page.getByRole('link', { name: 'Team notes' }).click();
+    await page.getByRole('main').getByRole('link', { name: 'Team notes' }).click();
     await page.getByRole('heading', { name: 'Team notes', level: 1 }).waitFor();
   });
 

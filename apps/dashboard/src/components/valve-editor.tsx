@@ -48,6 +48,9 @@ export function ValveEditor({
         valveLinter,
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({
+          // Focusable in the accessibility tree's terms too (it is already,
+          // being editable), so its scrolling box counts as reachable.
+          tabindex: '0',
           'aria-labelledby': labelId,
           ...(describedBy ? { 'aria-describedby': describedBy } : {}),
         }),

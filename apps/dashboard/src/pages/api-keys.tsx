@@ -177,7 +177,7 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
       {keys.status === 'ok' && keys.data.length === 0 ? <Empty title="No API keys yet" /> : null}
       {keys.status === 'ok' && keys.data.length > 0 ? (
         <div className="table-wrap">
-          <table>
+          <table className="reflow">
             <caption className="visually-hidden">API keys</caption>
             <thead>
               <tr>
@@ -194,11 +194,13 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
             <tbody>
               {keys.data.map((key) => (
                 <tr key={key.id}>
-                  <td>{key.name}</td>
-                  <td>
+                  <td data-label="Name" className="break">
+                    {key.name}
+                  </td>
+                  <td data-label="Key">
                     <code>{key.prefix}…</code>
                   </td>
-                  <td data-testid={`scopes-${key.prefix}`}>
+                  <td data-label="Scopes" data-testid={`scopes-${key.prefix}`}>
                     {scopeText(key)}
                     {key.dataUserId ? (
                       <span className="hint">
@@ -207,9 +209,11 @@ export function ApiKeys({ appId, keys }: { appId: string; keys: Async<ApiKey[]> 
                       </span>
                     ) : null}
                   </td>
-                  <td>{formatDate(key.createdAt)}</td>
-                  <td>{key.lastUsedAt ? formatDate(key.lastUsedAt) : 'never'}</td>
-                  <td>
+                  <td data-label="Created">{formatDate(key.createdAt)}</td>
+                  <td data-label="Last used">
+                    {key.lastUsedAt ? formatDate(key.lastUsedAt) : 'never'}
+                  </td>
+                  <td className="actions">
                     {key.revokedAt ? (
                       <span className="badge">revoked</span>
                     ) : (

@@ -1,11 +1,15 @@
 import { lazy, Suspense, useState } from 'react';
 import { type ApiKey, type App, type AuthSettings, api, type LocalCa } from '../api.ts';
+import { APP_SECTIONS, sectionPath } from '../components/layout.tsx';
 import { CopyButton, ErrorMessage, Loading, PageTitle, useAsync } from '../components/ui.tsx';
 import { dataApiCurl, dataApiUrl } from '../lib/api-keys.ts';
 import { clientSnippets, type RulesKind, type Snippets } from '../lib/snippet.ts';
 import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
+import { AuditTab } from './audit-tab.tsx';
 import { AuthTab } from './auth-tab.tsx';
+import { LimitsTab } from './limits-tab.tsx';
+import { SettingsTab } from './settings-tab.tsx';
 import { UsageTab } from './usage-tab.tsx';
 import { UsersTab } from './users-tab.tsx';
 
@@ -14,14 +18,6 @@ import { UsersTab } from './users-tab.tsx';
 const PermissionsTab = lazy(() =>
   import('./permissions-tab.tsx').then((m) => ({ default: m.PermissionsTab })),
 );
-
-const TABS = [
-  ['overview', 'Overview'],
-  ['auth', 'Auth'],
-  ['users', 'Users'],
-  ['permissions', 'Permissions'],
-  ['usage', 'Usage'],
-] as const;
 
 export function AppPage({ appId, tab }: { appId: string; tab: string }) {
   const app = useAsync(() => api<App>('GET', `/apps/${encodeURIComponent(appId)}`), [appId]);
@@ -33,12 +29,26 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         <Link to="/apps">Back to your apps</Link>
       </main>
     );
-  const known = TABS.some(([key]) => key === tab);
+  // The app's sections are in the sidebar (components/layout.tsx).
+  const section = APP_SECTIONS.find(([key]) => key === tab);
   return (
     <main className="page">
-      <p className="breadcrumb">
-        <Link to="/apps">Apps</Link> /
-      </p>
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <ol>
+          <li>
+            <Link to="/apps">Apps</Link>
+          </li>
+          <li>
+            <Link
+              to={sectionPath(appId, 'overview')}
+              aria-current={tab === 'overview' ? 'page' : undefined}
+            >
+              {app.data.name}
+            </Link>
+          </li>
+          {section && tab !== 'overview' ? <li aria-current="page">{section[1]}</li> : null}
+        </ol>
+      </nav>
       <PageTitle>{app.data.name}</PageTitle>
       {app.data.activePermissionTemplate === 'development' ? (
         <section className="warning-banner" aria-label="Development rules warning">
@@ -47,18 +57,8 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
           <Link to={`/apps/${appId}/permissions`}>Permissions page</Link> before real users arrive.
         </section>
       ) : null}
-      <nav aria-label="App sections" className="tabs">
-        {TABS.map(([key, label]) => (
-          <Link
-            key={key}
-            to={key === 'overview' ? `/apps/${appId}` : `/apps/${appId}/${key}`}
-            aria-current={tab === key ? 'page' : undefined}
-          >
-            {label}
-          </Link>
-        ))}
-      </nav>
-      <section className="tab-panel" aria-label={TABS.find(([k]) => k === tab)?.[1] ?? ''}>
+      <section className="tab-panel" aria-label={section?.[1] ?? 'Not found'}>
+        {section && tab !== 'overview' ? <h2 className="section-title">{section[1]}</h2> : null}
         {tab === 'overview' ? <Overview app={app.data} /> : null}
         {tab === 'auth' ? <AuthTab appId={appId} /> : null}
         {tab === 'users' ? <UsersTab appId={appId} /> : null}
@@ -68,7 +68,10 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
           </Suspense>
         ) : null}
         {tab === 'usage' ? <UsageTab appId={appId} /> : null}
-        {known ? null : <p>This section does not exist.</p>}
+        {tab === 'limits' ? <LimitsTab appId={appId} /> : null}
+        {tab === 'audit' ? <AuditTab appId={appId} /> : null}
+        {tab === 'settings' ? <SettingsTab app={app.data} onChanged={app.reload} /> : null}
+        {section ? null : <p>This section does not exist.</p>}
       </section>
     </main>
   );
@@ -138,7 +141,7 @@ function Overview({ app }: { app: App }) {
           ))}
         </div>
         <div role="tabpanel" id="snippet-panel" aria-labelledby={`snippet-tab-${shown}`}>
-          <pre className="snippet" data-testid={`snippet-${shown}`}>
+          <pre className="snippet" data-testid={`snippet-${shown}`} tabIndex={0}>
             <code>{snippet}</code>
           </pre>
           <CopyButton text={snippet} label="Copy code" />
@@ -176,7 +179,7 @@ function DataApiCard({ app, caFile }: { app: App; caFile: string | null }) {
         With an API key that has the Data API scope, requests act as the key's user id (shown in the
         keys table), and this app's rules apply to each command.
       </p>
-      <pre className="command-block" data-testid="data-api-curl">
+      <pre className="command-block" data-testid="data-api-curl" tabIndex={0}>
         <code>{command}</code>
       </pre>
       <CopyButton text={command} label="Copy command" />

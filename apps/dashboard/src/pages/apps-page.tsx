@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { type App, api, type TemplateName } from '../api.ts';
+import { announceAppsChanged } from '../components/layout.tsx';
 import {
   Button,
   ConfirmDialog,
@@ -65,6 +66,7 @@ export function AppsPage() {
         name: name.trim(),
         ...(template === 'none' ? {} : { template }),
       });
+      announceAppsChanged();
       navigate(`/apps/${app.id}`);
     });
   };
@@ -75,6 +77,7 @@ export function AppsPage() {
       await api('DELETE', `/apps/${deleting.id}`);
       setDeleting(null);
       apps.reload();
+      announceAppsChanged();
     });
   };
 
@@ -172,31 +175,37 @@ function AppRow({
     event.preventDefault();
     await run(async () => {
       onRenamed(await api<App>('PATCH', `/apps/${app.id}`, { name: name.trim() }));
+      announceAppsChanged();
       setEditing(false);
     });
   };
   return (
     <li className="card app-row">
       {editing ? (
-        <form className="inline-form" onSubmit={save} noValidate>
-          <Field
-            label={`New name for ${app.name}`}
-            value={name}
-            maxLength={100}
-            autoFocus
-            onChange={(e) => setName(e.target.value)}
-          />
-          <Button type="submit" variant="primary" busy={busy}>
-            Save
-          </Button>
-          <Button
-            onClick={() => {
-              setEditing(false);
-              setName(app.name);
-            }}
-          >
-            Cancel
-          </Button>
+        <form className="rename-form" onSubmit={save} noValidate>
+          <div className="inline-form">
+            <Field
+              label={`New name for ${app.name}`}
+              value={name}
+              maxLength={100}
+              autoFocus
+              onChange={(e) => setName(e.target.value)}
+            />
+            {/* Save and Cancel stay side by side, never split over two lines. */}
+            <div className="actions nowrap">
+              <Button type="submit" variant="primary" busy={busy}>
+                Save
+              </Button>
+              <Button
+                onClick={() => {
+                  setEditing(false);
+                  setName(app.name);
+                }}
+              >
+                Cancel
+              </Button>
+            </div>
+          </div>
           <ErrorMessage error={error} />
         </form>
       ) : (

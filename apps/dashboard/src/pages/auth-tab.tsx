@@ -337,13 +337,13 @@ function WebhookTester({ appId }: { appId: string }) {
             <span className="muted">({result.durationMs} ms)</span>
           </p>
           <h3>clientData</h3>
-          <pre>{JSON.stringify(result.clientData, null, 2)}</pre>
+          <pre tabIndex={0}>{JSON.stringify(result.clientData, null, 2)}</pre>
           <h3>serverData</h3>
-          <pre>{JSON.stringify(result.serverData, null, 2)}</pre>
+          <pre tabIndex={0}>{JSON.stringify(result.serverData, null, 2)}</pre>
           {result.request ? (
             <section aria-label="Request sent">
               <h3>Request sent</h3>
-              <pre>{requestText(result.request)}</pre>
+              <pre tabIndex={0}>{requestText(result.request)}</pre>
             </section>
           ) : null}
         </div>

@@ -184,7 +184,7 @@ function Versions({
       ) : null}
       {versions && versions.length > 0 ? (
         <div className="table-wrap">
-          <table>
+          <table className="reflow">
             <caption className="visually-hidden">Permission versions</caption>
             <thead>
               <tr>
@@ -202,12 +202,14 @@ function Versions({
                 const previous = versions[index + 1];
                 return (
                   <tr key={v.version}>
-                    <td>
+                    <td data-label="Version">
                       v{v.version} {v.active ? <span className="badge">active</span> : null}
                     </td>
-                    <td>{v.author}</td>
-                    <td>{v.template ? `${v.template} template` : 'edited'}</td>
-                    <td>{formatDate(v.createdAt)}</td>
+                    <td data-label="By" className="break">
+                      {v.author}
+                    </td>
+                    <td data-label="From">{v.template ? `${v.template} template` : 'edited'}</td>
+                    <td data-label="Saved">{formatDate(v.createdAt)}</td>
                     <td className="actions">
                       {previous ? (
                         <Button
@@ -285,7 +287,7 @@ function VersionDiff({
         <ErrorMessage error={texts.error} onRetry={texts.reload} />
       ) : null}
       {texts.status === 'ok' ? (
-        <pre className="diff-body">
+        <pre className="diff-body" tabIndex={0}>
           {diffLines(texts.data[0] ?? '', texts.data[1] ?? '').map((line, i) => (
             <span
               // biome-ignore lint/suspicious/noArrayIndexKey: lines have no identity of their own

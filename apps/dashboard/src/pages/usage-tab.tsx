@@ -141,7 +141,7 @@ function UsageCharts({ points }: { points: UsageSample[] }) {
       <details className="card">
         <summary>Minutes with traffic as a table</summary>
         <div className="table-wrap">
-          <table>
+          <table className="reflow">
             <thead>
               <tr>
                 <th scope="col">Minute</th>
@@ -157,12 +157,12 @@ function UsageCharts({ points }: { points: UsageSample[] }) {
                 .filter((p) => p.peakConnections || p.messagesIn || p.messagesOut)
                 .map((p) => (
                   <tr key={p.minute}>
-                    <td>{new Date(p.minute).toLocaleString()}</td>
-                    <td>{p.peakConnections}</td>
-                    <td>{p.messagesIn}</td>
-                    <td>{p.messagesOut}</td>
-                    <td>{p.denied}</td>
-                    <td>{p.rateLimited}</td>
+                    <td data-label="Minute">{new Date(p.minute).toLocaleString()}</td>
+                    <td data-label="Connections">{p.peakConnections}</td>
+                    <td data-label="Received">{p.messagesIn}</td>
+                    <td data-label="Sent">{p.messagesOut}</td>
+                    <td data-label="Denied">{p.denied}</td>
+                    <td data-label="Rate limited">{p.rateLimited}</td>
                   </tr>
                 ))}
             </tbody>

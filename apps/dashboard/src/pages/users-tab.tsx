@@ -103,7 +103,7 @@ export function UsersTab({ appId }: { appId: string }) {
       {users.status === 'ok' && users.data.users.length > 0 ? (
         <>
           <div className="table-wrap">
-            <table>
+            <table className="reflow">
               <caption className="visually-hidden">Users</caption>
               <thead>
                 <tr>
@@ -119,14 +119,16 @@ export function UsersTab({ appId }: { appId: string }) {
               <tbody>
                 {users.data.users.map((user) => (
                   <tr key={user.id}>
-                    <td>{user.email}</td>
-                    <td>
+                    <td data-label="Email" className="break">
+                      {user.email}
+                    </td>
+                    <td data-label="Id" className="break">
                       <code className="small">{user.id}</code>
                     </td>
-                    <td>
+                    <td data-label="serverData" className="break">
                       <code className="small">{JSON.stringify(user.serverData)}</code>
                     </td>
-                    <td>{formatDate(user.createdAt)}</td>
+                    <td data-label="Created">{formatDate(user.createdAt)}</td>
                     <td className="actions">
                       <Button aria-label={`Edit ${user.email}`} onClick={() => setEditing(user)}>
                         Edit

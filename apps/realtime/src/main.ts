@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import { connectRedis, openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { openDatabase, waitForSchema } from '@hubstream/db';
-import { createLogger, openRoleTransport, stopOnSignals } from '@hubstream/service';
+import {
+  createLogger,
+  openRoleTransport,
+  startPasswordProcess,
+  stopOnSignals,
+} from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -106,6 +111,8 @@ try {
   });
   await app.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
   reporter.start();
+  // Email logins hash there: spawned now, not at the first login (password-process.ts).
+  startPasswordProcess();
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

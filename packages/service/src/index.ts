@@ -18,6 +18,7 @@ export {
   registerMetricsRoute,
   registerQueueDepth,
 } from './metrics.ts';
+export { PasswordChecksBusyError, startPasswordProcess } from './password-process.ts';
 export { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 export { stopOnSignals } from './shutdown.ts';
 export {

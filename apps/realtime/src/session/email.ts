@@ -1,31 +1,12 @@
-import { burnPasswordCheck, verifyPassword } from '@hubstream/service';
+import { burnPasswordCheck, PasswordChecksBusyError, verifyPassword } from '@hubstream/service';
 import { reserveLogin, TOO_MANY_FAILED_LOGINS } from './login-throttle.ts';
 import type { Strategy } from './strategy.ts';
 
 const FAILED = { kind: 'deny', clientData: { error: 'INVALID_EMAIL_OR_PASSWORD' } } as const;
 
-/**
- * Password hashes (argon2, 19 MiB and two passes each) verified at once on
- * this node; the rest wait their turn. They run on libuv's thread pool: on a
- * two-core node four at once leave the event loop, and every app's clients,
- * a fraction of a core for as long as a burst of guesses lasts.
- */
-const HASHES_AT_ONCE = 1;
-let hashing = 0;
-const waitingToHash: (() => void)[] = [];
-
-async function oneHashAtATime<T>(hash: () => Promise<T>): Promise<T> {
-  if (hashing >= HASHES_AT_ONCE) await new Promise<void>((resolve) => waitingToHash.push(resolve));
-  else hashing++;
-  try {
-    return await hash();
-  } finally {
-    // The slot passes straight to the next in line (`hashing` stays counted).
-    const next = waitingToHash.shift();
-    if (next) next();
-    else hashing--;
-  }
-}
+/** Refused without a check: the node's password process has a full queue (password-process.ts). */
+export const PASSWORD_CHECKS_BUSY = 'PASSWORD_CHECKS_BUSY';
+const BUSY_RETRY_AFTER_MS = 1_000;
 
 /**
  * The app's own users. Unknown email and wrong password take the same time
@@ -55,11 +36,26 @@ export const emailStrategy: Strategy = async (authData, { appId, prisma, info, t
   const user = await prisma.appUser.findUnique({
     where: { appId_emailKey: { appId, emailKey } },
   });
-  if (!user) {
-    await oneHashAtATime(() => burnPasswordCheck(password));
-    return FAILED;
+  // Hashes run one at a time in a low-priority child process (password-process.ts):
+  // a burst of logins waits there, in a bounded queue, instead of taking the event loop's core.
+  let matches: boolean;
+  try {
+    if (user) matches = await verifyPassword(user.passwordHash, password);
+    else {
+      await burnPasswordCheck(password);
+      matches = false;
+    }
+  } catch (error) {
+    if (!(error instanceof PasswordChecksBusyError)) throw error;
+    // Not a failed guess: the reservation is given back.
+    await reservation.succeeded();
+    return {
+      kind: 'deny',
+      reason: 'throttled',
+      clientData: { error: PASSWORD_CHECKS_BUSY, retryAfterMs: BUSY_RETRY_AFTER_MS },
+    };
   }
-  if (!(await oneHashAtATime(() => verifyPassword(user.passwordHash, password)))) return FAILED;
+  if (!user || !matches) return FAILED;
   await reservation.succeeded();
   const clientData = { ...(user.clientData as Record<string, unknown>), id: user.id };
   return {

@@ -276,6 +276,12 @@ describe('listens per connection', () => {
         name: '^c/',
       },
     ]);
+    // At the cap a new pattern is refused before it is compiled: an invalid one too.
+    expect(await listen('[')).toMatchObject([
+      { action: EVENT_ACTION.MESSAGE_DENIED, originalAction: EVENT_ACTION.LISTEN, name: '[' },
+    ]);
+    // A pattern it already holds is acked again (not new, so not over the cap).
+    expect((await listen('^a/')).filter((m) => m.isAck)).toHaveLength(1);
     const events = (await runtime()).events;
     expect([...events.listeners.listenersOf()].map((l) => l.pattern).sort()).toEqual([
       '^a/',

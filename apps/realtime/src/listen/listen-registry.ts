@@ -161,6 +161,16 @@ export class ListenRegistry {
   listen(connection: Connection, message: Message): void {
     const pattern = message.name ?? '';
     const { topic } = this.#actions;
+    const list = this.#listeners.get(pattern) ?? [];
+    const isNew = !list.some((l) => l.connection === connection);
+    const count = this.#patternCounts.get(connection) ?? 0;
+    // The cap before the compile: a connection at its cap that sends
+    // thousands of new patterns costs a map lookup each, not an RE2 compile
+    // (and the optimizing compiler's work on the compiler's code).
+    if (isNew && count >= this.#app.limiter.limits.maxListensPerConnection) {
+      refuseOverCap(connection, message, 'listens');
+      return;
+    }
     const compiled = compileListenPattern(pattern);
     if (!compiled.ok) {
       connection.send({
@@ -173,15 +183,8 @@ export class ListenRegistry {
       return;
     }
     const { regex } = compiled;
-    const list = this.#listeners.get(pattern) ?? [];
-    const isNew = !list.some((l) => l.connection === connection);
     const listener = { connection, pattern, regex };
     if (isNew) {
-      const count = this.#patternCounts.get(connection) ?? 0;
-      if (count >= this.#app.limiter.limits.maxListensPerConnection) {
-        refuseOverCap(connection, message, 'listens');
-        return;
-      }
       this.#patternCounts.set(connection, count + 1);
       list.push(listener);
       this.#listeners.set(pattern, list);

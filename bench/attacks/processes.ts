@@ -283,8 +283,18 @@ export async function cpusOf(pid: number): Promise<string> {
   }
 }
 
-/** CPU time of a process and its main thread (the event loop), and the main thread's run-queue wait. */
-export type CpuSample = { at: number; processMs: number; mainMs: number; mainWaitMs: number };
+/**
+ * CPU time of a process and its main thread (the event loop), the main
+ * thread's run-queue wait, and CPU time by thread name (V8's compiler and GC
+ * workers, libuv's pool: what else shares the event loop's CPU).
+ */
+export type CpuSample = {
+  at: number;
+  processMs: number;
+  mainMs: number;
+  mainWaitMs: number;
+  byThread: Map<string, number>;
+};
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
@@ -302,15 +312,56 @@ async function statTimes(path: string): Promise<number> {
  */
 export async function cpuOf(pid: number): Promise<CpuSample | null> {
   try {
-    const [processMs, schedstat] = await Promise.all([
+    const [processMs, schedstat, byThread] = await Promise.all([
       statTimes(`/proc/${pid}/stat`),
       readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8'),
+      threadTimes(pid),
     ]);
     const [runNs = 0, waitNs = 0] = schedstat.trim().split(' ').map(Number);
-    return { at: performance.now(), processMs, mainMs: runNs / 1e6, mainWaitMs: waitNs / 1e6 };
+    return {
+      at: performance.now(),
+      processMs,
+      mainMs: runNs / 1e6,
+      mainWaitMs: waitNs / 1e6,
+      byThread,
+    };
   } catch {
     return null;
   }
+}
+
+/** CPU time of every thread but the main one, summed by thread name (comm). */
+async function threadTimes(pid: number): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  const tids = await readdir(`/proc/${pid}/task`);
+  await Promise.all(
+    tids
+      .filter((tid) => tid !== String(pid))
+      .map(async (tid) => {
+        try {
+          const [comm, ms] = await Promise.all([
+            readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8'),
+            statTimes(`/proc/${pid}/task/${tid}/stat`),
+          ]);
+          const name = comm.trim();
+          times.set(name, (times.get(name) ?? 0) + ms);
+        } catch {
+          // the thread ended meanwhile
+        }
+      }),
+  );
+  return times;
+}
+
+/** The threads that used CPU between two samples, most first: "name 120 ms, ...". */
+export function threadsBetween(before: CpuSample, after: CpuSample, top = 3): string {
+  return [...after.byThread]
+    .map(([name, ms]) => [name, ms - (before.byThread.get(name) ?? 0)] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, ms]) => `${name} ${ms} ms`)
+    .join(', ');
 }
 
 export async function rssOf(pid: number): Promise<number> {

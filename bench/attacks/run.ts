@@ -57,6 +57,7 @@ import {
   setMeasuredNice,
   setMeasuredNodeFlags,
   setUpPinning,
+  threadsBetween,
 } from './processes.ts';
 import { RawClient, terminateAll } from './raw.ts';
 import { WebhookServer } from './webhook-server.ts';
@@ -188,7 +189,14 @@ type Row = {
   result: AttackResult | { error: string };
   rss: { before: number; peak: number; after: number };
   /** Node A (the probe's node) during the attack: CPU of its event loop and whole process, run-queue wait. */
-  cpu: { windowMs: number; mainMs: number; processMs: number; waitMs: number } | null;
+  cpu: {
+    windowMs: number;
+    mainMs: number;
+    processMs: number;
+    waitMs: number;
+    /** Node A's other threads that used CPU in the window, by name, most first. */
+    threads: string;
+  } | null;
   quiet: ProbeResult;
   during: ProbeResult;
 };
@@ -320,6 +328,7 @@ async function runOne(
               mainMs: cpuAfter.mainMs - cpuBefore.mainMs,
               processMs: cpuAfter.processMs - cpuBefore.processMs,
               waitMs: cpuAfter.mainWaitMs - cpuBefore.mainWaitMs,
+              threads: threadsBetween(cpuBefore, cpuAfter),
             }
           : null,
       quiet,
@@ -395,7 +404,8 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       progress(
         `    ${text}\n    RSS +${toMb(row.rss.peak - row.rss.before)} MB, p99 ${ms(row.quiet.p99Ms)} -> ` +
           `${ms(row.during.p99Ms)} ms; event loop busy ${row.cpu ? percent(row.cpu.mainMs, row.cpu.windowMs) : '—'}, ` +
-          `waiting for CPU ${row.cpu ? percent(row.cpu.waitMs, row.cpu.windowMs) : '—'}; ${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          `waiting for CPU ${row.cpu ? percent(row.cpu.waitMs, row.cpu.windowMs) : '—'}; ${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)` +
+          (row.cpu?.threads ? `\n    node A's other threads: ${row.cpu.threads}` : ''),
       );
       if (deployment.node.exited || deployment.controlPlane.exited) {
         progress('  a server exited: the remaining attacks are skipped');

@@ -40,7 +40,7 @@ import {
   RedisConnectionCounter,
 } from './limits/connection-counter.ts';
 import { registerRealtimeMetrics } from './metrics.ts';
-import { LocalRecordStore } from './records/local-record-store.ts';
+import { commitsAsynchronously, LocalRecordStore } from './records/local-record-store.ts';
 import type { PersistenceLag, RecordStore } from './records/record-store.ts';
 import { RedisRecordStore } from './records/redis-record-store.ts';
 
@@ -147,8 +147,13 @@ function clusterState(options: RealtimeOptions): ClusterState {
  */
 function recordStore(options: RealtimeOptions, log: Logger): RecordStore {
   const { redis } = options;
-  if (!redis) return new LocalRecordStore(options.db.prisma, log);
+  const asyncCommit = commitsAsynchronously(
+    options.config.RECORD_WRITE_DURABILITY,
+    options.db.kind,
+  );
+  if (!redis) return new LocalRecordStore(options.db.sql, log, { asyncCommit });
   return new RedisRecordStore({
+    asyncCommit,
     redis: redis.connection,
     keyPrefix: redis.keyPrefix,
     prisma: options.db.prisma,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { InlineJobQueue } from '@hubstream/cluster';
 import { loadTestConfig } from '@hubstream/config';
+import { openDatabase, type SqlSession } from '@hubstream/db';
 import { persistRecordsJob } from '@hubstream/worker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/types.ts';
-import { LocalRecordStore } from '../src/records/local-record-store.ts';
+import { commitsAsynchronously, LocalRecordStore } from '../src/records/local-record-store.ts';
 import type { RecordStore } from '../src/records/record-store.ts';
 import { RedisRecordStore } from '../src/records/redis-record-store.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -37,8 +38,13 @@ afterAll(async () => {
 });
 
 const IMPLEMENTATIONS: Record<string, (options: Options) => Fixture> = {
+  // As a node on Postgres runs it by default (RECORD_WRITE_DURABILITY=commit).
   local: (options) => {
-    const store = new LocalRecordStore(stack.db.prisma, log, options);
+    const store = new LocalRecordStore(stack.db.sql, log, { ...options, asyncCommit: true });
+    return { store, size: () => store.size };
+  },
+  'local, fsync': (options) => {
+    const store = new LocalRecordStore(stack.db.sql, log, options);
     return { store, size: () => store.size };
   },
   // Batches run in this process through an inline queue; each store has its
@@ -63,6 +69,7 @@ const IMPLEMENTATIONS: Record<string, (options: Options) => Fixture> = {
       jobs,
       logger: log,
       keyPrefix,
+      asyncCommit: true,
       ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
       ...(options.maxIdleRecords === undefined ? {} : { maxCachedRecords: options.maxIdleRecords }),
     });
@@ -198,7 +205,7 @@ for (const [kind, make] of Object.entries(IMPLEMENTATIONS)) {
 describe('LocalRecordStore flushes', () => {
   it('persists what gathered together, and a record Postgres refuses holds no other back', async () => {
     const appId = await stack.createApp();
-    const store = new LocalRecordStore(stack.db.prisma, log, { flushDelayMs: 60_000 });
+    const store = new LocalRecordStore(stack.db.sql, log, { flushDelayMs: 60_000 });
     for (let i = 0; i < 30; i++)
       await store.set(appId, `many/${i}`, -1, { version: 1, data: { i } });
     // Past a Postgres int: the one statement for all of them fails on it.
@@ -209,5 +216,80 @@ describe('LocalRecordStore flushes', () => {
       expect(await durable(appId, `many/${i}`)).toEqual({ version: 1, data: { i } });
     expect(await durable(appId, 'poison')).toBeNull();
     expect(errors.length).toBeGreaterThan(before);
+  });
+});
+
+describe('LocalRecordStore durability (RECORD_WRITE_DURABILITY)', () => {
+  /** A session that remembers every statement it runs. */
+  const recording = (sql: SqlSession) => {
+    const statements: string[] = [];
+    const session: SqlSession = {
+      query: (text, params) => {
+        statements.push(text);
+        return sql.query(text, params);
+      },
+      exec: (script) => sql.exec(script),
+    };
+    return { session, statements };
+  };
+  const writesAndDelete = async (store: LocalRecordStore, appId: string) => {
+    await store.set(appId, 'acked', -1, { version: 1, data: { n: 1 } }, { durable: true });
+    await store.set(appId, 'lazy', -1, { version: 1, data: { n: 1 } });
+    await store.delete(appId, 'acked');
+    await store.close();
+  };
+  const asyncCommits = (statements: string[]) =>
+    statements.filter((text) => text.includes("set_config('synchronous_commit', 'off', true)"));
+
+  it('commit: the acknowledged write, the flush and the delete each commit without the WAL flush', async () => {
+    const appId = await stack.createApp();
+    const { session, statements } = recording(stack.db.sql);
+    await writesAndDelete(new LocalRecordStore(session, log, { asyncCommit: true }), appId);
+    const writes = statements.filter((text) => !text.trimStart().startsWith('SELECT'));
+    expect(writes).toHaveLength(3);
+    expect(asyncCommits(writes)).toEqual(writes);
+    expect(await durable(appId, 'lazy')).toEqual({ version: 1, data: { n: 1 } });
+    expect(await durable(appId, 'acked')).toBeNull();
+  });
+
+  it('fsync: every commit waits for the WAL as the server says', async () => {
+    const appId = await stack.createApp();
+    const { session, statements } = recording(stack.db.sql);
+    await writesAndDelete(new LocalRecordStore(session, log, { asyncCommit: false }), appId);
+    expect(statements.length).toBeGreaterThan(3);
+    expect(asyncCommits(statements)).toEqual([]);
+  });
+
+  it("turns synchronous_commit off for the write's own transaction only", async () => {
+    const appId = await stack.createApp();
+    // One connection: the statements after the writes run on the session they ran on.
+    const single = await openDatabase({ kind: 'postgres', url: stack.databaseUrl, poolSize: 1 });
+    try {
+      await writesAndDelete(new LocalRecordStore(single.sql, log, { asyncCommit: true }), appId);
+      expect(await single.sql.query('SHOW synchronous_commit')).toEqual([
+        { synchronous_commit: 'on' },
+      ]);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('an acknowledged write to an app deleted meanwhile writes nothing and fails nothing', async () => {
+    const appId = await stack.createApp();
+    const store = new LocalRecordStore(stack.db.sql, log, { asyncCommit: true });
+    await store.get(appId, 'gone');
+    await stack.db.prisma.app.delete({ where: { id: appId } });
+    await expect(
+      store.set(appId, 'gone', -1, { version: 1, data: {} }, { durable: true }),
+    ).resolves.toEqual({ ok: true });
+    expect(await durable(appId, 'gone')).toBeNull();
+    await store.close();
+  });
+
+  it('never commits asynchronously on the embedded PGlite', () => {
+    expect(commitsAsynchronously('commit', 'postgres')).toBe(true);
+    expect(commitsAsynchronously('fsync', 'postgres')).toBe(false);
+    expect(commitsAsynchronously('commit', 'pglite')).toBe(false);
+    expect(commitsAsynchronously('commit', 'pglite-memory')).toBe(false);
   });
 });

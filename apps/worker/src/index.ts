@@ -10,6 +10,8 @@ import { MemoryUsageLedger, RedisUsageLedger, usageRollupJob } from './jobs/usag
 import { createMailer } from './mail/mailer.ts';
 
 export {
+  ASYNC_COMMIT_CONDITION,
+  type CommitOptions,
   lockRecords,
   MAX_RECORDS_PER_BATCH,
   markPersisted,
@@ -23,6 +25,7 @@ export {
   RecordRef,
   type RecordRow,
   recordKeys,
+  recordUpsert,
   uniqueRecords,
   upsertRecords,
 } from './jobs/persist-records.job.ts';

@@ -11,7 +11,11 @@ export interface SqlSession {
   exec(script: string): Promise<void>;
 }
 
-export function pgSession(client: pg.ClientBase): SqlSession {
+/**
+ * A session over one client (the migration runner's, which holds an advisory
+ * lock) or over a pool: then each query takes whichever client is free.
+ */
+export function pgSession(client: pg.ClientBase | pg.Pool): SqlSession {
   return {
     async query<Row>(text: string, params: unknown[] = []) {
       const result = await client.query(text, params);

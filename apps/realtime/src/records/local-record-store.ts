@@ -1,5 +1,5 @@
-import type { PrismaClient } from '@hubstream/db';
-import { MAX_RECORDS_PER_BATCH, upsertRecords } from '@hubstream/worker';
+import type { SqlSession } from '@hubstream/db';
+import { ASYNC_COMMIT_CONDITION, MAX_RECORDS_PER_BATCH, recordUpsert } from '@hubstream/worker';
 import type { Logger } from '../core/types.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type {
@@ -10,6 +10,7 @@ import type {
   SetResult,
   StoredRecord,
 } from './record-store.ts';
+import { jsonOf } from './replies.ts';
 
 // Records of every app on this node: a hot copy in memory, the durable copy
 // in Postgres.
@@ -17,7 +18,12 @@ import type {
 // - Writes to one record are serialised (a queue per record), so the
 //   compare-and-set on the version is exact.
 // - A durable write is persisted before it becomes visible; if Postgres
-//   fails, nothing changes and the caller hears about it.
+//   fails, nothing changes and the caller hears about it. Each durable write
+//   and each delete is one statement in a transaction of its own, with
+//   `asyncCommit` one that does not wait for the WAL flush (ENVS.md,
+//   RECORD_WRITE_DURABILITY).
+// - Every statement goes to the driver itself (Database.sql), not through
+//   Prisma: most of them are on a client's round trip.
 // - Other writes become visible at once and are persisted shortly after,
 //   coalesced per record (only the latest version is written) and together
 //   (one statement and one commit for all that gathered). The upsert
@@ -45,6 +51,14 @@ export type LocalRecordStoreOptions = {
   flushDelayMs?: number;
   /** Flushes running at once (each takes a database connection). */
   flushConcurrency?: number;
+  /**
+   * Commit record writes and deletes without waiting for the WAL to reach
+   * the disk (synchronous_commit off for their transactions). Only where a
+   * commit survives the node's crash without that wait: a Postgres server,
+   * not the embedded PGlite, whose WAL sits in this process until a
+   * synchronous commit writes it out.
+   */
+  asyncCommit?: boolean;
 };
 
 const RETRY_MIN_MS = 500;
@@ -56,21 +70,43 @@ const keyOf = (appId: string, name: string) => `${appId}/${name}`;
 
 /**
  * Postgres refused the data of a statement (SQLSTATE class 22, a data
- * exception, or 23, a constraint), as opposed to failing as a whole.
+ * exception, or 23, a constraint), as opposed to failing as a whole. pg and
+ * PGlite both give the SQLSTATE as `code`.
  */
 function refusesData(error: unknown): boolean {
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } })
-    ?.meta;
-  const code = meta?.driverAdapterError?.cause?.originalCode;
+  const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
+
+/**
+ * Whether record writes commit without waiting for the WAL flush, from
+ * RECORD_WRITE_DURABILITY and the kind of database. Never on the embedded
+ * PGlite: it runs as a single Postgres backend with no WAL writer beside it,
+ * so an asynchronous commit would stay in this process' memory until some
+ * later commit wrote it out, and a crash of the node would lose it.
+ */
+export function commitsAsynchronously(
+  durability: 'commit' | 'fsync',
+  databaseKind: 'postgres' | 'pglite' | 'pglite-memory',
+): boolean {
+  return durability === 'commit' && databaseKind === 'postgres';
+}
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+const SELECT_RECORD = 'SELECT version, data FROM records WHERE app_id = $1 AND name = $2';
 
 const needsFlush = (entry: Entry) =>
   entry.record !== null && entry.record.version > entry.persisted;
 
 export class LocalRecordStore implements RecordStore {
-  readonly #prisma: PrismaClient;
+  readonly #sql: SqlSession;
   readonly #log: Logger;
+  /** The WHERE condition that makes a write's commit asynchronous, or nothing. */
+  readonly #commit: string;
+  readonly #asyncCommit: boolean;
+  /** A durable write's statement. */
+  readonly #upsertOne: string;
   readonly #maxIdle: number;
   readonly #flushDelayMs: number;
   readonly #flushConcurrency: number;
@@ -89,9 +125,18 @@ export class LocalRecordStore implements RecordStore {
   #retryMs = 0;
   #closed = false;
 
-  constructor(prisma: PrismaClient, log: Logger, options: LocalRecordStoreOptions = {}) {
-    this.#prisma = prisma;
+  constructor(sql: SqlSession, log: Logger, options: LocalRecordStoreOptions = {}) {
+    this.#sql = sql;
     this.#log = log;
+    this.#asyncCommit = options.asyncCommit ?? false;
+    this.#commit = this.#asyncCommit ? ` AND ${ASYNC_COMMIT_CONDITION}` : '';
+    this.#upsertOne = `
+      INSERT INTO records (app_id, name, version, data, updated_at)
+      SELECT $1::text, $2::text, $3::int, $4::jsonb, now()
+      ${this.#asyncCommit ? `WHERE ${ASYNC_COMMIT_CONDITION}` : ''}
+      ON CONFLICT (app_id, name) DO UPDATE
+        SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+        WHERE records.version < EXCLUDED.version`;
     this.#maxIdle = options.maxIdleRecords ?? 10_000;
     this.#flushDelayMs = options.flushDelayMs ?? 20;
     this.#flushConcurrency = options.flushConcurrency ?? 4;
@@ -147,8 +192,10 @@ export class LocalRecordStore implements RecordStore {
     return this.#exclusive(appId, name, (entry) =>
       this.#frozen(entry, async () => {
         // One plain statement: the delete's round trip is a commit, no more.
-        await this.#prisma
-          .$executeRaw`DELETE FROM records WHERE app_id = ${appId} AND name = ${name}`;
+        await this.#sql.query(
+          `DELETE FROM records WHERE app_id = $1 AND name = $2${this.#commit}`,
+          [appId, name],
+        );
         entry.record = null;
         entry.persisted = -1;
         this.#pending.delete(entry);
@@ -159,9 +206,10 @@ export class LocalRecordStore implements RecordStore {
   reload(appId: string, name: string): Promise<StoredRecord | null> {
     return this.#exclusive(appId, name, (entry) =>
       this.#frozen(entry, async () => {
-        const row = await this.#prisma.record.findUnique({
-          where: { appId_name: { appId, name } },
-        });
+        const [row] = await this.#sql.query<{ version: number; data: unknown }>(SELECT_RECORD, [
+          appId,
+          name,
+        ]);
         // The database wins: writes not yet flushed are dropped.
         entry.record = row ? { version: row.version, data: row.data } : null;
         entry.persisted = row ? row.version : -1;
@@ -248,8 +296,8 @@ export class LocalRecordStore implements RecordStore {
     if (loading) return loading;
     // A plain query: a name that is not there yet (every create) costs one
     // round trip and as little work on this event loop as can be.
-    loading = this.#prisma.$queryRaw<{ version: number; data: unknown }[]>`
-        SELECT version, data FROM records WHERE app_id = ${appId} AND name = ${name}`
+    loading = this.#sql
+      .query<{ version: number; data: unknown }>(SELECT_RECORD, [appId, name])
       .then(([row]) => {
         const entry: Entry = {
           key,
@@ -347,20 +395,23 @@ export class LocalRecordStore implements RecordStore {
       resolve = r;
     });
     for (const { entry } of taken) entry.flushing = flushing;
-    const rows = (list: typeof taken) =>
-      list.map(({ entry, record }) => ({
+    const upsert = (list: typeof taken) => {
+      const rows = list.map(({ entry, record }) => ({
         appId: entry.appId,
         name: entry.name,
         version: record.version,
-        json: JSON.stringify(record.data),
+        json: jsonOf(record),
       }));
+      const { text, values } = recordUpsert(rows, { asyncCommit: this.#asyncCommit });
+      return this.#sql.query(text, values);
+    };
     const persisted = (list: typeof taken) => {
       for (const { entry, record } of list)
         entry.persisted = Math.max(entry.persisted, record.version);
     };
     let failed = 0;
     try {
-      await upsertRecords(this.#prisma, rows(taken));
+      await upsert(taken);
       persisted(taken);
     } catch (error) {
       this.#log.error(
@@ -372,7 +423,7 @@ export class LocalRecordStore implements RecordStore {
       if (taken.length > 1 && refusesData(error)) {
         for (const one of taken) {
           try {
-            await upsertRecords(this.#prisma, rows([one]));
+            await upsert([one]);
             persisted([one]);
           } catch {
             failed++;
@@ -394,17 +445,16 @@ export class LocalRecordStore implements RecordStore {
 
   /**
    * Upserts the record unless Postgres already has this version or a newer
-   * one. A record of an app that was deleted meanwhile is skipped (no row
-   * would satisfy the foreign key).
+   * one, in one statement. A record of an app that was deleted meanwhile is
+   * skipped: its row would break the foreign key. (Checked by the key, not by
+   * a subquery as in the batch's statement: on PGlite the subquery is a
+   * tenth of a durable write's time.)
    */
   async #persist(appId: string, name: string, record: StoredRecord): Promise<void> {
-    const json = JSON.stringify(record.data);
-    await this.#prisma.$executeRaw`
-      INSERT INTO records (app_id, name, version, data, updated_at)
-      SELECT ${appId}::text, ${name}::text, ${record.version}::int, ${json}::jsonb, now()
-      WHERE EXISTS (SELECT 1 FROM apps WHERE id = ${appId}::text)
-      ON CONFLICT (app_id, name) DO UPDATE
-        SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-        WHERE records.version < EXCLUDED.version`;
+    try {
+      await this.#sql.query(this.#upsertOne, [appId, name, record.version, jsonOf(record)]);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== FOREIGN_KEY_VIOLATION) throw error;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient } from '@hubstream/db';
 import {
+  type CommitOptions,
   lockRecords,
   markPersisted,
   RECORD_TRANSACTION,
@@ -52,6 +53,7 @@ export class RedisRecordOperations {
   readonly #absentTtlMs: number;
   readonly #origin: string;
   readonly #batches: PersistenceBatches;
+  readonly #commit: CommitOptions;
   readonly #forget: (appId: string, name: string) => void;
 
   constructor(options: {
@@ -62,6 +64,8 @@ export class RedisRecordOperations {
     absentTtlMs: number;
     origin: string;
     batches: PersistenceBatches;
+    /** Commit without waiting for the WAL flush (persist-records.job.ts ASYNC_COMMIT_CONDITION). */
+    asyncCommit: boolean;
     /** Drops the local cached copy (its state is unknown after a failed commit). */
     forget: (appId: string, name: string) => void;
   }) {
@@ -72,6 +76,7 @@ export class RedisRecordOperations {
     this.#absentTtlMs = options.absentTtlMs;
     this.#origin = options.origin;
     this.#batches = options.batches;
+    this.#commit = { asyncCommit: options.asyncCommit };
     this.#forget = options.forget;
   }
 
@@ -128,7 +133,7 @@ export class RedisRecordOperations {
     let stored = false;
     try {
       await this.#prisma.$transaction(async (tx) => {
-        await lockRecords(tx, [{ appId, name }], 'shared');
+        await lockRecords(tx, [{ appId, name }], 'shared', this.#commit);
         await upsertRecords(tx, [{ appId, name, version: next.version, json: jsonOf(next) }]);
         const outcome = await this.compareAndSet(write);
         if (outcome.kind !== 'stored') throw new Rollback(outcome);
@@ -172,7 +177,7 @@ export class RedisRecordOperations {
     let replaced = false;
     try {
       return await this.#prisma.$transaction(async (tx) => {
-        await lockRecords(tx, [{ appId, name }], 'exclusive');
+        await lockRecords(tx, [{ appId, name }], 'exclusive', this.#commit);
         const record = await change(tx);
         const version = record?.version ?? -1;
         const { message, appendData } = replaceAnnouncement(this.#origin, name, version);

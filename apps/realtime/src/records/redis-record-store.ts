@@ -68,6 +68,11 @@ export type RedisRecordStoreOptions = {
   absentTtlMs?: number;
   /** Names the change subscription `hs-records:{nodeId}` in Redis' CLIENT LIST. */
   nodeId?: string;
+  /**
+   * Durable writes, deletes and reloads commit without waiting for the WAL
+   * flush (RECORD_WRITE_DURABILITY=commit; local-record-store.ts says why).
+   */
+  asyncCommit?: boolean;
 };
 
 /** A compare-and-set that finds no record loads it; a record evicted again at once is not worth chasing. */
@@ -120,6 +125,7 @@ export class RedisRecordStore implements RecordStore {
       absentTtlMs: options.absentTtlMs ?? 10 * 60_000,
       origin: this.#origin,
       batches: this.#batches,
+      asyncCommit: options.asyncCommit ?? false,
       forget: (appId, name) => this.#cache.forget(keyOf(appId, name)),
     });
 

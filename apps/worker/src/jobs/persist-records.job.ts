@@ -78,20 +78,37 @@ function lockIds(records: readonly RecordRef[]): string[] {
   return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
 }
 
+/**
+ * What a statement adds to its WHERE clause so that its own transaction
+ * commits without waiting for the WAL to reach the disk (synchronous_commit
+ * off, for that transaction only: set_config's third argument). A record
+ * write is then acknowledged once committed: a crash of the node loses
+ * nothing acknowledged, a crash of Postgres itself the last moment of it
+ * (RECORD_WRITE_DURABILITY in ENVS.md). The function is volatile, so
+ * Postgres evaluates it for every row the statement considers; one that
+ * considers none writes nothing that would need a flush.
+ */
+export const ASYNC_COMMIT_CONDITION = "set_config('synchronous_commit', 'off', true) IS NOT NULL";
+
+/** How a record write's transaction commits: `asyncCommit` as ASYNC_COMMIT_CONDITION says. */
+export type CommitOptions = { asyncCommit?: boolean };
+
 /** Takes the records' advisory locks until the end of the transaction `tx`. */
 export async function lockRecords(
   tx: Prisma.TransactionClient,
   records: readonly RecordRef[],
   mode: 'shared' | 'exclusive',
+  { asyncCommit = false }: CommitOptions = {},
 ): Promise<void> {
   const ids = lockIds(records);
   if (ids.length === 0) return;
   // unnest yields the ids in array order, so the locks are taken in that order.
-  if (mode === 'shared') {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(id::bigint) FROM unnest(${ids}::text[]) AS id`;
-  } else {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(id::bigint) FROM unnest(${ids}::text[]) AS id`;
-  }
+  const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  const commit = asyncCommit ? `WHERE ${ASYNC_COMMIT_CONDITION}` : '';
+  await tx.$executeRawUnsafe(
+    `SELECT ${lock}(id::bigint) FROM unnest($1::text[]) AS id ${commit}`,
+    ids,
+  );
 }
 
 const byRecord = (a: RecordRef, b: RecordRef) =>
@@ -113,26 +130,46 @@ export function uniqueRecords<T extends RecordRef>(records: readonly T[]): T[] {
 }
 
 /**
+ * The upsert of upsertRecords as SQL text and its parameters, for a caller
+ * that runs it on the driver itself (apps/realtime's local record store).
+ */
+export function recordUpsert(
+  rows: readonly RecordRow[],
+  { asyncCommit = false }: CommitOptions = {},
+): { text: string; values: unknown[] } {
+  const sorted = [...rows].sort(byRecord);
+  const text = `
+    INSERT INTO records (app_id, name, version, data, updated_at)
+    SELECT r.app_id, r.name, r.version, r.data::jsonb, now()
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS r(app_id, name, version, data)
+    WHERE EXISTS (SELECT 1 FROM apps WHERE apps.id = r.app_id)${asyncCommit ? ` AND ${ASYNC_COMMIT_CONDITION}` : ''}
+    ON CONFLICT (app_id, name) DO UPDATE
+      SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+      WHERE records.version < EXCLUDED.version`;
+  return {
+    text,
+    values: [
+      sorted.map((r) => r.appId),
+      sorted.map((r) => r.name),
+      sorted.map((r) => r.version),
+      sorted.map((r) => r.json),
+    ],
+  };
+}
+
+/**
  * Upserts the rows unless Postgres already has their version or a newer one.
  * Rows of apps deleted meanwhile are skipped (no row would satisfy the
  * foreign key). The rows must be unique per record.
  */
-export async function upsertRecords(sql: Sql, rows: readonly RecordRow[]): Promise<void> {
+export async function upsertRecords(
+  sql: Sql,
+  rows: readonly RecordRow[],
+  options: CommitOptions = {},
+): Promise<void> {
   if (rows.length === 0) return;
-  const sorted = [...rows].sort(byRecord);
-  const appIds = sorted.map((r) => r.appId);
-  const names = sorted.map((r) => r.name);
-  const versions = sorted.map((r) => r.version);
-  const data = sorted.map((r) => r.json);
-  await sql.$executeRaw`
-    INSERT INTO records (app_id, name, version, data, updated_at)
-    SELECT r.app_id, r.name, r.version, r.data::jsonb, now()
-    FROM unnest(${appIds}::text[], ${names}::text[], ${versions}::int[], ${data}::text[])
-      AS r(app_id, name, version, data)
-    WHERE EXISTS (SELECT 1 FROM apps WHERE apps.id = r.app_id)
-    ON CONFLICT (app_id, name) DO UPDATE
-      SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-      WHERE records.version < EXCLUDED.version`;
+  const { text, values } = recordUpsert(rows, options);
+  await sql.$executeRawUnsafe(text, ...values);
 }
 
 // KEYS[1] record hash, KEYS[2] the app's dirty set; ARGV[1] a version now

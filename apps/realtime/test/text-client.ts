@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { WebSocket } from 'ws';
 
 // The real deepstream.io-client-js 2.3.4 (deepstreamHub's client, the text
 // protocol) for the text-*.int.test.ts files: it runs in Node on its own `ws`.
@@ -186,4 +187,17 @@ export function nextV2Error(v2: V2, event: string, from = 0): Promise<V2Error> {
     };
     look();
   });
+}
+
+/** Every text frame the client receives from now on, with `|` and `+` for the separators. */
+export function sniff(client: V2Client): string[] {
+  const frames: string[] = [];
+  const socket = (client as unknown as { _connection: { _endpoint: WebSocket } })._connection
+    ._endpoint;
+  socket.on('message', (data: Buffer) => {
+    for (const message of data.toString().split('\x1e')) {
+      if (message) frames.push(message.replaceAll('\x1f', '|'));
+    }
+  });
+  return frames;
 }

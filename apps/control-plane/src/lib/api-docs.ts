@@ -1,6 +1,7 @@
 import { TEMPLATES } from '@hubstream/valve';
 import Value from 'typebox/value';
 import { AUTH_PROBLEMS, LACKS_USERS_SCOPE } from '../plugins/auth.ts';
+import { LIMIT_MAXIMA } from '../routes/limits/schemas.ts';
 import { ErrorReply } from './schemas.ts';
 
 // What /openapi.json and /docs say about each route beyond its TypeBox
@@ -166,6 +167,18 @@ const LIMITS = {
     maxProvidesPerConnection: 100,
     maxPendingRpcsPerConnection: 100,
   },
+  defaults: {
+    maxConnections: 10000,
+    maxMessagesPerSecond: 1000,
+    connectionMessagesPerSecond: 100,
+    maxCrossReferencesPerSecond: 1000,
+    maxNamesPerMessage: 100,
+    maxSubscriptionsPerConnection: 10000,
+    maxListensPerConnection: 100,
+    maxProvidesPerConnection: 100,
+    maxPendingRpcsPerConnection: 100,
+  },
+  maxima: { ...LIMIT_MAXIMA },
   updatedAt: WHEN,
 };
 

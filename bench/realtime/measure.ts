@@ -174,6 +174,18 @@ export function formatMs(value: number): string {
 
 const percent = (cores: number) => (Number.isFinite(cores) ? `${(cores * 100).toFixed(0)}%` : '?');
 
+/**
+ * The server's CPU time per counted unit, in microseconds: on a shared
+ * machine, where other processes take cores from the server and its rate
+ * drops with them, what each message cost the server is steadier than the
+ * rate.
+ */
+export const cpuMicrosPerUnit = (result: Result): number => (result.serverCpu * 1e6) / result.rate;
+const perUnit = (result: Result) => {
+  const micros = cpuMicrosPerUnit(result);
+  return Number.isFinite(micros) ? micros.toFixed(1) : '?';
+};
+
 /** One progress line for a finished measurement. */
 export function describe(result: Result, unit: string): string {
   const extra = [
@@ -183,7 +195,7 @@ export function describe(result: Result, unit: string): string {
   return (
     `${formatRate(result.rate)} ${unit}/s, p50 ${formatMs(result.p50Ms)} ms, ` +
     `p99 ${formatMs(result.p99Ms)} ms, p99.9 ${formatMs(result.p999Ms)} ms, max ${formatMs(result.maxMs)} ms; ` +
-    `CPU server ${percent(result.serverCpu)}, generator ${percent(result.clientCpu)}, ` +
+    `CPU server ${percent(result.serverCpu)} (${perUnit(result)} µs per ${unit.replace(/s$/, '')}), generator ${percent(result.clientCpu)}, ` +
     `others ${percent(result.otherCpu)}` +
     (extra.length > 0 ? `; ${extra.join(', ')}` : '')
   );

@@ -1,4 +1,4 @@
-import { formatMs, formatRate, type Result } from './measure.ts';
+import { cpuMicrosPerUnit, formatMs, formatRate, type Result } from './measure.ts';
 import type { MemoryLevel } from './memory.ts';
 import type { ServerKind } from './servers.ts';
 
@@ -118,6 +118,11 @@ export function throughputRows(name: string, unit: string, pair: Pair<Result>, t
     pair,
     (r) => r.p99Ms,
     (r) => `${formatMs(r.p50Ms)} / ${formatMs(r.p99Ms)}`,
+  );
+  // What one unit cost the server's process: steadier than the rate when
+  // other processes share the cores.
+  addFigure(`${name}: server CPU µs per ${unit.replace(/\/s$/, '')}`, pair, cpuMicrosPerUnit, (r) =>
+    cpuMicrosPerUnit(r).toFixed(1),
   );
 }
 

@@ -8,7 +8,7 @@
 // deepstream.
 //
 //   pnpm bench:records \
-//     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--async-commit]
+//     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--durability=fsync]
 //
 // Each round measures every action on each server in turn (the order of the
 // servers alternates from round to round); the percentiles are over every
@@ -31,13 +31,19 @@ import { runBench, ServerProcess } from './servers.ts';
 
 type Kind = 'postgres' | 'pglite' | 'deepstream';
 const KINDS: readonly Kind[] = ['postgres', 'pglite', 'deepstream'];
-// --async-commit: the Postgres server runs with synchronous_commit off
-// (server-hubstream.ts says what that gives up).
-const asyncCommit = process.argv.includes('--async-commit');
+// --durability: the Hubstream nodes' RECORD_WRITE_DURABILITY (commit, the
+// default, or fsync: every acknowledged write and delete waits for its WAL
+// flush; ENVS.md says what commit gives up).
+const durability =
+  process.argv.find((a) => a.startsWith('--durability='))?.slice('--durability='.length) ??
+  'commit';
+if (durability !== 'commit' && durability !== 'fsync') {
+  throw new Error('--durability takes commit or fsync');
+}
 const start = (kind: Kind) => {
   if (kind === 'deepstream') return ServerProcess.start('deepstream');
-  const database = kind === 'postgres' && asyncCommit ? 'postgres-async-commit' : kind;
-  return ServerProcess.start('hubstream', { BENCH_DATABASE: database }, `hubstream-${kind}`);
+  const env = { BENCH_DATABASE: kind, BENCH_RECORD_DURABILITY: durability };
+  return ServerProcess.start('hubstream', env, `hubstream-${kind}`);
 };
 const ACTIONS = [
   'create+read',
@@ -197,7 +203,7 @@ await runBench(async () => {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
     `record round trips: ${ITERATIONS} per action, server and round, ${ROUNDS} rounds, ` +
-      `${WARMUP} warm-up each${asyncCommit ? '; Postgres with synchronous_commit off' : ''}; ${cpus().length} cores, load ${loadavg()
+      `${WARMUP} warm-up each; RECORD_WRITE_DURABILITY=${durability}; ${cpus().length} cores, load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );

@@ -25,11 +25,11 @@ const portOf = (address: ReturnType<import('node:net').Server['address']>) =>
 // temporary directory (removed at exit), instead of Postgres.
 const DATABASE_VARIABLE = 'BENCH_DATABASE';
 const pglite = process.env[DATABASE_VARIABLE] === 'pglite';
-// BENCH_DATABASE=postgres-async-commit: Postgres with synchronous_commit off
-// for the node's sessions, an operator's choice (a commit returns before its
-// WAL reaches the disk: a Postgres crash can lose the last moment of
-// acknowledged writes, a node crash cannot).
-const asyncCommit = process.env[DATABASE_VARIABLE] === 'postgres-async-commit';
+// BENCH_RECORD_DURABILITY: the node's RECORD_WRITE_DURABILITY (commit by
+// default, as a node's; fsync waits for the WAL flush of every acknowledged
+// record write).
+const DURABILITY_VARIABLE = 'BENCH_RECORD_DURABILITY';
+const durability = process.env[DURABILITY_VARIABLE] ?? 'commit';
 
 await runServer('hubstream', async (defer) => {
   let db: Awaited<ReturnType<typeof openDatabase>>;
@@ -40,10 +40,7 @@ await runServer('hubstream', async (defer) => {
   } else {
     const testDb = await createTestDatabase('bench');
     defer(() => testDb.drop());
-    const url = asyncCommit
-      ? `${testDb.url}${testDb.url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`
-      : testDb.url;
-    db = await openDatabase({ kind: 'postgres', url, poolSize: 10 });
+    db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
   }
   defer(() => db.close());
   await db.migrate();
@@ -54,6 +51,7 @@ await runServer('hubstream', async (defer) => {
     ACCOUNT_RATE_LIMIT_MAX: '1000',
     LOG_LEVEL: 'warn',
     MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: '1000',
+    RECORD_WRITE_DURABILITY: durability,
   });
   // The node's warnings and errors go to stderr (the bench reads the URL
   // from stdout). The control plane only serves the set-up below; it would

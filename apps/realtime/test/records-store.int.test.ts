@@ -224,9 +224,9 @@ describe('LocalRecordStore durability (RECORD_WRITE_DURABILITY)', () => {
   const recording = (sql: SqlSession) => {
     const statements: string[] = [];
     const session: SqlSession = {
-      query: (text, params) => {
+      query: (text, params, name) => {
         statements.push(text);
-        return sql.query(text, params);
+        return sql.query(text, params, name);
       },
       exec: (script) => sql.exec(script),
     };

@@ -23,7 +23,8 @@ import { jsonOf } from './replies.ts';
 //   `asyncCommit` one that does not wait for the WAL flush (ENVS.md,
 //   RECORD_WRITE_DURABILITY).
 // - Every statement goes to the driver itself (Database.sql), not through
-//   Prisma: most of them are on a client's round trip.
+//   Prisma, prepared once per connection: most of them are on a client's
+//   round trip.
 // - Other writes become visible at once and are persisted shortly after,
 //   coalesced per record (only the latest version is written) and together
 //   (one statement and one commit for all that gathered). The upsert
@@ -195,6 +196,7 @@ export class LocalRecordStore implements RecordStore {
         await this.#sql.query(
           `DELETE FROM records WHERE app_id = $1 AND name = $2${this.#commit}`,
           [appId, name],
+          this.#named('hs_record_delete'),
         );
         entry.record = null;
         entry.persisted = -1;
@@ -206,10 +208,11 @@ export class LocalRecordStore implements RecordStore {
   reload(appId: string, name: string): Promise<StoredRecord | null> {
     return this.#exclusive(appId, name, (entry) =>
       this.#frozen(entry, async () => {
-        const [row] = await this.#sql.query<{ version: number; data: unknown }>(SELECT_RECORD, [
-          appId,
-          name,
-        ]);
+        const [row] = await this.#sql.query<{ version: number; data: unknown }>(
+          SELECT_RECORD,
+          [appId, name],
+          'hs_record_load',
+        );
         // The database wins: writes not yet flushed are dropped.
         entry.record = row ? { version: row.version, data: row.data } : null;
         entry.persisted = row ? row.version : -1;
@@ -268,6 +271,14 @@ export class LocalRecordStore implements RecordStore {
     }
   }
 
+  /**
+   * The name a write's statement is prepared under (Database.sql): its text
+   * differs with the commit mode, and one name must always mean one text.
+   */
+  #named(statement: string): string {
+    return this.#asyncCommit ? `${statement}_async` : statement;
+  }
+
   /** Runs `task` alone on the record, with the record loaded and kept in memory. */
   #exclusive<T>(appId: string, name: string, task: (entry: Entry) => Promise<T>): Promise<T> {
     const key = keyOf(appId, name);
@@ -297,7 +308,7 @@ export class LocalRecordStore implements RecordStore {
     // A plain query: a name that is not there yet (every create) costs one
     // round trip and as little work on this event loop as can be.
     loading = this.#sql
-      .query<{ version: number; data: unknown }>(SELECT_RECORD, [appId, name])
+      .query<{ version: number; data: unknown }>(SELECT_RECORD, [appId, name], 'hs_record_load')
       .then(([row]) => {
         const entry: Entry = {
           key,
@@ -403,7 +414,7 @@ export class LocalRecordStore implements RecordStore {
         json: jsonOf(record),
       }));
       const { text, values } = recordUpsert(rows, { asyncCommit: this.#asyncCommit });
-      return this.#sql.query(text, values);
+      return this.#sql.query(text, values, this.#named('hs_record_upsert_batch'));
     };
     const persisted = (list: typeof taken) => {
       for (const { entry, record } of list)
@@ -452,7 +463,11 @@ export class LocalRecordStore implements RecordStore {
    */
   async #persist(appId: string, name: string, record: StoredRecord): Promise<void> {
     try {
-      await this.#sql.query(this.#upsertOne, [appId, name, record.version, jsonOf(record)]);
+      await this.#sql.query(
+        this.#upsertOne,
+        [appId, name, record.version, jsonOf(record)],
+        this.#named('hs_record_upsert'),
+      );
     } catch (error) {
       if ((error as { code?: unknown } | null)?.code !== FOREIGN_KEY_VIOLATION) throw error;
     }

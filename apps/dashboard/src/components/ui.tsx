@@ -1,6 +1,7 @@
 import {
   type ButtonHTMLAttributes,
   type DependencyList,
+  type HTMLAttributes,
   type InputHTMLAttributes,
   type ReactNode,
   type TextareaHTMLAttributes,
@@ -282,3 +283,20 @@ export function useAction(): Action {
 
 export const formatDate = (iso: string) =>
   new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/**
+ * Preformatted text in a box that scrolls sideways when it is wider than the
+ * screen. The box takes a tab stop: the keyboard must reach what scrolls
+ * (WCAG 2.1.1; axe-core's scrollable-region-focusable).
+ */
+export function CodeBlock({
+  children,
+  ...rest
+}: HTMLAttributes<HTMLPreElement> & { 'data-testid'?: string }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable by keyboard
+    <pre tabIndex={0} {...rest}>
+      {children}
+    </pre>
+  );
+}

@@ -1,7 +1,14 @@
-import { lazy, Suspense, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { type ApiKey, type App, type AuthSettings, api, type LocalCa } from '../api.ts';
 import { APP_SECTIONS, sectionPath } from '../components/layout.tsx';
-import { CopyButton, ErrorMessage, Loading, PageTitle, useAsync } from '../components/ui.tsx';
+import {
+  CodeBlock,
+  CopyButton,
+  ErrorMessage,
+  Loading,
+  PageTitle,
+  useAsync,
+} from '../components/ui.tsx';
 import { dataApiCurl, dataApiUrl } from '../lib/api-keys.ts';
 import { clientSnippets, type RulesKind, type Snippets } from '../lib/snippet.ts';
 import { Link } from '../router.tsx';
@@ -58,7 +65,7 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         </section>
       ) : null}
       <section className="tab-panel" aria-label={section?.[1] ?? 'Not found'}>
-        {section && tab !== 'overview' ? <h2 className="section-title">{section[1]}</h2> : null}
+        {section && tab !== 'overview' ? <SectionTitle>{section[1]}</SectionTitle> : null}
         {tab === 'overview' ? <Overview app={app.data} /> : null}
         {tab === 'auth' ? <AuthTab appId={appId} /> : null}
         {tab === 'users' ? <UsersTab appId={appId} /> : null}
@@ -74,6 +81,25 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         {section ? null : <p>This section does not exist.</p>}
       </section>
     </main>
+  );
+}
+
+/**
+ * A section's heading. Moving between sections keeps the page (and its h1,
+ * which took focus when the app opened), so the new section's heading takes
+ * focus instead and screen readers announce it.
+ */
+function SectionTitle({ children }: { children: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new section is the trigger
+  useEffect(() => {
+    // Not while the page's h1 has just taken focus for a freshly opened app.
+    if (document.activeElement?.tagName !== 'H1') ref.current?.focus();
+  }, [children]);
+  return (
+    <h2 ref={ref} tabIndex={-1} className="section-title">
+      {children}
+    </h2>
   );
 }
 
@@ -141,9 +167,9 @@ function Overview({ app }: { app: App }) {
           ))}
         </div>
         <div role="tabpanel" id="snippet-panel" aria-labelledby={`snippet-tab-${shown}`}>
-          <pre className="snippet" data-testid={`snippet-${shown}`} tabIndex={0}>
+          <CodeBlock className="snippet" data-testid={`snippet-${shown}`}>
             <code>{snippet}</code>
-          </pre>
+          </CodeBlock>
           <CopyButton text={snippet} label="Copy code" />
         </div>
         <p className="hint">
@@ -179,9 +205,9 @@ function DataApiCard({ app, caFile }: { app: App; caFile: string | null }) {
         With an API key that has the Data API scope, requests act as the key's user id (shown in the
         keys table), and this app's rules apply to each command.
       </p>
-      <pre className="command-block" data-testid="data-api-curl" tabIndex={0}>
+      <CodeBlock className="command-block" data-testid="data-api-curl">
         <code>{command}</code>
-      </pre>
+      </CodeBlock>
       <CopyButton text={command} label="Copy command" />
       <p className="hint">
         The reply has one result per command, in order: check <code>result</code>. Every command and

@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useId, useState } from 'react';
 import { type AuthSettings, api, type Strategy, type WebhookTestResult } from '../api.ts';
 import {
   Button,
+  CodeBlock,
   ErrorMessage,
   Field,
   Loading,
@@ -337,13 +338,13 @@ function WebhookTester({ appId }: { appId: string }) {
             <span className="muted">({result.durationMs} ms)</span>
           </p>
           <h3>clientData</h3>
-          <pre tabIndex={0}>{JSON.stringify(result.clientData, null, 2)}</pre>
+          <CodeBlock>{JSON.stringify(result.clientData, null, 2)}</CodeBlock>
           <h3>serverData</h3>
-          <pre tabIndex={0}>{JSON.stringify(result.serverData, null, 2)}</pre>
+          <CodeBlock>{JSON.stringify(result.serverData, null, 2)}</CodeBlock>
           {result.request ? (
             <section aria-label="Request sent">
               <h3>Request sent</h3>
-              <pre tabIndex={0}>{requestText(result.request)}</pre>
+              <CodeBlock>{requestText(result.request)}</CodeBlock>
             </section>
           ) : null}
         </div>

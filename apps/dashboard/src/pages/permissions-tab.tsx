@@ -3,6 +3,7 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { ApiError, api, type Version, type VersionSummary } from '../api.ts';
 import {
   Button,
+  CodeBlock,
   ConfirmDialog,
   Empty,
   ErrorMessage,
@@ -287,7 +288,7 @@ function VersionDiff({
         <ErrorMessage error={texts.error} onRetry={texts.reload} />
       ) : null}
       {texts.status === 'ok' ? (
-        <pre className="diff-body" tabIndex={0}>
+        <CodeBlock className="diff-body">
           {diffLines(texts.data[0] ?? '', texts.data[1] ?? '').map((line, i) => (
             <span
               // biome-ignore lint/suspicious/noArrayIndexKey: lines have no identity of their own
@@ -304,7 +305,7 @@ function VersionDiff({
               {'\n'}
             </span>
           ))}
-        </pre>
+        </CodeBlock>
       ) : null}
     </section>
   );

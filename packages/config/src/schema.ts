@@ -211,6 +211,10 @@ export const configSchema = Type.Object(
       description:
         'Most HTTP data API requests from one client address a realtime node works on at once (each may wait on a login, a webhook or an RPC); more are refused with 429 before their body is read.',
     }),
+    HTTP_API_KEY_CACHE_MS: positiveInt(5_000, {
+      description:
+        'How long a realtime node keeps what it looked up about an app API key (found or not) for the HTTP data API; a key revoked or re-scoped in the dashboard keeps its old powers there for up to this long.',
+    }),
     LISTEN_RESPONSE_TIMEOUT_MS: positiveInt(500, {
       description:
         'How long a listening provider has to accept or reject a subscription before the next one is asked.',

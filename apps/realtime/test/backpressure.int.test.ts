@@ -201,4 +201,30 @@ describe('inbound backpressure', () => {
     ).toHaveLength(count);
     await wire.sync();
   });
+
+  it('decodes a frame queued behind a pending message in its turn: its error comes in order', async () => {
+    const appId = await stack.createApp();
+    const wire = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'queued');
+    const read = (name: string) =>
+      wire.send({
+        topic: TOPIC.RECORD,
+        action: RECORD_ACTION.SUBSCRIBECREATEANDREAD,
+        names: [name],
+        correlationId: name,
+      });
+    // The first read waits for the database; the frames after it wait undecoded.
+    read('queued/first');
+    // A length prefix, then a field tag of wire type 7, which protobuf does not have.
+    wire.sendBytes(new Uint8Array([3, 0x0f, 0x0f, 0x0f]));
+    read('queued/last');
+    await wire.next((m) => m.action === RECORD_ACTION.READ_RESPONSE && m.name === 'queued/last');
+    const order = wire.received
+      .filter(
+        (m) =>
+          m.topic === TOPIC.PARSER ||
+          (m.topic === TOPIC.RECORD && m.action === RECORD_ACTION.READ_RESPONSE),
+      )
+      .map((m) => (m.topic === TOPIC.PARSER ? 'parse error' : m.name));
+    expect(order).toEqual(['queued/first', 'parse error', 'queued/last']);
+  });
 });

@@ -53,6 +53,8 @@ describe('the audit log, filtered', () => {
     expect(byKey.events.map((e) => [e.actor, e.action])).toEqual([[keyActor, 'user.created']]);
     const byOwner = await get('actor=auditor-');
     expect(byOwner.events).toHaveLength(6);
+    // The actor is matched as text: % is no wildcard.
+    expect((await get(`actor=${encodeURIComponent('%')}`)).events).toEqual([]);
     // One action, or every action of a kind.
     expect((await get('action=app.renamed')).events.map((e) => e.action)).toEqual(['app.renamed']);
     expect((await get('action=app')).events.map((e) => e.action)).toEqual([

@@ -83,7 +83,12 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
         where: {
           appId: found.id,
           ...(before ? { id: { lt: BigInt(before) } } : {}),
-          ...(actor ? { actor: { contains: actor, mode: 'insensitive' as const } } : {}),
+          // Prisma's contains is a LIKE: the actor's own % and _ are escaped to match as text.
+          ...(actor
+            ? {
+                actor: { contains: actor.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const },
+              }
+            : {}),
           // "limits" is every limits.* action; "limits.updated" that one.
           ...(action
             ? action.includes('.')

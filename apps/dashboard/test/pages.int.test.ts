@@ -73,17 +73,24 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
     await sidebarApps.getByRole('link', { name: 'Pages' }).waitFor();
     await section('Limits');
     const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
-    expect(await crumbs.getByRole('listitem').allTextContents()).toEqual([
-      'Apps',
-      'Pages',
-      'Limits',
-    ]);
-    expect(
-      await page
-        .getByRole('navigation', { name: 'App sections' })
-        .getByRole('link', { name: 'Limits' })
-        .getAttribute('aria-current'),
-    ).toBe('page');
+    await expect
+      .poll(() => crumbs.getByRole('listitem').allTextContents())
+      .toEqual(['Apps', 'Pages', 'Limits']);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('navigation', { name: 'App sections' })
+          .getByRole('link', { name: 'Limits' })
+          .getAttribute('aria-current'),
+      )
+      .toBe('page');
+    // Moving to another section focuses its heading, which screen readers announce.
+    await section('Audit');
+    await page.getByRole('heading', { name: 'Audit', level: 2 }).waitFor();
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.outerHTML))
+      .toMatch(/^<h2[^>]*>Audit<\/h2>$/);
+    await section('Limits');
     // The account menu: opened with Enter, closed with Escape, focus back on its button.
     const menuButton = page.getByRole('button', { name: `Account menu for ${email}` });
     await menuButton.focus();
@@ -211,6 +218,8 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
       await visitor.goto(`${stack.controlPlaneUrl}/guides`);
       await visitor.getByRole('heading', { name: 'Guides', level: 1 }).waitFor();
       const nav = visitor.getByRole('navigation', { name: 'Guides' });
+      // The list fills in once the guides' titles are loaded.
+      await nav.getByRole('link', { name: 'HTTP data API' }).waitFor();
       const slugs = (await nav
         .locator('a[href^="/guides/"]')
         .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''))) as string[];
@@ -304,6 +313,8 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
       ['login', '/login'],
       ['signup', '/signup'],
       ['forgot-password', '/forgot-password'],
+      ['reset-password', '/reset-password?token=x'],
+      ['verify-email', '/verify-email'],
       ['guide-getting-started', '/guides/getting-started'],
     ];
     const visitor = await browser.newContext({ bypassCSP: true });

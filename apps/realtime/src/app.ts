@@ -32,6 +32,7 @@ import type { NodeServices } from './core/app-runtime.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
+import { HttpApiMetrics } from './http-api/metrics.ts';
 import { registerHttpApi } from './http-api/routes.ts';
 import { defaultLimits } from './limits/app-limits.ts';
 import {
@@ -232,8 +233,10 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
       },
     },
   ]);
+  const httpApiMetrics = new HttpApiMetrics();
   registerRealtimeMetrics(app, {
     registry,
+    httpApi: httpApiMetrics,
     counters: node.counters,
     bus: options.bus,
     persistenceLag: () => records.persistenceLag(),
@@ -246,6 +249,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     prisma: options.db.prisma,
     config: options.config,
     redis: options.redis,
+    metrics: httpApiMetrics,
   });
   app.addHook('preClose', async () => {
     await registry.close();

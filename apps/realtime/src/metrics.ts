@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, registerMetricsRoute } from '@hubs
 import type { FastifyInstance } from 'fastify';
 import type { AppRegistry } from './core/app-registry.ts';
 import type { NodeCounters } from './core/node-counters.ts';
+import type { HttpApiMetrics } from './http-api/metrics.ts';
 import type { PersistenceLag } from './records/record-store.ts';
 
 // A realtime node's Prometheus metrics, read at scrape time from what the
@@ -56,6 +57,8 @@ export type RealtimeMetricsOptions = {
   counters: NodeCounters;
   bus: ClusterBus;
   persistenceLag: () => Promise<PersistenceLag>;
+  /** The HTTP data API's requests and commands (http-api/metrics.ts). */
+  httpApi: HttpApiMetrics;
   token: string | undefined;
 };
 
@@ -212,5 +215,6 @@ export function registerRealtimeMetrics(
     app.addHook('onClose', async () => stop());
   }
 
+  options.httpApi.register(metrics);
   registerMetricsRoute(app, { registry: metrics, token: options.token });
 }

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
+import { type ApiKeyOptions, addApiKey, type HttpReply, postTo } from './http-api-helpers.ts';
 
 // The HTTP data API of one realtime node (deepstream's docs/client-http/v1):
 // every command kind against official WebSocket clients of the same app,
@@ -23,29 +23,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-type Reply = { status: number; type: string; text: string; json: () => any };
-
 const base = () => stack.nodeUrl(0).replace(/^ws/, 'http');
-
-async function post(
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
-  const response = await fetch(`${base()}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type') ?? '',
-    text,
-    json: () => JSON.parse(text),
-  };
-}
+const post = (path: string, body: unknown, headers?: Record<string, string>) =>
+  postTo(base(), path, body, headers);
 
 const api = (appId: string, body: unknown, headers?: Record<string, string>) =>
   post(`/${appId}/api`, body, headers);
@@ -267,7 +247,7 @@ describe('HTTP data API: malformed requests (plain text, 4xx, nothing runs)', ()
     appId = await stack.createApp();
   });
 
-  const cases: [string, () => Promise<Reply>, number, string | RegExp][] = [
+  const cases: [string, () => Promise<HttpReply>, number, string | RegExp][] = [
     ['invalid JSON', () => api(appId, '{"body": ['), 400, /^Failed to parse body of request: /],
     [
       'not JSON',
@@ -630,30 +610,5 @@ presence:
   });
 });
 
-/** An app API key as the control plane stores it (only its SHA-256). */
-async function addKey(
-  appId: string,
-  options: {
-    scopes: string[];
-    userId?: string;
-    name?: string;
-    serverData?: object;
-    revoked?: boolean;
-  },
-): Promise<string> {
-  const prefix = randomBytes(4).toString('hex');
-  const key = `hsk_${prefix}_${randomBytes(32).toString('base64url')}`;
-  await stack.db.prisma.apiKey.create({
-    data: {
-      appId,
-      prefix,
-      name: options.name ?? '',
-      keyHash: createHash('sha256').update(key).digest('hex'),
-      scopes: options.scopes,
-      ...(options.userId ? { userId: options.userId } : {}),
-      ...(options.serverData ? { serverData: options.serverData } : {}),
-      ...(options.revoked ? { revokedAt: new Date() } : {}),
-    },
-  });
-  return key;
-}
+const addKey = (appId: string, options: ApiKeyOptions) =>
+  addApiKey(stack.db.prisma, appId, options);

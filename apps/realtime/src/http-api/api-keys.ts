@@ -5,11 +5,10 @@ import type { User } from '../core/types.ts';
 // `Authorization: Bearer <app API key>` on the HTTP data API: a trusted
 // backend acting as the user the key names. Keys are looked up as the
 // control plane does (the SHA-256 of the key, which is all the database
-// holds). A lookup, found or not, is kept for API_KEY_CACHE_MS so a busy
-// backend does not cost a query per request; a key revoked or re-scoped in
-// the dashboard therefore still works here for up to that long.
+// holds). A lookup, found or not, is kept for HTTP_API_KEY_CACHE_MS so a
+// busy backend does not cost a query per request; a key revoked or
+// re-scoped in the dashboard therefore still works here for up to that long.
 
-export const API_KEY_CACHE_MS = 5_000;
 /** Lookups remembered at most (wrong keys included), oldest dropped first. */
 const MAX_CACHED = 10_000;
 /** lastUsedAt is written at most this often per key (as the control plane does). */
@@ -49,10 +48,12 @@ const PROBLEMS = {
 export class ApiKeys {
   readonly #prisma: PrismaClient;
   readonly #cache = new Map<string, { row: KeyRow | null; at: number }>();
+  readonly #cacheMs: number;
   readonly #now: () => number;
 
-  constructor(prisma: PrismaClient, now: () => number = Date.now) {
+  constructor(prisma: PrismaClient, cacheMs: number, now: () => number = Date.now) {
     this.#prisma = prisma;
+    this.#cacheMs = cacheMs;
     this.#now = now;
   }
 
@@ -78,7 +79,7 @@ export class ApiKeys {
   async #lookup(keyHash: string): Promise<KeyRow | null> {
     const now = this.#now();
     const cached = this.#cache.get(keyHash);
-    if (cached && now - cached.at < API_KEY_CACHE_MS) return cached.row;
+    if (cached && now - cached.at < this.#cacheMs) return cached.row;
     const row = (await this.#prisma.apiKey.findUnique({
       where: { keyHash },
       select: {

@@ -28,6 +28,8 @@ export type CommandKind =
 
 export type Command = {
   kind: CommandKind;
+  /** The JSON topic (`record`, `list`), for metrics. */
+  topic: string;
   /** The JSON action (`write`), for denial texts. */
   action: string;
   message: Message;
@@ -97,7 +99,7 @@ export function parseCommand(raw: unknown): ParsedCommand {
   const build = BUILDERS[`${topic}.${action}`]!;
   const built = build(raw);
   if (typeof built === 'string') return fail(built);
-  return { ok: true, command: { ...built, action } };
+  return { ok: true, command: { ...built, topic, action } };
 }
 
 const json = (value: unknown) => (value === undefined ? {} : { data: JSON.stringify(value) });
@@ -123,7 +125,7 @@ function names(raw: Json, key: string, allowEmpty: boolean): string[] | string {
   return value as string[];
 }
 
-type Built = Omit<Command, 'action'> | string;
+type Built = Omit<Command, 'topic' | 'action'> | string;
 
 function write(name: string, raw: Json, list: boolean): Built {
   const version = versionOf(raw);

@@ -98,6 +98,25 @@ function failure(command: Command, reply: Message): CommandResult {
       };
     case 'RECORD_NOT_FOUND':
       return { ...base, error: `Record read failed. Record "${name}" could not be found.` };
+    // The record store failed (the database, Redis): logged on the node.
+    case 'RECORD_UPDATE_ERROR':
+      return {
+        ...base,
+        error: `Record update failed. Record "${name}" could not be stored; the write may not have taken effect.`,
+        errorParams: name,
+      };
+    case 'RECORD_LOAD_ERROR':
+      return {
+        ...base,
+        error: `Record read failed. Record "${name}" could not be loaded.`,
+        errorParams: name,
+      };
+    case 'RECORD_DELETE_ERROR':
+      return {
+        ...base,
+        error: `Record delete failed. Record "${name}" could not be deleted; the delete may not have taken effect.`,
+        errorParams: name,
+      };
     case 'NO_RPC_PROVIDER':
       return { ...base, error: `No provider was available to handle the RPC "${name}".` };
     case 'RESPONSE_TIMEOUT':

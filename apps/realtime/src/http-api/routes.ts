@@ -12,6 +12,7 @@ import { addressKey, give, take } from '../limits/unauthenticated.ts';
 import { ApiKeys } from './api-keys.ts';
 import { type Command, parseCommand } from './commands.ts';
 import { HttpClient } from './http-client.ts';
+import { type HttpApiMetrics, type RequestOutcome, refusalOf } from './metrics.ts';
 import { type CommandResult, overall, shuttingDown, timedOut } from './results.ts';
 import { isOwnToken, MemoryTokenStore, RedisTokenStore, type TokenStore } from './tokens.ts';
 
@@ -34,10 +35,13 @@ export type HttpApiOptions = {
     | 'HTTP_API_TOKEN_TTL_MS'
     | 'HTTP_API_MAX_TOKENS'
     | 'HTTP_API_MAX_REQUESTS_PER_ADDRESS'
+    | 'HTTP_API_KEY_CACHE_MS'
     | 'MAX_MESSAGE_BYTES'
   >;
   /** The cluster's Redis: tokens are shared by every node. Unset: kept on this node. */
   redis?: { connection: Redis; keyPrefix: string } | undefined;
+  /** Where requests and commands are counted (the node's /metrics). */
+  metrics: HttpApiMetrics;
 };
 
 type Failure = { status: number; message: string };
@@ -73,7 +77,7 @@ export async function registerHttpApi(
   app: FastifyInstance,
   options: HttpApiOptions,
 ): Promise<void> {
-  const { registry, config } = options;
+  const { registry, config, metrics } = options;
   const tokens: TokenStore = options.redis
     ? new RedisTokenStore({
         redis: options.redis.connection,
@@ -84,7 +88,7 @@ export async function registerHttpApi(
         ttlMs: config.HTTP_API_TOKEN_TTL_MS,
         maxTokens: config.HTTP_API_MAX_TOKENS,
       });
-  const keys = new ApiKeys(options.prisma);
+  const keys = new ApiKeys(options.prisma, config.HTTP_API_KEY_CACHE_MS);
   /** Requests being worked on, per client address (no entry: none). */
   const inProgress = new Map<string, number>();
   // Closing: commands still waiting (an RPC) are answered at once.
@@ -231,15 +235,22 @@ export async function registerHttpApi(
     const results: CommandResult[] = [];
     try {
       for (const command of commands) {
-        if (stop.signal.aborted) results.push(shuttingDown());
-        else if (Date.now() >= deadline) results.push(timedOut());
-        else results.push(await client.run(command, deadline, stop.signal));
+        const started = performance.now();
+        let result: CommandResult;
+        if (stop.signal.aborted) result = shuttingDown();
+        else if (Date.now() >= deadline) result = timedOut();
+        else result = await client.run(command, deadline, stop.signal);
+        metrics.command(command, result, (performance.now() - started) / 1000);
+        results.push(result);
       }
     } finally {
       client.finish();
     }
     return results;
   };
+
+  /** The verdicts of the requests that ran their commands (the others are counted by status). */
+  const verdicts = new WeakMap<FastifyRequest, RequestOutcome>();
 
   await app.register(async (scope) => {
     // The raw bytes: the size and the JSON are judged here, per app, with deepstream's errors.
@@ -262,6 +273,11 @@ export async function registerHttpApi(
         return sendText(reply, status, error.message);
       },
     );
+    // Every answer to a batch, also the refusals before the body is read.
+    scope.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'POST' || request.routeOptions.url !== '/:appId/api') return;
+      metrics.request(verdicts.get(request) ?? refusalOf(reply.statusCode));
+    });
     // Any origin may call (deepstream's default): every request carries its own credentials.
     scope.addHook('onRequest', async (_request, reply) => {
       reply.header('access-control-allow-origin', '*');
@@ -303,10 +319,12 @@ export async function registerHttpApi(
       const user = await userOf(request, runtime.value, body);
       if (!user.ok) return sendText(reply, user.status, user.message);
       const results = await run(runtime.value, user.value, commands.value, infoOf(request));
+      const verdict = overall(results);
+      verdicts.set(request, verdict.toLowerCase() as RequestOutcome);
       return reply
         .code(200)
         .type('application/json; charset=utf-8')
-        .send(JSON.stringify({ result: overall(results), body: results }));
+        .send(JSON.stringify({ result: verdict, body: results }));
     });
 
     scope.post('/:appId/api/auth', async (request, reply) => {

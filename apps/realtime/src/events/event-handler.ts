@@ -1,4 +1,4 @@
-import { EVENT_ACTION, encodeMessage, type Message, TOPIC } from '@hubstream/protocol';
+import { EVENT_ACTION, type Message, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../core/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
@@ -6,6 +6,7 @@ import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
+import { encodeEmit } from './emit-frame.ts';
 
 /** Parses a message's JSON data for the rules; `undefined` when absent. */
 export function parseData(message: Message): { ok: true; value: unknown } | { ok: false } {
@@ -107,12 +108,7 @@ export class EventHandler implements TopicHandler {
     let frame: Uint8Array | undefined;
     for (const subscriber of subscribers) {
       if (subscriber === sender) continue;
-      frame ??= encodeMessage({
-        topic: TOPIC.EVENT,
-        action: EVENT_ACTION.EMIT,
-        name,
-        ...(message.data === undefined ? {} : { data: message.data }),
-      });
+      frame ??= encodeEmit(name, message.data);
       subscriber.sendFrame(frame, TOPIC.EVENT);
     }
   }

@@ -294,6 +294,30 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
       serverData: { role: 'reader' },
     });
     expect(user.status()).toBe(201);
+    // The row borders run unbroken under the actions: every cell of a row ends
+    // at the same line, the actions cell a table cell like the others.
+    await page.goto(`${stack.controlPlaneUrl}/apps/${appId}/users`);
+    const row = page.getByRole('row').filter({ hasText: 'reader@example.com' });
+    await row.waitFor();
+    const cells = await row.locator('td').evaluateAll((tds) =>
+      tds.map((td) => ({
+        bottom: Math.round(td.getBoundingClientRect().bottom),
+        display: getComputedStyle(td).display,
+      })),
+    );
+    expect(cells).toHaveLength(5);
+    expect(new Set(cells.map((c) => c.bottom)).size).toBe(1);
+    expect(new Set(cells.map((c) => c.display))).toEqual(new Set(['table-cell']));
+    // Renaming from the list: Save and Cancel stay on one line, at both widths.
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${stack.controlPlaneUrl}/apps`);
+      await page.getByRole('button', { name: 'Rename Pages' }).click();
+      const save = await page.getByRole('button', { name: 'Save', exact: true }).boundingBox();
+      const cancel = await page.getByRole('button', { name: 'Cancel', exact: true }).boundingBox();
+      expect(save && cancel && Math.abs(save.y - cancel.y), `${width} px`).toBe(0);
+      await shot(page, `apps-rename-${width}`);
+    }
     const app = `/apps/${appId}`;
     const signedIn: [string, string][] = [
       ['apps', '/apps'],

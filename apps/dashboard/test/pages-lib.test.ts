@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check } from '@hubstream/valve';
 import { describe, expect, it } from 'vitest';
 import { actionLabel, auditDetails, auditQuery } from '../src/lib/audit.ts';
 import { guideSummary, guideTitle, renderGuide, slugify } from '../src/lib/guides.ts';
@@ -34,6 +35,46 @@ describe('guides', () => {
       expect(new Set(ids).size, `${file}: ${ids.join(' ')}`).toBe(ids.length);
       expect(ids, file).not.toContain('');
     }
+  });
+});
+
+/**
+ * A guide's Valve example as a whole file: the sections and "*" patterns it
+ * leaves out (to stay short) are added, each with one rule.
+ */
+function asWholeFile(snippet: string): string {
+  const sections = { record: 'read', event: 'publish', rpc: 'request', presence: 'allow' };
+  const bodies = new Map<string, string[]>();
+  let current: string | null = null;
+  for (const line of snippet.split('\n')) {
+    const header = /^(record|event|rpc|presence):\s*$/.exec(line);
+    if (header?.[1]) {
+      current = header[1];
+      bodies.set(current, []);
+    } else if (current) bodies.get(current)?.push(line);
+  }
+  return Object.entries(sections)
+    .map(([section, rule]) => {
+      const body = bodies.get(section) ?? [];
+      const star = body.some((line) => line.startsWith('  "*":'));
+      return [`${section}:`, ...(star ? [] : ['  "*":', `    ${rule}: false`]), ...body].join('\n');
+    })
+    .join('\n');
+}
+
+describe('the guides’ Valve examples', () => {
+  it('each passes the checker the Permissions page uses', async () => {
+    const dir = fileURLToPath(new URL('../../../docs', import.meta.url));
+    let examples = 0;
+    for (const file of ['getting-started.md', 'valve.md', 'auth.md']) {
+      const text = await readFile(path.join(dir, file), 'utf8');
+      for (const [, yaml] of text.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+        examples += 1;
+        const report = check(asWholeFile(yaml ?? ''));
+        expect(report.errors, `${file}:\n${yaml}`).toEqual([]);
+      }
+    }
+    expect(examples).toBeGreaterThanOrEqual(8);
   });
 });
 

@@ -68,7 +68,9 @@ try {
   );
   config = role.config;
   const { transport } = role;
-  const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
+  // Prisma's query compiler is loaded once the node listens (below), not
+  // before: nothing on the way to ready queries through Prisma.
+  const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL }, { warmUp: false });
   closers.push(() => db.close());
   // The schema check and Redis connect at the same time (a faster start).
   const schemaReady = waitForSchema(db, logger);
@@ -111,6 +113,9 @@ try {
   });
   await app.listen({ host: config.REALTIME_HOST, port: config.REALTIME_PORT });
   reporter.start();
+  // The first login's app lookup needs it: loaded now, while the first
+  // clients connect. A failure is left for that query to report.
+  db.prisma.$connect().catch(() => {});
   // Email logins hash there: spawned now, not at the first login (password-process.ts).
   startPasswordProcess();
   const address = app.server.address();

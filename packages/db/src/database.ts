@@ -43,14 +43,27 @@ export function databaseOptionsFor(config: {
 // one of them, and loading the other (pg and its adapter, or PGlite and
 // its) is start-up time for nothing.
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+export type OpenOptions = {
+  /**
+   * Start Prisma's connect at once (the default; see warmedUp). False leaves
+   * it to the first Prisma query or to the caller's own `prisma.$connect()`:
+   * a realtime node calls it once it listens, so its ~0.25 s of CPU is not
+   * spent before the node is ready.
+   */
+  warmUp?: boolean;
+};
+
+export async function openDatabase(
+  options: DatabaseOptions,
+  { warmUp = true }: OpenOptions = {},
+): Promise<Database> {
   switch (options.kind) {
     case 'postgres':
-      return openPostgres(options.url, options.poolSize ?? 10);
+      return openPostgres(options.url, options.poolSize ?? 10, warmUp);
     case 'pglite':
-      return openPglite(options.dataDir);
+      return openPglite(options.dataDir, warmUp);
     case 'pglite-memory':
-      return openPglite(undefined);
+      return openPglite(undefined, warmUp);
     default: {
       const unknown: never = options;
       throw new Error(`Unknown database kind: ${JSON.stringify(unknown)}`);
@@ -65,12 +78,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * migrations, not while its first request waits. A failure here is left for
  * the first query to report.
  */
-function warmedUp(prisma: PrismaClient): PrismaClient {
-  prisma.$connect().catch(() => {});
+function warmedUp(prisma: PrismaClient, warmUp: boolean): PrismaClient {
+  if (warmUp) prisma.$connect().catch(() => {});
   return prisma;
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, warmUp: boolean): Promise<Database> {
   const [{ default: pg }, { PrismaPg }] = await Promise.all([
     import('pg'),
     import('@prisma/adapter-pg'),
@@ -79,7 +92,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client that loses its server must not crash the process; the
   // next query reports the problem instead.
   pool.on('error', () => {});
-  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPg(pool) }));
+  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPg(pool) }), warmUp);
   return {
     kind: 'postgres',
     prisma,
@@ -111,7 +124,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
  */
 const PGLITE_EXTRA_START_PARAMS = ['-c', 'shared_buffers=32MB'];
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, warmUp: boolean): Promise<Database> {
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('pglite-prisma-adapter'),
@@ -135,7 +148,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     await unlock();
     throw error;
   }
-  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPGlite(db) }));
+  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPGlite(db) }), warmUp);
   return {
     kind: dataDir ? 'pglite' : 'pglite-memory',
     prisma,

@@ -3,6 +3,7 @@ export {
   type Database,
   type DatabaseOptions,
   databaseOptionsFor,
+  type OpenOptions,
   openDatabase,
 } from './database.ts';
 export type {

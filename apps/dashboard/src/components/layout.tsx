@@ -192,7 +192,7 @@ export function Sidebar() {
   const list = apps.status === 'ok' ? apps.data : [];
   const current = list.find((app) => app.id === appId);
   return (
-    <div className="sidebar">
+    <div className={appId ? 'sidebar' : 'sidebar no-app'}>
       <nav aria-label="Your apps" className="sidebar-apps">
         <Link
           to="/apps"

@@ -110,7 +110,7 @@ describe.each([
       if (data === 'fail') response.error('legacy says no');
       else response.send({ from: '2.x', got: data });
     });
-    v7.rpc.provide(modernRpc, (data: unknown, response) => {
+    v7.rpc.provide(modernRpc, (data, response) => {
       response.send({ from: '7.x', got: data });
     });
     // A provide is sent batched, and takes a moment to reach the other node.

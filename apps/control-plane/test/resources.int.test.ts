@@ -194,6 +194,11 @@ describe.each<Backend>(['postgres', 'pglite'])('resources on %s', (backend) => {
         'Person2@Example.com',
       ]);
       expect(JSON.stringify(search.body)).not.toContain('argon2');
+      // The query is matched as text: % and _ are no wildcards.
+      for (const wild of ['%', 'person_']) {
+        const literal = await h.call('GET', `${base}?q=${encodeURIComponent(wild)}`, { token });
+        expect(literal.body).toMatchObject({ users: [], total: 0 });
+      }
       expect((await h.call('GET', `${base}?limit=0`, { token })).status).toBe(400);
       expect((await h.call('GET', `${base}?limit=1000`, { token })).status).toBe(400);
 

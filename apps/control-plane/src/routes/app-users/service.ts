@@ -88,7 +88,15 @@ export async function listUsers(
   query: { q?: string | undefined; limit: number; offset: number },
 ) {
   const where: Prisma.AppUserWhereInput = { appId };
-  if (query.q) where.emailKey = { contains: query.q.trim().toLowerCase() };
+  // Prisma's contains is a LIKE: the query's own %, _ and \ are escaped to match as text.
+  if (query.q) {
+    where.emailKey = {
+      contains: query.q
+        .trim()
+        .toLowerCase()
+        .replace(/[\\%_]/g, '\\$&'),
+    };
+  }
   const [users, total] = await Promise.all([
     prisma.appUser.findMany({
       where,

@@ -142,7 +142,7 @@ export const configSchema = Type.Object(
     }),
     HEARTBEAT_INTERVAL_MS: positiveInt(30_000, {
       description:
-        'Clients ping this often (the client default); a connection silent for twice as long is closed.',
+        'Clients ping this often (the client default), and the node pings deepstream.io-client-js 2.x clients (text protocol) this often; a connection silent for twice as long is closed.',
     }),
     MAX_MESSAGE_BYTES: positiveInt(1_048_576, {
       description:

@@ -252,6 +252,27 @@ describe('records', () => {
     expect(b.errors).toEqual([]);
   });
 
+  it('listens to records: the provider accepts, subscribers learn the record has a provider', async () => {
+    const [provider, subscriber] = await Promise.all([v2Connect(url), v2Connect(url)]);
+    const prefix = fresh('feed');
+    const calls: [string, boolean][] = [];
+    provider.client.record.listen(`^${prefix}/.*`, (match, isSubscribed, response) => {
+      calls.push([match, isSubscribed]);
+      if (isSubscribed) response.accept();
+    });
+    await sync(provider.client);
+    const record = subscriber.client.record.getRecord(`${prefix}/live`);
+    const provided = new Promise<unknown>((resolve) =>
+      record.on('hasProviderChanged', (value) => resolve(value)),
+    );
+    expect(await provided).toBe(true);
+    expect(calls).toEqual([[`${prefix}/live`, true]]);
+    record.discard();
+    await until(() => calls.length === 2, 'the removal');
+    expect(calls[1]).toEqual([`${prefix}/live`, false]);
+    expect([...provider.errors, ...subscriber.errors]).toEqual([]);
+  });
+
   it('keeps lists and anonymous records', async () => {
     const [a, b] = await Promise.all([v2Connect(url), v2Connect(url)]);
     const listName = fresh('list');

@@ -120,3 +120,17 @@ export function sourceOfImagePath(imagePath: string): string | undefined {
   const source = `${dir}/src/${file}.ts`;
   return existsSync(new URL(source, new URL('../', import.meta.url))) ? source : undefined;
 }
+
+/**
+ * The node flags before a role's entry point, as every start command passes
+ * them (package.json, Dockerfile, docker-compose.yml, infra/k8s). A process
+ * serving realtime clients keeps V8's garbage collection on its event loop
+ * (--single-threaded-gc): on a node's one core, V8's concurrent GC threads
+ * took the CPU from the event loop for a fifth to a third of an attack
+ * (bench:attacks), delaying every client.
+ */
+export function nodeFlags(role: string): string[] {
+  return role === 'realtime' || role === 'standalone'
+    ? ['--enable-source-maps', '--single-threaded-gc']
+    : ['--enable-source-maps'];
+}

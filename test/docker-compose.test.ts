@@ -3,7 +3,13 @@ import { configSchema, loadConfig } from '@hubstream/config';
 import { assertSecureListen } from '@hubstream/service';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { dockerfileStages, execForm, imageCommand, sourceOfImagePath } from './deployment-files.ts';
+import {
+  dockerfileStages,
+  execForm,
+  imageCommand,
+  nodeFlags,
+  sourceOfImagePath,
+} from './deployment-files.ts';
 
 // There is no Docker engine where we build, so docker-compose.yml and the
 // Caddyfile it mounts are kept correct by reading them: every variable the
@@ -141,7 +147,7 @@ describe('docker-compose.yml', () => {
     (role) => {
       expect(service(role).command).toEqual([
         'node',
-        '--enable-source-maps',
+        ...nodeFlags(role),
         `node_modules/@hubstream/${role}/dist/main.js`,
       ]);
       expect(sourceOfImagePath(`node_modules/@hubstream/${role}/dist/main.js`)).toBe(
@@ -259,9 +265,10 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig(environmentOf(name))).not.toThrow();
   });
 
-  it.each(hubstreamServices)('%s runs node on a file built from the workspace', (_name, s) => {
-    const [bin, flag, file, ...rest] = s.command ?? [];
-    expect([bin, flag, rest]).toEqual(['node', '--enable-source-maps', []]);
+  it.each(hubstreamServices)('%s runs node on a file built from the workspace', (name, s) => {
+    const [bin, ...args] = s.command ?? [];
+    const file = args.pop();
+    expect([bin, args]).toEqual(['node', nodeFlags(name)]);
     expect(sourceOfImagePath(String(file)), `${file} is built from a source file`).toBeDefined();
   });
 
@@ -444,8 +451,8 @@ describe('Dockerfile', () => {
     const { entrypoint, cmd, workdir } = imageCommand();
     expect(entrypoint).toEqual(['/usr/bin/tini', '--']);
     expect(runs('runtime').join(' ')).toContain('apt-get install -y --no-install-recommends tini');
-    expect(cmd).toEqual(['node', '--enable-source-maps', 'dist/main.js']);
-    expect(sourceOfImagePath(cmd[2]!)).toBe('apps/standalone/src/main.ts');
+    expect(cmd).toEqual(['node', ...nodeFlags('standalone'), 'dist/main.js']);
+    expect(sourceOfImagePath(cmd.at(-1)!)).toBe('apps/standalone/src/main.ts');
     expect(workdir).toBe('/app');
     const user = stage('runtime').instructions.filter((i) => i.keyword === 'USER');
     expect(user.map((u) => u.args)).toEqual(['node']);

@@ -12,7 +12,7 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { composeServices, sourceOfImagePath } from './deployment-files.ts';
+import { composeServices, nodeFlags, sourceOfImagePath } from './deployment-files.ts';
 
 // No cluster runs where we build, so infra/k8s is kept correct by reading
 // it: every object is valid against the Kubernetes API schemas, and the
@@ -211,10 +211,10 @@ describe.each(ROLES)('the $role Deployment', ({ role, port }) => {
     expect(c.command).toBeUndefined();
     expect(c.args).toEqual([
       'node',
-      '--enable-source-maps',
+      ...nodeFlags(role),
       `node_modules/@hubstream/${role}/dist/main.js`,
     ]);
-    expect(sourceOfImagePath(c.args?.[2] ?? '')).toBe(`apps/${role}/src/main.ts`);
+    expect(sourceOfImagePath(c.args?.at(-1) ?? '')).toBe(`apps/${role}/src/main.ts`);
     expect(c.args).toEqual(composeServices()[role]?.command);
     expect(podSpec(role).securityContext?.runAsNonRoot).toBe(true);
   });

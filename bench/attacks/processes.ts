@@ -33,6 +33,17 @@ export async function buildIfChanged(): Promise<void> {
 }
 export type Entry = keyof typeof ENTRY;
 
+/**
+ * Node's flags for each entry, as package.json's start scripts (and the
+ * Dockerfile, docker-compose.yml, infra/k8s) pass them: a realtime node
+ * keeps V8's GC on its event loop (--single-threaded-gc; see the README).
+ */
+const NODE_FLAGS: Record<Entry, string[]> = {
+  standalone: ['--enable-source-maps', '--single-threaded-gc'],
+  'control-plane': ['--enable-source-maps'],
+  realtime: ['--enable-source-maps', '--single-threaded-gc'],
+};
+
 // CPU pinning (issue 17's method): the server under measurement alone on CPU
 // 0, everything else the bench starts (itself, its attackers, the probe, the
 // webhook server, the other servers of a deployment) on CPU 1, so that an
@@ -126,7 +137,7 @@ export class ServerProcess {
     { measured = false }: { measured?: boolean } = {},
   ) {
     const extra = measured ? measuredNodeFlags : [];
-    const node = [process.execPath, '--enable-source-maps', ...extra, ENTRY[entry]];
+    const node = [process.execPath, ...NODE_FLAGS[entry], ...extra, ENTRY[entry]];
     const niced =
       measured && measuredNice !== 0 ? ['nice', '-n', String(measuredNice), ...node] : node;
     const argv =

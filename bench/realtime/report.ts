@@ -121,7 +121,7 @@ export function throughputRows(name: string, unit: string, pair: Pair<Result>, t
   );
   // What one unit cost the server's process: steadier than the rate when
   // other processes share the cores.
-  addFigure(`${name}: server CPU µs per ${unit.replace(/\/s$/, '')}`, pair, cpuMicrosPerUnit, (r) =>
+  addFigure(`${name}: server CPU µs each`, pair, cpuMicrosPerUnit, (r) =>
     cpuMicrosPerUnit(r).toFixed(1),
   );
 }

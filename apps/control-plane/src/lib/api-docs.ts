@@ -30,7 +30,7 @@ export const ERROR_DOCS: Record<number, { description: string; code: string; mes
   },
   403: {
     description:
-      'FORBIDDEN: who is asking may not do this: an API key of another app, an API key outside its app\'s user routes, or one without the "users" scope on them.',
+      'FORBIDDEN: who is asking may not do this: an API key of another app, an API key outside its app\'s user routes, or one without the "users" scope on them. WRONG_PASSWORD on the account routes that ask for the current password: it is not the account\'s.',
     code: 'FORBIDDEN',
     message: 'App API keys can only manage the app users of their own app.',
   },
@@ -244,6 +244,58 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /v1/password/reset': {
     success: 'The password is changed and every other session ended.',
     example: { account: ACCOUNT },
+  },
+  'POST /v1/account/password': {
+    success: 'The password is changed; every other session has ended.',
+    example: { account: ACCOUNT, endedSessions: 2 },
+  },
+  'POST /v1/account/email': {
+    success:
+      'Accepted: a link is on its way to the new address, which replaces the current one once the link is opened.',
+    example: {
+      message:
+        'We have sent a link to grace@example.com. Your account keeps ada@example.com until the link is opened.',
+      pendingEmail: 'grace@example.com',
+    },
+  },
+  'DELETE /v1/account/email/pending': { success: 'No change of address is pending now.' },
+  'GET /v1/account/sessions': {
+    success: "The account's sessions, the current one marked.",
+    example: {
+      sessions: [
+        {
+          id: '019ae3c2-8a10-7b2c-9d3e-4f5a6b7c8d9e',
+          kind: 'cookie',
+          createdAt: WHEN,
+          lastUsedAt: WHEN,
+          expiresAt: '2027-01-05T10:00:00.000Z',
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36',
+          address: '203.0.113.7',
+          current: true,
+        },
+        {
+          id: '019ae3c2-7f1b-7c4e-9a52-3d6f0e1b2a48',
+          kind: 'bearer',
+          createdAt: WHEN,
+          lastUsedAt: null,
+          expiresAt: '2027-01-05T10:00:00.000Z',
+          userAgent: 'curl/8.5.0',
+          address: '198.51.100.20',
+          current: false,
+        },
+      ],
+      total: 2,
+    },
+  },
+  'DELETE /v1/account/sessions/:sessionId': {
+    success: 'The session has ended; its cookie or token no longer works.',
+  },
+  'POST /v1/account/sessions/revoke-others': {
+    success: 'Every other session has ended.',
+    example: { revoked: 3 },
+  },
+  'POST /v1/account/delete': {
+    success: 'The account, its apps and its sessions are deleted; this request logged out.',
   },
   'POST /v1/apps': {
     success:
@@ -469,8 +521,20 @@ const ERROR_VARIANTS: { status: number; url: RegExp; code: string; message: stri
       'This server does not use a self-signed local CA (TLS_SELF_SIGNED): there is nothing to trust.',
   },
   {
+    status: 403,
+    url: /^\/v1\/account\/(password|email|delete)$/,
+    code: 'WRONG_PASSWORD',
+    message: 'The current password is wrong. Nothing was changed.',
+  },
+  {
+    status: 404,
+    url: /^\/v1\/account\/sessions\/:sessionId$/,
+    code: 'NOT_FOUND',
+    message: 'Session 019ae3c2-8a10-7b2c-9d3e-4f5a6b7c8d9e was not found.',
+  },
+  {
     status: 409,
-    url: /^\/v1\/signup$/,
+    url: /^\/v1\/(signup|account\/email|email\/verify$)/,
     code: 'EMAIL_TAKEN',
     message: 'An account with this email already exists.',
   },

@@ -66,3 +66,31 @@ export const passwordResetEmail = (config: Config, to: string, token: string) =>
     link: linkTo(config, 'reset-password', token),
     outro: `The link works once and expires in ${hoursOf(ACCOUNT_TOKENS.reset_password.ttlMs)}. If you did not ask for this, you can ignore this email: your password stays the same.`,
   });
+
+/** To the new address: opening the link makes it the account's. */
+export const emailChangeEmail = (config: Config, to: string, token: string) =>
+  linkMessage({
+    to,
+    subject: 'Confirm your new email address for Hubstream',
+    intro:
+      'You asked to use this email address for your Hubstream account. Please confirm that it is yours:',
+    action: 'Confirm my new email address',
+    link: linkTo(config, 'verify-email', token),
+    outro: `Until you confirm, your account keeps its current address. The link works once and expires in ${hoursOf(ACCOUNT_TOKENS.change_email.ttlMs)}. If you did not ask for this, you can ignore this email.`,
+  });
+
+/** To the old address: a change asked for from a stolen session should not go unnoticed. */
+export function emailChangeNotice(config: Config, to: string, newEmail: string): EmailMessage {
+  const intro = `Someone signed in to your Hubstream account asked to change its email address from ${to} to ${newEmail}. The change happens only when the link we sent to ${newEmail} is opened.`;
+  const outro = `If this was not you, log in at ${publicHttpUrl(config)}, change your password and end the other sessions on the Account page.`;
+  return {
+    to,
+    subject: 'Your Hubstream email address is about to change',
+    text: `${intro}\n\n${outro}\n\nThe Hubstream team\n`,
+    html: [
+      `<p>${escapeHtml(intro)}</p>`,
+      `<p>${escapeHtml(outro)}</p>`,
+      '<p>The Hubstream team</p>',
+    ].join('\n'),
+  };
+}

@@ -10,6 +10,7 @@ export type AccountTokenPurpose = AccountToken['purpose'];
 export const ACCOUNT_TOKENS = {
   verify_email: { prefix: 'hsv_', ttlMs: 24 * 3600_000, label: 'email verification link' },
   reset_password: { prefix: 'hsr_', ttlMs: 3600_000, label: 'password reset link' },
+  change_email: { prefix: 'hse_', ttlMs: 24 * 3600_000, label: 'email change link' },
 } as const satisfies Record<AccountTokenPurpose, { prefix: string; ttlMs: number; label: string }>;
 
 /** Creates a token and returns it in clear, for the mail; it is never shown again. */
@@ -18,6 +19,8 @@ export async function issueAccountToken(
   accountId: string,
   purpose: AccountTokenPurpose,
   now = new Date(),
+  /** change_email: the address the account moves to when the link is opened. */
+  email: string | null = null,
 ): Promise<string> {
   const { prefix, ttlMs } = ACCOUNT_TOKENS[purpose];
   const token = randomToken(prefix);
@@ -25,6 +28,7 @@ export async function issueAccountToken(
     data: {
       accountId,
       purpose,
+      email,
       tokenHash: sha256(token),
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttlMs),
@@ -39,24 +43,27 @@ const invalid = (purpose: AccountTokenPurpose, why: string) =>
 /**
  * The token's row while it may still be used; otherwise INVALID_TOKEN with
  * the reason. Checked before any slow work, so bad links cost little.
+ * `also`: other purposes the same page accepts (the verify-email page opens
+ * both sign-up's links and links to confirm a new address).
  */
 export async function findUsableToken(
   prisma: PrismaClient,
   token: string,
   purpose: AccountTokenPurpose,
   now: Date,
+  also: readonly AccountTokenPurpose[] = [],
 ): Promise<AccountToken> {
   const row = await prisma.accountToken.findUnique({ where: { tokenHash: sha256(token) } });
-  if (!row || row.purpose !== purpose) {
+  if (!row || (row.purpose !== purpose && !also.includes(row.purpose))) {
     throw invalid(
       purpose,
       'is not valid. Check that you used the whole link, or ask for a new one.',
     );
   }
   if (row.usedAt)
-    throw invalid(purpose, 'has already been used. Ask for a new one if you need it.');
+    throw invalid(row.purpose, 'has already been used. Ask for a new one if you need it.');
   if (row.expiresAt.getTime() <= now.getTime()) {
-    throw invalid(purpose, 'has expired. Ask for a new one.');
+    throw invalid(row.purpose, 'has expired. Ask for a new one.');
   }
   return row;
 }

@@ -15,6 +15,7 @@ import {
   createAccount,
   openSession,
 } from './service.ts';
+import { accountSettingsRoutes, pendingEmailOf } from './settings.ts';
 import { sendVerificationEmail, verificationRoutes } from './verification.ts';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
@@ -24,13 +25,18 @@ export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   const { prisma } = context.db;
   await app.register(verificationRoutes, context);
   await app.register(passwordResetRoutes, context);
+  await app.register(accountSettingsRoutes, context);
   // Secure whenever the dashboard is public over https, and on any request
   // that came over TLS (the server's own, or a trusted proxy's X-Forwarded-Proto).
   const publicOverHttps = (context.config.PUBLIC_HTTP_URL ?? '').startsWith('https://');
 
   async function startSession(reply: FastifyReply, account: AccountRow, mode: 'token' | 'cookie') {
-    if (mode === 'token') return { token: await openSession(prisma, account.id, 'bearer') };
-    const token = await openSession(prisma, account.id, 'cookie');
+    const origin = {
+      userAgent: reply.request.headers['user-agent'],
+      address: reply.request.ip,
+    };
+    if (mode === 'token') return { token: await openSession(prisma, account.id, 'bearer', origin) };
+    const token = await openSession(prisma, account.id, 'cookie', origin);
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'lax',
@@ -115,7 +121,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       const account = await prisma.account.findUniqueOrThrow({
         where: { id: developer.accountId },
       });
-      return { account: accountView(account) };
+      const pendingEmail = await pendingEmailOf(prisma, account.id);
+      return { account: { ...accountView(account), ...(pendingEmail ? { pendingEmail } : {}) } };
     },
   );
 };

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { Email, Password } from '../../lib/schemas.ts';
+import { Email, Password, Uuid } from '../../lib/schemas.ts';
 
 export const Credentials = Type.Object(
   {
@@ -29,6 +29,12 @@ export const AccountView = Type.Object({
   email: Type.String(),
   emailVerified: Type.Boolean(),
   createdAt: Type.String(),
+  pendingEmail: Type.Optional(
+    Type.String({
+      description:
+        'The address the account moves to once the link mailed there is opened (GET /v1/me only); the account keeps `email` until then.',
+    }),
+  ),
 });
 
 export const SignupReply = Type.Object({
@@ -62,3 +68,72 @@ export const ResetPasswordBody = Type.Object(
 export const AccountReply = Type.Object({ account: AccountView });
 
 export const AcceptedReply = Type.Object({ message: Type.String() });
+
+// Account settings (settings.ts).
+
+/** The password the caller types to prove that it is the account's owner, not a borrowed session. */
+const CurrentPassword = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: "The account's current password.",
+});
+
+export const ChangePasswordBody = Type.Object(
+  { currentPassword: CurrentPassword, newPassword: Password },
+  { additionalProperties: false },
+);
+
+export const ChangePasswordReply = Type.Object({
+  account: AccountView,
+  endedSessions: Type.Integer({ description: 'How many other sessions were ended.' }),
+});
+
+export const ChangeEmailBody = Type.Object(
+  { email: Email, password: CurrentPassword },
+  { additionalProperties: false },
+);
+
+export const ChangeEmailReply = Type.Object({
+  message: Type.String(),
+  pendingEmail: Type.String(),
+});
+
+export const SessionView = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('cookie'), Type.Literal('bearer')], {
+    description: '"cookie": a dashboard login; "bearer": a session token for scripts.',
+  }),
+  createdAt: Type.String(),
+  lastUsedAt: Type.Union([Type.String(), Type.Null()], {
+    description: 'Updated at most once an hour; null when not used since it was opened.',
+  }),
+  expiresAt: Type.String(),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  address: Type.Union([Type.String(), Type.Null()], {
+    description: 'The client address that opened the session.',
+  }),
+  current: Type.Boolean({ description: 'Whether this is the session making the request.' }),
+});
+
+export const SessionsReply = Type.Object({
+  sessions: Type.Array(SessionView),
+  total: Type.Integer({ description: 'How many sessions the account has, listed or not.' }),
+});
+
+export const SessionIdParams = Type.Object({ sessionId: Uuid });
+
+export const RevokedReply = Type.Object({
+  revoked: Type.Integer({ description: 'How many sessions were ended.' }),
+});
+
+export const DeleteAccountBody = Type.Object(
+  {
+    email: Type.String({
+      minLength: 1,
+      maxLength: 254,
+      description: "The account's email address, typed to confirm.",
+    }),
+    password: CurrentPassword,
+  },
+  { additionalProperties: false },
+);

@@ -46,16 +46,25 @@ export async function checkCredentials(prisma: PrismaClient, email: string, pass
   throw new ApiError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
 }
 
+/** What the session list shows of where a session was opened. */
+export type SessionOrigin = { userAgent: string | undefined; address: string };
+
+/** Longest User-Agent kept: enough for any real browser's, and bounded. */
+export const USER_AGENT_MAX = 512;
+
 export async function openSession(
   prisma: PrismaClient,
   accountId: string,
   kind: 'cookie' | 'bearer',
+  origin?: SessionOrigin,
 ) {
   const token = randomToken(SESSION_TOKEN_PREFIX);
   await prisma.session.create({
     data: {
       accountId,
       kind,
+      userAgent: origin?.userAgent?.slice(0, USER_AGENT_MAX) || null,
+      address: origin?.address || null,
       tokenHash: sha256(token),
       expiresAt: new Date(Date.now() + SESSION_TTL_MS),
     },

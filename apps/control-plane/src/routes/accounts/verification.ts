@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AccountToken, Prisma } from '@hubstream/db';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../lib/schemas.ts';
@@ -21,6 +22,44 @@ export async function sendVerificationEmail(
   );
 }
 
+/** Opening a change_email link: the address it was mailed to becomes the account's. */
+async function changeEmail(tx: Prisma.TransactionClient, token: AccountToken, now: Date) {
+  const to = token.email;
+  if (!to) throw new Error(`change_email token ${token.id} has no address`);
+  const before = await tx.account.findUniqueOrThrow({ where: { id: token.accountId } });
+  let account: Awaited<ReturnType<typeof tx.account.update>>;
+  try {
+    account = await tx.account.update({
+      where: { id: token.accountId },
+      data: { email: to, emailVerified: true },
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'P2002') {
+      throw new ApiError(
+        'EMAIL_TAKEN',
+        `Another account has started using ${to} since the change was asked for. Your account keeps ${before.email}.`,
+      );
+    }
+    throw error;
+  }
+  // Links mailed to the old address to verify it mean nothing now.
+  await tx.accountToken.updateMany({
+    where: { accountId: token.accountId, purpose: 'verify_email', usedAt: null },
+    data: { usedAt: now },
+  });
+  await tx.auditEvent.create({
+    data: {
+      appId: null,
+      accountId: token.accountId,
+      actor: before.email,
+      action: 'account.email_changed',
+      target: token.accountId,
+      details: { from: before.email, to },
+    },
+  });
+  return account;
+}
+
 export const verificationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app,
   context,
@@ -34,17 +73,20 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
         tags: ['accounts'],
         summary: 'Verify the email address with the token from the mailed link',
         description:
-          'Needs no session: the link may be opened in another browser. Each token works once, for 24 hours.',
+          "Needs no session: the link may be opened in another browser. Each token works once, for 24 hours. A link from a change of address (POST /v1/account/email) makes the new address the account's, verified; EMAIL_TAKEN if another account took it meanwhile.",
         security: [],
         body: VerifyEmailBody,
-        response: { 200: AccountReply, ...errors(400) },
+        response: { 200: AccountReply, ...errors(400, 409) },
       },
     },
     async (request) => {
       const now = new Date();
-      const token = await findUsableToken(prisma, request.body.token, 'verify_email', now);
+      const token = await findUsableToken(prisma, request.body.token, 'verify_email', now, [
+        'change_email',
+      ]);
       const account = await prisma.$transaction(async (tx) => {
         await spendToken(tx, token, now);
+        if (token.purpose === 'change_email') return changeEmail(tx, token, now);
         return tx.account.update({
           where: { id: token.accountId },
           data: { emailVerified: true },

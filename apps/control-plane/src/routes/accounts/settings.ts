@@ -1,0 +1,338 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { PrismaClient } from '@hubstream/db';
+import Type from 'typebox';
+import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../../lib/audit.ts';
+import { errors } from '../../lib/schemas.ts';
+import { emailKey, hashPassword, verifyPassword } from '../../lib/secrets.ts';
+import { requireDeveloper } from '../../plugins/auth.ts';
+import { emailChangeEmail, emailChangeNotice, SEND_EMAIL_JOB } from './account-mail.ts';
+import { issueAccountToken } from './account-tokens.ts';
+import { accountRateLimit } from './rate-limit.ts';
+import {
+  ChangeEmailBody,
+  ChangeEmailReply,
+  ChangePasswordBody,
+  ChangePasswordReply,
+  DeleteAccountBody,
+  RevokedReply,
+  SessionIdParams,
+  SessionsReply,
+} from './schemas.ts';
+import { accountView } from './service.ts';
+
+// The logged-in developer's own account: its password, its email address,
+// its sessions, and deleting it. Whatever could lock the owner out or hand
+// the account to someone else (password, address, deletion) asks for the
+// current password again, so a session left open on a shared computer is
+// not enough; those routes are rate limited like log-in, since each is a
+// password guess.
+
+/** Most sessions listed: the newest, so a pile of old script tokens cannot grow the reply. */
+export const SESSIONS_LISTED = 100;
+
+const tags = ['accounts'];
+
+export const WRONG_PASSWORD_MESSAGE = 'The current password is wrong. Nothing was changed.';
+
+/** The account, when `password` is its password; otherwise WRONG_PASSWORD. */
+async function confirmPassword(prisma: PrismaClient, accountId: string, password: string) {
+  const account = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });
+  if (!(await verifyPassword(account.passwordHash, password))) {
+    throw new ApiError('WRONG_PASSWORD', WRONG_PASSWORD_MESSAGE);
+  }
+  return account;
+}
+
+/** The address the account is moving to: the newest change link not yet opened, used or expired. */
+export async function pendingEmailOf(prisma: PrismaClient, accountId: string, now = new Date()) {
+  const row = await prisma.accountToken.findFirst({
+    where: { accountId, purpose: 'change_email', usedAt: null, expiresAt: { gt: now } },
+    orderBy: { createdAt: 'desc' },
+    select: { email: true },
+  });
+  return row?.email ?? undefined;
+}
+
+export const accountSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+
+  app.post(
+    '/account/password',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags,
+        summary: 'Change the password',
+        description:
+          'Needs the current password. Every other session of the account ends (dashboard logins and session tokens); the one making the request stays. Password reset links mailed earlier stop working.',
+        body: ChangePasswordBody,
+        response: { 200: ChangePasswordReply, ...errors(401, 403, 429) },
+      },
+    },
+    async (request) => {
+      const developer = await requireDeveloper(prisma, request);
+      const { accountId, sessionId } = developer;
+      await confirmPassword(prisma, accountId, request.body.currentPassword);
+      const passwordHash = await hashPassword(request.body.newPassword);
+      const now = new Date();
+      const { account, endedSessions } = await prisma.$transaction(async (tx) => {
+        // Whoever learnt the old password may hold a session; the caller keeps its own.
+        const ended = await tx.session.deleteMany({ where: { accountId, id: { not: sessionId } } });
+        // A reset link mailed before would undo the change.
+        await tx.accountToken.updateMany({
+          where: { accountId, purpose: 'reset_password', usedAt: null },
+          data: { usedAt: now },
+        });
+        const account = await tx.account.update({
+          where: { id: accountId },
+          data: { passwordHash },
+        });
+        await audit(tx, {
+          appId: null,
+          principal: developer,
+          action: 'account.password_changed',
+          target: accountId,
+          details: { endedSessions: ended.count },
+        });
+        return { account, endedSessions: ended.count };
+      });
+      return { account: accountView(account), endedSessions };
+    },
+  );
+
+  app.post(
+    '/account/email',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags,
+        summary: 'Change the email address (confirmed by a link mailed to the new one)',
+        description:
+          'Needs the current password. Mails a link to the new address, and a notice to the current one; the account keeps its current address, for logging in and for mail, until the link is opened (POST /v1/email/verify with its token), within 24 hours. Asking again replaces the earlier request. An address another account uses is refused (EMAIL_TAKEN), as on sign-up.',
+        body: ChangeEmailBody,
+        response: { 202: ChangeEmailReply, ...errors(400, 401, 403, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const developer = await requireDeveloper(prisma, request);
+      // The password first: without it, nothing here tells whether an address is taken.
+      const account = await confirmPassword(prisma, developer.accountId, request.body.password);
+      const email = emailKey(request.body.email);
+      if (email === account.email) {
+        throw new ApiError(
+          'VALIDATION_FAILED',
+          `${email} is already this account's email address.`,
+          [{ in: 'body', path: '/email', message: 'is the current address' }],
+        );
+      }
+      if (await prisma.account.findUnique({ where: { email }, select: { id: true } })) {
+        throw new ApiError('EMAIL_TAKEN', 'An account with this email already exists.');
+      }
+      const now = new Date();
+      // Only the newest request counts: earlier links stop working.
+      await prisma.accountToken.updateMany({
+        where: { accountId: account.id, purpose: 'change_email', usedAt: null },
+        data: { usedAt: now },
+      });
+      const token = await issueAccountToken(prisma, account.id, 'change_email', now, email);
+      await context.jobs.enqueue(SEND_EMAIL_JOB, emailChangeEmail(context.config, email, token));
+      await context.jobs
+        .enqueue(SEND_EMAIL_JOB, emailChangeNotice(context.config, account.email, email))
+        .catch((error: unknown) => {
+          // The change itself can go on: the link to the new address is on its way.
+          request.log.error({ err: error }, 'could not queue the email change notice');
+        });
+      await audit(prisma, {
+        appId: null,
+        principal: developer,
+        action: 'account.email_change_requested',
+        target: account.id,
+        details: { to: email },
+      });
+      return reply.code(202).send({
+        message: `We have sent a link to ${email}. Your account keeps ${account.email} until the link is opened.`,
+        pendingEmail: email,
+      });
+    },
+  );
+
+  app.delete(
+    '/account/email/pending',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a change of email address that is waiting for its link',
+        description:
+          'The link mailed to the new address stops working. Answers 204 also when nothing was pending.',
+        response: { 204: Type.Null(), ...errors(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const developer = await requireDeveloper(prisma, request);
+      await prisma.accountToken.updateMany({
+        where: { accountId: developer.accountId, purpose: 'change_email', usedAt: null },
+        data: { usedAt: new Date() },
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/account/sessions',
+    {
+      schema: {
+        tags,
+        summary: "The account's sessions",
+        description: `Dashboard logins and session tokens that have not expired, newest first (at most ${SESSIONS_LISTED}; \`total\` counts all). \`current\` marks the one making the request.`,
+        response: { 200: SessionsReply, ...errors(401, 403) },
+      },
+    },
+    async (request) => {
+      const developer = await requireDeveloper(prisma, request);
+      const where = { accountId: developer.accountId, expiresAt: { gt: new Date() } };
+      const [rows, total] = await Promise.all([
+        prisma.session.findMany({ where, orderBy: { createdAt: 'desc' }, take: SESSIONS_LISTED }),
+        prisma.session.count({ where }),
+      ]);
+      // The caller's own session is always listed, even past the newest ones.
+      if (!rows.some((row) => row.id === developer.sessionId)) {
+        const own = await prisma.session.findUnique({ where: { id: developer.sessionId } });
+        if (own) rows.unshift(own);
+      }
+      return {
+        sessions: rows.map((row) => ({
+          id: row.id,
+          kind: row.kind,
+          createdAt: row.createdAt.toISOString(),
+          lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+          expiresAt: row.expiresAt.toISOString(),
+          userAgent: row.userAgent,
+          address: row.address,
+          current: row.id === developer.sessionId,
+        })),
+        total,
+      };
+    },
+  );
+
+  app.delete(
+    '/account/sessions/:sessionId',
+    {
+      schema: {
+        tags,
+        summary: 'End one session',
+        description:
+          "Ends a session of this account: its cookie or token stops working at once. Ending the current session logs out. Another account's session answers 404, as an unknown one does.",
+        params: SessionIdParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const developer = await requireDeveloper(prisma, request);
+      const { sessionId } = request.params;
+      const { count } = await prisma.session.deleteMany({
+        where: { id: sessionId, accountId: developer.accountId },
+      });
+      if (count === 0) throw new ApiError('NOT_FOUND', `Session ${sessionId} was not found.`);
+      if (sessionId === developer.sessionId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/account/sessions/revoke-others',
+    {
+      schema: {
+        tags,
+        summary: 'End every session but this one',
+        response: { 200: RevokedReply, ...errors(401, 403) },
+      },
+    },
+    async (request) => {
+      const developer = await requireDeveloper(prisma, request);
+      const { count } = await prisma.session.deleteMany({
+        where: { accountId: developer.accountId, id: { not: developer.sessionId } },
+      });
+      return { revoked: count };
+    },
+  );
+
+  app.post(
+    '/account/delete',
+    {
+      config: { rateLimit: accountRateLimit(context) },
+      schema: {
+        tags,
+        summary: 'Delete the account and all its apps',
+        description:
+          "Confirm by sending the account's email address and its password. Deletes every app of the account with its users, API keys (they stop working at once), rules and records (what the apps left in Redis is purged by a queued job, as when an app is deleted), ends every session and logs out. The audit trail keeps who deleted what. This cannot be undone.",
+        body: DeleteAccountBody,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const developer = await requireDeveloper(prisma, request);
+      const current = await prisma.account.findUniqueOrThrow({
+        where: { id: developer.accountId },
+      });
+      if (emailKey(request.body.email) !== current.email) {
+        throw new ApiError(
+          'VALIDATION_FAILED',
+          `Type the account's email address, ${current.email}, to confirm that you want to delete it.`,
+          [{ in: 'body', path: '/email', message: "is not the account's email address" }],
+        );
+      }
+      await confirmPassword(prisma, developer.accountId, request.body.password);
+      const apps = await prisma.$transaction(async (tx) => {
+        const apps = await tx.app.findMany({
+          where: { accountId: developer.accountId },
+          select: { id: true, name: true },
+        });
+        for (const found of apps) {
+          await audit(tx, {
+            appId: null,
+            principal: developer,
+            action: 'app.deleted',
+            target: found.id,
+            details: { name: found.name, reason: 'account deleted' },
+          });
+        }
+        await audit(tx, {
+          appId: null,
+          principal: developer,
+          action: 'account.deleted',
+          target: developer.accountId,
+          details: { apps: apps.length },
+        });
+        // The apps' users, keys, rules and records go with them (foreign
+        // key cascades); the account's sessions and mailed links with it.
+        await tx.app.deleteMany({ where: { accountId: developer.accountId } });
+        await tx.account.delete({ where: { id: developer.accountId } });
+        return apps;
+      });
+      // Committed: the realtime nodes drop the apps and their clients, and
+      // the worker purges what they left in Redis. A failure here leaves
+      // the deletion standing, so it is logged, not answered.
+      for (const found of apps) {
+        await context.bus
+          .publish(found.id, 'app.changed', { what: 'deleted' })
+          .catch((error: unknown) => {
+            request.log.error({ err: error, app: found.id }, 'could not announce a deleted app');
+          });
+        await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
+          request.log.error(
+            { err: error, app: found.id },
+            'could not queue the purge of a deleted app',
+          );
+        });
+      }
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+};

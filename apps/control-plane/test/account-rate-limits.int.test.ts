@@ -110,4 +110,20 @@ describe('account rate limits', () => {
     expect(statuses).toEqual([202, 202, 202]);
     expect(queued).toHaveLength(4); // sign-up's mail and three resent
   });
+
+  it('refuses the fourth guess of the current password on each account settings route', async () => {
+    const { token, email } = await signUp(h);
+    const guesses = {
+      '/v1/account/password': { currentPassword: 'guess', newPassword: 'a brand new passphrase' },
+      '/v1/account/email': { email: 'elsewhere@example.com', password: 'guess' },
+      '/v1/account/delete': { email, password: 'guess' },
+    };
+    for (const [path, body] of Object.entries(guesses)) {
+      const statuses = await expectFourthRefused(() => h.call('POST', path, { token, body }));
+      expect(statuses, path).toEqual([403, 403, 403]);
+    }
+    // Each was refused before doing anything: the account and its password stand.
+    const login = await h.call('POST', '/v1/login', { body: { email, password: PASSWORD } });
+    expect(login.status).toBe(200);
+  });
 });

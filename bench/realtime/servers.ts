@@ -21,6 +21,17 @@ const FILES: Record<ProcessKind, string> = {
   'cluster-node': fileURLToPath(new URL('./server-cluster-node.ts', import.meta.url)),
   deepstream: fileURLToPath(new URL('./server-deepstream.ts', import.meta.url)),
 };
+/**
+ * Node flags of each kind beyond the bench's own: Hubstream's realtime nodes
+ * run with V8's GC on their event loop in every deployment (package.json's
+ * start scripts), so they do here too.
+ */
+const FLAGS: Record<ProcessKind, readonly string[]> = {
+  baseline: [],
+  deepstream: [],
+  hubstream: ['--single-threaded-gc'],
+  'cluster-node': ['--single-threaded-gc'],
+};
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;
 
@@ -79,6 +90,7 @@ export class ServerProcess {
         process.execPath,
         ...process.execArgv,
         '--expose-gc',
+        ...FLAGS[kind],
         FILES[kind],
       ],
       { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...env } },

@@ -9,6 +9,7 @@ import {
   VerifyBanner,
   VerifyEmailPage,
 } from './pages/account-pages.tsx';
+import { AccountSettingsPage, SettingsRedirect } from './pages/account-settings.tsx';
 import { AppPage } from './pages/app-page.tsx';
 import { AppsPage } from './pages/apps-page.tsx';
 import { GuidePage, isGuidePath } from './pages/guides-page.tsx';
@@ -46,9 +47,11 @@ function Routes() {
   if (!signedIn) {
     if (path === '/signup') return <SignupPage />;
     if (path === '/forgot-password') return <ForgotPasswordPage />;
-    return <LoginPage />;
+    return <LoginPage deleted={path === '/login' && query.get('deleted') === '1'} />;
   }
   if (path === '/apps') return <AppsPage />;
+  if (path === '/account') return <AccountSettingsPage />;
+  if (path === '/settings') return <SettingsRedirect />;
   const appMatch = match('/apps/:id', path) ?? match('/apps/:id/:tab', path);
   if (appMatch?.id) return <AppPage appId={appMatch.id} tab={appMatch.tab ?? 'overview'} />;
   if (PUBLIC_ONLY.includes(path) || path === '/') return <Loading />;

@@ -152,6 +152,9 @@ function AccountMenu({ email }: { email: string }) {
             <Link to="/apps">Your apps</Link>
           </li>
           <li>
+            <Link to="/account">Account settings</Link>
+          </li>
+          <li>
             <Link to="/guides">Guides</Link>
           </li>
           <li>

@@ -82,7 +82,7 @@ export function SignupPage() {
   );
 }
 
-export function LoginPage() {
+export function LoginPage({ deleted = false }: { deleted?: boolean }) {
   const session = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -102,6 +102,7 @@ export function LoginPage() {
   return (
     <main className="auth-card">
       <PageTitle>Log in to Hubstream</PageTitle>
+      {deleted ? <Notice>Your account was deleted, with its apps. Goodbye.</Notice> : null}
       <form onSubmit={submit} noValidate>
         <Field
           label="Email"
@@ -242,7 +243,8 @@ export function ResetPasswordPage({ token }: { token: string | null }) {
 
 export function VerifyEmailPage({ token }: { token: string | null }) {
   const session = useSession();
-  const [state, setState] = useState<'working' | 'done' | { error: unknown }>('working');
+  // Done: the account's address, which a change-of-address link has just set.
+  const [state, setState] = useState<'working' | { email: string } | { error: unknown }>('working');
   const started = useRef(false);
   useEffect(() => {
     if (started.current) return;
@@ -251,9 +253,9 @@ export function VerifyEmailPage({ token }: { token: string | null }) {
       setState({ error: new Error('This link has no token. Open the link from the email again.') });
       return;
     }
-    api('POST', '/email/verify', { token }).then(
-      () => {
-        setState('done');
+    api<{ account: Account }>('POST', '/email/verify', { token }).then(
+      ({ account }) => {
+        setState({ email: account.email });
         void session.refresh();
       },
       (error: unknown) => setState({ error }),
@@ -263,8 +265,12 @@ export function VerifyEmailPage({ token }: { token: string | null }) {
     <main className="auth-card">
       <PageTitle>Verify your email address</PageTitle>
       {state === 'working' ? <Loading label="Verifying…" /> : null}
-      {state === 'done' ? <Notice>Your email address is verified. Thank you.</Notice> : null}
-      {typeof state === 'object' ? <ErrorMessage error={state.error} /> : null}
+      {typeof state === 'object' && 'email' in state ? (
+        <Notice>
+          Your email address is verified. Thank you. Your account's address is {state.email}.
+        </Notice>
+      ) : null}
+      {typeof state === 'object' && 'error' in state ? <ErrorMessage error={state.error} /> : null}
       <p>
         <Link to="/apps">Go to your apps</Link>
       </p>

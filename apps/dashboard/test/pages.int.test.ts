@@ -329,6 +329,7 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
       ['limits', `${app}/limits`],
       ['audit', `${app}/audit`],
       ['settings', `${app}/settings`],
+      ['account', '/account'],
       ['guides', '/guides'],
       ['guide-valve', '/guides/valve'],
       ['not-found', '/nowhere'],

@@ -87,10 +87,21 @@ function bundledPath(specifier, resolveDir) {
   return path.join(path.dirname(require.resolve('yaml/package.json')), 'browser/index.js');
 }
 
+/**
+ * What a self-contained program (see SELF_CONTAINED) still loads from
+ * node_modules: the workspace's own packages (each has one copy in a process,
+ * shared with the other packages that import it), native and WebAssembly
+ * packages, which a bundle cannot hold, and optional native speed-ups of ws.
+ */
+const STILL_EXTERNAL =
+  /^(@hubstream\/|argon2$|@electric-sql\/pglite|pglite-prisma-adapter$|bufferutil$|utf-8-validate$)/;
+
 // Bare imports are left to Node at run time (but BUNDLED's); relative imports
 // are bundled. Loading a server's ~150 own modules one by one (resolution,
-// a read and a source map each) was a large part of its start.
-function keepImports() {
+// a read and a source map each) was a large part of its start. With
+// `withDependencies` (a self-contained program), every bare import but
+// STILL_EXTERNAL's is bundled too.
+function keepImports({ withDependencies = false } = {}) {
   return {
     name: 'keep-imports',
     setup(b) {
@@ -98,6 +109,16 @@ function keepImports() {
         if (args.kind === 'entry-point') return undefined;
         const relative = args.path.startsWith('./') || args.path.startsWith('../');
         if (!relative) {
+          if (
+            withDependencies &&
+            !args.path.startsWith('node:') &&
+            !STILL_EXTERNAL.test(args.path)
+          ) {
+            const bundled = BUNDLED.test(args.path)
+              ? bundledPath(args.path, args.resolveDir)
+              : undefined;
+            return bundled ? { path: bundled } : undefined;
+          }
           // TypeBox is published as ~700 small ES modules, and loading them
           // one by one is a good part of a server's start: it is bundled
           // into the package (shared code in a chunk), every other package
@@ -129,6 +150,33 @@ const VENDOR_EXTERNAL = ['pg', 'pg-native', 'msgpackr-extract'];
 const PROGRAMS = ['main.ts', 'migrate.ts', 'healthcheck.ts', 'cli.ts'];
 
 /**
+ * Programs a package lists in its package.json as `"hubstreamBuild":
+ * {"selfContained": ["main.ts"]}`: each is bundled on its own, into one file
+ * with the npm packages it imports (fastify and its ~150 CommonJS modules for
+ * the realtime node), which Node otherwise resolves, reads, wraps and
+ * source-maps one by one at every start; the workspace's packages and
+ * STILL_EXTERNAL stay imports. Only for a program in whose process nothing
+ * else loads the same npm packages from node_modules (there would be two
+ * copies): the realtime role's main is the only user of fastify in its
+ * process. Caveat: a bundled package's own files next to its modules (pino's
+ * transport workers, found from __dirname) are not there; nothing uses them
+ * in such a program (the logger is @hubstream/service's pino, loaded as usual).
+ */
+function selfContainedOf(dir) {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  return (manifest.hubstreamBuild?.selfContained ?? []).map((file) => path.join(dir, 'src', file));
+}
+
+/**
+ * Bundled CommonJS calls `require` (for Node's built-in modules, and the
+ * lazy requires inside the packages); an ES module has none, so the
+ * bundle's first line makes one, for the module's own location.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __hubstreamCreateRequire } from 'node:module';\n" +
+  'const require = __hubstreamCreateRequire(import.meta.url);';
+
+/**
  * The files of a package that become files of its dist/: what its
  * package.json exports, and its programs. Everything they import from the
  * package is bundled into them (code shared between them in dist/chunks).
@@ -145,7 +193,8 @@ function entryPointsOf(dir, src) {
 async function compile(dir) {
   const src = path.join(dir, 'src');
   const sources = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
-  const entryPoints = entryPointsOf(dir, src);
+  const selfContained = selfContainedOf(dir);
+  const entryPoints = entryPointsOf(dir, src).filter((file) => !selfContained.includes(file));
   // src/vendor/*.cjs: CommonJS modules bundled with every package they
   // require into one file of the same name in dist/vendor (see the file
   // itself for why); read with createRequire, they need no other build step.
@@ -154,23 +203,19 @@ async function compile(dir) {
   // Before a start, a package whose sources are as they were at its last
   // build (same files, none modified since) is not compiled again.
   const stampFile = path.join(outdir, '.sources-stamp');
-  // (This script's own mtime too: a change to how it compiles rebuilds everything.)
-  const inputs = [...sources, ...vendored];
+  // (This script's own mtime too: a change to how it compiles rebuilds
+  // everything; and package.json's, which names the entry points.)
+  const inputs = [...sources, ...vendored, path.join(dir, 'package.json')];
   const stamp = `${inputs.join('\n')}\n${Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...inputs.map((f) => statSync(f).mtimeMs))}`;
   if (ifChanged && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return 0;
   // A full build starts clean; before a start, files are only overwritten
   // (a running process may still load one of them on demand).
   if (!ifChanged) rmSync(outdir, { recursive: true, force: true });
   const { build } = await import('esbuild');
-  await build({
-    entryPoints,
+  const common = {
     outbase: src,
     outdir,
     bundle: true,
-    // Code that several entry points share goes into a chunk once.
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    plugins: [keepImports()],
     platform: 'node',
     format: 'esm',
     target: 'node20.19',
@@ -178,7 +223,23 @@ async function compile(dir) {
     sourcesContent: false,
     tsconfig: path.join(dir, 'tsconfig.json'),
     logLevel: 'warning',
+  };
+  await build({
+    ...common,
+    entryPoints,
+    // Code that several entry points share goes into a chunk once.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [keepImports()],
   });
+  for (const program of selfContained) {
+    await build({
+      ...common,
+      entryPoints: [program],
+      plugins: [keepImports({ withDependencies: true })],
+      banner: { js: REQUIRE_BANNER },
+    });
+  }
   for (const file of vendored) {
     await build({
       entryPoints: [file],
@@ -192,7 +253,7 @@ async function compile(dir) {
     });
   }
   writeFileSync(stampFile, stamp);
-  return inputs.length;
+  return sources.length + vendored.length;
 }
 
 function dashboardHash() {

@@ -33,6 +33,7 @@ import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
 import { localCaRoutes, registerClientBundle } from './routes/local-setup/routes.ts';
 import { permissionRoutes } from './routes/permissions/routes.ts';
+import { recordRoutes } from './routes/records/routes.ts';
 import { usageRoutes } from './routes/usage/routes.ts';
 import { webhookTestRoutes } from './routes/webhook-test/routes.ts';
 
@@ -150,6 +151,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
       await v1.register(permissionRoutes, context);
       await v1.register(auditRoutes, context);
       await v1.register(usageRoutes, context);
+      await v1.register(recordRoutes, context);
       await v1.register(webhookTestRoutes, context);
       await v1.register(localCaRoutes, context);
     },

@@ -2,6 +2,7 @@ import type { ClusterBus, JobQueue } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import type { Logger } from '@hubstream/service';
+import type { RealtimeDataTransport } from './routes/records/realtime-data.ts';
 
 /** What every route needs, handed to the route plugins by buildApp. */
 export type ControlPlaneContext = {
@@ -10,6 +11,12 @@ export type ControlPlaneContext = {
   bus: ClusterBus;
   jobs: JobQueue;
   logger: Logger;
+  /**
+   * How the data browser reaches a realtime node's HTTP data API. Unset:
+   * over HTTP at REALTIME_INTERNAL_URL (or the public realtime URL). The
+   * standalone process hands its own realtime node's, in-process.
+   */
+  realtimeData?: RealtimeDataTransport;
 };
 
 export const SESSION_COOKIE = 'hs_session';

@@ -1,3 +1,7 @@
 export { BODY_LIMIT_BYTES, buildApp, type ControlPlaneOptions } from './app.ts';
 export type { ControlPlaneContext } from './context.ts';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './errors.ts';
+export {
+  injectTransport,
+  type RealtimeDataTransport,
+} from './routes/records/realtime-data.ts';

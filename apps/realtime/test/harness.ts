@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
-import { buildApp as buildControlPlane } from '@hubstream/control-plane';
+import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger, type Logger } from '@hubstream/service';
@@ -114,6 +114,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     bus: await makeBus('control-plane'),
     jobs,
     logger,
+    // The data browser's record routes reach node 0 (built below) in-process.
+    realtimeData: injectTransport(() => nodes[0]),
   });
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
   const redisConnections: Redis[] = [];

@@ -9,7 +9,7 @@ import {
   openRedisServices,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
-import { buildApp as buildControlPlane } from '@hubstream/control-plane';
+import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
 import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import {
@@ -257,6 +257,9 @@ export async function startStandalone(
       nodeId,
     });
     closers.push(close);
+    // The data browser edits records through this process' realtime node,
+    // in-process (no port, TLS or credential on the wire), built just below.
+    let realtimeNode: FastifyInstance | undefined;
     const controlPlane = await buildControlPlane({
       config,
       db,
@@ -264,6 +267,7 @@ export async function startStandalone(
       jobs,
       logger,
       serverFactory: controlPlaneTransport.serverFactory,
+      realtimeData: injectTransport(() => realtimeNode),
     });
     servers.push(controlPlane);
     const realtime = await buildRealtime({
@@ -275,6 +279,7 @@ export async function startStandalone(
       ...(redis ? { redis } : {}),
       serverFactory: realtimeTransport.serverFactory,
     });
+    realtimeNode = realtime;
     servers.push(realtime);
     const usage = new UsageReporter({
       nodeId,

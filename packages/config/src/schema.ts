@@ -72,6 +72,10 @@ export const configSchema = Type.Object(
       description:
         'Base URL at which clients reach realtime nodes; app URLs are this plus /APP_ID. Unset: ws://localhost:REALTIME_PORT.',
     }),
+    REALTIME_INTERNAL_URL: url(['http', 'https'], {
+      description:
+        "Where the control plane reaches a realtime node's HTTP data API (a node or the nodes' load balancer) for the dashboard's data browser. Unset: PUBLIC_REALTIME_URL with http(s). `pnpm start` needs none.",
+    }),
     TLS_CERT_FILE: Type.Optional(
       Type.String({
         minLength: 1,

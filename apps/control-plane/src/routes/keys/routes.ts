@@ -230,7 +230,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     async (request) => {
       const { app: found } = await requireApp(prisma, request, request.params.id);
       const keys = await prisma.apiKey.findMany({
-        where: { appId: found.id },
+        // The keys the data browser makes for itself (records/realtime-data.ts) are not the developer's.
+        where: { appId: found.id, NOT: { scopes: { has: 'console' } } },
         orderBy: { createdAt: 'asc' },
       });
       return { keys: keys.map(keyView) };

@@ -96,12 +96,22 @@ function bundledPath(specifier, resolveDir) {
 const STILL_EXTERNAL =
   /^(@hubstream\/|argon2$|@electric-sql\/pglite|pglite-prisma-adapter$|bufferutil$|utf-8-validate$)/;
 
+/** The npm package a bare import names: `pg` of `pg/lib/x.js`, `@scope/name` of `@scope/name/sub`. */
+const packageOf = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
+
 // Bare imports are left to Node at run time (but BUNDLED's); relative imports
 // are bundled. Loading a server's ~150 own modules one by one (resolution,
-// a read and a source map each) was a large part of its start. With
-// `withDependencies` (a self-contained program), every bare import but
-// STILL_EXTERNAL's is bundled too.
-function keepImports({ withDependencies = false } = {}) {
+// a read and a source map each) was a large part of its start. Bundled too:
+// with `withDependencies` (a self-contained program), every bare import but
+// STILL_EXTERNAL's; the npm packages in `bundle` (a package's
+// hubstreamBuild.bundle); and what a bundled npm package imports in turn
+// (but STILL_EXTERNAL's), since a package's own dependencies do not resolve
+// from our dist/.
+function keepImports({ withDependencies = false, bundle = [] } = {}) {
   return {
     name: 'keep-imports',
     setup(b) {
@@ -109,11 +119,13 @@ function keepImports({ withDependencies = false } = {}) {
         if (args.kind === 'entry-point') return undefined;
         const relative = args.path.startsWith('./') || args.path.startsWith('../');
         if (!relative) {
-          if (
-            withDependencies &&
+          const inBundle =
             !args.path.startsWith('node:') &&
-            !STILL_EXTERNAL.test(args.path)
-          ) {
+            !STILL_EXTERNAL.test(args.path) &&
+            (withDependencies ||
+              bundle.includes(packageOf(args.path)) ||
+              args.importer.includes(`${path.sep}node_modules${path.sep}`));
+          if (inBundle) {
             const bundled = BUNDLED.test(args.path)
               ? bundledPath(args.path, args.resolveDir)
               : undefined;
@@ -168,9 +180,25 @@ function selfContainedOf(dir) {
 }
 
 /**
+ * npm packages a package lists as `"hubstreamBuild": {"bundle": [...]}`:
+ * bundled into its dist/ (with their own dependencies) instead of loaded
+ * from node_modules, for the same reason as the self-contained programs.
+ * Only packages that no other package of a process imports at run time
+ * (there would be two copies): prom-client and pino in @hubstream/service
+ * (fastify's own pino is fastify's), pg and its Prisma adapter in
+ * @hubstream/db (the Redis vendor bundle loads pg only for BullMQ's unused
+ * Postgres backend).
+ */
+function bundledDependenciesOf(dir) {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  return manifest.hubstreamBuild?.bundle ?? [];
+}
+
+/**
  * Bundled CommonJS calls `require` (for Node's built-in modules, and the
  * lazy requires inside the packages); an ES module has none, so the
- * bundle's first line makes one, for the module's own location.
+ * bundle's first line makes one, for the module's own location. (esbuild
+ * renames our own modules' top-level `require`s, so they do not clash.)
  */
 const REQUIRE_BANNER =
   "import { createRequire as __hubstreamCreateRequire } from 'node:module';\n" +
@@ -194,6 +222,7 @@ async function compile(dir) {
   const src = path.join(dir, 'src');
   const sources = filesUnder(src).filter((f) => /\.(m|c)?ts$/.test(f) && !f.endsWith('.d.ts'));
   const selfContained = selfContainedOf(dir);
+  const bundle = bundledDependenciesOf(dir);
   const entryPoints = entryPointsOf(dir, src).filter((file) => !selfContained.includes(file));
   // src/vendor/*.cjs: CommonJS modules bundled with every package they
   // require into one file of the same name in dist/vendor (see the file
@@ -230,7 +259,8 @@ async function compile(dir) {
     // Code that several entry points share goes into a chunk once.
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [keepImports()],
+    plugins: [keepImports({ bundle })],
+    ...(bundle.length > 0 ? { banner: { js: REQUIRE_BANNER } } : {}),
   });
   for (const program of selfContained) {
     await build({

@@ -90,6 +90,35 @@ describe('account settings', () => {
   };
   const me = (token: string) => h.call('GET', '/v1/me', { token });
 
+  it('answers 401 without a session and 403 to an app API key on every account route', async () => {
+    const { token, email } = await account('auth');
+    const app = await createApp(h, token, 'Keyed');
+    const key = await h.call('POST', `/v1/apps/${app.id}/keys`, { token, body: { name: 'k' } });
+    const doc = (await h.call('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const bodies: Record<string, unknown> = {
+      '/v1/account/password': { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+      '/v1/account/email': { email: 'x@example.com', password: PASSWORD },
+      '/v1/account/delete': { email, password: PASSWORD },
+    };
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/v1/account/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => [m.toUpperCase(), path]));
+    expect(routes.length).toBe(7);
+    for (const [method, path] of routes as [string, string][]) {
+      const url = path.replace('{sessionId}', '019ae3c2-0000-7000-8000-000000000000');
+      const body = bodies[path];
+      const anonymous = await h.call(method, url, body ? { body } : {});
+      expect(anonymous.status, `${method} ${path}`).toBe(401);
+      const keyed = await h.call(method, url, { token: key.body.key, ...(body ? { body } : {}) });
+      expect(keyed.status, `${method} ${path} with an API key`).toBe(403);
+    }
+    // None of it changed anything.
+    expect((await me(token)).status).toBe(200);
+    expect((await login(email)).status).toBe(200);
+  });
+
   describe('change password', () => {
     it('needs the current password and ends every other session, keeping this one', async () => {
       const { email, token: first } = await account('pw');

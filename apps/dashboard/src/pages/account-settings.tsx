@@ -293,7 +293,7 @@ function SessionsSection({ version }: { version: number }) {
                         onClick={() => void endOne(row)}
                         aria-label={
                           row.current
-                            ? 'End this session (log out)'
+                            ? 'Log out (end this session)'
                             : `End the session of ${describeUserAgent(row.userAgent, row.kind)}, signed in ${formatDate(row.createdAt)}`
                         }
                       >

@@ -156,6 +156,8 @@ export class ServerProcess {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
+      // Warnings (process.emitWarning) and V8's own traces go to stderr.
+      if (measured && measuredLog) appendFileSync(measuredLog, chunk);
     });
     const up = new Promise<LogEntry>((resolve, reject) => {
       const timer = setTimeout(
@@ -268,7 +270,7 @@ export async function setGroupNice(pid: number, nice: number): Promise<void> {
   }
 }
 
-/** A file that gets a copy of the measured server's stdout (with --trace-gc, say), or null. */
+/** A file that gets a copy of the measured server's stdout and stderr (with --trace-gc, say), or null. */
 let measuredLog: string | null = null;
 export function setMeasuredLog(path: string | null): void {
   measuredLog = path;

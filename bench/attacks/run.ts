@@ -110,7 +110,7 @@ function parse(argv: readonly string[]) {
     `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
     '                               node flags for the measured server only (profile one attack with --only=)',
-    "  --server-log=FILE            a copy of the measured server's stdout (with --trace-gc in its flags, say)",
+    "  --server-log=FILE            a copy of the measured server's stdout and stderr (with --trace-gc, say)",
     '  --trace-marks                print each attack window on CLOCK_MONOTONIC (to line up a perf trace)',
     '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
     '                               report: printed with pass/FAIL but not counted in the exit',

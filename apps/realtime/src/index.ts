@@ -1,4 +1,5 @@
 export { buildApp, type RealtimeOptions } from './app.ts';
+export { warmListenPatterns } from './listen/listen-pattern.ts';
 export {
   type UsageReport,
   UsageReporter,

@@ -12,6 +12,7 @@ import {
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { warmListenPatterns } from './listen/listen-pattern.ts';
 import { UsageReporter } from './usage-reporter.ts';
 
 // `pnpm start:realtime`: one realtime node, one of the production roles.
@@ -118,6 +119,7 @@ try {
   db.prisma.$connect().catch(() => {});
   // Email logins hash there: spawned now, not at the first login (password-process.ts).
   startPasswordProcess();
+  warmListenPatterns();
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -11,7 +11,7 @@ import {
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
-import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
+import { buildApp as buildRealtime, UsageReporter, warmListenPatterns } from '@hubstream/realtime';
 import {
   isLoopbackHost,
   type Logger,
@@ -306,6 +306,8 @@ export async function startStandalone(
       listenTextResolver: listening('realtime'),
     });
     usage.start();
+    // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).
+    warmListenPatterns();
 
     const controlPlaneUrl = listeningUrl(
       controlPlane,

@@ -108,6 +108,38 @@ function node(jobs: JobQueue, options: Partial<RedisRecordStoreOptions> = {}): R
   return store;
 }
 
+/**
+ * A Redis connection whose pipelines, from the `from`-th on, wait at a gate
+ * before they are sent: the "persisted" marks (markPersisted) of a store or
+ * a job held back, to land after other nodes' changes.
+ */
+function lateMarks(from: number) {
+  const connection = new Redis(url);
+  cleanups.push(() => connection.quit());
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let holding = () => {};
+  const held = new Promise<void>((resolve) => {
+    holding = resolve;
+  });
+  let count = 0;
+  const pipeline = connection.pipeline.bind(connection);
+  connection.pipeline = ((...args: Parameters<typeof pipeline>) => {
+    const made = pipeline(...args);
+    if (++count < from) return made;
+    const exec = made.exec.bind(made);
+    made.exec = (async () => {
+      holding();
+      await gate;
+      return exec();
+    }) as typeof made.exec;
+    return made;
+  }) as typeof connection.pipeline;
+  return { connection, held, release };
+}
+
 const durable = async (app: string, name: string) => {
   const row = await db.prisma.record.findUnique({ where: { appId_name: { appId: app, name } } });
   return row ? { version: row.version, data: row.data } : null;
@@ -363,12 +395,83 @@ describe('RedisRecordStore across nodes', () => {
     expect(await hot(appId, 'doomed')).toEqual({ v: '-1', p: '-1' });
   });
 
+  it('keeps a durable write\'s late "persisted" mark off the record created again after a delete', async () => {
+    const { queue, batches } = recordingQueue();
+    const job = persistJob();
+    const late = lateMarks(1);
+    const [a, b] = [node(queue, { redis: late.connection }), node(queue, { flushDelayMs: 0 })];
+    await b.set(appId, 'r', -1, { version: 0, data: { old: 0 } }, { durable: true });
+    await b.set(appId, 'r', 0, { version: 1, data: { old: 1 } }, { durable: true });
+    const writing = a.set(appId, 'r', 1, { version: 2, data: { old: 2 } }, { durable: true });
+    // a's write is committed; its mark waits while b deletes the record and
+    // creates it again, up to the same version, without acknowledgements.
+    await late.held;
+    expect(await durable(appId, 'r')).toEqual({ version: 2, data: { old: 2 } });
+    await b.delete(appId, 'r');
+    for (let version = 0; version <= 2; version++) {
+      expect(await b.set(appId, 'r', version - 1, { version, data: { again: version } })).toEqual({
+        ok: true,
+      });
+    }
+    late.release();
+    expect(await writing).toEqual({ ok: true });
+    await a.close();
+    await vi.waitFor(() =>
+      expect(batches.flatMap((batch) => batch.records)).toContainEqual({ appId, name: 'r' }),
+    );
+    for (const batch of batches.splice(0)) await job.handle(batch);
+    expect(await durable(appId, 'r')).toEqual({ version: 2, data: { again: 2 } });
+    expect(await hot(appId, 'r')).toMatchObject({ v: '2', p: '2' });
+    expect(await redis.zcard(recordKeys.dirty(prefix, appId))).toBe(0);
+  });
+
+  it('keeps a batch\'s late "persisted" mark off the record created again after a delete', async () => {
+    const { queue, batches } = recordingQueue();
+    const job = persistJob();
+    const [a, b] = [node(queue, { flushDelayMs: 0 }), node(queue, { flushDelayMs: 0 })];
+    for (let version = 0; version <= 2; version++) {
+      await a.set(appId, 'r', version - 1, { version, data: { old: version } });
+    }
+    await vi.waitFor(() =>
+      expect(batches.flatMap((batch) => batch.records)).toContainEqual({ appId, name: 'r' }),
+    );
+    // a's batches all name r: one of them runs. The job reads Redis through
+    // its first pipeline and marks through its second.
+    batches.splice(0);
+    const late = lateMarks(2);
+    const lateJob = persistRecordsJob({
+      redis: late.connection,
+      prisma: db.prisma,
+      keyPrefix: prefix,
+    });
+    const persisting = lateJob.handle({ records: [{ appId, name: 'r' }] });
+    await late.held;
+    expect(await durable(appId, 'r')).toEqual({ version: 2, data: { old: 2 } });
+    await b.delete(appId, 'r');
+    for (let version = 0; version <= 2; version++) {
+      await b.set(appId, 'r', version - 1, { version, data: { again: version } });
+    }
+    late.release();
+    await persisting;
+    await vi.waitFor(() =>
+      expect(batches.flatMap((batch) => batch.records)).toContainEqual({ appId, name: 'r' }),
+    );
+    for (const batch of batches.splice(0)) await job.handle(batch);
+    expect(await durable(appId, 'r')).toEqual({ version: 2, data: { again: 2 } });
+    expect(await redis.zcard(recordKeys.dirty(prefix, appId))).toBe(0);
+  });
+
   it('loads a Redis miss from Postgres, but never over what Redis holds', async () => {
     const { queue } = recordingQueue();
     await db.prisma.record.create({ data: { appId, name: 'cold', version: 4, data: { db: 4 } } });
     const a = node(queue);
     expect(await a.get(appId, 'cold')).toEqual({ version: 4, data: { db: 4 } });
-    expect(await hot(appId, 'cold')).toEqual({ v: '4', d: JSON.stringify({ db: 4 }), p: '4' });
+    expect(await hot(appId, 'cold')).toEqual({
+      v: '4',
+      d: JSON.stringify({ db: 4 }),
+      p: '4',
+      g: expect.stringMatching(/.+/),
+    });
     // Redis moves ahead of Postgres; a node that has not seen the record reads Redis.
     await a.set(appId, 'cold', 4, { version: 5, data: { redis: 5 } });
     expect(await node(queue).get(appId, 'cold')).toEqual({ version: 5, data: { redis: 5 } });

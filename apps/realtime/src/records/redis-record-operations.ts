@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '@hubstream/db';
 import {
   type CommitOptions,
@@ -28,7 +29,7 @@ export type Write = {
 };
 
 export type Outcome =
-  | { kind: 'stored' }
+  | { kind: 'stored'; generation: string }
   | { kind: 'missing' }
   | { kind: 'conflict'; current: StoredRecord | null };
 
@@ -55,6 +56,9 @@ export class RedisRecordOperations {
   readonly #batches: PersistenceBatches;
   readonly #commit: CommitOptions;
   readonly #forget: (appId: string, name: string) => void;
+  /** Generation tokens: this store's random prefix and a counter (unique across nodes and restarts). */
+  readonly #generationPrefix = randomBytes(6).toString('base64url');
+  #generations = 0;
 
   constructor(options: {
     redis: RecordCommands;
@@ -80,6 +84,12 @@ export class RedisRecordOperations {
     this.#forget = options.forget;
   }
 
+  /** A generation token no other record start in the cluster has had. */
+  #newGeneration(): string {
+    this.#generations++;
+    return `${this.#generationPrefix}${this.#generations.toString(36)}`;
+  }
+
   /** What Redis holds, loading Postgres' copy into Redis on a miss. */
   async load(appId: string, name: string): Promise<StoredRecord | null> {
     const recordKey = recordKeys.record(this.#prefix, appId, name);
@@ -91,10 +101,12 @@ export class RedisRecordOperations {
       row ? row.version : -1,
       row ? JSON.stringify(row.data) : '',
       this.#absentTtlMs,
+      row ? this.#newGeneration() : '',
     );
     return decode(seeded, seededJson);
   }
 
+  /** The compare-and-set; a stored write tells the record's generation. */
   async compareAndSet({ appId, name, expected, next, options }: Write): Promise<Outcome> {
     const { message, appendData } = writeAnnouncement(
       this.#origin,
@@ -113,13 +125,14 @@ export class RedisRecordOperations {
       recordKeys.changes(this.#prefix, appId),
       message,
       appendData,
+      expected === -1 ? this.#newGeneration() : '',
     );
     switch (reply[0]) {
       case 0:
         return { kind: 'missing' };
       case 1:
         this.#batches.wrote(appId);
-        return { kind: 'stored' };
+        return { kind: 'stored', generation: reply[1] };
       case 2:
         return { kind: 'conflict', current: decode(reply[1], reply[2]) };
       default:
@@ -130,18 +143,19 @@ export class RedisRecordOperations {
   /** Upsert, compare-and-set, commit: Postgres never keeps a version Redis refused. */
   async setDurably(write: Write): Promise<Outcome> {
     const { appId, name, next } = write;
-    let stored = false;
+    // Set inside the transaction once Redis took the write.
+    const stored: { generation: string | null } = { generation: null };
     try {
       await this.#prisma.$transaction(async (tx) => {
         await lockRecords(tx, [{ appId, name }], 'shared', this.#commit);
         await upsertRecords(tx, [{ appId, name, version: next.version, json: jsonOf(next) }]);
         const outcome = await this.compareAndSet(write);
         if (outcome.kind !== 'stored') throw new Rollback(outcome);
-        stored = true;
+        stored.generation = outcome.generation;
       }, RECORD_TRANSACTION);
     } catch (error) {
       if (error instanceof Rollback) return error.outcome;
-      if (stored) {
+      if (stored.generation !== null) {
         // The commit failed after Redis took the write: whether Postgres has
         // it is unknown, so the writer hears of a failure and a batch makes
         // sure of it.
@@ -150,17 +164,15 @@ export class RedisRecordOperations {
       }
       throw error;
     }
-    await markPersisted(this.#redis, this.#prefix, [{ appId, name, version: next.version }]).catch(
-      (error: unknown) => {
-        // Only the lag metric and a redundant batch suffer.
-        this.#log.warn(
-          { err: error, app: appId, record: name },
-          'marking a record persisted failed',
-        );
-        this.#batches.add(appId, name);
-      },
-    );
-    return { kind: 'stored' };
+    const generation = stored.generation ?? '';
+    await markPersisted(this.#redis, this.#prefix, [
+      { appId, name, version: next.version, generation },
+    ]).catch((error: unknown) => {
+      // Only the lag metric and a redundant batch suffer.
+      this.#log.warn({ err: error, app: appId, record: name }, 'marking a record persisted failed');
+      this.#batches.add(appId, name);
+    });
+    return { kind: 'stored', generation };
   }
 
   /**
@@ -191,6 +203,7 @@ export class RedisRecordOperations {
           recordKeys.changes(this.#prefix, appId),
           message,
           appendData,
+          record ? this.#newGeneration() : '',
         );
         replaced = true;
         return record;

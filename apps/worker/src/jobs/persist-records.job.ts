@@ -20,6 +20,11 @@ import { AppIdSchema } from './purge-app.job.ts';
 //   {prefix}hs:{appId}:rec:{name}     hash  v  version (-1: known not to exist)
 //                                           d  data as JSON (absent when v is -1)
 //                                           p  highest version known to be in Postgres
+//                                           g  the record's generation: a token that changes
+//                                              whenever the record starts anew in Redis (created
+//                                              from absent, seeded or reloaded from Postgres),
+//                                              so a late "persisted" mark from before a delete
+//                                              cannot count for the record created after it
 //   {prefix}hs:{appId}:rec-dirty      zset  names written but maybe not persisted,
 //                                           scored by the time of the first such write (ms)
 //   {prefix}hs:{appId}:rec-changes    channel: every change, published by the script that
@@ -53,6 +58,13 @@ export type PersistRecords = Static<typeof PersistRecordsPayload>;
 /** A record as the upsert takes it, its data already serialised. */
 export type RecordRow = RecordRef & { version: number; json: string };
 
+/**
+ * A version now in Postgres, of the record's generation `generation` (its
+ * `g` in Redis when that version was read or written; '' for records
+ * stored before generations existed).
+ */
+export type PersistedVersion = RecordRef & { version: number; generation: string };
+
 type Sql = PrismaClient | Prisma.TransactionClient;
 
 export type RecordPersistence = { redis: Redis; prisma: PrismaClient; keyPrefix: string };
@@ -69,7 +81,8 @@ const LOCK_BUCKETS = 64;
 
 const digest = (text: string) => createHash('sha1').update(text).digest();
 
-function lockIds(records: readonly RecordRef[]): string[] {
+/** The advisory lock ids of these records, in the order every taker locks them. */
+export function recordLockIds(records: readonly RecordRef[]): string[] {
   const ids = new Set<bigint>();
   for (const { appId, name } of records) {
     const bucket = digest(`${appId}\u0000${name}`).readUInt32BE(0) % LOCK_BUCKETS;
@@ -100,7 +113,7 @@ export async function lockRecords(
   mode: 'shared' | 'exclusive',
   { asyncCommit = false }: CommitOptions = {},
 ): Promise<void> {
-  const ids = lockIds(records);
+  const ids = recordLockIds(records);
   if (ids.length === 0) return;
   // unnest yields the ids in array order, so the locks are taken in that order.
   const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
@@ -173,20 +186,29 @@ export async function upsertRecords(
 }
 
 // KEYS[1] record hash, KEYS[2] the app's dirty set; ARGV[1] a version now
-// in Postgres, ARGV[2] the record's name. Raises p to ARGV[1]; once p
-// reaches the stored version the record is clean. Returns 1 when clean.
+// in Postgres, ARGV[2] the record's name, ARGV[3] the generation that
+// version belongs to. Raises p to ARGV[1] if the record is still of that
+// generation and holds at least that version; once p reaches the stored
+// version the record is clean. Returns 1 when clean.
+//
+// The mark is sent after the commit, outside the records' locks, so it can
+// land after another node deleted the record and even created it again up
+// to the same version. Raising p then would make the persistence batches
+// skip the new record's writes: the generation check leaves it alone.
 const MARK_PERSISTED = `
-local version = redis.call('HGET', KEYS[1], 'v')
-if not version then
+local stored = redis.call('HMGET', KEYS[1], 'v', 'p', 'g')
+if not stored[1] then
   redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
 end
-local persisted = tonumber(redis.call('HGET', KEYS[1], 'p') or '-1')
-if tonumber(ARGV[1]) > persisted then
-  persisted = tonumber(ARGV[1])
+local version = tonumber(stored[1])
+local persisted = tonumber(stored[2] or '-1')
+local marked = tonumber(ARGV[1])
+if (stored[3] or '') == ARGV[3] and marked <= version and marked > persisted then
+  persisted = marked
   redis.call('HSET', KEYS[1], 'p', ARGV[1])
 end
-if persisted >= tonumber(version) then
+if persisted >= version then
   redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
 end
@@ -194,7 +216,13 @@ return 0
 `;
 
 type MarkCommand = {
-  hsRecordPersisted(record: string, dirty: string, version: number, name: string): Promise<number>;
+  hsRecordPersisted(
+    record: string,
+    dirty: string,
+    version: number,
+    name: string,
+    generation: string,
+  ): Promise<number>;
 };
 
 function withMark(redis: Redis): Redis & MarkCommand {
@@ -208,16 +236,17 @@ function withMark(redis: Redis): Redis & MarkCommand {
 export async function markPersisted(
   redis: Redis,
   keyPrefix: string,
-  rows: readonly (RecordRef & { version: number })[],
+  rows: readonly PersistedVersion[],
 ): Promise<void> {
   if (rows.length === 0) return;
   const pipeline = withMark(redis).pipeline() as ReturnType<Redis['pipeline']> & MarkCommand;
-  for (const { appId, name, version } of rows) {
+  for (const { appId, name, version, generation } of rows) {
     pipeline.hsRecordPersisted(
       recordKeys.record(keyPrefix, appId, name),
       recordKeys.dirty(keyPrefix, appId),
       version,
       name,
+      generation,
     );
   }
   checkPipeline(await pipeline.exec());
@@ -248,16 +277,16 @@ export async function persistRecords(
     // this transaction, or this one waits for it and reads its outcome.
     const pipeline = redis.pipeline();
     for (const { appId, name } of refs) {
-      pipeline.hmget(recordKeys.record(keyPrefix, appId, name), 'v', 'd', 'p');
+      pipeline.hmget(recordKeys.record(keyPrefix, appId, name), 'v', 'd', 'p', 'g');
     }
     const stored = checkPipeline(await pipeline.exec()) as (string | null)[][];
-    const dirty: RecordRow[] = [];
+    const dirty: (RecordRow & PersistedVersion)[] = [];
     refs.forEach((ref, i) => {
-      const [v, d, p] = stored[i] ?? [];
+      const [v, d, p, g] = stored[i] ?? [];
       if (v == null || d == null) return;
       const version = Number(v);
       if (version < 0 || version <= Number(p ?? -1)) return;
-      dirty.push({ ...ref, version, json: d });
+      dirty.push({ ...ref, version, json: d, generation: g ?? '' });
     });
     await upsertRecords(tx, dirty);
     return dirty;

@@ -15,6 +15,7 @@ import { Button, useAsync } from './ui.tsx';
  */
 export const APP_SECTIONS = [
   ['overview', 'Overview'],
+  ['data', 'Data'],
   ['auth', 'Auth'],
   ['users', 'Users'],
   ['permissions', 'Permissions'],

@@ -30,6 +30,15 @@ export const AUDIT_ACTIONS: readonly (readonly [string, readonly (readonly [stri
       ],
     ],
     [
+      'Records',
+      [
+        ['record', 'Any record change'],
+        ['record.created', 'Record created'],
+        ['record.updated', 'Record edited'],
+        ['record.deleted', 'Record deleted'],
+      ],
+    ],
+    [
       'API keys',
       [
         ['key', 'Any API key change'],

@@ -15,6 +15,7 @@ import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
 import { AuditTab } from './audit-tab.tsx';
 import { AuthTab } from './auth-tab.tsx';
+import { DataTab } from './data-tab.tsx';
 import { LimitsTab } from './limits-tab.tsx';
 import { SettingsTab } from './settings-tab.tsx';
 import { UsageTab } from './usage-tab.tsx';
@@ -67,6 +68,7 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
       <section className="tab-panel" aria-label={section?.[1] ?? 'Not found'}>
         {section && tab !== 'overview' ? <SectionTitle>{section[1]}</SectionTitle> : null}
         {tab === 'overview' ? <Overview app={app.data} /> : null}
+        {tab === 'data' ? <DataTab appId={appId} /> : null}
         {tab === 'auth' ? <AuthTab appId={appId} /> : null}
         {tab === 'users' ? <UsersTab appId={appId} /> : null}
         {tab === 'permissions' ? (

@@ -1,7 +1,7 @@
 // Record round trips, one action at a time on an idle server: Hubstream's
 // realtime node (server-hubstream.ts, the bench app's allow-all record
-// rules) on Postgres and on PGlite (the embedded database of `pnpm start`),
-// against deepstream 7 (server-deepstream.ts: its default in-memory cache
+// rules) on Postgres, on PGlite (the embedded database of `pnpm start`) and
+// as a cluster's node (Postgres and Redis), against deepstream 7 (server-deepstream.ts: its default in-memory cache
 // and storage, allow-all Valve permissions), all driven by the official
 // client (@deepstream/client) over 127.0.0.1. Not a test: it prints a table
 // of p50 and p99 per action and server, and each Hubstream's ratio to
@@ -9,6 +9,7 @@
 //
 //   pnpm bench:records \
 //     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--durability=fsync]
+//     [--servers=postgres,cluster]   (deepstream is always measured: the ratios' base)
 //
 // Each round measures every action on each server in turn (the order of the
 // servers alternates from round to round); the percentiles are over every
@@ -33,8 +34,20 @@ import type { DeepstreamClient as Client } from '@deepstream/client';
 import { Histogram } from './histogram.ts';
 import { runBench, ServerProcess } from './servers.ts';
 
-type Kind = 'postgres' | 'pglite' | 'deepstream';
-const KINDS: readonly Kind[] = ['postgres', 'pglite', 'deepstream'];
+type Kind = 'postgres' | 'pglite' | 'cluster' | 'deepstream';
+const ALL_KINDS: readonly Kind[] = ['postgres', 'pglite', 'cluster', 'deepstream'];
+const LABELS: Record<Kind, string> = {
+  postgres: 'Hubstream/Postgres',
+  pglite: 'Hubstream/PGlite',
+  cluster: 'Hubstream/cluster',
+  deepstream: 'deepstream',
+};
+const servers = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length);
+const KINDS =
+  servers === undefined
+    ? ALL_KINDS
+    : ALL_KINDS.filter((kind) => kind === 'deepstream' || servers.split(',').includes(kind));
+if (KINDS.length === 1) throw new Error('--servers takes some of: postgres,pglite,cluster');
 // --durability: the Hubstream nodes' RECORD_WRITE_DURABILITY (commit, the
 // default, or fsync: every acknowledged write and delete waits for its WAL
 // flush; ENVS.md says what commit gives up).
@@ -232,17 +245,19 @@ await runBench(async () => {
   for (const kind of KINDS) rigs[kind].close();
 
   say('');
+  const hubstreams = KINDS.filter((kind) => kind !== 'deepstream');
+  const column = (label: string) => ` | ${label.padStart(17)} p50      p99`;
   say(
-    'ms, one at a time   Hubstream/Postgres p50    p99 | Hubstream/PGlite p50    p99 | deepstream p50    p99 | ratio Postgres p50  p99 | ratio PGlite p50  p99',
+    `ms, one at a time  ${KINDS.map((kind) => column(LABELS[kind])).join('')}` +
+      hubstreams.map((kind) => ` | ratio ${kind.padStart(8)} p50     p99`).join(''),
   );
   for (const action of CHOSEN) {
-    const [pg50, pg99, pl50, pl99, ds50, ds99] = KINDS.flatMap((kind) => [
-      histograms[kind][action].quantile(0.5),
-      histograms[kind][action].quantile(0.99),
-    ]) as [number, number, number, number, number, number];
-    say(
-      `${action.padEnd(20)}       ${ms(pg50)} ${ms(pg99)} |     ${ms(pl50)} ${ms(pl99)} |   ${ms(ds50)} ${ms(ds99)} |` +
-        `         ${ratio(pg50, ds50)} ${ratio(pg99, ds99)} |       ${ratio(pl50, ds50)} ${ratio(pl99, ds99)}`,
+    const at = (kind: Kind, q: number) => histograms[kind][action].quantile(q);
+    const times = KINDS.map((kind) => ` |              ${ms(at(kind, 0.5))} ${ms(at(kind, 0.99))}`);
+    const ratios = hubstreams.map(
+      (kind) =>
+        ` |              ${ratio(at(kind, 0.5), at('deepstream', 0.5))} ${ratio(at(kind, 0.99), at('deepstream', 0.99))}`,
     );
+    say(`${action.padEnd(19)}${times.join('')}${ratios.join('')}`);
   }
 });

@@ -1,10 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
 import { buildApp } from '../../apps/realtime/src/index.ts';
-import { InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
-import { loadConfig } from '../../packages/config/src/index.ts';
+import { createJobDefinitions } from '../../apps/worker/src/index.ts';
+import {
+  type ClusterBus,
+  InlineJobQueue,
+  LocalBus,
+  newRedis,
+  RedisBus,
+} from '../../packages/cluster/src/index.ts';
+import { loadConfig, loadTestConfig } from '../../packages/config/src/index.ts';
 import { openDatabase } from '../../packages/db/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
@@ -23,8 +31,13 @@ const portOf = (address: ReturnType<import('node:net').Server['address']>) =>
 
 // BENCH_DATABASE=pglite: the embedded database `pnpm start` uses, in a
 // temporary directory (removed at exit), instead of Postgres.
+// BENCH_DATABASE=cluster: Postgres and Redis (TEST_REDIS_URL), a node as a cluster runs it: records' hot copy
+// in Redis behind the compare-and-set, a RedisBus, keys under a prefix of
+// its own (removed at exit). The persistence batches run in this process
+// (a cluster's worker runs them elsewhere).
 const DATABASE_VARIABLE = 'BENCH_DATABASE';
 const pglite = process.env[DATABASE_VARIABLE] === 'pglite';
+const cluster = process.env[DATABASE_VARIABLE] === 'cluster';
 // BENCH_RECORD_DURABILITY: the node's RECORD_WRITE_DURABILITY (commit by
 // default, as a node's; fsync waits for the WAL flush of every acknowledged
 // record write).
@@ -58,15 +71,46 @@ await runServer('hubstream', async (defer) => {
   // complain that this process has no worker to send the sign-up email.
   const logger = createLogger({ level: 'warn', name: 'bench', destination: process.stderr });
   const quiet = createLogger({ level: 'silent', name: 'bench' });
-  const bus = new LocalBus({ nodeId: 'bench' });
+  let bus: ClusterBus = new LocalBus({ nodeId: 'bench' });
+  let jobs = new InlineJobQueue([], quiet);
+  let redis: { connection: ReturnType<typeof newRedis>; keyPrefix: string } | undefined;
+  if (cluster) {
+    const url = loadTestConfig().TEST_REDIS_URL;
+    const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
+    const connection = newRedis(url);
+    defer(() => connection.quit());
+    defer(async () => {
+      // The bench's keys go with it.
+      let cursor = '0';
+      do {
+        const [next, keys] = await connection.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+        if (keys.length > 0) await connection.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    });
+    redis = { connection, keyPrefix };
+    const redisBus = new RedisBus({ nodeId: 'bench', url, keyPrefix });
+    await redisBus.ready();
+    bus = redisBus;
+    const jobsRedis = newRedis(url);
+    defer(() => jobsRedis.quit());
+    jobs = new InlineJobQueue(
+      createJobDefinitions({
+        config: { ...config, REDIS_KEY_PREFIX: keyPrefix },
+        logger: quiet,
+        prisma: db.prisma,
+        redis: jobsRedis,
+      }),
+      quiet,
+    );
+  }
   defer(() => bus.close());
-  const jobs = new InlineJobQueue([], quiet);
   defer(() => jobs.close());
 
   const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
   defer(() => controlPlane.close());
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-  const realtime = await buildApp({ config, db, bus, jobs, logger });
+  const realtime = await buildApp({ config, db, bus, jobs, logger, ...(redis ? { redis } : {}) });
   defer(() => realtime.close());
   await realtime.listen({ host: '127.0.0.1', port: 0 });
 

@@ -1,5 +1,10 @@
-import type { JobDefinition } from '@hubstream/cluster';
-import { createJobDefinitions, PURGE_APP_JOB } from '@hubstream/worker';
+import { defineJob, type JobDefinition } from '@hubstream/cluster';
+import {
+  createJobDefinitions,
+  PURGE_APP_JOB,
+  type SendEmail,
+  SendEmailPayload,
+} from '@hubstream/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Mailbox, type ReceivedMail, startMailbox } from '../../worker/test/mailbox.ts';
 import { createApp, type Harness, startControlPlane } from './harness.ts';
@@ -510,5 +515,57 @@ describe('account settings', () => {
       expect(again.status).toBe(201);
       await mailbox.next(email);
     });
+  });
+});
+
+// The single process (standalone) keeps its data in PGlite: the same flows
+// on it, with the mails recorded instead of sent.
+describe('account settings on PGlite', () => {
+  let h: Harness;
+  const mails: SendEmail[] = [];
+  beforeAll(async () => {
+    h = await startControlPlane('pglite', {
+      jobs: [
+        defineJob({
+          name: 'send-email',
+          payload: SendEmailPayload,
+          attempts: 1,
+          backoffMs: 0,
+          handle: async (mail) => {
+            mails.push(mail);
+          },
+        }),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('changes the email through its link, lists sessions and deletes the account', async () => {
+    const signup = await h.call('POST', '/v1/signup', {
+      body: { email: 'lite@example.com', password: PASSWORD },
+    });
+    const token = signup.body.token as string;
+    const asked = await h.call('POST', '/v1/account/email', {
+      token,
+      body: { email: 'lite2@example.com', password: PASSWORD },
+    });
+    expect(asked.status).toBe(202);
+    const link = /verify-email\?token=(hse_[A-Za-z0-9_-]+)/.exec(
+      mails.find((m) => m.to === 'lite2@example.com')?.text ?? '',
+    )?.[1];
+    const opened = await h.call('POST', '/v1/email/verify', { body: { token: link } });
+    expect(opened.body.account).toMatchObject({ email: 'lite2@example.com', emailVerified: true });
+    const sessions = await h.call('GET', '/v1/account/sessions', { token });
+    expect(sessions.body).toMatchObject({ total: 1, sessions: [{ current: true }] });
+    const app = await createApp(h, token, 'Lite');
+    const deleted = await h.call('POST', '/v1/account/delete', {
+      token,
+      body: { email: 'lite2@example.com', password: PASSWORD },
+    });
+    expect(deleted.status).toBe(204);
+    expect(await h.db.prisma.app.count({ where: { id: app.id } })).toBe(0);
+    expect((await h.call('GET', '/v1/me', { token })).status).toBe(401);
   });
 });

@@ -205,4 +205,24 @@ describe('dashboard on the standalone process (Chromium)', { timeout: 240_000 },
       .toBe(1);
     await shot(page, 'usage');
   });
+
+  it("browses that app's records through the process' own realtime node; its rules judge edits", async () => {
+    await page
+      .getByRole('navigation', { name: 'App sections' })
+      .getByRole('link', { name: 'Data' })
+      .click();
+    // Written by the pro client of the first test, read here from PGlite and the node.
+    const table = page.getByTestId('records-table');
+    await table.getByRole('link', { name: 'doc/1' }).click();
+    await expect.poll(() => page.getByTestId('record-version').textContent()).toBe('Version 1');
+    expect(JSON.parse((await page.getByTestId('record-json').textContent()) ?? '')).toEqual({
+      by: 'pro',
+    });
+    // The rules let only "pro" users write: the dashboard's user is refused, and told why.
+    await page.getByLabel(/^Edit as JSON/).fill('{"by": "dashboard"}');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('refused this for user "hubstream:dashboard"').waitFor();
+    expect(await page.getByTestId('record-version').textContent()).toBe('Version 1');
+    await shot(page, 'data-denied');
+  });
 });

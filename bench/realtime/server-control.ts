@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 
 // What a server under test shares with the bench that started it: the URL
 // on the first line of stdout, and a small IPC hook the bench uses to read
@@ -12,7 +13,8 @@ export type ControlRequest =
   | { id: number; type: 'memory' }
   | { id: number; type: 'cpu' }
   | { id: number; type: 'profile-start' }
-  | { id: number; type: 'profile-stop'; path: string };
+  | { id: number; type: 'profile-stop'; path: string }
+  | { id: number; type: 'heap-snapshot'; path: string };
 
 export type MemoryReply = { rss: number; heapUsed: number; external: number };
 export type CpuReply = { user: number; system: number; wallMs: number };
@@ -97,6 +99,11 @@ export async function runServer(
           reply = request.path;
           break;
         }
+        case 'heap-snapshot':
+          // After GC, so that the snapshot holds what is live.
+          await memoryAfterGc();
+          reply = writeHeapSnapshot(request.path);
+          break;
         default:
           throw new Error(`unknown request ${JSON.stringify(request)}`);
       }

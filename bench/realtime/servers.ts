@@ -160,6 +160,11 @@ export class ServerProcess {
     return this.#request({ type: 'profile-stop', path });
   }
 
+  /** Writes a heap snapshot of the server (after GC) to `path`. */
+  heapSnapshot(path: string): Promise<string> {
+    return this.#request({ type: 'heap-snapshot', path }, 300_000);
+  }
+
   /** Asks the server to clean up and exit; kills it if it does not in time. */
   async stop(): Promise<void> {
     running.delete(this);

@@ -105,13 +105,23 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** User + system CPU of a live process so far, in ms; undefined where /proc is not. */
+/**
+ * User + system CPU of a live process so far, in ms, with that of its
+ * children (those it waited for, as `pnpm start` does for the build check,
+ * and the live ones, as the server it started); undefined where /proc is not.
+ */
 function cpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    // Fields after the command name (which may hold spaces) in parentheses.
+    // Fields after the command name (which may hold spaces) in parentheses:
+    // utime, stime, cutime, cstime.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter((child) => child !== '')
+      .map((child) => cpuMs(Number(child)) ?? 0);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND + children.reduce((a, b) => a + b, 0);
   } catch {
     return undefined;
   }
@@ -176,12 +186,28 @@ async function stopAndWait(child: ChildProcess, group = false): Promise<void> {
   await done;
 }
 
-/** Wall time of a process that only starts and exits. */
-function timeToExit(command: string, args: readonly string[]): number {
+/** CPU ms of this process' children that it waited for (cutime + cstime); undefined where /proc is not. */
+function waitedChildrenCpuMs(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wall time and CPU (with its children's) of a process that only starts and exits. */
+function timeToExit(command: string, args: readonly string[]): [number, number | undefined] {
+  const cpuBefore = waitedChildrenCpuMs();
   const started = performance.now();
   const result = spawnSync(command, args, { cwd: ROOT, stdio: 'ignore' });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: exit ${result.status}`);
-  return performance.now() - started;
+  const wall = performance.now() - started;
+  const cpuAfter = waitedChildrenCpuMs();
+  return [
+    wall,
+    cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+  ];
 }
 
 /** Figures of one kind of start. */
@@ -310,7 +336,7 @@ async function main() {
 
     say(`\n## Single processes (${options.runs} runs of each, interleaved)`);
     for (let i = 0; i < options.runs; i++) {
-      of('node -e 0').add(timeToExit(process.execPath, ['-e', '0']));
+      of('node -e 0').add(...timeToExit(process.execPath, ['-e', '0']));
       await bare('bare');
       await realtime('realtime', ['--enable-source-maps'], true);
       await realtime('realtime without source maps', [], false);
@@ -354,7 +380,7 @@ async function main() {
 
     say(`\n## pnpm start (DATA_DIR ${dataDir})`);
     for (let i = 0; i <= options.restarts; i++) {
-      of('pnpm exec').add(timeToExit('pnpm', ['exec', 'node', '-e', '0']));
+      of('pnpm exec').add(...timeToExit('pnpm', ['exec', 'node', '-e', '0']));
       const httpPort = await freePort();
       const realtimePort = await freePort();
       const run = await startUntilReady(
@@ -371,10 +397,13 @@ async function main() {
       );
       const entry = { child: run.child, group: true };
       running.add(entry);
-      of(i === 0 ? 'pnpm first' : 'pnpm restart').add(run.readyMs);
+      of(i === 0 ? 'pnpm first' : 'pnpm restart').add(run.readyMs, run.cpuMs);
       await stopAndWait(run.child, true);
       running.delete(entry);
-      say(`  ${i === 0 ? 'first start' : `restart ${i}`}: ${ms(run.readyMs)} ms to /ready`);
+      say(
+        `  ${i === 0 ? 'first start' : `restart ${i}`}: ${ms(run.readyMs)} ms to /ready ` +
+          `(${ms(run.cpuMs ?? Number.NaN)} ms CPU)`,
+      );
     }
   } finally {
     for (const { child, group } of running) await stopAndWait(child, group).catch(() => {});
@@ -452,8 +481,8 @@ async function main() {
     ),
   );
   say(
-    `\nCPU ms: the process' own user + system time at its first ready answer (median; — where ` +
-      `not measured). Machine: load average ${loadavg()
+    `\nCPU ms: user + system time of the process and its children (pnpm start: pnpm, the ` +
+      `build check and the server) at the first ready answer (median; — where not measured). Machine: load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')} at the end; the servers, Postgres, Redis and this process share ` +
       `${cpus().length} CPUs.`,

@@ -116,30 +116,32 @@ export type V2Error = { topic: string; event: string; message: unknown };
 
 export type V2 = { client: V2Client; errors: V2Error[] };
 
-const opened = new Set<V2Client>();
+const opened = new Set<V2>();
 
 /**
- * A 2.x client on `url` (not logged in), its errors gathered. Short timeouts
- * and few reconnects, so a test that fails does so quickly.
+ * A 2.x client on `url` (not logged in), its errors gathered. Few
+ * reconnects, so a test that fails does so quickly; its own timeouts are
+ * longer than the node's in these tests, and than expectAllAcked waits.
  */
 export function v2Client(url: string, options: Record<string, unknown> = {}): V2 {
   const client = deepstream(url, {
     silentDeprecation: true,
     maxReconnectAttempts: 2,
     reconnectIntervalIncrement: 200,
-    subscriptionTimeout: 1000,
-    recordReadAckTimeout: 1000,
-    recordReadTimeout: 2000,
-    rpcAckTimeout: 1000,
-    rpcResponseTimeout: 3000,
+    subscriptionTimeout: 5000,
+    recordReadAckTimeout: 5000,
+    recordReadTimeout: 5000,
+    rpcAckTimeout: 5000,
+    rpcResponseTimeout: 5000,
     ...options,
   });
-  opened.add(client);
   const errors: V2Error[] = [];
   client.on('error', (message, event, topic) =>
     errors.push({ topic: String(topic), event: String(event), message }),
   );
-  return { client, errors };
+  const v2 = { client, errors };
+  opened.add(v2);
+  return v2;
 }
 
 /** Logs in; resolves with the login callback's (success, data). */
@@ -161,10 +163,43 @@ export async function v2Connect(
   return connected;
 }
 
-/** Closes every 2.x client opened so far. */
-export function closeV2Clients(): void {
-  for (const client of opened) client.close();
-  opened.clear();
+/** What an open 2.x client still waits an acknowledgement for (its ack timeout registry). */
+function awaitingAcks(client: V2Client): string[] {
+  if (client.getConnectionState() !== 'OPEN') return [];
+  const registry = (client as unknown as { _ackTimeoutRegistry: { _register: object } })
+    ._ackTimeoutRegistry;
+  return Object.keys(registry._register);
+}
+
+/**
+ * Resolves once every open 2.x client got each acknowledgement it waits
+ * for: the client reports a missing one as ACK_TIMEOUT only after its
+ * `subscriptionTimeout`, later than most tests last. Rejects naming those
+ * still missing after two seconds.
+ */
+export async function expectAllAcked(): Promise<void> {
+  const deadline = Date.now() + 2000;
+  const missing = () => [
+    ...[...opened].flatMap(({ client }) => awaitingAcks(client)),
+    ...[...opened].flatMap(({ errors }) =>
+      errors.filter((error) => error.event === 'ACK_TIMEOUT').map((error) => String(error.message)),
+    ),
+  ];
+  while (missing().length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const left = missing();
+  if (left.length > 0) throw new Error(`2.x client still waits for acks: ${left.join(', ')}`);
+}
+
+/** Closes every 2.x client opened so far, once each got its acknowledgements (or rejects). */
+export async function closeV2Clients(): Promise<void> {
+  try {
+    await expectAllAcked();
+  } finally {
+    for (const { client } of opened) client.close();
+    opened.clear();
+  }
 }
 
 /** Resolves with the first argument a callback-style call passes, or rejects with its error. */

@@ -1,7 +1,14 @@
 import type { DeepstreamClient } from '@deepstream/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
-import { closeV2Clients, done, type V2, type V2Record, v2Connect } from './text-client.ts';
+import {
+  closeV2Clients,
+  done,
+  expectAllAcked,
+  type V2,
+  type V2Record,
+  v2Connect,
+} from './text-client.ts';
 
 // Both generations in one app: deepstream.io-client-js 2.3.4 (text) and
 // @deepstream/client 7 (protobuf) exchange events, share records, call each
@@ -15,9 +22,14 @@ beforeAll(async () => {
   appId = await stack.createApp({ namedUsers: true });
 });
 afterAll(async () => {
-  closeV2Clients();
-  await stack?.close();
+  try {
+    await closeV2Clients();
+  } finally {
+    await stack?.close();
+  }
 });
+// The 2.x clients live for a whole describe: their acknowledgements are checked after each test.
+afterEach(() => expectAllAcked());
 
 let unique = 0;
 const fresh = (prefix: string) => `${prefix}-${++unique}`;

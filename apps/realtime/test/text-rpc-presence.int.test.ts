@@ -177,5 +177,10 @@ describe('presence', () => {
     const v2 = await v2Connect(`${stack.realtimeUrl}/${guarded}`, { username: fresh('nosy') });
     v2.client.presence.subscribe(() => {});
     expect(await nextV2Error(v2, 'MESSAGE_DENIED')).toMatchObject({ topic: 'U' });
+    // The 2.x client does not clear its ack timeout on a presence denial
+    // (its handler calls remove() with arguments it does not take): it would
+    // report ACK_TIMEOUT later whatever the server sends. Closed here, so the
+    // check for missing acks (afterEach) passes it over.
+    v2.client.close();
   });
 });

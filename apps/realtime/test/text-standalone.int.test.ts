@@ -42,11 +42,14 @@ beforeAll(async () => {
   hub = await startStandalone(config, createLogger({ level: 'silent', name: 'text-test' }));
 }, 60_000);
 afterAll(async () => {
-  closeV2Clients();
-  for (const client of v7Clients) client.close();
-  await hub?.stop();
-  await testDb?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  try {
+    await closeV2Clients();
+  } finally {
+    for (const client of v7Clients) client.close();
+    await hub?.stop();
+    await testDb?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the 2.x client under pnpm start', { timeout: 30_000 }, () => {

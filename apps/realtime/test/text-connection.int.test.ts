@@ -88,6 +88,38 @@ describe('the 2.x client on the v7 URLs', () => {
     expect([...runtime.connections].filter((c) => c.isOpen)).toHaveLength(1);
   });
 
+  it('reconnects after the node restarts: logs in again and resubscribes', async () => {
+    const appId = await stack.createApp();
+    const url = `${stack.realtimeUrl}/${appId}`;
+    const v2 = await v2Connect(
+      url,
+      { username: 'loyal' },
+      {
+        maxReconnectAttempts: 30,
+        reconnectIntervalIncrement: 100,
+        maxReconnectInterval: 300,
+      },
+    );
+    const received: unknown[] = [];
+    v2.client.event.subscribe('news', (data) => received.push(data));
+    const states: string[] = [];
+    v2.client.on('connectionStateChanged', (state) => states.push(String(state)));
+    await stack.restartRealtime();
+    await until(() => states.at(-1) === 'OPEN', 'the client to be back');
+    expect(states).toContain('RECONNECTING');
+    const runtime = (await stack.runtime(appId))!;
+    await until(
+      () => runtime.events.subscriptions.subscribers('news') !== undefined,
+      'the subscription again',
+    );
+    const emitter = await v2Connect(url, { username: 'emitter' });
+    emitter.client.event.emit('news', 'after the restart');
+    await until(() => received.length === 1, 'the event');
+    expect(received).toEqual(['after the restart']);
+    // The node's going away is a connection error to the 2.x client; nothing else is.
+    expect(v2.errors.filter((e) => e.event !== 'CONNECTION_ERROR')).toEqual([]);
+  });
+
   it('refuses an unknown app with C|REJ: the client stops, without reconnecting', async () => {
     const v2 = v2Client(`${stack.realtimeUrl}/nosuchapp00`);
     v2.client.login({}, () => {});

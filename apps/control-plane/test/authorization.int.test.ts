@@ -22,7 +22,8 @@ function fill(path: string, app: string) {
     .replace('{id}', app)
     .replace('{userId}', ids.userId!)
     .replace('{keyId}', ids.keyId!)
-    .replace('{version}', '1');
+    .replace('{version}', '1')
+    .replace('{name}', 'some%2Frecord');
 }
 
 function bodyFor(route: Route) {
@@ -36,6 +37,7 @@ function bodyFor(route: Route) {
   if (route.path.endsWith('/{userId}')) return { clientData: { a: 1 } };
   if (route.path.endsWith('/auth')) return { open: { enabled: true } };
   if (route.path === '/v1/apps/{id}') return { name: 'renamed' };
+  if (route.path.endsWith('/records/{name}')) return { data: { a: 1 }, version: 1 };
   return {};
 }
 

@@ -57,11 +57,14 @@ function needsState(message: Message): boolean {
   );
 }
 
-const PRESENCE_PREFIX = Buffer.from(`U${TEXT_PART_SEPARATOR}PN`);
+const U = 'U'.charCodeAt(0);
+const P = 'P'.charCodeAt(0);
+const N = 'N'.charCodeAt(0);
+const US_BYTE = TEXT_PART_SEPARATOR.charCodeAt(0);
 
-/** U|PNJ|user or U|PNL|user. */
+/** U|PNJ|user or U|PNL|user (byte by byte: this runs for every fan-out delivery). */
 function isAnnouncement(text: Buffer): boolean {
-  return text.length > 4 && text.compare(PRESENCE_PREFIX, 0, 4, 0, 4) === 0;
+  return text[0] === U && text[1] === US_BYTE && text[2] === P && text[3] === N;
 }
 
 const PING: Message = { topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING };

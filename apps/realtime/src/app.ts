@@ -157,6 +157,7 @@ function recordStore(options: RealtimeOptions, log: Logger): RecordStore {
     asyncCommit,
     redis: redis.connection,
     keyPrefix: redis.keyPrefix,
+    sql: options.db.sql,
     prisma: options.db.prisma,
     jobs: options.jobs,
     logger: log,

@@ -98,6 +98,7 @@ function recordingQueue() {
 function node(jobs: JobQueue, options: Partial<RedisRecordStoreOptions> = {}): RedisRecordStore {
   const store = new RedisRecordStore({
     redis: url,
+    sql: db.sql,
     prisma: db.prisma,
     jobs,
     logger: log,
@@ -225,7 +226,8 @@ describe('RedisRecordStore across nodes', () => {
       await b.set(appId, 'r', 0, { version: 1, data: { by: 'b' } }, { durable: true }),
     ).toEqual({ ok: true });
     expect(await durable(appId, 'r')).toEqual({ version: 1, data: { by: 'b' } });
-    expect(await hot(appId, 'r')).toMatchObject({ v: '1', p: '1' });
+    // The "persisted" mark follows the acknowledgement, on b's connection.
+    await vi.waitFor(async () => expect(await hot(appId, 'r')).toMatchObject({ v: '1', p: '1' }));
     expect(await redis.zcard(recordKeys.dirty(prefix, appId))).toBe(0);
   });
 
@@ -235,7 +237,7 @@ describe('RedisRecordStore across nodes', () => {
     await a.set(appId, 'r', -1, { version: 0, data: { ok: true } }, { durable: true });
     const broken = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 1 });
     await broken.close();
-    const b = node(queue, { prisma: broken.prisma });
+    const b = node(queue, { sql: broken.sql });
     await expect(
       b.set(appId, 'r', 0, { version: 1, data: { lost: true } }, { durable: true }),
     ).rejects.toThrow();

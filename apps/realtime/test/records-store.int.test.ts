@@ -65,6 +65,7 @@ const IMPLEMENTATIONS: Record<string, (options: Options) => Fixture> = {
     }
     const store = new TestRedisRecordStore({
       redis: url,
+      sql: stack.db.sql,
       prisma,
       jobs,
       logger: log,
@@ -229,6 +230,7 @@ describe('LocalRecordStore durability (RECORD_WRITE_DURABILITY)', () => {
         return sql.query(text, params, name);
       },
       exec: (script) => sql.exec(script),
+      transaction: (work, options) => sql.transaction(work, options),
     };
     return { session, statements };
   };

@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Prisma, PrismaClient } from '@hubstream/db';
-import {
-  type CommitOptions,
-  lockRecords,
-  markPersisted,
-  RECORD_TRANSACTION,
-  recordKeys,
-  upsertRecords,
-} from '@hubstream/worker';
+import type { SqlSession } from '@hubstream/db';
+import { markPersisted, recordKeys, recordLockIds } from '@hubstream/worker';
 import type { Logger } from '../core/types.ts';
 import type { PersistenceBatches } from './persistence-batches.ts';
 import { replaceAnnouncement, writeAnnouncement } from './record-changes.ts';
@@ -19,6 +12,40 @@ import { jsonOf, knownJson } from './replies.ts';
 // loads Postgres' copy), the compare-and-set, durable writes and the
 // replacements by Postgres' word (delete, reload). Each change is announced
 // by the script that makes it, under `origin`, the store's id.
+//
+// Postgres is reached through the driver (Database.sql), each statement
+// prepared once per connection, as in the local store: these are on a
+// client's round trip, where Prisma's transaction cost milliseconds. A
+// transaction's BEGIN carries its SET LOCAL and its advisory lock (one round
+// trip), then its one statement, the Redis script, and COMMIT.
+
+// The record's upsert: only ever raises the version, and writes nothing for
+// an app deleted meanwhile (persist-records.job.ts recordUpsert, for one row).
+const UPSERT = `
+  INSERT INTO records (app_id, name, version, data, updated_at)
+  SELECT $1::text, $2::text, $3::int, $4::jsonb, now()
+  WHERE EXISTS (SELECT 1 FROM apps WHERE apps.id = $1::text)
+  ON CONFLICT (app_id, name) DO UPDATE
+    SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+    WHERE records.version < EXCLUDED.version`;
+const SELECT = 'SELECT version, data FROM records WHERE app_id = $1 AND name = $2';
+const DELETE = 'DELETE FROM records WHERE app_id = $1 AND name = $2';
+
+/** What the replacements run on Postgres under the record's exclusive lock. */
+export const REPLACEMENTS = {
+  delete: async (tx: SqlSession, appId: string, name: string): Promise<null> => {
+    await tx.query(DELETE, [appId, name], 'hs_cluster_record_delete');
+    return null;
+  },
+  reload: async (tx: SqlSession, appId: string, name: string): Promise<StoredRecord | null> => {
+    const [row] = await tx.query<{ version: number; data: unknown }>(
+      SELECT,
+      [appId, name],
+      'hs_cluster_record_load',
+    );
+    return row ? { version: row.version, data: row.data } : null;
+  },
+};
 
 export type Write = {
   appId: string;
@@ -48,13 +75,15 @@ function decode(version: number, json: string | null): StoredRecord | null {
 
 export class RedisRecordOperations {
   readonly #redis: RecordCommands;
-  readonly #prisma: PrismaClient;
+  readonly #sql: SqlSession;
   readonly #log: Logger;
   readonly #prefix: string;
   readonly #absentTtlMs: number;
   readonly #origin: string;
   readonly #batches: PersistenceBatches;
-  readonly #commit: CommitOptions;
+  readonly #asyncCommit: boolean;
+  /** "persisted" marks sent after acknowledging their writes, until Redis answers. */
+  readonly #marks = new Set<Promise<void>>();
   readonly #forget: (appId: string, name: string) => void;
   /** Generation tokens: this store's random prefix and a counter (unique across nodes and restarts). */
   readonly #generationPrefix = randomBytes(6).toString('base64url');
@@ -62,25 +91,25 @@ export class RedisRecordOperations {
 
   constructor(options: {
     redis: RecordCommands;
-    prisma: PrismaClient;
+    sql: SqlSession;
     logger: Logger;
     keyPrefix: string;
     absentTtlMs: number;
     origin: string;
     batches: PersistenceBatches;
-    /** Commit without waiting for the WAL flush (persist-records.job.ts ASYNC_COMMIT_CONDITION). */
+    /** Commit without waiting for the WAL flush (RECORD_WRITE_DURABILITY=commit). */
     asyncCommit: boolean;
     /** Drops the local cached copy (its state is unknown after a failed commit). */
     forget: (appId: string, name: string) => void;
   }) {
     this.#redis = options.redis;
-    this.#prisma = options.prisma;
+    this.#sql = options.sql;
     this.#log = options.logger;
     this.#prefix = options.keyPrefix;
     this.#absentTtlMs = options.absentTtlMs;
     this.#origin = options.origin;
     this.#batches = options.batches;
-    this.#commit = { asyncCommit: options.asyncCommit };
+    this.#asyncCommit = options.asyncCommit;
     this.#forget = options.forget;
   }
 
@@ -95,7 +124,11 @@ export class RedisRecordOperations {
     const recordKey = recordKeys.record(this.#prefix, appId, name);
     const [version, json] = await this.#redis.hmget(recordKey, 'v', 'd');
     if (version != null) return decode(Number(version), json ?? null);
-    const row = await this.#prisma.record.findUnique({ where: { appId_name: { appId, name } } });
+    const [row] = await this.#sql.query<{ version: number; data: unknown }>(
+      SELECT,
+      [appId, name],
+      'hs_cluster_record_load',
+    );
     const [seeded, seededJson] = await this.#redis.hsRecordSeed(
       recordKey,
       row ? row.version : -1,
@@ -140,19 +173,44 @@ export class RedisRecordOperations {
     }
   }
 
-  /** Upsert, compare-and-set, commit: Postgres never keeps a version Redis refused. */
+  /**
+   * What a record write's transaction sends with its BEGIN: its commit mode
+   * and the record's advisory lock (persist-records.job.ts: deletes and
+   * reloads take it exclusively, writes and batches shared). The lock id is
+   * a number this module computed, never input, so it can be inlined.
+   */
+  #begin(appId: string, name: string, mode: 'shared' | 'exclusive'): string {
+    const [id] = recordLockIds([{ appId, name }]);
+    if (id === undefined || !/^-?\d+$/.test(id)) throw new Error(`Bad lock id ${String(id)}`);
+    const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    const commit = this.#asyncCommit ? 'SET LOCAL synchronous_commit TO off; ' : '';
+    return `${commit}SELECT ${lock}(${id})`;
+  }
+
+  /**
+   * Upsert, compare-and-set, commit: Postgres never keeps a version Redis
+   * refused. Resolves once committed; the "persisted" mark that follows is
+   * not waited for (settled() is): a mark that never lands only costs a
+   * redundant batch.
+   */
   async setDurably(write: Write): Promise<Outcome> {
     const { appId, name, next } = write;
     // Set inside the transaction once Redis took the write.
     const stored: { generation: string | null } = { generation: null };
     try {
-      await this.#prisma.$transaction(async (tx) => {
-        await lockRecords(tx, [{ appId, name }], 'shared', this.#commit);
-        await upsertRecords(tx, [{ appId, name, version: next.version, json: jsonOf(next) }]);
-        const outcome = await this.compareAndSet(write);
-        if (outcome.kind !== 'stored') throw new Rollback(outcome);
-        stored.generation = outcome.generation;
-      }, RECORD_TRANSACTION);
+      await this.#sql.transaction(
+        async (tx) => {
+          await tx.query(
+            UPSERT,
+            [appId, name, next.version, jsonOf(next)],
+            'hs_cluster_record_upsert',
+          );
+          const outcome = await this.compareAndSet(write);
+          if (outcome.kind !== 'stored') throw new Rollback(outcome);
+          stored.generation = outcome.generation;
+        },
+        { begin: this.#begin(appId, name, 'shared') },
+      );
     } catch (error) {
       if (error instanceof Rollback) return error.outcome;
       if (stored.generation !== null) {
@@ -165,14 +223,25 @@ export class RedisRecordOperations {
       throw error;
     }
     const generation = stored.generation ?? '';
-    await markPersisted(this.#redis, this.#prefix, [
+    const marking = markPersisted(this.#redis, this.#prefix, [
       { appId, name, version: next.version, generation },
-    ]).catch((error: unknown) => {
-      // Only the lag metric and a redundant batch suffer.
-      this.#log.warn({ err: error, app: appId, record: name }, 'marking a record persisted failed');
-      this.#batches.add(appId, name);
-    });
+    ])
+      .catch((error: unknown) => {
+        // Only the lag metric and a redundant batch suffer.
+        this.#log.warn(
+          { err: error, app: appId, record: name },
+          'marking a record persisted failed',
+        );
+        this.#batches.add(appId, name);
+      })
+      .finally(() => this.#marks.delete(marking));
+    this.#marks.add(marking);
     return { kind: 'stored', generation };
+  }
+
+  /** Resolves once every "persisted" mark sent so far has been answered. */
+  async settled(): Promise<void> {
+    while (this.#marks.size > 0) await Promise.allSettled([...this.#marks]);
   }
 
   /**
@@ -183,31 +252,33 @@ export class RedisRecordOperations {
   async replaceFromPostgres(
     appId: string,
     name: string,
-    change: (tx: Prisma.TransactionClient) => Promise<StoredRecord | null>,
+    change: (tx: SqlSession, appId: string, name: string) => Promise<StoredRecord | null>,
   ): Promise<StoredRecord | null> {
     const recordKey = recordKeys.record(this.#prefix, appId, name);
     let replaced = false;
     try {
-      return await this.#prisma.$transaction(async (tx) => {
-        await lockRecords(tx, [{ appId, name }], 'exclusive', this.#commit);
-        const record = await change(tx);
-        const version = record?.version ?? -1;
-        const { message, appendData } = replaceAnnouncement(this.#origin, name, version);
-        await this.#redis.hsRecordReplace(
-          recordKey,
-          recordKeys.dirty(this.#prefix, appId),
-          version,
-          record ? jsonOf(record) : '',
-          this.#absentTtlMs,
-          name,
-          recordKeys.changes(this.#prefix, appId),
-          message,
-          appendData,
-          record ? this.#newGeneration() : '',
-        );
-        replaced = true;
-        return record;
-      }, RECORD_TRANSACTION);
+      return await this.#sql.transaction(
+        async (tx) => {
+          const record = await change(tx, appId, name);
+          const version = record?.version ?? -1;
+          const { message, appendData } = replaceAnnouncement(this.#origin, name, version);
+          await this.#redis.hsRecordReplace(
+            recordKey,
+            recordKeys.dirty(this.#prefix, appId),
+            version,
+            record ? jsonOf(record) : '',
+            this.#absentTtlMs,
+            name,
+            recordKeys.changes(this.#prefix, appId),
+            message,
+            appendData,
+            record ? this.#newGeneration() : '',
+          );
+          replaced = true;
+          return record;
+        },
+        { begin: this.#begin(appId, name, 'exclusive') },
+      );
     } catch (error) {
       // Redis changed but the commit failed: let the next read ask Postgres.
       if (replaced) await this.#redis.del(recordKey).catch(() => {});

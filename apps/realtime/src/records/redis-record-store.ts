@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JobQueue, newRedis } from '@hubstream/cluster';
-import type { PrismaClient } from '@hubstream/db';
+import type { PrismaClient, SqlSession } from '@hubstream/db';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/types.ts';
 import { keyOf, PersistenceBatches } from './persistence-batches.ts';
@@ -19,7 +19,7 @@ import type {
   StoredRecord,
 } from './record-store.ts';
 import { type Flight, RecordCache } from './redis-record-cache.ts';
-import { RedisRecordOperations, type Write } from './redis-record-operations.ts';
+import { REPLACEMENTS, RedisRecordOperations, type Write } from './redis-record-operations.ts';
 import { withRecordCommands } from './redis-record-scripts.ts';
 
 export type { PersistenceLag } from './record-store.ts';
@@ -37,7 +37,8 @@ export type { PersistenceLag } from './record-store.ts';
 //   with it only if Redis still knows nothing of the record.
 // - A durable write runs in a Postgres transaction: upsert, then the
 //   compare-and-set, then commit. A conflict rolls the upsert back; a
-//   failure before the compare-and-set changes nothing.
+//   failure before the compare-and-set changes nothing. Its statements go
+//   to the driver itself (redis-record-operations.ts).
 // - Other writes go to Postgres in batches (persistence-batches.ts).
 // - delete and reload hold the records' advisory lock exclusively (the job
 //   and durable writes hold it shared), so a batch can never put a deleted
@@ -54,6 +55,9 @@ export type RedisRecordStoreOptions = {
    * travel as script arguments, which that option does not prefix.
    */
   redis: Redis | string;
+  /** Durable writes, deletes, reloads and loads (the driver: Database.sql). */
+  sql: SqlSession;
+  /** The persistence batches run at close. */
   prisma: PrismaClient;
   /** Where persistence batches go; it must know the worker's `persist-records` job. */
   jobs: JobQueue;
@@ -119,7 +123,7 @@ export class RedisRecordStore implements RecordStore {
     });
     this.#ops = new RedisRecordOperations({
       redis: withRecordCommands(redis),
-      prisma: options.prisma,
+      sql: options.sql,
       logger: options.logger,
       keyPrefix: this.#prefix,
       absentTtlMs: options.absentTtlMs ?? 10 * 60_000,
@@ -221,10 +225,7 @@ export class RedisRecordStore implements RecordStore {
     const key = keyOf(appId, name);
     return this.#operation(key, async (flight) => {
       this.#batches.drop(appId, name);
-      await this.#ops.replaceFromPostgres(appId, name, async (tx) => {
-        await tx.record.deleteMany({ where: { appId, name } });
-        return null;
-      });
+      await this.#ops.replaceFromPostgres(appId, name, REPLACEMENTS.delete);
       this.#cache.remember(key, null, flight);
     });
   }
@@ -234,10 +235,7 @@ export class RedisRecordStore implements RecordStore {
     return this.#operation(key, async (flight) => {
       // Postgres wins: writes not persisted yet are dropped, as in the local store.
       this.#batches.drop(appId, name);
-      const record = await this.#ops.replaceFromPostgres(appId, name, async (tx) => {
-        const row = await tx.record.findUnique({ where: { appId_name: { appId, name } } });
-        return row ? { version: row.version, data: row.data } : null;
-      });
+      const record = await this.#ops.replaceFromPostgres(appId, name, REPLACEMENTS.reload);
       this.#cache.remember(key, record, flight);
       return record;
     });
@@ -269,6 +267,7 @@ export class RedisRecordStore implements RecordStore {
   async #close(): Promise<void> {
     this.#closed = true;
     while (this.#operations.size > 0) await Promise.allSettled([...this.#operations]);
+    await this.#ops.settled();
     await this.#batches.close();
     this.#watchers.clear();
     this.#deafen();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prefixEnd } from '../src/routes/records/routes.ts';
+import { prefixEnd } from '../src/routes/records/prefix.ts';
 import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
 
 // The data browser's routes over the records table (issue 18 item 2): the

@@ -7,6 +7,7 @@ import { realtimeHttpUrl } from '../../lib/api-docs.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, ErrorReply, errors } from '../../lib/schemas.ts';
 import { requireApp } from '../../plugins/auth.ts';
+import { prefixEnd } from './prefix.ts';
 import { conflict, fetchTransport, RealtimeData } from './realtime-data.ts';
 
 // The data browser: an app's records as stored in Postgres, listed by name
@@ -146,22 +147,6 @@ const RecordNotFound = Type.Object(ErrorReply.properties, {
     },
   ],
 });
-
-/** Each code point after the last: the least string greater than all that start with `prefix`. */
-export function prefixEnd(prefix: string): string | null {
-  const points = [...prefix].map((c) => c.codePointAt(0)!);
-  while (points.length > 0) {
-    let last = points.pop()!;
-    if (last < 0x10ffff) {
-      last += 1;
-      // Surrogate code points are not characters: skip to the first after them.
-      if (last >= 0xd800 && last <= 0xdfff) last = 0xe000;
-      return String.fromCodePoint(...points, last);
-    }
-  }
-  // The prefix is all U+10FFFF: nothing sorts after its range.
-  return null;
-}
 
 type SummaryRow = { name: string; version: number; updated_at: Date | string; is_list: boolean };
 

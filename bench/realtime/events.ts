@@ -2,6 +2,16 @@ import { EVENT_ACTION, TOPIC } from '../../packages/protocol/src/index.ts';
 import { type BenchClient, closeAll, openMany } from './client.ts';
 import { type CpuSource, Load, measure, type Result, type Settings } from './measure.ts';
 import type { ServerProcess } from './servers.ts';
+import {
+  closeAllText,
+  forEachMessage,
+  messageStarts,
+  openManyText,
+  RS,
+  type TextBenchClient,
+  US,
+  US_BYTE,
+} from './text-client.ts';
 import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.ts';
 
 // Events: G names, each with P publishers and S subscribers (publishers are
@@ -37,53 +47,44 @@ export type Placement = {
   subscriber(index: number): string;
 };
 
+/**
+ * The load's side of one protocol: connections, subscription, an emit, and
+ * the deliveries a frame holds (a text frame may hold several).
+ */
+type Transport = {
+  readonly clients: readonly { close(): Promise<void> }[];
+  /** Sends publisher p's emit of `data` (JSON) on its name. */
+  emit(p: number, data: string): void;
+  onSubscriberFrame(handler: (frame: Buffer) => void): void;
+  onPublisherFrame(handler: (frame: Buffer) => void): void;
+};
+
 /** Connects and subscribes the publishers and subscribers of one event shape. */
 export async function openEventRig(
   server: ServerProcess | (CpuSource & { url: string }),
   shape: EventShape,
-  options: { payloadBytes: number; tag: string; placement?: Placement },
+  options: {
+    payloadBytes: number;
+    tag: string;
+    placement?: Placement;
+    /** protobuf (the v7 client's frames, the default) or text (the 2.x client's). */
+    protocol?: 'protobuf' | 'text';
+  },
 ): Promise<EventRig> {
   const { names, publishers: perName, subscribers: perNameSubs } = shape;
   const nameOf = (g: number) => `${options.tag}/${g}`;
-  const placement = options.placement;
-  const subscribers = await openMany(
-    placement ? placement.subscriber : server.url,
-    names * perNameSubs,
-    `${options.tag}-s`,
+  const open = options.protocol === 'text' ? openTextTransport : openProtobufTransport;
+  const transport = await open(
+    options.placement ?? { publisher: () => server.url, subscriber: () => server.url },
+    shape,
+    nameOf,
+    options.tag,
   );
-  let publishers: BenchClient[] = [];
-  try {
-    publishers = await openMany(
-      placement ? placement.publisher : server.url,
-      names * perName,
-      `${options.tag}-p`,
-    );
-    await Promise.all(
-      subscribers.map((client, i) =>
-        client.request(
-          {
-            topic: TOPIC.EVENT,
-            action: EVENT_ACTION.SUBSCRIBE,
-            names: [nameOf(Math.floor(i / perNameSubs))],
-            correlationId: '0',
-          },
-          (m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.SUBSCRIBE && m.isAck === true,
-          `the subscription of ${client.username}`,
-        ),
-      ),
-    );
-  } catch (error) {
-    await closeAll([...publishers, ...subscribers]);
-    throw error;
-  }
 
-  const total = publishers.length;
+  const total = names * perName;
   const sent = new Float64Array(total);
   const received = new Float64Array(total);
-  const writer = new FrameWriter();
   const padding = options.payloadBytes > 0 ? `,"${'x'.repeat(options.payloadBytes)}"` : '';
-  const nameBytes = publishers.map((_, p) => Buffer.from(nameOf(Math.floor(p / perName))));
-  const reader = new FrameReader();
   // The measurement under way; frames that arrive between measurements only count as received.
   let load: Load | undefined;
   let window = 0;
@@ -92,31 +93,29 @@ export async function openEventRig(
   const send = (p: number) => {
     sent[p]! += 1;
     if (load?.counting) sentInWindow++;
-    const data = `[${nowMicros()},${p}${padding}]`;
-    publishers[p]!.send(
-      writer.begin(EVENT_ACTION.EMIT).bytes(2, data).bytes(6, nameBytes[p]!).finish(TOPIC.EVENT),
-    );
+    transport.emit(p, `[${nowMicros()},${p}${padding}]`);
   };
   const refill = (p: number) => {
     while (load?.sending && sent[p]! * perNameSubs - received[p]! < window * perNameSubs) send(p);
   };
-  const onDelivery = (frame: Buffer) => {
-    if (!reader.read(frame) || reader.topic !== TOPIC.EVENT) return;
-    if (reader.action !== EVENT_ACTION.EMIT || reader.dataStart < 0) {
-      if (reader.isError && load) load.errors++;
-      return;
-    }
-    const sentAt = readUint(frame, reader.dataStart + 1);
-    const p = readUint(frame, uintEnd + 1);
+  const delivered = (sentAt: number, p: number) => {
     load?.deliver(sentAt, nowMicros());
     received[p]! += 1;
     if (window > 0) refill(p);
   };
-  for (const client of subscribers) client.onFrame = onDelivery;
-  const onPublisherReply = (frame: Buffer) => {
-    if (reader.read(frame) && reader.isError && load) load.errors++;
+  const failed = () => {
+    if (load) load.errors++;
   };
-  for (const client of publishers) client.onFrame = onPublisherReply;
+  transport.onSubscriberFrame(
+    options.protocol === 'text'
+      ? textDeliveries(delivered, failed)
+      : protobufDelivery(delivered, failed),
+  );
+  transport.onPublisherFrame(
+    options.protocol === 'text'
+      ? textDeliveries(() => {}, failed)
+      : protobufDelivery(() => {}, failed),
+  );
 
   const pace = (emitsPerSec: number, current: Load) => {
     const started = performance.now();
@@ -175,6 +174,138 @@ export async function openEventRig(
         load = undefined;
       }
     },
-    close: () => closeAll([...publishers, ...subscribers]),
+    close: async () => {
+      await Promise.all(transport.clients.map((client) => client.close()));
+    },
   };
+}
+
+// ---------------------------------------------------------------- protobuf
+
+async function openProtobufTransport(
+  placement: Placement,
+  shape: EventShape,
+  nameOf: (g: number) => string,
+  tag: string,
+): Promise<Transport> {
+  const { names, publishers: perName, subscribers: perNameSubs } = shape;
+  const subscribers = await openMany(placement.subscriber, names * perNameSubs, `${tag}-s`);
+  let publishers: BenchClient[] = [];
+  try {
+    publishers = await openMany(placement.publisher, names * perName, `${tag}-p`);
+    await Promise.all(
+      subscribers.map((client, i) =>
+        client.request(
+          {
+            topic: TOPIC.EVENT,
+            action: EVENT_ACTION.SUBSCRIBE,
+            names: [nameOf(Math.floor(i / perNameSubs))],
+            correlationId: '0',
+          },
+          (m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.SUBSCRIBE && m.isAck === true,
+          `the subscription of ${client.username}`,
+        ),
+      ),
+    );
+  } catch (error) {
+    await closeAll([...publishers, ...subscribers]);
+    throw error;
+  }
+  const writer = new FrameWriter();
+  const nameBytes = publishers.map((_, p) => Buffer.from(nameOf(Math.floor(p / perName))));
+  return {
+    clients: [...publishers, ...subscribers],
+    emit(p, data) {
+      publishers[p]!.send(
+        writer.begin(EVENT_ACTION.EMIT).bytes(2, data).bytes(6, nameBytes[p]!).finish(TOPIC.EVENT),
+      );
+    },
+    onSubscriberFrame(handler) {
+      for (const client of subscribers) client.onFrame = handler;
+    },
+    onPublisherFrame(handler) {
+      for (const client of publishers) client.onFrame = handler;
+    },
+  };
+}
+
+/** A subscriber's protobuf frame: one EMIT whose data is [sentMicros, publisher, …]. */
+function protobufDelivery(
+  delivered: (sentAt: number, p: number) => void,
+  failed: () => void,
+): (frame: Buffer) => void {
+  const reader = new FrameReader();
+  return (frame) => {
+    if (!reader.read(frame) || reader.topic !== TOPIC.EVENT) return;
+    if (reader.action !== EVENT_ACTION.EMIT || reader.dataStart < 0) {
+      if (reader.isError) failed();
+      return;
+    }
+    const sentAt = readUint(frame, reader.dataStart + 1);
+    delivered(sentAt, readUint(frame, uintEnd + 1));
+  };
+}
+
+// ---------------------------------------------------------------- text (2.x)
+
+async function openTextTransport(
+  placement: Placement,
+  shape: EventShape,
+  nameOf: (g: number) => string,
+  tag: string,
+): Promise<Transport> {
+  const { names, publishers: perName, subscribers: perNameSubs } = shape;
+  const subscribers = await openManyText(placement.subscriber, names * perNameSubs, `${tag}-ts`);
+  let publishers: TextBenchClient[] = [];
+  try {
+    publishers = await openManyText(placement.publisher, names * perName, `${tag}-tp`);
+    await Promise.all(
+      subscribers.map((client, i) => {
+        const name = nameOf(Math.floor(i / perNameSubs));
+        return client.request(`E${US}S${US}${name}${RS}`, `E${US}A${US}S${US}${name}`);
+      }),
+    );
+  } catch (error) {
+    await closeAllText([...publishers, ...subscribers]);
+    throw error;
+  }
+  // E|EVT|name|O<json>: the 2.x client's emit of an array (typed value O).
+  const prefixes = publishers.map(
+    (_, p) => `E${US}EVT${US}${nameOf(Math.floor(p / perName))}${US}O`,
+  );
+  return {
+    clients: [...publishers, ...subscribers],
+    emit(p, data) {
+      publishers[p]!.send(`${prefixes[p]}${data}${RS}`);
+    },
+    onSubscriberFrame(handler) {
+      for (const client of subscribers) client.onFrame = handler;
+    },
+    onPublisherFrame(handler) {
+      for (const client of publishers) client.onFrame = handler;
+    },
+  };
+}
+
+const EVT_PREFIX = `E${US}EVT${US}`;
+const ERROR_PREFIX = `E${US}E${US}`;
+const O_BYTE = 'O'.charCodeAt(0);
+
+/** A subscriber's text frame: each E|EVT|name|O[sentMicros,publisher,…] in it. */
+function textDeliveries(
+  delivered: (sentAt: number, p: number) => void,
+  failed: () => void,
+): (frame: Buffer) => void {
+  const each = (frame: Buffer, start: number, end: number) => {
+    if (messageStarts(frame, start, end, EVT_PREFIX)) {
+      const nameEnd = frame.indexOf(US_BYTE, start + EVT_PREFIX.length);
+      // O[ then the send time, a comma, the publisher.
+      if (nameEnd === -1 || nameEnd >= end || frame[nameEnd + 1] !== O_BYTE) return;
+      const sentAt = readUint(frame, nameEnd + 3, end);
+      delivered(sentAt, readUint(frame, uintEnd + 1, end));
+    } else if (messageStarts(frame, start, end, ERROR_PREFIX)) {
+      failed();
+    }
+  };
+  return (frame) => forEachMessage(frame, each);
 }

@@ -18,6 +18,10 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** Which clients the fan-out and one-to-one phases use: the v7 client's protobuf, the 2.x client's text, or both. */
+export const PROTOCOLS = ['protobuf', 'text', 'both'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
 const FLAGS = {
   seconds: { fallback: 3, help: 'counting window of each measurement, seconds' },
   rounds: { fallback: 3, help: 'measurements per phase and server (the median is reported)' },
@@ -59,6 +63,7 @@ function usage(): string {
     `  --${`only=${PHASES.join(',')}`.padEnd(24)} phases to run`,
     `  --${'profile'.padEnd(24)} CPU-profile Hubstream's first window of each phase (perturbs it)`,
     `  --${'servers=baseline,deepstream,hubstream'.padEnd(24)} servers to compare`,
+    `  --${'protocol=both'.padEnd(24)} fan-out and one-to-one with protobuf clients, 2.x text clients (Hubstream only) or both`,
   ].join('\n');
 }
 
@@ -70,6 +75,7 @@ function parseOptions(argv: readonly string[]) {
   let only: Phase[] = [...PHASES];
   let profile = false;
   let servers: ServerKind[] = [...SERVER_KINDS];
+  let protocol: Protocol = 'both';
   for (const arg of argv) {
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
@@ -83,6 +89,15 @@ function parseOptions(argv: readonly string[]) {
       if (unknown.length > 0 || !servers.includes('hubstream')) {
         throw new Error(`--servers takes hubstream and some of ${SERVER_KINDS.join(', ')}`);
       }
+      continue;
+    }
+    const chosen = /^--protocol=(.*)$/.exec(arg);
+    if (chosen) {
+      const name = chosen[1] ?? '';
+      if (!PROTOCOLS.includes(name as Protocol)) {
+        throw new Error(`--protocol takes one of ${PROTOCOLS.join(', ')}`);
+      }
+      protocol = name as Protocol;
       continue;
     }
     if (arg === '--profile') {
@@ -117,7 +132,7 @@ function parseOptions(argv: readonly string[]) {
   }
   // Always in the same order: the rounds alternate from there.
   servers = SERVER_KINDS.filter((kind) => servers.includes(kind));
-  return { ...values, connections, only: new Set(only), profile, servers };
+  return { ...values, connections, only: new Set(only), profile, servers, protocol };
 }
 
 export type Options = ReturnType<typeof parseOptions>;

@@ -6,8 +6,13 @@ import type { ServerKind } from './servers.ts';
 // terminal and renders as one when pasted.
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
-/** One figure (or set of figures) per server; a server whose run failed holds its error. */
-export type Pair<T> = Partial<Record<ServerKind, Outcome<T>>>;
+/**
+ * What a phase measures side by side: each server with protobuf clients, and
+ * `text`, Hubstream with 2.x text-protocol clients (fan-out and one-to-one).
+ */
+export type Lane = ServerKind | 'text';
+/** One figure (or set of figures) per lane; a lane whose run failed holds its error. */
+export type Pair<T> = Partial<Record<Lane, Outcome<T>>>;
 
 export const value = <T>(outcome: Outcome<T> | undefined): T | undefined =>
   outcome?.ok ? outcome.value : undefined;
@@ -158,6 +163,59 @@ export function latencyRows(
       atMost: maximum.p999,
     },
   );
+}
+
+/**
+ * Rows of a phase's text lane (Hubstream with 2.x clients): its figure in
+ * Hubstream's column, and as a ratio to Hubstream's with protobuf clients,
+ * the rate against `atLeast`.
+ */
+export function textRows(name: string, unit: string, pair: Pair<Result>, atLeast: number) {
+  const text = pair.text;
+  if (text === undefined) return;
+  const protobuf = value(pair.hubstream);
+  const row = (
+    what: string,
+    figure: (r: Result) => number,
+    show: (r: Result) => string,
+    bound?: number,
+    of = '',
+  ) => {
+    const t = value(text);
+    const r = t !== undefined && protobuf !== undefined ? figure(t) / figure(protobuf) : Number.NaN;
+    const shown = Number.isFinite(r) ? `${r.toFixed(2)}x protobuf${of}` : 'no protobuf figure';
+    let verdict: Verdict = 'info';
+    if (t === undefined) verdict = 'not run';
+    else if (bound !== undefined) {
+      verdict = Number.isFinite(r) ? (r >= bound ? 'pass' : 'FAIL') : 'not run';
+    }
+    summary.push([
+      `${name} (text): ${what}`,
+      '—',
+      '—',
+      cell(text, show),
+      '—',
+      '—',
+      bound === undefined
+        ? 'text / Hubstream protobuf'
+        : `≥ ${bound.toFixed(2)}x Hubstream protobuf`,
+      `${verdict}: ${shown}`,
+    ]);
+  };
+  row(
+    unit,
+    (r) => r.rate,
+    (r) => formatRate(r.rate),
+    atLeast,
+  );
+  row(
+    'p50 / p99 ms',
+    (r) => r.p99Ms,
+    (r) => `${formatMs(r.p50Ms)} / ${formatMs(r.p99Ms)}`,
+    undefined,
+    "'s p99",
+  );
+  row('server CPU µs each', cpuMicrosPerUnit, (r) => cpuMicrosPerUnit(r).toFixed(1));
 }
 
 /**

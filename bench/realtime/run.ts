@@ -14,6 +14,8 @@
 // are fresh):
 //   1 fan-out      10 publishers -> 100 subscribers of one name, closed loop
 //   2 one-to-one   100 publisher/subscriber pairs on 100 names, closed loop
+//                  (both also with 2.x text-protocol clients on Hubstream, the
+//                  "text" lane, in the same rotation: --protocol)
 //   3 half-rate    phases 1 and 2 paced at half the bare baseline's maximum
 //   4 records      one writer per record, subscribers holding every record;
 //                  records-ack: the same with write acknowledgements;
@@ -38,6 +40,7 @@ import { openReadRig } from './reads.ts';
 import { openRecordRig } from './records.ts';
 import {
   addRow,
+  type Lane,
   latencyRows,
   memoryRows,
   type Pair,
@@ -46,11 +49,13 @@ import {
   summary,
   type Target,
   table,
+  textRows,
   throughputRows,
   value,
 } from './report.ts';
 import { openRpcRig } from './rpc.ts';
 import { runBench, type ServerKind, ServerProcess } from './servers.ts';
+import { unexpectedTextCloseCount } from './text-client.ts';
 
 const settings: Settings = {
   warmupMs: options.warmup * 1000,
@@ -89,7 +94,7 @@ async function openRigs<T extends { close(): Promise<void> }>(
 }
 
 async function closeRigs(rigs: Pair<{ close(): Promise<void> }>): Promise<void> {
-  for (const kind of KINDS) await value(rigs[kind])?.close();
+  for (const outcome of Object.values(rigs)) await value(outcome)?.close();
 }
 
 /**
@@ -102,20 +107,21 @@ async function closeRigs(rigs: Pair<{ close(): Promise<void> }>): Promise<void> 
  */
 async function compare<T, R extends Result>(
   rigs: Pair<T>,
-  run: (rig: T, kind: ServerKind, round: number) => Promise<R>,
+  run: (rig: T, kind: Lane, round: number) => Promise<R>,
   line: (result: R) => string,
   retryNoisy = true,
+  lanes: readonly Lane[] = KINDS,
 ): Promise<Pair<R>> {
-  const results: Record<ServerKind, R[]> = { baseline: [], deepstream: [], hubstream: [] };
-  const failed: Partial<Record<ServerKind, string>> = {};
-  for (const kind of KINDS) {
+  const results: Record<Lane, R[]> = { baseline: [], deepstream: [], hubstream: [], text: [] };
+  const failed: Partial<Record<Lane, string>> = {};
+  for (const kind of lanes) {
     const rig = rigs[kind];
     if (rig && !rig.ok) failed[kind] = rig.error;
     if (!rig) failed[kind] = 'not set up';
   }
   for (let round = 0; round < options.rounds; round++) {
-    const shift = round % KINDS.length;
-    const order = [...KINDS.slice(shift), ...KINDS.slice(0, shift)];
+    const shift = round % lanes.length;
+    const order = [...lanes.slice(shift), ...lanes.slice(0, shift)];
     for (const kind of order) {
       const rig = value(rigs[kind]);
       if (!rig || failed[kind]) continue;
@@ -137,7 +143,7 @@ async function compare<T, R extends Result>(
     }
   }
   const pair: Pair<R> = {};
-  for (const kind of KINDS) {
+  for (const kind of lanes) {
     const error = failed[kind];
     if (error !== undefined) {
       pair[kind] = { ok: false, error };
@@ -155,9 +161,12 @@ const warmed = (round: number): Settings =>
   round === 0 ? { ...settings, warmupMs: settings.warmupMs * 2 } : settings;
 
 /** With --profile, a CPU profile of Hubstream over its first counting window, summarised after. */
-function profiled(kind: ServerKind, name: string, round: number): Settings {
-  if (!options.profile || kind !== 'hubstream' || round > 0) return warmed(round);
-  const path = join(tmpdir(), `hubstream-${name}-${process.pid}.cpuprofile`);
+function profiled(kind: Lane, name: string, round: number): Settings {
+  if (!options.profile || (kind !== 'hubstream' && kind !== 'text') || round > 0) {
+    return warmed(round);
+  }
+  const lane = kind === 'text' ? `${name}-text` : name;
+  const path = join(tmpdir(), `hubstream-${lane}-${process.pid}.cpuprofile`);
   return {
     ...warmed(round),
     around: {
@@ -179,16 +188,43 @@ const pairShape: EventShape = { names: options.pairs, publishers: 1, subscribers
 let tags = 0;
 const tag = (name: string) => `${name}${++tags}`;
 
-const openEvents = (shape: EventShape, name: string) =>
-  openRigs((server) =>
-    openEventRig(server, shape, { payloadBytes: options.payload, tag: tag(name) }),
-  );
+/** The lanes of the fan-out and one-to-one phases: the servers with protobuf clients, Hubstream with text clients. */
+const EVENT_LANES: readonly Lane[] = [
+  ...(options.protocol === 'text' ? [] : KINDS),
+  ...(options.protocol === 'protobuf' ? [] : (['text'] as const)),
+];
+
+/** A phase's event rigs on every lane (a protobuf one per server, a text one on Hubstream). */
+async function openEvents(shape: EventShape, name: string): Promise<Pair<EventRig>> {
+  const rigs: Pair<EventRig> =
+    options.protocol === 'text'
+      ? {}
+      : await openRigs((server) =>
+          openEventRig(server, shape, { payloadBytes: options.payload, tag: tag(name) }),
+        );
+  if (EVENT_LANES.includes('text')) {
+    try {
+      const rig = await openEventRig(servers.hubstream, shape, {
+        payloadBytes: options.payload,
+        tag: tag(`${name}-text`),
+        protocol: 'text',
+      });
+      rigs.text = { ok: true, value: rig };
+    } catch (error) {
+      rigs.text = { ok: false, error: errorText(error) };
+      say(`  ${'text'.padEnd(9)} could not set up: ${errorText(error)}`);
+    }
+  }
+  return rigs;
+}
 
 const maxRate = (rigs: Pair<EventRig>, window: number, name: string) =>
   compare(
     rigs,
     (rig, kind, round) => rig.measure(profiled(kind, name, round), { kind: 'closed', window }),
     (r) => describe(r, 'delivered'),
+    true,
+    EVENT_LANES,
   );
 
 const halfRate = (rigs: Pair<EventRig>, emitsPerSec: number, name: string) =>
@@ -208,12 +244,14 @@ const TARGETS = {
   records: { against: 'deepstream', atLeast: 1.2 },
   rpc: { against: 'deepstream', atLeast: 1.2 },
   memory: 1,
+  /** Issue 19.6: 2.x text clients against protobuf clients on the same Hubstream server. */
+  text: 0.8,
 } satisfies Record<string, Target | number | object>;
 
 /** Runs one phase: opens its rigs on every server, compares, closes them whatever happens. */
 async function phase<T extends { close(): Promise<void> }, R extends Result>(
   open: (server: ServerProcess, kind: ServerKind) => Promise<T>,
-  run: (rig: T, kind: ServerKind, round: number) => Promise<R>,
+  run: (rig: T, kind: Lane, round: number) => Promise<R>,
   line: (result: R) => string,
   retryNoisy = true,
 ): Promise<Pair<R>> {
@@ -237,7 +275,8 @@ async function main() {
   say(
     `${options.rounds} rounds per phase, rotating servers (${KINDS.join(', ')}); windows of ${options.seconds} s after ` +
       `${options.warmup} s warm-up; payload padding ${options.payload} B; ` +
-      `phases: ${[...options.only].join(', ')}${options.profile ? '; PROFILING (figures perturbed)' : ''}`,
+      `phases: ${[...options.only].join(', ')}; fan-out and one-to-one clients: ${options.protocol}` +
+      `${options.profile ? '; PROFILING (figures perturbed)' : ''}`,
   );
   checkWire();
 
@@ -295,7 +334,10 @@ async function main() {
       );
       fanOutRigs = await openEvents(fanOutShape, 'fan-out');
       fanOut = await maxRate(fanOutRigs, options['fan-out-window'], 'fan-out');
-      throughputRows('1 fan-out', 'delivered events/s', fanOut, TARGETS.fanOut);
+      if (options.protocol !== 'text') {
+        throughputRows('1 fan-out', 'delivered events/s', fanOut, TARGETS.fanOut);
+      }
+      textRows('1 fan-out', 'delivered events/s', fanOut, TARGETS.text);
     }
     if (options.only.has('one-to-one') || needsMax) {
       say(
@@ -304,7 +346,10 @@ async function main() {
       );
       pairRigs = await openEvents(pairShape, 'one-to-one');
       pairs = await maxRate(pairRigs, options['pair-window'], 'one-to-one');
-      throughputRows('2 one-to-one', 'delivered events/s', pairs, TARGETS.oneToOne);
+      if (options.protocol !== 'text') {
+        throughputRows('2 one-to-one', 'delivered events/s', pairs, TARGETS.oneToOne);
+      }
+      textRows('2 one-to-one', 'delivered events/s', pairs, TARGETS.text);
     }
     if (needsMax) {
       for (const [rigs, shape, pair, label, name] of [
@@ -411,9 +456,8 @@ async function main() {
     );
     throughputRows('7 presence', 'queries/s', pair);
   }
-  if (unexpectedCloseCount() > 0) {
-    say(`\nnote: ${unexpectedCloseCount()} connections were closed by the server during the run`);
-  }
+  const closed = unexpectedCloseCount() + unexpectedTextCloseCount();
+  if (closed > 0) say(`\nnote: ${closed} connections were closed by the server during the run`);
   const others = othersCpu.filter(Number.isFinite).sort((x, y) => x - y);
   const noisy = others.filter((cores) => cores > options.busy).length;
   const load = loadavg().map((n) => n.toFixed(1));

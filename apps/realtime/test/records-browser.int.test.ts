@@ -119,6 +119,21 @@ describe('records edited from the dashboard', () => {
     ]);
   });
 
+  it("answers 429 when the app's message rate is used up, not a denial", async () => {
+    const limited = await stack.createApp();
+    const limits = await stack.api('PUT', `/v1/apps/${limited}/limits`, {
+      maxMessagesPerSecond: 1,
+    });
+    expect(limits.status).toBe(200);
+    const answers: { status: number; code?: string }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await stack.api('GET', `/v1/apps/${limited}/records/anything`);
+      answers.push({ status: res.status, code: res.body?.error?.code });
+    }
+    expect(answers).toContainEqual({ status: 429, code: 'RATE_LIMITED' });
+    expect(answers.every((a) => a.status === 429 || a.status === 404)).toBe(true);
+  });
+
   it("answers 403 when the app's rules refuse the dashboard's user", async () => {
     // Everything allowed but writes and deletes by the dashboard's user.
     const permissions = ALLOW_ALL.replace(

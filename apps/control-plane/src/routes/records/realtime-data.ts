@@ -199,6 +199,13 @@ export function conflict(name: string, current: number | null): ApiError {
 }
 
 function failureOf(result: DataResult): ApiError {
+  // Refused by the app's message rate (limits), not by its rules: results.ts's rateLimited.
+  if (result.errorEvent === 'MESSAGE_DENIED' && result.error?.includes('rate limit')) {
+    return new ApiError(
+      'RATE_LIMITED',
+      "The app's message rate limit is reached (see its Limits page): nothing was done. Try again in a moment.",
+    );
+  }
   if (result.errorEvent === 'MESSAGE_DENIED' || result.errorEvent === 'MESSAGE_PERMISSION_ERROR') {
     return new ApiError(
       'DENIED_BY_PERMISSIONS',

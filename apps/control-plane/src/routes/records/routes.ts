@@ -135,6 +135,21 @@ const UnavailableReply = Type.Object(ErrorReply.properties, {
   ],
 });
 
+const RateLimitedReply = Type.Object(ErrorReply.properties, {
+  description:
+    "RATE_LIMITED: the app's message rate limit (its limits) is used up on the realtime node: nothing was done.",
+  examples: [
+    {
+      error: {
+        code: 'RATE_LIMITED',
+        message:
+          "The app's message rate limit is reached (see its Limits page): nothing was done. Try again in a moment.",
+        details: [],
+      },
+    },
+  ],
+});
+
 const RecordNotFound = Type.Object(ErrorReply.properties, {
   description: 'NOT_FOUND: the app is not yours, or it has no record of this name.',
   examples: [
@@ -248,6 +263,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
           200: RecordView,
           ...errors(401, 403),
           404: RecordNotFound,
+          429: RateLimitedReply,
           503: UnavailableReply,
         },
       },
@@ -286,6 +302,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
           403: DeniedReply,
           404: RecordNotFound,
           409: ConflictReply,
+          429: RateLimitedReply,
           503: UnavailableReply,
         },
       },
@@ -341,6 +358,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
           403: DeniedReply,
           404: RecordNotFound,
           409: ConflictReply,
+          429: RateLimitedReply,
           503: UnavailableReply,
         },
       },

@@ -9,6 +9,7 @@ import {
   openManyText,
   RS,
   type TextBenchClient,
+  textEmitPrefix,
   US,
   US_BYTE,
 } from './text-client.ts';
@@ -270,9 +271,7 @@ async function openTextTransport(
     throw error;
   }
   // E|EVT|name|O<json>: the 2.x client's emit of an array (typed value O).
-  const prefixes = publishers.map(
-    (_, p) => `E${US}EVT${US}${nameOf(Math.floor(p / perName))}${US}O`,
-  );
+  const prefixes = publishers.map((_, p) => textEmitPrefix(nameOf(Math.floor(p / perName))));
   return {
     clients: [...publishers, ...subscribers],
     emit(p, data) {
@@ -292,7 +291,7 @@ const ERROR_PREFIX = `E${US}E${US}`;
 const O_BYTE = 'O'.charCodeAt(0);
 
 /** A subscriber's text frame: each E|EVT|name|O[sentMicros,publisher,…] in it. */
-function textDeliveries(
+export function textDeliveries(
   delivered: (sentAt: number, p: number) => void,
   failed: () => void,
 ): (frame: Buffer) => void {

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import {
+  decodeTextFrame,
   EVENT_ACTION,
   encodeMessage,
+  encodeTextMessage,
   type Message,
   PRESENCE_ACTION,
   RECORD_ACTION,
@@ -9,7 +11,9 @@ import {
   TOPIC,
 } from '../../packages/protocol/src/index.ts';
 import { BenchClient } from './client.ts';
+import { textDeliveries } from './events.ts';
 import type { ServerProcess } from './servers.ts';
+import { RS, textEmitPrefix } from './text-client.ts';
 import { FrameReader, FrameWriter } from './wire.ts';
 
 // What the bench checks before it measures anything.
@@ -17,8 +21,41 @@ import { FrameReader, FrameWriter } from './wire.ts';
 const text = (frame: Uint8Array, start: number, end: number) =>
   Buffer.from(frame.subarray(start, end)).toString();
 
+/**
+ * The text lane's hand-built emit is what the text codec reads as the
+ * protobuf lane's EMIT, and what it writes back to a 2.x subscriber is what
+ * the lane reads the send time and publisher from.
+ */
+function checkTextWire(): void {
+  const frame = `${textEmitPrefix('n/1')}[17,2]${RS}`;
+  const [decoded] = decodeTextFrame(frame);
+  const message = decoded?.ok ? decoded.message : undefined;
+  if (
+    message?.topic !== TOPIC.EVENT ||
+    message.action !== EVENT_ACTION.EMIT ||
+    message.name !== 'n/1' ||
+    message.data !== '[17,2]'
+  ) {
+    throw new Error(
+      `the text codec does not read the bench's E|EVT as an EMIT: ${JSON.stringify(decoded)}`,
+    );
+  }
+  const back = encodeTextMessage(message);
+  let read = '';
+  textDeliveries(
+    (sentAt, p) => (read += `${sentAt},${p};`),
+    () => {},
+  )(Buffer.from(`${back}${back}`));
+  if (read !== '17,2;17,2;') {
+    throw new Error(
+      `the bench reads ${JSON.stringify(read)} from the text codec's ${JSON.stringify(back)} twice`,
+    );
+  }
+}
+
 /** The hand-built frames of the load generator are what the real codec writes. */
 export function checkWire(): void {
+  checkTextWire();
   const writer = new FrameWriter();
   const same = (ours: Uint8Array, message: Message, what: string) => {
     if (Buffer.compare(Buffer.from(ours), Buffer.from(encodeMessage(message))) !== 0) {

@@ -17,6 +17,9 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 const PING = `C${US}PI`;
 const PONG = `C${US}PO${RS}`;
 
+/** The 2.x client's emit of JSON data (typed value O), up to the data: E|EVT|name|O. */
+export const textEmitPrefix = (name: string): string => `E${US}EVT${US}${name}${US}O`;
+
 export type TextFrameHandler = (frame: Buffer) => void;
 
 /** Each message of a text frame in turn, as [start, end) without its RS. */

@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
 import {
   AUTH_ACTION,
   CLOSE_CODES,
@@ -10,6 +8,7 @@ import {
 } from '@hubstream/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
+import { slowWebhook } from './slow-webhook.ts';
 import { openWire, type Wire } from './wire.ts';
 
 // Before login a connection may do little: small frames, a few messages
@@ -32,41 +31,6 @@ async function challenge(wire: Wire, url: string): Promise<void> {
 }
 
 const ping = { topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING } as const;
-
-/** A webhook that holds every login until `release()`, then lets it in with the token as id. */
-async function slowWebhook() {
-  const waiting: { res: ServerResponse; id: string }[] = [];
-  let seen = 0;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      seen++;
-      const { authData } = JSON.parse(body) as { authData: { token: string } };
-      waiting.push({ res, id: authData.token });
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/auth`,
-    seen: () => seen,
-    release() {
-      for (const { res, id } of waiting.splice(0)) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id }));
-      }
-    },
-    close() {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 describe('before login', () => {
   let stack: Stack;

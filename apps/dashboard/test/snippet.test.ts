@@ -8,6 +8,7 @@ import {
   nodeSnippet,
   type RulesKind,
   type SnippetContext,
+  v2NodeSnippet,
 } from '../src/lib/snippet.ts';
 
 // The app page's client code for every combination of auth settings and
@@ -102,8 +103,41 @@ describe('client snippets', () => {
     expect(code).not.toContain('readFileSync');
   });
 
-  it('gives all three at once, and quotes strings safely', () => {
-    expect(Object.keys(clientSnippets(context()))).toEqual(['node', 'browser', 'bundler']);
+  it('deepstream.io-client-js 2.x: the same URL, login, event and write, in its callback form', () => {
+    const code = v2NodeSnippet(context());
+    expect(code).toContain("const deepstream = require('deepstream.io-client-js');");
+    expect(code).toContain("const client = deepstream('wss://localhost:6020/app1');");
+    expect(code).toContain("client.login({ type: 'open', username: 'ada' }, (success, user) => {");
+    expect(code).toContain("client.event.emit('greetings'");
+    expect(code).toContain("client.record.setData('hello/world', { text: ");
+    expect(code).toContain('?apiKey=APP_ID');
+    expect(code.indexOf('event.emit')).toBeLessThan(code.indexOf('record.setData'));
+    // The same strategy and names as the v7 code, whatever the settings and rules.
+    const signedIn = context({ rules: 'signed-in', auth: auth(['open', 'email']) });
+    expect(v2NodeSnippet(signedIn)).toContain(
+      "client.login({ type: 'email', email: 'user@example.com', password: 'their password' }, (success, user) => {",
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal in the generated code
+    expect(v2NodeSnippet(signedIn)).toContain('client.record.setData(`users/${user.id}/hello`');
+    const webhook = v2NodeSnippet(context({ auth: auth(['webhook']) }));
+    expect(webhook).toContain(
+      "client.login({ type: 'webhook', token: 'what your webhook expects' }, ",
+    );
+    expect(v2NodeSnippet(context({ auth: auth([]) }))).toContain('client.login({}, ');
+    expect(v2NodeSnippet(context({ rules: 'locked' }))).toContain(
+      'The locked rules deny everything',
+    );
+    // The 2.x client takes the CA through nodeSocketOptions.
+    const withCa = v2NodeSnippet(context({ caFile: '/x/ca.pem' }));
+    expect(withCa).toContain("const ca = readFileSync('/x/ca.pem');");
+    expect(withCa).toContain(
+      "deepstream('wss://localhost:6020/app1', { nodeSocketOptions: { ca } })",
+    );
+    expect(code).not.toContain('readFileSync');
+  });
+
+  it('gives all four at once, and quotes strings safely', () => {
+    expect(Object.keys(clientSnippets(context()))).toEqual(['node', 'browser', 'bundler', 'v2']);
     expect(js("a'b\\c\nd")).toBe("'a\\'b\\\\c\\nd'");
   });
 
@@ -118,6 +152,11 @@ describe('client snippets', () => {
       expect(() => new AsyncFunction(code)).not.toThrow();
       const bundler = bundlerSnippet(context({ rules })).replace(/^import .*$/gm, '');
       expect(() => new AsyncFunction(bundler)).not.toThrow();
+      // CommonJS: a plain function body.
+      for (const auth0 of [auth(['open']), auth(['email']), auth(['webhook']), auth([])]) {
+        const v2 = v2NodeSnippet(context({ rules, auth: auth0, caFile: '/x/ca.pem' }));
+        expect(() => new Function('require', v2)).not.toThrow();
+      }
     }
   });
 });

@@ -22,7 +22,7 @@ export type SnippetContext = {
   bundleUrl: string;
 };
 
-export type Snippets = { node: string; browser: string; bundler: string };
+export type Snippets = { node: string; browser: string; bundler: string; v2: string };
 
 /** A JavaScript string literal. */
 export const js = (text: string) => `'${text.replace(/[\\']/g, '\\$&').replace(/\n/g, '\\n')}'`;
@@ -229,10 +229,72 @@ export function bundlerSnippet(context: SnippetContext): string {
   return lines.join('\n');
 }
 
+/** The 2.x client's login call: its callback form, the same authData as the v7 login. */
+const v2Login = (code: string) =>
+  code.replace(/^await client\.login\((.*)\)$/, 'client.login($1, ');
+
+/**
+ * The same program for deepstream.io-client-js 2.x (deepstreamHub's
+ * client, the text protocol) on the same URL: code written for
+ * deepstreamHub needs only its URL changed. CommonJS and callbacks, as the
+ * 2.x client is written.
+ */
+export function v2NodeSnippet(context: SnippetContext): string {
+  const login = chooseLogin(context.auth, context.rules);
+  const note = rulesNote(context.rules, login);
+  const text = "'Hello from deepstream.io-client-js 2.x'";
+  const lines = [
+    '// hello-v2.cjs: deepstreamHub-era code (deepstream.io-client-js 2.x) on Hubstream;',
+    '// run it with Node after `npm install deepstream.io-client-js@2`. From deepstreamHub',
+    '// only the host changes: wss://HOST/APP_ID, or wss://HOST?apiKey=APP_ID as before.',
+    "const deepstream = require('deepstream.io-client-js');",
+  ];
+  if (context.caFile) {
+    lines.push(
+      "const { readFileSync } = require('node:fs');",
+      '// This server uses its own local CA: trust it for this connection',
+      `// (or run with NODE_EXTRA_CA_CERTS=${context.caFile}).`,
+      `const ca = readFileSync(${js(context.caFile)});`,
+      `const client = deepstream(${js(context.url)}, { nodeSocketOptions: { ca } });`,
+    );
+  } else {
+    lines.push(`const client = deepstream(${js(context.url)});`);
+  }
+  lines.push(
+    '// Stop at the first error, with its reason, instead of retrying forever.',
+    "client.on('error', (error, event) => {",
+    "  console.error('Hubstream error:', event, error);",
+    '  process.exit(1);',
+    '});',
+    '',
+    comment(login.comment),
+    `${v2Login(login.code)}(success, user) => {`,
+    '  if (!success) {',
+    "    console.error('Login refused:', user);",
+    '    process.exit(1);',
+    '  }',
+    "  console.log('Logged in as', user.id);",
+    '',
+    comment(note.lines, '  '),
+    `  client.event.emit('greetings', { text: ${text} });`,
+    `  client.record.setData(${note.record}, { text: ${text}, at: new Date().toISOString() }, (error) => {`,
+    '    if (error) {',
+    "      console.error('Write refused:', error);",
+    '      process.exit(1);',
+    '    }',
+    "    console.log('Event sent and record written: it works.');",
+    '    client.close();',
+    '  });',
+    '});',
+  );
+  return lines.join('\n');
+}
+
 export function clientSnippets(context: SnippetContext): Snippets {
   return {
     node: nodeSnippet(context),
     browser: browserSnippet(context),
     bundler: bundlerSnippet(context),
+    v2: v2NodeSnippet(context),
   };
 }

@@ -112,6 +112,7 @@ const SNIPPET_TABS: [keyof Snippets, string][] = [
   ['node', 'Node.js'],
   ['browser', 'Browser (script tag)'],
   ['bundler', 'Bundler (import)'],
+  ['v2', 'deepstream.io-client-js 2.x'],
 ];
 
 function Overview({ app }: { app: App }) {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../../../test/deployment-files.ts';
 import { guardProcess } from './process-guard.ts';
 
 // Runs one of the production roles (`pnpm start:control-plane`,
@@ -24,7 +25,7 @@ export const ROLE_ENTRY: Record<Role, string> = {
 /** The command line of a root script (`exec node ...`), and the directory it runs in. */
 export type Command = { argv: string[]; cwd: string };
 export const roleCommand = (role: Role): Command => ({
-  argv: ['node', '--enable-source-maps', ROLE_ENTRY[role]],
+  argv: ['node', ...nodeFlags(role), ROLE_ENTRY[role]],
   cwd: ROOT,
 });
 

@@ -11,6 +11,7 @@ import {
   ROLE_ENTRY,
   type Role,
   type RunningRole,
+  roleCommand,
   runRoleUntilExit,
   startRole,
 } from './roles-process.ts';
@@ -123,9 +124,9 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
       }
     ).scripts;
     // The script builds what changed, then becomes node on the entry this test starts.
-    for (const [role, entry] of Object.entries(ROLE_ENTRY)) {
+    for (const role of Object.keys(ROLE_ENTRY) as Role[]) {
       expect(scripts[`start:${role}`]).toBe(
-        `node scripts/build.mjs --if-changed && exec node --enable-source-maps ${entry}`,
+        `node scripts/build.mjs --if-changed && exec ${roleCommand(role).argv.join(' ')}`,
       );
     }
     const migrated = await roles['control-plane']!.waitForLog((e) => Array.isArray(e.applied));

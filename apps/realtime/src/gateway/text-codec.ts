@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_TEXT_MESSAGES,
   decodeFrame,
   decodeTextFrame,
+  EVENT_ACTION,
   encodeTextMessage,
   type Message,
   RECORD_ACTION,
@@ -69,6 +70,55 @@ function isAnnouncement(text: Buffer): boolean {
 
 const PING: Message = { topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING };
 
+/** A varint of at most four bytes at `at` (frames stay far below 256 MB); -1 past the end. */
+function readVarint(frame: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    const byte = frame[at++];
+    if (byte === undefined) return [-1, at];
+    value |= (byte & 0x7f) << shift;
+    if (byte < 0x80) return [value, at];
+  }
+  return [-1, at];
+}
+
+/**
+ * The EMIT frame of a fan-out, read by hand when laid out exactly as
+ * events/emit-frame.ts writes it (topic, action, data if any, name, nothing
+ * else); undefined for any other frame, which goes through decodeFrame. A
+ * one-to-one event is translated for one 2.x subscriber, so nothing is
+ * shared, and protobufjs's decode was the largest part of the translation.
+ */
+export function readEmitFrame(frame: Uint8Array): Message | undefined {
+  const [body, at] = readVarint(frame, 0);
+  if (body < 0 || at + body !== frame.length) return undefined;
+  if (frame[at] !== 0x10 || frame[at + 1] !== TOPIC.EVENT || frame[at + 2] !== 0x1a) {
+    return undefined;
+  }
+  const [inner, start] = readVarint(frame, at + 3);
+  if (inner < 0 || start + inner !== frame.length) return undefined;
+  if (frame[start] !== 0x08 || frame[start + 1] !== EVENT_ACTION.EMIT) return undefined;
+  const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  let pos = start + 2;
+  let data: string | undefined;
+  if (frame[pos] === 0x12) {
+    const [length, from] = readVarint(frame, pos + 1);
+    if (length < 0 || from + length > frame.length) return undefined;
+    data = bytes.toString('utf8', from, from + length);
+    pos = from + length;
+  }
+  if (frame[pos] !== 0x32) return undefined;
+  const [length, from] = readVarint(frame, pos + 1);
+  if (length < 0 || from + length !== frame.length) return undefined;
+  const message: Message = {
+    topic: TOPIC.EVENT,
+    action: EVENT_ACTION.EMIT,
+    name: bytes.toString('utf8', from, from + length),
+  };
+  if (data !== undefined) message.data = data;
+  return message;
+}
+
 /** One text connection's codec: frames in, messages out, and the reverse. */
 export class TextCodec implements FrameCodec {
   readonly #state = new TextConnectionState();
@@ -81,10 +131,14 @@ export class TextCodec implements FrameCodec {
   translate(frame: Uint8Array): Buffer | null {
     let text = translated.get(frame);
     if (text === undefined) {
-      const decoded = decodeFrame(frame, { anyTopic: true });
-      if (!decoded.ok) return null;
-      if (needsState(decoded.message)) return this.encode(decoded.message);
-      text = this.encode(decoded.message);
+      let message = readEmitFrame(frame);
+      if (message === undefined) {
+        const decoded = decodeFrame(frame, { anyTopic: true });
+        if (!decoded.ok) return null;
+        message = decoded.message;
+        if (needsState(message)) return this.encode(message);
+      }
+      text = this.encode(message);
       translated.set(frame, text);
     }
     return text !== null && this.#repeatsAnnouncement(text) ? null : text;

@@ -7,14 +7,15 @@ import { promisify } from 'node:util';
 import { DeepstreamClient } from '@deepstream/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, AuthSettings } from '../src/api.ts';
-import { nodeSnippet } from '../src/lib/snippet.ts';
+import { nodeSnippet, v2NodeSnippet } from '../src/lib/snippet.ts';
 import { type E2EStack, startE2EStack } from './e2e-stack.ts';
 
 // The starter templates on a real control plane and realtime node, with the
 // official client: "signed-in" lets an email user own users/<id>/ and keeps
 // open logins (whatever username they claim) and other users out; "locked"
 // denies. And the app page's Node.js code for signed-in rules works once the
-// placeholder credentials are those of a user the developer added.
+// placeholder credentials are those of a user the developer added, in its
+// v7 form and its deepstream.io-client-js 2.x form.
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -134,6 +135,40 @@ describe('starter rules with the official client', { timeout: 120_000 }, () => {
     });
     expect(stderr).toBe('');
     expect(stdout).toContain('Event sent and record written: it works.');
+
+    // The 2.x form, filled in the same way, against the same URL. The client
+    // is a devDependency of packages/protocol (its tests run it).
+    const protocolRequire = createRequire(
+      path.resolve(import.meta.dirname, '../../../packages/protocol/package.json'),
+    );
+    const v2Dir = path.dirname(protocolRequire.resolve('deepstream.io-client-js/package.json'));
+    await symlink(v2Dir, path.join(workDir, 'node_modules', 'deepstream.io-client-js'), 'dir');
+    const v2Code = v2NodeSnippet({
+      url: app.url,
+      auth,
+      rules: 'signed-in',
+      caFile: null,
+      caUrl: null,
+      bundleUrl: '',
+    })
+      .replace("email: 'user@example.com'", "email: 'grace@example.com'")
+      .replace("password: 'their password'", "password: 'grace password'");
+    await writeFile(path.join(workDir, 'hello-v2.cjs'), v2Code);
+    const v2 = await run(process.execPath, ['hello-v2.cjs'], {
+      cwd: workDir,
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(v2.stderr).toBe('');
+    // (Before them, the 2.x client's own notice that deepstream 3 is in maintenance mode.)
+    expect(v2.stdout).toMatch(/\nLogged in as \S+\nEvent sent and record written: it works\.\n$/);
+    // Its write is the record the v7 user of the same id reads.
+    const userId = /Logged in as (\S+)/.exec(v2.stdout)?.[1];
+    const reader = connect(app.url);
+    await reader.login({ type: 'email', email: 'grace@example.com', password: 'grace password' });
+    expect(await reader.record.snapshot(`users/${userId}/hello`)).toMatchObject({
+      text: 'Hello from deepstream.io-client-js 2.x',
+    });
 
     // Left as it is, the code with open login is refused by these rules, and says so.
     const open = nodeSnippet({

@@ -158,13 +158,20 @@ describe('the realtime node under text fuzzing', () => {
     raw.socket.close();
   });
 
-  it('survives every mutated message of every topic after login, and the guarded record holds', async () => {
+  it('survives every mutated message of every topic and random text after login, and the guarded record holds', async () => {
     const before = await guard();
     let raw = (await loggedIn('mutant')).raw;
     let reopened = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(mutatedMessage(VALID, 3), { minLength: 1, maxLength: 10 }),
+        fc.array(
+          fc.oneof(
+            { arbitrary: mutatedMessage(VALID, 3), weight: 4 },
+            // Random text too, separators and lone surrogates included.
+            { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 1 },
+          ),
+          { minLength: 1, maxLength: 10 },
+        ),
         async (messages) => {
           if (raw.closeCode() !== undefined) {
             reopened++;

@@ -43,6 +43,35 @@ describe('readEmitFrame', () => {
     expect(text?.toString()).toBe('E\x1fEVT\x1fchat\x1fO{"text":"hi"}\x1e');
   });
 
+  it("shares one event's text across a fan-out, and never mixes events up", () => {
+    const a = encodeEmit('a', '"one"');
+    const b = encodeEmit('b', '"two"');
+    const [first, second] = [new TextCodec(), new TextCodec()];
+    const textA = first.translate(a);
+    // The second subscriber of the same frame gets the very same bytes.
+    expect(second.translate(a)).toBe(textA);
+    // Frames alternating (another event, a non-event frame in between) each keep their own text.
+    const subscribe = new Uint8Array(
+      encodeMessage({
+        topic: TOPIC.EVENT,
+        action: EVENT_ACTION.SUBSCRIBE,
+        names: ['n'],
+        correlationId: 'n',
+        isAck: true,
+      }),
+    );
+    const order = [a, b, subscribe, a, b, a];
+    const texts = order.map((frame) => second.translate(frame)?.toString());
+    expect(texts).toEqual([
+      'E\x1fEVT\x1fa\x1fSone\x1e',
+      'E\x1fEVT\x1fb\x1fStwo\x1e',
+      'E\x1fA\x1fS\x1fn\x1e',
+      'E\x1fEVT\x1fa\x1fSone\x1e',
+      'E\x1fEVT\x1fb\x1fStwo\x1e',
+      'E\x1fEVT\x1fa\x1fSone\x1e',
+    ]);
+  });
+
   it('gives way on frames of another layout', () => {
     const others = [
       // A generic EMIT with an extra field (a correlation id).

@@ -63,6 +63,13 @@ export type Result = {
   clientCpu: number;
   /** Cores used by every other process on the machine (NaN off Linux). */
   otherCpu: number;
+  /**
+   * Server CPU microseconds per delivery (or update, or round trip) in this
+   * window. A field of its own so that the median of several windows is the
+   * median of theirs, not the median CPU over the median rate of different
+   * windows.
+   */
+  serverMicrosEach: number;
   /** Messages still undelivered after the drain. */
   lost: number;
 };
@@ -139,6 +146,7 @@ export async function measure(server: CpuSource, load: Load, settings: Settings)
     serverCpu,
     clientCpu,
     otherCpu: Math.max(0, machine - serverCpu - clientCpu),
+    serverMicrosEach: (serverCpu * 1e6) / (load.delivered / seconds),
     lost: load.inFlight(),
   };
   return result;
@@ -180,7 +188,7 @@ const percent = (cores: number) => (Number.isFinite(cores) ? `${(cores * 100).to
  * drops with them, what each message cost the server is steadier than the
  * rate.
  */
-export const cpuMicrosPerUnit = (result: Result): number => (result.serverCpu * 1e6) / result.rate;
+export const cpuMicrosPerUnit = (result: Result): number => result.serverMicrosEach;
 const perUnit = (result: Result) => {
   const micros = cpuMicrosPerUnit(result);
   return Number.isFinite(micros) ? micros.toFixed(1) : '?';

@@ -16,6 +16,7 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** The server's heartbeat (C|PI) and the 2.x client's answer (C|PO). */
 const PING = `C${US}PI`;
 const PONG = `C${US}PO${RS}`;
+const C_BYTE = 'C'.charCodeAt(0);
 
 /** The 2.x client's emit of JSON data (typed value O), up to the data: E|EVT|name|O. */
 export const textEmitPrefix = (name: string): string => `E${US}EVT${US}${name}${US}O`;
@@ -65,8 +66,10 @@ export class TextBenchClient {
     this.username = username;
     socket.on('message', (data: Buffer) => {
       // Heartbeats are answered here, whatever the phase installed: the
-      // server closes a 2.x connection silent for two of them.
-      if (data.indexOf(PING) !== -1) {
+      // server closes a 2.x connection silent for two of them. (Only a
+      // frame that starts with the connection topic is looked through: the
+      // server sends C|PI alone, and events start with E.)
+      if (data[0] === C_BYTE && data.indexOf(PING) !== -1) {
         forEachMessage(data, (frame, start, end) => {
           if (messageIs(frame, start, end, PING)) this.socket.send(PONG);
         });
@@ -78,7 +81,10 @@ export class TextBenchClient {
   /** A text connection that has answered the challenge and logged in with open auth. */
   static open(url: string, username: string): Promise<TextBenchClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { perMessageDeflate: false });
+      // The generator does not check the server's text frames for valid
+      // UTF-8 (ws does by default): it does not check the protobuf lane's
+      // binary frames either, and its own CPU is taken from the server's.
+      const socket = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
       const client = new TextBenchClient(socket, username);
       const fail = (error: Error) => {
         clearTimeout(timer);

@@ -36,6 +36,10 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // expect.poll's 1 s default is shorter than what integration tests
+          // wait on: the dashboard's record view reads again every 1.5 s, and
+          // a loaded 2-core machine delays processes and browsers.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

@@ -170,23 +170,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
-  // The echo webhook of `namedUsers` apps: `{ username }` logs in as that id.
-  const echo = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const { authData } = JSON.parse(body) as { authData: Record<string, unknown> };
-      const ok = typeof authData.username === 'string' && authData.username.length > 0;
-      response.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(ok ? { id: authData.username } : {}));
-    });
-  });
-  echo.listen(0, '127.0.0.1');
-  await once(echo, 'listening');
-  const echoAddress = echo.address();
-  const echoUrl = `http://127.0.0.1:${typeof echoAddress === 'object' && echoAddress ? echoAddress.port : 0}/echo`;
+  const echo = await startEchoWebhook();
+  const echoUrl = echo.url;
 
   const signup = await call('POST', '/v1/signup', {
     email: `dev-${Date.now()}-${Math.random()}@example.com`,
@@ -269,6 +254,37 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/**
+ * The echo webhook of `namedUsers` apps: a login with `{ username }` is the
+ * user of that id, any other is refused.
+ */
+export async function startEchoWebhook(): Promise<{ url: string; close(): void }> {
+  const echo = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      const { authData } = JSON.parse(body) as { authData: Record<string, unknown> };
+      const ok = typeof authData.username === 'string' && authData.username.length > 0;
+      response.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(ok ? { id: authData.username } : {}));
+    });
+  });
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const address = echo.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/echo`,
+    close() {
+      // Not awaited: a webhook client's kept-alive socket would hold close() open.
+      echo.close();
+      echo.closeAllConnections();
+    },
+  };
 }
 
 /** Resolves with the next value the callback receives. */

@@ -172,6 +172,20 @@ function awaitingAcks(client: V2Client): string[] {
 }
 
 /**
+ * Resolves once this client got every acknowledgement it waits for (e.g.
+ * of a subscription: the node it is on has it), whichever deployment it
+ * is connected to. Rejects naming those still missing after five seconds.
+ */
+export async function acked(client: V2Client): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (awaitingAcks(client).length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const left = awaitingAcks(client);
+  if (left.length > 0) throw new Error(`2.x client still waits for acks: ${left.join(', ')}`);
+}
+
+/**
  * Resolves once every open 2.x client got each acknowledgement it waits
  * for: the client reports a missing one as ACK_TIMEOUT only after its
  * `subscriptionTimeout`, later than most tests last. Rejects naming those

@@ -1,64 +1,36 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { DeepstreamClient } from '@deepstream/client';
-import { loadConfig } from '@hubstream/config';
-import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import { createLogger } from '@hubstream/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standalone, startStandalone } from '../../standalone/src/index.ts';
-import {
-  allowAllApp,
-  trustingClient,
-  writeTestCertificates,
-} from '../../standalone/test/tls-helpers.ts';
+import { allowAllApp, trustingClient } from '../../standalone/test/tls-helpers.ts';
 import { closeV2Clients, done, v2Connect } from './text-client.ts';
+import { startTextStandalone, type TextStandalone } from './text-deployments.ts';
 
 // deepstream.io-client-js 2.3.4 against Hubstream as `pnpm start` runs it
 // (apps/standalone in this process, on the test Postgres rather than PGlite
 // to start quickly), over wss:// as deepstreamHub apps connected: the app URL
 // the control plane gives, and deepstreamHub's ?apiKey= form, beside a v7
-// client.
+// client. (The feature tests run against it too: text-deployments.ts.)
 
-let dir: string;
-let testDb: TestDatabase;
-let hub: Standalone;
-let ca: string;
+let standalone: TextStandalone;
 const v7Clients: DeepstreamClient[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'hs-text-'));
-  const certs = await writeTestCertificates(dir);
-  ca = certs.ca.cert;
-  testDb = await createTestDatabase('text');
-  const config = loadConfig({
-    DATABASE_URL: testDb.url,
-    DATA_DIR: dir,
-    HTTP_PORT: '0',
-    REALTIME_PORT: '0',
-    TLS_CERT_FILE: certs.certFile,
-    TLS_KEY_FILE: certs.keyFile,
-  });
-  hub = await startStandalone(config, createLogger({ level: 'silent', name: 'text-test' }));
+  standalone = await startTextStandalone();
 }, 60_000);
 afterAll(async () => {
   try {
     await closeV2Clients();
   } finally {
     for (const client of v7Clients) client.close();
-    await hub?.stop();
-    await testDb?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await standalone?.stop();
   }
 });
 
 describe('the 2.x client under pnpm start', { timeout: 30_000 }, () => {
   it('logs in on the app URL and on ?apiKey= over wss://, and works with a v7 client', async () => {
+    const { hub, ca, base, tls } = standalone;
     const { id, url } = await allowAllApp(hub.controlPlaneUrl, ca);
-    // The test certificate names localhost.
-    const base = hub.realtimeUrl.replace('127.0.0.1', 'localhost');
+    // The test certificate names localhost (base).
     expect(url).toMatch(new RegExp(`/${id}$`));
-    const tls = { nodeSocketOptions: { ca } };
     const byPath = await v2Connect(`${base}/${id}`, { username: 'legacy' }, tls);
     const byKey = await v2Connect(`${base}?apiKey=${id}`, { username: 'hub' }, tls);
     const v7 = trustingClient(`${base}/${id}`, ca);

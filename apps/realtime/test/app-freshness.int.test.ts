@@ -13,16 +13,22 @@ import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
 const CHECK_INTERVAL_MS = 300;
 const WRITES_DENIED = ALLOW_ALL.replace(/write: true/, 'write: false');
 
-/** Changes the app's auth and rules straight in the database: nothing is announced. */
+/**
+ * Changes the app's auth and rules straight in the database: nothing is
+ * announced. One transaction: a freshness check between separate
+ * statements would load the new auth with the old rules, and the test would
+ * write before the next check.
+ */
 async function changeSilently(stack: Stack, appId: string) {
-  const { prisma } = stack.db;
-  await prisma.appAuthSettings.update({ where: { appId }, data: { openEnabled: false } });
-  const version = await prisma.permissionVersion.create({
-    data: { appId, version: 1000, source: WRITES_DENIED, format: 'yaml', author: 'test' },
-  });
-  await prisma.app.update({
-    where: { id: appId },
-    data: { activePermissionVersionId: version.id },
+  await stack.db.prisma.$transaction(async (tx) => {
+    await tx.appAuthSettings.update({ where: { appId }, data: { openEnabled: false } });
+    const version = await tx.permissionVersion.create({
+      data: { appId, version: 1000, source: WRITES_DENIED, format: 'yaml', author: 'test' },
+    });
+    await tx.app.update({
+      where: { id: appId },
+      data: { activePermissionVersionId: version.id },
+    });
   });
 }
 

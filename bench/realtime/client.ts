@@ -122,39 +122,48 @@ export class BenchClient {
 
   close(): Promise<void> {
     this.#closing = true;
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.terminate();
-        resolve();
-      }, 5000);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.close();
-    });
+    return closeSocket(this.socket);
   }
 }
 
+/** Closes a socket, waiting up to 5 s for the server's close before dropping it. */
+export function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve();
+    }, 5000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.close();
+  });
+}
+
+export type OpenManyOptions = { concurrency?: number; onProgress?: (done: number) => void };
+
 /**
- * Opens `count` logged-in connections, `concurrency` handshakes at a time;
- * `url` may place each connection (by index) on a node of its own.
+ * Opens `count` clients with `open`, `concurrency` handshakes at a time;
+ * `url` may place each connection (by index) on a node of its own. On a
+ * failure the ones already open are closed.
  */
-export async function openMany(
+export async function openPool<C extends { close(): Promise<void> }>(
+  open: (url: string, user: string) => Promise<C>,
   url: string | ((index: number) => string),
   count: number,
   prefix: string,
-  options: { concurrency?: number; onProgress?: (done: number) => void } = {},
-): Promise<BenchClient[]> {
-  const clients: BenchClient[] = new Array(count);
+  options: OpenManyOptions = {},
+): Promise<C[]> {
+  const clients: C[] = new Array(count);
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < count) {
       const index = next++;
       const target = typeof url === 'string' ? url : url(index);
-      clients[index] = await BenchClient.open(target, `${prefix}${index}`);
+      clients[index] = await open(target, `${prefix}${index}`);
       done++;
       options.onProgress?.(done);
     }
@@ -163,10 +172,20 @@ export async function openMany(
   try {
     await Promise.all(workers);
   } catch (error) {
-    await closeAll(clients.filter(Boolean));
+    await Promise.all(clients.filter(Boolean).map((c) => c.close()));
     throw error;
   }
   return clients;
+}
+
+/** Opens `count` logged-in connections (openPool). */
+export function openMany(
+  url: string | ((index: number) => string),
+  count: number,
+  prefix: string,
+  options: OpenManyOptions = {},
+): Promise<BenchClient[]> {
+  return openPool((target, user) => BenchClient.open(target, user), url, count, prefix, options);
 }
 
 export async function closeAll(clients: Iterable<BenchClient>): Promise<void> {

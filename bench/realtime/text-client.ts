@@ -1,3 +1,4 @@
+import { closeSocket, openPool } from './client.ts';
 import { WebSocket } from './deps.ts';
 
 // The load generator's 2.x connection: a plain WebSocket speaking the text
@@ -156,44 +157,20 @@ export class TextBenchClient {
 
   close(): Promise<void> {
     this.#closing = true;
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.terminate();
-        resolve();
-      }, 5000);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.close();
-    });
+    return closeSocket(this.socket);
   }
 }
 
-/** Opens `count` logged-in text connections, `concurrency` handshakes at a time. */
-export async function openManyText(
+/** Opens `count` logged-in text connections, `concurrency` handshakes at a time (openPool). */
+export function openManyText(
   url: string | ((index: number) => string),
   count: number,
   prefix: string,
   concurrency = 50,
 ): Promise<TextBenchClient[]> {
-  const clients: TextBenchClient[] = new Array(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
-      const target = typeof url === 'string' ? url : url(index);
-      clients[index] = await TextBenchClient.open(target, `${prefix}${index}`);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker));
-  } catch (error) {
-    await closeAllText(clients.filter(Boolean));
-    throw error;
-  }
-  return clients;
+  return openPool((target, user) => TextBenchClient.open(target, user), url, count, prefix, {
+    concurrency,
+  });
 }
 
 export async function closeAllText(clients: Iterable<TextBenchClient>): Promise<void> {

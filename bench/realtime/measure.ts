@@ -208,3 +208,41 @@ export function describe(result: Result, unit: string): string {
     (extra.length > 0 ? `; ${extra.join(', ')}` : '')
   );
 }
+
+/**
+ * One window of a closed loop of senders (`sent.length` of them), each
+ * keeping requests in flight: `refill(q)` tops sender q up, and `answered`
+ * counts its replies. `use` is given the window's Load while it runs, then
+ * undefined.
+ */
+export async function measureLoop(
+  server: CpuSource,
+  settings: Settings,
+  loop: {
+    sent: Float64Array;
+    answered: Float64Array;
+    refill(q: number): void;
+    use(load: Load | undefined): void;
+  },
+): ReturnType<typeof measure> {
+  const { sent, answered, refill, use } = loop;
+  const total = sent.length;
+  sent.fill(0);
+  answered.fill(0);
+  const current = new Load(
+    () => {
+      for (let q = 0; q < total; q++) refill(q);
+    },
+    () => {
+      let missing = 0;
+      for (let q = 0; q < total; q++) missing += sent[q]! - answered[q]!;
+      return missing;
+    },
+  );
+  use(current);
+  try {
+    return await measure(server, current, settings);
+  } finally {
+    use(undefined);
+  }
+}

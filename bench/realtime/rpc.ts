@@ -1,6 +1,6 @@
 import { RPC_ACTION, TOPIC } from '../../packages/protocol/src/index.ts';
 import { type BenchClient, closeAll, openMany } from './client.ts';
-import { Load, measure, type Rig } from './measure.ts';
+import { type Load, measureLoop, type Rig } from './measure.ts';
 import type { ServerProcess } from './servers.ts';
 import { FrameReader, FrameWriter, nowMicros, readUint, uintEnd } from './wire.ts';
 
@@ -106,26 +106,8 @@ export async function openRpcRig(server: ServerProcess, options: RpcOptions): Pr
   for (const client of requestors) client.onFrame = onAnswer;
 
   return {
-    async measure(settings) {
-      sent.fill(0);
-      answered.fill(0);
-      const current = new Load(
-        () => {
-          for (let q = 0; q < total; q++) refill(q);
-        },
-        () => {
-          let missing = 0;
-          for (let q = 0; q < total; q++) missing += sent[q]! - answered[q]!;
-          return missing;
-        },
-      );
-      load = current;
-      try {
-        return await measure(server, current, settings);
-      } finally {
-        load = undefined;
-      }
-    },
+    measure: (settings) =>
+      measureLoop(server, settings, { sent, answered, refill, use: (l) => (load = l) }),
     close: () => closeAll([...requestors, ...providers]),
   };
 }

@@ -1,18 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { DeepstreamClient } from '@deepstream/client';
-import { loadConfig } from '@hubstream/config';
-import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import { createLogger } from '@hubstream/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standalone, startStandalone } from '../../standalone/src/index.ts';
-import {
-  allowAllApp,
-  request,
-  trustingClient,
-  writeTestCertificates,
-} from '../../standalone/test/tls-helpers.ts';
+import type { Standalone } from '../../standalone/src/index.ts';
+import { allowAllApp, request, trustingClient } from '../../standalone/test/tls-helpers.ts';
+import { startTextStandalone, type TextStandalone } from './text-deployments.ts';
 
 // The HTTP data API as `pnpm start` serves it: both servers in one process
 // (apps/standalone, here in the test's process and on the test Postgres
@@ -20,32 +10,18 @@ import {
 // no Redis (tokens kept in the node), and TLS on the realtime port: the API
 // answers on https:// wherever the WebSocket endpoint is wss://.
 
-let dir: string;
-let testDb: TestDatabase;
+let standalone: TextStandalone;
 let hub: Standalone;
 let ca: string;
 const clients: DeepstreamClient[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'hs-http-api-'));
-  const certs = await writeTestCertificates(dir);
-  ca = certs.ca.cert;
-  testDb = await createTestDatabase('httpapi');
-  const config = loadConfig({
-    DATABASE_URL: testDb.url,
-    DATA_DIR: dir,
-    HTTP_PORT: '0',
-    REALTIME_PORT: '0',
-    TLS_CERT_FILE: certs.certFile,
-    TLS_KEY_FILE: certs.keyFile,
-  });
-  hub = await startStandalone(config, createLogger({ level: 'silent', name: 'http-api-test' }));
+  standalone = await startTextStandalone();
+  ({ hub, ca } = standalone);
 }, 60_000);
 afterAll(async () => {
   for (const client of clients) client.close();
-  await hub?.stop();
-  await testDb?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await standalone?.stop();
 });
 
 describe('HTTP data API under pnpm start', { timeout: 30_000 }, () => {

@@ -219,8 +219,12 @@ describe('HTTP data API: waiting', () => {
     await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
     const slow = { body: [{ topic: 'rpc', action: 'make', rpcName: 'slow' }] };
     // Sixteen wait on the RPC (400 ms) ...
+    const base = runtime.usage.messagesIn;
     const waiting = Array.from({ length: 16 }, () => api(appId, slow));
     await until(() => runtime.rpc.inFlight === 16, 'sixteen RPCs in flight');
+    // Each counts as a message, and so does the provider's ACCEPT of it,
+    // which the client sends a moment after the request reaches it.
+    await until(() => runtime.usage.messagesIn === base + 32, 'the requests and accepts counted');
     // ... so the seventeenth is refused before anything of it runs.
     const before = runtime.usage.messagesIn;
     const refused = await api(appId, {

@@ -18,10 +18,8 @@
 // counts deliveries due against deliveries made: nothing may be lost.
 
 import { cpus, loadavg } from 'node:os';
-import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
-import { connectRedis, InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
-import { loadConfig, loadTestConfig } from '../../packages/config/src/index.ts';
-import { openDatabase } from '../../packages/db/src/index.ts';
+import { connectRedis } from '../../packages/cluster/src/index.ts';
+import { loadTestConfig } from '../../packages/config/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
 import { closeEverything, unexpectedCloseCount } from './client.ts';
@@ -37,7 +35,7 @@ import {
 import { table } from './report.ts';
 import type { CpuReply } from './server-control.ts';
 import { runBench, ServerProcess, stopAll } from './servers.ts';
-import { createBenchApp } from './setup.ts';
+import { createBenchAppIn } from './setup.ts';
 
 const FLAGS = {
   seconds: { fallback: 3, help: 'counting window of each measurement, seconds' },
@@ -184,24 +182,7 @@ async function main() {
   const quiet = createLogger({ level: 'silent', name: 'bench' });
   const rows: Row[] = [];
   try {
-    const db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 2 });
-    let appId: string;
-    try {
-      await db.migrate();
-      const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000' });
-      const bus = new LocalBus({ nodeId: 'bench-setup' });
-      const jobs = new InlineJobQueue([], quiet);
-      const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
-      await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-      const address = controlPlane.server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      appId = await createBenchApp(`http://127.0.0.1:${port}`);
-      await controlPlane.close();
-      await jobs.close();
-      await bus.close();
-    } finally {
-      await db.close();
-    }
+    const appId = await createBenchAppIn(testDb.url);
 
     for (const n of options.nodes) {
       say(`\n## ${n} node${n === 1 ? '' : 's'}: starting …`);

@@ -1,3 +1,9 @@
+import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
+import { InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
+import { loadConfig } from '../../packages/config/src/index.ts';
+import { openDatabase } from '../../packages/db/src/index.ts';
+import { createLogger } from '../../packages/service/src/index.ts';
+
 // The app every Hubstream server of the bench serves, created through the
 // control plane's HTTP API: open auth, one Valve rule that runs on every
 // emit (everything else is allowed), and the highest per-app limits. Open
@@ -69,4 +75,31 @@ export async function createBenchApp(api: string): Promise<string> {
     token,
   );
   return appId;
+}
+
+/**
+ * Migrates the Postgres database at `databaseUrl`, creates the bench app
+ * through a control plane run in this process for the purpose, and returns
+ * its id: the set-up of the benches whose nodes run on Postgres.
+ */
+export async function createBenchAppIn(databaseUrl: string): Promise<string> {
+  const quiet = createLogger({ level: 'silent', name: 'bench' });
+  const db = await openDatabase({ kind: 'postgres', url: databaseUrl, poolSize: 2 });
+  try {
+    await db.migrate();
+    const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000' });
+    const bus = new LocalBus({ nodeId: 'bench-setup' });
+    const jobs = new InlineJobQueue([], quiet);
+    const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
+    await controlPlane.listen({ host: '127.0.0.1', port: 0 });
+    const address = controlPlane.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const appId = await createBenchApp(`http://127.0.0.1:${port}`);
+    await controlPlane.close();
+    await jobs.close();
+    await bus.close();
+    return appId;
+  } finally {
+    await db.close();
+  }
 }

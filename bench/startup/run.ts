@@ -30,14 +30,12 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
-import { connectRedis, InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
-import { loadConfig, loadTestConfig } from '../../packages/config/src/index.ts';
-import { openDatabase } from '../../packages/db/src/index.ts';
+import { connectRedis } from '../../packages/cluster/src/index.ts';
+import { loadTestConfig } from '../../packages/config/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
 import { table } from '../realtime/report.ts';
-import { createBenchApp } from '../realtime/setup.ts';
+import { createBenchAppIn } from '../realtime/setup.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REALTIME_MAIN = path.join(ROOT, 'apps/realtime/dist/main.js');
@@ -275,24 +273,7 @@ async function main() {
   };
   const running = new Set<{ child: ChildProcess; group: boolean }>();
   try {
-    let appId: string;
-    const db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 2 });
-    try {
-      await db.migrate();
-      const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000' });
-      const bus = new LocalBus({ nodeId: 'bench-setup' });
-      const jobs = new InlineJobQueue([], quiet);
-      const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
-      await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-      const address = controlPlane.server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      appId = await createBenchApp(`http://127.0.0.1:${port}`);
-      await controlPlane.close();
-      await jobs.close();
-      await bus.close();
-    } finally {
-      await db.close();
-    }
+    const appId = await createBenchAppIn(testDb.url);
 
     const nodeEnv = (port: number): NodeJS.ProcessEnv => ({
       ...process.env,

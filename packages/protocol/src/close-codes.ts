@@ -3,12 +3,8 @@
 export const CLOSE_CODES = {
   /** Normal shutdown of the node (drain): the client should reconnect. */
   GOING_AWAY: 1001,
-  /** A frame the node could not accept at all (e.g. text frames). */
-  UNSUPPORTED_DATA: 1003,
   /** A frame larger than the app's message size limit. */
   MESSAGE_TOO_BIG: 1009,
-  /** Unexpected server failure. */
-  INTERNAL_ERROR: 1011,
   /** The client did not log in within the app's unauthenticated timeout. */
   AUTHENTICATION_TIMEOUT: 4001,
   /** Too many failed logins on one connection. */

@@ -70,8 +70,7 @@ export type ProtocolError =
   | 'message_too_large'
   | 'parse_error'
   | 'unknown_topic'
-  | 'text_frame'
-  | 'invalid_message';
+  | 'text_frame';
 
 class Tally<K extends string> {
   readonly #counts = new Map<K, number>();

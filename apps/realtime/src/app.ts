@@ -27,8 +27,8 @@ import Fastify, {
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import { NodeLifecycle } from './cluster/node-lifecycle.ts';
-import { AppRegistry } from './core/app-registry.ts';
-import type { NodeServices } from './core/app-runtime.ts';
+import { AppRegistry } from './runtime/app-registry.ts';
+import type { NodeServices } from './runtime/app-runtime.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';

@@ -1,7 +1,7 @@
 import { type ClusterBus, RedisBus } from '@hubstream/cluster';
 import { Counter, Gauge, Histogram, Registry, registerMetricsRoute } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
-import type { AppRegistry } from './core/app-registry.ts';
+import type { AppRegistry } from './runtime/app-registry.ts';
 import type { NodeCounters } from './core/node-counters.ts';
 import type { HttpApiMetrics } from './http-api/metrics.ts';
 import type { PersistenceLag } from './records/record-store.ts';

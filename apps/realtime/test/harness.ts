@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { AppRuntime } from '../src/core/app-runtime.ts';
+import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 import { buildApp } from '../src/index.ts';
 
 // A control plane and a realtime node on one fresh database and one bus, on

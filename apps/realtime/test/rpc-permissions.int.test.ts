@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DeepstreamClient } from '@deepstream/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRuntime } from '../src/core/app-runtime.ts';
+import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
 
 const SEED = readFileSync(

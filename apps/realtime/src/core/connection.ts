@@ -12,7 +12,7 @@ import {
 } from '@hubstream/protocol';
 import { rateLimitedReplies } from '../limits/replies.ts';
 import { MAX_NAMED_DENIALS } from '../permissions/authorize.ts';
-import type { AppRuntime } from './app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
 import { markOverNamesCap } from './connection-caps.ts';
 import type { AuthFailureReason, GuardClose, ProtocolError } from './node-counters.ts';

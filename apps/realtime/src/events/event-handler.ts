@@ -1,5 +1,5 @@
 import { EVENT_ACTION, type Message, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';

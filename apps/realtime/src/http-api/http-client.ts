@@ -1,5 +1,5 @@
 import { decodeFrame, type Message, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import type { User } from '../core/types.ts';

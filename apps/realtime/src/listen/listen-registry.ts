@@ -1,7 +1,7 @@
 import type { BusTopics, ListenerEntry, ListenTopic } from '@hubstream/cluster';
 import type { Message } from '@hubstream/protocol';
 import type { CompiledRegex } from '@hubstream/valve';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import { refuseOverCap } from '../core/connection-caps.ts';
 import { compileListenPattern, patternMatches } from './listen-pattern.ts';

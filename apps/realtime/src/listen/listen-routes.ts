@@ -1,5 +1,5 @@
 import type { ClusterBus, ListenerRegistry, ListenTopic } from '@hubstream/cluster';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ListenRegistry } from './listen-registry.ts';
 
 type Loaded = (appId: string, use: (runtime: AppRuntime) => void) => void;

@@ -1,5 +1,5 @@
 import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import {
   countOverCap,

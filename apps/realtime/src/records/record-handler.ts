@@ -1,6 +1,6 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import {
   countOverCap,

@@ -1,5 +1,5 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import type { SubscriptionRegistry } from '../core/subscriptions.ts';
 import { authorize, type PermissionQuestion } from '../permissions/authorize.ts';

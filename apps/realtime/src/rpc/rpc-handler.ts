@@ -1,6 +1,6 @@
 import type { BusEnvelope, BusTopics, ClusterBus } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../core/app-runtime.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
 import { refuseOverCap, withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';

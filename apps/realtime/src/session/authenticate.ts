@@ -1,4 +1,4 @@
-import type { AuthResult } from '../core/app-runtime.ts';
+import type { AuthResult } from '../runtime/app-runtime.ts';
 import { emailStrategy } from './email.ts';
 import { openStrategy } from './open.ts';
 import type { Strategy, StrategyContext, StrategyName } from './strategy.ts';

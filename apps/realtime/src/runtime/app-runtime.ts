@@ -7,6 +7,11 @@ import type {
 } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
+import type { ConnectionInfo } from '../core/client-socket.ts';
+import type { Connection } from '../core/connection.ts';
+import type { AuthFailureReason, NodeCounters } from '../core/node-counters.ts';
+import type { NodeSettings } from '../core/settings.ts';
+import type { Logger, TopicHandler, User } from '../core/types.ts';
 import { EventHandler } from '../events/event-handler.ts';
 import { AppLimiter } from '../limits/app-limiter.ts';
 import { type AppLimits, type OwnLimits, resolveLimits } from '../limits/app-limits.ts';
@@ -18,11 +23,6 @@ import { RecordHandler } from '../records/record-handler.ts';
 import type { RecordStore } from '../records/record-store.ts';
 import { RpcHandler } from '../rpc/rpc-handler.ts';
 import { authenticate } from '../session/authenticate.ts';
-import type { ConnectionInfo } from './client-socket.ts';
-import type { Connection } from './connection.ts';
-import type { AuthFailureReason, NodeCounters } from './node-counters.ts';
-import type { NodeSettings } from './settings.ts';
-import type { Logger, TopicHandler, User } from './types.ts';
 
 export type AuthResult =
   | { ok: true; user: User; clientData: Record<string, unknown> }

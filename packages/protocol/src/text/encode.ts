@@ -4,13 +4,24 @@ import {
   EVENT_ACTION,
   PARSER_ACTION,
   PRESENCE_ACTION,
-  RECORD_ACTION,
   RPC_ACTION,
   TOPIC,
 } from '../actions.ts';
 import type { Message } from '../message.ts';
-import { hasSeparator, RS, US } from './constants.ts';
-import type { HeadKind, TextConnectionState } from './state.ts';
+import { hasSeparator } from './constants.ts';
+import {
+  ack,
+  actionName,
+  EVENT_TEXT,
+  freeText,
+  isDenial,
+  msg,
+  ORIGINAL_TEXT,
+  plainText,
+  topicError,
+} from './encode-parts.ts';
+import { record } from './encode-record.ts';
+import type { TextConnectionState } from './state.ts';
 import { jsonToTyped } from './typed.ts';
 
 // Internal messages into the text the deepstream.io-client-js 2.3.4 client
@@ -20,26 +31,11 @@ import { jsonToTyped } from './typed.ts';
 // (a denied snapshot, has or head; a refused write that asked for an
 // acknowledgement). A message the 2.x client has no form for, or whose
 // names hold a separator, encodes to null: it is not sent.
+//
+// Records are in encode-record.ts, what the topics share in encode-parts.ts,
+// batching into frames in encode-batch.ts.
 
-const WRITE_SUCCESS = '{"writeSuccess":true}';
-
-/** Joins one message's parts; null when one is missing or holds a separator. */
-function msg(...parts: (string | undefined)[]): string | null {
-  for (const part of parts) {
-    if (part === undefined || hasSeparator(part)) return null;
-  }
-  return parts.join(US) + RS;
-}
-
-/** Free text (error messages) with any separator replaced, so it always fits. */
-function freeText(text: string): string {
-  return hasSeparator(text) ? text.replaceAll(RS, ' ').replaceAll(US, ' ') : text;
-}
-
-/** The name of an action, as the 2.x client reports errors (e.g. MESSAGE_DENIED). */
-function actionName(names: Record<number, string>, action: number): string {
-  return names[action] ?? 'ERROR';
-}
+export { DEFAULT_TEXT_BATCH_CHARS, TextBatch } from './encode-batch.ts';
 
 /**
  * Encodes one message for a 2.x client; null when it has no text form.
@@ -69,17 +65,6 @@ export function encodeTextMessage(message: Message, state?: TextConnectionState)
     }
     default:
       return null;
-  }
-}
-
-/** JSON text holding a string gives the string; other JSON is kept as it is. */
-function plainText(json: string): string {
-  if (json.charCodeAt(0) !== 34) return json;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === 'string' ? value : json;
-  } catch {
-    return json;
   }
 }
 
@@ -140,21 +125,6 @@ function auth(message: Message): string | null {
   }
 }
 
-const EVENT_TEXT: Readonly<Record<number, string>> = {
-  [EVENT_ACTION.EMIT]: 'EVT',
-  [EVENT_ACTION.SUBSCRIBE]: 'S',
-  [EVENT_ACTION.UNSUBSCRIBE]: 'US',
-  [EVENT_ACTION.LISTEN]: 'L',
-  [EVENT_ACTION.UNLISTEN]: 'UL',
-  [EVENT_ACTION.LISTEN_ACCEPT]: 'LA',
-  [EVENT_ACTION.LISTEN_REJECT]: 'LR',
-};
-
-/** The ack of a single-name subscription: its correlation id is the name (decode.ts). */
-function ack(topic: string, action: string, message: Message): string | null {
-  return msg(topic, 'A', action, message.correlationId ?? message.name);
-}
-
 function event(message: Message): string | null {
   const { action } = message;
   switch (action) {
@@ -179,193 +149,6 @@ function event(message: Message): string | null {
     default:
       return action >= 100 || action === EVENT_ACTION.ERROR ? topicError('E', message) : null;
   }
-}
-
-const ORIGINAL_TEXT: Readonly<Record<number, Readonly<Record<number, string>>>> = {
-  [TOPIC.EVENT]: EVENT_TEXT,
-  [TOPIC.RECORD]: {
-    [RECORD_ACTION.SUBSCRIBECREATEANDREAD]: 'CR',
-    [RECORD_ACTION.SUBSCRIBEANDREAD]: 'CR',
-    [RECORD_ACTION.SUBSCRIBEANDHEAD]: 'CR',
-    [RECORD_ACTION.SUBSCRIBE]: 'S',
-    [RECORD_ACTION.UNSUBSCRIBE]: 'US',
-    [RECORD_ACTION.READ]: 'SN',
-    [RECORD_ACTION.HEAD]: 'HD',
-    [RECORD_ACTION.DELETE]: 'D',
-    [RECORD_ACTION.UPDATE]: 'U',
-    [RECORD_ACTION.PATCH]: 'P',
-    [RECORD_ACTION.ERASE]: 'P',
-    [RECORD_ACTION.CREATEANDUPDATE]: 'CU',
-    [RECORD_ACTION.CREATEANDPATCH]: 'CU',
-    [RECORD_ACTION.LISTEN]: 'L',
-    [RECORD_ACTION.UNLISTEN]: 'UL',
-    [RECORD_ACTION.LISTEN_ACCEPT]: 'LA',
-    [RECORD_ACTION.LISTEN_REJECT]: 'LR',
-  },
-  [TOPIC.RPC]: {
-    [RPC_ACTION.REQUEST]: 'REQ',
-    [RPC_ACTION.RESPONSE]: 'RES',
-    [RPC_ACTION.REJECT]: 'REJ',
-    [RPC_ACTION.ACCEPT]: 'A',
-    [RPC_ACTION.REQUEST_ERROR]: 'E',
-    [RPC_ACTION.PROVIDE]: 'S',
-    [RPC_ACTION.UNPROVIDE]: 'US',
-  },
-  [TOPIC.PRESENCE]: {
-    [PRESENCE_ACTION.QUERY]: 'Q',
-    [PRESENCE_ACTION.QUERY_ALL]: 'Q',
-    [PRESENCE_ACTION.SUBSCRIBE]: 'S',
-    [PRESENCE_ACTION.SUBSCRIBE_ALL]: 'S',
-    [PRESENCE_ACTION.UNSUBSCRIBE]: 'US',
-    [PRESENCE_ACTION.UNSUBSCRIBE_ALL]: 'US',
-  },
-};
-
-const ACTION_NAMES: Readonly<Record<number, Record<number, string>>> = {
-  [TOPIC.EVENT]: EVENT_ACTION as unknown as Record<number, string>,
-  [TOPIC.RECORD]: RECORD_ACTION as unknown as Record<number, string>,
-  [TOPIC.RPC]: RPC_ACTION as unknown as Record<number, string>,
-  [TOPIC.PRESENCE]: PRESENCE_ACTION as unknown as Record<number, string>,
-};
-
-function isDenial(message: Message): boolean {
-  const name = ACTION_NAMES[message.topic]?.[message.action];
-  return name === 'MESSAGE_DENIED' || name === 'MESSAGE_PERMISSION_ERROR';
-}
-
-/**
- * `<T>|E|<ERROR_NAME>|<name>`, as the 2.x client reports errors (event
- * `error` with the name). Denials add the original action as the 2.x server
- * sent it (`E|E|MESSAGE_DENIED|news|S`); the 2.x client reads it to undo a
- * subscription.
- */
-function topicError(topic: string, message: Message, name = message.name): string | null {
-  const error = actionName(ACTION_NAMES[message.topic] ?? {}, message.action);
-  const subject = name ?? message.correlationId ?? '';
-  if (!isDenial(message)) return msg(topic, 'E', error, subject);
-  const original =
-    message.originalAction === undefined
-      ? undefined
-      : ORIGINAL_TEXT[message.topic]?.[message.originalAction];
-  return original === undefined
-    ? msg(topic, 'E', error, subject)
-    : msg(topic, 'E', error, subject, original);
-}
-
-// Records ---------------------------------------------------------------------
-
-/** Integer text, as a write's correlation id holds its version (decode.ts). */
-const VERSION = /^-?\d{1,10}$/;
-
-function record(message: Message, state: TextConnectionState | undefined): string | null {
-  const { action, name } = message;
-  const version = message.version === undefined ? undefined : String(message.version);
-  switch (action) {
-    case RECORD_ACTION.READ_RESPONSE:
-      // Whole record data is plain JSON.
-      return msg('R', 'R', name, version, message.data);
-    case RECORD_ACTION.HEAD_RESPONSE: {
-      if (name === undefined) return null;
-      const kind = headKind(message, state, name);
-      if (kind === 'HD') return msg('R', 'HD', name, version);
-      return msg('R', 'H', name, message.version === -1 ? 'F' : 'T');
-    }
-    case RECORD_ACTION.UPDATE:
-    case RECORD_ACTION.CREATEANDUPDATE:
-      return msg('R', 'U', name, version, message.data);
-    case RECORD_ACTION.PATCH:
-    case RECORD_ACTION.CREATEANDPATCH:
-    case RECORD_ACTION.ERASE:
-      // A patch without data (an erase) is a patch to undefined for the 2.x client.
-      return msg(
-        'R',
-        'P',
-        name,
-        version,
-        message.path,
-        action === RECORD_ACTION.ERASE ? 'U' : (jsonToTyped(message.data) ?? undefined),
-      );
-    case RECORD_ACTION.WRITE_ACKNOWLEDGEMENT:
-      return writeAck(message, 'L');
-    case RECORD_ACTION.DELETE_SUCCESS:
-    case RECORD_ACTION.DELETED:
-      // The deleter and every other subscriber read R|A|D|name alike.
-      return msg('R', 'A', 'D', name);
-    case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
-    case RECORD_ACTION.SUBSCRIBEANDREAD:
-    case RECORD_ACTION.SUBSCRIBE:
-      return message.isAck ? ack('R', 'S', message) : null;
-    case RECORD_ACTION.UNSUBSCRIBE:
-      return message.isAck ? ack('R', 'US', message) : null;
-    case RECORD_ACTION.LISTEN:
-    case RECORD_ACTION.UNLISTEN:
-      return message.isAck
-        ? msg('R', 'A', action === RECORD_ACTION.LISTEN ? 'L' : 'UL', name)
-        : null;
-    case RECORD_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND:
-      return msg('R', 'SP', name, message.subscription);
-    case RECORD_ACTION.SUBSCRIPTION_FOR_PATTERN_REMOVED:
-      return msg('R', 'SR', name, message.subscription);
-    case RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER:
-      return msg('R', 'SH', name, 'T');
-    case RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER:
-      return msg('R', 'SH', name, 'F');
-    case RECORD_ACTION.VERSION_EXISTS: {
-      // The 2.x client merges with the current version and data, and, when the
-      // write asked for an acknowledgement, moves its callback to the retry.
-      const text = message.isWriteAck
-        ? msg('R', 'E', 'VERSION_EXISTS', name, version, message.data, WRITE_SUCCESS)
-        : msg('R', 'E', 'VERSION_EXISTS', name, version, message.data);
-      return text;
-    }
-    case RECORD_ACTION.LISTEN_RESPONSE_TIMEOUT:
-    case RECORD_ACTION.HEAD_RESPONSE_BULK:
-      // Never asked for by a 2.x client (it sends no SUBSCRIBEANDHEAD).
-      return null;
-    default:
-      return action >= 100 || action === RECORD_ACTION.ERROR ? recordError(message, state) : null;
-  }
-}
-
-function headKind(
-  message: Message,
-  state: TextConnectionState | undefined,
-  name: string,
-): HeadKind {
-  const known =
-    message.correlationId === 'H' || message.correlationId === 'HD'
-      ? message.correlationId
-      : undefined;
-  return state ? state.answered(name, known) : (known ?? 'HD');
-}
-
-/** R|WA|name|[version]|<L or typed error>: settles the write callback for that version. */
-function writeAck(message: Message, result: string): string | null {
-  const cid = message.correlationId;
-  if (cid === undefined || !VERSION.test(cid)) return null;
-  return msg('R', 'WA', message.name, `[${Number(cid)}]`, result);
-}
-
-function recordError(message: Message, state: TextConnectionState | undefined): string | null {
-  const { name, originalAction } = message;
-  const error = actionName(RECORD_ACTION as unknown as Record<number, string>, message.action);
-  if (originalAction === RECORD_ACTION.READ || originalAction === RECORD_ACTION.HEAD) {
-    // snapshot(), has() and head() wait for R|E|<SN|H|HD>|name|<error>.
-    if (name === undefined) return null;
-    const form = originalAction === RECORD_ACTION.READ ? 'SN' : headKind(message, state, name);
-    const settle = msg('R', 'E', form, name, error);
-    if (message.action === RECORD_ACTION.RECORD_NOT_FOUND) return settle;
-    const report = isDenial(message)
-      ? msg('R', 'E', error, name, form)
-      : msg('R', 'E', error, name);
-    return report === null || settle === null ? null : report + settle;
-  }
-  const report = topicError('R', message);
-  if (!message.isWriteAck || message.correlationId === undefined) return report;
-  // setWithAck and setDataWithAck wait for their acknowledgement, also when refused.
-  const settle = writeAck(message, `S${error}`);
-  if (report === null) return settle;
-  return settle === null ? report : report + settle;
 }
 
 // RPC -------------------------------------------------------------------------
@@ -454,63 +237,6 @@ function presenceSubject(message: Message): string {
       ? undefined
       : ORIGINAL_TEXT[TOPIC.PRESENCE]?.[message.originalAction];
   return original ?? 'U';
-}
-
-// Batching --------------------------------------------------------------------
-
-/** Characters one batched frame holds at most unless told otherwise. */
-export const DEFAULT_TEXT_BATCH_CHARS = 64 * 1024;
-
-/**
- * Gathers encoded messages into frames (the 2.x client splits a frame on the
- * record separator). Encode a fan-out once with encodeTextMessage and add the
- * same text to each connection's batch; send what `add` returns at once and
- * what `take` returns when the turn ends. A single message longer than
- * `maxChars` is a frame of its own.
- */
-export class TextBatch {
-  readonly #maxChars: number;
-  readonly #maxMessages: number;
-  #texts: string[] = [];
-  #chars = 0;
-
-  constructor(options: { maxChars?: number; maxMessages?: number } = {}) {
-    this.#maxChars = options.maxChars ?? DEFAULT_TEXT_BATCH_CHARS;
-    this.#maxMessages = options.maxMessages ?? 100;
-  }
-
-  /** Adds one encoded message; returns the frame to send first when this one did not fit. */
-  add(text: string): string | null {
-    let full: string | null = null;
-    if (
-      this.#texts.length > 0 &&
-      (this.#chars + text.length > this.#maxChars || this.#texts.length >= this.#maxMessages)
-    ) {
-      full = this.take();
-    }
-    this.#texts.push(text);
-    this.#chars += text.length;
-    return full;
-  }
-
-  /** The gathered messages as one frame (null when there are none); the batch is then empty. */
-  take(): string | null {
-    if (this.#texts.length === 0) return null;
-    const frame = this.#texts.length === 1 ? (this.#texts[0] as string) : this.#texts.join('');
-    this.#texts = [];
-    this.#chars = 0;
-    return frame;
-  }
-
-  /** Messages waiting in the batch. */
-  get size(): number {
-    return this.#texts.length;
-  }
-
-  /** Characters waiting in the batch. */
-  get chars(): number {
-    return this.#chars;
-  }
 }
 
 /** Encodes messages into one frame, leaving out those without a text form; null when none has one. */

@@ -9,7 +9,7 @@ export const SEND_EMAIL_JOB = 'send-email';
 
 export type EmailMessage = { to: string; subject: string; text: string; html: string };
 
-const hoursOf = (ms: number) => {
+export const hoursOf = (ms: number) => {
   const hours = Math.round(ms / 3600_000);
   return hours === 1 ? '1 hour' : `${hours} hours`;
 };
@@ -20,7 +20,7 @@ const escapeHtml = (value: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
 
-function linkMessage(parts: {
+export function linkMessage(parts: {
   to: string;
   subject: string;
   intro: string;

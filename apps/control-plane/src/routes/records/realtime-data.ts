@@ -116,6 +116,11 @@ export class RealtimeData {
     if (!result!.success) throw failureOf(result!);
   }
 
+  /** Data API commands as they are (the live console's emits and RPCs): one result each. */
+  commands(appId: string, body: Record<string, unknown>[]): Promise<DataResult[]> {
+    return this.#run(appId, body);
+  }
+
   async #run(appId: string, body: Record<string, unknown>[]): Promise<DataResult[]> {
     let answer = await this.#call(appId, body, await this.#keyFor(appId));
     // Our key was deleted or revoked meanwhile (it is a row like any key): make another once.

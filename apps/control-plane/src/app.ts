@@ -21,12 +21,13 @@ import Fastify, {
 import type { ControlPlaneContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { completeDocument, DOCS_PAGE, documentSchema, realtimeHttpUrl } from './lib/api-docs.ts';
+import { registerAppScope } from './plugins/app-scope.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
 import { registerSecurity } from './plugins/security.ts';
 import { accountRoutes } from './routes/accounts/routes.ts';
 import { appUserRoutes } from './routes/app-users/routes.ts';
-import { appRoutes } from './routes/apps/routes.ts';
+import { appItemRoutes, appRoutes } from './routes/apps/routes.ts';
 import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
@@ -144,15 +145,20 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     async (v1) => {
       await v1.register(accountRoutes, context);
       await v1.register(appRoutes, context);
-      await v1.register(keyRoutes, context);
-      await v1.register(authSettingsRoutes, context);
-      await v1.register(limitsRoutes, context);
-      await v1.register(appUserRoutes, context);
-      await v1.register(permissionRoutes, context);
-      await v1.register(auditRoutes, context);
-      await v1.register(usageRoutes, context);
-      await v1.register(recordRoutes, context);
-      await v1.register(webhookTestRoutes, context);
+      // Everything under /v1/apps/:id: the caller and the app resolved once,
+      // each route's declared access checked (plugins/app-scope.ts).
+      await registerAppScope(v1, context, [
+        appItemRoutes,
+        keyRoutes,
+        authSettingsRoutes,
+        limitsRoutes,
+        appUserRoutes,
+        permissionRoutes,
+        auditRoutes,
+        usageRoutes,
+        recordRoutes,
+        webhookTestRoutes,
+      ]);
       await v1.register(localCaRoutes, context);
     },
     { prefix: '/v1' },

@@ -121,7 +121,10 @@ export async function principalOf(
 }
 
 /** The caller; otherwise a 401 that says what was wrong with its credentials. */
-async function requirePrincipal(prisma: PrismaClient, request: FastifyRequest): Promise<Principal> {
+export async function requirePrincipal(
+  prisma: PrismaClient,
+  request: FastifyRequest,
+): Promise<Principal> {
   const { principal, problem } = await resolutionOf(prisma, request);
   if (principal) return principal;
   throw new ApiError('UNAUTHENTICATED', AUTH_PROBLEMS[problem]);
@@ -140,43 +143,6 @@ export async function requireDeveloper(
     throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
   }
   return principal;
-}
-
-/**
- * The app, when the caller may act on it. Another account's app gets 404, so
- * ids cannot be probed; an API key of another app gets 403 naming its own
- * app, whatever the id asked for. `allowApiKey` routes (the app user routes)
- * take the app's keys that have the users scope; a key without it gets a 403
- * that says so.
- */
-export async function requireApp(
-  prisma: PrismaClient,
-  request: FastifyRequest,
-  appId: string,
-  options: { allowApiKey: boolean } = { allowApiKey: false },
-) {
-  const principal = await requirePrincipal(prisma, request);
-  // Said without looking the app up: it tells nothing about which apps exist.
-  if (principal.kind === 'apiKey' && principal.appId !== appId) {
-    throw new ApiError(
-      'FORBIDDEN',
-      `This API key belongs to another app (${principal.appId}): an API key works only for its own app. Use a key of app ${appId}, or your session token.`,
-    );
-  }
-  const app = await prisma.app.findUnique({ where: { id: appId } });
-  const mine =
-    app !== null &&
-    (principal.kind === 'developer'
-      ? app.accountId === principal.accountId
-      : app.id === principal.appId);
-  if (!app || !mine) throw new ApiError('NOT_FOUND', `App ${appId} was not found.`);
-  if (principal.kind === 'apiKey' && !options.allowApiKey) {
-    throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
-  }
-  if (principal.kind === 'apiKey' && !principal.scopes.includes('users')) {
-    throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
-  }
-  return { app, principal };
 }
 
 /** How the audit trail names the caller. */

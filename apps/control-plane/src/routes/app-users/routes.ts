@@ -3,7 +3,6 @@ import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import {
   CreatedUser,
   CreateUserBody,
@@ -24,11 +23,11 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
 ) => {
   const { prisma } = context.db;
   const tags = ['app users'];
-  const withKey = { allowApiKey: true };
 
   app.post(
     '/apps/:id/users',
     {
+      config: { access: 'users:write' },
       schema: {
         tags,
         summary: 'Register an end user for email login',
@@ -38,12 +37,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       },
     },
     async (request, reply) => {
-      const { app: found, principal } = await requireApp(
-        prisma,
-        request,
-        request.params.id,
-        withKey,
-      );
+      const { app: found, principal } = request;
       const user = await createUser(prisma, found.id, request.body);
       await audit(prisma, { appId: found.id, principal, action: 'user.created', target: user.id });
       return reply.code(201).send({ id: user.id, email: user.email });
@@ -53,6 +47,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   app.get(
     '/apps/:id/users',
     {
+      config: { access: 'users:read' },
       schema: {
         tags,
         summary: 'List and search end users',
@@ -62,7 +57,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id, withKey);
+      const { app: found } = request;
       return listUsers(prisma, found.id, {
         q: request.query.q,
         limit: request.query.limit ?? 50,
@@ -74,6 +69,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   app.get(
     '/apps/:id/users/:userId',
     {
+      config: { access: 'users:read' },
       schema: {
         tags,
         summary: 'Get an end user',
@@ -82,7 +78,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id, withKey);
+      const { app: found } = request;
       return userView(await findUser(prisma, found.id, request.params.userId));
     },
   );
@@ -90,6 +86,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   app.patch(
     '/apps/:id/users/:userId',
     {
+      config: { access: 'users:write' },
       schema: {
         tags,
         summary: "Change an end user's email, password, clientData or serverData",
@@ -99,12 +96,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(
-        prisma,
-        request,
-        request.params.id,
-        withKey,
-      );
+      const { app: found, principal } = request;
       const user = await findUser(prisma, found.id, request.params.userId);
       const updated = await updateUser(prisma, user, request.body);
       await audit(prisma, {
@@ -121,6 +113,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   app.delete(
     '/apps/:id/users/:userId',
     {
+      config: { access: 'users:write' },
       schema: {
         tags,
         summary: 'Delete an end user',
@@ -129,12 +122,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       },
     },
     async (request, reply) => {
-      const { app: found, principal } = await requireApp(
-        prisma,
-        request,
-        request.params.id,
-        withKey,
-      );
+      const { app: found, principal } = request;
       const user = await findUser(prisma, found.id, request.params.userId);
       await prisma.appUser.delete({ where: { id: user.id } });
       await audit(prisma, { appId: found.id, principal, action: 'user.deleted', target: user.id });

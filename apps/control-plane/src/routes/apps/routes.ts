@@ -3,7 +3,7 @@ import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp, requireDeveloper } from '../../plugins/auth.ts';
+import { requireDeveloper } from '../../plugins/auth.ts';
 import { AppBody, AppList, AppView, CreateAppBody } from './schemas.ts';
 import { appInclude, appView, createApp } from './service.ts';
 
@@ -43,10 +43,20 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       return { apps: apps.map((a) => appView(context.config, a)) };
     },
   );
+};
+
+/** GET, PATCH and DELETE /apps/:id, in the app scope (plugins/app-scope.ts). */
+export const appItemRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+  app,
+  context,
+) => {
+  const { prisma } = context.db;
+  const tags = ['apps'];
 
   app.get(
     '/apps/:id',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: 'Get an app',
@@ -55,7 +65,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const withVersion = await prisma.app.findUniqueOrThrow({
         where: { id: found.id },
         include: appInclude,
@@ -67,6 +77,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.patch(
     '/apps/:id',
     {
+      config: { access: 'app:write' },
       schema: {
         tags,
         summary: 'Rename an app',
@@ -76,7 +87,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const name = request.body.name.trim();
       const updated = await prisma.app.update({
         where: { id: found.id },
@@ -97,6 +108,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.delete(
     '/apps/:id',
     {
+      config: { access: 'app:delete' },
       schema: {
         tags,
         summary: 'Delete an app with its users, keys, rules and records',
@@ -105,7 +117,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request, reply) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       await prisma.$transaction(async (tx) => {
         await tx.app.delete({ where: { id: found.id } });
         await audit(tx, {

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 
 const AuditEventView = Type.Object({
   id: Type.String(),
@@ -19,6 +18,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
   app.get(
     '/apps/:id/audit',
     {
+      config: { access: 'app:read' },
       schema: {
         tags: ['audit'],
         summary: 'Who changed what on this app, newest first',
@@ -76,7 +76,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const { before, actor, action, since, until } = request.query;
       const limit = request.query.limit ?? 50;
       const events = await prisma.auditEvent.findMany({

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import { AuthSettingsBody, AuthSettingsView } from './schemas.ts';
 import { changedFields, checkWebhookAddress, planUpdate, settingsView } from './service.ts';
 
@@ -16,6 +15,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
   app.get(
     '/apps/:id/auth',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: "How the app's end users log in",
@@ -24,7 +24,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const settings = await prisma.appAuthSettings.upsert({
         where: { appId: found.id },
         create: { appId: found.id },
@@ -37,6 +37,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
   app.put(
     '/apps/:id/auth',
     {
+      config: { access: 'app:write' },
       schema: {
         tags,
         summary: 'Switch on, off and configure open, email and webhook auth',
@@ -48,7 +49,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       await checkWebhookAddress(
         request.body.webhook?.url,
         context.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',

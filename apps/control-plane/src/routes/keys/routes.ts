@@ -7,7 +7,6 @@ import { audit } from '../../lib/audit.ts';
 import { randomId } from '../../lib/ids.ts';
 import { AppIdParams, errors, JsonObject, Uuid } from '../../lib/schemas.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import { MAX_USER_DATA_BYTES } from '../app-users/service.ts';
 
 // An API key is `hsk_<8 visible characters>_<43 secret characters>`. Lists
@@ -177,6 +176,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.post(
     '/apps/:id/keys',
     {
+      config: { access: 'keys:manage' },
       schema: {
         tags,
         summary: 'Create an API key with its scopes (the key is shown once)',
@@ -186,7 +186,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request, reply) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const input = checkCreate(request.body);
       const prefix = `${API_KEY_PREFIX}${randomId(8)}`;
       const key = randomToken(`${prefix}_`);
@@ -220,6 +220,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.get(
     '/apps/:id/keys',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: "List the app's API keys",
@@ -228,7 +229,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const keys = await prisma.apiKey.findMany({
         // The keys the data browser makes for itself (records/realtime-data.ts) are not the developer's.
         where: { appId: found.id, NOT: { scopes: { has: 'console' } } },
@@ -241,6 +242,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.delete(
     '/apps/:id/keys/:keyId',
     {
+      config: { access: 'keys:manage' },
       schema: {
         tags,
         summary: 'Revoke an API key (it stops working at once)',
@@ -249,7 +251,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const key = await prisma.apiKey.findFirst({
         where: { id: request.params.keyId, appId: found.id },
       });

@@ -5,7 +5,6 @@ import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import {
   LIMIT_MAXIMA,
   LIMIT_NAMES,
@@ -55,6 +54,7 @@ export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.get(
     '/apps/:id/limits',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: "The app's connection, message, cross-reference and per-connection limits",
@@ -65,7 +65,7 @@ export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const row = await prisma.appLimits.findUnique({ where: { appId: found.id } });
       return limitsView(row, context.config);
     },
@@ -74,6 +74,7 @@ export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.put(
     '/apps/:id/limits',
     {
+      config: { access: 'app:write' },
       schema: {
         tags,
         summary: "Set the app's own limits",
@@ -95,7 +96,7 @@ export const limitsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const changes: Partial<OwnLimits> = {};
       for (const name of LIMIT_NAMES) {
         const value = request.body[name];

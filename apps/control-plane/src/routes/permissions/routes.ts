@@ -4,7 +4,6 @@ import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import {
   activateVersion,
   publishVersion,
@@ -53,6 +52,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.put(
     '/apps/:id/permissions',
     {
+      config: { access: 'rules:write' },
       bodyLimit: uploadLimit,
       schema: {
         tags,
@@ -63,7 +63,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const created = await publishVersion(prisma, found.id, principal, textOf(request.body));
       await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
       return { version: created.version };
@@ -73,6 +73,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.post(
     '/apps/:id/permissions/check',
     {
+      config: { access: 'rules:write' },
       bodyLimit: uploadLimit,
       schema: {
         tags,
@@ -90,7 +91,6 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      await requireApp(prisma, request, request.params.id);
       const report = validate(textOf(request.body));
       return { valid: true as const, ...report.stats };
     },
@@ -99,6 +99,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.get(
     '/apps/:id/permissions',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: 'The active permissions (404 when none: everything is denied)',
@@ -107,7 +108,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       if (!found.activePermissionVersionId) {
         throw new ApiError(
           'NOT_FOUND',
@@ -124,6 +125,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.get(
     '/apps/:id/permissions/versions',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: 'Every stored version, newest first',
@@ -132,7 +134,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const versions = await prisma.permissionVersion.findMany({
         where: { appId: found.id },
         orderBy: { version: 'desc' },
@@ -144,6 +146,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.get(
     '/apps/:id/permissions/versions/:version',
     {
+      config: { access: 'app:read' },
       schema: {
         tags,
         summary: 'One stored version with its file',
@@ -152,7 +155,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const version = await prisma.permissionVersion.findUnique({
         where: { appId_version: { appId: found.id, version: request.params.version } },
       });
@@ -164,6 +167,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
   app.post(
     '/apps/:id/permissions/versions/:version/activate',
     {
+      config: { access: 'rules:write' },
       schema: {
         tags,
         summary: 'Make a stored version the active one (rollback)',
@@ -172,7 +176,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const version = await activateVersion(prisma, found.id, principal, request.params.version);
       await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
       return { version: version.version };

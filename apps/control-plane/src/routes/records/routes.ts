@@ -6,7 +6,6 @@ import { ApiError } from '../../errors.ts';
 import { realtimeHttpUrl } from '../../lib/api-docs.ts';
 import { audit } from '../../lib/audit.ts';
 import { AppIdParams, ErrorReply, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 import { prefixEnd } from './prefix.ts';
 import { conflict, fetchTransport, RealtimeData } from './realtime-data.ts';
 
@@ -184,6 +183,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.get(
     '/apps/:id/records',
     {
+      config: { access: 'data:read' },
       schema: {
         tags,
         summary: "List the app's records by name, optionally those starting with a prefix",
@@ -212,7 +212,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const prefix = request.query.prefix ?? '';
       const limit = request.query.limit ?? 50;
       // Names compare in C order (the column's collation): the names with
@@ -255,6 +255,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.get(
     '/apps/:id/records/:name',
     {
+      config: { access: 'data:read' },
       schema: {
         tags,
         summary: 'Read one record: its data and version, from a realtime node',
@@ -269,7 +270,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const { name } = request.params;
       const record = await realtime.read(found.id, name);
       if (record === null) throw new ApiError('NOT_FOUND', `Record "${name}" was not found.`);
@@ -280,6 +281,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.put(
     '/apps/:id/records/:name',
     {
+      config: { access: 'data:write' },
       schema: {
         tags,
         summary: "Replace a record's data if it is still at the version you read",
@@ -318,7 +320,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const { name } = request.params;
       const { data, version } = request.body;
       const saved = await realtime.write(found.id, name, data, version);
@@ -336,6 +338,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
   app.delete(
     '/apps/:id/records/:name',
     {
+      config: { access: 'data:write' },
       schema: {
         tags,
         summary: 'Delete a record (its subscribers are told)',
@@ -364,7 +367,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       },
     },
     async (request) => {
-      const { app: found, principal } = await requireApp(prisma, request, request.params.id);
+      const { app: found, principal } = request;
       const { name } = request.params;
       const current = await realtime.read(found.id, name);
       if (current === null) throw new ApiError('NOT_FOUND', `Record "${name}" was not found.`);

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 
 // An app's per-minute usage samples (written by the realtime nodes' usage
 // reporter), for the dashboard's charts. Minutes without a sample had no
@@ -45,6 +44,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
   app.get(
     '/apps/:id/usage',
     {
+      config: { access: 'app:read' },
       schema: {
         tags: ['usage'],
         summary: 'Connections and messages per minute, oldest first',
@@ -54,7 +54,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const to = new Date();
       const from = new Date(to.getTime() - (request.query.minutes ?? 60) * 60_000);
       from.setUTCSeconds(0, 0);

@@ -8,7 +8,6 @@ import { type SentRequest, webhookStrategy } from '../../../../realtime/src/sess
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';
-import { requireApp } from '../../plugins/auth.ts';
 
 const TestBody = Type.Object(
   {
@@ -54,6 +53,7 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
   app.post(
     '/apps/:id/auth/webhook/test',
     {
+      config: { access: 'app:write' },
       schema: {
         tags: ['auth settings'],
         summary: "Call the app's saved auth webhook with sample authData and show its verdict",
@@ -65,7 +65,7 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
       },
     },
     async (request) => {
-      const { app: found } = await requireApp(prisma, request, request.params.id);
+      const { app: found } = request;
       const settings = await prisma.appAuthSettings.findUnique({ where: { appId: found.id } });
       if (!settings?.webhookUrl) {
         throw new ApiError(

@@ -1,0 +1,64 @@
+import type { App, PrismaClient } from '@hubstream/db';
+import { ApiError } from '../errors.ts';
+import { LACKS_USERS_SCOPE, type Principal } from './auth.ts';
+
+/**
+ * What a route under /v1/apps/:id does to the app, declared in its route
+ * options (`config: { access }`) and checked by `authorizeApp` before the
+ * handler runs (plugins/app-scope.ts).
+ */
+export const APP_ACCESS = [
+  /** Read the app, its settings, limits, rules, keys' list, audit trail and usage. */
+  'app:read',
+  /** Rename the app, change its auth settings and limits, test its webhook. */
+  'app:write',
+  /** Delete the app with everything it holds. */
+  'app:delete',
+  /** Check, upload and activate Valve permissions. */
+  'rules:write',
+  /** Create and revoke API keys. */
+  'keys:manage',
+  /** Read the app's end users. */
+  'users:read',
+  /** Create, change and delete the app's end users. */
+  'users:write',
+  /** Browse the app's records. */
+  'data:read',
+  /** Write and delete the app's records. */
+  'data:write',
+] as const;
+export type AppAccess = (typeof APP_ACCESS)[number];
+
+export const isAppAccess = (value: unknown): value is AppAccess =>
+  typeof value === 'string' && (APP_ACCESS as readonly string[]).includes(value);
+
+/** The only access an app's API key can have, and only with the "users" scope. */
+const API_KEY_ACCESS: ReadonlySet<AppAccess> = new Set(['users:read', 'users:write']);
+
+/**
+ * Whether `principal` may do `access` on `app`; throws the reply otherwise.
+ * An app the caller may not see at all is a 404 (ids cannot be probed); one
+ * it sees but may not do this to is a 403 that says why. An API key of
+ * another app never reaches here (app-scope.ts refuses it before the app is
+ * looked up).
+ *
+ * Today: the account that owns the app may do everything; an app's API key
+ * may manage the app's end users when it has the "users" scope, nothing else.
+ */
+export async function authorizeApp(
+  principal: Principal,
+  app: App,
+  access: AppAccess,
+  _prisma: PrismaClient,
+): Promise<void> {
+  const visible =
+    principal.kind === 'developer'
+      ? app.accountId === principal.accountId
+      : app.id === principal.appId;
+  if (!visible) throw new ApiError('NOT_FOUND', `App ${app.id} was not found.`);
+  if (principal.kind === 'developer') return;
+  if (!API_KEY_ACCESS.has(access)) {
+    throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
+  }
+  if (!principal.scopes.includes('users')) throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
+}

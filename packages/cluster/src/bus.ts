@@ -13,8 +13,13 @@ export const CLUSTER_SCOPE = '_cluster';
 
 /** Every message the bus carries, by topic. */
 export type BusTopics = {
-  /** An app's configuration changed: realtime nodes drop their cached copy. */
-  'app.changed': { what: 'auth' | 'permissions' | 'limits' | 'deleted' };
+  /**
+   * An app's configuration changed: realtime nodes drop their cached copy.
+   * `version` is the app's config version after the change (a decimal
+   * string; absent for a deleted app): a node that loaded the app at that
+   * version or a later one has nothing to reload.
+   */
+  'app.changed': { what: 'auth' | 'permissions' | 'limits' | 'deleted'; version?: string };
   /** An event emitted on another node, for this node's subscribers. */
   'event.emit': { name: string; data?: string };
   /** A user's first connection on a node opened, or its last one closed. */

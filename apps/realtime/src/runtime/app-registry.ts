@@ -48,8 +48,14 @@ export class AppRegistry {
     this.#node = node;
     this.#unsubscribe = [
       bus.subscribe('app.changed', (message) => {
-        if (message.payload.what !== 'deleted') this.#reload(message.appId);
-        else {
+        const { what, version } = message.payload;
+        if (what !== 'deleted') {
+          // Loaded at the announced config version or later: nothing to reload.
+          const loadedAt = this.#loadedFrom.get(message.appId)?.version;
+          const announced = version !== undefined && /^\d+$/.test(version) ? BigInt(version) : null;
+          if (announced !== null && loadedAt !== undefined && loadedAt >= announced) return;
+          this.#reload(message.appId);
+        } else {
           this.#deleted(message.appId).catch((error: unknown) =>
             node.log.error({ err: error, app: message.appId }, 'closing a deleted app failed'),
           );

@@ -9,6 +9,7 @@ import {
   sha256,
   verifyPassword,
 } from '../../lib/secrets.ts';
+import { createPersonalOrganisation } from '../orgs/service.ts';
 
 export type AccountRow = { id: string; email: string; emailVerified: boolean; createdAt: Date };
 
@@ -23,7 +24,12 @@ export async function createAccount(prisma: PrismaClient, email: string, passwor
   const key = emailKey(email);
   const passwordHash = await hashPassword(password);
   try {
-    return await prisma.account.create({ data: { email: key, passwordHash } });
+    // Every account owns an organisation of its own, where its apps go.
+    return await prisma.$transaction(async (tx) => {
+      const account = await tx.account.create({ data: { email: key, passwordHash } });
+      await createPersonalOrganisation(tx, account);
+      return account;
+    });
   } catch (error) {
     if ((error as { code?: string }).code === 'P2002') {
       throw new ApiError(

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
+import { enqueueOnly, JOB_CONTRACTS } from '@hubstream/jobs';
 import { createLogger, openRoleTransport, stopOnSignals } from '@hubstream/service';
-import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 
@@ -49,7 +49,7 @@ try {
     url: REDIS_URL,
     keyPrefix,
     nodeId,
-    definitions: createJobDefinitions({ config, logger }),
+    definitions: enqueueOnly(JOB_CONTRACTS),
     logger,
     processJobs: false,
   }).then((services) => {

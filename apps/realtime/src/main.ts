@@ -3,13 +3,13 @@ import { hostname } from 'node:os';
 import { connectRedis, openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicRealtimeUrl } from '@hubstream/config';
 import { openDatabase, waitForSchema } from '@hubstream/db';
+import { enqueueOnly, JOB_CONTRACTS } from '@hubstream/jobs';
 import {
   createLogger,
   openRoleTransport,
   startPasswordProcess,
   stopOnSignals,
 } from '@hubstream/service';
-import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { warmListenPatterns } from './listen/listen-pattern.ts';
@@ -80,7 +80,7 @@ try {
     url: REDIS_URL,
     keyPrefix,
     nodeId,
-    definitions: createJobDefinitions({ config, logger }),
+    definitions: enqueueOnly(JOB_CONTRACTS),
     logger,
     processJobs: false,
   }).then((services) => {

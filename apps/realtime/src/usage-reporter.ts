@@ -5,14 +5,12 @@ import {
   type JobQueue,
   UnknownJobError,
 } from '@hubstream/cluster';
+import { USAGE_ROLLUP_JOB } from '@hubstream/jobs';
 
 // Hands what this node counted per app to the worker's usage-rollup job,
 // which adds the reports of every node into the app's per-minute usage
 // sample. Each report carries a fresh id, so the job counts it once however
-// often it runs.
-
-/** Defined by the worker (apps/worker/src/jobs/usage-rollup.job.ts), which checks the payload. */
-export const USAGE_ROLLUP_JOB = 'usage-rollup';
+// often it runs. The job's contract (name, payload schema) is @hubstream/jobs's.
 
 /** Counters a runtime keeps (AppRuntime.usage). */
 export type UsageCounters = {

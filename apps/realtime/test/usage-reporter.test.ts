@@ -1,6 +1,5 @@
 import { InlineJobQueue, type JobDefinition, type JobQueue } from '@hubstream/cluster';
-import { loadConfig } from '@hubstream/config';
-import { createJobDefinitions, USAGE_ROLLUP_JOB } from '@hubstream/worker';
+import { JOB_CONTRACTS, jobHandler, USAGE_ROLLUP_JOB } from '@hubstream/jobs';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_UNSENT_REPORTS,
@@ -219,16 +218,12 @@ describe('UsageReporter', () => {
 
   it("sends payloads the worker's usage-rollup job accepts", async () => {
     const handled: unknown[] = [];
-    const definitions = createJobDefinitions({
-      config: loadConfig({}),
-      logger: { info() {}, warn() {} },
-    }).map(
-      (definition): JobDefinition => ({
-        ...definition,
-        async handle(payload) {
+    // The contracts the worker's handlers run (@hubstream/jobs): enqueue checks the payload.
+    const definitions = JOB_CONTRACTS.map(
+      (contract): JobDefinition =>
+        jobHandler(contract, async (payload) => {
           handled.push(payload);
-        },
-      }),
+        }),
     );
     const queue = new InlineJobQueue(definitions, silent);
     const app = new FakeRuntime('realapp00001');

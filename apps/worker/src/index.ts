@@ -9,48 +9,22 @@ import { type MailLogger, sendEmailJob } from './jobs/send-email.job.ts';
 import { MemoryUsageLedger, RedisUsageLedger, usageRollupJob } from './jobs/usage-rollup.job.ts';
 import { createMailer } from './mail/mailer.ts';
 
-export {
-  ASYNC_COMMIT_CONDITION,
-  type CommitOptions,
-  lockRecords,
-  MAX_RECORDS_PER_BATCH,
-  markPersisted,
-  PERSIST_RECORDS_JOB,
-  type PersistedVersion,
-  type PersistRecords,
-  PersistRecordsPayload,
-  persistRecords,
-  persistRecordsJob,
-  RECORD_TRANSACTION,
-  type RecordPersistence,
-  RecordRef,
-  type RecordRow,
-  recordKeys,
-  recordLockIds,
-  recordUpsert,
-  uniqueRecords,
-  upsertRecords,
-} from './jobs/persist-records.job.ts';
-export { PURGE_APP_JOB, type PurgeApp, PurgeAppPayload } from './jobs/purge-app.job.ts';
-export {
-  SEND_EMAIL_JOB,
-  type SendEmail,
-  SendEmailPayload,
-} from './jobs/send-email.job.ts';
-export {
-  MemoryUsageLedger,
-  USAGE_ROLLUP_JOB,
-  type UsageRollup,
-  UsageRollupPayload,
-  usageRollupJob,
-} from './jobs/usage-rollup.job.ts';
+export { persistRecordsJob } from './jobs/persist-records.job.ts';
+export { purgeAppJob } from './jobs/purge-app.job.ts';
+export { sendEmailJob } from './jobs/send-email.job.ts';
+export { MemoryUsageLedger, usageRollupJob } from './jobs/usage-rollup.job.ts';
 export { createMailer, type Delivery, type Mailer, type OutgoingMail } from './mail/mailer.ts';
 
+// The handlers of every job (their contracts: @hubstream/jobs). Only the
+// processes that run jobs build these: the worker role and the single
+// process (apps/standalone, which takes them from this entry point).
+// Processes that only enqueue use enqueueOnly(JOB_CONTRACTS) instead.
+
 /**
- * Every job this process can run, with their shared resources built once.
- * Every process defines every job (enqueueing validates against them); only
- * a process that runs jobs needs to pass `prisma` and `redis`. Without
- * `redis`, the single process keeps the usage ledger in memory.
+ * Every job this process can run, with their shared resources built once:
+ * one handler per contract in JOB_CONTRACTS. Pass `prisma` and `redis`
+ * where the jobs need them; without `redis`, the single process keeps the
+ * usage ledger in memory.
  */
 export function createJobDefinitions(options: {
   config: Config;

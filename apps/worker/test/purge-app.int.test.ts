@@ -3,9 +3,10 @@ import { InlineJobQueue, InvalidJobPayloadError } from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { PURGE_APP_JOB } from '@hubstream/jobs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobDefinitions, PURGE_APP_JOB } from '../src/index.ts';
+import { createJobDefinitions } from '../src/index.ts';
 import { purgeAppJob } from '../src/jobs/purge-app.job.ts';
 
 // The purge of a deleted app against a real Postgres and Redis: every key

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InlineJobQueue, InvalidJobPayloadError, type JobDefinition } from '@hubstream/cluster';
 import { loadConfig } from '@hubstream/config';
+import { SEND_EMAIL_JOB } from '@hubstream/jobs';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createJobDefinitions, SEND_EMAIL_JOB } from '../src/index.ts';
+import { createJobDefinitions } from '../src/index.ts';
 import { type Mailbox, parseMail, startMailbox } from './mailbox.ts';
 
 // The send-email job against a real SMTP server, and into the outbox

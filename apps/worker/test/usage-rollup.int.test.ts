@@ -8,15 +8,15 @@ import {
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { USAGE_ROLLUP_JOB, type UsageRollup } from '@hubstream/jobs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobDefinitions, USAGE_ROLLUP_JOB } from '../src/index.ts';
+import { createJobDefinitions } from '../src/index.ts';
 import {
   type LedgerEntry,
   MemoryUsageLedger,
   RedisUsageLedger,
   type UsageLedger,
-  type UsageRollup,
   usageRollupJob,
 } from '../src/jobs/usage-rollup.job.ts';
 

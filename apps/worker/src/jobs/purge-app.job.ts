@@ -1,21 +1,9 @@
-import { defineJob } from '@hubstream/cluster';
 import type { PrismaClient } from '@hubstream/db';
+import { jobHandler, PURGE_APP_JOB, purgeAppContract } from '@hubstream/jobs';
 import type { Redis } from 'ioredis';
-import Type, { type Static } from 'typebox';
 
-export const PURGE_APP_JOB = 'purge-app';
-
-/**
- * An app id as the control plane makes them (12 lowercase letters and
- * digits). It goes into a SCAN pattern, so glob characters must never pass,
- * and at least 6 characters keeps the job queue's own `hs:bull:` keys out of
- * any app's reach.
- */
-export const AppIdSchema = Type.String({ pattern: '^[a-z0-9]{6,64}$' });
-
-export const PurgeAppPayload = Type.Object({ appId: AppIdSchema }, { additionalProperties: false });
-
-export type PurgeApp = Static<typeof PurgeAppPayload>;
+// Until persist-records.job.ts takes it from @hubstream/jobs (packages/records).
+export { AppIdSchema } from '@hubstream/jobs';
 
 export type PurgeLogger = {
   info(object: object, message: string): void;
@@ -42,26 +30,19 @@ export function purgeAppJob(options: {
   logger: PurgeLogger;
 }) {
   const { prisma, redis, keyPrefix, logger } = options;
-  return defineJob({
-    name: PURGE_APP_JOB,
-    payload: PurgeAppPayload,
-    attempts: 8,
-    backoffMs: 2_000,
-    async handle({ appId }) {
-      if (!prisma)
-        throw new Error(`${PURGE_APP_JOB} needs the database, which this process lacks.`);
-      const alive = await prisma.app.findUnique({ where: { id: appId }, select: { id: true } });
-      if (alive) {
-        // Only the delete route enqueues this, after its commit: a live app
-        // means a mistake, and retrying would not make it right.
-        logger.warn({ job: PURGE_APP_JOB, app: appId }, 'the app still exists: not purging it');
-        return;
-      }
-      const rows = await deleteRows(prisma, appId);
-      // Without Redis (the single process on its own) nothing was stored there.
-      const keys = redis ? await unlinkMatching(redis, `${keyPrefix}hs:${appId}:*`) : 0;
-      logger.info({ job: PURGE_APP_JOB, app: appId, rows, keys }, 'deleted app purged');
-    },
+  return jobHandler(purgeAppContract, async ({ appId }) => {
+    if (!prisma) throw new Error(`${PURGE_APP_JOB} needs the database, which this process lacks.`);
+    const alive = await prisma.app.findUnique({ where: { id: appId }, select: { id: true } });
+    if (alive) {
+      // Only the delete route enqueues this, after its commit: a live app
+      // means a mistake, and retrying would not make it right.
+      logger.warn({ job: PURGE_APP_JOB, app: appId }, 'the app still exists: not purging it');
+      return;
+    }
+    const rows = await deleteRows(prisma, appId);
+    // Without Redis (the single process on its own) nothing was stored there.
+    const keys = redis ? await unlinkMatching(redis, `${keyPrefix}hs:${appId}:*`) : 0;
+    logger.info({ job: PURGE_APP_JOB, app: appId, rows, keys }, 'deleted app purged');
   });
 }
 

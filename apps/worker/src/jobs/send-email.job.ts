@@ -1,20 +1,5 @@
-import { defineJob } from '@hubstream/cluster';
-import Type, { type Static } from 'typebox';
+import { jobHandler, SEND_EMAIL_JOB, sendEmailContract } from '@hubstream/jobs';
 import type { Mailer } from '../mail/mailer.ts';
-
-export const SEND_EMAIL_JOB = 'send-email';
-
-export const SendEmailPayload = Type.Object(
-  {
-    to: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' }),
-    subject: Type.String({ minLength: 1, maxLength: 200 }),
-    text: Type.String({ minLength: 1 }),
-    html: Type.Optional(Type.String({ minLength: 1 })),
-  },
-  { additionalProperties: false },
-);
-
-export type SendEmail = Static<typeof SendEmailPayload>;
 
 export type MailLogger = { info(object: object, message: string): void };
 
@@ -28,27 +13,21 @@ export function sendEmailJob(
   logger: MailLogger,
   options: { logMailLinks?: boolean } = {},
 ) {
-  return defineJob({
-    name: SEND_EMAIL_JOB,
-    payload: SendEmailPayload,
-    attempts: 5,
-    backoffMs: 2_000,
-    async handle(payload) {
-      const delivery = await mailer.send(payload);
-      // Only where it went: the subject and body carry one-time tokens.
-      logger.info({ job: SEND_EMAIL_JOB, ...delivery }, 'email sent');
-      if (delivery.via === 'outbox' && options.logMailLinks) {
-        // `pnpm start` without SMTP (a developer's machine): the mail is a
-        // file nobody reads, so its links (verification, password reset) go
-        // to the log too; they are in the file already, on the same machine.
-        // Separate roles never log them: logs leave the machine.
-        const links = payload.text.match(/https?:\/\/[^\s<>"]+/g) ?? [];
-        logger.info(
-          { job: SEND_EMAIL_JOB, outboxFile: delivery.file },
-          `mail to ${payload.to} ("${payload.subject}") written to ${delivery.file}` +
-            links.map((link) => `\n  ${link}`).join(''),
-        );
-      }
-    },
+  return jobHandler(sendEmailContract, async (payload) => {
+    const delivery = await mailer.send(payload);
+    // Only where it went: the subject and body carry one-time tokens.
+    logger.info({ job: SEND_EMAIL_JOB, ...delivery }, 'email sent');
+    if (delivery.via === 'outbox' && options.logMailLinks) {
+      // `pnpm start` without SMTP (a developer's machine): the mail is a
+      // file nobody reads, so its links (verification, password reset) go
+      // to the log too; they are in the file already, on the same machine.
+      // Separate roles never log them: logs leave the machine.
+      const links = payload.text.match(/https?:\/\/[^\s<>"]+/g) ?? [];
+      logger.info(
+        { job: SEND_EMAIL_JOB, outboxFile: delivery.file },
+        `mail to ${payload.to} ("${payload.subject}") written to ${delivery.file}` +
+          links.map((link) => `\n  ${link}`).join(''),
+      );
+    }
   });
 }

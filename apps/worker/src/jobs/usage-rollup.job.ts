@@ -1,8 +1,11 @@
-import { defineJob } from '@hubstream/cluster';
 import type { PrismaClient } from '@hubstream/db';
+import {
+  jobHandler,
+  USAGE_ROLLUP_JOB,
+  type UsageRollup,
+  usageRollupContract,
+} from '@hubstream/jobs';
 import type { Redis } from 'ioredis';
-import Type, { type Static } from 'typebox';
-import { AppIdSchema } from './purge-app.job.ts';
 
 // Usage per app per minute. Each realtime node reports, for each app it
 // served, what it counted since its last report; several reports (nodes,
@@ -15,30 +18,6 @@ import { AppIdSchema } from './purge-app.job.ts';
 // replayed report therefore changes nothing, and two jobs of the same
 // minute racing each other cannot lose a report: the one that reads the
 // ledger last writes the complete sum, and a stale sum never lowers it.
-
-export const USAGE_ROLLUP_JOB = 'usage-rollup';
-
-const Count = Type.Integer({ minimum: 0 });
-
-export const UsageRollupPayload = Type.Object(
-  {
-    /** Unique per report; a retry of the job carries the same id. */
-    reportId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
-    nodeId: Type.String({ minLength: 1, maxLength: 200 }),
-    appId: AppIdSchema,
-    /** Start of the minute the counts belong to (ISO 8601, UTC). */
-    minute: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:00\\.000Z$' }),
-    /** Most connections open at once on the node during the report's window. */
-    peakConnections: Count,
-    messagesIn: Count,
-    messagesOut: Count,
-    denied: Count,
-    rateLimited: Count,
-  },
-  { additionalProperties: false },
-);
-
-export type UsageRollup = Static<typeof UsageRollupPayload>;
 
 export type UsageCounts = Pick<
   UsageRollup,
@@ -185,19 +164,13 @@ async function writeSample(
 
 export function usageRollupJob(options: { prisma: PrismaClient | undefined; ledger: UsageLedger }) {
   const { prisma, ledger } = options;
-  return defineJob({
-    name: USAGE_ROLLUP_JOB,
-    payload: UsageRollupPayload,
-    attempts: 8,
-    backoffMs: 1_000,
-    async handle(report) {
-      if (!prisma)
-        throw new Error(`${USAGE_ROLLUP_JOB} needs the database, which this process lacks.`);
-      const totals = totalsOf(await ledger.record(report));
-      const stored = await writeSample(prisma, report.appId, report.minute, totals);
-      // A report that arrives after the app's purge must not leave its
-      // ledger behind under the deleted app's keys.
-      if (!stored) await ledger.forget(report.appId, report.minute);
-    },
+  return jobHandler(usageRollupContract, async (report) => {
+    if (!prisma)
+      throw new Error(`${USAGE_ROLLUP_JOB} needs the database, which this process lacks.`);
+    const totals = totalsOf(await ledger.record(report));
+    const stored = await writeSample(prisma, report.appId, report.minute, totals);
+    // A report that arrives after the app's purge must not leave its
+    // ledger behind under the deleted app's keys.
+    if (!stored) await ledger.forget(report.appId, report.minute);
   });
 }

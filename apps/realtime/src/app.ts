@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ClusterBus,
+  type ClusterChoice,
   type JobQueue,
-  type ListenerRegistry,
-  LocalListenerRegistry,
-  LocalPresenceRegistry,
-  LocalRateLimiter,
-  LocalRpcProviderRegistry,
-  type NodeOwnedState,
-  type PresenceRegistry,
-  type RateLimiter,
-  RedisListenerRegistry,
-  RedisNodeRegistry,
-  RedisPresenceRegistry,
-  RedisRateLimiter,
-  RedisRpcProviderRegistry,
-  type RpcProviderRegistry,
+  type NodeLifecycle,
+  openClusterServices,
 } from '@hubstream/cluster';
 import { type Config, trustedProxies } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
@@ -26,24 +15,18 @@ import Fastify, {
   type FastifyServerFactory,
 } from 'fastify';
 import type { Redis } from 'ioredis';
-import { NodeLifecycle } from './cluster/node-lifecycle.ts';
-import { AppRegistry } from './runtime/app-registry.ts';
-import type { NodeServices } from './runtime/app-runtime.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
 import { HttpApiMetrics } from './http-api/metrics.ts';
 import { registerHttpApi } from './http-api/routes.ts';
 import { defaultLimits } from './limits/app-limits.ts';
-import {
-  type ConnectionCounter,
-  LocalConnectionCounter,
-  RedisConnectionCounter,
-} from './limits/connection-counter.ts';
 import { registerRealtimeMetrics } from './metrics.ts';
 import { commitsAsynchronously, LocalRecordStore } from './records/local-record-store.ts';
 import type { PersistenceLag, RecordStore } from './records/record-store.ts';
 import { RedisRecordStore } from './records/redis-record-store.ts';
+import { AppRegistry } from './runtime/app-registry.ts';
+import type { NodeServices } from './runtime/app-runtime.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,71 +58,6 @@ export type RealtimeOptions = {
   /** How the server faces the network (HTTPS/WSS): @hubstream/service's openServerTransport. */
   serverFactory?: FastifyServerFactory | undefined;
 };
-
-type ClusterState = {
-  presence: PresenceRegistry;
-  rpcProviders: RpcProviderRegistry;
-  listeners: ListenerRegistry;
-  /**
-   * Every registry in which this node holds registrations: a node that finds
-   * another dead removes that node's share from each (then announces
-   * 'node.dead'); a node found wrongly dead restores its own. A registry
-   * joins the node lifecycle by being listed here.
-   */
-  owned: NodeOwnedState[];
-  /** Per-app message and cross-reference rates. */
-  rateLimiter: RateLimiter;
-  /** Per-app open connections (a count per node, so a dead node's share can go). */
-  connectionCounts: ConnectionCounter;
-};
-
-/** The cross-node state of one node: in Redis when clustered, in-process when alone. */
-function clusterState(options: RealtimeOptions): ClusterState {
-  const { redis, bus } = options;
-  if (!redis) {
-    const rpcProviders = new LocalRpcProviderRegistry({ nodeId: bus.nodeId });
-    const listeners = new LocalListenerRegistry({ nodeId: bus.nodeId });
-    return {
-      presence: new LocalPresenceRegistry(),
-      rpcProviders,
-      listeners,
-      owned: [],
-      rateLimiter: new LocalRateLimiter(),
-      connectionCounts: new LocalConnectionCounter(),
-    };
-  }
-  const shared = { redis: redis.connection, nodeId: bus.nodeId, keyPrefix: redis.keyPrefix };
-  const presence = new RedisPresenceRegistry(shared);
-  const rpcProviders = new RedisRpcProviderRegistry(shared);
-  const listeners = new RedisListenerRegistry(shared);
-  const announce = async (users: { appId: string; user: string }[], online: boolean) => {
-    for (const { appId, user } of users)
-      await bus.publish(appId, 'presence.changed', { user, online });
-  };
-  const owned: NodeOwnedState[] = [
-    {
-      // The users that went offline with the dead node, announced as PresenceHandler would.
-      removeNode: async (nodeId) => announce(await presence.removeNode(nodeId), false),
-      restore: async () => announce(await presence.restore(), true),
-    },
-    // Every node hears 'node.dead' and moves on the RPCs it sent there.
-    rpcProviders,
-    // Every node hears 'node.dead' and re-offers what the dead node provided.
-    listeners,
-  ];
-  const rateLimiter = new RedisRateLimiter({
-    redis: redis.connection,
-    keyPrefix: redis.keyPrefix,
-  });
-  const connectionCounts = new RedisConnectionCounter({
-    ...shared,
-    onRestoreError: (error) =>
-      options.logger.error({ err: error }, 'writing back connection counts failed'),
-  });
-  // The dead node's connections no longer count against its apps' limits.
-  owned.push(connectionCounts);
-  return { presence, rpcProviders, listeners, owned, rateLimiter, connectionCounts };
-}
 
 /**
  * Where the node's records live: the hot copy in Redis behind a
@@ -180,8 +98,17 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   });
   const settings = nodeSettings(options.config);
   const records = recordStore(options, log);
-  const { presence, rpcProviders, listeners, owned, rateLimiter, connectionCounts } =
-    clusterState(options);
+  // Local or Redis, decided here once for every cross-node service.
+  const choice: ClusterChoice = options.redis
+    ? { kind: 'redis', ...options.redis }
+    : { kind: 'local' };
+  const cluster = openClusterServices(choice, {
+    bus: options.bus,
+    logger: log,
+    heartbeatIntervalMs: options.config.NODE_HEARTBEAT_INTERVAL_MS,
+    deadAfterMs: options.config.NODE_DEAD_AFTER_MS,
+  });
+  const { presence, rpcProviders, listeners, rateLimiter, connectionCounts, lifecycle } = cluster;
   const node: NodeServices = {
     prisma: options.db.prisma,
     settings,
@@ -199,22 +126,6 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   const registry = new AppRegistry(node, options.bus, {
     freshnessCheckIntervalMs: options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
   });
-  // Clustered: the node beats in the node registry while it listens.
-  const lifecycle = options.redis
-    ? new NodeLifecycle({
-        registry: new RedisNodeRegistry({
-          redis: options.redis.connection,
-          keyPrefix: options.redis.keyPrefix,
-          nodeId: options.bus.nodeId,
-          deadAfterMs: options.config.NODE_DEAD_AFTER_MS,
-        }),
-        owned,
-        bus: options.bus,
-        intervalMs: options.config.NODE_HEARTBEAT_INTERVAL_MS,
-        log,
-      })
-    : undefined;
-
   // The node's state, for metrics and for tests that wait on it.
   let draining = false;
   app.decorate('hubstream', {
@@ -255,21 +166,15 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   app.addHook('preClose', async () => {
     await registry.close();
   });
+  // Clustered: the node beats in the node registry while it listens.
   if (lifecycle) app.addHook('onListen', () => lifecycle.start());
   // Closing answers /ready and new upgrades with 503 from the start (fastify's
   // return503OnClosing); the preClose hooks close every client connection
   // with GOING_AWAY, which the official client answers by reconnecting.
   app.addHook('onClose', async () => {
     await records.close();
-    // Graceful: this node's leftover registrations go now, not on expiry.
-    await lifecycle?.stop().catch((error: unknown) => {
-      log.error({ err: error }, 'leaving the node registry failed');
-    });
-    await presence.close();
-    await rpcProviders.close();
-    await listeners.close();
-    await connectionCounts.close();
-    await rateLimiter.close();
+    // Leaves the node registry (clustered), then closes every registry.
+    await cluster.close();
   });
   return app;
 }

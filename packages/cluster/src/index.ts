@@ -1,9 +1,13 @@
-export {
-  BullMqJobQueue,
-  type BullMqJobQueueOptions,
-  type JobOutcome,
-  type JobRunObserver,
-} from './bullmq-queue.ts';
+// @hubstream/cluster: every interface between the processes of a deployment
+// (the bus, the job queue, the node registry and the registries each node
+// holds a share of), each in its own folder as
+//   <name>.ts  the interface and its types,
+//   local.ts   the in-process implementation (one process is the whole cluster),
+//   redis.ts   the Redis implementation every node shares,
+//   lua.ts     the Redis implementation's scripts (where it has any);
+// and openClusterServices (services.ts), which picks local or Redis once for
+// all of a node's registries.
+
 export {
   type BusEnvelope,
   type BusHandler,
@@ -11,55 +15,64 @@ export {
   type BusTopics,
   CLUSTER_SCOPE,
   type ClusterBus,
-  LocalBus,
-} from './bus.ts';
+} from './bus/bus.ts';
+export { LocalBus } from './bus/local.ts';
+export { type DeliveryLagObserver, RedisBus, type RedisBusOptions } from './bus/redis.ts';
+export type { ConnectionCounter } from './connections/connection-counter.ts';
+export { LocalConnectionCounter } from './connections/local.ts';
+export { RedisConnectionCounter } from './connections/redis.ts';
 export {
   defineJob,
-  InlineJobQueue,
   InvalidJobPayloadError,
   type JobDefinition,
   type JobLogger,
   type JobQueue,
   UnknownJobError,
-} from './jobs.ts';
+} from './jobs/jobs.ts';
+export { InlineJobQueue } from './jobs/local.ts';
 export {
-  type ListenerEntry,
-  type ListenerRegistry,
-  type ListenGone,
-  type ListenTopic,
-  LocalListenerRegistry,
-  LocalListenerState,
-  RedisListenerRegistry,
-} from './listener-registry.ts';
-export {
-  type Beat as NodeBeat,
-  LocalNodeRegistry,
-  LocalNodeTable,
-  type NodeOwnedState,
-  type NodeRegistry,
-  type NodeRegistryOptions,
-  NodeWatch,
-  type NodeWatchOptions,
-  RedisNodeRegistry,
-} from './node-registry.ts';
-export {
-  LocalPresenceRegistry,
-  type PresenceRegistry,
-  RedisPresenceRegistry,
-} from './presence-registry.ts';
-export {
-  type Limit,
-  LocalRateLimiter,
-  type RateLimiter,
-  RedisRateLimiter,
-  type Verdict as RateVerdict,
-} from './rate-limiter.ts';
-export { type DeliveryLagObserver, RedisBus, type RedisBusOptions } from './redis-bus.ts';
+  BullMqJobQueue,
+  type BullMqJobQueueOptions,
+  type JobOutcome,
+  type JobRunObserver,
+} from './jobs/redis.ts';
+export type {
+  ListenerEntry,
+  ListenerRegistry,
+  ListenGone,
+  ListenTopic,
+} from './listeners/listener-registry.ts';
+export { LocalListenerRegistry, LocalListenerState } from './listeners/local.ts';
+export { RedisListenerRegistry } from './listeners/redis.ts';
+export type { ClusterLogger } from './logger.ts';
+export { LocalNodeRegistry, LocalNodeTable } from './nodes/local.ts';
+export { NodeLifecycle } from './nodes/node-lifecycle.ts';
+export type {
+  Beat as NodeBeat,
+  NodeOwnedState,
+  NodeRegistry,
+  NodeRegistryOptions,
+} from './nodes/node-registry.ts';
+export { NodeWatch, type NodeWatchOptions } from './nodes/node-watch.ts';
+export { RedisNodeRegistry } from './nodes/redis.ts';
+export { LocalPresenceRegistry } from './presence/local.ts';
+export type { PresenceRegistry } from './presence/presence-registry.ts';
+export { RedisPresenceRegistry } from './presence/redis.ts';
+export { LocalRateLimiter } from './rate-limits/local.ts';
+export type {
+  Limit,
+  RateLimiter,
+  Verdict as RateVerdict,
+} from './rate-limits/rate-limiter.ts';
+export { RedisRateLimiter } from './rate-limits/redis.ts';
 export { loadBullMq, newRedis } from './redis-modules.ts';
 export { connectRedis, openRedisServices } from './redis-services.ts';
+export { LocalRpcProviderRegistry } from './rpc/local.ts';
+export { RedisRpcProviderRegistry } from './rpc/redis.ts';
+export type { RpcProviderRegistry, RpcRegistration } from './rpc/rpc-registry.ts';
 export {
-  LocalRpcProviderRegistry,
-  RedisRpcProviderRegistry,
-  type RpcProviderRegistry,
-  type RpcRegistration,
-} from './rpc-registry.ts';
+  type ClusterChoice,
+  type ClusterServices,
+  type ClusterServicesOptions,
+  openClusterServices,
+} from './services.ts';

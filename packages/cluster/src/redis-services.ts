@@ -1,6 +1,6 @@
-import { BullMqJobQueue } from './bullmq-queue.ts';
-import type { JobDefinition, JobLogger } from './jobs.ts';
-import { RedisBus } from './redis-bus.ts';
+import { RedisBus } from './bus/redis.ts';
+import type { JobDefinition, JobLogger } from './jobs/jobs.ts';
+import { BullMqJobQueue } from './jobs/redis.ts';
 import { newRedis } from './redis-modules.ts';
 
 /**

@@ -1,9 +1,8 @@
-import type { RateLimiter } from '@hubstream/cluster';
+import type { ConnectionCounter, RateLimiter } from '@hubstream/cluster';
 import { type Message, TOPIC } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { LimitName } from '../core/node-counters.ts';
 import type { AppLimits } from './app-limits.ts';
-import type { ConnectionCounter } from './connection-counter.ts';
 import { SharedBudget } from './shared-budget.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -15,17 +14,13 @@ import { TokenBucket } from './token-bucket.ts';
 /** What the limiter needs of a connection. */
 export type LimitedConnection = { readonly state: string };
 
-/** Counters the limiter adds to (the app's usage). */
-export type LimitUsage = { rateLimited: number };
-
 export type AppLimiterOptions = {
   appId: string;
   limits: AppLimits;
   rateLimiter: RateLimiter;
   connections: ConnectionCounter;
-  usage: LimitUsage;
-  /** Told which limit refused, each time one does (the node's metrics). */
-  onLimited?: (limit: LimitName) => void;
+  /** Told which limit refused, each time one does (the app's `limited` hook: usage, metrics). */
+  onLimited: (limit: LimitName) => void;
   onError: (error: unknown, what: string) => void;
   now?: () => number;
 };
@@ -96,8 +91,7 @@ export class AppLimiter {
       return true;
     }
     if (count < this.#limits.maxConnections) return true;
-    this.#options.usage.rateLimited++;
-    this.#options.onLimited?.('connections');
+    this.#options.onLimited('connections');
     return false;
   }
 
@@ -115,8 +109,7 @@ export class AppLimiter {
       return connection.state !== 'closed';
     }
     if (!ok) {
-      this.#options.usage.rateLimited++;
-      this.#options.onLimited?.('connections');
+      this.#options.onLimited('connections');
       return false;
     }
     if (connection.state === 'closed') {
@@ -155,8 +148,7 @@ export class AppLimiter {
   }
 
   #refused(): false {
-    this.#options.usage.rateLimited++;
-    this.#options.onLimited?.('messages');
+    this.#options.onLimited('messages');
     return false;
   }
 
@@ -187,8 +179,7 @@ export class AppLimiter {
 
   #crossReferenceRefused(state: { limited: boolean }): CrossReferenceLimitError {
     if (!state.limited) {
-      this.#options.usage.rateLimited++;
-      this.#options.onLimited?.('cross_references');
+      this.#options.onLimited('cross_references');
     }
     state.limited = true;
     return new CrossReferenceLimitError(

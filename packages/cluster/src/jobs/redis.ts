@@ -1,5 +1,6 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { loadBullMq, newRedis } from '../redis-modules.ts';
 import {
   checkPayload,
   type JobDefinition,
@@ -7,7 +8,6 @@ import {
   type JobQueue,
   UnknownJobError,
 } from './jobs.ts';
-import { loadBullMq, newRedis } from './redis-modules.ts';
 
 // The job queue on BullMQ (Redis). Every process can enqueue; processes that
 // run jobs (the worker role, or the single process) pass `process: true`.

@@ -1,7 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { newRedis } from '../redis-modules.ts';
 import type { BusEnvelope, BusHandler, BusTopic, BusTopics, ClusterBus } from './bus.ts';
-import { LocalBus } from './bus.ts';
-import { newRedis } from './redis-modules.ts';
+import { LocalBus } from './local.ts';
 
 // The cluster bus over Redis pub/sub. Every message is delivered locally at
 // once (as LocalBus does) and published on the app's channel

@@ -2,15 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { loadTestConfig } from '@hubstream/config';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type ConnectionCounter,
-  LocalConnectionCounter,
-  RedisConnectionCounter,
-} from '../src/limits/connection-counter.ts';
+import { RedisConnectionCounter } from '../src/index.ts';
+import { connectionCounterContract } from './connection-counter-contract.ts';
 
-// The per-app connection count, in-process and in Redis: the same answers
-// from both, and in Redis a count per node that a dead node loses and a
-// node that reconnects writes back.
+// The per-app connection count in Redis: the contract (the same answers as
+// in-process), a count per node that a dead node loses, and a node that
+// reconnects writes back.
 
 const connections: Redis[] = [];
 const connect = () => {
@@ -33,29 +30,10 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
 
 const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
 
-describe.each<[string, () => ConnectionCounter]>([
-  ['local', () => new LocalConnectionCounter()],
-  [
-    'redis',
-    () => new RedisConnectionCounter({ redis: connect(), nodeId: 'n1', keyPrefix: prefix() }),
-  ],
-])('%s connection counter', (_name, make) => {
-  it('admits up to the maximum per app and frees a place on release', async () => {
-    const counter = make();
-    expect(await counter.acquire('app', 2)).toBe(true);
-    expect(await counter.acquire('app', 2)).toBe(true);
-    expect(await counter.acquire('app', 2)).toBe(false);
-    expect(await counter.acquire('other', 2)).toBe(true);
-    expect(await counter.count('app')).toBe(2);
-    await counter.release('app');
-    expect(await counter.count('app')).toBe(1);
-    expect(await counter.acquire('app', 2)).toBe(true);
-    // A lowered maximum refuses new ones but takes nothing away.
-    expect(await counter.acquire('app', 1)).toBe(false);
-    expect(await counter.count('app')).toBe(2);
-    await counter.close();
-  });
-});
+connectionCounterContract(
+  'redis',
+  () => new RedisConnectionCounter({ redis: connect(), nodeId: 'n1', keyPrefix: prefix() }),
+);
 
 describe('redis connection counter across nodes', () => {
   it('counts every node toward one maximum, and removeNode drops a dead node’s share', async () => {

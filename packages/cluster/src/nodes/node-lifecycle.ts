@@ -1,11 +1,7 @@
-import {
-  CLUSTER_SCOPE,
-  type ClusterBus,
-  type NodeOwnedState,
-  type NodeRegistry,
-  NodeWatch,
-} from '@hubstream/cluster';
-import type { Logger } from '../core/types.ts';
+import { CLUSTER_SCOPE, type ClusterBus } from '../bus/bus.ts';
+import type { ClusterLogger } from '../logger.ts';
+import type { NodeOwnedState, NodeRegistry } from './node-registry.ts';
+import { NodeWatch } from './node-watch.ts';
 
 /**
  * A clustered node's life in the node registry: it beats while it listens;
@@ -17,7 +13,7 @@ export class NodeLifecycle {
   readonly #registry: NodeRegistry;
   readonly #owned: readonly NodeOwnedState[];
   readonly #bus: ClusterBus;
-  readonly #log: Logger;
+  readonly #log: ClusterLogger;
   readonly #watch: NodeWatch;
 
   constructor(options: {
@@ -25,7 +21,7 @@ export class NodeLifecycle {
     owned: readonly NodeOwnedState[];
     bus: ClusterBus;
     intervalMs: number;
-    log: Logger;
+    log: ClusterLogger;
   }) {
     this.#registry = options.registry;
     this.#owned = options.owned;

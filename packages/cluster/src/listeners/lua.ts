@@ -1,0 +1,141 @@
+// The listener registry's scripts in Redis (RedisListenerRegistry, ./redis.ts).
+//
+// Per app and topic, under `{prefix}hs:{appId}:listen:{topic}:`:
+//   subs       hash  name -> number of nodes with subscribers
+//   listeners  set   node\0connection\0pattern
+//   order      hash  node\0connection\0pattern -> registration number
+//   seq        the last registration number given
+//   providers  hash  name -> provider token
+//   offers     hash  name -> offer token
+// Per node, `{prefix}hs:_cluster:listen:{nodeId}`: a set of what the node
+// holds, so a dead node's share can be taken back:
+//   s\0app\0topic\0name, l\0app\0topic\0connection\0pattern,
+//   p\0app\0topic\0token\0name, o\0app\0topic\0token\0name
+
+// KEYS: subs, node index, listeners, providers, offers.
+// ARGV: for each name, four: name, subs member, offer token ('' none), offer
+// member. Returns three numbers per name: first, provided, offer. Many names
+// in one call (names a node got its first subscriber of in one turn): one
+// script call and one reply instead of one per name.
+export const SUBSCRIBE = `
+local out = {}
+local listening = nil
+for i = 1, #ARGV, 4 do
+  local name, member, token, offerMember = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if redis.call('SADD', KEYS[2], member) == 0 then
+    table.insert(out, 0)
+    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
+    table.insert(out, 0)
+  else
+    local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
+    local provided = redis.call('HEXISTS', KEYS[4], name)
+    local offer = 0
+    if first == 1 and provided == 0 and token ~= '' then
+      if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
+      if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
+        redis.call('HSET', KEYS[5], name, token)
+        redis.call('SADD', KEYS[2], offerMember)
+        offer = 1
+      end
+    end
+    table.insert(out, first)
+    table.insert(out, provided)
+    table.insert(out, offer)
+  end
+end
+return out
+`;
+
+// KEYS: subs, node index, providers, offers. ARGV: for each name, two: name,
+// subs member. Returns three values per name: last (1 or 0), provider token
+// ('' none), offer token ('' none).
+export const UNSUBSCRIBE = `
+local out = {}
+for i = 1, #ARGV, 2 do
+  local name, member = ARGV[i], ARGV[i + 1]
+  if redis.call('SREM', KEYS[2], member) == 0 or redis.call('HINCRBY', KEYS[1], name, -1) > 0 then
+    table.insert(out, 0)
+    table.insert(out, '')
+    table.insert(out, '')
+  else
+    redis.call('HDEL', KEYS[1], name)
+    local provider = redis.call('HGET', KEYS[3], name) or ''
+    local offer = redis.call('HGET', KEYS[4], name) or ''
+    redis.call('HDEL', KEYS[3], name)
+    redis.call('HDEL', KEYS[4], name)
+    table.insert(out, 1)
+    table.insert(out, provider)
+    table.insert(out, offer)
+  end
+end
+return out
+`;
+
+// KEYS: subs, providers, offers, node index. ARGV: name, token, offer member.
+export const START_OFFER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1
+  or redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[3])
+return 1
+`;
+
+// KEYS: hash (offers or providers), node index. ARGV: name, token, member.
+export const DROP_HELD = `
+redis.call('SREM', KEYS[2], ARGV[3])
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+`;
+
+// KEYS: subs, providers, offers, node index.
+// ARGV: name, token, offer token, provider member.
+export const CLAIM = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[4])
+if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[3], ARGV[1]) end
+return 1
+`;
+
+// KEYS: providers, subs, listeners, offers, node index.
+// ARGV: name, token, provider member, offer token ('' none), offer member.
+export const RELEASE = `
+redis.call('SREM', KEYS[5], ARGV[3])
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {0, 0} end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[4] == '' or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0
+  or redis.call('SCARD', KEYS[3]) == 0 or redis.call('HEXISTS', KEYS[4], ARGV[1]) == 1 then
+  return {1, 0}
+end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
+redis.call('SADD', KEYS[5], ARGV[5])
+return {1, 1}
+`;
+
+// KEYS: providers, node index. ARGV: name, token, member. Written back after a
+// Redis restart: the provider keeps its name unless another one took it.
+export const RESTORE_PROVIDER = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+// KEYS: listeners, node index, order, seq. ARGV: listener member, index member.
+// A listener keeps the number it first registered with: providers can be
+// offered in the order they registered (LISTEN_SHUFFLE_PROVIDERS=false).
+export const ADD_LISTENER = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[3], ARGV[1], redis.call('INCR', KEYS[4]))
+end
+`;

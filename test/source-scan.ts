@@ -131,25 +131,41 @@ export function stringValues(node: ts.Expression, where: string): string[] {
 }
 
 /**
- * The members of `type NAME = 'a' | 'b' | ...` (the one alias of that name in
- * the workspace).
+ * The members of `type NAME = 'a' | 'b' | ...` among the sources `where`
+ * keeps; a member naming another such type (`Reason | 'timeout'`) brings in
+ * its members. Aliases of that name that are not unions of strings are left
+ * alone, and those that are must agree (a type being moved from one package
+ * to another exists twice for a while).
  */
-export function unionMembers(name: string): string[] {
-  const found: string[][] = [];
-  eachNode((node) => {
+export function unionMembers(name: string, where?: (path: string) => boolean): string[] {
+  const found = new Map<string, string[]>();
+  eachNode((node, source) => {
     if (!ts.isTypeAliasDeclaration(node) || node.name.text !== name) return;
-    const types = ts.isUnionTypeNode(node.type) ? node.type.types : [node.type];
-    found.push(
-      types.map((t) => {
-        if (!ts.isLiteralTypeNode(t) || !ts.isStringLiteral(t.literal)) {
-          throw new Error(`${name} is not a union of string literals: ${t.getText()}`);
-        }
-        return t.literal.text;
-      }),
+    const members = stringUnion(node.type);
+    if (members) found.set(at(node, source), members);
+  }, where);
+  const distinct = new Set([...found.values()].map((members) => [...members].sort().join('|')));
+  if (distinct.size !== 1) {
+    throw new Error(
+      `expected one union of string literals named ${name}, found ${distinct.size}: ${[...found.keys()].join(', ')}`,
     );
-  });
-  if (found.length !== 1) throw new Error(`expected one type named ${name}, found ${found.length}`);
-  return found[0]!;
+  }
+  return [...found.values()][0]!;
+}
+
+function stringUnion(type: ts.TypeNode): string[] | undefined {
+  const members: string[] = [];
+  for (const t of ts.isUnionTypeNode(type) ? type.types : [type]) {
+    if (ts.isLiteralTypeNode(t) && ts.isStringLiteral(t.literal)) members.push(t.literal.text);
+    else if (ts.isTypeReferenceNode(t) && ts.isIdentifier(t.typeName) && !t.typeArguments) {
+      try {
+        members.push(...unionMembers(t.typeName.text));
+      } catch {
+        return undefined;
+      }
+    } else return undefined;
+  }
+  return members;
 }
 
 // ---------------------------------------------------------------- Markdown

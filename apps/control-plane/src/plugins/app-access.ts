@@ -1,5 +1,7 @@
 import type { App, PrismaClient } from '@hubstream/db';
 import { ApiError } from '../errors.ts';
+import { allows } from '../routes/orgs/roles.ts';
+import { notAllowed } from '../routes/orgs/service.ts';
 import { LACKS_USERS_SCOPE, type Principal } from './auth.ts';
 
 /**
@@ -42,23 +44,43 @@ const API_KEY_ACCESS: ReadonlySet<AppAccess> = new Set(['users:read', 'users:wri
  * another app never reaches here (app-scope.ts refuses it before the app is
  * looked up).
  *
- * Today: the account that owns the app may do everything; an app's API key
- * may manage the app's end users when it has the "users" scope, nothing else.
+ * A developer sees the apps of the organisations it is a member of, and may
+ * do what its role there allows: the role table (routes/orgs/roles.ts). An
+ * app's API key may manage the app's end users when it has the "users"
+ * scope, nothing else.
  */
 export async function authorizeApp(
   principal: Principal,
   app: App,
   access: AppAccess,
-  _prisma: PrismaClient,
+  prisma: PrismaClient,
 ): Promise<void> {
-  const visible =
-    principal.kind === 'developer'
-      ? app.accountId === principal.accountId
-      : app.id === principal.appId;
-  if (!visible) throw new ApiError('NOT_FOUND', `App ${app.id} was not found.`);
-  if (principal.kind === 'developer') return;
-  if (!API_KEY_ACCESS.has(access)) {
-    throw new ApiError('FORBIDDEN', 'App API keys can only manage the app users of their own app.');
+  if (principal.kind === 'apiKey') {
+    if (app.id !== principal.appId) throw new ApiError('NOT_FOUND', `App ${app.id} was not found.`);
+    if (!API_KEY_ACCESS.has(access)) {
+      throw new ApiError(
+        'FORBIDDEN',
+        'App API keys can only manage the app users of their own app.',
+      );
+    }
+    if (!principal.scopes.includes('users')) throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
+    return;
   }
-  if (!principal.scopes.includes('users')) throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
+  const membership = await prisma.membership.findUnique({
+    where: {
+      organisationId_accountId: {
+        organisationId: app.organisationId,
+        accountId: principal.accountId,
+      },
+    },
+    include: { organisation: { select: { name: true } } },
+  });
+  if (!membership) throw new ApiError('NOT_FOUND', `App ${app.id} was not found.`);
+  if (!allows(membership.role, access)) {
+    throw notAllowed(
+      access,
+      membership.role,
+      `"${membership.organisation.name}", which owns app ${app.id}`,
+    );
+  }
 }

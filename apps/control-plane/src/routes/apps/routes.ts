@@ -17,13 +17,16 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       schema: {
         tags,
         summary: 'Create an app',
+        description:
+          'In your own organisation, or in the one `organisationId` names if your role there may create apps (developer and above).',
         body: CreateAppBody,
-        response: { 201: AppView, ...errors(400, 401, 403) },
+        response: { 201: AppView, ...errors(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      const created = await createApp(prisma, developer, request.body.name, request.body.template);
+      const { name, template, organisationId } = request.body;
+      const created = await createApp(prisma, developer, name, template, organisationId);
       return reply.code(201).send(appView(context.config, created));
     },
   );
@@ -31,12 +34,18 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app.get(
     '/apps',
     {
-      schema: { tags, summary: 'List your apps', response: { 200: AppList, ...errors(401, 403) } },
+      schema: {
+        tags,
+        summary: 'List your apps',
+        description:
+          'The apps of every organisation you are a member of (`organisationId` says which).',
+        response: { 200: AppList, ...errors(401, 403) },
+      },
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
       const apps = await prisma.app.findMany({
-        where: { accountId: developer.accountId },
+        where: { organisation: { memberships: { some: { accountId: developer.accountId } } } },
         include: appInclude,
         orderBy: { createdAt: 'asc' },
       });

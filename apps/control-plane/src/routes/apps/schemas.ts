@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { Uuid } from '../../lib/schemas.ts';
 
 export const AppName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
 
@@ -15,13 +16,23 @@ export const TemplateName = Type.Union(
 );
 
 export const CreateAppBody = Type.Object(
-  { name: AppName, template: Type.Optional(TemplateName) },
+  {
+    name: AppName,
+    template: Type.Optional(TemplateName),
+    organisationId: Type.Optional(
+      Type.String({
+        pattern: Uuid.pattern,
+        description: 'The organisation that owns the app; left out, your own (GET /v1/orgs).',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const AppView = Type.Object({
   id: Type.String({ description: 'Public: it is part of the realtime URL.' }),
   name: Type.String(),
+  organisationId: Type.String({ description: 'The organisation that owns the app.' }),
   url: Type.String({ description: 'The realtime URL clients connect to.' }),
   activePermissionVersion: Type.Union([Type.Integer(), Type.Null()]),
   activePermissionTemplate: Type.Union([TemplateName, Type.Null()], {

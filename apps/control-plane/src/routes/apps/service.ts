@@ -4,6 +4,7 @@ import { check, isTemplateName, TEMPLATES, type TemplateName } from '@hubstream/
 import { audit } from '../../lib/audit.ts';
 import { randomId } from '../../lib/ids.ts';
 import type { Developer } from '../../plugins/auth.ts';
+import { organisationForNewApp } from '../orgs/service.ts';
 
 export const APP_ID_LENGTH = 12;
 
@@ -20,6 +21,7 @@ export function appView(config: Config, app: AppWithVersion) {
   return {
     id: app.id,
     name: app.name,
+    organisationId: app.organisationId,
     url: appRealtimeUrl(config, app.id),
     activePermissionVersion: app.activePermissionVersion?.version ?? null,
     activePermissionTemplate: isTemplateName(template) ? template : null,
@@ -38,11 +40,15 @@ export async function createApp(
   developer: Developer,
   name: string,
   template?: TemplateName,
+  /** Where the app goes: the caller's own organisation unless another is named (routes/orgs). */
+  organisationId?: string,
 ) {
+  const organisation = await organisationForNewApp(prisma, developer, organisationId);
   return prisma.$transaction(async (tx) => {
     const created = await tx.app.create({
       data: {
         id: randomId(APP_ID_LENGTH),
+        organisationId: organisation,
         accountId: developer.accountId,
         name: name.trim(),
         authSettings: { create: {} },
@@ -53,7 +59,11 @@ export async function createApp(
       principal: developer,
       action: 'app.created',
       target: created.id,
-      details: { name: created.name, ...(template ? { template } : {}) },
+      details: {
+        name: created.name,
+        organisationId: organisation,
+        ...(template ? { template } : {}),
+      },
     });
     if (template) {
       const source = TEMPLATES[template].valve;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { User } from '../core/types.ts';
 import type { Strategy } from './strategy.ts';
+import type { User } from './types.ts';
 
 // One id space per app: every id open auth hands out starts with `open:`,
 // and no other strategy may issue such an id (email ids are uuids; a webhook

@@ -1,6 +1,6 @@
 import { LocalRateLimiter } from '@hubstream/cluster';
 import { describe, expect, it } from 'vitest';
-import { addressKey, reserveLogin } from '../src/session/login-throttle.ts';
+import { addressKey, reserveLogin } from '../src/login-throttle.ts';
 
 // The throttle's buckets on the in-process rate limiter (the Redis one runs
 // the same contract, and auth-hardening.int.test.ts runs this across nodes).

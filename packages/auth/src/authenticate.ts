@@ -1,7 +1,7 @@
-import type { AuthResult } from '../runtime/app-runtime.ts';
 import { emailStrategy } from './email.ts';
 import { openStrategy } from './open.ts';
 import type { Strategy, StrategyContext, StrategyName } from './strategy.ts';
+import type { AuthResult } from './types.ts';
 import { webhookStrategy } from './webhook.ts';
 
 const STRATEGIES: Record<StrategyName, Strategy> = {

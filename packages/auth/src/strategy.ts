@@ -1,9 +1,7 @@
 import type { RateLimiter } from '@hubstream/cluster';
 import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
-import type { ConnectionInfo } from '../core/client-socket.ts';
-import type { AuthFailureReason } from '../core/node-counters.ts';
-import type { Logger, User } from '../core/types.ts';
 import type { LoginThrottleSettings } from './login-throttle.ts';
+import type { AuthFailureReason, AuthLogger, ConnectionInfo, User } from './types.ts';
 
 export type StrategyName = 'open' | 'email' | 'webhook';
 
@@ -22,7 +20,7 @@ export type StrategyContext = {
   settings: AppAuthSettings;
   prisma: PrismaClient;
   info: ConnectionInfo;
-  log: Logger;
+  log: AuthLogger;
   allowPrivateAddresses: boolean;
   /** Longest a webhook login may take in all, retries included. */
   webhookLoginTimeoutMs: number;

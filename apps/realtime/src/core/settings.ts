@@ -1,5 +1,5 @@
+import type { LoginThrottleSettings } from '@hubstream/auth';
 import type { Config } from '@hubstream/config';
-import type { LoginThrottleSettings } from '../session/login-throttle.ts';
 
 /** The node-wide knobs the core needs, read once from the config. */
 export type NodeSettings = {

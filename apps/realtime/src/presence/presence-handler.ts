@@ -1,3 +1,4 @@
+import { isAnonymous } from '@hubstream/auth';
 import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { Connection } from '../core/connection.ts';
@@ -10,7 +11,6 @@ import {
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/types.ts';
 import { authorize, authorizeNames, denialReply, sendDenial } from '../permissions/authorize.ts';
-import { isAnonymous } from '../session/open.ts';
 import { OnlineUsers } from './online-users.ts';
 
 /**

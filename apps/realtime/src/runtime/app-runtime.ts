@@ -1,3 +1,4 @@
+import { authenticate } from '@hubstream/auth';
 import type {
   ClusterBus,
   ConnectionCounter,
@@ -22,7 +23,6 @@ import { PresenceHandler } from '../presence/presence-handler.ts';
 import { RecordHandler } from '../records/record-handler.ts';
 import type { RecordStore } from '../records/record-store.ts';
 import { RpcHandler } from '../rpc/rpc-handler.ts';
-import { authenticate } from '../session/authenticate.ts';
 
 export type AuthResult =
   | { ok: true; user: User; clientData: Record<string, unknown> }

@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { AppAuthSettings, Prisma } from '@hubstream/db';
 // The realtime node's own guard, so that what is refused here is exactly
 // what a login would refuse.
-import { isPrivateAddress } from '../../../../realtime/src/session/address-guard.ts';
+import { isPrivateAddress } from '@hubstream/auth';
+import type { AppAuthSettings, Prisma } from '@hubstream/db';
 import { ApiError } from '../../errors.ts';
 import { randomToken } from '../../lib/secrets.ts';
 

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 // The realtime node's own webhook strategy, so the test call is exactly the
 // call a login makes (body, signature, retries, private-address guard, reply
-// contract). It lives in apps/realtime; moving it into a shared package
-// would let both import it by name.
-import { type SentRequest, webhookStrategy } from '../../../../realtime/src/session/webhook.ts';
+// contract).
+import { type SentRequest, webhookStrategy } from '@hubstream/auth';
+import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';

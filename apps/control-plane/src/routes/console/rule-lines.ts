@@ -1,0 +1,85 @@
+import type { PrismaClient } from '@hubstream/db';
+
+// Which line of the app's active rules a denial came from. The node names
+// the rule as Valve does (section, pattern, rule type); the line is found in
+// the rules file the control plane stored, read once per version in force.
+
+/** Apps whose active rules are kept in memory; the least recently used go first. */
+const MAX_CACHED = 200;
+/** How long a cached "active version" is trusted before it is asked again. */
+const RECHECK_MS = 5_000;
+
+const keyPattern = (key: string) =>
+  new RegExp(
+    `^(\\s*)(?:"${escapeKey(key, '"')}"|'${escapeKey(key, "'")}'|${escapeKey(key, '')})\\s*:`,
+  );
+
+function escapeKey(key: string, quote: string): string {
+  const text = quote === '"' ? JSON.stringify(key).slice(1, -1) : key;
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The 1-based line of `type` under `pattern` under `section` in a Valve file
+ * (YAML, or JSON laid out one key a line); the pattern's line when the type
+ * is not written out; null when the pattern is not found (the built-in
+ * default rules, or a denial because no pattern matched).
+ */
+export function ruleLine(
+  source: string,
+  section: string,
+  pattern: string | null,
+  type: string,
+): number | null {
+  if (pattern === null) return null;
+  const lines = source.split('\n');
+  const find = (key: string, from: number, deeperThan: number) => {
+    const re = keyPattern(key);
+    for (let i = from; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.trim() === '' || line.trim().startsWith('#')) continue;
+      const indent = line.length - line.trimStart().length;
+      if (i > from && indent <= deeperThan && deeperThan >= 0) return null;
+      const match = re.exec(line);
+      if (match && indent > deeperThan) return { index: i, indent };
+    }
+    return null;
+  };
+  const sectionAt = find(section, 0, -1);
+  if (!sectionAt) return null;
+  const patternAt = find(pattern, sectionAt.index + 1, sectionAt.indent);
+  if (!patternAt) return null;
+  const typeAt = find(type, patternAt.index + 1, patternAt.indent);
+  return (typeAt ?? patternAt).index + 1;
+}
+
+/** ruleLine over each app's active rules, read from the database and cached per version. */
+export function activeRuleLines(prisma: PrismaClient) {
+  const cache = new Map<string, { checkedAt: number; versionId: string | null; source: string }>();
+  return async (
+    appId: string,
+    rule: { section: string; pattern: string | null; type: string },
+  ): Promise<number | null> => {
+    let entry = cache.get(appId);
+    if (!entry || Date.now() - entry.checkedAt > RECHECK_MS) {
+      const app = await prisma.app.findUnique({
+        where: { id: appId },
+        select: { activePermissionVersionId: true },
+      });
+      const versionId = app?.activePermissionVersionId ?? null;
+      let source = entry?.versionId === versionId ? entry.source : '';
+      if (versionId !== null && entry?.versionId !== versionId) {
+        const version = await prisma.permissionVersion.findUnique({
+          where: { id: versionId },
+          select: { source: true },
+        });
+        source = version?.source ?? '';
+      }
+      entry = { checkedAt: Date.now(), versionId, source };
+      cache.delete(appId);
+      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
+      cache.set(appId, entry);
+    }
+    return ruleLine(entry.source, rule.section, rule.pattern, rule.type);
+  };
+}

@@ -16,6 +16,7 @@ import { Button, useAsync } from './ui.tsx';
 export const APP_SECTIONS = [
   ['overview', 'Overview'],
   ['data', 'Data'],
+  ['console', 'Console'],
   ['auth', 'Auth'],
   ['users', 'Users'],
   ['permissions', 'Permissions'],

@@ -15,6 +15,7 @@ import { Link } from '../router.tsx';
 import { ApiKeys } from './api-keys.tsx';
 import { AuditTab } from './audit-tab.tsx';
 import { AuthTab } from './auth-tab.tsx';
+import { ConsoleTab } from './console-tab.tsx';
 import { DataTab } from './data-tab.tsx';
 import { LimitsTab } from './limits-tab.tsx';
 import { SettingsTab } from './settings-tab.tsx';
@@ -69,6 +70,7 @@ export function AppPage({ appId, tab }: { appId: string; tab: string }) {
         {section && tab !== 'overview' ? <SectionTitle>{section[1]}</SectionTitle> : null}
         {tab === 'overview' ? <Overview app={app.data} /> : null}
         {tab === 'data' ? <DataTab appId={appId} /> : null}
+        {tab === 'console' ? <ConsoleTab appId={appId} /> : null}
         {tab === 'auth' ? <AuthTab appId={appId} /> : null}
         {tab === 'users' ? <UsersTab appId={appId} /> : null}
         {tab === 'permissions' ? (

@@ -5,6 +5,8 @@
 // locally the same way and drops its own echoes from Redis, so subscribers
 // see each message exactly once on every node.
 
+import type { ConsoleTap, ConsoleWatch } from './console-topics.ts';
+
 /**
  * The app id under which cluster-wide messages travel (they are about nodes,
  * not about one app). Real app ids never start with an underscore.
@@ -13,6 +15,10 @@ export const CLUSTER_SCOPE = '_cluster';
 
 /** Every message the bus carries, by topic. */
 export type BusTopics = {
+  /** A dashboard console watches an app (console-topics.ts); nodes report while its lease holds. */
+  'console.watch': ConsoleWatch;
+  /** What a realtime node saw in a watched app, for the control plane's consoles. */
+  'console.tap': ConsoleTap;
   /**
    * An app's configuration changed: realtime nodes drop their cached copy.
    * `version` is the app's config version after the change (a decimal

@@ -16,6 +16,7 @@ export {
   CLUSTER_SCOPE,
   type ClusterBus,
 } from './bus/bus.ts';
+export type { ConsoleRule, ConsoleTap, ConsoleWatch } from './bus/console-topics.ts';
 export { LocalBus } from './bus/local.ts';
 export { type DeliveryLagObserver, RedisBus, type RedisBusOptions } from './bus/redis.ts';
 export type { ConnectionCounter } from './connections/connection-counter.ts';

@@ -30,6 +30,7 @@ import { appUserRoutes } from './routes/app-users/routes.ts';
 import { appItemRoutes, appRoutes } from './routes/apps/routes.ts';
 import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
+import { consoleRoutes } from './routes/console/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
 import { localCaRoutes, registerClientBundle } from './routes/local-setup/routes.ts';
@@ -158,6 +159,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
         usageRoutes,
         recordRoutes,
         webhookTestRoutes,
+        consoleRoutes,
       ]);
       await v1.register(localCaRoutes, context);
     },

@@ -52,10 +52,12 @@ type Permissive = {
   evaluate(
     request: ValveRequest,
     loaders?: ValveLoaders,
-  ): { verdict: string; rules: readonly TapRuleOutcome[] } | Promise<{
-    verdict: string;
-    rules: readonly TapRuleOutcome[];
-  }>;
+  ):
+    | { verdict: string; rules: readonly TapRuleOutcome[] }
+    | Promise<{
+        verdict: string;
+        rules: readonly TapRuleOutcome[];
+      }>;
 };
 type TapRuleOutcome = { section: string; pattern: string | null; type: string; verdict: string };
 
@@ -155,7 +157,10 @@ export class NodeConsoleTap {
     return this.#apps.has(appId);
   }
 
-  #watch(appId: string, request: { watch: string; names: string[]; patterns: string[]; leaseMs: number }) {
+  #watch(
+    appId: string,
+    request: { watch: string; names: string[]; patterns: string[]; leaseMs: number },
+  ) {
     const now = this.#now();
     const leaseMs = Math.min(Math.max(0, request.leaseMs), MAX_LEASE_MS);
     let watched = this.#apps.get(appId);
@@ -229,7 +234,7 @@ export class NodeConsoleTap {
   ): void {
     const { appId } = connection.app;
     const watched = this.#apps.get(appId);
-    if (!watched || !watched.problems.take(this.#now())) return;
+    if (!watched?.problems.take(this.#now())) return;
     this.#ruleOf(connection, message, name).then(
       (rule) => {
         const tap: TapMessage = {
@@ -251,7 +256,7 @@ export class NodeConsoleTap {
   /** A login on this node failed (or a connection never logged in). */
   authFailed(appId: string, reason: string, connection: { info: { remoteAddress: string } }): void {
     const watched = this.#apps.get(appId);
-    if (!watched || !watched.problems.take(this.#now())) return;
+    if (!watched?.problems.take(this.#now())) return;
     this.#publish(appId, {
       kind: 'auth',
       reason,
@@ -314,7 +319,8 @@ export class NodeConsoleTap {
   async #report() {
     const now = this.#now();
     for (const [appId, watched] of this.#apps) {
-      for (const [id, watch] of watched.watches) if (watch.expiresAt <= now) watched.watches.delete(id);
+      for (const [id, watch] of watched.watches)
+        if (watch.expiresAt <= now) watched.watches.delete(id);
       if (watched.watches.size === 0) this.#apps.delete(appId);
     }
     if (this.#apps.size === 0) return;

@@ -134,7 +134,7 @@ describe('ERROR_CODES.md', () => {
 
   it("lists exactly the error codes of every process's own routes (/ready, /metrics)", () => {
     const documented = tableRows(section(doc, 'Every process')).map(
-      (row) => [codeSpans(row[0]!)[0], Number(row[1])] as const,
+      (row) => [codeSpans(row[0]!)[0] ?? row[0]!, Number(row[1])] as const,
     );
     const sent: (readonly [string, number])[] = [];
     eachNode(

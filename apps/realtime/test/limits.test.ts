@@ -1,9 +1,9 @@
 import { LocalConnectionCounter, LocalRateLimiter } from '@hubstream/cluster';
 import { EVENT_ACTION, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import { describe, expect, it } from 'vitest';
+import { rateLimitedReplies } from '../src/core/denials.ts';
 import { AppLimiter } from '../src/limits/app-limiter.ts';
 import { type AppLimits, resolveLimits } from '../src/limits/app-limits.ts';
-import { rateLimitedReplies } from '../src/limits/replies.ts';
 import { batchOf, SharedBudget } from '../src/limits/shared-budget.ts';
 import { TokenBucket } from '../src/limits/token-bucket.ts';
 
@@ -170,7 +170,8 @@ describe('AppLimiter', () => {
       limits: { ...DEFAULTS, ...limits },
       rateLimiter: new LocalRateLimiter({ now: c.now }),
       connections,
-      usage,
+      // What the app's usage observer does on the limited hook.
+      onLimited: () => usage.rateLimited++,
       onError: () => {},
       now: c.now,
     });
@@ -205,7 +206,7 @@ describe('AppLimiter', () => {
         acquire: () => Promise.reject(new Error('redis away')),
         release: () => Promise.reject(new Error('must not be called')),
       } as unknown as LocalConnectionCounter,
-      usage: { rateLimited: 0 },
+      onLimited: () => {},
       onError: (error) => errors.push(error),
     });
     const connection = { state: 'awaiting-challenge' };

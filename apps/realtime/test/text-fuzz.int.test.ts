@@ -11,6 +11,7 @@ import {
   VALID,
 } from '../../../packages/protocol/test/text-fuzz-arbitraries.ts';
 import type { Connection } from '../src/core/connection.ts';
+import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 import { type Stack, startStack, until } from './harness.ts';
 import { slowWebhook } from './slow-webhook.ts';
 
@@ -84,6 +85,8 @@ async function loggedIn(username: string): Promise<{ raw: Raw; connection: Conne
 }
 
 let runtimeConnections: () => Connection[];
+/** The fuzzed app's runtime (a connection sees only its narrow host). */
+let fuzzRuntime: AppRuntime;
 function connectionOf(id: string): Connection {
   const found = runtimeConnections().find((c) => c.user?.id === id);
   if (!found) throw new Error(`no connection of ${id}`);
@@ -100,7 +103,7 @@ async function flush(raw: Raw): Promise<void> {
 }
 
 /** What a connection holds in the app: subscriptions, providers, presence. */
-function holdings(connection: Connection, runtime = connection.app) {
+function holdings(connection: Connection, runtime = fuzzRuntime) {
   return {
     events: runtime.events.subscriptions.countOf(connection),
     records: runtime.records.subscriptions.countOf(connection),
@@ -128,6 +131,7 @@ const refusedFrame = (max: number) =>
 describe('the realtime node under text fuzzing', () => {
   beforeAll(async () => {
     const runtime = (await stack.runtime(appId))!;
+    fuzzRuntime = runtime;
     runtimeConnections = () => [...runtime.connections];
   });
 

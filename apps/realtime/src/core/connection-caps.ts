@@ -1,6 +1,8 @@
 import type { Message } from '@hubstream/protocol';
-import { denialReplies } from '../permissions/authorize.ts';
 import type { Connection } from './connection.ts';
+import { denialReplies } from './denials.ts';
+import { fire } from './lifecycle.ts';
+import { markedOverNamesCap } from './names-cap.ts';
 import type { LimitName } from './node-counters.ts';
 import type { SubscriptionRegistry } from './subscriptions.ts';
 
@@ -23,8 +25,7 @@ export type CapName = Extract<
 
 /** Counts a refusal by a cap (app usage and node metrics). */
 export function countOverCap(connection: Connection, cap: CapName): void {
-  connection.app.usage.rateLimited++;
-  connection.app.node.counters.rateLimited.add(cap);
+  fire(connection.app.hooks.limited, cap);
 }
 
 /** Refuses the whole message: MESSAGE_DENIED for each of its names (or its one name). */
@@ -33,19 +34,11 @@ export function refuseOverCap(connection: Connection, message: Message, cap: Cap
   for (const reply of denialReplies(message, 'denied')) connection.send(reply);
 }
 
-/** Stand-ins for bulk messages the connection refused to decode (names-scan.ts): first name only. */
-const OVER_NAMES_CAP = new WeakSet<Message>();
-
-/** Marks `message` as the stand-in of a bulk message over the names cap, refused in its turn. */
-export function markOverNamesCap(message: Message): void {
-  OVER_NAMES_CAP.add(message);
-}
-
 /** Whether a bulk message carries (or carried, before it was left undecoded) more names than the app allows. */
 export function overNamesCap(connection: Connection, message: Message): boolean {
   return (
-    OVER_NAMES_CAP.has(message) ||
-    (message.names?.length ?? 0) > connection.app.limiter.limits.maxNamesPerMessage
+    markedOverNamesCap(message) ||
+    (message.names?.length ?? 0) > connection.app.limits.maxNamesPerMessage
   );
 }
 
@@ -87,7 +80,7 @@ export function withinSubscriptionCaps(
       connection,
       message,
       registry,
-      connection.app.limiter.limits.maxSubscriptionsPerConnection,
+      connection.app.limits.maxSubscriptionsPerConnection,
       'subscriptions',
     )
   );

@@ -10,15 +10,14 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { rateLimitedReplies } from '../limits/replies.ts';
-import { MAX_NAMED_DENIALS } from '../permissions/authorize.ts';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
-import { markOverNamesCap } from './connection-caps.ts';
-import type { AuthFailureReason, GuardClose, ProtocolError } from './node-counters.ts';
+import type { ConnectionHost, ConnectionState } from './connection-host.ts';
+import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
+import { fire, fire2 } from './lifecycle.ts';
+import { Login } from './login.ts';
+import { markOverNamesCap } from './names-cap.ts';
+import type { GuardClose, ProtocolError } from './node-counters.ts';
 import { type Logger, logWith, type User } from './types.ts';
-
-type State = 'awaiting-challenge' | 'awaiting-auth' | 'authenticating' | 'open' | 'closed';
 
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 
@@ -57,13 +56,13 @@ export type ReceivedMessage =
  */
 export class Connection {
   readonly id = randomUUID();
-  readonly app: AppRuntime;
+  readonly app: ConnectionHost<Connection>;
   readonly info: ConnectionInfo;
-  state: State = 'awaiting-challenge';
+  state: ConnectionState = 'awaiting-challenge';
   user: User | null = null;
   #socket: ClientSocket;
-  #authAttempts = 0;
-  #authTimer: NodeJS.Timeout | undefined;
+  /** The handshake and login (core/login.ts); null once open or closed. */
+  #login: Login<Connection> | null;
   #lastSeen = Date.now();
   #queue: Promise<void> | null = null;
   /** Messages waiting in #queue that arrived before login (bounded). */
@@ -81,12 +80,29 @@ export class Connection {
   #graceTimer: NodeJS.Timeout | undefined;
   #log: Logger | undefined;
 
-  constructor(socket: ClientSocket, app: AppRuntime, info: ConnectionInfo) {
+  constructor(socket: ClientSocket, app: ConnectionHost<Connection>, info: ConnectionInfo) {
     this.#socket = socket;
     this.app = app;
     this.info = info;
-    this.#authTimer = setTimeout(() => this.#authTimeout(), app.auth.unauthenticatedTimeoutMs);
-    this.#authTimer.unref();
+    this.#login = new Login<Connection>(this, app, (user, clientData) =>
+      this.#opened(user, clientData),
+    );
+  }
+
+  /** The login succeeded and the app admitted the connection: it is open. */
+  #opened(user: User, clientData: Record<string, unknown>): void {
+    this.#login = null;
+    this.#socket.loggedIn?.();
+    this.user = user;
+    this.state = 'open';
+    this.send({
+      topic: TOPIC.AUTH,
+      action: AUTH_ACTION.AUTH_SUCCESSFUL,
+      data: JSON.stringify(clientData),
+    });
+    this.app.attach(this);
+    fire(this.app.hooks.connectionAuthenticated, this);
+    this.log.debug({ user: user.id }, 'logged in');
   }
 
   /** The app's log with this connection's id and app id on every line. */
@@ -123,14 +139,14 @@ export class Connection {
     // rather than buffered without end. Its memory is at most twice its
     // buffer's bound plus one frame; the others it shares names with are not
     // held up.
-    const { maxBufferedBytes, slowConsumerGraceMs } = this.app.node.settings;
+    const { maxBufferedBytes, slowConsumerGraceMs } = this.app.settings;
     const buffered = this.#socket.bufferedBytes;
     if (buffered > 2 * maxBufferedBytes) {
       this.#slowConsumer(buffered);
       return;
     }
-    this.app.usage.messagesOut++;
-    this.app.node.counters.messagesOut.add(topic);
+    const sent = this.app.hooks.messageSent;
+    for (let i = 0; i < sent.length; i++) sent[i]!(this, topic);
     this.#socket.send(frame);
     // Over the bound but not twice it: a burst the client may still be
     // reading. Closed if the buffer is still over the bound after the grace.
@@ -161,7 +177,7 @@ export class Connection {
   /** Closes to protect the node (not a protocol or login failure), counted for the metrics. */
   #guardClose(reason: GuardClose, code: number, text: string): void {
     if (this.state === 'closed') return;
-    this.app.node.counters.guardCloses.add(reason);
+    fire(this.app.hooks.guardClosed, reason);
     this.close(code, text);
   }
 
@@ -176,8 +192,10 @@ export class Connection {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
-    clearTimeout(this.#authTimer);
+    this.#login?.stop();
+    this.#login = null;
     clearTimeout(this.#graceTimer);
+    fire2(this.app.hooks.connectionClosed, this, wasOpen);
     this.app.detach(this, wasOpen);
   }
 
@@ -186,7 +204,7 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     const loggedIn = this.state === 'open';
-    const settings = this.app.node.settings;
+    const settings = this.app.settings;
     // Sizes first, before any decoding: before login only small frames
     // (CHALLENGE, AUTH) have any business here.
     if (!loggedIn && frame.byteLength > settings.preLoginMaxMessageBytes) {
@@ -205,7 +223,7 @@ export class Connection {
     // After login a bulk message over the names cap and too long to be
     // refused name by name is not decoded at all (its names are counted on
     // the wire): a stand-in with its first name is refused in its turn.
-    const maxNames = Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+    const maxNames = Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
     // Behind a pending message, a logged-in connection's frame waits as it
     // came, decoded in its turn: a decoded 1,000-name SUBSCRIBE is thousands
     // of small objects, and a queue of them survives every young-generation
@@ -220,7 +238,7 @@ export class Connection {
 
   /** A queued frame's message, in its turn (as `receive` decodes); null when refused. */
   #decodeQueued(frame: Uint8Array): Message | null {
-    const maxNames = Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+    const maxNames = Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
     const decoded = decodeFrame(frame, { maxNames });
     if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES') {
       markOverNamesCap(decoded.overCap.message);
@@ -241,7 +259,7 @@ export class Connection {
   /** Names a bulk message may list before it is refused as a whole (as `receive` decodes). */
   get decodeMaxNames(): number | undefined {
     if (this.state !== 'open') return undefined;
-    return Math.max(this.app.limiter.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+    return Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
   }
 
   /**
@@ -253,7 +271,7 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     const loggedIn = this.state === 'open';
-    if (!loggedIn && bytes > this.app.node.settings.preLoginMaxMessageBytes) {
+    if (!loggedIn && bytes > this.app.settings.preLoginMaxMessageBytes) {
       this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
       this.#guardClose(
         'pre_login_message_size',
@@ -286,7 +304,7 @@ export class Connection {
 
   /** A decoded message: handled now when nothing is pending, else queued behind what is. */
   #accept(message: Message, loggedIn: boolean, bytes: number): void {
-    const settings = this.app.node.settings;
+    const settings = this.app.settings;
     if (!this.#queue) {
       const result = this.#process(message);
       if (result) this.#track(result);
@@ -315,7 +333,7 @@ export class Connection {
     if (beforeLogin) this.#queuedBeforeLogin++;
     this.#queued++;
     this.#queuedBytes += bytes;
-    const bound = this.app.node.settings.maxBufferedBytes;
+    const bound = this.app.settings.maxBufferedBytes;
     if (!this.#paused && (this.#queued >= INBOUND_PAUSE_MESSAGES || this.#queuedBytes >= bound)) {
       this.#paused = true;
       this.#socket.pause?.();
@@ -376,7 +394,7 @@ export class Connection {
   #track(pending: Promise<void>) {
     const tracked = pending
       .catch((error: unknown) => {
-        this.app.node.counters.handlerErrors++;
+        fire2(this.app.hooks.handlerFailed, this, error);
         this.log.error({ err: error }, 'message handling failed');
       })
       .finally(() => {
@@ -388,8 +406,7 @@ export class Connection {
   }
 
   #parserError(action: PARSER_ACTION, kind: ProtocolError) {
-    this.app.usage.rejected++;
-    this.app.node.counters.protocolErrors.add(kind);
+    fire2(this.app.hooks.protocolError, this, kind);
     this.send({ topic: TOPIC.PARSER, action });
   }
 
@@ -397,10 +414,10 @@ export class Connection {
     if (this.state === 'closed') return;
     switch (this.state) {
       case 'awaiting-challenge':
-        return this.#handshake(message);
+        return this.#login?.handshake(message);
       case 'awaiting-auth':
       case 'authenticating':
-        return this.#quarantine(message);
+        return this.#login?.quarantine(message);
       case 'open':
         return this.#dispatch(message);
       default:
@@ -408,120 +425,11 @@ export class Connection {
     }
   }
 
-  #handshake(message: Message): void | Promise<void> {
-    if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.CHALLENGE) {
-      return this.#challenge();
-    }
-    if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING) return;
-    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.INVALID_MESSAGE });
-  }
-
-  /**
-   * Accepted while the app has room for one more connection across the
-   * cluster. The place itself is taken at login: a connection that never
-   * logs in never holds one.
-   */
-  async #challenge() {
-    const room = await this.app.limiter.hasRoom();
-    if (this.state === 'closed') return;
-    if (!room) {
-      // The official client stops on REJECT (CHALLENGE_DENIED) instead of reconnecting at once.
-      this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.REJECT });
-      this.close(CLOSE_CODES.CONNECTION_LIMIT_REACHED, "the app's connection limit is reached");
-      return;
-    }
-    this.state = 'awaiting-auth';
-    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
-  }
-
-  #quarantine(message: Message): void | Promise<void> {
-    if (message.topic === TOPIC.CONNECTION) return; // PINGs go unanswered before login.
-    if (message.topic !== TOPIC.AUTH) {
-      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE });
-      return;
-    }
-    if (this.state === 'authenticating') return; // one login at a time
-    let authData: unknown;
-    try {
-      authData = message.data === undefined ? {} : JSON.parse(message.data);
-    } catch {
-      authData = undefined;
-    }
-    const isObject = typeof authData === 'object' && authData !== null && !Array.isArray(authData);
-    if (message.action !== AUTH_ACTION.REQUEST || !isObject) {
-      this.#authFailed('invalid_message');
-      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE_DATA });
-      this.close(CLOSE_CODES.PROTOCOL_VIOLATION, 'invalid auth message');
-      return;
-    }
-    this.state = 'authenticating';
-    return this.#login(authData as Record<string, unknown>);
-  }
-
-  async #login(authData: Record<string, unknown>) {
-    const result = await this.app.authenticate(authData, this.info, this.log);
-    if (this.state === 'closed') return;
-    if (result.ok) {
-      // False also when the connection closed meanwhile (close is then a no-op).
-      const admitted = await this.app.limiter.admit(this);
-      if (!admitted) {
-        // The app filled up while this login was decided. No REJECT: the
-        // official client takes it only in answer to its CHALLENGE; it
-        // reconnects and is refused there while the app stays full.
-        this.close(CLOSE_CODES.CONNECTION_LIMIT_REACHED, "the app's connection limit is reached");
-        return;
-      }
-      clearTimeout(this.#authTimer);
-      this.#socket.loggedIn?.();
-      this.user = result.user;
-      this.state = 'open';
-      this.send({
-        topic: TOPIC.AUTH,
-        action: AUTH_ACTION.AUTH_SUCCESSFUL,
-        data: JSON.stringify(result.clientData),
-      });
-      this.app.attach(this);
-      this.log.debug({ user: result.user.id }, 'logged in');
-      return;
-    }
-    this.state = 'awaiting-auth';
-    this.#authAttempts++;
-    this.#authFailed(result.reason);
-    // Every attempt is answered, the last one too (as deepstream does): the
-    // official client's login() callback fires before TOO_MANY_AUTH_ATTEMPTS.
-    this.send({
-      topic: TOPIC.AUTH,
-      action: AUTH_ACTION.AUTH_UNSUCCESSFUL,
-      ...(result.clientData === undefined ? {} : { data: JSON.stringify(result.clientData) }),
-    });
-    if (this.#authAttempts >= this.app.auth.maxAuthAttempts) {
-      this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.TOO_MANY_AUTH_ATTEMPTS });
-      // A moment for the frames to leave before the close (as deepstream does).
-      setTimeout(
-        () => this.close(CLOSE_CODES.TOO_MANY_AUTH_ATTEMPTS, 'too many auth attempts'),
-        10,
-      );
-    }
-  }
-
-  #authFailed(reason: AuthFailureReason) {
-    this.app.usage.authFailures++;
-    this.app.node.counters.authFailures.add(reason);
-    this.log.debug({ reason, attempts: this.#authAttempts }, 'login failed');
-  }
-
-  #authTimeout() {
-    if (this.state === 'open' || this.state === 'closed') return;
-    this.#authFailed('timeout');
-    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.AUTHENTICATION_TIMEOUT });
-    this.close(CLOSE_CODES.AUTHENTICATION_TIMEOUT, 'authentication timeout');
-  }
-
   #dispatch(message: Message): void | Promise<void> {
-    this.app.usage.messagesIn++;
-    this.app.node.counters.messagesIn.add(message.topic);
+    const received = this.app.hooks.messageReceived;
+    for (let i = 0; i < received.length; i++) received[i]!(this, message.topic);
     // Over a rate limit: the message has no effect, and the client is told.
-    const allowed = this.app.limiter.allows(this, message);
+    const allowed = this.app.allows(this, message);
     if (allowed === true) return this.#handle(message);
     if (allowed === false) return this.#rateLimited(message);
     return allowed.then((ok) => (ok ? this.#handle(message) : this.#rateLimited(message)));
@@ -540,13 +448,10 @@ export class Connection {
         // Already logged in: deepstream ignores repeated logins on an open connection.
         return;
       case TOPIC.EVENT:
-        return this.app.events.handle(this, message);
       case TOPIC.RECORD:
-        return this.app.records.handle(this, message);
       case TOPIC.RPC:
-        return this.app.rpc.handle(this, message);
       case TOPIC.PRESENCE:
-        return this.app.presence.handle(this, message);
+        return this.app.route(this, message);
       default:
         this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC, 'unknown_topic');
         return;

@@ -1,6 +1,3 @@
-import type { Message } from '@hubstream/protocol';
-import type { Connection } from './connection.ts';
-
 /**
  * The user as the node and the rules see it (VALVE.md "Users in rules"):
  * `strategy` says which auth strategy let them in.
@@ -11,17 +8,6 @@ export type User = {
   strategy: 'open' | 'email' | 'webhook';
   data: unknown;
 };
-
-/** One topic's logic for one app. */
-export interface TopicHandler {
-  handle(connection: Connection, message: Message): void | Promise<void>;
-  /** The connection is gone: drop everything it held. */
-  connectionClosed(connection: Connection): void;
-  /** The app's permissions changed: drop what the new rules no longer allow. */
-  permissionsChanged?(): Promise<void>;
-  /** The app is going away (deleted, or the node stops): release timers. */
-  close?(): void;
-}
 
 export type Logger = {
   debug(object: object, message?: string): void;

@@ -1,9 +1,9 @@
 import { EVENT_ACTION, type Message, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
-import type { TopicHandler } from '../core/types.ts';
+import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { encodeEmit } from './emit-frame.ts';
@@ -20,11 +20,11 @@ export function parseData(message: Message): { ok: true; value: unknown } | { ok
 
 /** Events: subscribe, emit to every other subscriber, listen (PROTOCOL.md 3). */
 export class EventHandler implements TopicHandler {
-  readonly #app: AppRuntime;
+  readonly #app: AppScope;
   readonly subscriptions = new SubscriptionRegistry<Connection>();
   readonly listeners: ListenRegistry;
 
-  constructor(app: AppRuntime) {
+  constructor(app: AppScope) {
     this.#app = app;
     this.listeners = new ListenRegistry({
       app,

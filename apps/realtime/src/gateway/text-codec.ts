@@ -194,10 +194,7 @@ export class TextCodec implements FrameCodec {
     // Oversized: refused by its size alone (receiveMessage), before it is turned into a string.
     const max = connection.isOpen
       ? connection.app.maxMessageBytes
-      : Math.min(
-          connection.app.node.settings.preLoginMaxMessageBytes,
-          connection.app.maxMessageBytes,
-        );
+      : Math.min(connection.app.settings.preLoginMaxMessageBytes, connection.app.maxMessageBytes);
     if (bytes > max) {
       connection.receiveMessage({ ok: false, reason: 'MESSAGE_TOO_LARGE' }, bytes);
       return;

@@ -2,11 +2,12 @@ import websocket from '@fastify/websocket';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { AppRegistry } from '../runtime/app-registry.ts';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { Connection } from '../core/connection.ts';
+import { fire } from '../core/lifecycle.ts';
 import type { NodeSettings } from '../core/settings.ts';
 import { addressKey, UnauthenticatedConnections } from '../limits/unauthenticated.ts';
+import type { AppRegistry } from '../runtime/app-registry.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 
@@ -182,7 +183,7 @@ export async function registerGateway(
     // (they hold no place in the app's connection limit until they log in).
     const ticket = unauthenticated.enter(runtime.appId, addressKey(request.ip));
     if (typeof ticket === 'string') {
-      runtime.node.counters.guardCloses.add(ticket);
+      fire(runtime.hooks.guardClosed, ticket);
       request.log.info(
         { app: runtime.appId, remoteAddress: request.ip, cap: ticket },
         'connection refused: too many connections not logged in',

@@ -1,8 +1,8 @@
 import { decodeFrame, type Message, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ClientSocket, ConnectionInfo } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import type { User } from '../core/types.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { type Command, endsCommand } from './commands.ts';
 import {
   type CommandResult,
@@ -32,6 +32,8 @@ const NO_SOCKET: ClientSocket = {
 type Wait = { command: Command; replies: Message[]; done: () => void };
 
 export class HttpClient extends Connection {
+  /** The runtime itself: this client counts and routes its commands by hand. */
+  declare readonly app: AppRuntime;
   #wait: Wait | null = null;
 
   constructor(app: AppRuntime, info: ConnectionInfo, user: User) {

@@ -14,17 +14,13 @@ import { TokenBucket } from './token-bucket.ts';
 /** What the limiter needs of a connection. */
 export type LimitedConnection = { readonly state: string };
 
-/** Counters the limiter adds to (the app's usage). */
-export type LimitUsage = { rateLimited: number };
-
 export type AppLimiterOptions = {
   appId: string;
   limits: AppLimits;
   rateLimiter: RateLimiter;
   connections: ConnectionCounter;
-  usage: LimitUsage;
-  /** Told which limit refused, each time one does (the node's metrics). */
-  onLimited?: (limit: LimitName) => void;
+  /** Told which limit refused, each time one does (the app's `limited` hook: usage, metrics). */
+  onLimited: (limit: LimitName) => void;
   onError: (error: unknown, what: string) => void;
   now?: () => number;
 };
@@ -95,8 +91,7 @@ export class AppLimiter {
       return true;
     }
     if (count < this.#limits.maxConnections) return true;
-    this.#options.usage.rateLimited++;
-    this.#options.onLimited?.('connections');
+    this.#options.onLimited('connections');
     return false;
   }
 
@@ -114,8 +109,7 @@ export class AppLimiter {
       return connection.state !== 'closed';
     }
     if (!ok) {
-      this.#options.usage.rateLimited++;
-      this.#options.onLimited?.('connections');
+      this.#options.onLimited('connections');
       return false;
     }
     if (connection.state === 'closed') {
@@ -154,8 +148,7 @@ export class AppLimiter {
   }
 
   #refused(): false {
-    this.#options.usage.rateLimited++;
-    this.#options.onLimited?.('messages');
+    this.#options.onLimited('messages');
     return false;
   }
 
@@ -186,8 +179,7 @@ export class AppLimiter {
 
   #crossReferenceRefused(state: { limited: boolean }): CrossReferenceLimitError {
     if (!state.limited) {
-      this.#options.usage.rateLimited++;
-      this.#options.onLimited?.('cross_references');
+      this.#options.onLimited('cross_references');
     }
     state.limited = true;
     return new CrossReferenceLimitError(

@@ -1,7 +1,7 @@
 import type { BusTopics, ListenerEntry, ListenTopic } from '@hubstream/cluster';
 import type { Message } from '@hubstream/protocol';
 import type { CompiledRegex } from '@hubstream/valve';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { refuseOverCap } from '../core/connection-caps.ts';
 import { compileListenPattern, patternMatches } from './listen-pattern.ts';
@@ -100,7 +100,7 @@ let lastToken = 0;
 const entryKey = (e: ListenerEntry) => `${e.node}\u0000${e.connection}\u0000${e.pattern}`;
 
 export class ListenRegistry {
-  readonly #app: AppRuntime;
+  readonly #app: AppScope;
   readonly #topic: ListenTopic;
   readonly #actions: ListenActions;
   readonly #timeoutMs: number;
@@ -127,7 +127,7 @@ export class ListenRegistry {
   #closed = false;
 
   constructor(options: {
-    app: AppRuntime;
+    app: AppScope;
     topic: ListenTopic;
     actions: ListenActions;
     timeoutMs: number;
@@ -167,7 +167,7 @@ export class ListenRegistry {
     // The cap before the compile: a connection at its cap that sends
     // thousands of new patterns costs a map lookup each, not an RE2 compile
     // (and the optimizing compiler's work on the compiler's code).
-    if (isNew && count >= this.#app.limiter.limits.maxListensPerConnection) {
+    if (isNew && count >= this.#app.limits.maxListensPerConnection) {
       refuseOverCap(connection, message, 'listens');
       return;
     }

@@ -1,11 +1,16 @@
 import type { ClusterBus, ListenerRegistry, ListenTopic } from '@hubstream/cluster';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ListenRegistry } from './listen-registry.ts';
 
-type Loaded = (appId: string, use: (runtime: AppRuntime) => void) => void;
-type EveryLoaded = (use: (runtime: AppRuntime) => void) => void;
+/** What the routes need of an app loaded here: its two listen registries. */
+export type ListeningApp = {
+  readonly events: { readonly listeners: ListenRegistry };
+  readonly records: { readonly listeners: ListenRegistry };
+};
 
-const registryOf = (runtime: AppRuntime, topic: ListenTopic): ListenRegistry =>
+type Loaded = (appId: string, use: (runtime: ListeningApp) => void) => void;
+type EveryLoaded = (use: (runtime: ListeningApp) => void) => void;
+
+const registryOf = (runtime: ListeningApp, topic: ListenTopic): ListenRegistry =>
   topic === 'event' ? runtime.events.listeners : runtime.records.listeners;
 
 /**

@@ -1,6 +1,6 @@
 import { isAnonymous } from '@hubstream/auth';
 import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import {
   countOverCap,
@@ -8,9 +8,10 @@ import {
   withinNamesCap,
   withinSubscriptionCaps,
 } from '../core/connection-caps.ts';
+import { denialReply } from '../core/denials.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
-import type { TopicHandler } from '../core/types.ts';
-import { authorize, authorizeNames, denialReply, sendDenial } from '../permissions/authorize.ts';
+import type { TopicHandler } from '../core/topic-handler.ts';
+import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { OnlineUsers } from './online-users.ts';
 
 /**
@@ -39,7 +40,7 @@ function presenceId(connection: Connection): string | undefined {
  * about its own user, and getAll() leaves the caller's own id out.
  */
 export class PresenceHandler implements TopicHandler {
-  readonly #app: AppRuntime;
+  readonly #app: AppScope;
   readonly online = new OnlineUsers<Connection>();
   /** Subscriptions to named users. */
   readonly subscriptions = new SubscriptionRegistry<Connection>();
@@ -49,7 +50,7 @@ export class PresenceHandler implements TopicHandler {
   /** Registry updates per user, in order: a quick join-leave must not arrive reversed. */
   readonly #pending = new Map<string, Promise<void>>();
 
-  constructor(app: AppRuntime) {
+  constructor(app: AppScope) {
     this.#app = app;
   }
 

@@ -1,10 +1,9 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import { jsonOf, type KeyedQueue, type RecordChange, type StoredRecord } from '@hubstream/records';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import type { SubscriptionRegistry } from '../core/subscriptions.ts';
-import type { KeyedQueue } from './keyed-queue.ts';
-import type { RecordChange, StoredRecord } from './record-store.ts';
-import { fanOut, jsonOf } from './replies.ts';
+import { fanOut } from './replies.ts';
 
 // What this node's subscribers of a record are told, whichever node wrote:
 // every version once, in order, as the writer's node told its own
@@ -28,7 +27,7 @@ const HOLD_LIMIT_MS = 1_000;
 
 /** What delivery needs from the record handler. */
 export interface DeliveryScope {
-  readonly app: AppRuntime;
+  readonly app: AppScope;
   readonly locks: KeyedQueue;
   readonly subscriptions: SubscriptionRegistry<Connection>;
   /** Tells every subscriber (DELETED) and unsubscribes them all. */

@@ -1,6 +1,14 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  andThen,
+  jsonOf,
+  KeyedQueue,
+  type MaybePromise,
+  type RecordChange,
+  type StoredRecord,
+} from '@hubstream/records';
 import type { ValveLoaders } from '@hubstream/valve';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import {
   countOverCap,
@@ -9,14 +17,12 @@ import {
   withinSubscriptionCaps,
 } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
-import type { TopicHandler } from '../core/types.ts';
+import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
-import { andThen, KeyedQueue, type MaybePromise } from './keyed-queue.ts';
 import { type DeliveryScope, deleted, RecordDelivery, wholeUpdate } from './record-delivery.ts';
-import type { RecordChange, StoredRecord } from './record-store.ts';
 import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
-import { errorReply, fanOut, jsonOf, readResponse, sendAck, sendInvalid } from './replies.ts';
+import { errorReply, fanOut, readResponse, sendAck, sendInvalid } from './replies.ts';
 
 // Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
 // delete, notify and active providers, for one app. Everything that reads a
@@ -36,7 +42,7 @@ type SubscribeState = {
 const validName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
 
 export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
-  readonly app: AppRuntime;
+  readonly app: AppScope;
   readonly subscriptions = new SubscriptionRegistry<Connection>();
   readonly listeners: ListenRegistry;
   readonly locks = new KeyedQueue();
@@ -45,7 +51,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   readonly ruleLoaders: ValveLoaders;
   readonly #writes: RecordWrites;
 
-  constructor(app: AppRuntime) {
+  constructor(app: AppScope) {
     this.app = app;
     this.delivery = new RecordDelivery(this);
     this.#writes = new RecordWrites(this);

@@ -1,8 +1,18 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import {
+  andThen,
+  jsonOf,
+  type KeyedQueue,
+  knownJson,
+  type MaybePromise,
+  type RecordDelta,
+  type StoredRecord,
+} from '@hubstream/records';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
+import type { PermissionQuestion } from '../core/connection-host.ts';
 import type { SubscriptionRegistry } from '../core/subscriptions.ts';
-import { authorize, type PermissionQuestion } from '../permissions/authorize.ts';
+import { authorize } from '../permissions/authorize.ts';
 import {
   formatPath,
   hasNulCharacter,
@@ -11,10 +21,8 @@ import {
   parsePath,
   setPath,
 } from './json-path.ts';
-import { andThen, type KeyedQueue, type MaybePromise } from './keyed-queue.ts';
 import type { RecordDelivery } from './record-delivery.ts';
-import type { RecordDelta, StoredRecord } from './record-store.ts';
-import { errorReply, jsonOf, knownJson, sendInvalid } from './replies.ts';
+import { errorReply, sendInvalid } from './replies.ts';
 
 // Writes: UPDATE, PATCH, ERASE and the record-less CREATEANDUPDATE /
 // CREATEANDPATCH of setData (PROTOCOL.md 4.4-4.6). Each runs alone on its
@@ -24,7 +32,7 @@ import { errorReply, jsonOf, knownJson, sendInvalid } from './replies.ts';
 
 /** What the record handler shares with the write path. */
 export interface RecordScope {
-  readonly app: AppRuntime;
+  readonly app: AppScope;
   readonly locks: KeyedQueue;
   readonly subscriptions: SubscriptionRegistry<Connection>;
   /** Tells subscribers here of every version once and in order, whichever node wrote it. */

@@ -1,10 +1,10 @@
 import type { BusEnvelope, BusTopics, ClusterBus } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
+import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { refuseOverCap, withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
-import type { TopicHandler } from '../core/types.ts';
+import type { TopicHandler } from '../core/topic-handler.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { ack, invalidCorrelation, invalidMessage } from './rpc-replies.ts';
 import { newRpc, type Rpc, RpcTable } from './rpc-table.ts';
@@ -25,12 +25,12 @@ import { newRpc, type Rpc, RpcTable } from './rpc-table.ts';
  * sees the same messages as with a provider on its own node.
  */
 export class RpcHandler implements TopicHandler {
-  readonly #app: AppRuntime;
+  readonly #app: AppScope;
   /** Who provides which RPC on this node. */
   readonly providers = new SubscriptionRegistry<Connection>();
   readonly #rpcs = new RpcTable();
 
-  constructor(app: AppRuntime) {
+  constructor(app: AppScope) {
     this.#app = app;
   }
 
@@ -74,7 +74,7 @@ export class RpcHandler implements TopicHandler {
     const names = message.names ?? [];
     if (names.length === 0) return invalidMessage(connection, message);
     if (!withinNamesCap(connection, message)) return;
-    const max = this.#app.limiter.limits.maxProvidesPerConnection;
+    const max = this.#app.limits.maxProvidesPerConnection;
     if (!withinRegistryCap(connection, message, this.providers, max, 'provides')) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // Closed while a rule loaded a record: its cleanup already ran.
@@ -149,7 +149,7 @@ export class RpcHandler implements TopicHandler {
       // The id would no longer say which call a reply belongs to.
       return invalidCorrelation(connection, message, name, cid);
     }
-    if (this.#rpcs.pendingOf(connection) >= this.#app.limiter.limits.maxPendingRpcsPerConnection) {
+    if (this.#rpcs.pendingOf(connection) >= this.#app.limits.maxPendingRpcsPerConnection) {
       return refuseOverCap(connection, message, 'pending_rpcs');
     }
     let data: unknown;

@@ -1,11 +1,15 @@
 import type { ClusterBus } from '@hubstream/cluster';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
+import type { NodeServices } from '../core/app-scope.ts';
 import { routeListening } from '../listen/listen-routes.ts';
 import { refuseRemoteRequest } from '../rpc/rpc-handler.ts';
-import { AppRuntime, type NodeServices } from './app-runtime.ts';
+import { AppRuntime } from './app-runtime.ts';
+import type { Composition } from './composition.ts';
 
 export type AppRegistryOptions = {
+  /** What each app's runtime is made of: its topic handlers and observers (runtime/handlers.ts). */
+  compose: Composition;
   /**
    * How often to compare every loaded app's config version with the
    * database's (APP_FRESHNESS_CHECK_INTERVAL_MS); 0 or unset: never.
@@ -37,6 +41,7 @@ const limitsKey = (limits: { updatedAt?: Date } | null) => {
  */
 export class AppRegistry {
   readonly #node: NodeServices;
+  readonly #compose: Composition;
   readonly #runtimes = new Map<string, Promise<AppRuntime | null>>();
   readonly #loadedFrom = new Map<string, LoadedFrom>();
   /** Per app, the reload running and whether another must follow it. */
@@ -44,8 +49,9 @@ export class AppRegistry {
   readonly #unsubscribe: (() => void)[];
   #checking: Promise<void> | null = null;
 
-  constructor(node: NodeServices, bus: ClusterBus, options: AppRegistryOptions = {}) {
+  constructor(node: NodeServices, bus: ClusterBus, options: AppRegistryOptions) {
     this.#node = node;
+    this.#compose = options.compose;
     this.#unsubscribe = [
       bus.subscribe('app.changed', (message) => {
         const { what, version } = message.payload;
@@ -255,6 +261,7 @@ export class AppRegistry {
       permissions: this.#compile(appId, app.activePermissionVersion?.source),
       node: this.#node,
       limits: app.limits,
+      compose: this.#compose,
     });
     this.#loadedFrom.set(appId, {
       version: app.configVersion,

@@ -1,76 +1,28 @@
-import { authenticate } from '@hubstream/auth';
-import type {
-  ClusterBus,
-  ConnectionCounter,
-  ListenerRegistry,
-  PresenceRegistry,
-  RateLimiter,
-  RpcProviderRegistry,
-} from '@hubstream/cluster';
-import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
+import { type AuthResult, authenticate } from '@hubstream/auth';
+import type { AppAuthSettings } from '@hubstream/db';
+import type { Message } from '@hubstream/protocol';
+import { TOPIC } from '@hubstream/protocol';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
+import type { NodeServices } from '../core/app-scope.ts';
 import type { ConnectionInfo } from '../core/client-socket.ts';
 import type { Connection } from '../core/connection.ts';
-import type { AuthFailureReason, NodeCounters } from '../core/node-counters.ts';
+import type { CheckVerdict, ConnectionHost, PermissionQuestion } from '../core/connection-host.ts';
+import { sectionOf } from '../core/denials.ts';
+import { fire, Hooks } from '../core/lifecycle.ts';
 import type { NodeSettings } from '../core/settings.ts';
-import type { Logger, TopicHandler, User } from '../core/types.ts';
-import { EventHandler } from '../events/event-handler.ts';
+import type { TopicHandler } from '../core/topic-handler.ts';
+import type { Logger } from '../core/types.ts';
 import { AppLimiter } from '../limits/app-limiter.ts';
 import { type AppLimits, type OwnLimits, resolveLimits } from '../limits/app-limits.ts';
-import type { PermissionQuestion } from '../permissions/authorize.ts';
-import { sectionOf } from '../permissions/authorize.ts';
-import { PresenceHandler } from '../presence/presence-handler.ts';
-import { RecordHandler } from '../records/record-handler.ts';
-import type { RecordStore } from '../records/record-store.ts';
-import { RpcHandler } from '../rpc/rpc-handler.ts';
-
-export type AuthResult =
-  | { ok: true; user: User; clientData: Record<string, unknown> }
-  | { ok: false; clientData?: unknown; reason: AuthFailureReason };
-
-/** What every app on this node shares. */
-export type NodeServices = {
-  prisma: PrismaClient;
-  settings: NodeSettings;
-  log: Logger;
-  records: RecordStore;
-  /** Messages to and from the other nodes of the cluster. */
-  bus: ClusterBus;
-  /** Who is online in each app, cluster-wide. */
-  presence: PresenceRegistry;
-  /** Which nodes provide which RPC in each app. */
-  rpcProviders: RpcProviderRegistry;
-  /** Who listens to which pattern, who provides and who subscribes, per app, cluster-wide. */
-  listeners: ListenerRegistry;
-  /** Per-app message and cross-reference rates, cluster-wide. */
-  rateLimiter: RateLimiter;
-  /** Per-app open connections, cluster-wide. */
-  connectionCounts: ConnectionCounter;
-  /** The limits of an app that set none of its own (from the config). */
-  limitDefaults: AppLimits;
-  /** What the node counts for its metrics, across apps. */
-  counters: NodeCounters;
-};
-
-export type Usage = {
-  messagesIn: number;
-  /** Messages sent to clients (each copy of a fan-out counts). */
-  messagesOut: number;
-  denied: number;
-  /** Refused by a limit: connections, messages, rules' record loads. */
-  rateLimited: number;
-  rejected: number;
-  authFailures: number;
-};
-
-type CheckVerdict = 'allowed' | 'denied' | 'error';
+import type { AppHandlers, Composition, ObservedApp, Usage } from './composition.ts';
 
 /**
  * One app on this node: its auth settings and compiled rules (replaced when
  * the control plane announces a change), its connections, and its topic
- * handlers. Nothing here is shared with another app.
+ * handlers, which it receives as a factory and gives only the narrow
+ * AppScope it implements. Nothing here is shared with another app.
  */
-export class AppRuntime {
+export class AppRuntime implements ConnectionHost<Connection>, ObservedApp {
   readonly appId: string;
   readonly node: NodeServices;
   readonly log: Logger;
@@ -86,14 +38,16 @@ export class AppRuntime {
     rejected: 0,
     authFailures: 0,
   };
+  /** What connections and handlers announce; usage, metrics and limits observe it. */
+  readonly hooks = new Hooks<Connection>();
   /** The app's limits on this node. */
   readonly limiter: AppLimiter;
   auth: AppAuthSettings;
   permissions: Permissions | null;
-  readonly events: EventHandler;
-  readonly records: RecordHandler;
-  readonly rpc: RpcHandler;
-  readonly presence: PresenceHandler;
+  readonly events: AppHandlers['events'];
+  readonly records: AppHandlers['records'];
+  readonly rpc: AppHandlers['rpc'];
+  readonly presence: AppHandlers['presence'];
   readonly #handlers: TopicHandler[];
 
   constructor(options: {
@@ -103,6 +57,7 @@ export class AppRuntime {
     node: NodeServices;
     /** The app's own limits (null where it uses the default). */
     limits?: OwnLimits | null;
+    compose: Composition;
   }) {
     this.appId = options.appId;
     this.limiter = new AppLimiter({
@@ -110,8 +65,7 @@ export class AppRuntime {
       limits: resolveLimits(options.limits, options.node.limitDefaults),
       rateLimiter: options.node.rateLimiter,
       connections: options.node.connectionCounts,
-      usage: this.usage,
-      onLimited: (limit) => options.node.counters.rateLimited.add(limit),
+      onLimited: (limit) => fire(this.hooks.limited, limit),
       onError: (error, what) =>
         options.node.log.warn(
           { err: error, app: options.appId },
@@ -122,10 +76,12 @@ export class AppRuntime {
     this.permissions = options.permissions;
     this.node = options.node;
     this.log = options.node.log;
-    this.events = new EventHandler(this);
-    this.records = new RecordHandler(this);
-    this.rpc = new RpcHandler(this);
-    this.presence = new PresenceHandler(this);
+    for (const extension of options.compose.extensions) this.hooks.use(extension(this));
+    const handlers = options.compose.handlers(this);
+    this.events = handlers.events;
+    this.records = handlers.records;
+    this.rpc = handlers.rpc;
+    this.presence = handlers.presence;
     this.#handlers = [this.events, this.records, this.rpc, this.presence];
   }
 
@@ -133,8 +89,24 @@ export class AppRuntime {
     return this.#all.size;
   }
 
+  get settings(): NodeSettings {
+    return this.node.settings;
+  }
+
+  get limits(): AppLimits {
+    return this.limiter.limits;
+  }
+
   get maxMessageBytes(): number {
     return this.node.settings.maxMessageBytes;
+  }
+
+  get unauthenticatedTimeoutMs(): number {
+    return this.auth.unauthenticatedTimeoutMs;
+  }
+
+  get maxAuthAttempts(): number {
+    return this.auth.maxAuthAttempts;
   }
 
   /** `log`: the connection's, so the strategies' lines carry its id. */
@@ -155,9 +127,22 @@ export class AppRuntime {
     });
   }
 
+  hasRoom(): Promise<boolean> {
+    return this.limiter.hasRoom();
+  }
+
+  admit(connection: Connection): Promise<boolean> {
+    return this.limiter.admit(connection);
+  }
+
+  allows(connection: Connection, message: Message): boolean | Promise<boolean> {
+    return this.limiter.allows(connection, message);
+  }
+
   /** A new connection, before its handshake. */
   register(connection: Connection): void {
     this.#all.add(connection);
+    fire(this.hooks.connectionOpened, connection);
   }
 
   /** A connection finished its login. */
@@ -169,10 +154,22 @@ export class AppRuntime {
   /** A connection is gone; `wasOpen` when it had logged in. */
   detach(connection: Connection, wasOpen: boolean): void {
     this.#all.delete(connection);
-    this.limiter.release(connection);
     if (!wasOpen) return;
     this.connections.delete(connection);
     for (const handler of this.#handlers) handler.connectionClosed(connection);
+  }
+
+  route(connection: Connection, message: Message): void | Promise<void> {
+    switch (message.topic) {
+      case TOPIC.EVENT:
+        return this.events.handle(connection, message);
+      case TOPIC.RECORD:
+        return this.records.handle(connection, message);
+      case TOPIC.RPC:
+        return this.rpc.handle(connection, message);
+      default:
+        return this.presence.handle(connection, message);
+    }
   }
 
   /** Valve's verdict for one question, with this app's rules and record loader. */

@@ -15,6 +15,7 @@ import Fastify, {
   type FastifyServerFactory,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { NodeServices } from './core/app-scope.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
@@ -26,7 +27,7 @@ import { commitsAsynchronously, LocalRecordStore } from './records/local-record-
 import type { PersistenceLag, RecordStore } from './records/record-store.ts';
 import { RedisRecordStore } from './records/redis-record-store.ts';
 import { AppRegistry } from './runtime/app-registry.ts';
-import type { NodeServices } from './runtime/app-runtime.ts';
+import { realtimeComposition } from './runtime/handlers.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -124,6 +125,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     counters: new NodeCounters(),
   };
   const registry = new AppRegistry(node, options.bus, {
+    compose: realtimeComposition,
     freshnessCheckIntervalMs: options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
   });
   // The node's state, for metrics and for tests that wait on it.

@@ -8,6 +8,13 @@ import {
 } from '@hubstream/cluster';
 import { type Config, trustedProxies } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
+import {
+  commitsAsynchronously,
+  LocalRecordStore,
+  type PersistenceLag,
+  type RecordStore,
+  RedisRecordStore,
+} from '@hubstream/records';
 import { type Logger, lazySchemaController, registerHealthRoutes } from '@hubstream/service';
 import Fastify, {
   type FastifyBaseLogger,
@@ -23,9 +30,6 @@ import { HttpApiMetrics } from './http-api/metrics.ts';
 import { registerHttpApi } from './http-api/routes.ts';
 import { defaultLimits } from './limits/app-limits.ts';
 import { registerRealtimeMetrics } from './metrics.ts';
-import { commitsAsynchronously, LocalRecordStore } from './records/local-record-store.ts';
-import type { PersistenceLag, RecordStore } from './records/record-store.ts';
-import { RedisRecordStore } from './records/redis-record-store.ts';
 import { AppRegistry } from './runtime/app-registry.ts';
 import { realtimeComposition } from './runtime/handlers.ts';
 

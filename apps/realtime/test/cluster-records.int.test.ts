@@ -1,5 +1,5 @@
 import { type Message, RECORD_ACTION as RA } from '@hubstream/protocol';
-import { recordKeys } from '@hubstream/worker';
+import { recordKeys } from '@hubstream/records';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';

@@ -1,5 +1,5 @@
 import type { DeepstreamClient } from '@deepstream/client';
-import type { RecordStore } from '../src/records/record-store.ts';
+import type { RecordStore } from '@hubstream/records';
 import { type Stack, until } from './harness.ts';
 
 // Shared by the record suites: waiting on the node's record state and on

@@ -3,9 +3,11 @@ import { InlineJobQueue, InvalidJobPayloadError, type JobDefinition } from '@hub
 import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { PERSIST_RECORDS_JOB } from '@hubstream/jobs';
+import { recordKeys } from '@hubstream/records';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createJobDefinitions, PERSIST_RECORDS_JOB, recordKeys } from '../src/index.ts';
+import { createJobDefinitions } from '../src/index.ts';
 
 // The persist-records job on the real Postgres and Redis: it writes what
 // Redis holds when it runs, never lowers a version, and is safe to repeat.

@@ -1,28 +1,10 @@
 import { encodeMessage, type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import { jsonOf, type StoredRecord } from '@hubstream/records';
 import type { Connection } from '../core/connection.ts';
-import type { StoredRecord } from './record-store.ts';
 
 // Messages the record handler sends. Error replies carry what the client
 // needs to match them to its request: the original action, the name, the
 // correlation id and the write-ack flag (PROTOCOL.md 4.5, 4.6).
-
-/** A record's data as JSON; records are immutable, so each is serialised once. */
-const serialised = new WeakMap<StoredRecord, string>();
-
-export function jsonOf(record: StoredRecord): string {
-  let json = serialised.get(record);
-  if (json === undefined) {
-    json = JSON.stringify(record.data);
-    serialised.set(record, json);
-  }
-  return json;
-}
-
-/** Remembers JSON already in hand (the payload of the write that made the record). */
-export function knownJson(record: StoredRecord, json: string): StoredRecord {
-  serialised.set(record, json);
-  return record;
-}
 
 export function errorReply(message: Message, action: number, fields: Partial<Message> = {}) {
   const reply: Message = {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { SqlSession } from '@hubstream/db';
-import { markPersisted, recordKeys, recordLockIds } from '@hubstream/worker';
-import type { Logger } from '../core/types.ts';
+import { markPersisted } from './persist-records.ts';
 import type { PersistenceBatches } from './persistence-batches.ts';
 import { replaceAnnouncement, writeAnnouncement } from './record-changes.ts';
-import type { SetOptions, StoredRecord } from './record-store.ts';
+import { jsonOf, knownJson } from './record-json.ts';
+import { recordKeys } from './record-keys.ts';
+import { type LockMode, lockingBegin } from './record-locks.ts';
+import { deleteRecordSql, SELECT_RECORD, upsertSql } from './record-sql.ts';
+import type { RecordsLogger, SetOptions, StoredRecord } from './record-store.ts';
 import type { RecordCommands } from './redis-record-scripts.ts';
-import { jsonOf, knownJson } from './replies.ts';
 
 // The Redis record store's round trips: loading a record (a miss in Redis
 // loads Postgres' copy), the compare-and-set, durable writes and the
@@ -19,17 +21,10 @@ import { jsonOf, knownJson } from './replies.ts';
 // transaction's BEGIN carries its SET LOCAL and its advisory lock (one round
 // trip), then its one statement, the Redis script, and COMMIT.
 
-// The record's upsert: only ever raises the version, and writes nothing for
-// an app deleted meanwhile (persist-records.job.ts recordUpsert, for one row).
-const UPSERT = `
-  INSERT INTO records (app_id, name, version, data, updated_at)
-  SELECT $1::text, $2::text, $3::int, $4::jsonb, now()
-  WHERE EXISTS (SELECT 1 FROM apps WHERE apps.id = $1::text)
-  ON CONFLICT (app_id, name) DO UPDATE
-    SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-    WHERE records.version < EXCLUDED.version`;
-const SELECT = 'SELECT version, data FROM records WHERE app_id = $1 AND name = $2';
-const DELETE = 'DELETE FROM records WHERE app_id = $1 AND name = $2';
+// The record's upsert writes nothing for an app deleted meanwhile; its
+// commit mode is the transaction's (set with its BEGIN), not the statement's.
+const UPSERT = upsertSql({ rows: 'one', deletedApps: 'exists' });
+const DELETE = deleteRecordSql();
 
 /** What the replacements run on Postgres under the record's exclusive lock. */
 export const REPLACEMENTS = {
@@ -39,7 +34,7 @@ export const REPLACEMENTS = {
   },
   reload: async (tx: SqlSession, appId: string, name: string): Promise<StoredRecord | null> => {
     const [row] = await tx.query<{ version: number; data: unknown }>(
-      SELECT,
+      SELECT_RECORD,
       [appId, name],
       'hs_cluster_record_load',
     );
@@ -76,7 +71,7 @@ function decode(version: number, json: string | null): StoredRecord | null {
 export class RedisRecordOperations {
   readonly #redis: RecordCommands;
   readonly #sql: SqlSession;
-  readonly #log: Logger;
+  readonly #log: RecordsLogger;
   readonly #prefix: string;
   readonly #absentTtlMs: number;
   readonly #origin: string;
@@ -92,7 +87,7 @@ export class RedisRecordOperations {
   constructor(options: {
     redis: RecordCommands;
     sql: SqlSession;
-    logger: Logger;
+    logger: RecordsLogger;
     keyPrefix: string;
     absentTtlMs: number;
     origin: string;
@@ -125,7 +120,7 @@ export class RedisRecordOperations {
     const [version, json] = await this.#redis.hmget(recordKey, 'v', 'd');
     if (version != null) return decode(Number(version), json ?? null);
     const [row] = await this.#sql.query<{ version: number; data: unknown }>(
-      SELECT,
+      SELECT_RECORD,
       [appId, name],
       'hs_cluster_record_load',
     );
@@ -175,16 +170,11 @@ export class RedisRecordOperations {
 
   /**
    * What a record write's transaction sends with its BEGIN: its commit mode
-   * and the record's advisory lock (persist-records.job.ts: deletes and
-   * reloads take it exclusively, writes and batches shared). The lock id is
-   * a number this module computed, never input, so it can be inlined.
+   * and the record's advisory lock (record-locks.ts: deletes and reloads
+   * take it exclusively, writes and batches shared).
    */
-  #begin(appId: string, name: string, mode: 'shared' | 'exclusive'): string {
-    const [id] = recordLockIds([{ appId, name }]);
-    if (id === undefined || !/^-?\d+$/.test(id)) throw new Error(`Bad lock id ${String(id)}`);
-    const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-    const commit = this.#asyncCommit ? 'SET LOCAL synchronous_commit TO off; ' : '';
-    return `${commit}SELECT ${lock}(${id})`;
+  #begin(appId: string, name: string, mode: LockMode): string {
+    return lockingBegin({ appId, name }, mode, { asyncCommit: this.#asyncCommit });
   }
 
   /**

@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { InlineJobQueue } from '@hubstream/cluster';
 import { loadTestConfig } from '@hubstream/config';
 import { openDatabase, type SqlSession } from '@hubstream/db';
-import { persistRecordsJob } from '@hubstream/worker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/core/types.ts';
-import { commitsAsynchronously, LocalRecordStore } from '../src/records/local-record-store.ts';
-import type { RecordStore } from '../src/records/record-store.ts';
-import { RedisRecordStore } from '../src/records/redis-record-store.ts';
-import { type Stack, startStack } from './harness.ts';
+import {
+  commitsAsynchronously,
+  LocalRecordStore,
+  type RecordStore,
+  type RecordsLogger,
+  RedisRecordStore,
+} from '../src/index.ts';
+import { openRecordsDatabase, persistRecordsJob, type RecordsDatabase } from './fixture.ts';
 
 // The RecordStore contract, on the real Postgres. Every implementation runs
 // it (the Redis store adds its factory to IMPLEMENTATIONS).
@@ -22,16 +24,14 @@ type Fixture = {
 type Options = { flushDelayMs?: number; maxIdleRecords?: number };
 
 const errors: object[] = [];
-const log: Logger = {
-  debug() {},
-  info() {},
+const log: RecordsLogger = {
   warn() {},
   error: (object) => errors.push(object),
 };
 
-let stack: Stack;
+let stack: RecordsDatabase;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await openRecordsDatabase('records');
 });
 afterAll(async () => {
   await stack?.close();
@@ -265,7 +265,7 @@ describe('LocalRecordStore durability (RECORD_WRITE_DURABILITY)', () => {
   it("turns synchronous_commit off for the write's own transaction only", async () => {
     const appId = await stack.createApp();
     // One connection: the statements after the writes run on the session they ran on.
-    const single = await openDatabase({ kind: 'postgres', url: stack.databaseUrl, poolSize: 1 });
+    const single = await openDatabase({ kind: 'postgres', url: stack.url, poolSize: 1 });
     try {
       await writesAndDelete(new LocalRecordStore(single.sql, log, { asyncCommit: true }), appId);
       expect(await single.sql.query('SHOW synchronous_commit')).toEqual([

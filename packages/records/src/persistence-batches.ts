@@ -1,15 +1,11 @@
 import type { JobQueue } from '@hubstream/cluster';
 import type { PrismaClient } from '@hubstream/db';
-import {
-  MAX_RECORDS_PER_BATCH,
-  PERSIST_RECORDS_JOB,
-  persistRecords,
-  type RecordRef,
-  recordKeys,
-} from '@hubstream/worker';
+import { enqueueJob, MAX_RECORDS_PER_BATCH, persistRecordsContract } from '@hubstream/jobs';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../core/types.ts';
-import type { PersistenceLag } from './record-store.ts';
+import { persistRecords } from './persist-records.ts';
+import { recordKeys } from './record-keys.ts';
+import type { RecordRef } from './record-sql.ts';
+import type { PersistenceLag, RecordsLogger } from './record-store.ts';
 
 // Lazy writes of the Redis record store reach Postgres in batches: names
 // written gather for `flushDelayMs`, then go to the job queue as one
@@ -27,7 +23,7 @@ export class PersistenceBatches {
   readonly #redis: Redis;
   readonly #prisma: PrismaClient;
   readonly #jobs: JobQueue;
-  readonly #log: Logger;
+  readonly #log: RecordsLogger;
   readonly #prefix: string;
   readonly #flushDelayMs: number;
   /** Written but not yet handed to the job queue, and since when. */
@@ -44,7 +40,7 @@ export class PersistenceBatches {
     redis: Redis;
     prisma: PrismaClient;
     jobs: JobQueue;
-    logger: Logger;
+    logger: RecordsLogger;
     keyPrefix: string;
     flushDelayMs: number;
   }) {
@@ -123,14 +119,13 @@ export class PersistenceBatches {
           { err: error, records: batch.length },
           'persisting records at shutdown failed; queueing them',
         );
-        await this.#jobs
-          .enqueue(PERSIST_RECORDS_JOB, { records: batch })
-          .catch((queueError) =>
+        await enqueueJob(this.#jobs, persistRecordsContract, { records: batch }).catch(
+          (queueError) =>
             this.#log.error(
               { err: queueError, records: batch.length },
               'records not persisted at shutdown',
             ),
-          );
+        );
       }
     }
   }
@@ -160,7 +155,7 @@ export class PersistenceBatches {
     for (let i = 0; i < refs.length; i += MAX_RECORDS_PER_BATCH) {
       const batch = refs.slice(i, i + MAX_RECORDS_PER_BATCH);
       try {
-        await this.#jobs.enqueue(PERSIST_RECORDS_JOB, { records: batch });
+        await enqueueJob(this.#jobs, persistRecordsContract, { records: batch });
       } catch (error) {
         failed = true;
         this.#log.error(

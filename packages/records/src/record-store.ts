@@ -1,3 +1,9 @@
+/** What the stores log: failures to persist, and lost subscriptions. */
+export type RecordsLogger = {
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+};
+
 /**
  * A record as stored: its version and its data (a JSON object or array).
  * Absent records are null, never version -1. Stored data is never mutated:

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 
-// The Lua scripts that change records in Redis (layout: apps/worker
-// persist-records.job.ts). Each runs atomically, and each change is
+// The Lua scripts that change records in Redis (layout: record-keys.ts). Each runs atomically, and each change is
 // published on the app's change channel inside the script, so every node
 // hears the changes of a record in exactly the order Redis accepted them.
 // A change message is its header, a newline, then its body; a script appends
@@ -10,8 +9,8 @@ import type { Redis } from 'ioredis';
 //
 // A script that starts a record anew in Redis (a create over "absent", a
 // seed or a reload from Postgres) gives it the caller's fresh generation
-// token, `g` (persist-records.job.ts MARK_PERSISTED says why), and a create
-// starts it with nothing persisted.
+// token, `g` (MARK_PERSISTED says why), and a create starts it with nothing
+// persisted.
 
 // KEYS[1] record, KEYS[2] the app's dirty set. ARGV[1] expected version
 // (-1: must not exist), ARGV[2] new version, ARGV[3] data JSON, ARGV[4] the
@@ -82,13 +81,44 @@ end
 return 1
 `;
 
+// KEYS[1] record hash, KEYS[2] the app's dirty set; ARGV[1] a version now
+// in Postgres, ARGV[2] the record's name, ARGV[3] the generation that
+// version belongs to. Raises p to ARGV[1] if the record is still of that
+// generation and holds at least that version; once p reaches the stored
+// version the record is clean. Returns 1 when clean.
+//
+// The mark is sent after the commit, outside the records' locks, so it can
+// land after another node deleted the record and even created it again up
+// to the same version. Raising p then would make the persistence batches
+// skip the new record's writes: the generation check leaves it alone.
+const MARK_PERSISTED = `
+local stored = redis.call('HMGET', KEYS[1], 'v', 'p', 'g')
+if not stored[1] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 1
+end
+local version = tonumber(stored[1])
+local persisted = tonumber(stored[2] or '-1')
+local marked = tonumber(ARGV[1])
+if (stored[3] or '') == ARGV[3] and marked <= version and marked > persisted then
+  persisted = marked
+  redis.call('HSET', KEYS[1], 'p', ARGV[1])
+end
+if persisted >= version then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`;
+
 /** What Redis holds for a record: its version (-1: known absent) and data JSON. */
 export type StoredReply = [number, string | null];
 
 /** {0} missing, {1, generation} stored, {2, version, data} conflict. */
 export type CompareAndSetReply = [0] | [1, string] | [2, number, string | null];
 
-export type RecordCommands = Redis & {
+/** The scripts as commands (also on a pipeline of the connection). */
+export type RecordScripts = {
   hsRecordCas(
     record: string,
     dirty: string,
@@ -121,7 +151,16 @@ export type RecordCommands = Redis & {
     appendData: '0' | '1',
     generation: string,
   ): Promise<number>;
+  hsRecordPersisted(
+    record: string,
+    dirty: string,
+    version: number,
+    name: string,
+    generation: string,
+  ): Promise<number>;
 };
+
+export type RecordCommands = Redis & RecordScripts;
 
 /** The connection, with the record scripts defined on it (once). */
 export function withRecordCommands(redis: Redis): RecordCommands {
@@ -129,6 +168,7 @@ export function withRecordCommands(redis: Redis): RecordCommands {
     redis.defineCommand('hsRecordCas', { numberOfKeys: 2, lua: COMPARE_AND_SET });
     redis.defineCommand('hsRecordSeed', { numberOfKeys: 1, lua: SEED });
     redis.defineCommand('hsRecordReplace', { numberOfKeys: 2, lua: REPLACE });
+    redis.defineCommand('hsRecordPersisted', { numberOfKeys: 2, lua: MARK_PERSISTED });
   }
   return redis as RecordCommands;
 }

@@ -7,24 +7,21 @@ import {
 } from '@hubstream/cluster';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
-import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import {
-  lockRecords,
-  PERSIST_RECORDS_JOB,
-  type PersistRecords,
-  persistRecordsJob,
-  RECORD_TRANSACTION,
-  recordKeys,
-  upsertRecords,
-} from '@hubstream/worker';
+import { PERSIST_RECORDS_JOB, type PersistRecords } from '@hubstream/jobs';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Logger } from '../src/core/types.ts';
-import type { RecordChange, SetResult } from '../src/records/record-store.ts';
 import {
+  lockRecords,
+  RECORD_TRANSACTION,
+  type RecordChange,
+  type RecordsLogger,
   RedisRecordStore,
   type RedisRecordStoreOptions,
-} from '../src/records/redis-record-store.ts';
+  recordKeys,
+  type SetResult,
+  upsertRecords,
+} from '../src/index.ts';
+import { openRecordsDatabase, persistRecordsJob, type RecordsDatabase } from './fixture.ts';
 
 // What only the Redis record store promises (the RecordStore contract runs
 // in records-store.int.test.ts): several nodes share records through Redis,
@@ -34,14 +31,12 @@ import {
 
 const url = loadTestConfig().TEST_REDIS_URL;
 const errors: object[] = [];
-const log: Logger = {
-  debug() {},
-  info() {},
+const log: RecordsLogger = {
   warn() {},
   error: (object) => errors.push(object),
 };
 
-let testDb: TestDatabase;
+let testDb: RecordsDatabase;
 let db: Database;
 let redis: Redis;
 let prefix: string;
@@ -50,9 +45,8 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeEach(async () => {
   errors.length = 0;
-  testDb = await createTestDatabase('rtredis');
-  db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
-  await db.migrate();
+  testDb = await openRecordsDatabase('rtredis');
+  db = testDb.db;
   redis = new Redis(url);
   prefix = `test:${randomBytes(4).toString('hex')}:`;
   appId = await createApp();
@@ -61,18 +55,10 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await redis?.quit();
-  await db?.close();
-  await testDb?.drop();
+  await testDb?.close();
 });
 
-async function createApp(): Promise<string> {
-  const id = randomBytes(6).toString('hex');
-  const account = await db.prisma.account.create({
-    data: { email: `${id}@example.com`, passwordHash: 'x' },
-  });
-  await db.prisma.app.create({ data: { id, accountId: account.id, name: 'test app' } });
-  return id;
-}
+const createApp = () => testDb.createApp();
 
 /** The persist-records job as the worker defines it, on a connection of its own. */
 function persistJob(): JobDefinition {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { type JobQueue, newRedis } from '@hubstream/cluster';
 import type { PrismaClient, SqlSession } from '@hubstream/db';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../core/types.ts';
 import { keyOf, PersistenceBatches } from './persistence-batches.ts';
 import {
   appOfChannel,
@@ -14,6 +13,7 @@ import type {
   PersistenceLag,
   RecordChange,
   RecordStore,
+  RecordsLogger,
   SetOptions,
   SetResult,
   StoredRecord,
@@ -22,11 +22,9 @@ import { type Flight, RecordCache } from './redis-record-cache.ts';
 import { REPLACEMENTS, RedisRecordOperations, type Write } from './redis-record-operations.ts';
 import { withRecordCommands } from './redis-record-scripts.ts';
 
-export type { PersistenceLag } from './record-store.ts';
-
 // Records of every app, shared by every node (ARCHITECTURE.md "State").
 //
-// - Redis holds the hot copy (layout: apps/worker persist-records.job.ts),
+// - Redis holds the hot copy (layout: record-keys.ts),
 //   and only the compare-and-set script (redis-record-scripts.ts) changes a
 //   record's version, so two nodes can never both accept version N.
 // - Every change is announced on the app's change channel by the script
@@ -59,9 +57,9 @@ export type RedisRecordStoreOptions = {
   sql: SqlSession;
   /** The persistence batches run at close. */
   prisma: PrismaClient;
-  /** Where persistence batches go; it must know the worker's `persist-records` job. */
+  /** Where persistence batches go; it must know the `persist-records` job (@hubstream/jobs). */
   jobs: JobQueue;
-  logger: Logger;
+  logger: RecordsLogger;
   /** Prepended to every key and channel (REDIS_KEY_PREFIX; tests use their own). */
   keyPrefix?: string;
   /** How long written records gather before one persistence job is enqueued. */
@@ -88,7 +86,7 @@ export class RedisRecordStore implements RecordStore {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #ownsRedis: boolean;
-  readonly #log: Logger;
+  readonly #log: RecordsLogger;
   readonly #prefix: string;
   readonly #origin = randomUUID();
   readonly #cache: RecordCache;

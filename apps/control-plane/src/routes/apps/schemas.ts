@@ -19,12 +19,8 @@ export const CreateAppBody = Type.Object(
   {
     name: AppName,
     template: Type.Optional(TemplateName),
-    organisationId: Type.Optional(
-      Type.String({
-        pattern: Uuid.pattern,
-        description: 'The organisation that owns the app; left out, your own (GET /v1/orgs).',
-      }),
-    ),
+    /** The organisation that owns the app; left out, the caller's own (GET /v1/orgs). */
+    organisationId: Type.Optional(Uuid),
   },
   { additionalProperties: false },
 );

@@ -60,6 +60,8 @@ export type Account = { id: string; email: string; emailVerified: boolean; creat
 export type App = {
   id: string;
   name: string;
+  /** The organisation that owns the app (GET /v1/orgs lists the caller's, with its role). */
+  organisationId: string;
   url: string;
   activePermissionVersion: number | null;
   /** The starter template the active permissions came from, if any. */

@@ -1,5 +1,6 @@
 import { yaml } from '@codemirror/lang-yaml';
 import { type Diagnostic, linter, lintGutter } from '@codemirror/lint';
+import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { check } from '@hubstream/valve';
 import { basicSetup } from 'codemirror';
@@ -24,11 +25,14 @@ export function ValveEditor({
   onChange,
   labelId,
   describedBy,
+  readOnly = false,
 }: {
   value: string;
   onChange(value: string): void;
   labelId: string;
   describedBy?: string;
+  /** Shown, selectable and copyable, but not editable (a role that may not change rules). */
+  readOnly?: boolean;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
@@ -47,11 +51,13 @@ export function ValveEditor({
         lintGutter(),
         valveLinter,
         EditorView.lineWrapping,
+        EditorState.readOnly.of(readOnly),
         EditorView.contentAttributes.of({
           // Focusable in the accessibility tree's terms too (it is already,
           // being editable), so its scrolling box counts as reachable.
           tabindex: '0',
           'aria-labelledby': labelId,
+          ...(readOnly ? { 'aria-readonly': 'true' } : {}),
           ...(describedBy ? { 'aria-describedby': describedBy } : {}),
         }),
         EditorView.updateListener.of((update) => {

@@ -15,6 +15,7 @@ import {
 } from '../components/ui.tsx';
 import { ValveEditor } from '../components/valve-editor.tsx';
 import { diffLines } from '../lib/diff.ts';
+import { useAppPermissions } from '../orgs.tsx';
 import { Simulator } from './simulator.tsx';
 
 export const STARTER_RULES = `# Valve permissions: every section needs a "*" pattern.
@@ -57,6 +58,9 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
     [appId],
   );
   const [text, setText] = useState<string | null>(null);
+  const may = useAppPermissions(appId);
+  const canWrite = may.can('rules:write');
+  const readOnlyId = useId();
   const { busy: saving, error: saveError, run: runSave } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const labelId = useId();
@@ -67,7 +71,7 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
   }, [activeData, text]);
   const report = useMemo(() => (text === null ? null : check(text)), [text]);
 
-  if (active.status === 'loading' || text === null)
+  if (active.status === 'loading' || text === null || !may.known)
     return active.status === 'error' ? (
       <ErrorMessage error={active.error} onRetry={active.reload} />
     ) : (
@@ -98,7 +102,20 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
             : 'No permissions yet: every action is denied until you save some. Here is a start.'}{' '}
           Errors are underlined as you type.
         </p>
-        <ValveEditor value={text} onChange={setText} labelId={labelId} describedBy={errorsId} />
+        {canWrite ? null : (
+          <p className="alert alert-info" id={readOnlyId}>
+            Read-only: {may.explain('rules:write')} You can still try the rules in the simulator
+            below.
+          </p>
+        )}
+        <ValveEditor
+          key={canWrite ? 'editable' : 'read-only'}
+          value={text}
+          onChange={setText}
+          labelId={labelId}
+          describedBy={canWrite ? errorsId : `${readOnlyId} ${errorsId}`}
+          readOnly={!canWrite}
+        />
         <div id={errorsId} aria-live="polite">
           {report && !report.ok ? (
             <ul className="problems" aria-label="Problems in the rules">
@@ -120,7 +137,13 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
         <ErrorMessage error={saveError} />
         {saved ? <Notice>{saved}</Notice> : null}
         <div className="actions">
-          <Button variant="primary" busy={saving} disabled={!report?.ok || !dirty} onClick={save}>
+          <Button
+            variant="primary"
+            busy={saving}
+            disabled={!canWrite || !report?.ok || !dirty}
+            aria-describedby={canWrite ? undefined : readOnlyId}
+            onClick={save}
+          >
             Save and activate
           </Button>
           {activeData && dirty ? (
@@ -131,6 +154,8 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
       <Simulator rules={text} />
       <Versions
         appId={appId}
+        canWrite={canWrite}
+        why={may.explain('rules:write')}
         versions={versions.status === 'ok' ? versions.data : null}
         loading={versions.status === 'loading'}
         error={versions.status === 'error' ? versions.error : null}
@@ -148,6 +173,8 @@ export function PermissionsTab({ appId, onSaved }: { appId: string; onSaved(): v
 
 function Versions({
   appId,
+  canWrite,
+  why,
   versions,
   loading,
   error,
@@ -155,6 +182,8 @@ function Versions({
   onRolledBack,
 }: {
   appId: string;
+  canWrite: boolean;
+  why: string;
   versions: VersionSummary[] | null;
   loading: boolean;
   error: unknown;
@@ -223,6 +252,8 @@ function Versions({
                       {v.active ? null : (
                         <Button
                           aria-label={`Roll back to version ${v.version}`}
+                          disabled={!canWrite}
+                          title={canWrite ? undefined : why}
                           onClick={() => {
                             setRollbackError(null);
                             setRollback(v.version);

@@ -2,9 +2,6 @@ import type { PrismaClient } from '@hubstream/db';
 import { jobHandler, PURGE_APP_JOB, purgeAppContract } from '@hubstream/jobs';
 import type { Redis } from 'ioredis';
 
-// Until persist-records.job.ts takes it from @hubstream/jobs (packages/records).
-export { AppIdSchema } from '@hubstream/jobs';
-
 export type PurgeLogger = {
   info(object: object, message: string): void;
   warn(object: object, message: string): void;

@@ -27,7 +27,7 @@ import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
 import { registerGateway } from './gateway/websocket.ts';
 import { HttpApiMetrics } from './http-api/metrics.ts';
-import { registerHttpApi } from './http-api/routes.ts';
+import { registerHttpApi, type TokenSession } from './http-api/routes.ts';
 import { defaultLimits } from './limits/app-limits.ts';
 import { registerRealtimeMetrics } from './metrics.ts';
 import { AppRegistry } from './runtime/app-registry.ts';
@@ -107,11 +107,15 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   const choice: ClusterChoice = options.redis
     ? { kind: 'redis', ...options.redis }
     : { kind: 'local' };
-  const cluster = openClusterServices(choice, {
+  const cluster = openClusterServices<TokenSession>(choice, {
     bus: options.bus,
     logger: log,
     heartbeatIntervalMs: options.config.NODE_HEARTBEAT_INTERVAL_MS,
     deadAfterMs: options.config.NODE_DEAD_AFTER_MS,
+    httpTokens: {
+      ttlMs: options.config.HTTP_API_TOKEN_TTL_MS,
+      maxTokens: options.config.HTTP_API_MAX_TOKENS,
+    },
   });
   const { presence, rpcProviders, listeners, rateLimiter, connectionCounts, lifecycle } = cluster;
   const node: NodeServices = {
@@ -166,7 +170,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     registry,
     prisma: options.db.prisma,
     config: options.config,
-    redis: options.redis,
+    tokens: cluster.httpTokens,
     metrics: httpApiMetrics,
   });
   app.addHook('preClose', async () => {

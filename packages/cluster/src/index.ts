@@ -77,3 +77,6 @@ export {
   type ClusterServicesOptions,
   openClusterServices,
 } from './services.ts';
+export { LocalTokenStore } from './tokens/local.ts';
+export { RedisTokenStore } from './tokens/redis.ts';
+export { isOwnToken, TOKEN_PREFIX, type TokenStore } from './tokens/token-store.ts';

@@ -19,6 +19,9 @@ import { RedisRateLimiter } from './rate-limits/redis.ts';
 import { LocalRpcProviderRegistry } from './rpc/local.ts';
 import { RedisRpcProviderRegistry } from './rpc/redis.ts';
 import type { RpcProviderRegistry } from './rpc/rpc-registry.ts';
+import { LocalTokenStore } from './tokens/local.ts';
+import { RedisTokenStore } from './tokens/redis.ts';
+import type { TokenStore } from './tokens/token-store.ts';
 
 /**
  * Where a node's cross-node state lives, decided once per process: in this
@@ -40,10 +43,15 @@ export type ClusterServicesOptions = {
   heartbeatIntervalMs: number;
   /** A node whose last beat is older than this is dead. */
   deadAfterMs: number;
+  /** The HTTP API's tokens: how long each lives, and how many one process keeps when alone. */
+  httpTokens: { ttlMs: number; maxTokens: number };
 };
 
-/** Every cross-node service of one realtime node, of one kind (local or Redis). */
-export type ClusterServices = {
+/**
+ * Every cross-node service of one realtime node, of one kind (local or
+ * Redis). `S`: what an HTTP API token stands for (JSON).
+ */
+export type ClusterServices<S = unknown> = {
   readonly kind: ClusterChoice['kind'];
   /** Who is online in each app. */
   presence: PresenceRegistry;
@@ -55,6 +63,8 @@ export type ClusterServices = {
   rateLimiter: RateLimiter;
   /** Per-app open connections (a count per node, so a dead node's share can go). */
   connectionCounts: ConnectionCounter;
+  /** The HTTP API's tokens, valid on every node. */
+  httpTokens: TokenStore<S>;
   /**
    * Clustered: the node's life in the node registry (`start` once the node
    * listens; `close` stops it gracefully). Alone: none, nobody else to tell.
@@ -69,10 +79,10 @@ export type ClusterServices = {
 };
 
 /** The cross-node services of one node: in Redis when clustered, in-process when alone. */
-export function openClusterServices(
+export function openClusterServices<S = unknown>(
   choice: ClusterChoice,
   options: ClusterServicesOptions,
-): ClusterServices {
+): ClusterServices<S> {
   switch (choice.kind) {
     case 'local':
       return localServices(options);
@@ -85,7 +95,7 @@ export function openClusterServices(
   }
 }
 
-function localServices({ bus }: ClusterServicesOptions): ClusterServices {
+function localServices<S>({ bus, httpTokens }: ClusterServicesOptions): ClusterServices<S> {
   const services = {
     kind: 'local' as const,
     presence: new LocalPresenceRegistry(),
@@ -93,15 +103,16 @@ function localServices({ bus }: ClusterServicesOptions): ClusterServices {
     listeners: new LocalListenerRegistry({ nodeId: bus.nodeId }),
     rateLimiter: new LocalRateLimiter(),
     connectionCounts: new LocalConnectionCounter(),
+    httpTokens: new LocalTokenStore<S>(httpTokens),
     lifecycle: undefined,
   };
   return { ...services, close: () => closeAll(services) };
 }
 
-function redisServices(
+function redisServices<S>(
   choice: Extract<ClusterChoice, { kind: 'redis' }>,
   options: ClusterServicesOptions,
-): ClusterServices {
+): ClusterServices<S> {
   const { bus, logger } = options;
   const shared = { redis: choice.connection, nodeId: bus.nodeId, keyPrefix: choice.keyPrefix };
   const presence = new RedisPresenceRegistry(shared);
@@ -156,6 +167,11 @@ function redisServices(
     listeners,
     rateLimiter,
     connectionCounts,
+    httpTokens: new RedisTokenStore<S>({
+      redis: choice.connection,
+      keyPrefix: choice.keyPrefix,
+      ttlMs: options.httpTokens.ttlMs,
+    }),
     lifecycle,
   };
   return {
@@ -171,7 +187,12 @@ function redisServices(
 }
 
 /** In the order the node always closed them. */
-async function closeAll(services: Omit<ClusterServices, 'kind' | 'lifecycle' | 'close'>) {
+async function closeAll(
+  services: Pick<
+    ClusterServices,
+    'presence' | 'rpcProviders' | 'listeners' | 'connectionCounts' | 'rateLimiter'
+  >,
+) {
   await services.presence.close();
   await services.rpcProviders.close();
   await services.listeners.close();

@@ -13,6 +13,7 @@ import {
   RedisPresenceRegistry,
   RedisRateLimiter,
   RedisRpcProviderRegistry,
+  RedisTokenStore,
 } from '../src/index.ts';
 
 // openClusterServices with the Redis choice: every registry in the shared
@@ -37,7 +38,13 @@ function node(nodeId: string, keyPrefix: string) {
   const bus = new LocalBus({ nodeId });
   const services = openClusterServices(
     { kind: 'redis', connection: connect(), keyPrefix },
-    { bus, logger: silent, heartbeatIntervalMs: 100, deadAfterMs: 1000 },
+    {
+      bus,
+      logger: silent,
+      heartbeatIntervalMs: 100,
+      deadAfterMs: 1000,
+      httpTokens: { ttlMs: 60_000, maxTokens: 100 },
+    },
   );
   opened.push(services);
   return { bus, services };
@@ -55,7 +62,17 @@ describe('openClusterServices (redis)', () => {
     expect(services.listeners).toBeInstanceOf(RedisListenerRegistry);
     expect(services.rateLimiter).toBeInstanceOf(RedisRateLimiter);
     expect(services.connectionCounts).toBeInstanceOf(RedisConnectionCounter);
+    expect(services.httpTokens).toBeInstanceOf(RedisTokenStore);
     expect(services.lifecycle).toBeDefined();
+  });
+
+  it('shares the HTTP API’s tokens between nodes', async () => {
+    const keyPrefix = `test:${randomBytes(4).toString('hex')}:`;
+    const a = node('node-a', keyPrefix);
+    const b = node('node-b', keyPrefix);
+    const token = await a.services.httpTokens.issue('app', { user: 'ann' });
+    expect(await b.services.httpTokens.find('app', token)).toEqual({ user: 'ann' });
+    expect(await b.services.httpTokens.find('other', token)).toBeNull();
   });
 
   it('takes a dead node’s share out of every registry and announces it', async () => {

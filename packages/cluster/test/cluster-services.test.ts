@@ -6,6 +6,7 @@ import {
   LocalPresenceRegistry,
   LocalRateLimiter,
   LocalRpcProviderRegistry,
+  LocalTokenStore,
   openClusterServices,
 } from '../src/index.ts';
 
@@ -17,6 +18,7 @@ const options = (nodeId: string) => ({
   logger: { warn: () => {}, error: () => {} },
   heartbeatIntervalMs: 1000,
   deadAfterMs: 5000,
+  httpTokens: { ttlMs: 60_000, maxTokens: 100 },
 });
 
 describe('openClusterServices (local)', () => {
@@ -28,6 +30,7 @@ describe('openClusterServices (local)', () => {
     expect(services.listeners).toBeInstanceOf(LocalListenerRegistry);
     expect(services.rateLimiter).toBeInstanceOf(LocalRateLimiter);
     expect(services.connectionCounts).toBeInstanceOf(LocalConnectionCounter);
+    expect(services.httpTokens).toBeInstanceOf(LocalTokenStore);
     expect(services.lifecycle).toBeUndefined();
     await services.close();
   });

@@ -1,20 +1,19 @@
 import { setMaxListeners } from 'node:events';
+import { isOwnToken, type TokenStore } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { PrismaClient } from '@hubstream/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
-import type { AppRegistry } from '../runtime/app-registry.ts';
-import type { AppRuntime } from '../runtime/app-runtime.ts';
 import type { ConnectionInfo } from '../core/client-socket.ts';
 import type { User } from '../core/types.ts';
 import { unknownAppReason } from '../gateway/unknown-app.ts';
 import { addressKey, give, take } from '../limits/unauthenticated.ts';
+import type { AppRegistry } from '../runtime/app-registry.ts';
+import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { ApiKeys } from './api-keys.ts';
 import { type Command, parseCommand } from './commands.ts';
 import { HttpClient } from './http-client.ts';
 import { type HttpApiMetrics, type RequestOutcome, refusalOf } from './metrics.ts';
 import { type CommandResult, overall, shuttingDown, timedOut } from './results.ts';
-import { isOwnToken, MemoryTokenStore, RedisTokenStore, type TokenStore } from './tokens.ts';
 
 // deepstream's HTTP API on every realtime node, beside the WebSocket
 // endpoint (same port, same TLS):
@@ -32,17 +31,21 @@ export type HttpApiOptions = {
     Config,
     | 'HTTP_API_MAX_COMMANDS'
     | 'HTTP_API_REQUEST_TIMEOUT_MS'
-    | 'HTTP_API_TOKEN_TTL_MS'
-    | 'HTTP_API_MAX_TOKENS'
     | 'HTTP_API_MAX_REQUESTS_PER_ADDRESS'
     | 'HTTP_API_KEY_CACHE_MS'
     | 'MAX_MESSAGE_BYTES'
   >;
-  /** The cluster's Redis: tokens are shared by every node. Unset: kept on this node. */
-  redis?: { connection: Redis; keyPrefix: string } | undefined;
+  /**
+   * Tokens from POST /:appId/api/auth, which a later request sends instead
+   * of logging in again: the cluster's (@hubstream/cluster), valid on every node.
+   */
+  tokens: TokenStore<TokenSession>;
   /** Where requests and commands are counted (the node's /metrics). */
   metrics: HttpApiMetrics;
 };
+
+/** What an HTTP API token stands for: the user its login produced. */
+export type TokenSession = { user: User };
 
 type Failure = { status: number; message: string };
 type Outcome<T> = { ok: true; value: T } | ({ ok: false } & Failure);
@@ -77,17 +80,7 @@ export async function registerHttpApi(
   app: FastifyInstance,
   options: HttpApiOptions,
 ): Promise<void> {
-  const { registry, config, metrics } = options;
-  const tokens: TokenStore = options.redis
-    ? new RedisTokenStore({
-        redis: options.redis.connection,
-        keyPrefix: options.redis.keyPrefix,
-        ttlMs: config.HTTP_API_TOKEN_TTL_MS,
-      })
-    : new MemoryTokenStore({
-        ttlMs: config.HTTP_API_TOKEN_TTL_MS,
-        maxTokens: config.HTTP_API_MAX_TOKENS,
-      });
+  const { registry, config, metrics, tokens } = options;
   const keys = new ApiKeys(options.prisma, config.HTTP_API_KEY_CACHE_MS);
   /** Requests being worked on, per client address (no entry: none). */
   const inProgress = new Map<string, number>();

@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { User } from '../src/core/types.ts';
-import { MemoryTokenStore } from '../src/http-api/tokens.ts';
+import { LocalTokenStore } from '../src/index.ts';
+import { tokenStoreContract } from './token-store-contract.ts';
 
 // The token table of a node without Redis (pnpm start): tokens expire, stay
 // with their app, and the table never holds more than its bound.
 
+type User = { id: string; isAuthenticated: boolean; strategy: string; data: object };
 const user = (id: string): User => ({ id, isAuthenticated: true, strategy: 'email', data: {} });
 
-describe('MemoryTokenStore', () => {
+tokenStoreContract('local', () => new LocalTokenStore({ ttlMs: 60_000, maxTokens: 100 }));
+
+describe('LocalTokenStore', () => {
   it('finds a token of its app until it expires', async () => {
     let now = 1_000;
-    const store = new MemoryTokenStore({ ttlMs: 100, maxTokens: 10, now: () => now });
+    const store = new LocalTokenStore<{ user: User }>({
+      ttlMs: 100,
+      maxTokens: 10,
+      now: () => now,
+    });
     const token = await store.issue('app1', { user: user('alice') });
     expect(token).toMatch(/^hst_[A-Za-z0-9_-]{43}$/);
     expect((await store.find('app1', token))?.user.id).toBe('alice');
@@ -24,7 +31,11 @@ describe('MemoryTokenStore', () => {
 
   it('holds at most maxTokens, dropping the oldest first', async () => {
     let now = 0;
-    const store = new MemoryTokenStore({ ttlMs: 1_000_000, maxTokens: 3, now: () => now });
+    const store = new LocalTokenStore<{ user: User }>({
+      ttlMs: 1_000_000,
+      maxTokens: 3,
+      now: () => now,
+    });
     const tokens: string[] = [];
     for (let i = 0; i < 5; i++) {
       now += 1;
@@ -38,7 +49,11 @@ describe('MemoryTokenStore', () => {
 
   it('drops expired tokens when issuing, whatever the bound', async () => {
     let now = 0;
-    const store = new MemoryTokenStore({ ttlMs: 10, maxTokens: 100, now: () => now });
+    const store = new LocalTokenStore<{ user: User }>({
+      ttlMs: 10,
+      maxTokens: 100,
+      now: () => now,
+    });
     for (let i = 0; i < 50; i++) await store.issue('app', { user: user('x') });
     now = 20;
     await store.issue('app', { user: user('y') });

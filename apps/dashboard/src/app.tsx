@@ -13,6 +13,8 @@ import { AccountSettingsPage, SettingsRedirect } from './pages/account-settings.
 import { AppPage } from './pages/app-page.tsx';
 import { AppsPage } from './pages/apps-page.tsx';
 import { GuidePage, isGuidePath } from './pages/guides-page.tsx';
+import { InvitationPage } from './pages/invitation-page.tsx';
+import { TeamPage } from './pages/team-page.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 
@@ -28,7 +30,11 @@ function Routes() {
   useEffect(() => {
     if (session.status === 'loading' || session.status === 'error') return;
     const isPublicOnly = PUBLIC_ONLY.includes(path);
-    const isOpen = path === '/verify-email' || path === '/reset-password' || isGuidePath(path);
+    const isOpen =
+      path === '/verify-email' ||
+      path === '/reset-password' ||
+      path === '/invitation' ||
+      isGuidePath(path);
     if (!signedIn && !isPublicOnly && !isOpen) navigate('/login', { replace: true });
     else if (signedIn && (isPublicOnly || path === '/')) navigate('/apps', { replace: true });
   }, [session.status, signedIn, path]);
@@ -38,6 +44,8 @@ function Routes() {
   if (path === '/verify-email') return <VerifyEmailPage token={query.get('token')} />;
   if (path === '/reset-password') return <ResetPasswordPage token={query.get('token')} />;
   if (session.status === 'loading') return <Loading />;
+  // Signed in or not: the page logs in or signs up the address invited.
+  if (path === '/invitation') return <InvitationPage token={query.get('token')} />;
   if (session.status === 'error')
     return (
       <main className="auth-card">
@@ -51,6 +59,7 @@ function Routes() {
   }
   if (path === '/apps') return <AppsPage />;
   if (path === '/account') return <AccountSettingsPage />;
+  if (path === '/team') return <TeamPage />;
   if (path === '/settings') return <SettingsRedirect />;
   const appMatch = match('/apps/:id', path) ?? match('/apps/:id/:tab', path);
   if (appMatch?.id) return <AppPage appId={appMatch.id} tab={appMatch.tab ?? 'overview'} />;
@@ -70,7 +79,7 @@ function Shell() {
   const { path } = useLocation();
   // Signed-in pages sit beside the sidebar; the guides bring their own
   // contents list, and the sign-in pages are one centred card.
-  const withSidebar = session.status === 'in' && !isGuidePath(path);
+  const withSidebar = session.status === 'in' && !isGuidePath(path) && path !== '/invitation';
   return (
     <>
       <TopBar />

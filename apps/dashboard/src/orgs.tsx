@@ -1,5 +1,6 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { api } from './api.ts';
+import { useSession } from './session.tsx';
 
 // The account's organisations, the one the dashboard is showing (chosen in
 // the sidebar's switcher, remembered in this browser), and the role table
@@ -32,6 +33,8 @@ type State = {
   table: RoleTable | null;
   currentId: string | null;
   error: unknown;
+  /** Whose organisations these are: another account signing in loads its own. */
+  accountId: string | null;
 };
 
 const STORAGE_KEY = 'hubstream.organisation';
@@ -49,6 +52,7 @@ let state: State = {
   table: null,
   currentId: null,
   error: null,
+  accountId: null,
 };
 const listeners = new Set<() => void>();
 const set = (next: Partial<State>) => {
@@ -57,8 +61,8 @@ const set = (next: Partial<State>) => {
 };
 
 /** (Re)loads the organisations and, the first time, the role table. */
-export async function refreshOrganisations() {
-  if (state.status === 'idle') set({ status: 'loading' });
+export async function refreshOrganisations(accountId: string | null = state.accountId) {
+  if (state.status === 'idle') set({ status: 'loading', accountId });
   try {
     const [{ organisations }, table] = await Promise.all([
       api<{ organisations: Organisation[] }>('GET', '/orgs'),
@@ -84,7 +88,7 @@ export function selectOrganisation(id: string) {
 
 /** Forgets everything (on log-out). */
 export function clearOrganisations() {
-  set({ status: 'idle', organisations: [], currentId: null, error: null });
+  set({ status: 'idle', organisations: [], currentId: null, error: null, accountId: null });
 }
 
 function subscribe(listener: () => void) {
@@ -94,9 +98,13 @@ function subscribe(listener: () => void) {
 
 export function useOrganisations() {
   const snapshot = useSyncExternalStore(subscribe, () => state);
+  const session = useSession();
+  const accountId = session.status === 'in' ? session.account.id : null;
   useEffect(() => {
-    if (state.status === 'idle') void refreshOrganisations();
-  }, []);
+    if (accountId === null) return;
+    if (state.accountId !== accountId) clearOrganisations();
+    if (state.status === 'idle') void refreshOrganisations(accountId);
+  }, [accountId]);
   const current = snapshot.organisations.find((o) => o.id === snapshot.currentId) ?? null;
   return { ...snapshot, current };
 }

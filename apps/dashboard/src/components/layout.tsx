@@ -1,7 +1,9 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { type App, api } from '../api.ts';
+import { useOrganisations } from '../orgs.tsx';
 import { Link, match, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { OrgSwitcher } from './org-switcher.tsx';
 import { Button, useAsync } from './ui.tsx';
 
 // The frame around every signed-in page: the top bar (logo, the account's
@@ -154,6 +156,9 @@ function AccountMenu({ email }: { email: string }) {
             <Link to="/apps">Your apps</Link>
           </li>
           <li>
+            <Link to="/team">Team</Link>
+          </li>
+          <li>
             <Link to="/account">Account settings</Link>
           </li>
           <li>
@@ -194,10 +199,15 @@ export function Sidebar() {
   const open = match('/apps/:id', path) ?? match('/apps/:id/:section', path);
   const appId = open?.id ?? null;
   const section = open?.section ?? 'overview';
-  const list = apps.status === 'ok' ? apps.data : [];
+  const { current: organisation } = useOrganisations();
+  // The chosen organisation's apps, and the app open now wherever it lives.
+  const list = (apps.status === 'ok' ? apps.data : []).filter(
+    (app) => !organisation || app.organisationId === organisation.id || app.id === appId,
+  );
   const current = list.find((app) => app.id === appId);
   return (
     <div className={appId ? 'sidebar' : 'sidebar no-app'}>
+      <OrgSwitcher />
       <nav aria-label="Your apps" className="sidebar-apps">
         <Link
           to="/apps"

@@ -65,27 +65,31 @@ export type RealtimeOptions = {
 };
 
 /**
- * Where the node's records live: the hot copy in Redis behind a
+ * Where the node's records live, by the node's one choice: the hot copy in
+ * Redis behind a
  * compare-and-set when clustered (persistence batches go to `jobs`, which
  * must define the worker's persist-records job), in memory when alone.
  */
-function recordStore(options: RealtimeOptions, log: Logger): RecordStore {
-  const { redis } = options;
+function recordStore(choice: ClusterChoice, options: RealtimeOptions, log: Logger): RecordStore {
   const asyncCommit = commitsAsynchronously(
     options.config.RECORD_WRITE_DURABILITY,
     options.db.kind,
   );
-  if (!redis) return new LocalRecordStore(options.db.sql, log, { asyncCommit });
-  return new RedisRecordStore({
-    asyncCommit,
-    redis: redis.connection,
-    keyPrefix: redis.keyPrefix,
-    sql: options.db.sql,
-    prisma: options.db.prisma,
-    jobs: options.jobs,
-    logger: log,
-    nodeId: options.bus.nodeId,
-  });
+  switch (choice.kind) {
+    case 'local':
+      return new LocalRecordStore(options.db.sql, log, { asyncCommit });
+    case 'redis':
+      return new RedisRecordStore({
+        asyncCommit,
+        redis: choice.connection,
+        keyPrefix: choice.keyPrefix,
+        sql: options.db.sql,
+        prisma: options.db.prisma,
+        jobs: options.jobs,
+        logger: log,
+        nodeId: options.bus.nodeId,
+      });
+  }
 }
 
 /** A realtime node's server, not yet listening. */
@@ -102,11 +106,11 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     schemaController: lazySchemaController(),
   });
   const settings = nodeSettings(options.config);
-  const records = recordStore(options, log);
-  // Local or Redis, decided here once for every cross-node service.
+  // Local or Redis, decided here once: the records and every cross-node service follow it.
   const choice: ClusterChoice = options.redis
     ? { kind: 'redis', ...options.redis }
     : { kind: 'local' };
+  const records = recordStore(choice, options, log);
   const cluster = openClusterServices<TokenSession>(choice, {
     bus: options.bus,
     logger: log,

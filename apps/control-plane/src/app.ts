@@ -18,8 +18,9 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerFactory,
 } from 'fastify';
-import type { ControlPlaneContext } from './context.ts';
+import type { ControlPlaneContext, RouteContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { AppChanges } from './lib/app-changes.ts';
 import { completeDocument, DOCS_PAGE, documentSchema, realtimeHttpUrl } from './lib/api-docs.ts';
 import { registerAppScope } from './plugins/app-scope.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
@@ -30,7 +31,6 @@ import { appUserRoutes } from './routes/app-users/routes.ts';
 import { appItemRoutes, appRoutes } from './routes/apps/routes.ts';
 import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
-import { consoleRoutes } from './routes/console/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
 import { localCaRoutes, registerClientBundle } from './routes/local-setup/routes.ts';
@@ -142,13 +142,17 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
   const { jobs } = context;
   if (jobs instanceof BullMqJobQueue) registerQueueDepth(metrics, () => jobs.counts());
   registerMetricsRoute(app, { registry: metrics, token: context.config.METRICS_TOKEN });
+  const appChanges = new AppChanges(context.db.prisma, context.bus, context.logger);
+  appChanges.start();
+  app.addHook('onClose', () => appChanges.close());
+  const routes: RouteContext = { ...context, appChanges };
   await app.register(
     async (v1) => {
-      await v1.register(accountRoutes, context);
-      await v1.register(appRoutes, context);
+      await v1.register(accountRoutes, routes);
+      await v1.register(appRoutes, routes);
       // Everything under /v1/apps/:id: the caller and the app resolved once,
       // each route's declared access checked (plugins/app-scope.ts).
-      await registerAppScope(v1, context, [
+      await registerAppScope(v1, routes, [
         appItemRoutes,
         keyRoutes,
         authSettingsRoutes,
@@ -159,9 +163,8 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
         usageRoutes,
         recordRoutes,
         webhookTestRoutes,
-        consoleRoutes,
       ]);
-      await v1.register(localCaRoutes, context);
+      await v1.register(localCaRoutes, routes);
     },
     { prefix: '/v1' },
   );

@@ -2,6 +2,7 @@ import type { ClusterBus, JobQueue } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import type { Logger } from '@hubstream/service';
+import type { AppChanges } from './lib/app-changes.ts';
 import type { RealtimeDataTransport } from './routes/records/realtime-data.ts';
 
 /** What every route needs, handed to the route plugins by buildApp. */
@@ -17,6 +18,12 @@ export type ControlPlaneContext = {
    * standalone process hands its own realtime node's, in-process.
    */
   realtimeData?: RealtimeDataTransport;
+};
+
+/** What buildApp hands the route plugins: the context and what it builds from it. */
+export type RouteContext = ControlPlaneContext & {
+  /** The one way to change an app and announce it (lib/app-changes.ts). */
+  appChanges: AppChanges;
 };
 
 export const SESSION_COOKIE = 'hs_session';

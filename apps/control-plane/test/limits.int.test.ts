@@ -108,8 +108,17 @@ describe('app limits', () => {
       { changes: { maxConnections: 3, connectionMessagesPerSecond: 7 } },
       { changes: { maxConnections: null, maxCrossReferencesPerSecond: 1_000_000 } },
     ]);
-    const announced = h.announced.filter((m) => m.appId === id);
-    expect(announced.map((m) => m.payload)).toEqual([{ what: 'limits' }, { what: 'limits' }]);
+    // Each announcement carries the app's config version after its change.
+    const announced = h.announced.filter((m) => m.appId === id).map((m) => m.payload);
+    expect(announced.map((p) => p.what)).toEqual(['limits', 'limits']);
+    const { configVersion } = await h.db.prisma.app.findUniqueOrThrow({
+      where: { id },
+      select: { configVersion: true },
+    });
+    expect(announced.map((p) => p.version)).toEqual([
+      String(configVersion - 1n),
+      String(configVersion),
+    ]);
   });
 
   it('sets and resets the per-connection caps like the other limits', async () => {

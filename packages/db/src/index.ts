@@ -12,6 +12,7 @@ export type {
   ApiKey,
   App,
   AppAuthSettings,
+  AppChange,
   AppLimits,
   AppUser,
   AuditEvent,
@@ -34,5 +35,11 @@ export {
   type MigrationReport,
   readMigrations,
 } from './migrations.ts';
+export {
+  type AppChangeKind,
+  type PendingAppChange,
+  publishAppChanges,
+  recordAppChange,
+} from './repositories/app-changes.ts';
 export { pgliteSession, pgSession, type SqlSession } from './sql.ts';
 export { waitForSchema } from './wait-for-schema.ts';

@@ -1,6 +1,6 @@
 import type { App } from '@hubstream/db';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { ControlPlaneContext } from '../context.ts';
+import type { RouteContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { type AppAccess, authorizeApp, isAppAccess } from './app-access.ts';
 import { type Principal, requirePrincipal } from './auth.ts';
@@ -32,8 +32,8 @@ export const APP_SCOPE_PREFIX = '/v1/apps/:id';
  */
 export async function registerAppScope(
   parent: FastifyInstance,
-  context: ControlPlaneContext,
-  routes: readonly FastifyPluginAsync<ControlPlaneContext>[],
+  context: RouteContext,
+  routes: readonly FastifyPluginAsync<RouteContext>[],
 ): Promise<void> {
   const { prisma } = context.db;
   await parent.register(async (scope) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
-import { type ControlPlaneContext, SESSION_COOKIE, SESSION_TTL_MS } from '../../context.ts';
+import { type RouteContext, SESSION_COOKIE, SESSION_TTL_MS } from '../../context.ts';
 import { errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { passwordResetRoutes } from './password-reset.ts';
@@ -18,10 +18,7 @@ import {
 import { accountSettingsRoutes, pendingEmailOf } from './settings.ts';
 import { sendVerificationEmail, verificationRoutes } from './verification.ts';
 
-export const accountRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
-  app,
-  context,
-) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
   const { prisma } = context.db;
   await app.register(verificationRoutes, context);
   await app.register(passwordResetRoutes, context);

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { PrismaClient } from '@hubstream/db';
 import Type from 'typebox';
-import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
+import { type RouteContext, SESSION_COOKIE } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../../lib/audit.ts';
 import { errors } from '../../lib/schemas.ts';
 import { emailKey, hashPassword, verifyPassword } from '../../lib/secrets.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
+import { deleteAccount } from './account-deletion.ts';
 import { emailChangeEmail, emailChangeNotice, SEND_EMAIL_JOB } from './account-mail.ts';
 import { issueAccountToken } from './account-tokens.ts';
 import { accountRateLimit } from './rate-limit.ts';
@@ -55,7 +56,7 @@ export async function pendingEmailOf(prisma: PrismaClient, accountId: string, no
   return row?.email ?? undefined;
 }
 
-export const accountSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
+export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app,
   context,
 ) => {
@@ -288,49 +289,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContex
         );
       }
       await confirmPassword(prisma, developer.accountId, request.body.password);
-      const apps = await prisma.$transaction(async (tx) => {
-        const apps = await tx.app.findMany({
-          where: { accountId: developer.accountId },
-          select: { id: true, name: true },
-        });
-        for (const found of apps) {
-          await audit(tx, {
-            appId: null,
-            principal: developer,
-            action: 'app.deleted',
-            target: found.id,
-            details: { name: found.name, reason: 'account deleted' },
-          });
-        }
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'account.deleted',
-          target: developer.accountId,
-          details: { apps: apps.length },
-        });
-        // The apps' users, keys, rules and records go with them (foreign
-        // key cascades); the account's sessions and mailed links with it.
-        await tx.app.deleteMany({ where: { accountId: developer.accountId } });
-        await tx.account.delete({ where: { id: developer.accountId } });
-        return apps;
-      });
-      // Committed: the realtime nodes drop the apps and their clients, and
-      // the worker purges what they left in Redis. A failure here leaves
-      // the deletion standing, so it is logged, not answered.
-      for (const found of apps) {
-        await context.bus
-          .publish(found.id, 'app.changed', { what: 'deleted' })
-          .catch((error: unknown) => {
-            request.log.error({ err: error, app: found.id }, 'could not announce a deleted app');
-          });
-        await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
-          request.log.error(
-            { err: error, app: found.id },
-            'could not queue the purge of a deleted app',
-          );
-        });
-      }
+      await deleteAccount(context, developer, request.log);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { ControlPlaneContext } from '../../context.ts';
-import { audit } from '../../lib/audit.ts';
+import type { RouteContext } from '../../context.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { AppBody, AppList, AppView, CreateAppBody } from './schemas.ts';
-import { appInclude, appView, createApp } from './service.ts';
+import { appView, createApp, deleteApp, getApp, listApps, renameApp } from './service.ts';
 
-export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (app, context) => {
+export const appRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
   const { prisma } = context.db;
   const tags = ['apps'];
 
@@ -44,21 +43,14 @@ export const appRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const apps = await prisma.app.findMany({
-        where: { organisation: { memberships: { some: { accountId: developer.accountId } } } },
-        include: appInclude,
-        orderBy: { createdAt: 'asc' },
-      });
+      const apps = await listApps(prisma, developer);
       return { apps: apps.map((a) => appView(context.config, a)) };
     },
   );
 };
 
 /** GET, PATCH and DELETE /apps/:id, in the app scope (plugins/app-scope.ts). */
-export const appItemRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
-  app,
-  context,
-) => {
+export const appItemRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
   const { prisma } = context.db;
   const tags = ['apps'];
 
@@ -75,11 +67,7 @@ export const appItemRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request) => {
       const { app: found } = request;
-      const withVersion = await prisma.app.findUniqueOrThrow({
-        where: { id: found.id },
-        include: appInclude,
-      });
-      return appView(context.config, withVersion);
+      return appView(context.config, await getApp(prisma, found.id));
     },
   );
 
@@ -97,19 +85,7 @@ export const appItemRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request) => {
       const { app: found, principal } = request;
-      const name = request.body.name.trim();
-      const updated = await prisma.app.update({
-        where: { id: found.id },
-        data: { name },
-        include: appInclude,
-      });
-      await audit(prisma, {
-        appId: found.id,
-        principal,
-        action: 'app.renamed',
-        target: found.id,
-        details: { from: found.name, to: name },
-      });
+      const updated = await renameApp(prisma, found, principal, request.body.name);
       return appView(context.config, updated);
     },
   );
@@ -127,25 +103,7 @@ export const appItemRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request, reply) => {
       const { app: found, principal } = request;
-      await prisma.$transaction(async (tx) => {
-        await tx.app.delete({ where: { id: found.id } });
-        await audit(tx, {
-          appId: null,
-          principal,
-          action: 'app.deleted',
-          target: found.id,
-          details: { name: found.name },
-        });
-      });
-      await context.bus.publish(found.id, 'app.changed', { what: 'deleted' });
-      // The rows are gone (committed), so the deletion stands even if the
-      // purge of what the app left in Redis cannot be queued: say so loudly.
-      await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
-        request.log.error(
-          { err: error, app: found.id },
-          'could not queue the purge of a deleted app',
-        );
-      });
+      await deleteApp(context, found, principal, request.log);
       return reply.code(204).send(null);
     },
   );

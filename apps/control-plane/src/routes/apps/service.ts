@@ -1,9 +1,11 @@
 import { appRealtimeUrl, type Config } from '@hubstream/config';
 import type { App, PrismaClient } from '@hubstream/db';
 import { check, isTemplateName, TEMPLATES, type TemplateName } from '@hubstream/valve';
+import type { FastifyBaseLogger } from 'fastify';
+import type { RouteContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
 import { randomId } from '../../lib/ids.ts';
-import type { Developer } from '../../plugins/auth.ts';
+import type { Developer, Principal } from '../../plugins/auth.ts';
 import { organisationForNewApp } from '../orgs/service.ts';
 
 export const APP_ID_LENGTH = 12;
@@ -92,5 +94,67 @@ export async function createApp(
       });
     }
     return tx.app.findUniqueOrThrow({ where: { id: created.id }, include: appInclude });
+  });
+}
+
+/** The apps of every organisation the developer is a member of, oldest first. */
+export const listApps = (prisma: PrismaClient, developer: Developer) =>
+  prisma.app.findMany({
+    where: { organisation: { memberships: { some: { accountId: developer.accountId } } } },
+    include: appInclude,
+    orderBy: { createdAt: 'asc' },
+  });
+
+/** The app with its active permissions version. */
+export const getApp = (prisma: PrismaClient, appId: string) =>
+  prisma.app.findUniqueOrThrow({ where: { id: appId }, include: appInclude });
+
+export async function renameApp(
+  prisma: PrismaClient,
+  app: App,
+  principal: Principal,
+  name: string,
+) {
+  const trimmed = name.trim();
+  const updated = await prisma.app.update({
+    where: { id: app.id },
+    data: { name: trimmed },
+    include: appInclude,
+  });
+  await audit(prisma, {
+    appId: app.id,
+    principal,
+    action: 'app.renamed',
+    target: app.id,
+    details: { from: app.name, to: trimmed },
+  });
+  return updated;
+}
+
+/**
+ * Deletes the app with its users, keys, rules and records (foreign key
+ * cascades), audited and announced with the change; then queues the purge
+ * of what the app left in Redis.
+ */
+export async function deleteApp(
+  context: Pick<RouteContext, 'appChanges' | 'jobs'>,
+  app: App,
+  principal: Principal,
+  log: FastifyBaseLogger,
+) {
+  await context.appChanges.change(app.id, 'deleted', async (tx) => {
+    await tx.app.delete({ where: { id: app.id } });
+    await audit(tx, {
+      appId: null,
+      principal,
+      action: 'app.deleted',
+      target: app.id,
+      details: { name: app.name },
+    });
+  });
+  // The rows are gone (committed), so the deletion stands even if the
+  // purge of what the app left in Redis cannot be queued: say so loudly.
+  await context.jobs.enqueue('purge-app', { appId: app.id }).catch((error: unknown) => {
+    log.error({ err: error, app: app.id }, 'could not queue the purge of a deleted app');
   });
 }

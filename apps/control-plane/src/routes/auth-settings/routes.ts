@@ -1,15 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ControlPlaneContext } from '../../context.ts';
-import { audit } from '../../lib/audit.ts';
+import type { RouteContext } from '../../context.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import { AuthSettingsBody, AuthSettingsView } from './schemas.ts';
-import { changedFields, checkWebhookAddress, planUpdate, settingsView } from './service.ts';
+import { checkWebhookAddress, readSettings, saveSettings, settingsView } from './service.ts';
 
-export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
-  app,
-  context,
-) => {
-  const { prisma } = context.db;
+export const authSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
   const tags = ['auth settings'];
 
   app.get(
@@ -25,12 +20,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
     },
     async (request) => {
       const { app: found } = request;
-      const settings = await prisma.appAuthSettings.upsert({
-        where: { appId: found.id },
-        create: { appId: found.id },
-        update: {},
-      });
-      return settingsView(settings);
+      return settingsView(await readSettings(context.db.prisma, found.id));
     },
   );
 
@@ -54,23 +44,7 @@ export const authSettingsRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
         request.body.webhook?.url,
         context.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
       );
-      const updated = await prisma.$transaction(async (tx) => {
-        const current = await tx.appAuthSettings.upsert({
-          where: { appId: found.id },
-          create: { appId: found.id },
-          update: {},
-        });
-        const data = planUpdate(current, request.body);
-        const saved = await tx.appAuthSettings.update({ where: { appId: found.id }, data });
-        await audit(tx, {
-          appId: found.id,
-          principal,
-          action: 'auth.updated',
-          details: { fields: changedFields(request.body) },
-        });
-        return saved;
-      });
-      await context.bus.publish(found.id, 'app.changed', { what: 'auth' });
+      const updated = await saveSettings(context.appChanges, found.id, principal, request.body);
       return settingsView(updated);
     },
   );

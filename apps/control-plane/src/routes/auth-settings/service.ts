@@ -3,9 +3,12 @@ import { isIP } from 'node:net';
 // The realtime node's own guard, so that what is refused here is exactly
 // what a login would refuse.
 import { isPrivateAddress } from '@hubstream/auth';
-import type { AppAuthSettings, Prisma } from '@hubstream/db';
+import type { AppAuthSettings, Prisma, PrismaClient } from '@hubstream/db';
 import { ApiError } from '../../errors.ts';
+import type { AppChanges } from '../../lib/app-changes.ts';
+import { audit } from '../../lib/audit.ts';
 import { randomToken } from '../../lib/secrets.ts';
+import type { Principal } from '../../plugins/auth.ts';
 
 export type Strategy = 'open' | 'email' | 'webhook';
 
@@ -178,4 +181,31 @@ export function changedFields(input: AuthSettingsInput): string[] {
   if (input.unauthenticatedTimeoutMs !== undefined) fields.push('unauthenticatedTimeoutMs');
   if (input.maxAuthAttempts !== undefined) fields.push('maxAuthAttempts');
   return fields;
+}
+
+/** The app's auth settings (an app made before they existed gets the defaults). */
+export const readSettings = (prisma: PrismaClient | Prisma.TransactionClient, appId: string) =>
+  prisma.appAuthSettings.upsert({ where: { appId }, create: { appId }, update: {} });
+
+/** Applies the parts given, audited and announced with the change. */
+export function saveSettings(
+  appChanges: AppChanges,
+  appId: string,
+  principal: Principal,
+  input: AuthSettingsInput,
+) {
+  return appChanges.change(appId, 'auth', async (tx) => {
+    const current = await readSettings(tx, appId);
+    const saved = await tx.appAuthSettings.update({
+      where: { appId },
+      data: planUpdate(current, input),
+    });
+    await audit(tx, {
+      appId,
+      principal,
+      action: 'auth.updated',
+      details: { fields: changedFields(input) },
+    });
+    return saved;
+  });
 }

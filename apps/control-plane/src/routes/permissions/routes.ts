@@ -1,11 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { limits } from '@hubstream/valve';
 import Type from 'typebox';
-import type { ControlPlaneContext } from '../../context.ts';
+import type { RouteContext } from '../../context.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import {
   activateVersion,
+  findVersion,
+  findVersionById,
+  listVersions,
   publishVersion,
   validate,
   versionSummary,
@@ -42,10 +45,7 @@ const uploadLimit = limits.MAX_FILE_LENGTH * 2;
 
 const textOf = (body: string | { valve: string }) => (typeof body === 'string' ? body : body.valve);
 
-export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
-  app,
-  context,
-) => {
+export const permissionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
   const { prisma } = context.db;
   const tags = ['permissions'];
 
@@ -64,8 +64,12 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     },
     async (request) => {
       const { app: found, principal } = request;
-      const created = await publishVersion(prisma, found.id, principal, textOf(request.body));
-      await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
+      const created = await publishVersion(
+        context.appChanges,
+        found.id,
+        principal,
+        textOf(request.body),
+      );
       return { version: created.version };
     },
   );
@@ -115,9 +119,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
           'This app has no permissions yet, so every action is denied. Upload a Valve file.',
         );
       }
-      const active = await prisma.permissionVersion.findUniqueOrThrow({
-        where: { id: found.activePermissionVersionId },
-      });
+      const active = await findVersionById(prisma, found.activePermissionVersionId);
       return versionView(active, found.activePermissionVersionId);
     },
   );
@@ -135,10 +137,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     },
     async (request) => {
       const { app: found } = request;
-      const versions = await prisma.permissionVersion.findMany({
-        where: { appId: found.id },
-        orderBy: { version: 'desc' },
-      });
+      const versions = await listVersions(prisma, found.id);
       return { versions: versions.map((v) => versionSummary(v, found.activePermissionVersionId)) };
     },
   );
@@ -156,9 +155,7 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     },
     async (request) => {
       const { app: found } = request;
-      const version = await prisma.permissionVersion.findUnique({
-        where: { appId_version: { appId: found.id, version: request.params.version } },
-      });
+      const version = await findVersion(prisma, found.id, request.params.version);
       if (!version) throw notFound(`Permissions version ${request.params.version}`);
       return versionView(version, found.activePermissionVersionId);
     },
@@ -177,8 +174,13 @@ export const permissionRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     },
     async (request) => {
       const { app: found, principal } = request;
-      const version = await activateVersion(prisma, found.id, principal, request.params.version);
-      await context.bus.publish(found.id, 'app.changed', { what: 'permissions' });
+      const version = await activateVersion(
+        context.db.prisma,
+        context.appChanges,
+        found.id,
+        principal,
+        request.params.version,
+      );
       return { version: version.version };
     },
   );

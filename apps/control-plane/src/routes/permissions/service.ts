@@ -1,6 +1,7 @@
 import type { PrismaClient } from '@hubstream/db';
 import { check } from '@hubstream/valve';
 import { ApiError, notFound } from '../../errors.ts';
+import type { AppChanges } from '../../lib/app-changes.ts';
 import { audit } from '../../lib/audit.ts';
 import type { Principal } from '../../plugins/auth.ts';
 
@@ -53,13 +54,13 @@ export function validate(text: string) {
 
 /** Stores a checked file as the next version and makes it the active one. */
 export async function publishVersion(
-  prisma: PrismaClient,
+  appChanges: AppChanges,
   appId: string,
   principal: Principal,
   text: string,
 ) {
   const report = validate(text);
-  return prisma.$transaction(async (tx) => {
+  return appChanges.change(appId, 'permissions', async (tx) => {
     // Serialise uploads per app so version numbers never collide.
     await tx.$queryRaw`SELECT id FROM apps WHERE id = ${appId} FOR UPDATE`;
     const last = await tx.permissionVersion.findFirst({
@@ -91,6 +92,7 @@ export async function publishVersion(
 
 export async function activateVersion(
   prisma: PrismaClient,
+  appChanges: AppChanges,
   appId: string,
   principal: Principal,
   version: number,
@@ -101,7 +103,7 @@ export async function activateVersion(
   if (!found) throw notFound(`Permissions version ${version}`);
   // Limits may have tightened since it was stored: check it again.
   validate(found.source);
-  await prisma.$transaction(async (tx) => {
+  await appChanges.change(appId, 'permissions', async (tx) => {
     await tx.app.update({ where: { id: appId }, data: { activePermissionVersionId: found.id } });
     await audit(tx, {
       appId,
@@ -113,3 +115,14 @@ export async function activateVersion(
   });
   return found;
 }
+
+export const findVersionById = (prisma: PrismaClient, id: string) =>
+  prisma.permissionVersion.findUniqueOrThrow({ where: { id } });
+
+/** One stored version, or null. */
+export const findVersion = (prisma: PrismaClient, appId: string, version: number) =>
+  prisma.permissionVersion.findUnique({ where: { appId_version: { appId, version } } });
+
+/** Every stored version, newest first. */
+export const listVersions = (prisma: PrismaClient, appId: string) =>
+  prisma.permissionVersion.findMany({ where: { appId }, orderBy: { version: 'desc' } });

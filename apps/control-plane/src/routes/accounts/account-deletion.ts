@@ -1,0 +1,56 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { RouteContext } from '../../context.ts';
+import { audit } from '../../lib/audit.ts';
+import type { Developer } from '../../plugins/auth.ts';
+
+/**
+ * Deletes the account with every app it owns, in one transaction that also
+ * records each app's "deleted" announcement (lib/app-changes.ts); after the
+ * commit the realtime nodes are told and the worker is asked to purge what
+ * the apps left in Redis. Resolves to the apps deleted.
+ */
+export async function deleteAccount(
+  context: Pick<RouteContext, 'appChanges' | 'db' | 'jobs'>,
+  developer: Developer,
+  log: FastifyBaseLogger,
+) {
+  const { prisma } = context.db;
+  const apps = await prisma.$transaction(async (tx) => {
+    const apps = await tx.app.findMany({
+      where: { accountId: developer.accountId },
+      select: { id: true, name: true },
+    });
+    for (const found of apps) {
+      await audit(tx, {
+        appId: null,
+        principal: developer,
+        action: 'app.deleted',
+        target: found.id,
+        details: { name: found.name, reason: 'account deleted' },
+      });
+    }
+    await audit(tx, {
+      appId: null,
+      principal: developer,
+      action: 'account.deleted',
+      target: developer.accountId,
+      details: { apps: apps.length },
+    });
+    // The apps' users, keys, rules and records go with them (foreign
+    // key cascades); the account's sessions and mailed links with it.
+    await tx.app.deleteMany({ where: { accountId: developer.accountId } });
+    await tx.account.delete({ where: { id: developer.accountId } });
+    for (const found of apps) await context.appChanges.record(tx, found.id, 'deleted');
+    return apps;
+  });
+  // Committed: the realtime nodes drop the apps and their clients (a failed
+  // announcement is retried), and the worker purges what they left in
+  // Redis. A failure here leaves the deletion standing: logged, not answered.
+  await context.appChanges.flush();
+  for (const found of apps) {
+    await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
+      log.error({ err: error, app: found.id }, 'could not queue the purge of a deleted app');
+    });
+  }
+  return apps;
+}

@@ -13,6 +13,7 @@ import {
   useAction,
   useAsync,
 } from '../components/ui.tsx';
+import { permissionsOf, useOrganisations } from '../orgs.tsx';
 import { Link, navigate } from '../router.tsx';
 
 /** The starter rules a new app may begin with (the API's `template`). */
@@ -39,6 +40,16 @@ export const STARTER_RULES: { value: TemplateName | 'none'; title: string; descr
 
 export function AppsPage() {
   const apps = useAsync(() => api<{ apps: App[] }>('GET', '/apps').then((r) => r.apps), []);
+  const { current: organisation, table } = useOrganisations();
+  const may = permissionsOf(
+    table,
+    organisation?.role ?? null,
+    organisation ? `"${organisation.name}"` : undefined,
+  );
+  const shown =
+    apps.status === 'ok'
+      ? apps.data.filter((app) => !organisation || app.organisationId === organisation.id)
+      : [];
   const [name, setName] = useState('');
   const [template, setTemplate] = useState<TemplateName | 'none'>('none');
   const {
@@ -64,6 +75,7 @@ export function AppsPage() {
     await runCreate(async () => {
       const app = await api<App>('POST', '/apps', {
         name: name.trim(),
+        ...(organisation ? { organisationId: organisation.id } : {}),
         ...(template === 'none' ? {} : { template }),
       });
       announceAppsChanged();
@@ -84,6 +96,19 @@ export function AppsPage() {
   return (
     <main className="page">
       <PageTitle>Your apps</PageTitle>
+      {organisation ? (
+        <p className="hint">
+          The apps of <strong>{organisation.name}</strong>
+          {organisation.personal ? ' (your own organisation)' : ''}, where you are{' '}
+          {organisation.role === 'admin' ? 'an admin' : `a ${organisation.role}`}. Switch
+          organisations in the sidebar.
+        </p>
+      ) : null}
+      {may.can('apps:create') ? null : (
+        <p className="hint" id="create-app-why">
+          {may.explain('apps:create')}
+        </p>
+      )}
       <form className="card create-app" onSubmit={create} noValidate aria-label="Create an app">
         <div className="inline-form">
           <Field
@@ -93,7 +118,13 @@ export function AppsPage() {
             onChange={(e) => setName(e.target.value)}
             placeholder="My chat app"
           />
-          <Button type="submit" variant="primary" busy={creating}>
+          <Button
+            type="submit"
+            variant="primary"
+            busy={creating}
+            disabled={!may.can('apps:create')}
+            aria-describedby={may.can('apps:create') ? undefined : 'create-app-why'}
+          >
             Create app
           </Button>
         </div>
@@ -119,17 +150,20 @@ export function AppsPage() {
       <ErrorMessage error={createError} />
       {apps.status === 'loading' ? <Loading label="Loading your apps…" /> : null}
       {apps.status === 'error' ? <ErrorMessage error={apps.error} onRetry={apps.reload} /> : null}
-      {apps.status === 'ok' && apps.data.length === 0 ? (
+      {apps.status === 'ok' && shown.length === 0 ? (
         <Empty title="No apps yet">
           <p>Create your first app above: it gets its own realtime URL, users and permissions.</p>
         </Empty>
       ) : null}
-      {apps.status === 'ok' && apps.data.length > 0 ? (
+      {apps.status === 'ok' && shown.length > 0 ? (
         <ul className="app-list">
-          {apps.data.map((app) => (
+          {shown.map((app) => (
             <AppRow
               key={app.id}
               app={app}
+              mayRename={may.can('app:write')}
+              mayDelete={may.can('app:delete')}
+              why={may.explain('app:delete')}
               onRenamed={(renamed) =>
                 apps.set(apps.data.map((a) => (a.id === renamed.id ? renamed : a)))
               }
@@ -161,10 +195,17 @@ export function AppsPage() {
 
 function AppRow({
   app,
+  mayRename,
+  mayDelete,
+  why,
   onRenamed,
   onDelete,
 }: {
   app: App;
+  mayRename: boolean;
+  mayDelete: boolean;
+  /** Why this role may not delete apps. */
+  why: string;
   onRenamed(app: App): void;
   onDelete(): void;
 }) {
@@ -222,10 +263,20 @@ function AppRow({
             </p>
           </div>
           <div className="actions">
-            <Button onClick={() => setEditing(true)} aria-label={`Rename ${app.name}`}>
+            <Button
+              onClick={() => setEditing(true)}
+              aria-label={`Rename ${app.name}`}
+              disabled={!mayRename}
+            >
               Rename
             </Button>
-            <Button variant="danger" onClick={onDelete} aria-label={`Delete ${app.name}`}>
+            <Button
+              variant="danger"
+              onClick={onDelete}
+              aria-label={`Delete ${app.name}`}
+              disabled={!mayDelete}
+              title={mayDelete ? undefined : why}
+            >
               Delete
             </Button>
           </div>

@@ -4,7 +4,7 @@ import { audit } from '../../lib/audit.ts';
 import type { Developer } from '../../plugins/auth.ts';
 
 /**
- * Deletes the account with every app it owns, in one transaction that also
+ * Deletes the account with the organisations it owns and their apps, in one transaction that also
  * records each app's "deleted" announcement (lib/app-changes.ts); after the
  * commit the realtime nodes are told and the worker is asked to purge what
  * the apps left in Redis. Resolves to the apps deleted.
@@ -15,9 +15,15 @@ export async function deleteAccount(
   log: FastifyBaseLogger,
 ) {
   const { prisma } = context.db;
+  // The organisations the account owns go with it, with their apps (its
+  // own, and teams it did not hand over); apps it made in organisations
+  // others own stay theirs.
+  const owned = {
+    memberships: { some: { accountId: developer.accountId, role: 'owner' as const } },
+  };
   const apps = await prisma.$transaction(async (tx) => {
     const apps = await tx.app.findMany({
-      where: { accountId: developer.accountId },
+      where: { organisation: owned },
       select: { id: true, name: true },
     });
     for (const found of apps) {
@@ -38,7 +44,8 @@ export async function deleteAccount(
     });
     // The apps' users, keys, rules and records go with them (foreign
     // key cascades); the account's sessions and mailed links with it.
-    await tx.app.deleteMany({ where: { accountId: developer.accountId } });
+    await tx.app.deleteMany({ where: { organisation: owned } });
+    await tx.organisation.deleteMany({ where: owned });
     await tx.account.delete({ where: { id: developer.accountId } });
     for (const found of apps) await context.appChanges.record(tx, found.id, 'deleted');
     return apps;

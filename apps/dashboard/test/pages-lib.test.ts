@@ -25,7 +25,13 @@ describe('guides', () => {
   it('names and summarises every guide in docs/, whose every heading id is unique', async () => {
     const dir = fileURLToPath(new URL('../../../docs', import.meta.url));
     const files = (await readdir(dir)).filter((f) => f.endsWith('.md'));
-    expect(files.sort()).toEqual(['auth.md', 'data-api.md', 'getting-started.md', 'valve.md']);
+    expect(files.sort()).toEqual([
+      'auth.md',
+      'data-api.md',
+      'getting-started.md',
+      'teams.md',
+      'valve.md',
+    ]);
     for (const file of files) {
       const text = await readFile(path.join(dir, file), 'utf8');
       expect(guideTitle(text, file), file).not.toBe(file);

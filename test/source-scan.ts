@@ -125,7 +125,9 @@ export function stringValues(node: ts.Expression, where: string): string[] {
     const consts = constDeclarations(node.text).filter(
       ({ init }) => ts.isStringLiteral(init) || ts.isNoSubstitutionTemplateLiteral(init),
     );
-    if (consts.length === 1) return stringValues(consts[0]!.init, consts[0]!.where);
+    // One value, though a constant being moved between packages may exist twice for a while.
+    const values = new Set(consts.flatMap(({ init, where }) => stringValues(init, where)));
+    if (values.size === 1) return [...values];
   }
   throw new Error(`cannot tell the string value of \`${node.getText()}\` at ${where}`);
 }

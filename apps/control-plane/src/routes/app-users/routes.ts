@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
-import { audit } from '../../lib/audit.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
 import {
   CreatedUser,
@@ -12,7 +11,7 @@ import {
   UserParams,
   UserView,
 } from './schemas.ts';
-import { createUser, findUser, listUsers, updateUser, userView } from './service.ts';
+import { changeUser, deleteUser, findUser, listUsers, registerUser, userView } from './service.ts';
 
 // The end users of an app with email auth. Callable by the app's developer
 // and, for scripts and backends, with one of the app's API keys.
@@ -38,8 +37,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request, reply) => {
       const { app: found, principal } = request;
-      const user = await createUser(prisma, found.id, request.body);
-      await audit(prisma, { appId: found.id, principal, action: 'user.created', target: user.id });
+      const user = await registerUser(prisma, found.id, principal, request.body);
       return reply.code(201).send({ id: user.id, email: user.email });
     },
   );
@@ -97,15 +95,13 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request) => {
       const { app: found, principal } = request;
-      const user = await findUser(prisma, found.id, request.params.userId);
-      const updated = await updateUser(prisma, user, request.body);
-      await audit(prisma, {
-        appId: found.id,
+      const updated = await changeUser(
+        prisma,
+        found.id,
         principal,
-        action: 'user.updated',
-        target: user.id,
-        details: { fields: Object.keys(request.body) },
-      });
+        request.params.userId,
+        request.body,
+      );
       return userView(updated);
     },
   );
@@ -123,9 +119,7 @@ export const appUserRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
     },
     async (request, reply) => {
       const { app: found, principal } = request;
-      const user = await findUser(prisma, found.id, request.params.userId);
-      await prisma.appUser.delete({ where: { id: user.id } });
-      await audit(prisma, { appId: found.id, principal, action: 'user.deleted', target: user.id });
+      await deleteUser(prisma, found.id, principal, request.params.userId);
       return reply.code(204).send(null);
     },
   );

@@ -1,6 +1,8 @@
 import type { AppUser, Prisma, PrismaClient } from '@hubstream/db';
 import { ApiError, notFound } from '../../errors.ts';
+import { audit } from '../../lib/audit.ts';
 import { emailKey, hashPassword } from '../../lib/secrets.ts';
+import type { Principal } from '../../plugins/auth.ts';
 
 /** Largest clientData or serverData, as JSON. */
 export const MAX_USER_DATA_BYTES = 16 * 1024;
@@ -107,4 +109,48 @@ export async function listUsers(
     prisma.appUser.count({ where }),
   ]);
   return { users: users.map(userView), total, limit: query.limit, offset: query.offset };
+}
+
+/** createUser, audited. */
+export async function registerUser(
+  prisma: PrismaClient,
+  appId: string,
+  principal: Principal,
+  input: Parameters<typeof createUser>[2],
+) {
+  const user = await createUser(prisma, appId, input);
+  await audit(prisma, { appId, principal, action: 'user.created', target: user.id });
+  return user;
+}
+
+/** updateUser of the app's user `userId` (404 when it has none), audited with the fields sent. */
+export async function changeUser(
+  prisma: PrismaClient,
+  appId: string,
+  principal: Principal,
+  userId: string,
+  input: Parameters<typeof updateUser>[2],
+) {
+  const user = await findUser(prisma, appId, userId);
+  const updated = await updateUser(prisma, user, input);
+  await audit(prisma, {
+    appId,
+    principal,
+    action: 'user.updated',
+    target: user.id,
+    details: { fields: Object.keys(input) },
+  });
+  return updated;
+}
+
+/** Deletes the app's user `userId` (404 when it has none), audited. */
+export async function deleteUser(
+  prisma: PrismaClient,
+  appId: string,
+  principal: Principal,
+  userId: string,
+) {
+  const user = await findUser(prisma, appId, userId);
+  await prisma.appUser.delete({ where: { id: user.id } });
+  await audit(prisma, { appId, principal, action: 'user.deleted', target: user.id });
 }

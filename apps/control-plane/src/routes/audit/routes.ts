@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';
+import { findAuditEvents } from './service.ts';
 
 const AuditEventView = Type.Object({
   id: Type.String(),
@@ -13,8 +14,6 @@ const AuditEventView = Type.Object({
 });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (app, context) => {
-  const { prisma } = context.db;
-
   app.get(
     '/apps/:id/audit',
     {
@@ -77,35 +76,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
     },
     async (request) => {
       const { app: found } = request;
-      const { before, actor, action, since, until } = request.query;
       const limit = request.query.limit ?? 50;
-      const events = await prisma.auditEvent.findMany({
-        where: {
-          appId: found.id,
-          ...(before ? { id: { lt: BigInt(before) } } : {}),
-          // Prisma's contains is a LIKE: the actor's own % and _ are escaped to match as text.
-          ...(actor
-            ? {
-                actor: { contains: actor.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const },
-              }
-            : {}),
-          // "limits" is every limits.* action; "limits.updated" that one.
-          ...(action
-            ? action.includes('.')
-              ? { action }
-              : { action: { startsWith: `${action}.` } }
-            : {}),
-          ...(since || until
-            ? {
-                createdAt: {
-                  ...(since ? { gte: new Date(since) } : {}),
-                  ...(until ? { lt: new Date(until) } : {}),
-                },
-              }
-            : {}),
-        },
-        orderBy: { id: 'desc' },
-        take: limit + 1,
+      const events = await findAuditEvents(context.db.prisma, found.id, {
+        ...request.query,
+        limit: limit + 1,
       });
       const page = events.slice(0, limit);
       return {

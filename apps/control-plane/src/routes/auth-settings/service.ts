@@ -183,6 +183,10 @@ export function changedFields(input: AuthSettingsInput): string[] {
   return fields;
 }
 
+/** The app's stored auth settings, or null. */
+export const findSettings = (prisma: PrismaClient, appId: string) =>
+  prisma.appAuthSettings.findUnique({ where: { appId } });
+
 /** The app's auth settings (an app made before they existed gets the defaults). */
 export const readSettings = (prisma: PrismaClient | Prisma.TransactionClient, appId: string) =>
   prisma.appAuthSettings.upsert({ where: { appId }, create: { appId }, update: {} });

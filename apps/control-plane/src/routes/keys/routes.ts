@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Prisma } from '@hubstream/db';
 import Type from 'typebox';
-import { API_KEY_PREFIX, type ControlPlaneContext } from '../../context.ts';
-import { ApiError, notFound } from '../../errors.ts';
-import { audit } from '../../lib/audit.ts';
-import { randomId } from '../../lib/ids.ts';
+import type { ControlPlaneContext } from '../../context.ts';
+import { ApiError } from '../../errors.ts';
 import { AppIdParams, errors, JsonObject, Uuid } from '../../lib/schemas.ts';
-import { randomToken, sha256 } from '../../lib/secrets.ts';
 import { MAX_USER_DATA_BYTES } from '../app-users/service.ts';
+import { createKey, listKeys, revokeKey } from './service.ts';
 
 // An API key is `hsk_<8 visible characters>_<43 secret characters>`. Lists
 // show the visible prefix; only the SHA-256 of the whole key is stored.
@@ -170,7 +168,6 @@ function checkCreate(body: {
 }
 
 export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (app, context) => {
-  const { prisma } = context.db;
   const tags = ['api keys'];
 
   app.post(
@@ -188,31 +185,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     async (request, reply) => {
       const { app: found, principal } = request;
       const input = checkCreate(request.body);
-      const prefix = `${API_KEY_PREFIX}${randomId(8)}`;
-      const key = randomToken(`${prefix}_`);
-      const created = await prisma.apiKey.create({
-        data: {
-          appId: found.id,
-          name: input.name,
-          prefix,
-          keyHash: sha256(key),
-          scopes: input.scopes,
-          userId: input.userId,
-          ...(input.serverData ? { serverData: input.serverData as Prisma.InputJsonObject } : {}),
-        },
-      });
-      await audit(prisma, {
-        appId: found.id,
-        principal,
-        action: 'key.created',
-        target: prefix,
-        details: {
-          name: created.name,
-          scopes: input.scopes,
-          userId: input.userId,
-          serverData: input.serverData,
-        },
-      });
+      const { created, key } = await createKey(context.db.prisma, found.id, principal, input);
       return reply.code(201).send({ ...keyView(created), key });
     },
   );
@@ -230,11 +203,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     },
     async (request) => {
       const { app: found } = request;
-      const keys = await prisma.apiKey.findMany({
-        // The keys the data browser makes for itself (records/realtime-data.ts) are not the developer's.
-        where: { appId: found.id, NOT: { scopes: { has: 'console' } } },
-        orderBy: { createdAt: 'asc' },
-      });
+      const keys = await listKeys(context.db.prisma, found.id);
       return { keys: keys.map(keyView) };
     },
   );
@@ -252,21 +221,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     },
     async (request) => {
       const { app: found, principal } = request;
-      const key = await prisma.apiKey.findFirst({
-        where: { id: request.params.keyId, appId: found.id },
-      });
-      if (!key) throw notFound(`API key ${request.params.keyId}`);
-      if (key.revokedAt) return keyView(key);
-      const revoked = await prisma.apiKey.update({
-        where: { id: key.id },
-        data: { revokedAt: new Date() },
-      });
-      await audit(prisma, {
-        appId: found.id,
-        principal,
-        action: 'key.revoked',
-        target: key.prefix,
-      });
+      const revoked = await revokeKey(context.db.prisma, found.id, principal, request.params.keyId);
       return keyView(revoked);
     },
   );

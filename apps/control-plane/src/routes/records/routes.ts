@@ -4,10 +4,9 @@ import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { realtimeHttpUrl } from '../../lib/api-docs.ts';
-import { audit } from '../../lib/audit.ts';
 import { AppIdParams, ErrorReply, errors } from '../../lib/schemas.ts';
-import { prefixEnd } from './prefix.ts';
 import { conflict, fetchTransport, RealtimeData } from './realtime-data.ts';
+import { auditRecord, listRecordRows } from './service.ts';
 
 // The data browser: an app's records as stored in Postgres, listed by name
 // with a prefix and keyset paging (an index range of the primary key, see
@@ -162,15 +161,13 @@ const RecordNotFound = Type.Object(ErrorReply.properties, {
   ],
 });
 
-type SummaryRow = { name: string; version: number; updated_at: Date | string; is_list: boolean };
-
 const isList = (data: unknown) => Array.isArray(data);
 
 export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app,
   context,
 ) => {
-  const { prisma, sql } = context.db;
+  const { prisma } = context.db;
   const tags = ['records'];
   const transport =
     context.realtimeData ??
@@ -213,32 +210,12 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
     },
     async (request) => {
       const { app: found } = request;
-      const prefix = request.query.prefix ?? '';
       const limit = request.query.limit ?? 50;
-      // Names compare in C order (the column's collation): the names with
-      // the prefix are the range [prefix, prefixEnd), one index range scan.
-      const params: unknown[] = [found.id];
-      const where = ['app_id = $1'];
-      if (prefix !== '') {
-        params.push(prefix);
-        where.push(`name >= $${params.length}`);
-        const end = prefixEnd(prefix);
-        if (end !== null) {
-          params.push(end);
-          where.push(`name < $${params.length}`);
-        }
-      }
-      if (request.query.after !== undefined) {
-        params.push(request.query.after);
-        where.push(`name > $${params.length}`);
-      }
-      params.push(limit + 1);
-      const rows = await sql.query<SummaryRow>(
-        `SELECT name, version, updated_at, jsonb_typeof(data) = 'array' AS is_list
-           FROM records WHERE ${where.join(' AND ')}
-           ORDER BY name LIMIT $${params.length}`,
-        params,
-      );
+      const rows = await listRecordRows(context.db.sql, found.id, {
+        prefix: request.query.prefix ?? '',
+        after: request.query.after,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit);
       return {
         records: page.map((row) => ({
@@ -324,13 +301,14 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
       const { name } = request.params;
       const { data, version } = request.body;
       const saved = await realtime.write(found.id, name, data, version);
-      await audit(prisma, {
-        appId: found.id,
+      await auditRecord(
+        prisma,
+        found.id,
         principal,
-        action: version === 0 ? 'record.created' : 'record.updated',
-        target: name,
-        details: { version: saved },
-      });
+        version === 0 ? 'created' : 'updated',
+        name,
+        saved,
+      );
       return { name, version: saved, data, isList: isList(data) };
     },
   );
@@ -376,13 +354,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asyn
         throw conflict(name, current.version);
       }
       await realtime.delete(found.id, name);
-      await audit(prisma, {
-        appId: found.id,
-        principal,
-        action: 'record.deleted',
-        target: name,
-        details: { version: current.version },
-      });
+      await auditRecord(prisma, found.id, principal, 'deleted', name, current.version);
       return { name, deleted: true as const };
     },
   );

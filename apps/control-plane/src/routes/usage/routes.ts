@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { AppIdParams, errors } from '../../lib/schemas.ts';
+import { usageSince } from './service.ts';
 
 // An app's per-minute usage samples (written by the realtime nodes' usage
 // reporter), for the dashboard's charts. Minutes without a sample had no
@@ -39,8 +40,6 @@ export const UsageReply = Type.Object({
 });
 
 export const usageRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (app, context) => {
-  const { prisma } = context.db;
-
   app.get(
     '/apps/:id/usage',
     {
@@ -58,10 +57,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async
       const to = new Date();
       const from = new Date(to.getTime() - (request.query.minutes ?? 60) * 60_000);
       from.setUTCSeconds(0, 0);
-      const rows = await prisma.usageSample.findMany({
-        where: { appId: found.id, minute: { gte: from } },
-        orderBy: { minute: 'asc' },
-      });
+      const rows = await usageSince(context.db.prisma, found.id, from);
       return {
         from: from.toISOString(),
         to: to.toISOString(),

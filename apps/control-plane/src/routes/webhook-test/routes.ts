@@ -7,6 +7,7 @@ import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { AppIdParams, errors, JsonObject } from '../../lib/schemas.ts';
+import { findSettings } from '../auth-settings/service.ts';
 
 const TestBody = Type.Object(
   {
@@ -47,8 +48,6 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
   app,
   context,
 ) => {
-  const { prisma } = context.db;
-
   app.post(
     '/apps/:id/auth/webhook/test',
     {
@@ -65,7 +64,7 @@ export const webhookTestRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> =
     },
     async (request) => {
       const { app: found } = request;
-      const settings = await prisma.appAuthSettings.findUnique({ where: { appId: found.id } });
+      const settings = await findSettings(context.db.prisma, found.id);
       if (!settings?.webhookUrl) {
         throw new ApiError(
           'INVALID_SETTINGS',

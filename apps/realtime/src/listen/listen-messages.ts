@@ -1,0 +1,50 @@
+import type { BusTopics } from '@hubstream/cluster';
+import type { AppScope } from '../core/app-scope.ts';
+import type { Listener } from './local-listeners.ts';
+
+export type ListenActions = {
+  topic: number;
+  listen: number;
+  unlisten: number;
+  accept: number;
+  reject: number;
+  found: number;
+  removed: number;
+  invalidRegex: number;
+};
+
+/** A FOUND sent to one of this node's listeners, waiting for its answer. */
+export type Pending = { listener: Listener; offer: string; attempt: number; from: string };
+
+export type OfferMessage = BusTopics['listen.offer'];
+export type AnswerMessage = BusTopics['listen.answer'];
+export type GoneMessage = BusTopics['listen.gone'];
+
+/** Where offers and answers addressed to this node go (its ListenRegistry). */
+export type LocalListenTraffic = {
+  offered(payload: OfferMessage, from: string): void;
+  answered(payload: AnswerMessage): void;
+};
+
+/**
+ * Sends an offer or an answer to `node`: through the bus, or, for this node,
+ * at once to `local`, without the bus's detour through the app registry.
+ */
+export function sendToNode<T extends 'listen.offer' | 'listen.answer'>(
+  app: AppScope,
+  node: string,
+  topic: T,
+  payload: BusTopics[T],
+  local: LocalListenTraffic,
+  failed: (error: unknown) => void,
+): void {
+  const bus = app.node.bus;
+  if (node === bus.nodeId) {
+    queueMicrotask(() => {
+      if (topic === 'listen.offer') local.offered(payload as OfferMessage, node);
+      else local.answered(payload as AnswerMessage);
+    });
+    return;
+  }
+  bus.sendTo(node, app.appId, topic, payload).catch(failed);
+}

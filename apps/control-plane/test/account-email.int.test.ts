@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { JobDefinition } from '@hubstream/cluster';
-import { createJobDefinitions, type SendEmail } from '@hubstream/worker';
+import type { SendEmail } from '@hubstream/jobs';
+import { type Mailbox, type ReceivedMail, startMailbox } from '@hubstream/testing';
+import { workerJobDefinitions } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../../worker/test/mailbox.ts';
 import { type Backend, type Harness, startControlPlane } from './harness.ts';
 
 // Email verification and password reset end to end: the control plane
@@ -49,7 +50,7 @@ describe.each<Backend>(['postgres', 'pglite'])('account emails on %s', (backend)
         PUBLIC_HTTP_URL: PUBLIC_URL,
       },
       jobs: (context) =>
-        createJobDefinitions(context).map(
+        workerJobDefinitions(context).map(
           (definition): JobDefinition => ({
             ...definition,
             handle(payload) {

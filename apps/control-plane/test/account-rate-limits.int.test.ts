@@ -1,5 +1,5 @@
 import { defineJob } from '@hubstream/cluster';
-import { type SendEmail, SendEmailPayload } from '@hubstream/worker';
+import { type SendEmail, SendEmailPayload } from '@hubstream/jobs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, signUp, startControlPlane } from './harness.ts';
 

@@ -1,12 +1,8 @@
 import { defineJob, type JobDefinition } from '@hubstream/cluster';
-import {
-  createJobDefinitions,
-  PURGE_APP_JOB,
-  type SendEmail,
-  SendEmailPayload,
-} from '@hubstream/worker';
+import { PURGE_APP_JOB, type SendEmail, SendEmailPayload } from '@hubstream/jobs';
+import { type Mailbox, type ReceivedMail, startMailbox } from '@hubstream/testing';
+import { workerJobDefinitions } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../../worker/test/mailbox.ts';
 import { createApp, type Harness, startControlPlane } from './harness.ts';
 
 // Account settings (issue 18 item 4): change the password (other sessions
@@ -44,7 +40,7 @@ describe('account settings', () => {
         PUBLIC_HTTP_URL: PUBLIC_URL,
       },
       jobs: (context) =>
-        createJobDefinitions(context).map(
+        workerJobDefinitions(context).map(
           (definition): JobDefinition =>
             definition.name === PURGE_APP_JOB
               ? {
@@ -53,7 +49,7 @@ describe('account settings', () => {
                   // harness gives the factory none); no Redis here.
                   async handle(payload) {
                     purged.push(payload);
-                    const [purge] = createJobDefinitions({ ...context, prisma: h.db.prisma })
+                    const [purge] = workerJobDefinitions({ ...context, prisma: h.db.prisma })
                       .filter((d) => d.name === PURGE_APP_JOB)
                       .map((d) => d.handle);
                     await purge?.(payload);

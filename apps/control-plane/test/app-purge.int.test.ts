@@ -1,5 +1,4 @@
-import type { JobDefinition } from '@hubstream/cluster';
-import { createJobDefinitions, PURGE_APP_JOB } from '@hubstream/worker';
+import { JOB_CONTRACTS, jobHandler, PURGE_APP_JOB } from '@hubstream/jobs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
 
@@ -16,15 +15,12 @@ describe('DELETE /v1/apps/:id', () => {
   it('queues purge-app for the deleted app', async () => {
     const queued: { name: string; payload: unknown }[] = [];
     h = await startControlPlane('postgres', {
-      jobs: (context) =>
-        createJobDefinitions(context).map(
-          (definition): JobDefinition => ({
-            ...definition,
-            async handle(payload) {
-              queued.push({ name: definition.name, payload });
-            },
-          }),
-        ),
+      // Every job's contract (the worker's payload checks), recording instead of running.
+      jobs: JOB_CONTRACTS.map((contract) =>
+        jobHandler(contract, async (payload) => {
+          queued.push({ name: contract.name, payload });
+        }),
+      ),
     });
     const { token } = await signUp(h);
     const app = await createApp(h, token);

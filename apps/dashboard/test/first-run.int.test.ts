@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeepstreamClient } from '@deepstream/client';
+import { freePort, type RunningHubstream, startHubstream } from '@hubstream/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../standalone/test/free-port.ts';
-import { type RunningHubstream, startHubstream } from '../../standalone/test/process.ts';
 import { buildDashboard, launchChromium, screenshots } from './e2e-stack.ts';
 
 // Issue 13's "done when", as a newcomer goes: `pnpm start`'s process with its

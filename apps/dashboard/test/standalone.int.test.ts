@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeepstreamClient } from '@deepstream/client';
+import { freePort, type RunningHubstream, startHubstream } from '@hubstream/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../standalone/test/free-port.ts';
-import { type RunningHubstream, startHubstream } from '../../standalone/test/process.ts';
 import { buildDashboard, launchChromium, screenshots } from './e2e-stack.ts';
 
 // The dashboard against `pnpm start`'s process (apps/standalone on embedded

@@ -1,21 +1,22 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { DeepstreamClient as Client } from '@deepstream/client';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import type { RunningRole } from '../../standalone/test/roles-process.ts';
-import { startRole } from '../../standalone/test/roles-process.ts';
+import type { RunningRole } from '@hubstream/testing';
 import {
+  type Balancer,
   type NodeProcess,
   type RedisServer,
+  startBalancer,
   startNodeProcess,
   startRedisServer,
+  startRole,
   startTraffic,
   type Traffic,
   waitFor,
-} from './cluster-faults-support.ts';
+} from '@hubstream/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { type Stack, startStack } from './harness.ts';
-import { type Balancer, startBalancer } from './tcp-balancer.ts';
 
 // Faults on the real Redis and Postgres, with the official client: a node
 // killed in the middle of traffic, a node drained by SIGTERM, and Redis

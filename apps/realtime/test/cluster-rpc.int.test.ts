@@ -1,10 +1,10 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLUSTER_SCOPE } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
+import { connectWire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 import { type Stack, startStack, until } from './harness.ts';
-import { connectWire } from './wire.ts';
 
 // Three realtime nodes on the real Redis, official clients on different
 // nodes: a call made on one node is served by a provider on another, and the

@@ -1,7 +1,7 @@
 import { CONNECTION_ACTION, TOPIC } from '@hubstream/protocol';
+import { openWire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
-import { openWire } from './wire.ts';
 
 let stack: Stack;
 beforeAll(async () => {

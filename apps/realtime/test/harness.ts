@@ -7,21 +7,22 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { type ClusterBus, InlineJobQueue, LocalBus, RedisBus } from '@hubstream/cluster';
 import { loadConfig, loadTestConfig } from '@hubstream/config';
-import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger, type Logger } from '@hubstream/service';
-import { createJobDefinitions } from '@hubstream/worker';
+import { ALLOW_ALL } from '@hubstream/testing';
+import { buildControlPlane, injectTransport, workerJobDefinitions } from '@hubstream/testing/apps';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 import { buildApp } from '../src/index.ts';
+import type { AppRuntime } from '../src/runtime/app-runtime.ts';
 
 // A control plane and a realtime node on one fresh database and one bus, on
-// real sockets. Apps are configured through the control plane's HTTP API;
+// real sockets (the control plane and the worker's jobs come from
+// @hubstream/testing/apps: no app imports another). Apps are configured through the control plane's HTTP API;
 // clients are the official @deepstream/client.
 
-export const ALLOW_ALL = `record:\n  "*":\n    create: true\n    read: true\n    write: true\n    delete: true\n    listen: true\n    notify: true\nevent:\n  "*":\n    publish: true\n    subscribe: true\n    listen: true\nrpc:\n  "*":\n    provide: true\n    request: true\npresence:\n  "*":\n    allow: true\n`;
+export { ALLOW_ALL };
 
 export type Stack = {
   db: Database;
@@ -125,7 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   jobsRedis?.on('error', () => {});
   if (jobsRedis) redisConnections.push(jobsRedis);
   const nodeJobs = new InlineJobQueue(
-    createJobDefinitions({
+    workerJobDefinitions({
       config: { ...config, REDIS_KEY_PREFIX: keyPrefix },
       logger,
       prisma: db.prisma,

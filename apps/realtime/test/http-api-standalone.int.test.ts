@@ -1,7 +1,7 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { allowAllApp, request, trustingClient } from '@hubstream/testing';
+import type { Standalone } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Standalone } from '../../standalone/src/index.ts';
-import { allowAllApp, request, trustingClient } from '../../standalone/test/tls-helpers.ts';
 import { startTextStandalone, type TextStandalone } from './text-deployments.ts';
 
 // The HTTP data API as `pnpm start` serves it: both servers in one process

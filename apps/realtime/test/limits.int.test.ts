@@ -1,7 +1,7 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { InlineJobQueue } from '@hubstream/cluster';
 import { createLogger } from '@hubstream/service';
-import { MemoryUsageLedger, usageRollupJob } from '@hubstream/worker';
+import { MemoryUsageLedger, usageRollupJob } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageReporter } from '../src/usage-reporter.ts';
 import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';

@@ -1,7 +1,7 @@
 import { EVENT_ACTION, type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import { connectWire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextError, nextValue, type Stack, startStack } from './harness.ts';
-import { connectWire } from './wire.ts';
 
 // Listen patterns run under Valve's regex policy (RE2, length and size
 // caps) and match anywhere in a name, as deepstream's `RegExp#test` does.

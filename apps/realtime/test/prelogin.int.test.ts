@@ -6,10 +6,10 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
+import { openWire, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, until } from './harness.ts';
 import { slowWebhook } from './slow-webhook.ts';
-import { openWire, type Wire } from './wire.ts';
 
 // Before login a connection may do little: small frames, a few messages
 // waiting behind a pending challenge or login, its own deadline that PINGs

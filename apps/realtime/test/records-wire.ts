@@ -1,5 +1,5 @@
 import { type Message, type RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire, type Wire } from './wire.ts';
+import { connectWire, type Wire } from '@hubstream/testing';
 
 // The wire client narrowed to the RECORD topic: sends RECORD frames and
 // matches only RECORD replies.

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { loadConfig } from '@hubstream/config';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger } from '@hubstream/service';
-import { type Standalone, startStandalone } from '../../standalone/src/index.ts';
-import { request, writeTestCertificates } from '../../standalone/test/tls-helpers.ts';
+import { request, writeTestCertificates } from '@hubstream/testing';
+import { type Standalone, startStandalone } from '@hubstream/testing/apps';
 import { ALLOW_ALL, startEchoWebhook, startStack } from './harness.ts';
 import { type V2, v2Connect } from './text-client.ts';
 

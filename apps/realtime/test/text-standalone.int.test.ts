@@ -1,6 +1,6 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { allowAllApp, trustingClient } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowAllApp, trustingClient } from '../../standalone/test/tls-helpers.ts';
 import { closeV2Clients, done, v2Connect } from './text-client.ts';
 import { startTextStandalone, type TextStandalone } from './text-deployments.ts';
 

@@ -1,8 +1,8 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLOSE_CODES, CONNECTION_ACTION, TOPIC } from '@hubstream/protocol';
+import { openWire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
-import { openWire } from './wire.ts';
 
 // A client pointed at an app id that does not exist gets CONNECTION REJECT
 // in answer to its CHALLENGE and close code APP_NOT_FOUND: the official

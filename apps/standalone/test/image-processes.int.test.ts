@@ -8,6 +8,22 @@ import { DeepstreamClient as Client } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import {
+  ALLOW_ALL,
+  type Balancer,
+  type Command,
+  freePort,
+  type NodeProcess,
+  openWire,
+  type Role,
+  type RunningRole,
+  runRoleUntilExit,
+  startBalancer,
+  startRole,
+  startTraffic,
+  type Traffic,
+  waitFor,
+} from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,23 +34,6 @@ import {
   k8sContainers,
   ROOT,
 } from '../../../test/deployment-files.ts';
-import {
-  type NodeProcess,
-  startTraffic,
-  type Traffic,
-  waitFor,
-} from '../../realtime/test/cluster-faults-support.ts';
-import { ALLOW_ALL } from '../../realtime/test/harness.ts';
-import { type Balancer, startBalancer } from '../../realtime/test/tcp-balancer.ts';
-import { openWire } from '../../realtime/test/wire.ts';
-import { freePort } from './free-port.ts';
-import {
-  type Command,
-  type Role,
-  type RunningRole,
-  runRoleUntilExit,
-  startRole,
-} from './roles-process.ts';
 
 // The image's processes, started exactly as the deployment files start them:
 // the build stage's own `pnpm deploy --prod` command (read from the

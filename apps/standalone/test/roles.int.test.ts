@@ -4,17 +4,18 @@ import { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mailbox, startMailbox } from '../../worker/test/mailbox.ts';
 import {
+  type Mailbox,
   ROLE_ENTRY,
   type Role,
   type RunningRole,
   roleCommand,
   runRoleUntilExit,
+  startMailbox,
   startRole,
-} from './roles-process.ts';
+} from '@hubstream/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The production roles as three real processes on a fresh Postgres database
 // and their own Redis key prefix: the control plane (which migrates), one

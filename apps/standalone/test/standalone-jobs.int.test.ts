@@ -6,9 +6,9 @@ import { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
+import { type RunningHubstream, startHubstream } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningHubstream, startHubstream } from './process.ts';
 
 // `pnpm start` with the worker's jobs in the same process: on its own
 // (in-process bus, inline jobs, PGlite) and with REDIS_URL (Redis bus and

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { httpOf, type RunningHubstream, startHubstream } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpOf, type RunningHubstream, startHubstream } from './process.ts';
 
 // `pnpm start` serves GET /metrics on both of its ports. With no
 // METRICS_TOKEN it answers only local requests that no proxy forwarded.

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
+import { httpOf, runUntilExit, startHubstream } from '@hubstream/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { httpOf, runUntilExit, startHubstream } from './process.ts';
 
 const migrationsDir = new URL('../../../prisma/migrations/', import.meta.url);
 const allMigrations = () =>

@@ -8,18 +8,19 @@ import { type Config, loadConfig, loadTestConfig } from '@hubstream/config';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger } from '@hubstream/service';
 import { fingerprint256, issueServerCertificate } from '@hubstream/service/certificates';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Standalone, startStandalone } from '../src/index.ts';
-import { startHubstream } from './process.ts';
-import { runRoleUntilExit, startRole } from './roles-process.ts';
 import {
   allowAllApp,
   request,
+  runRoleUntilExit,
   servedFingerprint,
+  startHubstream,
+  startRole,
   trustingClient,
   writeTestCertificates,
-} from './tls-helpers.ts';
+} from '@hubstream/testing';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Standalone, startStandalone } from '../src/index.ts';
 
 // TLS in the servers themselves: the official client over wss:// trusting a
 // test CA, TLS 1.2 as the minimum, certificates rotated under open

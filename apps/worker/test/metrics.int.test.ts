@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { BullMqJobQueue, defineJob } from '@hubstream/cluster';
 import { loadTestConfig } from '@hubstream/config';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
+import { type Role, type RunningRole, startRole } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Role, type RunningRole, startRole } from '../../standalone/test/roles-process.ts';
 
 // GET /metrics of the three production roles, as real processes on a fresh
 // database and their own Redis key prefix, with METRICS_TOKEN set: each

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { InlineJobQueue, InvalidJobPayloadError, type JobDefinition } from '@hubstream/cluster';
 import { loadConfig } from '@hubstream/config';
 import { SEND_EMAIL_JOB } from '@hubstream/jobs';
+import { type Mailbox, parseMail, startMailbox } from '@hubstream/testing';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJobDefinitions } from '../src/index.ts';
-import { type Mailbox, parseMail, startMailbox } from './mailbox.ts';
 
 // The send-email job against a real SMTP server, and into the outbox
 // directory when no SMTP server is configured.

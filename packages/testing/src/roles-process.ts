@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nodeFlags } from '../../../test/deployment-files.ts';
+import type { Exited } from './process.ts';
 import { guardProcess } from './process-guard.ts';
 
 // Runs one of the production roles (`pnpm start:control-plane`,
@@ -129,8 +130,6 @@ export function startRole(
     },
   };
 }
-
-export type Exited = { code: number | null; stdout: string; stderr: string };
 
 /** Runs a role until it exits by itself (for start-up failures). */
 export async function runRoleUntilExit(

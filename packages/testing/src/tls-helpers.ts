@@ -10,6 +10,7 @@ import {
   issueServerCertificate,
   type KeyPair,
 } from '@hubstream/service/certificates';
+import { ALLOW_ALL } from './rules.ts';
 
 // Certificates, HTTPS calls and official clients that trust a test CA.
 
@@ -87,8 +88,6 @@ export function trustingClient(url: string, ca: string): DeepstreamClient {
   client.on('error', () => {});
   return client;
 }
-
-export const ALLOW_ALL = `record:\n  "*":\n    create: true\n    read: true\n    write: true\n    delete: true\n    listen: true\n    notify: true\nevent:\n  "*":\n    publish: true\n    subscribe: true\n    listen: true\nrpc:\n  "*":\n    provide: true\n    request: true\npresence:\n  "*":\n    allow: true\n`;
 
 /** Signs a developer up on the control plane at `base` and makes an allow-all app. */
 export async function allowAllApp(base: string, ca?: string): Promise<{ id: string; url: string }> {

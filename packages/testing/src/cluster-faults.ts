@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { DeepstreamClient } from '@deepstream/client';
 import { Redis } from 'ioredis';
-import { freePort } from '../../standalone/test/free-port.ts';
-import { guardProcess } from '../../standalone/test/process-guard.ts';
-import { type RunningRole, startRole } from '../../standalone/test/roles-process.ts';
+import { freePort } from './free-port.ts';
+import { guardProcess } from './process-guard.ts';
+import { type RunningRole, startRole } from './roles-process.ts';
 
 // What the fault tests start beside the harness's stack: realtime nodes as
 // real processes (`pnpm start:realtime`'s entry), a Redis server of their

@@ -20,8 +20,8 @@ import Fastify, {
 } from 'fastify';
 import type { ControlPlaneContext, RouteContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
-import { AppChanges } from './lib/app-changes.ts';
 import { completeDocument, DOCS_PAGE, documentSchema, realtimeHttpUrl } from './lib/api-docs.ts';
+import { AppChanges } from './lib/app-changes.ts';
 import { registerAppScope } from './plugins/app-scope.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
@@ -31,9 +31,11 @@ import { appUserRoutes } from './routes/app-users/routes.ts';
 import { appItemRoutes, appRoutes } from './routes/apps/routes.ts';
 import { auditRoutes } from './routes/audit/routes.ts';
 import { authSettingsRoutes } from './routes/auth-settings/routes.ts';
+import { consoleRoutes } from './routes/console/routes.ts';
 import { keyRoutes } from './routes/keys/routes.ts';
 import { limitsRoutes } from './routes/limits/routes.ts';
 import { localCaRoutes, registerClientBundle } from './routes/local-setup/routes.ts';
+import { orgRoutes } from './routes/orgs/routes.ts';
 import { permissionRoutes } from './routes/permissions/routes.ts';
 import { recordRoutes } from './routes/records/routes.ts';
 import { usageRoutes } from './routes/usage/routes.ts';
@@ -163,7 +165,9 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
         usageRoutes,
         recordRoutes,
         webhookTestRoutes,
+        consoleRoutes,
       ]);
+      await v1.register(orgRoutes, context);
       await v1.register(localCaRoutes, routes);
     },
     { prefix: '/v1' },

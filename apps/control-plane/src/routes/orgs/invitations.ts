@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Config, publicHttpUrl } from '@hubstream/config';
 import type { Invitation, PrismaClient } from '@hubstream/db';
+import { enqueueJob, sendEmailContract } from '@hubstream/jobs';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
@@ -8,7 +9,7 @@ import { audit } from '../../lib/audit.ts';
 import { errors } from '../../lib/schemas.ts';
 import { emailKey, randomToken, sha256 } from '../../lib/secrets.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
-import { linkMessage, SEND_EMAIL_JOB } from '../accounts/account-mail.ts';
+import { linkMessage } from '../accounts/account-mail.ts';
 import { accountRateLimit } from '../accounts/rate-limit.ts';
 import {
   AcceptReply,
@@ -166,20 +167,19 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
         return created;
       });
       // The invitation stands without the mail: it can be sent again.
-      await context.jobs
-        .enqueue(
-          SEND_EMAIL_JOB,
-          invitationEmail(context.config, {
-            to: email,
-            organisation: membership.organisation.name,
-            role,
-            invitedBy: developer.email,
-            token,
-          }),
-        )
-        .catch((error: unknown) => {
-          request.log.error({ err: error }, 'could not queue the invitation email');
-        });
+      await enqueueJob(
+        context.jobs,
+        sendEmailContract,
+        invitationEmail(context.config, {
+          to: email,
+          organisation: membership.organisation.name,
+          role,
+          invitedBy: developer.email,
+          token,
+        }),
+      ).catch((error: unknown) => {
+        request.log.error({ err: error }, 'could not queue the invitation email');
+      });
       return reply.code(201).send(invitationView(invitation));
     },
   );

@@ -11,7 +11,8 @@ import { createJobDefinitions } from '@hubstream/worker';
 // apps/dashboard/test/e2e-stack.ts, which builds the dashboard and drives
 // Chromium): a real control plane (which serves the built dashboard) and a
 // real realtime node, on a fresh database on the real Postgres, with the
-// worker's jobs run inline, the send-email job recording the mails instead.
+// worker's jobs run inline, the send-email job recording the mails instead
+// (and, given an SMTP server, sending them too).
 
 export type Mail = { to: string; subject: string; text: string; html: string };
 
@@ -29,7 +30,12 @@ const portOf = (server: { server: { address(): unknown } }) => {
   return address?.port ?? 0;
 };
 
-export async function startE2EStack(): Promise<E2EStack> {
+export async function startE2EStack(
+  options: {
+    /** Send mail over SMTP for real (a test's local server, startMailbox) as well as record it. */
+    smtpUrl?: string;
+  } = {},
+): Promise<E2EStack> {
   const testDb = await createTestDatabase('dash');
   const db = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 10 });
   await db.migrate();
@@ -37,6 +43,9 @@ export async function startE2EStack(): Promise<E2EStack> {
     ACCOUNT_RATE_LIMIT_MAX: '1000',
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
     USAGE_REPORT_INTERVAL_MS: '1000',
+    ...(options.smtpUrl
+      ? { SMTP_URL: options.smtpUrl, MAIL_FROM: 'Hubstream <no-reply@hub.example.test>' }
+      : {}),
   };
   const logger = createLogger({ level: 'silent', name: 'e2e' });
   const bus = new LocalBus({ nodeId: 'e2e' });
@@ -55,6 +64,7 @@ export async function startE2EStack(): Promise<E2EStack> {
             ...definition,
             async handle(payload) {
               mails.push(payload as Mail);
+              if (options.smtpUrl) await definition.handle(payload);
             },
           }
         : definition,

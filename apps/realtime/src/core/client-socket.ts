@@ -1,4 +1,4 @@
-import type { Message } from '@hubstream/protocol';
+import type { Message, NamesOverCap } from '@hubstream/protocol';
 
 /**
  * The frames of a client that does not speak protobuf (the 2.x text
@@ -37,3 +37,8 @@ export type ConnectionInfo = {
   remoteAddress: string;
   headers: Record<string, string>;
 };
+
+/** A message as a transport's own decoder gives it (the binary one's DecodeResult fits). */
+export type ReceivedMessage =
+  | { ok: true; message: Message }
+  | { ok: false; reason: string; overCap?: NamesOverCap | undefined };

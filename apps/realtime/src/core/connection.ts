@@ -6,11 +6,10 @@ import {
   decodeFrame,
   encodeMessage,
   type Message,
-  type NamesOverCap,
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import type { ClientSocket, ConnectionInfo } from './client-socket.ts';
+import type { ClientSocket, ConnectionInfo, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
 import { fire, fire2 } from './lifecycle.ts';
@@ -42,11 +41,6 @@ const isPing = (message: Message) =>
   message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
 const isPong = (message: Message) =>
   message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PONG;
-
-/** A message as a transport's own decoder gives it (the binary one's DecodeResult fits). */
-export type ReceivedMessage =
-  | { ok: true; message: Message }
-  | { ok: false; reason: string; overCap?: NamesOverCap | undefined };
 
 /**
  * One client connection: the handshake, quarantine until login, then every
@@ -204,26 +198,12 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     const loggedIn = this.state === 'open';
-    const settings = this.app.settings;
-    // Sizes first, before any decoding: before login only small frames
-    // (CHALLENGE, AUTH) have any business here.
-    if (!loggedIn && frame.byteLength > settings.preLoginMaxMessageBytes) {
-      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
-      this.#guardClose(
-        'pre_login_message_size',
-        CLOSE_CODES.MESSAGE_TOO_BIG,
-        'message too large before login',
-      );
-      return;
-    }
-    if (frame.byteLength > this.app.maxMessageBytes) {
-      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
-      return;
-    }
+    // Sizes first, before any decoding.
+    if (this.#tooLarge(frame.byteLength, loggedIn)) return;
     // After login a bulk message over the names cap and too long to be
     // refused name by name is not decoded at all (its names are counted on
     // the wire): a stand-in with its first name is refused in its turn.
-    const maxNames = Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+    const maxNames = this.#maxNames;
     // Behind a pending message, a logged-in connection's frame waits as it
     // came, decoded in its turn: a decoded 1,000-name SUBSCRIBE is thousands
     // of small objects, and a queue of them survives every young-generation
@@ -238,8 +218,7 @@ export class Connection {
 
   /** A queued frame's message, in its turn (as `receive` decodes); null when refused. */
   #decodeQueued(frame: Uint8Array): Message | null {
-    const maxNames = Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
-    const decoded = decodeFrame(frame, { maxNames });
+    const decoded = decodeFrame(frame, { maxNames: this.#maxNames });
     if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES') {
       markOverNamesCap(decoded.overCap.message);
       return decoded.overCap.message;
@@ -258,8 +237,31 @@ export class Connection {
 
   /** Names a bulk message may list before it is refused as a whole (as `receive` decodes). */
   get decodeMaxNames(): number | undefined {
-    if (this.state !== 'open') return undefined;
+    return this.state === 'open' ? this.#maxNames : undefined;
+  }
+
+  get #maxNames(): number {
     return Math.max(this.app.limits.maxNamesPerMessage, MAX_NAMED_DENIALS);
+  }
+
+  /**
+   * Refuses a message over the size bounds; true when refused. Before login
+   * only small frames (CHALLENGE, AUTH) have any business here: the
+   * connection is closed.
+   */
+  #tooLarge(bytes: number, loggedIn: boolean): boolean {
+    if (!loggedIn && bytes > this.app.settings.preLoginMaxMessageBytes) {
+      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
+      this.#guardClose(
+        'pre_login_message_size',
+        CLOSE_CODES.MESSAGE_TOO_BIG,
+        'message too large before login',
+      );
+      return true;
+    }
+    if (bytes <= this.app.maxMessageBytes) return false;
+    this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
+    return true;
   }
 
   /**
@@ -271,19 +273,7 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     const loggedIn = this.state === 'open';
-    if (!loggedIn && bytes > this.app.settings.preLoginMaxMessageBytes) {
-      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
-      this.#guardClose(
-        'pre_login_message_size',
-        CLOSE_CODES.MESSAGE_TOO_BIG,
-        'message too large before login',
-      );
-      return;
-    }
-    if (bytes > this.app.maxMessageBytes) {
-      this.#parserError(PARSER_ACTION.MAXIMUM_MESSAGE_SIZE_EXCEEDED, 'message_too_large');
-      return;
-    }
+    if (this.#tooLarge(bytes, loggedIn)) return;
     // The text client's answer to our heartbeat: being heard from is all it does.
     if (decoded.ok && isPong(decoded.message)) return;
     this.#decoded(decoded, loggedIn, bytes);
@@ -304,7 +294,6 @@ export class Connection {
 
   /** A decoded message: handled now when nothing is pending, else queued behind what is. */
   #accept(message: Message, loggedIn: boolean, bytes: number): void {
-    const settings = this.app.settings;
     if (!this.#queue) {
       const result = this.#process(message);
       if (result) this.#track(result);
@@ -317,7 +306,7 @@ export class Connection {
     // A challenge or login is being decided. PINGs have no effect before
     // login: not kept. Anything else waits, a few at most.
     if (isPing(message)) return;
-    if (this.#queuedBeforeLogin >= settings.preLoginMaxQueuedMessages) {
+    if (this.#queuedBeforeLogin >= this.app.settings.preLoginMaxQueuedMessages) {
       this.#guardClose(
         'pre_login_queue',
         CLOSE_CODES.TOO_MANY_MESSAGES_BEFORE_LOGIN,
@@ -411,7 +400,6 @@ export class Connection {
   }
 
   #process(message: Message): void | Promise<void> {
-    if (this.state === 'closed') return;
     switch (this.state) {
       case 'awaiting-challenge':
         return this.#login?.handshake(message);
@@ -420,7 +408,7 @@ export class Connection {
         return this.#login?.quarantine(message);
       case 'open':
         return this.#dispatch(message);
-      default:
+      default: // closed
         return;
     }
   }

@@ -12,8 +12,8 @@ import {
   TextConnectionState,
   TOPIC,
 } from '@hubstream/protocol';
-import type { FrameCodec } from '../core/client-socket.ts';
-import type { Connection, ReceivedMessage } from '../core/connection.ts';
+import type { FrameCodec, ReceivedMessage } from '../core/client-socket.ts';
+import type { Connection } from '../core/connection.ts';
 
 // The deepstream.io-client-js 2.x client (deepstreamHub's) on the same URL
 // as the v7 client (PROTOCOL.md 10.4). Every socket is greeted with the text

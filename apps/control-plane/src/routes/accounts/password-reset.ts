@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
 import { errors } from '../../lib/schemas.ts';
-import { emailKey, hashPassword } from '../../lib/secrets.ts';
+import { emailKey } from '../../lib/secrets.ts';
 import { passwordResetEmail, SEND_EMAIL_JOB } from './account-mail.ts';
-import { findUsableToken, issueAccountToken, spendToken } from './account-tokens.ts';
+import { issueAccountToken } from './account-tokens.ts';
+import { accountByEmail, resetPassword } from './email-service.ts';
 import { accountRateLimit } from './rate-limit.ts';
 import { AcceptedReply, AccountReply, ForgotPasswordBody, ResetPasswordBody } from './schemas.ts';
 import { accountView } from './service.ts';
@@ -36,9 +37,7 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext>
       },
     },
     async (request, reply) => {
-      const account = await prisma.account.findUnique({
-        where: { email: emailKey(request.body.email) },
-      });
+      const account = await accountByEmail(prisma, emailKey(request.body.email));
       if (account) {
         try {
           const token = await issueAccountToken(prisma, account.id, 'reset_password');
@@ -70,19 +69,7 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext>
       },
     },
     async (request, reply) => {
-      const now = new Date();
-      const token = await findUsableToken(prisma, request.body.token, 'reset_password', now);
-      const passwordHash = await hashPassword(request.body.password);
-      const account = await prisma.$transaction(async (tx) => {
-        await spendToken(tx, token, now);
-        // Whoever knew the old password may hold a session.
-        await tx.session.deleteMany({ where: { accountId: token.accountId } });
-        return tx.account.update({
-          where: { id: token.accountId },
-          // Opening the mailed link proves the address is theirs.
-          data: { passwordHash, emailVerified: true },
-        });
-      });
+      const account = await resetPassword(prisma, request.body.token, request.body.password);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return { account: accountView(account) };
     },

@@ -15,7 +15,8 @@ import {
   createAccount,
   openSession,
 } from './service.ts';
-import { accountSettingsRoutes, pendingEmailOf } from './settings.ts';
+import { accountSettingsRoutes } from './settings.ts';
+import { accountById, pendingEmailOf } from './settings-service.ts';
 import { sendVerificationEmail, verificationRoutes } from './verification.ts';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, context) => {
@@ -115,9 +116,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const account = await prisma.account.findUniqueOrThrow({
-        where: { id: developer.accountId },
-      });
+      const account = await accountById(prisma, developer.accountId);
       const pendingEmail = await pendingEmailOf(prisma, account.id);
       return { account: { ...accountView(account), ...(pendingEmail ? { pendingEmail } : {}) } };
     },

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { PrismaClient } from '@hubstream/db';
 import Type from 'typebox';
 import { type RouteContext, SESSION_COOKIE } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
-import { audit } from '../../lib/audit.ts';
 import { errors } from '../../lib/schemas.ts';
-import { emailKey, hashPassword, verifyPassword } from '../../lib/secrets.ts';
+import { emailKey, hashPassword } from '../../lib/secrets.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { deleteAccount } from './account-deletion.ts';
 import { emailChangeEmail, emailChangeNotice, SEND_EMAIL_JOB } from './account-mail.ts';
@@ -22,6 +20,16 @@ import {
   SessionsReply,
 } from './schemas.ts';
 import { accountView } from './service.ts';
+import {
+  accountById,
+  auditEmailChangeRequested,
+  cancelEmailChanges,
+  changePassword,
+  confirmPassword,
+  emailTaken,
+  endSessions,
+  listSessions,
+} from './settings-service.ts';
 
 // The logged-in developer's own account: its password, its email address,
 // its sessions, and deleting it. Whatever could lock the owner out or hand
@@ -34,27 +42,6 @@ import { accountView } from './service.ts';
 export const SESSIONS_LISTED = 100;
 
 const tags = ['accounts'];
-
-export const WRONG_PASSWORD_MESSAGE = 'The current password is wrong. Nothing was changed.';
-
-/** The account, when `password` is its password; otherwise WRONG_PASSWORD. */
-async function confirmPassword(prisma: PrismaClient, accountId: string, password: string) {
-  const account = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });
-  if (!(await verifyPassword(account.passwordHash, password))) {
-    throw new ApiError('WRONG_PASSWORD', WRONG_PASSWORD_MESSAGE);
-  }
-  return account;
-}
-
-/** The address the account is moving to: the newest change link not yet opened, used or expired. */
-export async function pendingEmailOf(prisma: PrismaClient, accountId: string, now = new Date()) {
-  const row = await prisma.accountToken.findFirst({
-    where: { accountId, purpose: 'change_email', usedAt: null, expiresAt: { gt: now } },
-    orderBy: { createdAt: 'desc' },
-    select: { email: true },
-  });
-  return row?.email ?? undefined;
-}
 
 export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app,
@@ -77,31 +64,9 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const { accountId, sessionId } = developer;
-      await confirmPassword(prisma, accountId, request.body.currentPassword);
+      await confirmPassword(prisma, developer.accountId, request.body.currentPassword);
       const passwordHash = await hashPassword(request.body.newPassword);
-      const now = new Date();
-      const { account, endedSessions } = await prisma.$transaction(async (tx) => {
-        // Whoever learnt the old password may hold a session; the caller keeps its own.
-        const ended = await tx.session.deleteMany({ where: { accountId, id: { not: sessionId } } });
-        // A reset link mailed before would undo the change.
-        await tx.accountToken.updateMany({
-          where: { accountId, purpose: 'reset_password', usedAt: null },
-          data: { usedAt: now },
-        });
-        const account = await tx.account.update({
-          where: { id: accountId },
-          data: { passwordHash },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'account.password_changed',
-          target: accountId,
-          details: { endedSessions: ended.count },
-        });
-        return { account, endedSessions: ended.count };
-      });
+      const { account, endedSessions } = await changePassword(prisma, developer, passwordHash);
       return { account: accountView(account), endedSessions };
     },
   );
@@ -131,15 +96,12 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
           [{ in: 'body', path: '/email', message: 'is the current address' }],
         );
       }
-      if (await prisma.account.findUnique({ where: { email }, select: { id: true } })) {
+      if (await emailTaken(prisma, email)) {
         throw new ApiError('EMAIL_TAKEN', 'An account with this email already exists.');
       }
       const now = new Date();
       // Only the newest request counts: earlier links stop working.
-      await prisma.accountToken.updateMany({
-        where: { accountId: account.id, purpose: 'change_email', usedAt: null },
-        data: { usedAt: now },
-      });
+      await cancelEmailChanges(prisma, account.id, now);
       const token = await issueAccountToken(prisma, account.id, 'change_email', now, email);
       await context.jobs.enqueue(SEND_EMAIL_JOB, emailChangeEmail(context.config, email, token));
       await context.jobs
@@ -148,13 +110,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
           // The change itself can go on: the link to the new address is on its way.
           request.log.error({ err: error }, 'could not queue the email change notice');
         });
-      await audit(prisma, {
-        appId: null,
-        principal: developer,
-        action: 'account.email_change_requested',
-        target: account.id,
-        details: { to: email },
-      });
+      await auditEmailChangeRequested(prisma, developer, email);
       return reply.code(202).send({
         message: `We have sent a link to ${email}. Your account keeps ${account.email} until the link is opened.`,
         pendingEmail: email,
@@ -175,10 +131,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      await prisma.accountToken.updateMany({
-        where: { accountId: developer.accountId, purpose: 'change_email', usedAt: null },
-        data: { usedAt: new Date() },
-      });
+      await cancelEmailChanges(prisma, developer.accountId, new Date());
       return reply.code(204).send(null);
     },
   );
@@ -195,16 +148,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const where = { accountId: developer.accountId, expiresAt: { gt: new Date() } };
-      const [rows, total] = await Promise.all([
-        prisma.session.findMany({ where, orderBy: { createdAt: 'desc' }, take: SESSIONS_LISTED }),
-        prisma.session.count({ where }),
-      ]);
-      // The caller's own session is always listed, even past the newest ones.
-      if (!rows.some((row) => row.id === developer.sessionId)) {
-        const own = await prisma.session.findUnique({ where: { id: developer.sessionId } });
-        if (own) rows.unshift(own);
-      }
+      const { rows, total } = await listSessions(prisma, developer, SESSIONS_LISTED);
       return {
         sessions: rows.map((row) => ({
           id: row.id,
@@ -236,9 +180,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
       const { sessionId } = request.params;
-      const { count } = await prisma.session.deleteMany({
-        where: { id: sessionId, accountId: developer.accountId },
-      });
+      const count = await endSessions(prisma, developer.accountId, { only: sessionId });
       if (count === 0) throw new ApiError('NOT_FOUND', `Session ${sessionId} was not found.`);
       if (sessionId === developer.sessionId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
@@ -256,9 +198,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const { count } = await prisma.session.deleteMany({
-        where: { accountId: developer.accountId, id: { not: developer.sessionId } },
-      });
+      const count = await endSessions(prisma, developer.accountId, { except: developer.sessionId });
       return { revoked: count };
     },
   );
@@ -278,9 +218,7 @@ export const accountSettingsRoutes: FastifyPluginAsyncTypebox<RouteContext> = as
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      const current = await prisma.account.findUniqueOrThrow({
-        where: { id: developer.accountId },
-      });
+      const current = await accountById(prisma, developer.accountId);
       if (emailKey(request.body.email) !== current.email) {
         throw new ApiError(
           'VALIDATION_FAILED',

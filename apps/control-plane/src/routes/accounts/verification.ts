@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AccountToken, Prisma } from '@hubstream/db';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { SEND_EMAIL_JOB, verificationEmail } from './account-mail.ts';
-import { findUsableToken, issueAccountToken, spendToken } from './account-tokens.ts';
+import { issueAccountToken } from './account-tokens.ts';
+import { verifyEmail } from './email-service.ts';
 import { accountRateLimit } from './rate-limit.ts';
 import { AcceptedReply, AccountReply, VerifyEmailBody } from './schemas.ts';
 import { accountView } from './service.ts';
+import { accountById } from './settings-service.ts';
 
 /** Mails the account a new verification link (valid 24 h). */
 export async function sendVerificationEmail(
@@ -20,44 +21,6 @@ export async function sendVerificationEmail(
     SEND_EMAIL_JOB,
     verificationEmail(context.config, account.email, token),
   );
-}
-
-/** Opening a change_email link: the address it was mailed to becomes the account's. */
-async function changeEmail(tx: Prisma.TransactionClient, token: AccountToken, now: Date) {
-  const to = token.email;
-  if (!to) throw new Error(`change_email token ${token.id} has no address`);
-  const before = await tx.account.findUniqueOrThrow({ where: { id: token.accountId } });
-  let account: Awaited<ReturnType<typeof tx.account.update>>;
-  try {
-    account = await tx.account.update({
-      where: { id: token.accountId },
-      data: { email: to, emailVerified: true },
-    });
-  } catch (error) {
-    if ((error as { code?: string }).code === 'P2002') {
-      throw new ApiError(
-        'EMAIL_TAKEN',
-        `Another account has started using ${to} since the change was asked for. Your account keeps ${before.email}.`,
-      );
-    }
-    throw error;
-  }
-  // Links mailed to the old address to verify it mean nothing now.
-  await tx.accountToken.updateMany({
-    where: { accountId: token.accountId, purpose: 'verify_email', usedAt: null },
-    data: { usedAt: now },
-  });
-  await tx.auditEvent.create({
-    data: {
-      appId: null,
-      accountId: token.accountId,
-      actor: before.email,
-      action: 'account.email_changed',
-      target: token.accountId,
-      details: { from: before.email, to },
-    },
-  });
-  return account;
 }
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
@@ -80,18 +43,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
       },
     },
     async (request) => {
-      const now = new Date();
-      const token = await findUsableToken(prisma, request.body.token, 'verify_email', now, [
-        'change_email',
-      ]);
-      const account = await prisma.$transaction(async (tx) => {
-        await spendToken(tx, token, now);
-        if (token.purpose === 'change_email') return changeEmail(tx, token, now);
-        return tx.account.update({
-          where: { id: token.accountId },
-          data: { emailVerified: true },
-        });
-      });
+      const account = await verifyEmail(prisma, request.body.token);
       return { account: accountView(account) };
     },
   );
@@ -108,9 +60,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> 
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      const account = await prisma.account.findUniqueOrThrow({
-        where: { id: developer.accountId },
-      });
+      const account = await accountById(prisma, developer.accountId);
       if (account.emailVerified) {
         throw new ApiError(
           'EMAIL_ALREADY_VERIFIED',

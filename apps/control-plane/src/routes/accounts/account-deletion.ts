@@ -1,3 +1,4 @@
+import { PURGE_APP_JOB } from '@hubstream/jobs';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RouteContext } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
@@ -55,7 +56,7 @@ export async function deleteAccount(
   // Redis. A failure here leaves the deletion standing: logged, not answered.
   await context.appChanges.flush();
   for (const found of apps) {
-    await context.jobs.enqueue('purge-app', { appId: found.id }).catch((error: unknown) => {
+    await context.jobs.enqueue(PURGE_APP_JOB, { appId: found.id }).catch((error: unknown) => {
       log.error({ err: error, app: found.id }, 'could not queue the purge of a deleted app');
     });
   }

@@ -1,11 +1,12 @@
 import { type Config, publicHttpUrl } from '@hubstream/config';
+import { SEND_EMAIL_JOB } from '@hubstream/jobs';
 import { ACCOUNT_TOKENS } from './account-tokens.ts';
 
 // The mails sent to developers. The dashboard hosts the pages the links
 // open; those pages call the API with the token.
 
-/** The worker's job (apps/worker); the queue checks this payload against the job's schema. */
-export const SEND_EMAIL_JOB = 'send-email';
+/** The send-email job's contract (@hubstream/jobs); the queue checks the payload against its schema. */
+export { SEND_EMAIL_JOB };
 
 export type EmailMessage = { to: string; subject: string; text: string; html: string };
 

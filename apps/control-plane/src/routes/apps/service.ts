@@ -1,5 +1,6 @@
 import { appRealtimeUrl, type Config } from '@hubstream/config';
 import type { App, PrismaClient } from '@hubstream/db';
+import { PURGE_APP_JOB } from '@hubstream/jobs';
 import { check, isTemplateName, TEMPLATES, type TemplateName } from '@hubstream/valve';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RouteContext } from '../../context.ts';
@@ -154,7 +155,7 @@ export async function deleteApp(
   });
   // The rows are gone (committed), so the deletion stands even if the
   // purge of what the app left in Redis cannot be queued: say so loudly.
-  await context.jobs.enqueue('purge-app', { appId: app.id }).catch((error: unknown) => {
+  await context.jobs.enqueue(PURGE_APP_JOB, { appId: app.id }).catch((error: unknown) => {
     log.error({ err: error, app: app.id }, 'could not queue the purge of a deleted app');
   });
 }

@@ -1,12 +1,13 @@
-import type { BusEnvelope, BusTopics, ClusterBus } from '@hubstream/cluster';
+import type { BusTopics } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
-import { refuseOverCap, withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
-import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { refuseOverCap } from '../core/connection-caps.ts';
+import type { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/topic-handler.ts';
-import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
-import { ack, invalidCorrelation, invalidMessage } from './rpc-replies.ts';
+import { authorize } from '../permissions/authorize.ts';
+import { RpcProviders } from './rpc-providers.ts';
+import { invalidCorrelation, invalidMessage } from './rpc-replies.ts';
 import { newRpc, type Rpc, RpcTable } from './rpc-table.ts';
 
 /**
@@ -26,12 +27,15 @@ import { newRpc, type Rpc, RpcTable } from './rpc-table.ts';
  */
 export class RpcHandler implements TopicHandler {
   readonly #app: AppScope;
+  readonly #providers: RpcProviders;
   /** Who provides which RPC on this node. */
-  readonly providers = new SubscriptionRegistry<Connection>();
+  readonly providers: SubscriptionRegistry<Connection>;
   readonly #rpcs = new RpcTable();
 
   constructor(app: AppScope) {
     this.#app = app;
+    this.#providers = new RpcProviders(app);
+    this.providers = this.#providers.registry;
   }
 
   /** RPCs this node's clients have in flight (for tests and metrics). */
@@ -47,9 +51,9 @@ export class RpcHandler implements TopicHandler {
   handle(connection: Connection, message: Message): void | Promise<void> {
     switch (message.action) {
       case RPC_ACTION.PROVIDE:
-        return this.#provide(connection, message);
+        return this.#providers.provide(connection, message);
       case RPC_ACTION.UNPROVIDE:
-        return this.#unprovide(connection, message);
+        return this.#providers.unprovide(connection, message);
       case RPC_ACTION.REQUEST:
         return this.#request(connection, message);
       case RPC_ACTION.ACCEPT:
@@ -60,86 +64,6 @@ export class RpcHandler implements TopicHandler {
       default:
         return invalidMessage(connection, message);
     }
-  }
-
-  /** The local provider for the next attempt of an RPC: a random untried one, or none. */
-  selectProvider(name: string, tried: ReadonlySet<Connection>): Connection | undefined {
-    const candidates = this.providers.subscribers(name);
-    if (!candidates) return undefined;
-    const untried = [...candidates].filter((c) => !tried.has(c));
-    return untried[Math.floor(Math.random() * untried.length)];
-  }
-
-  async #provide(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return invalidMessage(connection, message);
-    if (!withinNamesCap(connection, message)) return;
-    const max = this.#app.limits.maxProvidesPerConnection;
-    if (!withinRegistryCap(connection, message, this.providers, max, 'provides')) return;
-    const allowed = await authorizeNames(connection, message, names, { action: message.action });
-    // Closed while a rule loaded a record: its cleanup already ran.
-    if (!connection.isOpen) return;
-    const registered: Promise<void>[] = [];
-    for (const name of allowed) {
-      if (!this.providers.add(name, connection)) {
-        connection.send({
-          topic: TOPIC.RPC,
-          action: RPC_ACTION.MULTIPLE_PROVIDERS,
-          name,
-          originalAction: message.action,
-        });
-      } else if (this.providers.subscribers(name)?.size === 1) {
-        registered.push(this.#register(name));
-      }
-    }
-    // Acknowledged once the other nodes can find it.
-    await Promise.all(registered);
-    // Every name denied: the denials cleared the client's ack timer; no ack.
-    if (allowed.length > 0) ack(connection, message);
-  }
-
-  async #unprovide(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return invalidMessage(connection, message);
-    if (!withinNamesCap(connection, message)) return;
-    const unregistered: Promise<void>[] = [];
-    for (const name of names) {
-      if (this.providers.remove(name, connection)) {
-        if (!this.providers.subscribers(name)) unregistered.push(this.#unregister(name));
-        continue;
-      }
-      connection.send({
-        topic: TOPIC.RPC,
-        action: RPC_ACTION.NOT_PROVIDED,
-        name,
-        originalAction: message.action,
-      });
-    }
-    await Promise.all(unregistered);
-    // Requests already routed to it stay with it: the provider may still answer them.
-    ack(connection, message);
-  }
-
-  // The registry's calls reach Redis in the order they are made, so a quick
-  // provide-unprovide-provide ends registered; a failure is logged and the
-  // registry writes its copy back when its connection is ready again.
-  #register(name: string): Promise<void> {
-    const { appId, node } = this.#app;
-    return node.rpcProviders.register(appId, name).catch((error: unknown) => {
-      this.#app.log.error({ err: error, app: appId }, 'registering an rpc provider failed');
-    });
-  }
-
-  #unregister(name: string): Promise<void> {
-    const { appId, node } = this.#app;
-    return node.rpcProviders.unregister(appId, name).catch((error: unknown) => {
-      this.#app.log.error({ err: error, app: appId }, 'unregistering an rpc provider failed');
-    });
-  }
-
-  /** Unregisters the names no local provider is left for. */
-  #unregisterUnprovided(names: Iterable<string>) {
-    for (const name of names) if (!this.providers.subscribers(name)) void this.#unregister(name);
   }
 
   #request(connection: Connection, message: Message): void | Promise<void> {
@@ -188,7 +112,7 @@ export class RpcHandler implements TopicHandler {
   #route(rpc: Rpc) {
     this.#stopTimers(rpc);
     this.#rpcs.release(rpc);
-    const provider = this.selectProvider(rpc.name, rpc.tried);
+    const provider = this.#providers.select(rpc.name, rpc.tried);
     if (provider) return this.#offer(rpc, provider);
     if (rpc.caller.kind === 'node') return this.#end(rpc, RPC_ACTION.NO_RPC_PROVIDER);
     // The clocks run while the other nodes are looked up, so a Redis that
@@ -424,7 +348,7 @@ export class RpcHandler implements TopicHandler {
   }
 
   connectionClosed(connection: Connection): void {
-    this.#unregisterUnprovided(this.providers.removeConnection(connection));
+    this.#providers.connectionClosed(connection);
     // Its own calls are cancelled: nobody is left to answer. Providers that
     // hold them may still reply; those replies are dropped quietly.
     for (const rpc of this.#rpcs.requestedBy(connection)) {
@@ -437,29 +361,13 @@ export class RpcHandler implements TopicHandler {
     this.#rpcs.forgetProvider(connection);
   }
 
-  async permissionsChanged(): Promise<void> {
-    for (const [name, connection] of [...this.providers.entries()]) {
-      const verdict = await this.#app.check(connection, TOPIC.RPC, {
-        action: RPC_ACTION.PROVIDE,
-        name,
-      });
-      if (verdict === 'allowed') continue;
-      // Left meanwhile (the check may have loaded a record): nothing to tell.
-      if (!this.providers.remove(name, connection)) continue;
-      this.#unregisterUnprovided([name]);
-      const provide: Message = { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, name };
-      sendDenial(connection, provide, name, verdict);
-    }
+  permissionsChanged(): Promise<void> {
+    return this.#providers.permissionsChanged();
   }
 
   /** The app is going away here: other nodes stop finding its providers and move its calls on. */
   close(): void {
-    const names = [...this.providers.names()];
-    // Its connections are closing: their cleanup finds nothing left to unregister.
-    for (const [name, connection] of [...this.providers.entries()]) {
-      this.providers.remove(name, connection);
-    }
-    for (const name of names) void this.#unregister(name);
+    this.#providers.close();
     for (const rpc of this.#rpcs.all()) {
       if (rpc.caller.kind === 'node') {
         this.#end(rpc, RPC_ACTION.NO_RPC_PROVIDER);
@@ -470,16 +378,4 @@ export class RpcHandler implements TopicHandler {
       }
     }
   }
-}
-
-/** A call offered to a node where its app is not loaded: nobody provides it here. */
-export function refuseRemoteRequest(bus: ClusterBus, message: BusEnvelope<'rpc.request'>): void {
-  bus
-    .sendTo(message.origin, message.appId, 'rpc.reply', {
-      id: message.payload.id,
-      action: RPC_ACTION.NO_RPC_PROVIDER,
-    })
-    .catch(() => {
-      // The requester's clocks end the call.
-    });
 }

@@ -1,3 +1,4 @@
+import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
 import type { Connection } from '../core/connection.ts';
 
@@ -39,4 +40,16 @@ export function invalidMessage(connection: Connection, message: Message): void {
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     isError: true,
   });
+}
+
+/** A call offered to a node where its app is not loaded: nobody provides it here. */
+export function refuseRemoteRequest(bus: ClusterBus, message: BusEnvelope<'rpc.request'>): void {
+  bus
+    .sendTo(message.origin, message.appId, 'rpc.reply', {
+      id: message.payload.id,
+      action: RPC_ACTION.NO_RPC_PROVIDER,
+    })
+    .catch(() => {
+      // The requester's clocks end the call.
+    });
 }

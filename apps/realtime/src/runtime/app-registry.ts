@@ -3,7 +3,7 @@ import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
 import type { NodeServices } from '../core/app-scope.ts';
 import { routeListening } from '../listen/listen-routes.ts';
-import { refuseRemoteRequest } from '../rpc/rpc-handler.ts';
+import { refuseRemoteRequest } from '../rpc/rpc-replies.ts';
 import { AppRuntime } from './app-runtime.ts';
 import type { Composition } from './composition.ts';
 

@@ -227,7 +227,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     ada.event.emit('chat/room-1', { text: 'hello' });
     ada.event.emit('elsewhere', { text: 'not watched' });
-    ada.event.emit('ping');
+    ada.event.emit('ping', {});
 
     await expect
       .poll(() => ofType(stream.items, 'event').map((e) => e.name))
@@ -349,7 +349,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
     const inA = await client(appA, 'alice');
     inA.event.emit('chat/a', { secret: 'A' });
-    inA.event.emit('forbidden/a');
+    inA.event.emit('forbidden/a', {});
     await expect.poll(() => ofType(streamA.items, 'event').length).toBe(1);
     await expect.poll(() => ofType(streamA.items, 'denied').length).toBe(1);
     await expect

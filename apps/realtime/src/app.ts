@@ -22,6 +22,8 @@ import Fastify, {
   type FastifyServerFactory,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import { withConsoleTap } from './console/extension.ts';
+import { NodeConsoleTap, type TapRuntime } from './console/tap.ts';
 import type { NodeServices } from './core/app-scope.ts';
 import { NodeCounters } from './core/node-counters.ts';
 import { nodeSettings } from './core/settings.ts';
@@ -136,8 +138,14 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     limitDefaults: defaultLimits(options.config),
     counters: new NodeCounters(),
   };
+  // The dashboard's live console watches the node's apps through this tap.
+  const consoleTap = new NodeConsoleTap({
+    bus: options.bus,
+    runtimes: (): Promise<TapRuntime[]> => registry.loaded(),
+  });
+  app.addHook('onClose', async () => consoleTap.close());
   const registry = new AppRegistry(node, options.bus, {
-    compose: realtimeComposition,
+    compose: withConsoleTap(realtimeComposition, consoleTap),
     freshnessCheckIntervalMs: options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
   });
   // The node's state, for metrics and for tests that wait on it.

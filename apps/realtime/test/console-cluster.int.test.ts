@@ -73,7 +73,7 @@ describe('live console in a cluster (Redis)', { timeout: 120_000 }, () => {
     onOne.event.emit('chat/room', { from: 'node 1' });
     await expect.poll(() => received).toContainEqual({ from: 'node 1' });
     // A marker emitted after it on the other node: once it is in, a second report would be too.
-    onZero.event.emit('marker');
+    onZero.event.emit('marker', {});
     await expect.poll(() => ofType(items, 'event').map((e) => e.name)).toContain('marker');
     await new Promise((resolve) => setTimeout(resolve, 300));
     const chats = ofType(items, 'event').filter((e) => e.name === 'chat/room');

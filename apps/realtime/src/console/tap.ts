@@ -28,9 +28,8 @@ import { compileListenPattern, patternMatches } from '../listen/listen-pattern.t
 // (denials, failed logins) pass token buckets; what they drop is counted
 // and reported with the stats. Data is cut at MAX_DATA_CHARS.
 //
-// The types below are what the tap needs of a connection and its app, kept
-// structural so that the core's files can call the tap without an import
-// cycle (they import this file; it imports none of them).
+// It observes the apps' lifecycle hooks (console/extension.ts). The types
+// below are what it needs of an app and a connection, kept structural.
 
 /** Events a node reports per second for one app (its bucket's refill), and its burst. */
 export const EVENTS_PER_SECOND = 100;
@@ -67,11 +66,6 @@ export type TapApp = {
   readonly records?: { readonly ruleLoaders?: ValveLoaders };
 };
 export type TapUser = { id: string; isAuthenticated: boolean; data: unknown };
-export type TapConnection = {
-  readonly app: TapApp;
-  readonly user: TapUser | null;
-  readonly info: { remoteAddress: string };
-};
 /** What stats need of a loaded app. */
 export type TapRuntime = {
   readonly appId: string;
@@ -119,13 +113,6 @@ const ACTIONS: Record<number, Record<number, string>> = {
   [TOPIC.PRESENCE]: PRESENCE_ACTION as unknown as Record<number, string>,
 };
 
-const taps = new WeakMap<object, NodeConsoleTap>();
-
-/** The tap of the node whose services are `node`, if it has one (tests may build nodes without). */
-export function consoleTap(node: object): NodeConsoleTap | undefined {
-  return taps.get(node);
-}
-
 export class NodeConsoleTap {
   readonly #bus: ClusterBus;
   readonly #runtimes: () => Promise<TapRuntime[]>;
@@ -135,8 +122,6 @@ export class NodeConsoleTap {
   readonly #now: () => number;
 
   constructor(options: {
-    /** The node's services object: hooks find the tap through it (consoleTap). */
-    node: object;
     bus: ClusterBus;
     runtimes: () => Promise<TapRuntime[]>;
     now?: () => number;
@@ -144,7 +129,6 @@ export class NodeConsoleTap {
     this.#bus = options.bus;
     this.#runtimes = options.runtimes;
     this.#now = options.now ?? Date.now;
-    taps.set(options.node, this);
     this.#unsubscribe = this.#bus.subscribe('console.watch', ({ appId, payload }) =>
       this.#watch(appId, payload),
     );
@@ -200,7 +184,12 @@ export class NodeConsoleTap {
   }
 
   /** An event this node's client (or HTTP API) emitted, already allowed and delivered. */
-  emitted(appId: string, name: string, data: string | undefined, sender: TapConnection): void {
+  emitted(
+    appId: string,
+    name: string,
+    data: string | undefined,
+    sender: { readonly user: { id: string } | null },
+  ): void {
     const watched = this.#apps.get(appId);
     if (!watched) return;
     const now = this.#now();
@@ -227,15 +216,16 @@ export class NodeConsoleTap {
    * the denials the throttle lets through.
    */
   denied(
-    connection: TapConnection,
+    app: TapApp,
+    user: TapUser | null,
     message: Message,
     name: string | undefined,
     verdict: 'denied' | 'error',
   ): void {
-    const { appId } = connection.app;
+    const { appId } = app;
     const watched = this.#apps.get(appId);
     if (!watched?.problems.take(this.#now())) return;
-    this.#ruleOf(connection, message, name).then(
+    this.#ruleOf(app, user, message, name).then(
       (rule) => {
         const tap: TapMessage = {
           kind: 'denied',
@@ -246,7 +236,7 @@ export class NodeConsoleTap {
           at: this.#now(),
         };
         if (name !== undefined) tap.name = name;
-        if (connection.user) tap.user = connection.user.id;
+        if (user) tap.user = user.id;
         this.#publish(appId, tap);
       },
       () => {},
@@ -265,10 +255,10 @@ export class NodeConsoleTap {
     });
   }
 
-  async #ruleOf(connection: TapConnection, message: Message, name: string | undefined) {
-    const permissions = connection.app.permissions;
+  async #ruleOf(app: TapApp, user: TapUser | null, message: Message, name: string | undefined) {
+    const permissions = app.permissions;
     const section = SECTIONS[message.topic];
-    if (!permissions || !connection.user || !section) return null;
+    if (!permissions || !user || !section) return null;
     let data: unknown;
     try {
       data = message.data === undefined ? undefined : JSON.parse(message.data);
@@ -279,11 +269,11 @@ export class NodeConsoleTap {
       section,
       action: message.action,
       name,
-      user: connection.user,
+      user,
       data,
       path: message.path,
     };
-    const result = await permissions.evaluate(request, connection.app.records?.ruleLoaders);
+    const result = await permissions.evaluate(request, app.records?.ruleLoaders);
     const refusing = result.rules.find((rule) => rule.verdict !== 'allowed');
     return refusing
       ? { section: refusing.section, pattern: refusing.pattern, type: refusing.type }

@@ -1,3 +1,4 @@
+import type { Message } from '@hubstream/protocol';
 import type { AuthFailureReason, GuardClose, LimitName, ProtocolError } from './node-counters.ts';
 
 // Lifecycle hooks, in the manner of hocuspocus's extension hooks: what a
@@ -24,14 +25,22 @@ export interface Extension<C> {
   messageReceived?(connection: C, topic: number): void;
   /** A frame handed to the client's socket (each copy of a fan-out). */
   messageSent?(connection: C, topic: number): void;
-  /** The rules refused (`denied`) or failed on (`error`) a message. */
-  messageDenied?(connection: C, topic: number, verdict: 'denied' | 'error'): void;
+  /** The rules refused (`denied`) or failed on (`error`) a message (for `name`, one of its names). */
+  messageDenied?(
+    connection: C,
+    topic: number,
+    verdict: 'denied' | 'error',
+    message: Message,
+    name: string | undefined,
+  ): void;
+  /** A client's event passed the rules and went to its subscribers (not one from another node). */
+  eventEmitted?(connection: C, name: string, data: string | undefined): void;
   /** A limit or per-connection cap refused something. */
   limited?(limit: LimitName): void;
   /** A frame that could not be taken as a message. */
   protocolError?(connection: C, kind: ProtocolError): void;
   /** A login failed (or never came). */
-  authFailed?(reason: AuthFailureReason): void;
+  authFailed?(reason: AuthFailureReason, connection: C): void;
   /** The node closed a connection (or refused a socket) to protect itself. */
   guardClosed?(reason: GuardClose): void;
   /** A handler threw while handling a message. */
@@ -47,10 +56,11 @@ export class Hooks<C> {
   readonly connectionClosed: Hook<[C, boolean]> = [];
   readonly messageReceived: Hook<[C, number]> = [];
   readonly messageSent: Hook<[C, number]> = [];
-  readonly messageDenied: Hook<[C, number, 'denied' | 'error']> = [];
+  readonly messageDenied: Hook<[C, number, 'denied' | 'error', Message, string | undefined]> = [];
+  readonly eventEmitted: Hook<[C, string, string | undefined]> = [];
   readonly limited: Hook<[LimitName]> = [];
   readonly protocolError: Hook<[C, ProtocolError]> = [];
-  readonly authFailed: Hook<[AuthFailureReason]> = [];
+  readonly authFailed: Hook<[AuthFailureReason, C]> = [];
   readonly guardClosed: Hook<[GuardClose]> = [];
   readonly handlerFailed: Hook<[C, unknown]> = [];
 
@@ -65,6 +75,7 @@ export class Hooks<C> {
     add(this.messageReceived, extension.messageReceived);
     add(this.messageSent, extension.messageSent);
     add(this.messageDenied, extension.messageDenied);
+    add(this.eventEmitted, extension.eventEmitted);
     add(this.limited, extension.limited);
     add(this.protocolError, extension.protocolError);
     add(this.authFailed, extension.authFailed);

@@ -7,7 +7,7 @@ import {
 } from '@hubstream/protocol';
 import type { ConnectionInfo } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
-import { fire } from './lifecycle.ts';
+import { fire2 } from './lifecycle.ts';
 import type { AuthFailureReason } from './node-counters.ts';
 import type { Logger, User } from './types.ts';
 
@@ -150,7 +150,7 @@ export class Login<C extends LoginSubject> {
   }
 
   #failed(reason: AuthFailureReason) {
-    fire(this.#app.hooks.authFailed, reason);
+    fire2(this.#app.hooks.authFailed, reason, this.#connection);
     this.#connection.log.debug({ reason, attempts: this.#attempts }, 'login failed');
   }
 

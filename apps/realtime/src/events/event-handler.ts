@@ -103,6 +103,10 @@ export class EventHandler implements TopicHandler {
           );
         });
     }
+    if (sender) {
+      const emitted = this.#app.hooks.eventEmitted;
+      for (let i = 0; i < emitted.length; i++) emitted[i]!(sender, name, message.data);
+    }
     const subscribers = this.subscriptions.subscribers(name);
     if (!subscribers) return;
     let frame: Uint8Array | undefined;

@@ -16,7 +16,9 @@ export function sendDenial(
   // Only the four topics with rules are ever asked about.
   const reply = denialReply(message, name, verdict)!;
   const denied = connection.app.hooks.messageDenied;
-  for (let i = 0; i < denied.length; i++) denied[i]!(connection, message.topic, verdict);
+  for (let i = 0; i < denied.length; i++) {
+    denied[i]!(connection, message.topic, verdict, message, name);
+  }
   connection.send(reply);
 }
 

@@ -1,3 +1,4 @@
+import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import type { Extension } from '../core/lifecycle.ts';
@@ -31,10 +32,16 @@ export type Usage = {
   authFailures: number;
 };
 
-/** What an extension sees of an app: its scope, usage and connection limit. */
+/**
+ * What an extension sees of an app: its scope, usage and connection limit,
+ * and its rules with their record loader (the live console asks which rule
+ * refused a denied message).
+ */
 export type ObservedApp = AppScope & {
   readonly usage: Usage;
   readonly limiter: { release(connection: Connection): void };
+  readonly permissions: Permissions | null;
+  readonly records: { readonly ruleLoaders: ValveLoaders };
 };
 
 /** An extension of every app on the node, made for each app's runtime (runtime/observers.ts). */

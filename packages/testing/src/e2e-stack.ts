@@ -3,6 +3,7 @@ import { loadConfig } from '@hubstream/config';
 import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
+import { SEND_EMAIL_JOB } from '@hubstream/jobs';
 import { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
 import { createLogger } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
@@ -59,7 +60,7 @@ export async function startE2EStack(
     prisma: db.prisma,
   }).map(
     (definition): JobDefinition =>
-      definition.name === 'send-email'
+      definition.name === SEND_EMAIL_JOB
         ? {
             ...definition,
             async handle(payload) {

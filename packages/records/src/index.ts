@@ -7,7 +7,6 @@
 export { andThen, KeyedQueue, type MaybePromise } from './keyed-queue.ts';
 export { LocalRecordStore, type LocalRecordStoreOptions } from './local-record-store.ts';
 export {
-  checkPipeline,
   markPersisted,
   type PersistedVersion,
   persistRecords,
@@ -15,23 +14,13 @@ export {
 } from './persist-records.ts';
 export { jsonOf, knownJson } from './record-json.ts';
 export { recordKeys } from './record-keys.ts';
+export { lockRecords, RECORD_TRANSACTION } from './record-locks.ts';
 export {
-  type LockMode,
-  lockingBegin,
-  lockRecords,
-  RECORD_TRANSACTION,
-  recordLockIds,
-} from './record-locks.ts';
-export {
-  ASYNC_COMMIT_CONDITION,
   type CommitOptions,
   commitsAsynchronously,
   type RecordRef,
   type RecordRow,
-  recordUpsert,
-  uniqueRecords,
   upsertRecords,
-  upsertSql,
 } from './record-sql.ts';
 export type {
   PersistenceLag,

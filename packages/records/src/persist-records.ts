@@ -20,7 +20,7 @@ export type PersistedVersion = RecordRef & { version: number; generation: string
 
 export type RecordPersistence = { redis: Redis; prisma: PrismaClient; keyPrefix: string };
 
-export function checkPipeline(results: [Error | null, unknown][] | null): unknown[] {
+function checkPipeline(results: [Error | null, unknown][] | null): unknown[] {
   if (results === null) throw new Error('The Redis pipeline was discarded.');
   return results.map(([error, result]) => {
     if (error) throw error;

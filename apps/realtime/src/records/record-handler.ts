@@ -1,7 +1,6 @@
 import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import {
   andThen,
-  jsonOf,
   KeyedQueue,
   type MaybePromise,
   type RecordChange,
@@ -10,19 +9,15 @@ import {
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
-import {
-  countOverCap,
-  overNamesCap,
-  withinNamesCap,
-  withinSubscriptionCaps,
-} from '../core/connection-caps.ts';
+import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
-import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
-import { type DeliveryScope, deleted, RecordDelivery, wholeUpdate } from './record-delivery.ts';
+import { authorize, sendDenial } from '../permissions/authorize.ts';
+import { type DeliveryScope, deleted, RecordDelivery } from './record-delivery.ts';
+import { notify } from './record-notify.ts';
 import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
-import { errorReply, fanOut, readResponse, sendAck, sendInvalid } from './replies.ts';
+import { errorReply, fanOut, readResponse, sendAck, sendInvalid, validName } from './replies.ts';
 
 // Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
 // delete, notify and active providers, for one app. Everything that reads a
@@ -38,8 +33,6 @@ type SubscribeState = {
   heads: Record<string, number>;
   gathering: boolean;
 };
-
-const validName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
 
 export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   readonly app: AppScope;
@@ -111,7 +104,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
           this.#delete(connection, message),
         );
       case RECORD_ACTION.NOTIFY:
-        return this.#notify(connection, message);
+        return notify(this, connection, message);
       case RECORD_ACTION.LISTEN:
         return this.#listen(connection, message);
       case RECORD_ACTION.UNLISTEN:
@@ -332,51 +325,6 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
     fanOut(all, notice, except);
     for (const subscriber of all) this.subscriptions.remove(name, subscriber);
     this.#lastGone(name);
-  }
-
-  /**
-   * The database changed behind the node's back: read each record again and
-   * tell its subscribers what it is now (PROTOCOL.md 4.6).
-   */
-  async #notify(connection: Connection, message: Message): Promise<void> {
-    const names = message.names ?? [];
-    if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
-    const fail = (reason: string) =>
-      connection.send({
-        topic: TOPIC.RECORD,
-        action: RECORD_ACTION.RECORD_NOTIFY_ERROR,
-        ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-        isError: true,
-        data: JSON.stringify(reason),
-      });
-    // The client waits for this answer (by correlation id), not for denials by name.
-    if (overNamesCap(connection, message)) {
-      countOverCap(connection, 'names_per_message');
-      return fail('MESSAGE_DENIED');
-    }
-    const allowed = await authorizeNames(connection, message, names, { action: message.action });
-    // The client waits for an answer: every name denied is an error, not silence.
-    if (allowed.length === 0) return fail('MESSAGE_DENIED');
-    try {
-      for (const name of allowed) await this.locks.run(name, () => this.#refresh(name));
-    } catch (error) {
-      this.app.log.error({ err: error, app: this.app.appId }, 'record notify failed');
-      return fail('RECORD_LOAD_ERROR');
-    }
-    sendAck(connection, message);
-  }
-
-  async #refresh(name: string) {
-    const { app } = this;
-    const before = app.node.records.peek(app.appId, name);
-    const after = await app.node.records.reload(app.appId, name);
-    if (after === null) {
-      if (before) this.dropAll(name, deleted(name));
-      return;
-    }
-    if (before && before.version === after.version && jsonOf(before) === jsonOf(after)) return;
-    fanOut(this.subscriptions.subscribers(name), wholeUpdate(name, after.version, jsonOf(after)));
-    this.delivery.reloaded(name, after.version);
   }
 
   // Listening -----------------------------------------------------------------

@@ -38,6 +38,9 @@ function bodyFor(route: Route) {
   if (route.path.endsWith('/auth')) return { open: { enabled: true } };
   if (route.path === '/v1/apps/{id}') return { name: 'renamed' };
   if (route.path.endsWith('/records/{name}')) return { data: { a: 1 }, version: 1 };
+  if (route.path.endsWith('/console/events') || route.path.endsWith('/console/rpc')) {
+    return { name: 'chat/x', data: { a: 1 } };
+  }
   return {};
 }
 

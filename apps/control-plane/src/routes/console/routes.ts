@@ -95,7 +95,25 @@ const RpcReply = Type.Object(
 
 const DeniedReply = Type.Object(ErrorReply.properties, {
   description:
-    'FORBIDDEN, or DENIED_BY_PERMISSIONS: the app\'s rules refused it for user "hubstream:dashboard".',
+    'FORBIDDEN as for every app route (a role below developer), or DENIED_BY_PERMISSIONS: the app\'s rules refused it for user "hubstream:dashboard".',
+  examples: [
+    {
+      error: {
+        code: 'DENIED_BY_PERMISSIONS',
+        message:
+          'The app\'s permissions refused this for user "hubstream:dashboard" (Message denied. Action "EMIT" is not permitted.). Allow that user in the app\'s Valve rules to publish and make RPCs from the console.',
+        details: [],
+      },
+    },
+  ],
+});
+
+const StreamReply = Type.String({
+  description:
+    'A text/event-stream that stays open: each SSE event is named by its item type (`ready` first, then `event`, `nodes`, `presence`, `denied`, `auth`, `dropped`), its data the item as JSON.',
+  examples: [
+    'event: ready\ndata: {"names":[],"patterns":["^chat/"]}\n\nevent: event\ndata: {"type":"event","name":"chat/lobby","data":"{\\"text\\":\\"hi\\"}","user":"open:ada","node":"rt-1","at":1796578952165}\n\n',
+  ],
 });
 
 const RPC_MEANINGS: Record<string, string> = {
@@ -183,7 +201,8 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
           'Events whose name is one of `name` or matches one of `pattern` (as they are emitted, on any node), `nodes` (connections per node and who is online, every few seconds), `presence` (a user came online or left), `denied` (an action the rules refused, with the rule and its line), `auth` (a failed login), and `dropped` ("k more dropped": items over the per-second bounds). Each SSE event is named by its `type`; its data is the item as JSON.',
         params: AppIdParams,
         querystring: StreamQuery,
-        response: { ...errors(400, 401, 403, 404, 429) },
+        produces: ['text/event-stream'],
+        response: { 200: StreamReply, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {
@@ -241,7 +260,13 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
         params: AppIdParams,
         body: SendBody,
         response: {
-          200: Type.Object({ ok: Type.Literal(true) }, { examples: [{ ok: true }] }),
+          200: Type.Object(
+            { ok: Type.Literal(true) },
+            {
+              description: 'The event went to its subscribers on every node.',
+              examples: [{ ok: true }],
+            },
+          ),
           ...errors(400, 401, 404, 429, 503),
           403: DeniedReply,
         },

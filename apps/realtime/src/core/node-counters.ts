@@ -66,11 +66,7 @@ export type GuardClose =
   /** Over MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS. */
   | 'unauthenticated_per_address';
 
-export type ProtocolError =
-  | 'message_too_large'
-  | 'parse_error'
-  | 'unknown_topic'
-  | 'text_frame';
+export type ProtocolError = 'message_too_large' | 'parse_error' | 'unknown_topic' | 'text_frame';
 
 class Tally<K extends string> {
   readonly #counts = new Map<K, number>();

@@ -14,6 +14,7 @@ export const ACCOUNT = {
 };
 export const APP = {
   id: APP_ID,
+  organisationId: '019ae3c2-6e0a-7b3d-8c41-2e5f9d0a1b36',
   name: 'Chat',
   url: `wss://realtime.example.com/${APP_ID}`,
   activePermissionVersion: 1,

@@ -256,6 +256,32 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       ],
     },
   },
+  'GET /v1/roles': { success: 'Each role, and the app and organisation actions it may take.' },
+  'GET /v1/orgs': { success: 'The organisations you are a member of, with your role in each.' },
+  'POST /v1/orgs': { success: 'The new organisation; you are its owner.' },
+  'PATCH /v1/orgs/:orgId': { success: 'The renamed organisation.' },
+  'GET /v1/orgs/:orgId/members': { success: 'The members of the organisation and their roles.' },
+  'PATCH /v1/orgs/:orgId/members/:accountId': { success: 'The member with the new role.' },
+  'DELETE /v1/orgs/:orgId/members/:accountId': {
+    success: 'The member is removed; they no longer see its apps.',
+  },
+  'POST /v1/orgs/:orgId/leave': { success: 'You have left the organisation.' },
+  'POST /v1/orgs/:orgId/transfer': {
+    success: 'The members: the one named is the owner now, and you an admin.',
+  },
+  'GET /v1/orgs/:orgId/invitations': { success: 'The pending invitations of the organisation.' },
+  'POST /v1/orgs/:orgId/invitations': {
+    success: 'The invitation; its link is mailed to the address invited.',
+  },
+  'DELETE /v1/orgs/:orgId/invitations/:invitationId': {
+    success: 'The invitation is withdrawn; its link no longer works.',
+  },
+  'POST /v1/invitations/preview': {
+    success: 'What the invitation link is for: the organisation, the role and the address.',
+  },
+  'POST /v1/invitations/accept': {
+    success: 'You are a member of the organisation now, with the role of the invitation.',
+  },
   'GET /v1/local-ca': { success: 'Whether there is a local CA to trust, and where it is.' },
   'GET /v1/local-ca/ca.pem': { success: 'The CA certificate.' },
   'GET /sdk/deepstream-client.min.js': { success: 'The bundle.' },

@@ -1,6 +1,6 @@
 import { RULE_TYPES, type RuleType, type Section } from './actions.js';
 import type { RuleUsage } from './expression/checker.js';
-import type { CompiledExpression } from './expression/compiler.js';
+import type { CompiledExpression } from './expression/runtime.js';
 import { RULE_CACHE_MAX_NAME_LENGTH, RULE_CACHE_SIZE } from './limits.js';
 import type { CompiledPattern } from './pattern.js';
 import type { EvaluationResult, RuleOutcome } from './types.js';

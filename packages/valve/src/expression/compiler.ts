@@ -3,6 +3,7 @@ import { pathRead, typeofComparison } from './fast-paths.js';
 import { compileRegex } from './regex.js';
 import {
   add,
+  type CompiledExpression,
   dynamicMatcher,
   hasMember,
   literalMatcher,
@@ -15,8 +16,6 @@ import {
 // Compiles a checked AST once into nested closures. Each evaluation then only
 // calls closures: no parsing, no lookups by name, and for the common shapes
 // (comparisons against literals, plain member reads) no allocation.
-
-export type CompiledExpression = (c: RuntimeContext) => unknown;
 
 export interface CompileOptions {
   readonly variables: ReadonlyMap<string, number>;

@@ -1,6 +1,5 @@
 import type { MemberNode, Node } from './ast.js';
-import type { CompiledExpression } from './compiler.js';
-import { type RuntimeContext, readMember } from './runtime.js';
+import { type CompiledExpression, type RuntimeContext, readMember } from './runtime.js';
 
 // Closures for the commonest rule shapes, so that `user.id`, `data.a.b` or
 // `typeof data.x === 'string'` cost one closure call instead of one per node.

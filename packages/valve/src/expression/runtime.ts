@@ -8,6 +8,9 @@ import { type CompiledRegex, compileDynamicRegex, runMatch } from './regex.js';
 // the mistakes a rule can make at run time.
 
 /** What compiled closures read from and call back into during one run of a rule. */
+/** A compiled rule expression (expression/compiler.ts): its value in one evaluation's context. */
+export type CompiledExpression = (c: RuntimeContext) => unknown;
+
 export interface RuntimeContext {
   user: unknown;
   name: unknown;

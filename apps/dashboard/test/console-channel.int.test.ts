@@ -105,7 +105,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
     appId: string,
     query: string,
     headers: Record<string, string>,
-  ): Promise<{ status: number; items: Item[]; body: unknown }> {
+  ): Promise<{ status: number; items: Item[]; body: unknown; ended: () => boolean }> {
     const abort = new AbortController();
     streams.push(abort);
     const response = await fetch(
@@ -113,8 +113,9 @@ describe('live console channel', { timeout: 120_000 }, () => {
       { headers, signal: abort.signal },
     );
     const items: Item[] = [];
+    let ended = false;
     if (response.status !== 200) {
-      return { status: response.status, items, body: await response.json() };
+      return { status: response.status, items, body: await response.json(), ended: () => true };
     }
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     let ready: () => void = () => {};
@@ -137,9 +138,10 @@ describe('live console channel', { timeout: 120_000 }, () => {
           else if (event && data) items.push(JSON.parse(data) as Item);
         }
       }
+      ended = true;
     })().catch(() => {});
     await isReady;
-    return { status: 200, items, body: null };
+    return { status: 200, items, body: null, ended: () => ended };
   }
 
   async function client(appId: string, username: string) {
@@ -213,6 +215,20 @@ describe('live console channel', { timeout: 120_000 }, () => {
       authorization: `Bearer ${owner.token}`,
     });
     expect(bad.status).toBe(400);
+  });
+
+  it('ends an open stream once its session is logged out', async () => {
+    const owner = await developer();
+    const appId = await newApp(owner.token, DENY_PUBLISH);
+    const headers = { cookie: owner.cookie, origin: stack.controlPlaneUrl };
+    const stream = await openStream(appId, '', headers);
+    const other = await openStream(appId, '', { authorization: `Bearer ${owner.token}` });
+    const out = await fetch(`${stack.controlPlaneUrl}/v1/logout`, { method: 'POST', headers });
+    expect(out.status).toBeLessThan(300);
+    // Checked again at the stream's heartbeat (every 15 s).
+    await expect.poll(stream.ended, { timeout: 40_000, interval: 500 }).toBe(true);
+    // The account's other session (the bearer token) still watches.
+    expect(other.ended()).toBe(false);
   });
 
   it('shows events by name and pattern, publishes to clients, makes RPCs, and shows presence per node', async () => {

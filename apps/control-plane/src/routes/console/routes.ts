@@ -7,6 +7,8 @@ import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { realtimeHttpUrl } from '../../lib/api-docs.ts';
 import { AppIdParams, ErrorReply, errors } from '../../lib/schemas.ts';
+import { authorizeApp } from '../../plugins/app-access.ts';
+import type { Principal } from '../../plugins/auth.ts';
 import { isOwnOrigin } from '../../plugins/security.ts';
 import {
   DASHBOARD_USER_ID,
@@ -43,7 +45,11 @@ import { activeRuleLines } from './rule-lines.ts';
 const REALTIME_TIMEOUT_MS = 15_000;
 /** Names and patterns one console may subscribe to. */
 export const MAX_SUBSCRIPTIONS = 20;
-/** A comment line on the stream this often keeps proxies from closing it as idle. */
+/**
+ * A comment line on the stream this often keeps proxies from closing it as
+ * idle; at the same pace the caller's session and access are checked again,
+ * so a console closes soon after a logout, a revoked session or a lost role.
+ */
 const HEARTBEAT_MS = 15_000;
 /** Largest event or RPC data accepted from the console, as JSON text. */
 export const MAX_DATA_CHARS = 64 * 1024;
@@ -189,6 +195,20 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   );
   const publicUrl = context.config.PUBLIC_HTTP_URL;
 
+  /** Whether the stream's caller may still watch the app (session alive, access kept). */
+  async function stillAllowed(principal: Principal, appId: string): Promise<boolean> {
+    if (principal.kind === 'developer') {
+      const session = await prisma.session.findUnique({ where: { id: principal.sessionId } });
+      if (!session || session.expiresAt.getTime() <= Date.now()) return false;
+    }
+    const app = await prisma.app.findUnique({ where: { id: appId } });
+    if (!app) return false;
+    return authorizeApp(principal, app, 'data:read', prisma).then(
+      () => true,
+      () => false,
+    );
+  }
+
   app.get(
     '/apps/:id/console/stream',
     {
@@ -239,8 +259,15 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       };
       raw.write(`event: ready\ndata: ${JSON.stringify({ names, patterns })}\n\n`);
       const stream = hub.open(appId, names, patterns, write);
+      const { principal, app: watched } = request;
       const heartbeat = setInterval(() => {
-        if (!raw.destroyed) raw.write(': keep-alive\n\n');
+        stillAllowed(principal, watched.id).then(
+          (allowed) => {
+            if (!allowed) raw.end();
+            else if (!raw.destroyed) raw.write(': keep-alive\n\n');
+          },
+          () => {},
+        );
       }, HEARTBEAT_MS);
       heartbeat.unref();
       request.raw.on('close', () => {

@@ -243,7 +243,7 @@ function Versions({
                     <td className="actions">
                       {previous ? (
                         <Button
-                          aria-label={`Compare version ${v.version} with version ${previous.version}`}
+                          aria-label={`Diff with v${previous.version}: compare version ${v.version} with version ${previous.version}`}
                           onClick={() => setCompare({ from: previous.version, to: v.version })}
                         >
                           Diff with v{previous.version}

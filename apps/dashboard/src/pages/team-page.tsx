@@ -192,7 +192,7 @@ function Team({ organisation, table }: { organisation: Organisation; table: Role
                         ) : null}
                         {!isMe && organisation.role === 'owner' ? (
                           <Button
-                            aria-label={`Transfer ownership to ${member.email}`}
+                            aria-label={`Make owner: ${member.email}`}
                             onClick={() => setConfirm({ kind: 'transfer', member })}
                           >
                             Make owner
@@ -435,7 +435,9 @@ export function RoleTableView({ table }: { table: RoleTable | null }) {
   return (
     <section className="card" aria-labelledby="role-table-title">
       <h2 id="role-table-title">What each role may do</h2>
-      <div className="table-wrap">
+      {/* Wider than a phone: the box scrolls, so the keyboard must reach it. */}
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable by keyboard */}
+      <div className="table-wrap" tabIndex={0}>
         <table className="role-table">
           <caption className="visually-hidden">Roles and what they may do</caption>
           <thead>

@@ -1,3 +1,4 @@
+import { isAnonymous, type User } from '@hubstream/auth';
 import type { ClusterBus, ConsoleTap as TapMessage } from '@hubstream/cluster';
 import {
   EVENT_ACTION,
@@ -70,7 +71,7 @@ export type TapUser = { id: string; isAuthenticated: boolean; data: unknown };
 export type TapRuntime = {
   readonly appId: string;
   readonly connectionCount: number;
-  readonly connections: Iterable<{ readonly user: { id: string } | null }>;
+  readonly connections: Iterable<{ readonly user: User | null }>;
 };
 
 class Bucket {
@@ -290,7 +291,8 @@ export class NodeConsoleTap {
     const users = new Set<string>();
     let truncated = false;
     for (const connection of runtime?.connections ?? []) {
-      if (!connection.user) continue;
+      // As presence does: anonymous open logins count as connections, not as users online.
+      if (!connection.user || isAnonymous(connection.user)) continue;
       if (users.size >= MAX_USERS_REPORTED) {
         truncated = true;
         break;

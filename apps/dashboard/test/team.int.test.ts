@@ -84,7 +84,9 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
     await owner.getByRole('heading', { name: 'Your apps' }).waitFor();
     // The account's own organisation is chosen at first.
     await expect
-      .poll(() => owner.getByLabel('Organisation', { exact: true }).inputValue())
+      .poll(() =>
+        owner.locator('.sidebar').getByLabel('Organisation', { exact: true }).inputValue(),
+      )
       .not.toBe('');
     await owner.getByRole('button', { name: /^Account menu/ }).click();
     await owner.locator('.account-panel').getByRole('link', { name: 'Team', exact: true }).click();
@@ -95,7 +97,11 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
     await owner.getByText('Organisation Acme').waitFor();
     await expect
       .poll(
-        async () => (await owner.getByLabel('Organisation', { exact: true }).textContent()) ?? '',
+        async () =>
+          (await owner
+            .locator('.sidebar')
+            .getByLabel('Organisation', { exact: true })
+            .textContent()) ?? '',
       )
       .toContain('Acme');
 

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { type App, api, type TemplateName } from '../api.ts';
 import { announceAppsChanged } from '../components/layout.tsx';
+import { OrgSwitcher } from '../components/org-switcher.tsx';
 import {
   Button,
   ConfirmDialog,
@@ -14,6 +15,7 @@ import {
   useAsync,
 } from '../components/ui.tsx';
 import { permissionsOf, useOrganisations } from '../orgs.tsx';
+import './team.css';
 import { Link, navigate } from '../router.tsx';
 
 /** The starter rules a new app may begin with (the API's `template`). */
@@ -96,12 +98,15 @@ export function AppsPage() {
   return (
     <main className="page">
       <PageTitle>Your apps</PageTitle>
+      <div className="org-switcher-inline">
+        <OrgSwitcher />
+      </div>
       {organisation ? (
         <p className="hint">
           The apps of <strong>{organisation.name}</strong>
           {organisation.personal ? ' (your own organisation)' : ''}, where you are{' '}
           {organisation.role === 'admin' ? 'an admin' : `a ${organisation.role}`}. Switch
-          organisations in the sidebar.
+          organisations with the Organisation menu.
         </p>
       ) : null}
       {may.can('apps:create') ? null : (

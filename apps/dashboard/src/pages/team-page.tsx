@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import { api } from '../api.ts';
+import { OrgSwitcher } from '../components/org-switcher.tsx';
 import {
   Button,
   ConfirmDialog,
@@ -114,10 +115,14 @@ function Team({ organisation, table }: { organisation: Organisation; table: Role
   return (
     <main className="page team-page">
       <PageTitle>Team</PageTitle>
+      <div className="org-switcher-inline">
+        <OrgSwitcher />
+      </div>
       <p className="hint">
         Organisation <strong>{organisation.name}</strong>
         {organisation.personal ? ' (your own)' : ''}. You are{' '}
-        <span className="badge">{organisation.role}</span>. Switch organisations in the sidebar.
+        <span className="badge">{organisation.role}</span>. Switch organisations with the
+        Organisation menu.
       </p>
       {manage ? null : (
         <p className="alert alert-info" id={explainId}>

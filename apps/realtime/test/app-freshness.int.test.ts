@@ -1,7 +1,8 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, type Stack, startStack } from './harness.ts';
 
 // A realtime node caches each app's auth settings, rules and limits, and
 // reloads them when the control plane announces a change on the bus. These

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { DeepstreamClient } from '@deepstream/client';
 import { AUTH_ACTION, CONNECTION_ACTION, type Message, TOPIC } from '@hubstream/protocol';
-import { openWire, type Wire } from '@hubstream/testing';
+import { openWire, until, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // Issue 12: login throttling across connections and nodes, one id space per
 // app, and a webhook that can neither hold a login forever nor see the

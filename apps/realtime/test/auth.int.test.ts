@@ -9,9 +9,9 @@ import {
   EVENT_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { openWire } from '@hubstream/testing';
+import { openWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { EVENT_ACTION, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // Outbound backpressure: a subscriber that stops reading is closed with
 // SLOW_CONSUMER once its buffer passes the bound, and its socket destroyed

@@ -6,9 +6,9 @@ import {
   RPC_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { connectWire, type Wire } from '@hubstream/testing';
+import { connectWire, until, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextError, type Stack, startStack, until } from './harness.ts';
+import { nextError, type Stack, startStack } from './harness.ts';
 
 // Per-connection caps (ERROR_CODES.md "Per-connection caps"), set small for
 // the node: a message over a cap is refused whole, with MESSAGE_DENIED for

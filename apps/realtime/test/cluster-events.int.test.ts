@@ -1,5 +1,6 @@
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_ALL, nextError, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, nextError, type Stack, startStack } from './harness.ts';
 
 // Three realtime nodes in this process, each with its own Redis connections,
 // one control plane, one Postgres: a client must see what it would see if

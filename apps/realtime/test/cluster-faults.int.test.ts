@@ -11,7 +11,7 @@ import {
   startRole,
   startTraffic,
   type Traffic,
-  waitFor,
+  until,
 } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,7 +156,7 @@ describe('realtime nodes as processes behind a load balancer', () => {
     for (const u of users) listenToTicks(u.client, heard, u.name);
     let phase = 1;
     const traffic = users.map((u) => startTraffic(u.client, u.name, () => phase));
-    await waitFor(() => everyoneHeardEveryone(heard, 1), 'events between all nodes');
+    await until(() => everyoneHeardEveryone(heard, 1), 'events between all nodes');
     expect(await watcher.client.presence.getAll(['ghost'])).toEqual({ ghost: true });
 
     await victim.role.stop('SIGKILL');
@@ -166,14 +166,11 @@ describe('realtime nodes as processes behind a load balancer', () => {
 
     // Its clients reconnect (through the balancer) and resubscribe by themselves.
     nodes = nodes.filter((n) => n !== victim);
-    await waitFor(
-      () => everyoneHeardEveryone(heard, 2),
-      'events after the kill',
-      15_000,
-      () =>
+    await until(() => everyoneHeardEveryone(heard, 2), 'events after the kill', {
+      explain: () =>
         `missing ${missing(heard, 2).join(' ')}; victim had ${onVictim.map((u) => u.name)}; errors ${[...new Set(errors)]} states ${users.map((u) => `${u.name}:${u.client.getConnectionState()}`)}`,
-    );
-    await waitFor(() => presence.includes('ghost left'), 'the dead node’s presence cleanup');
+    });
+    await until(() => presence.includes('ghost left'), 'the dead node’s presence cleanup');
     const cleanedAfter = ghostLeftAt - killedAt;
     // Bounded: expiry, one beat to notice, and slack for a loaded machine.
     expect(cleanedAfter).toBeLessThan(DEAD_AFTER_MS + HEARTBEAT_MS + 2000);
@@ -215,7 +212,7 @@ describe('realtime nodes as processes behind a load balancer', () => {
     for (const u of users) listenToTicks(u.client, heard, u.name);
     let phase = 1;
     const traffic = users.map((u) => startTraffic(u.client, u.name, () => phase));
-    await waitFor(() => everyoneHeardEveryone(heard, 1), 'events between both nodes');
+    await until(() => everyoneHeardEveryone(heard, 1), 'events between both nodes');
     // Writes nobody waits for, sent to the drained node just before it stops.
     const loose = onDrained[0]!.client;
     for (let i = 0; i < 20; i++) loose.record.setData(`loose/${i}`, { i });
@@ -245,7 +242,7 @@ describe('realtime nodes as processes behind a load balancer', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    await waitFor(() => readiness.length > 0, 'a first readiness answer');
+    await until(() => readiness.length > 0, 'a first readiness answer');
     const code = await drained.role.stop('SIGTERM');
     polling = false;
     await poll;
@@ -264,13 +261,13 @@ describe('realtime nodes as processes behind a load balancer', () => {
     ]);
 
     phase = 2;
-    await waitFor(() => everyoneHeardEveryone(heard, 2), 'events after the drain');
+    await until(() => everyoneHeardEveryone(heard, 2), 'events after the drain');
     await Promise.all(traffic.map((t) => t.stop()));
     const { acked, found } = await acknowledgedWritesFound(stack, appId, traffic);
     expect(acked).toBeGreaterThan(0);
     expect(found).toBe(acked);
     // The drained node's loose writes were flushed (or handed to the worker) before it exited.
-    await waitFor(
+    await until(
       async () =>
         (await stack.db.prisma.record.count({
           where: { appId, name: { startsWith: 'loose/' } },
@@ -311,28 +308,28 @@ describe('Redis restarted under traffic', () => {
       'echo',
       (data: unknown, response: { send(d: unknown): void }) => response.send(data),
     );
-    await waitFor(() => answers(users[0]!.client, 'before'), 'the provider to be found');
+    await until(() => answers(users[0]!.client, 'before'), 'the provider to be found');
     const heard = new Map<string, Set<string>>();
     for (const u of users) listenToTicks(u.client, heard, u.name);
     let phase = 1;
     const traffic = users.map((u) => startTraffic(u.client, u.name, () => phase));
-    await waitFor(() => everyoneHeardEveryone(heard, 1), 'events between all nodes');
+    await until(() => everyoneHeardEveryone(heard, 1), 'events between all nodes');
     const ackedBefore = traffic.reduce((sum, t) => sum + t.acked.size, 0);
 
     await server.kill();
     await server.start();
     phase = 2;
 
-    await waitFor(() => everyoneHeardEveryone(heard, 2), 'events after the restart');
+    await until(() => everyoneHeardEveryone(heard, 2), 'events after the restart');
     // Presence came back from the nodes' own mirrors: Redis started empty.
     const probe = new Redis(server.url);
     try {
-      await waitFor(
+      await until(
         async () => (await probe.hkeys(`${stack.keyPrefix}hs:${appId}:presence`)).length === 6,
         'presence written back',
       );
       // And every node beats again.
-      await waitFor(
+      await until(
         async () => (await probe.zcard(`${stack.keyPrefix}hs:_cluster:nodes`)) === 3,
         'the nodes registered again',
       );
@@ -343,7 +340,7 @@ describe('Redis restarted under traffic', () => {
       users.slice(1).map((u) => u.name),
     );
     // Node 2 wrote its provider back: node 0 finds it again.
-    await waitFor(() => answers(users[0]!.client, 'after'), 'the provider to be found again');
+    await until(() => answers(users[0]!.client, 'after'), 'the provider to be found again');
 
     await Promise.all(traffic.map((t) => t.stop()));
     const { acked, found } = await acknowledgedWritesFound(stack, appId, traffic);
@@ -371,26 +368,26 @@ describe('a node wrongly declared dead', () => {
       seen.push(`${user} ${online ? 'joined' : 'left'}`),
     );
     const runtime = (await stack.runtime(appId, 0))!;
-    await waitFor(() => runtime.presence.everyone.size === 1, 'subscribed');
+    await until(() => runtime.presence.everyone.size === 1, 'subscribed');
     const ann = await stack.client(appId, { username: 'ann' }, { node: 1 });
     await ann.rpc.provide('echo', (data: unknown, response: { send(d: unknown): void }) =>
       response.send(data),
     );
-    await waitFor(() => seen.length === 1, 'ann joined');
-    await waitFor(() => answers(watcher, 'one'), 'the provider on node 1');
+    await until(() => seen.length === 1, 'ann joined');
+    await until(() => answers(watcher, 'one'), 'the provider on node 1');
 
     // Node 1 stalls (a long GC pause): its connections stay, its beats stop.
     const stalled = stack.node(1).hubstream.lifecycle!;
     await stalled.halt();
-    await waitFor(() => seen.length === 2, 'node 1 declared dead');
+    await until(() => seen.length === 2, 'node 1 declared dead');
     expect(seen).toEqual(['ann joined', 'ann left']);
     // Its provider was taken out with the rest (in parallel with presence).
-    await waitFor(async () => !(await answers(watcher, 'two')), 'the provider removed');
+    await until(async () => !(await answers(watcher, 'two')), 'the provider removed');
 
     await stalled.start();
-    await waitFor(() => seen.length === 3, 'ann back');
+    await until(() => seen.length === 3, 'ann back');
     expect(seen).toEqual(['ann joined', 'ann left', 'ann joined']);
-    await waitFor(() => answers(watcher, 'three'), 'the provider written back');
+    await until(() => answers(watcher, 'three'), 'the provider written back');
     const redis = new Redis(stack.redisUrl);
     try {
       expect(await redis.zcard(`${stack.keyPrefix}hs:_cluster:nodes`)).toBe(2);

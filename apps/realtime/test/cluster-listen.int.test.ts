@@ -1,8 +1,9 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLUSTER_SCOPE, type ListenTopic } from '@hubstream/cluster';
+import { until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // Listening (active providers) with three realtime nodes: subscribers and
 // listeners on different nodes must see what they would see on one node.

@@ -1,8 +1,9 @@
 import { type Message, RECORD_ACTION as RA } from '@hubstream/protocol';
 import { recordKeys } from '@hubstream/records';
+import { until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { becomes, ready, stored } from './records-helpers.ts';
 import { connectRecordWire, isAction, type RecordWire } from './records-wire.ts';
 

@@ -1,10 +1,10 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLUSTER_SCOPE } from '@hubstream/cluster';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRuntime } from '../src/runtime/app-runtime.ts';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // Three realtime nodes on the real Redis, official clients on different
 // nodes: a call made on one node is served by a provider on another, and the
@@ -190,6 +190,7 @@ describe('rpc across nodes', () => {
     await providedOn(appId, 'busy', [0, 1, 2]);
     await until(
       async () => (await runtime(appId, 1)).rpc.providers.subscribers('busy')?.size === 2,
+      'two providers of busy on node 1',
     );
     const requestor = await stack.client(appId, { username: 'requestor' }, { node: 0 });
     await expect(requestor.rpc.make('busy', null)).rejects.toBe('NO_RPC_PROVIDER');

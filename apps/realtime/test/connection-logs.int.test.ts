@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@hubstream/service';
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // A realtime connection's log lines carry its connection id and app id, and
 // the upgrade request's reqId; what the client logs in with never appears.
@@ -37,7 +38,10 @@ describe('connection logs', () => {
     ).rejects.toBeDefined();
     await client.login({ username: 'ann' });
     client.close();
-    await until(() => lines.some((l) => l.msg === 'connection closed' && l.app === appId));
+    await until(
+      () => lines.some((l) => l.msg === 'connection closed' && l.app === appId),
+      'the connection closed log',
+    );
 
     const mine = (msg: string) => lines.find((l) => l.msg === msg && l.app === appId);
     const opened = mine('connection opened');

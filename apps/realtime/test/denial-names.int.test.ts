@@ -5,9 +5,9 @@ import {
   RPC_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextError, type Stack, startStack, until } from './harness.ts';
+import { nextError, type Stack, startStack } from './harness.ts';
 
 // A denial names what it refuses (ERROR_CODES.md "Denials"): the name and,
 // where the request had one, its correlation id, so the official client can

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
-import { openWire } from '@hubstream/testing';
+import { openWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_ALL, nextError, nextValue, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, nextError, nextValue, type Stack, startStack } from './harness.ts';
 
 const SEED = readFileSync(
   new URL('../../../../shared/fixtures/seed-permissions.yml', import.meta.url),

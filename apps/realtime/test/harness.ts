@@ -293,21 +293,6 @@ export function nextValue<T>(register: (callback: (value: T) => void) => void): 
   return new Promise((resolve) => register(resolve));
 }
 
-/**
- * Waits until the node's state satisfies the condition (e.g. a batched
- * subscription arrived). Polls the in-process state; fails after 5 s.
- */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export type ClientError = { event: string; topic: string; meta: unknown };
 
 /** Resolves with the next error the client reports with this event name (e.g. MESSAGE_DENIED). */

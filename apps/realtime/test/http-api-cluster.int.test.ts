@@ -1,5 +1,6 @@
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // The HTTP data API on three realtime nodes over Redis: a command sent to
 // one node reaches WebSocket clients on the others, as a client's message

@@ -1,6 +1,7 @@
+import { until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { addApiKey, postTo } from './http-api-helpers.ts';
 
 // The HTTP data API's answers when something goes wrong on the server's

@@ -1,5 +1,6 @@
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { type ApiKeyOptions, addApiKey, type HttpReply, postTo } from './http-api-helpers.ts';
 
 // The HTTP data API of one realtime node (deepstream's docs/client-http/v1):

@@ -1,10 +1,11 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { InlineJobQueue } from '@hubstream/cluster';
 import { createLogger } from '@hubstream/service';
+import { until } from '@hubstream/testing';
 import { MemoryUsageLedger, usageRollupJob } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageReporter } from '../src/usage-reporter.ts';
-import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, type Stack, startStack } from './harness.ts';
 
 // Per-app limits with the official client: connections refused above the
 // app's maximum (counted across nodes), messages above a rate answered with

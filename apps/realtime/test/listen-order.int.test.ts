@@ -1,6 +1,7 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // LISTEN_SHUFFLE_PROVIDERS (deepstream's listen.shuffleProviders): off, a
 // subscription is offered to the matching listeners in the order they

@@ -1,8 +1,8 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextError, type Stack, startStack, until } from './harness.ts';
+import { nextError, type Stack, startStack } from './harness.ts';
 
 // A realtime node's GET /metrics moves with real traffic from the official
 // client: connections per app, messages per topic, denials, failed logins,

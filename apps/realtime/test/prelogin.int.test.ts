@@ -6,9 +6,9 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { openWire, type Wire } from '@hubstream/testing';
+import { openWire, until, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { slowWebhook } from './slow-webhook.ts';
 
 // Before login a connection may do little: small frames, a few messages

@@ -1,5 +1,6 @@
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, type Stack, startStack } from './harness.ts';
 import { becomes, ready } from './records-helpers.ts';
 
 // The dashboard's data browser (issue 18 item 2): the control plane reads,

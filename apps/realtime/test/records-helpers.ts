@@ -1,6 +1,7 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import type { RecordStore } from '@hubstream/records';
-import { type Stack, until } from './harness.ts';
+import { until } from '@hubstream/testing';
+import type { Stack } from './harness.ts';
 
 // Shared by the record suites: waiting on the node's record state and on
 // what a client's record shows, without sleeping.
@@ -14,26 +15,27 @@ export async function ready(client: DeepstreamClient, name: string): Promise<Cli
   return record;
 }
 
-/** Resolves when the record's data satisfies the test (checked on every change). */
-export function becomes(
+/**
+ * Resolves when the record's data satisfies the test. Every change is
+ * checked as it arrives (a state that a later change replaces within one
+ * poll still counts), and the shared `until` waits for one to have passed.
+ */
+export async function becomes(
   record: ClientRecord,
   test: (data: unknown) => boolean,
   what = 'record change',
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      record.unsubscribe(check);
-      reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(record.get())}`));
-    }, 5000);
-    const check = () => {
-      if (!test(record.get())) return;
-      clearTimeout(timer);
-      record.unsubscribe(check);
-      resolve();
-    };
-    record.subscribe(check);
-    check();
-  });
+  let passed = false;
+  const check = () => {
+    passed ||= test(record.get());
+  };
+  record.subscribe(check);
+  check();
+  try {
+    await until(() => passed, what, { explain: () => JSON.stringify(record.get()) });
+  } finally {
+    record.unsubscribe(check);
+  }
 }
 
 /** Resolves with the next error the record reports (e.g. MESSAGE_DENIED). */

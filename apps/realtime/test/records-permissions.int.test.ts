@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_ALL, nextError, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, nextError, type Stack, startStack } from './harness.ts';
 import {
   becomes,
   ready,

@@ -1,5 +1,6 @@
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, type StackOptions, startStack, until } from './harness.ts';
+import { type Stack, type StackOptions, startStack } from './harness.ts';
 import {
   becomes,
   ready,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { DeepstreamClient } from '@deepstream/client';
+import { until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRuntime } from '../src/runtime/app-runtime.ts';
-import { ALLOW_ALL, type Stack, startStack, until } from './harness.ts';
+import { ALLOW_ALL, type Stack, startStack } from './harness.ts';
 
 const SEED = readFileSync(
   new URL('../../../../shared/fixtures/seed-permissions.yml', import.meta.url),

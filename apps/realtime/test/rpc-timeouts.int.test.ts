@@ -1,8 +1,8 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 // The node's own RPC clocks, shortened: the official client has no RPC timer,
 // so these replies are all that keeps make() from hanging.

@@ -1,9 +1,9 @@
 import type { DeepstreamClient } from '@deepstream/client';
 import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire } from '@hubstream/testing';
+import { connectWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRuntime } from '../src/runtime/app-runtime.ts';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { DeepstreamClient } from '@deepstream/client';
 import { CLOSE_CODES } from '@hubstream/protocol';
+import { until } from '@hubstream/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { closeV2Clients, v2Client, v2Connect, v2Login } from './text-client.ts';
 
 // deepstream.io-client-js 2.3.4 (the text protocol) on the URLs and port of

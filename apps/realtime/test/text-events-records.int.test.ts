@@ -1,5 +1,5 @@
+import { until } from '@hubstream/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './harness.ts';
 import {
   acked,
   closeV2Clients,

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { DeepstreamClient } from '@deepstream/client';
 import { CLOSE_CODES, decodeTextFrame, TOPIC } from '@hubstream/protocol';
+import { until } from '@hubstream/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -12,7 +13,7 @@ import {
 } from '../../../packages/protocol/test/text-fuzz-arbitraries.ts';
 import type { Connection } from '../src/core/connection.ts';
 import type { AppRuntime } from '../src/runtime/app-runtime.ts';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import { slowWebhook } from './slow-webhook.ts';
 
 // The realtime node under text-protocol fuzzing (issue 19 item 4), over a

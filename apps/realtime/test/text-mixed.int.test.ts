@@ -1,6 +1,7 @@
 import type { DeepstreamClient } from '@deepstream/client';
+import { until } from '@hubstream/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, until } from './harness.ts';
+import { type Stack, startStack } from './harness.ts';
 import {
   closeV2Clients,
   done,

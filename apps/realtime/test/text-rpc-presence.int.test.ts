@@ -1,5 +1,5 @@
+import { until } from '@hubstream/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './harness.ts';
 import { acked, closeV2Clients, done, nextV2Error, type V2Client } from './text-client.ts';
 import { DEPLOYMENTS, startDeployment, type TextDeployment } from './text-deployments.ts';
 

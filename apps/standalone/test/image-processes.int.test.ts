@@ -22,7 +22,7 @@ import {
   startRole,
   startTraffic,
   type Traffic,
-  waitFor,
+  until,
 } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -317,7 +317,7 @@ describe('the image', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    await waitFor(() => readiness.length > 0, 'a first readiness answer');
+    await until(() => readiness.length > 0, 'a first readiness answer');
 
     // The signal goes to the node's own PID, as tini hands it on.
     expect(await drained.role.stop('SIGTERM')).toBe(0);
@@ -339,7 +339,7 @@ describe('the image', () => {
       const { from, phase: p } = data as { from: string; phase: number };
       if (p === 2) heard.add(from);
     });
-    await waitFor(() => onDrained.every((u) => heard.has(u.name)), 'events from the moved clients');
+    await until(() => onDrained.every((u) => heard.has(u.name)), 'events from the moved clients');
     await Promise.all(traffic.map((t) => t.stop()));
     const acked = new Map(traffic.flatMap((t) => [...t.acked]));
     expect(acked.size).toBeGreaterThan(0);
@@ -350,7 +350,7 @@ describe('the image', () => {
     expect(
       rows.filter((row) => (row.data as { n?: unknown }).n === acked.get(row.name)?.n).length,
     ).toBe(acked.size);
-    await waitFor(
+    await until(
       async () =>
         (await db.prisma.record.count({ where: { appId, name: { startsWith: 'loose/' } } })) === 20,
       'the unacknowledged writes in Postgres',

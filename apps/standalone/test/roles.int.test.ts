@@ -13,6 +13,7 @@ import {
   runRoleUntilExit,
   startMailbox,
   startRole,
+  until,
 } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,17 +94,6 @@ async function api(method: string, path: string, body?: unknown, token?: string)
   return { status: response.status, body: (text ? JSON.parse(text) : null) as any };
 }
 
-/** Polls state another process changes; fails after `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function client(appId: string): Promise<DeepstreamClient> {
   const c = new DeepstreamClient(`${urls.realtime}/${appId}`, { maxReconnectAttempts: 0 });
   c.on('error', () => {});
@@ -177,10 +167,10 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
     const received: unknown[] = [];
     bob.event.subscribe('news', (data: unknown) => received.push(data));
     // Emits until the subscription has reached the node and the first one arrives.
-    await until('an event at bob', async () => {
+    await until(async () => {
       alice.event.emit('news', { n: 1 });
       return received.length > 0 ? true : undefined;
-    });
+    }, 'an event at bob');
     expect(received[0]).toEqual({ n: 1 });
   });
 
@@ -190,19 +180,19 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
     expect(
       (await api('PUT', `/v1/apps/${appId}/permissions`, { valve: rules(false) }, token)).status,
     ).toBe(200);
-    await until('MESSAGE_DENIED', async () => {
+    await until(async () => {
       alice.event.emit('news', { n: 2 });
       return denied.includes('MESSAGE_DENIED') ? true : undefined;
-    });
+    }, 'MESSAGE_DENIED');
   });
 
   it("the worker rolls the node's usage up into the app's usage samples", async () => {
-    const sample = await until('a usage sample', async () => {
+    const sample = await until(async () => {
       const rows = await db.prisma.usageSample.findMany({ where: { appId } });
       const messagesIn = rows.reduce((sum, row) => sum + Number(row.messagesIn), 0);
       const denied = rows.reduce((sum, row) => sum + Number(row.denied), 0);
       return messagesIn > 0 && denied > 0 ? { rows, messagesIn, denied } : undefined;
-    });
+    }, 'a usage sample');
     expect(Math.max(...sample.rows.map((r) => r.peakConnections))).toBe(2);
     // The ledger that makes reports idempotent lives under the app's keys.
     expect((await redis.keys(`${keyPrefix}hs:${appId}:usage:*`)).length).toBeGreaterThan(0);
@@ -229,8 +219,9 @@ describe('the separate roles (pnpm start:control-plane, start:realtime, start:wo
     expect(await redis.get(`${keyPrefix}hs:${appId}:record:left-behind`)).toBeNull();
     // The node's last usage report of the app may still be on its way: the
     // worker drops its ledger too, so nothing of the app stays.
-    await until('no key of the app', async () =>
-      (await redis.keys(`${keyPrefix}hs:${appId}:*`)).length === 0 ? true : undefined,
+    await until(
+      async () => ((await redis.keys(`${keyPrefix}hs:${appId}:*`)).length === 0 ? true : undefined),
+      'no key of the app',
     );
     expect(await redis.get(`${keyPrefix}hs:${neighbour}:record:kept`)).toBe('1');
   });

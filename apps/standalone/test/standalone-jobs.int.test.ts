@@ -6,7 +6,7 @@ import { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { type RunningHubstream, startHubstream } from '@hubstream/testing';
+import { type RunningHubstream, startHubstream, until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -27,16 +27,6 @@ afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 type Api = (
   method: string,
@@ -85,10 +75,10 @@ async function appWithTraffic(hubstream: RunningHubstream, call: Api): Promise<s
   receiver.event.subscribe('ping', () => {
     received = true;
   });
-  await until('the event', async () => {
+  await until(async () => {
     sender.event.emit('ping', 1);
     return received ? true : undefined;
-  });
+  }, 'the event');
   return appId;
 }
 
@@ -98,8 +88,9 @@ async function usageOf(db: Database, appId: string): Promise<number> {
 }
 
 const purgeOf = (hubstream: RunningHubstream, appId: string) =>
-  until('the purge', async () =>
-    hubstream.logs.find((l) => l.msg === 'deleted app purged' && l.app === appId),
+  until(
+    async () => hubstream.logs.find((l) => l.msg === 'deleted app purged' && l.app === appId),
+    'the purge',
   );
 
 describe('pnpm start runs the worker jobs in its own process', () => {
@@ -143,7 +134,7 @@ describe('pnpm start runs the worker jobs in its own process', () => {
       expect(hubstream.logs.some((l) => String(l.msg).includes('REDIS_URL'))).toBe(false);
       const call = await developer(hubstream);
       const appId = await appWithTraffic(hubstream, call);
-      await until('usage', async () => ((await usageOf(db, appId)) > 0 ? true : undefined));
+      await until(async () => ((await usageOf(db, appId)) > 0 ? true : undefined), 'usage');
       // The jobs went through BullMQ, under the configured prefix.
       expect((await redis.keys(`${keyPrefix}hs:bull:*`)).length).toBeGreaterThan(0);
       expect((await redis.keys(`${keyPrefix}hs:${appId}:*`)).length).toBeGreaterThan(0);
@@ -151,8 +142,10 @@ describe('pnpm start runs the worker jobs in its own process', () => {
       for (const client of clients.splice(0)) client.close();
       expect((await call('DELETE', `/v1/apps/${appId}`)).status).toBe(204);
       await purgeOf(hubstream, appId);
-      await until('no key of the app', async () =>
-        (await redis.keys(`${keyPrefix}hs:${appId}:*`)).length === 0 ? true : undefined,
+      await until(
+        async () =>
+          (await redis.keys(`${keyPrefix}hs:${appId}:*`)).length === 0 ? true : undefined,
+        'no key of the app',
       );
       expect(await hubstream.stop()).toBe(0);
     } finally {

@@ -16,6 +16,7 @@ import {
   startHubstream,
   startRole,
   trustingClient,
+  until,
   writeTestCertificates,
 } from '@hubstream/testing';
 import { Redis } from 'ioredis';
@@ -32,16 +33,6 @@ const clients: DeepstreamClient[] = [];
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }, () => {
   let dir: string;
@@ -103,20 +94,20 @@ describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }
 
     const events: unknown[] = [];
     b.event.subscribe('tls/event', (data) => events.push(data));
-    await until('the event', async () => {
+    await until(async () => {
       a.event.emit('tls/event', 42);
       return events.length > 0 ? true : undefined;
-    });
+    }, 'the event');
     expect(events[0]).toBe(42);
 
     b.rpc.provide('tls/double', (data, response) => response.send((data as number) * 2));
-    const answer = await until('the RPC', async () => {
+    const answer = await until(async () => {
       try {
         return await a.rpc.make('tls/double', 21);
       } catch {
         return undefined; // the provider's registration may still be on its way
       }
-    });
+    }, 'the RPC');
     expect(answer).toBe(42);
   });
 
@@ -178,11 +169,15 @@ describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }
     await writeFile(certs.certFile, next.cert);
     const after = fingerprint256(next.cert);
     expect(after).not.toBe(before);
-    await until('the new certificate', async () =>
-      (await servedFingerprint(hub.realtimeUrl, certs.ca.cert)) === after ? true : undefined,
+    await until(
+      async () =>
+        (await servedFingerprint(hub.realtimeUrl, certs.ca.cert)) === after ? true : undefined,
+      'the new certificate',
     );
-    await until('the new control plane certificate', async () =>
-      (await servedFingerprint(hub.controlPlaneUrl, certs.ca.cert)) === after ? true : undefined,
+    await until(
+      async () =>
+        (await servedFingerprint(hub.controlPlaneUrl, certs.ca.cert)) === after ? true : undefined,
+      'the new control plane certificate',
     );
 
     // The connections from before are still up, on the old certificate.
@@ -192,10 +187,10 @@ describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }
     expect(a.getConnectionState()).toBe('OPEN');
     const events: unknown[] = [];
     b.event.subscribe('after/rotation', (data) => events.push(data));
-    await until('an event after the rotation', async () => {
+    await until(async () => {
       a.event.emit('after/rotation', 'still here');
       return events.length > 0 ? true : undefined;
-    });
+    }, 'an event after the rotation');
     // A new client connects with the new certificate.
     const late = trustingClient(url, certs.ca.cert);
     clients.push(late);
@@ -212,10 +207,12 @@ describe('both servers with TLS_CERT_FILE and TLS_KEY_FILE', { timeout: 60_000 }
     expect(await servedFingerprint(hub.realtimeUrl, certs.ca.cert)).toBe(served);
     await writeFile(certs.certFile, other.cert);
     expect(cert).not.toBe(other.cert);
-    await until('the completed rotation', async () =>
-      (await servedFingerprint(hub.realtimeUrl, certs.ca.cert)) === fingerprint256(other.cert)
-        ? true
-        : undefined,
+    await until(
+      async () =>
+        (await servedFingerprint(hub.realtimeUrl, certs.ca.cert)) === fingerprint256(other.cert)
+          ? true
+          : undefined,
+      'the completed rotation',
     );
   });
 });
@@ -279,10 +276,10 @@ describe('the control plane and realtime role processes', { timeout: 120_000 }, 
     await Promise.all([a.login({}), b.login({})]);
     const events: unknown[] = [];
     b.event.subscribe('roles/tls', (data) => events.push(data));
-    await until('the event', async () => {
+    await until(async () => {
       a.event.emit('roles/tls', 'across the role');
       return events.length > 0 ? true : undefined;
-    });
+    }, 'the event');
   });
 });
 
@@ -360,10 +357,10 @@ describe('pnpm start on a fresh machine', { timeout: 180_000 }, () => {
       await Promise.all([secure.login({}), plain.login({})]);
       const events: unknown[] = [];
       plain.event.subscribe('fresh', (data) => events.push(data));
-      await until('the event', async () => {
+      await until(async () => {
         secure.event.emit('fresh', 'hello');
         return events.length > 0 ? true : undefined;
-      });
+      }, 'the event');
     } finally {
       for (const client of clients.splice(0)) client.close();
       expect(await hub.stop()).toBe(0);

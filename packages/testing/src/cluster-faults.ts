@@ -5,26 +5,11 @@ import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
 import { guardProcess } from './process-guard.ts';
 import { type RunningRole, startRole } from './roles-process.ts';
+import { until } from './until.ts';
 
 // What the fault tests start beside the harness's stack: realtime nodes as
 // real processes (`pnpm start:realtime`'s entry), a Redis server of their
 // own that they may kill, and client traffic that counts acknowledged writes.
-
-/** Waits for a condition, polling; for waits longer than the harness's `until`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-  explain?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${explain ? `: ${explain()}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export type NodeProcess = { role: RunningRole; port: number; nodeId: string; url: string };
 
@@ -61,7 +46,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     });
     probe.on('error', () => {});
     try {
-      await waitFor(async () => (await probe.ping().catch(() => '')) === 'PONG', 'redis to start');
+      await until(async () => (await probe.ping().catch(() => '')) === 'PONG', 'redis to start');
     } finally {
       probe.disconnect();
     }

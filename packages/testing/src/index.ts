@@ -1,10 +1,12 @@
 // Test helpers shared by the tests of every app and package (issue 16):
 // processes started from the shipped entry points, free ports, an SMTP
-// mailbox, TLS clients, a TCP balancer, a raw protocol wire, Redis and
+// mailbox, TLS clients, one polling `until`, `api()` for HTTP, the official
+// client (`Clients`), a TCP balancer, a raw protocol wire, Redis and
 // realtime processes for fault tests. Nothing here imports an app; the
 // in-process compositions of the apps are in `@hubstream/testing/apps`.
 // For tests only: no src/ imports this package.
 
+export { type ClientOptions, Clients } from './clients.ts';
 export {
   type NodeProcess,
   type RedisServer,
@@ -12,9 +14,9 @@ export {
   startRedisServer,
   startTraffic,
   type Traffic,
-  waitFor,
 } from './cluster-faults.ts';
 export { freePort } from './free-port.ts';
+export { type ApiOptions, type ApiReply, api, apiOf } from './http.ts';
 export { type Mailbox, parseMail, type ReceivedMail, startMailbox } from './mailbox.ts';
 export {
   type Exited,
@@ -45,4 +47,5 @@ export {
   trustingClient,
   writeTestCertificates,
 } from './tls-helpers.ts';
+export { type UntilOptions, until } from './until.ts';
 export { connectWire, openWire, type Wire } from './wire.ts';

@@ -50,6 +50,8 @@ function node(nodeId: string, keyPrefix: string) {
   return { bus, services };
 }
 
+// Not @hubstream/testing's until: this retries an assertion (vitest's own
+// vi.waitFor), so a failure shows the diff of what the nodes were told.
 const waitFor = <T>(check: () => Promise<T>) =>
   vi.waitFor(check, { timeout: 20_000, interval: 50 });
 

@@ -1,3 +1,4 @@
+import { until } from '@hubstream/testing';
 import { describe, expect, it } from 'vitest';
 import { type NodeRegistry, NodeWatch } from '../src/index.ts';
 
@@ -6,14 +7,6 @@ export type MakeCluster = () => (
   nodeId: string,
   options: { deadAfterMs: number; claimTimeoutMs?: number },
 ) => NodeRegistry;
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 export function nodeRegistryContract(name: string, makeCluster: MakeCluster) {
   describe(`${name} node registry contract`, () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadTestConfig } from '@hubstream/config';
+import { until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisConnectionCounter } from '../src/index.ts';
@@ -18,15 +19,6 @@ const connect = () => {
 afterAll(async () => {
   await Promise.all(connections.map((c) => c.quit()));
 });
-
-/** Polls until the condition holds (at most 5 s). */
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
 

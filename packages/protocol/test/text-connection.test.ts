@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { until } from '@hubstream/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AUTH_ACTION,
@@ -110,11 +111,6 @@ afterEach(() => {
   FakeSocket.opened = [];
 });
 
-const until = async (condition: () => boolean) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(condition()).toBe(true);
-};
-
 /** The handshake as the realtime node runs it: challenge accepted, logins decided by `login`. */
 function serve(login: (data: unknown, attempt: number) => Message) {
   let attempts = 0;
@@ -143,7 +139,7 @@ describe('the 2.3.4 connection through the text codec', () => {
     await expect(client.loginAsync({ username: 'userA' })).resolves.toEqual({ id: 'userA' });
     expect(client.getConnectionState()).toBe('OPEN');
     const [socket] = FakeSocket.opened;
-    await until(() => (socket?.received.length ?? 0) >= 4);
+    await until(() => (socket?.received.length ?? 0) >= 4, 'four messages at the server');
     expect(socket?.received).toEqual([
       {
         topic: TOPIC.CONNECTION,
@@ -163,7 +159,7 @@ describe('the 2.3.4 connection through the text codec', () => {
     expect(socket?.frames.at(-1)?.split('\x1e').length).toBe(3);
     // The server's heartbeat is answered.
     socket?.reply({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
-    await until(() => socket?.received.at(-1)?.action === CONNECTION_ACTION.PONG);
+    await until(() => socket?.received.at(-1)?.action === CONNECTION_ACTION.PONG, 'a PONG');
     expect(received).toEqual([{ headline: 'hi' }]); // the client's own emit, fired locally
     await new Promise((r) => setTimeout(r, 5));
     expect(errors).toEqual([]);
@@ -206,7 +202,7 @@ describe('the 2.3.4 connection through the text codec', () => {
       }
     };
     const late = connect();
-    await until(() => late.errors.length > 0);
+    await until(() => late.errors.length > 0, 'the late error');
     expect(late.errors[0]?.slice(0, 2)).toEqual(['C', 'CONNECTION_AUTHENTICATION_TIMEOUT']);
     late.client.login({}, () => {});
     expect(late.errors.at(-1)?.[1]).toBe('IS_CLOSED');
@@ -217,7 +213,10 @@ describe('the 2.3.4 connection through the text codec', () => {
       }
     };
     const refused = connect();
-    await until(() => refused.client.getConnectionState() === 'CLOSED');
+    await until(
+      () => refused.client.getConnectionState() === 'CLOSED',
+      'the refused client to close',
+    );
     await new Promise((r) => setTimeout(r, 10));
     expect(FakeSocket.opened.length).toBe(2); // no reconnect after REJECT
     expect(refused.errors).toEqual([]);
@@ -237,7 +236,10 @@ describe('the 2.3.4 connection through the text codec', () => {
       );
     };
     const { client } = connect();
-    await until(() => client.getConnectionState() === 'AWAITING_AUTHENTICATION');
+    await until(
+      () => client.getConnectionState() === 'AWAITING_AUTHENTICATION',
+      'AWAITING_AUTHENTICATION',
+    );
     expect(FakeSocket.opened.map((socket) => socket.url)).toEqual([
       'ws://localhost:6020/deepstream?apiKey=app',
       'ws://other:6020/deepstream?apiKey=app',

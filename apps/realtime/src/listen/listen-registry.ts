@@ -401,11 +401,14 @@ export class ListenRegistry {
       this.#answer(pending, name, false);
     }
     const { appId } = this.#app;
-    const removed = this.#chains.chain(this.#listenerChain(connection, pattern), () =>
-      this.#registry.removeListener(appId, this.#topic, connection.id, pattern),
-    );
-    for (const [name, provider] of [...this.#providers]) {
-      if (provider.listener !== listener) continue;
+    const remove = () => this.#registry.removeListener(appId, this.#topic, connection.id, pattern);
+    const provided = [...this.#providers].filter(([, provider]) => provider.listener === listener);
+    if (provided.length === 0) {
+      this.#chains.chain(this.#listenerChain(connection, pattern), remove);
+      return;
+    }
+    const removed = this.#chains.chainAwaited(this.#listenerChain(connection, pattern), remove);
+    for (const [name, provider] of provided) {
       this.#providers.delete(name);
       // Gone from the registry first, so the re-offer cannot pick it again.
       this.#chains.chain(name, async () => {

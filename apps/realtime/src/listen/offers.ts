@@ -38,7 +38,7 @@ export type OfferContext = {
   /** Sends an offer to a listener's node (this one at once). */
   toNode(node: string, topic: 'listen.offer', payload: BusTopics['listen.offer']): void;
   /** Runs `task` after the earlier registry calls about `key`. */
-  chain(key: string, task: () => Promise<unknown>): Promise<void>;
+  chain(key: string, task: () => Promise<unknown>): void;
   token(): string;
   failed(error: unknown): void;
 };

@@ -53,9 +53,10 @@ describe('live console channel', { timeout: 120_000 }, () => {
     stack = await startE2EStack();
   }, 60_000);
   afterAll(async () => {
-    for (const s of streams) s.abort();
     for (const c of clients) c.close();
+    // With streams still open: closing the control plane ends them (it would wait forever otherwise).
     await stack?.close();
+    for (const s of streams) s.abort();
   });
 
   const call = async (
@@ -240,7 +241,6 @@ describe('live console channel', { timeout: 120_000 }, () => {
     const ada = await client(appId, 'ada');
     const received: unknown[] = [];
     ada.event.subscribe('chat/room-1', (data: unknown) => received.push(data));
-    await new Promise((resolve) => setTimeout(resolve, 50));
     ada.event.emit('chat/room-1', { text: 'hello' });
     ada.event.emit('elsewhere', { text: 'not watched' });
     ada.event.emit('ping', {});
@@ -268,12 +268,19 @@ describe('live console channel', { timeout: 120_000 }, () => {
     ada.rpc.provide('add', (data: { a: number; b: number }, response: { send(v: unknown): void }) =>
       response.send({ sum: data.a + data.b }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const rpc = await call('POST', `/apps/${appId}/console/rpc`, {
-      token: owner.token,
-      body: { name: 'add', data: { a: 1, b: 2 } },
-    });
-    expect(rpc).toMatchObject({ status: 200, body: { ok: true, data: { sum: 3 } } });
+    // Until the provider's registration has reached the node, the RPC finds no provider.
+    await expect
+      .poll(
+        async () =>
+          (
+            await call('POST', `/apps/${appId}/console/rpc`, {
+              token: owner.token,
+              body: { name: 'add', data: { a: 1, b: 2 } },
+            })
+          ).body,
+        { timeout: 10_000 },
+      )
+      .toEqual({ ok: true, data: { sum: 3 } });
     const none = await call('POST', `/apps/${appId}/console/rpc`, {
       token: owner.token,
       body: { name: 'nobody-provides-this' },

@@ -98,6 +98,8 @@ export class ConsoleStream {
     readonly names: string[],
     readonly patterns: string[],
     readonly sink: ConsoleSink,
+    /** Ends the browser's stream (the control plane is closing). */
+    readonly end: () => void,
   ) {}
 
   /** Sends through `bucket` (if any); what is not sent is counted as dropped. */
@@ -154,8 +156,14 @@ export class ConsoleHub {
     return this.#streams < MAX_STREAMS && (app?.streams.size ?? 0) < MAX_STREAMS_PER_APP;
   }
 
-  open(appId: string, names: string[], patterns: string[], sink: ConsoleSink): ConsoleStream {
-    const stream = new ConsoleStream(appId, names, patterns, sink);
+  open(
+    appId: string,
+    names: string[],
+    patterns: string[],
+    sink: ConsoleSink,
+    end: () => void,
+  ): ConsoleStream {
+    const stream = new ConsoleStream(appId, names, patterns, sink, end);
     let app = this.#apps.get(appId);
     if (!app) {
       app = { streams: new Set(), nodes: new Map() };
@@ -295,9 +303,14 @@ export class ConsoleHub {
     return { type: 'nodes', nodes, online: [...online].sort(), onlineTruncated: truncated };
   }
 
+  /** Ends every stream (their browsers reconnect elsewhere) and stops listening. */
   shutdown(): void {
-    for (const app of [...this.#apps.values()])
-      for (const stream of [...app.streams]) this.close(stream);
+    for (const app of [...this.#apps.values()]) {
+      for (const stream of [...app.streams]) {
+        this.close(stream);
+        stream.end();
+      }
+    }
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     if (this.#timer) clearInterval(this.#timer);
   }

@@ -184,7 +184,8 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   const { prisma } = context.db;
   const tags = ['console'];
   const hub = new ConsoleHub(context.bus, activeRuleLines(prisma));
-  app.addHook('onClose', async () => hub.shutdown());
+  // Before the server waits for its connections to end: open streams would hold it forever.
+  app.addHook('preClose', async () => hub.shutdown());
   const realtime = new RealtimeData(
     prisma,
     context.realtimeData ??
@@ -258,7 +259,7 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
         return true;
       };
       raw.write(`event: ready\ndata: ${JSON.stringify({ names, patterns })}\n\n`);
-      const stream = hub.open(appId, names, patterns, write);
+      const stream = hub.open(appId, names, patterns, write, () => raw.end());
       const { principal, app: watched } = request;
       const heartbeat = setInterval(() => {
         stillAllowed(principal, watched.id).then(

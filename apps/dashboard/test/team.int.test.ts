@@ -172,6 +172,11 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
     await member.keyboard.type('junk');
     expect(await editor.textContent()).not.toContain('junk');
     await shot(member, 'permissions-viewer-1280');
+    await member.setViewportSize({ width: 390, height: 844 });
+    await member.getByText(/Read-only: You are a viewer of "Acme"/).waitFor();
+    expect(await axe(member), 'read-only permissions page at 390').toEqual([]);
+    await shot(member, 'permissions-viewer-390');
+    await member.setViewportSize({ width: 1280, height: 900 });
 
     const put = await member.request.put(`${stack.controlPlaneUrl}/v1/apps/${appId}/permissions`, {
       headers: { origin: stack.controlPlaneUrl },

@@ -164,6 +164,8 @@ export class EventHandler implements TopicHandler {
       this.listeners.unlisten(connection, message);
       return;
     }
+    // The cap first: a connection at its cap costs no rule evaluation (listen-registry.ts).
+    if (this.listeners.refusedOverCap(connection, message)) return;
     const allowed = await authorize(connection, message, { action: message.action, name: pattern });
     if (allowed && connection.isOpen) this.listeners.listen(connection, message);
   }

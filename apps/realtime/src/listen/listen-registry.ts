@@ -81,19 +81,29 @@ export class ListenRegistry {
     return this.#provided.has(name);
   }
 
+  /**
+   * True (and the LISTEN refused) when a new pattern would take `connection`
+   * past its listen cap. The handlers ask before the permission check and
+   * the compile: a connection at its cap that sends thousands of new
+   * patterns costs two map lookups each, not a rule evaluation and an RE2
+   * compile (and the optimizing compiler's work on their code).
+   */
+  refusedOverCap(connection: Connection, message: Message): boolean {
+    const pattern = message.name ?? '';
+    if (this.#listeners.countOf(connection) < this.#app.limits.maxListensPerConnection)
+      return false;
+    if (this.#listeners.has(connection, pattern)) return false;
+    refuseOverCap(connection, message, 'listens');
+    return true;
+  }
+
   /** LISTEN {name: pattern}, already permitted. */
   listen(connection: Connection, message: Message): void {
     const pattern = message.name ?? '';
     const { topic } = this.#actions;
+    // Asked again: the handlers asked before the permission check, which may have waited.
+    if (this.refusedOverCap(connection, message)) return;
     const isNew = !this.#listeners.has(connection, pattern);
-    const count = this.#listeners.countOf(connection);
-    // The cap before the compile: a connection at its cap that sends
-    // thousands of new patterns costs a map lookup each, not an RE2 compile
-    // (and the optimizing compiler's work on the compiler's code).
-    if (isNew && count >= this.#app.limits.maxListensPerConnection) {
-      refuseOverCap(connection, message, 'listens');
-      return;
-    }
     const compiled = compileListenPattern(pattern);
     if (!compiled.ok) {
       connection.send({

@@ -332,6 +332,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
   #listen(connection: Connection, message: Message): MaybePromise<void> {
     const pattern = message.name;
     if (!validName(pattern)) return sendInvalid(connection, message);
+    // The cap first: a connection at its cap costs no rule evaluation (listen-registry.ts).
+    if (this.listeners.refusedOverCap(connection, message)) return;
     return andThen(
       authorize(connection, message, { action: message.action, name: pattern }),
       (ok) => {

@@ -1,4 +1,5 @@
 import { TOPIC } from './actions.ts';
+import { type ClientMessage, invalidClientMessage } from './client-message.ts';
 import { type Envelope, generated, messageBuilder, protobufMap } from './deepstream-protobuf.ts';
 import type { Message } from './message.ts';
 import { type NamesOverCap, namesOverCap } from './names-scan.ts';
@@ -23,20 +24,41 @@ const CLIENT_TOPICS: ReadonlySet<number> = new Set([
 ]);
 
 export type DecodeResult =
-  | { ok: true; message: Message }
+  | { ok: true; message: ClientMessage }
+  /**
+   * A client message missing a required field or with one of the wrong type
+   * (client-message.ts): `reply` refuses it. The message goes through what
+   * every message goes through (login, rate limits) and is answered instead
+   * of handled.
+   */
+  | { ok: false; reason: 'INVALID_MESSAGE'; topic: number; message: Message; reply: Message }
   | { ok: false; reason: 'MESSAGE_PARSE_ERROR' | 'UNKNOWN_TOPIC'; topic?: number }
   | { ok: false; reason: 'TOO_MANY_NAMES'; topic: number; overCap: NamesOverCap };
 
+/** What `anyTopic` decodes: any message, server replies included, unchecked. */
+export type AnyDecodeResult =
+  | { ok: true; message: Message }
+  | Exclude<DecodeResult, { ok: true } | { reason: 'INVALID_MESSAGE' }>;
+
 /**
  * Decodes one frame. By default only the topics a client may send are
- * accepted; a client-side tool passes `anyTopic` to read server replies
- * (PARSER errors included). With `maxNames`, a bulk message of more names
+ * accepted, each message checked as a ClientMessage; a client-side tool
+ * passes `anyTopic` to read server replies (PARSER errors included), which
+ * are not checked. With `maxNames`, a bulk message of more names
  * is not decoded: its name count is taken from the wire (names-scan.ts).
  */
 export function decodeFrame(
   frame: Uint8Array,
+  options: { anyTopic: true; maxNames?: number },
+): AnyDecodeResult;
+export function decodeFrame(
+  frame: Uint8Array,
+  options?: { anyTopic?: false; maxNames?: number },
+): DecodeResult;
+export function decodeFrame(
+  frame: Uint8Array,
   options: { anyTopic?: boolean; maxNames?: number } = {},
-): DecodeResult {
+): DecodeResult | AnyDecodeResult {
   let outer: Envelope;
   try {
     outer = envelope.decodeDelimited(frame);
@@ -51,13 +73,19 @@ export function decodeFrame(
     const overCap = namesOverCap(outer.topic, outer.message, options.maxNames);
     if (overCap) return { ok: false, reason: 'TOO_MANY_NAMES', topic: outer.topic, overCap };
   }
+  let message: Message;
   try {
     const inner = decoder.decode(outer.message, outer.message.length);
     // Own enumerable fields only: what was on the wire.
-    return { ok: true, message: { ...inner, topic: outer.topic } as unknown as Message };
+    message = { ...inner, topic: outer.topic } as unknown as Message;
   } catch {
     return { ok: false, reason: 'MESSAGE_PARSE_ERROR', topic: outer.topic };
   }
+  if (options.anyTopic) return { ok: true, message };
+  const reply = invalidClientMessage(message);
+  if (reply !== null)
+    return { ok: false, reason: 'INVALID_MESSAGE', topic: outer.topic, message, reply };
+  return { ok: true, message: message as ClientMessage };
 }
 
 /** Encodes one message into one frame. Encode once, send to many. */

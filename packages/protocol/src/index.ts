@@ -8,8 +8,9 @@ export {
   RPC_ACTION,
   TOPIC,
 } from './actions.ts';
+export * from './client-message.ts';
 export { CLOSE_CODES, type CloseCode } from './close-codes.ts';
-export { type DecodeResult, decodeFrame, encodeMessage } from './codec.ts';
+export { type AnyDecodeResult, type DecodeResult, decodeFrame, encodeMessage } from './codec.ts';
 export type { Message } from './message.ts';
 export type { NamesOverCap } from './names-scan.ts';
 export * from './text/index.ts';

@@ -12,7 +12,8 @@ describe('codec', () => {
       isAck: false,
     });
     // The bytes PROTOCOL.md §1.3 shows for this READ_RESPONSE (plus isAck).
-    const decoded = decodeFrame(frame);
+    // A server message: read as a client-side tool does, unchecked.
+    const decoded = decodeFrame(frame, { anyTopic: true });
     expect(decoded).toEqual({
       ok: true,
       message: {
@@ -35,6 +36,7 @@ describe('codec', () => {
         action: RECORD_ACTION.HEAD_RESPONSE_BULK,
         versions: { r: 2, s: -1 },
       }),
+      { anyTopic: true },
     );
     expect(decoded.ok && decoded.message.versions).toEqual({ r: 2, s: -1 });
   });

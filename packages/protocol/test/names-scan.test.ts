@@ -3,6 +3,7 @@ import {
   decodeFrame,
   EVENT_ACTION,
   encodeMessage,
+  type Message,
   PRESENCE_ACTION,
   RECORD_ACTION,
   RPC_ACTION,
@@ -37,7 +38,7 @@ describe('decodeFrame with maxNames', () => {
     it(`decodes topic ${topic} at the cap as usual`, () => {
       const frame = encodeMessage({ topic, action, names: names(10) });
       const decoded = decodeFrame(frame, { maxNames: 10 });
-      expect(decoded.ok && decoded.message.names).toEqual(names(10));
+      expect(decoded.ok && (decoded.message as Message).names).toEqual(names(10));
     });
   }
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeTextFrame,
   jsonToTyped,
+  type Message,
+  PRESENCE_ACTION,
   TextConnectionState,
   type TextDecodeFailureReason,
   type TextDecodeResult,
@@ -25,6 +27,7 @@ const REASONS: ReadonlySet<TextDecodeFailureReason> = new Set([
   'UNKNOWN_TOPIC',
   'UNKNOWN_ACTION',
   'INVALID_MESSAGE_DATA',
+  'INVALID_MESSAGE',
   'TOO_MANY_NAMES',
   'TOO_MANY_MESSAGES',
 ]);
@@ -47,7 +50,7 @@ function checkBounded(
       if (result.message?.names) expect(result.message.names.length).toBeLessThanOrEqual(1);
       continue;
     }
-    const { message } = result;
+    const message: Message = result.message;
     expect(TOPICS.has(message.topic)).toBe(true);
     expect(Number.isInteger(message.action)).toBe(true);
     if (message.names) {
@@ -158,6 +161,14 @@ describe('text codec under fuzzing', () => {
               ok: false,
               reason: 'TOO_MANY_NAMES',
               overCap: { count: names.length },
+            });
+          } else if (names.length === 0 && action !== 'Q') {
+            // A subscription to nobody: refused at the edge, as the presence handler did.
+            expect(result).toMatchObject({
+              ok: false,
+              reason: 'INVALID_MESSAGE',
+              message: { names: [] },
+              reply: { action: PRESENCE_ACTION.INVALID_PRESENCE_USERS, isError: true },
             });
           } else {
             expect(result).toMatchObject({ ok: true, message: { names } });

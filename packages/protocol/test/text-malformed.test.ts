@@ -209,7 +209,7 @@ describe('text codec on bad input', () => {
       expect(results.length).toBeLessThanOrEqual(10);
       for (const result of results) {
         if (!result.ok) continue;
-        const { message } = result;
+        const message: Message = result.message;
         expect(TOPIC[message.topic]).toBeDefined();
         expect(Number.isInteger(message.action)).toBe(true);
         if (message.names) expect(message.names.length).toBeLessThanOrEqual(5);

@@ -41,4 +41,11 @@ export type ConnectionInfo = {
 /** A message as a transport's own decoder gives it (the binary one's DecodeResult fits). */
 export type ReceivedMessage =
   | { ok: true; message: Message }
-  | { ok: false; reason: string; overCap?: NamesOverCap | undefined };
+  | {
+      ok: false;
+      reason: string;
+      overCap?: NamesOverCap | undefined;
+      /** With INVALID_MESSAGE: the message and the reply refusing it (core/refused.ts). */
+      message?: Message | undefined;
+      reply?: Message | undefined;
+    };

@@ -1,5 +1,5 @@
 import type { AuthResult } from '@hubstream/auth';
-import type { Message } from '@hubstream/protocol';
+import type { ClientMessage, Message } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppLimits } from '../limits/app-limits.ts';
 import type { ConnectionInfo } from './client-socket.ts';
@@ -58,7 +58,7 @@ export interface ConnectionHost<C> {
   /** The connection is gone; `wasOpen` when it had logged in. */
   detach(connection: C, wasOpen: boolean): void;
   /** A logged-in client's message for one of the app's topic handlers. */
-  route(connection: C, message: Message): void | Promise<void>;
+  route(connection: C, message: ClientMessage): void | Promise<void>;
   /** Valve's verdict for one question, with the app's rules and record loader. */
   check(
     connection: C,

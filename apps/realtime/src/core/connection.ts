@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AUTH_ACTION,
   CLOSE_CODES,
+  type ClientMessage,
   CONNECTION_ACTION,
   decodeFrame,
   encodeMessage,
@@ -14,8 +15,8 @@ import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
 import { fire, fire2 } from './lifecycle.ts';
 import { Login } from './login.ts';
-import { markOverNamesCap } from './names-cap.ts';
 import type { GuardClose, ProtocolError } from './node-counters.ts';
+import { markedStandIn, refusalOf } from './refused.ts';
 import { type Logger, logWith, type User } from './types.ts';
 
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
@@ -219,15 +220,10 @@ export class Connection {
   /** A queued frame's message, in its turn (as `receive` decodes); null when refused. */
   #decodeQueued(frame: Uint8Array): Message | null {
     const decoded = decodeFrame(frame, { maxNames: this.#maxNames });
-    if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES') {
-      markOverNamesCap(decoded.overCap.message);
-      return decoded.overCap.message;
-    }
-    if (!decoded.ok) {
-      this.#decodeFailed(decoded.reason);
-      return null;
-    }
-    return decoded.message;
+    if (decoded.ok) return decoded.message;
+    const standIn = markedStandIn(decoded);
+    if (!standIn) this.#decodeFailed(decoded.reason);
+    return standIn ?? null;
   }
 
   #decodeFailed(reason: string): void {
@@ -280,16 +276,10 @@ export class Connection {
   }
 
   #decoded(decoded: ReceivedMessage, loggedIn: boolean, bytes: number): void {
-    if (!decoded.ok && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap) {
-      markOverNamesCap(decoded.overCap.message);
-      this.#accept(decoded.overCap.message, loggedIn, bytes);
-      return;
-    }
-    if (!decoded.ok) {
-      this.#decodeFailed(decoded.reason);
-      return;
-    }
-    this.#accept(decoded.message, loggedIn, bytes);
+    // Refused by the codec yet still in its turn (core/refused.ts), or answered now.
+    const message = decoded.ok ? decoded.message : markedStandIn(decoded);
+    if (message) this.#accept(message, loggedIn, bytes);
+    else if (!decoded.ok) this.#decodeFailed(decoded.reason);
   }
 
   /** A decoded message: handled now when nothing is pending, else queued behind what is. */
@@ -438,8 +428,11 @@ export class Connection {
       case TOPIC.EVENT:
       case TOPIC.RECORD:
       case TOPIC.RPC:
-      case TOPIC.PRESENCE:
-        return this.app.route(this, message);
+      case TOPIC.PRESENCE: {
+        const refusal = refusalOf(message);
+        // Checked by the codec: a ClientMessage unless refused.
+        return refusal ? this.send(refusal) : this.app.route(this, message as ClientMessage);
+      }
       default:
         this.#parserError(PARSER_ACTION.UNKNOWN_TOPIC, 'unknown_topic');
         return;

@@ -1,4 +1,13 @@
-import { EVENT_ACTION, type Message, TOPIC } from '@hubstream/protocol';
+import {
+  EVENT_ACTION,
+  type EventEmit,
+  type EventListen,
+  type EventMessage,
+  type EventSubscribe,
+  type EventUnsubscribe,
+  type Message,
+  TOPIC,
+} from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
@@ -45,7 +54,8 @@ export class EventHandler implements TopicHandler {
     });
   }
 
-  handle(connection: Connection, message: Message): void | Promise<void> {
+  /** A checked message (@hubstream/protocol's ClientMessage): its fields are there. */
+  handle(connection: Connection, message: EventMessage): void | Promise<void> {
     switch (message.action) {
       case EVENT_ACTION.EMIT:
         return this.#emit(connection, message);
@@ -62,20 +72,11 @@ export class EventHandler implements TopicHandler {
       case EVENT_ACTION.LISTEN_REJECT:
         this.listeners.reject(connection, message);
         return;
-      default:
-        connection.send({
-          topic: TOPIC.EVENT,
-          action: EVENT_ACTION.INVALID_MESSAGE_DATA,
-          originalAction: message.action,
-          isError: true,
-        });
-        return;
     }
   }
 
-  #emit(connection: Connection, message: Message): void | Promise<void> {
+  #emit(connection: Connection, message: EventEmit): void | Promise<void> {
     const name = message.name;
-    if (!name) return this.#invalid(connection, message);
     const data = parseData(message);
     if (!data.ok) return this.#invalid(connection, message);
     const allowed = authorize(connection, message, {
@@ -124,9 +125,8 @@ export class EventHandler implements TopicHandler {
     this.#fanOut(null, message, event.name);
   }
 
-  async #subscribe(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return this.#invalid(connection, message);
+  async #subscribe(connection: Connection, message: EventSubscribe) {
+    const names = message.names;
     if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // The connection may have closed while a rule loaded a record.
@@ -147,7 +147,7 @@ export class EventHandler implements TopicHandler {
     if (allowed.length > 0) this.#ack(connection, message);
   }
 
-  #unsubscribe(connection: Connection, message: Message) {
+  #unsubscribe(connection: Connection, message: EventUnsubscribe) {
     if (!withinNamesCap(connection, message)) return;
     for (const name of message.names ?? []) {
       if (this.subscriptions.remove(name, connection) && !this.subscriptions.subscribers(name)) {
@@ -157,9 +157,8 @@ export class EventHandler implements TopicHandler {
     this.#ack(connection, message);
   }
 
-  async #listen(connection: Connection, message: Message) {
+  async #listen(connection: Connection, message: EventListen) {
     const pattern = message.name;
-    if (!pattern) return this.#invalid(connection, message);
     if (message.action === EVENT_ACTION.UNLISTEN) {
       this.listeners.unlisten(connection, message);
       return;
@@ -179,7 +178,8 @@ export class EventHandler implements TopicHandler {
     });
   }
 
-  #invalid(connection: Connection, message: Message) {
+  /** Data that is not JSON (the codec checked the fields, not the JSON). */
+  #invalid(connection: Connection, message: EventEmit) {
     connection.send({
       topic: TOPIC.EVENT,
       action: EVENT_ACTION.INVALID_MESSAGE_DATA,

@@ -208,7 +208,13 @@ export class TextCodec implements FrameCodec {
     if (result === undefined) return;
     const received: ReceivedMessage = result.ok
       ? result
-      : { ok: false, reason: result.reason, overCap: result.overCap };
+      : {
+          ok: false,
+          reason: result.reason,
+          overCap: result.overCap,
+          message: result.message,
+          reply: result.reply,
+        };
     connection.receiveMessage(received, bytes);
   }
 }

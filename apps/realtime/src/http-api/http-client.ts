@@ -1,4 +1,4 @@
-import { decodeFrame, type Message, TOPIC } from '@hubstream/protocol';
+import { checkClientMessage, decodeFrame, type Message, TOPIC } from '@hubstream/protocol';
 import type { ClientSocket, ConnectionInfo } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import type { User } from '../core/types.ts';
@@ -54,7 +54,8 @@ export class HttpClient extends Connection {
   }
 
   override sendFrame(frame: Uint8Array, _topic: number): void {
-    const decoded = decodeFrame(frame);
+    // A server message (a fan-out), not a client's: read unchecked.
+    const decoded = decodeFrame(frame, { anyTopic: true });
     if (decoded.ok) this.send(decoded.message);
   }
 
@@ -115,7 +116,11 @@ export class HttpClient extends Connection {
     }
   }
 
-  #handle(message: Message): void | Promise<void> {
+  #handle(command: Message): void | Promise<void> {
+    // Checked as a client's message is at the protocol edge: refused with the same reply.
+    const checked = checkClientMessage(command);
+    if (!checked.ok) return this.send(checked.reply);
+    const { message } = checked;
     const { app } = this;
     switch (message.topic) {
       case TOPIC.EVENT:
@@ -124,8 +129,10 @@ export class HttpClient extends Connection {
         return app.records.handle(this, message);
       case TOPIC.RPC:
         return app.rpc.handle(this, message);
-      default:
+      case TOPIC.PRESENCE:
         return app.presence.handle(this, message);
+      default: // commands are of the four topics above
+        return;
     }
   }
 

@@ -1,5 +1,13 @@
 import { isAnonymous } from '@hubstream/auth';
-import { encodeMessage, type Message, PRESENCE_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  encodeMessage,
+  type Message,
+  PRESENCE_ACTION,
+  type PresenceMessage,
+  type PresenceQuery,
+  type PresenceSubscribe,
+  TOPIC,
+} from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import {
@@ -89,7 +97,8 @@ export class PresenceHandler implements TopicHandler {
     this.#announce(userId, online);
   }
 
-  handle(connection: Connection, message: Message): void | Promise<void> {
+  /** A checked message (@hubstream/protocol's ClientMessage): its fields are there. */
+  handle(connection: Connection, message: PresenceMessage): void | Promise<void> {
     switch (message.action) {
       case PRESENCE_ACTION.SUBSCRIBE:
         return this.#subscribe(connection, message);
@@ -106,14 +115,11 @@ export class PresenceHandler implements TopicHandler {
         return this.#queryAll(connection, message);
       case PRESENCE_ACTION.QUERY:
         return this.#query(connection, message);
-      default:
-        return this.#invalid(connection, message);
     }
   }
 
-  async #subscribe(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return this.#invalid(connection, message);
+  async #subscribe(connection: Connection, message: PresenceSubscribe) {
+    const names = message.names;
     if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     if (!connection.isOpen) return;
@@ -130,9 +136,8 @@ export class PresenceHandler implements TopicHandler {
     if (allowed.length > 0) this.#ack(connection, message);
   }
 
-  #unsubscribe(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return this.#invalid(connection, message);
+  #unsubscribe(connection: Connection, message: PresenceSubscribe) {
+    const names = message.names;
     if (!withinNamesCap(connection, message)) return;
     // Unknown names are ignored, as for events (PROTOCOL.md 3.2).
     for (const name of names) this.subscriptions.remove(name, connection);
@@ -165,9 +170,8 @@ export class PresenceHandler implements TopicHandler {
     connection.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_ALL_RESPONSE, names });
   }
 
-  async #query(connection: Connection, message: Message) {
+  async #query(connection: Connection, message: PresenceQuery) {
     const cid = message.correlationId;
-    if (cid === undefined) return this.#invalid(connection, message);
     const names = message.names ?? [];
     if (overNamesCap(connection, message)) {
       // The client matches the answer by correlation id: one refusal rejects the query.
@@ -221,16 +225,6 @@ export class PresenceHandler implements TopicHandler {
       action: message.action,
       ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
       isAck: true,
-    });
-  }
-
-  #invalid(connection: Connection, message: Message) {
-    connection.send({
-      topic: TOPIC.PRESENCE,
-      action: PRESENCE_ACTION.INVALID_PRESENCE_USERS,
-      originalAction: message.action,
-      ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-      isError: true,
     });
   }
 

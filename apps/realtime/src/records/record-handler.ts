@@ -1,4 +1,13 @@
-import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  type Message,
+  RECORD_ACTION,
+  type RecordListen,
+  type RecordMessage,
+  type RecordRead,
+  type RecordSubscribe,
+  type RecordUnsubscribe,
+  TOPIC,
+} from '@hubstream/protocol';
 import {
   andThen,
   KeyedQueue,
@@ -16,8 +25,8 @@ import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, sendDenial } from '../permissions/authorize.ts';
 import { type DeliveryScope, deleted, RecordDelivery } from './record-delivery.ts';
 import { notify } from './record-notify.ts';
-import { type RecordScope, RecordWrites, WRITE_ACTIONS } from './record-writes.ts';
-import { errorReply, fanOut, readResponse, sendAck, sendInvalid, validName } from './replies.ts';
+import { type RecordScope, RecordWrites } from './record-writes.ts';
+import { errorReply, fanOut, readResponse, sendAck } from './replies.ts';
 
 // Records (PROTOCOL.md 4): subscriptions, reads, writes (record-writes.ts),
 // delete, notify and active providers, for one app. Everything that reads a
@@ -82,10 +91,15 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
     return hot !== undefined ? hot : records.get(this.app.appId, name);
   }
 
-  handle(connection: Connection, message: Message): MaybePromise<void> {
-    const { action } = message;
-    if (WRITE_ACTIONS.has(action)) return this.#writes.handle(connection, message);
-    switch (action) {
+  /** A checked message (@hubstream/protocol's ClientMessage): its fields are there. */
+  handle(connection: Connection, message: RecordMessage): MaybePromise<void> {
+    switch (message.action) {
+      case RECORD_ACTION.UPDATE:
+      case RECORD_ACTION.PATCH:
+      case RECORD_ACTION.ERASE:
+      case RECORD_ACTION.CREATEANDUPDATE:
+      case RECORD_ACTION.CREATEANDPATCH:
+        return this.#writes.handle(connection, message);
       case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
       case RECORD_ACTION.SUBSCRIBEANDREAD:
       case RECORD_ACTION.SUBSCRIBEANDHEAD:
@@ -108,7 +122,6 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
       case RECORD_ACTION.LISTEN:
         return this.#listen(connection, message);
       case RECORD_ACTION.UNLISTEN:
-        if (!validName(message.name)) return sendInvalid(connection, message);
         this.listeners.unlisten(connection, message);
         return;
       case RECORD_ACTION.LISTEN_ACCEPT:
@@ -117,8 +130,6 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
       case RECORD_ACTION.LISTEN_REJECT:
         this.listeners.reject(connection, message);
         return;
-      default:
-        return sendInvalid(connection, message);
     }
   }
 
@@ -146,9 +157,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   // Subscribing ---------------------------------------------------------------
 
-  #subscribe(connection: Connection, message: Message): MaybePromise<void> {
-    const names = message.names ?? [];
-    if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
+  #subscribe(connection: Connection, message: RecordSubscribe): MaybePromise<void> {
+    const names = message.names;
     // Before anything is loaded: a refused message costs no record reads.
     if (!withinSubscriptionCaps(connection, message, this.subscriptions)) return;
     const state: SubscribeState = { allowed: 0, heads: {}, gathering: true };
@@ -270,9 +280,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
     this.listeners.unsubscribed(name);
   }
 
-  #unsubscribe(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return sendInvalid(connection, message);
+  #unsubscribe(connection: Connection, message: RecordUnsubscribe) {
+    const names = message.names;
     if (!withinNamesCap(connection, message)) return;
     for (const name of names) this.#remove(name, connection);
     sendAck(connection, message);
@@ -280,9 +289,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   // Reading -------------------------------------------------------------------
 
-  #read(connection: Connection, message: Message): MaybePromise<void> {
+  #read(connection: Connection, message: RecordRead): MaybePromise<void> {
     const name = message.name;
-    if (!validName(name)) return sendInvalid(connection, message);
     return andThen(this.current(name), (record) => {
       const question = { action: message.action, name, oldData: record ? record.data : null };
       return andThen(authorize(connection, message, question), (allowed) => {
@@ -300,9 +308,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   // Deleting and notifying ----------------------------------------------------
 
-  #delete(connection: Connection, message: Message): MaybePromise<void> {
+  #delete(connection: Connection, message: RecordRead): MaybePromise<void> {
     const name = message.name;
-    if (!validName(name)) return sendInvalid(connection, message);
     return this.locks.run(name, () =>
       andThen(this.current(name), (record) => {
         const question = { action: message.action, name, oldData: record ? record.data : null };
@@ -329,9 +336,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   // Listening -----------------------------------------------------------------
 
-  #listen(connection: Connection, message: Message): MaybePromise<void> {
+  #listen(connection: Connection, message: RecordListen): MaybePromise<void> {
     const pattern = message.name;
-    if (!validName(pattern)) return sendInvalid(connection, message);
     // The cap first: a connection at its cap costs no rule evaluation (listen-registry.ts).
     if (this.listeners.refusedOverCap(connection, message)) return;
     return andThen(

@@ -1,4 +1,4 @@
-import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import { type Message, RECORD_ACTION, type RecordNotify, TOPIC } from '@hubstream/protocol';
 import { jsonOf, type KeyedQueue } from '@hubstream/records';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
@@ -6,7 +6,7 @@ import { countOverCap, overNamesCap } from '../core/connection-caps.ts';
 import type { SubscriptionRegistry } from '../core/subscriptions.ts';
 import { authorizeNames } from '../permissions/authorize.ts';
 import { deleted, type RecordDelivery, wholeUpdate } from './record-delivery.ts';
-import { fanOut, sendAck, sendInvalid, validName } from './replies.ts';
+import { fanOut, sendAck } from './replies.ts';
 
 /** What NOTIFY uses of the app's RecordHandler. */
 export type NotifyScope = {
@@ -24,10 +24,9 @@ export type NotifyScope = {
 export async function notify(
   handler: NotifyScope,
   connection: Connection,
-  message: Message,
+  message: RecordNotify,
 ): Promise<void> {
-  const names = message.names ?? [];
-  if (names.length === 0 || !names.every(validName)) return sendInvalid(connection, message);
+  const names = message.names;
   const fail = (reason: string) =>
     connection.send({
       topic: TOPIC.RECORD,

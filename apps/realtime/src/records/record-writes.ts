@@ -1,4 +1,4 @@
-import { type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import { type Message, RECORD_ACTION, type RecordWrite, TOPIC } from '@hubstream/protocol';
 import {
   andThen,
   jsonOf,
@@ -52,14 +52,6 @@ type Write = {
   value: unknown;
 };
 
-export const WRITE_ACTIONS: ReadonlySet<number> = new Set([
-  RECORD_ACTION.UPDATE,
-  RECORD_ACTION.PATCH,
-  RECORD_ACTION.ERASE,
-  RECORD_ACTION.CREATEANDUPDATE,
-  RECORD_ACTION.CREATEANDPATCH,
-]);
-
 /** What setData writes on: the record as its implicit create leaves it. */
 const CREATED: StoredRecord = Object.freeze({ version: 0, data: Object.freeze({}) });
 
@@ -68,32 +60,41 @@ const MAX_CONFLICT_RETRIES = 3;
 
 const isContainer = (value: unknown) => typeof value === 'object' && value !== null;
 
-/** The write a message asks for, or null when the message is malformed. */
-function parseWrite(message: Message): Write | null {
-  const { action, name, version, path, data } = message;
-  if (typeof name !== 'string' || name.length === 0 || typeof version !== 'number') return null;
-  if (version < -1) return null;
-  const whole = action === RECORD_ACTION.UPDATE || action === RECORD_ACTION.CREATEANDUPDATE;
+/** Data that is not JSON (or holds a NUL character, which Postgres' jsonb refuses). */
+const NOT_JSON = Symbol('not JSON');
+
+function parseData(data: string): unknown {
+  if (hasNulCharacter(data)) return NOT_JSON;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/**
+ * The write a message asks for, or null when its path or data cannot be used.
+ * Its fields (name, a version of at least -1, a path where the action takes
+ * one, data but for ERASE) were checked by the codec (ClientMessage).
+ */
+function parseWrite(message: RecordWrite): Write | null {
+  const { action, name, version } = message;
   const create =
     action === RECORD_ACTION.CREATEANDUPDATE || action === RECORD_ACTION.CREATEANDPATCH;
-  let tokens: PathToken[] | null = null;
-  if (whole) {
-    if (path !== undefined && path !== '') return null;
-  } else {
-    tokens = path === undefined ? null : parsePath(path);
-    if (tokens === null) return null;
+  if (message.action === RECORD_ACTION.UPDATE || message.action === RECORD_ACTION.CREATEANDUPDATE) {
+    // The whole record: an object or an array.
+    const value = parseData(message.data);
+    return value === NOT_JSON || !isContainer(value)
+      ? null
+      : { name, version, create, tokens: null, value };
   }
-  let value: unknown;
-  if (action !== RECORD_ACTION.ERASE) {
-    if (data === undefined || hasNulCharacter(data)) return null;
-    try {
-      value = JSON.parse(data);
-    } catch {
-      return null;
-    }
-    if (whole && !isContainer(value)) return null;
+  const tokens: PathToken[] | null = parsePath(message.path);
+  if (tokens === null) return null;
+  if (message.action === RECORD_ACTION.ERASE) {
+    return { name, version, create, tokens, value: undefined };
   }
-  return { name, version, create, tokens, value };
+  const value = parseData(message.data);
+  return value === NOT_JSON ? null : { name, version, create, tokens, value };
 }
 
 export class RecordWrites {
@@ -103,7 +104,7 @@ export class RecordWrites {
     this.#scope = scope;
   }
 
-  handle(connection: Connection, message: Message): MaybePromise<void> {
+  handle(connection: Connection, message: RecordWrite): MaybePromise<void> {
     const write = parseWrite(message);
     if (write === null) return sendInvalid(connection, message);
     const scope = this.#scope;

@@ -59,7 +59,3 @@ export function fanOut(
     connection.sendFrame(frame, message.topic);
   }
 }
-
-/** A record name: a non-empty string. */
-export const validName = (name: unknown): name is string =>
-  typeof name === 'string' && name.length > 0;

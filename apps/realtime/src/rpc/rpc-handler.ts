@@ -1,5 +1,12 @@
 import type { BusTopics } from '@hubstream/cluster';
-import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  type Message,
+  RPC_ACTION,
+  type RpcMessage,
+  type RpcProviderReply,
+  type RpcRequest,
+  TOPIC,
+} from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { refuseOverCap } from '../core/connection-caps.ts';
@@ -48,7 +55,8 @@ export class RpcHandler implements TopicHandler {
     return this.#rpcs.servedSize;
   }
 
-  handle(connection: Connection, message: Message): void | Promise<void> {
+  /** A checked message (@hubstream/protocol's ClientMessage): its fields are there. */
+  handle(connection: Connection, message: RpcMessage): void | Promise<void> {
     switch (message.action) {
       case RPC_ACTION.PROVIDE:
         return this.#providers.provide(connection, message);
@@ -61,14 +69,11 @@ export class RpcHandler implements TopicHandler {
       case RPC_ACTION.REQUEST_ERROR:
       case RPC_ACTION.REJECT:
         return this.#providerReply(connection, message);
-      default:
-        return invalidMessage(connection, message);
     }
   }
 
-  #request(connection: Connection, message: Message): void | Promise<void> {
+  #request(connection: Connection, message: RpcRequest): void | Promise<void> {
     const { name, correlationId: cid } = message;
-    if (!name || !cid) return invalidMessage(connection, message);
     if (this.#rpcs.ofRequestor(connection, cid)) {
       // The id would no longer say which call a reply belongs to.
       return invalidCorrelation(connection, message, name, cid);
@@ -223,9 +228,8 @@ export class RpcHandler implements TopicHandler {
       .catch((error: unknown) => this.#busFailed(error));
   }
 
-  #providerReply(provider: Connection, message: Message) {
+  #providerReply(provider: Connection, message: RpcProviderReply) {
     const cid = message.correlationId;
-    if (!cid) return invalidMessage(provider, message);
     const rpc = this.#rpcs.ofProvider(provider, cid);
     if (!rpc) {
       if (this.#rpcs.isAbandoned(provider, cid)) {

@@ -1,10 +1,10 @@
-import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
+import { type Message, RPC_ACTION, type RpcProvide, TOPIC } from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
 import { authorizeNames, sendDenial } from '../permissions/authorize.ts';
-import { ack, invalidMessage } from './rpc-replies.ts';
+import { ack } from './rpc-replies.ts';
 
 /**
  * The RPC providers of one app on this node (PROVIDE, UNPROVIDE), and their
@@ -29,9 +29,8 @@ export class RpcProviders {
   }
 
   /** PROVIDE: registered here, and cluster-wide for a name's first provider on this node. */
-  async provide(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return invalidMessage(connection, message);
+  async provide(connection: Connection, message: RpcProvide) {
+    const names = message.names;
     if (!withinNamesCap(connection, message)) return;
     const max = this.#app.limits.maxProvidesPerConnection;
     if (!withinRegistryCap(connection, message, this.registry, max, 'provides')) return;
@@ -57,9 +56,8 @@ export class RpcProviders {
     if (allowed.length > 0) ack(connection, message);
   }
 
-  async unprovide(connection: Connection, message: Message) {
-    const names = message.names ?? [];
-    if (names.length === 0) return invalidMessage(connection, message);
+  async unprovide(connection: Connection, message: RpcProvide) {
+    const names = message.names;
     if (!withinNamesCap(connection, message)) return;
     const unregistered: Promise<void>[] = [];
     for (const name of names) {

@@ -1,6 +1,6 @@
 import { type AuthResult, authenticate } from '@hubstream/auth';
 import type { AppAuthSettings } from '@hubstream/db';
-import type { Message } from '@hubstream/protocol';
+import type { ClientMessage, Message } from '@hubstream/protocol';
 import { TOPIC } from '@hubstream/protocol';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import type { NodeServices } from '../core/app-scope.ts';
@@ -159,7 +159,7 @@ export class AppRuntime implements ConnectionHost<Connection>, ObservedApp {
     for (const handler of this.#handlers) handler.connectionClosed(connection);
   }
 
-  route(connection: Connection, message: Message): void | Promise<void> {
+  route(connection: Connection, message: ClientMessage): void | Promise<void> {
     switch (message.topic) {
       case TOPIC.EVENT:
         return this.events.handle(connection, message);
@@ -167,8 +167,10 @@ export class AppRuntime implements ConnectionHost<Connection>, ObservedApp {
         return this.records.handle(connection, message);
       case TOPIC.RPC:
         return this.rpc.handle(connection, message);
-      default:
+      case TOPIC.PRESENCE:
         return this.presence.handle(connection, message);
+      default: // CONNECTION and AUTH: the connection answers those itself
+        return;
     }
   }
 

@@ -1,4 +1,5 @@
 import type { TOPIC } from '../actions.ts';
+import type { ClientMessage } from '../client-message.ts';
 import type { Message } from '../message.ts';
 import type { NamesOverCap } from '../names-scan.ts';
 import type { TextConnectionState } from './state.ts';
@@ -17,6 +18,8 @@ export type TextDecodeFailureReason =
   | 'UNKNOWN_ACTION'
   /** A typed value, version, write config or list of names that is malformed. */
   | 'INVALID_MESSAGE_DATA'
+  /** A message missing a field its action requires (client-message.ts); `reply` refuses it. */
+  | 'INVALID_MESSAGE'
   /** A list of names longer than `maxNames`. */
   | 'TOO_MANY_NAMES'
   /** More messages in the frame than `maxMessages`: the whole frame is refused. */
@@ -36,9 +39,11 @@ export type TextDecodeFailure = {
   overCap?: NamesOverCap;
   /** With TOO_MANY_MESSAGES: how many the frame holds (at least). */
   count?: number;
+  /** With INVALID_MESSAGE: the reply refusing `message`. */
+  reply?: Message;
 };
 
-export type TextDecodeResult = { ok: true; message: Message } | TextDecodeFailure;
+export type TextDecodeResult = { ok: true; message: ClientMessage } | TextDecodeFailure;
 
 export type TextDecodeOptions = {
   /** Names one message may list (presence bulk subscriptions and queries). */

@@ -1,4 +1,5 @@
 import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, RPC_ACTION, TOPIC } from '../actions.ts';
+import { type ClientMessage, invalidClientMessage } from '../client-message.ts';
 import type { Message } from '../message.ts';
 import { RS, TEXT_TOPIC, US } from './constants.ts';
 import {
@@ -63,12 +64,19 @@ export function decodeTextFrame(
     let end = frame.indexOf(RS, start);
     if (end === -1) end = frame.length;
     if (end > start) {
-      const parsed = decodeOne(frame.slice(start, end), options);
-      results.push('ok' in parsed ? parsed : { ok: true, message: parsed });
+      results.push(checked(decodeOne(frame.slice(start, end), options)));
     }
     start = end + 1;
   }
   return results;
+}
+
+/** A decoded message checked as a client message (client-message.ts), as the binary codec does. */
+function checked(parsed: Parsed): TextDecodeResult {
+  if ('ok' in parsed) return parsed;
+  const reply = invalidClientMessage(parsed);
+  if (reply === null) return { ok: true, message: parsed as ClientMessage };
+  return { ok: false, reason: 'INVALID_MESSAGE', topic: parsed.topic, message: parsed, reply };
 }
 
 function decodeOne(text: string, options: TextDecodeOptions): Parsed {

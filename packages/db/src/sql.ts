@@ -11,7 +11,9 @@ export interface SqlSession {
    * `name`: keep the statement prepared under this name on each connection
    * that runs it, so later runs skip its parse and plan (about half the
    * server's time for a one-row statement). The same name must always come
-   * with the same text. PGlite ignores it.
+   * with the same text. On PGlite (outside a transaction) the statement is
+   * parsed once and then run through PGlite's wire protocol, a quarter of
+   * what a query without a name costs it (see pglitePrepared).
    */
   query<Row = Record<string, unknown>>(
     text: string,
@@ -102,9 +104,100 @@ function pgliteStatements(db: PGlite | Transaction) {
   };
 }
 
+/**
+ * The statements prepared on each PGlite database, by name: their text and
+ * their parameters' types (shared by every session over the database, as
+ * one Postgres backend keeps them).
+ */
+const preparedOnPglite = new WeakMap<PGlite, Map<string, Promise<Prepared>>>();
+type Prepared = { text: string; paramTypes: number[] };
+type PgliteModule = typeof import('@electric-sql/pglite');
+/** PGlite's protocol helpers, imported once PGlite is in use (never by a Postgres process). */
+let pgliteModule: PgliteModule | undefined;
+
+/**
+ * A named statement on PGlite: parsed (and its parameter types described)
+ * once, then each run is Bind, Describe, Execute and Sync in one call into
+ * PGlite's backend. PGlite's query() sends Parse, Describe, Bind, Describe,
+ * Execute and Sync as six calls and plans the statement every time: on a
+ * one-row upsert about 0.6 ms of this process' CPU against 0.15 ms this way.
+ * Same locks (PGlite's transaction and query mutexes), the same rows (its
+ * own result parser) and the same write-out of the files after a statement
+ * outside a transaction as query(). A statement that fails to parse is
+ * forgotten, so the next run tries again.
+ */
+async function pglitePrepared<Row>(
+  db: PGlite,
+  name: string,
+  text: string,
+  params: unknown[],
+): Promise<Row[]> {
+  pgliteModule ??= await import('@electric-sql/pglite');
+  const { protocol, parse } = pgliteModule;
+  const { serialize } = protocol;
+  let statements = preparedOnPglite.get(db);
+  if (!statements) {
+    statements = new Map();
+    preparedOnPglite.set(db, statements);
+  }
+  let prepared = statements.get(name);
+  if (!prepared) {
+    prepared = exclusive(db, async () => {
+      const { messages } = await db.execProtocol(
+        concat([
+          serialize.parse({ name, text }),
+          serialize.describe({ type: 'S', name }),
+          serialize.sync(),
+        ]),
+      );
+      return { text, paramTypes: parse.parseDescribeStatementResults(messages) };
+    });
+    statements.set(name, prepared);
+    prepared.catch(() => statements.delete(name));
+  }
+  const { text: preparedText, paramTypes } = await prepared;
+  if (preparedText !== text) throw new Error(`Statement ${name} was prepared with another text.`);
+  const values = params.map((value, i) => {
+    if (value === null || value === undefined) return null;
+    const serializer = db.serializers[paramTypes[i] ?? 0];
+    return serializer ? serializer(value) : String(value);
+  });
+  const { messages } = await exclusive(db, () =>
+    db.execProtocol(
+      concat([
+        serialize.bind({ statement: name, values }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    ),
+  );
+  return (parse.parseResults(messages, db.parsers)[0]?.rows ?? []) as Row[];
+}
+
+/** What PGlite's query() holds while it runs: no transaction or other statement in between. */
+function exclusive<T>(db: PGlite, run: () => Promise<T>): Promise<T> {
+  return db._runExclusiveTransaction(() => db._runExclusiveQuery(run));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 export function pgliteSession(db: PGlite): SqlSession {
   return {
     ...pgliteStatements(db),
+    async query<Row>(text: string, params: unknown[] = [], name?: string) {
+      if (name !== undefined) return pglitePrepared<Row>(db, name, text, params);
+      const result = await db.query<Row>(text, params);
+      return result.rows;
+    },
     transaction<T>(work: (tx: SqlSession) => Promise<T>, options: { begin?: string } = {}) {
       return db.transaction(async (transaction) => {
         if (options.begin) await transaction.exec(options.begin);

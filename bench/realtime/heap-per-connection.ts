@@ -5,7 +5,11 @@
 // bench:realtime, whose figure it breaks down.
 //
 //   pnpm exec tsx --conditions=@hubstream/source bench/realtime/heap-per-connection.ts \
-//     [--server=hubstream] [--connections=2000] [--top=25]
+//     [--server=hubstream] [--connections=2000] [--top=25] [--by=retainer]
+//
+// --by=retainer: each object is keyed also by what holds it (the kind of
+// its first retainer and the edge's name), to tell whose arrays and
+// closures they are.
 
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,12 +22,51 @@ const flag = (name: string, fallback: string) =>
 const kind = flag('server', 'hubstream') as ServerKind;
 const connections = Number(flag('connections', '2000'));
 const top = Number(flag('top', '25'));
+const byRetainer = flag('by', 'kind') === 'retainer';
+/** --keep: the two snapshots stay (their paths are printed), for a closer look in DevTools. */
+const keep = process.argv.includes('--keep');
 
 type Snapshot = {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+    };
+  };
   nodes: number[];
+  edges: number[];
   strings: string[];
 };
+
+/** For each node (by its index / node width): the key of its first strong retainer and the edge's name. */
+function retainers(snapshot: Snapshot, keyOf: (node: number) => string): string[] {
+  const { meta } = snapshot.snapshot;
+  const width = meta.node_fields.length;
+  const edgeWidth = meta.edge_fields.length;
+  const edgeCountAt = meta.node_fields.indexOf('edge_count');
+  const edgeTypeAt = meta.edge_fields.indexOf('type');
+  const edgeNameAt = meta.edge_fields.indexOf('name_or_index');
+  const toAt = meta.edge_fields.indexOf('to_node');
+  const edgeTypes = meta.edge_types[0];
+  const { nodes, edges, strings } = snapshot;
+  const out: string[] = new Array(nodes.length / width).fill('');
+  let edge = 0;
+  for (let i = 0; i < nodes.length; i += width) {
+    const count = nodes[i + edgeCountAt]!;
+    for (let e = 0; e < count; e++, edge += edgeWidth) {
+      const to = edges[edge + toAt]! / width;
+      if (out[to]) continue;
+      const type = edgeTypes[edges[edge + edgeTypeAt]!];
+      if (type === 'weak' || type === 'shortcut') continue;
+      const raw = edges[edge + edgeNameAt]!;
+      const name = type === 'element' || type === 'hidden' ? `[${raw}]` : strings[raw];
+      out[to] = `${keyOf(i)} .${name}`;
+    }
+  }
+  return out;
+}
 
 /** Self size and count per "type:name" (constructor name for objects). */
 async function sizesByKind(path: string): Promise<Map<string, { size: number; count: number }>> {
@@ -36,13 +79,17 @@ async function sizesByKind(path: string): Promise<Map<string, { size: number; co
   const sizeAt = fields.indexOf('self_size');
   const out = new Map<string, { size: number; count: number }>();
   const { nodes, strings } = snapshot;
-  for (let i = 0; i < nodes.length; i += width) {
+  const keyOf = (i: number) => {
     const type = types[nodes[i + typeAt]!] ?? '?';
     const name =
       type === 'object' || type === 'closure' || type === 'native'
         ? strings[nodes[i + nameAt]!]
         : '';
-    const key = `${type}${name ? `: ${name}` : ''}`;
+    return `${type}${name ? `: ${name}` : ''}`;
+  };
+  const held = byRetainer ? retainers(snapshot, keyOf) : [];
+  for (let i = 0; i < nodes.length; i += width) {
+    const key = byRetainer ? `${keyOf(i)} <- ${held[i / width]}` : keyOf(i);
     const entry = out.get(key) ?? { size: 0, count: 0 };
     entry.size += nodes[i + sizeAt]!;
     entry.count++;
@@ -63,8 +110,11 @@ async function main() {
   await closeAll(clients);
   const before = await sizesByKind(`${base}-0.heapsnapshot`);
   const after = await sizesByKind(`${base}-n.heapsnapshot`);
-  await rm(`${base}-0.heapsnapshot`);
-  await rm(`${base}-n.heapsnapshot`);
+  if (keep) process.stdout.write(`snapshots: ${base}-0.heapsnapshot ${base}-n.heapsnapshot\n`);
+  else {
+    await rm(`${base}-0.heapsnapshot`);
+    await rm(`${base}-n.heapsnapshot`);
+  }
   const rows = [...after].map(([key, a]) => {
     const b = before.get(key) ?? { size: 0, count: 0 };
     return {

@@ -1,11 +1,17 @@
+import { ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import { CLOSE_CODES } from '@hubstream/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { ClientSocket } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import { fire } from '../core/lifecycle.ts';
 import type { NodeSettings } from '../core/settings.ts';
-import { addressKey, UnauthenticatedConnections } from '../limits/unauthenticated.ts';
+import {
+  addressKey,
+  UnauthenticatedConnections,
+  type UnauthenticatedTicket,
+} from '../limits/unauthenticated.ts';
 import type { AppRegistry } from '../runtime/app-registry.ts';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
@@ -35,22 +41,22 @@ const BINARY_FRAME = { binary: true } as const;
 
 /** Bytes a corked socket holds before it is uncorked without waiting for the end of the turn. */
 const CORKED_BYTES = 64 * 1024;
-/** The TCP sockets corked by `corkedSender` since the last flush. */
-let corked: { uncork(): void }[] = [];
+/** The writers corked since the last flush. */
+let corked: CorkedWriter[] = [];
 let flushScheduled = false;
 
 /** Uncorks every socket corked in this turn of the event loop: each writes its frames at once. */
 function flushCorked(): void {
-  const sockets = corked;
+  const writers = corked;
   corked = [];
   flushScheduled = false;
   let i = 0;
   try {
-    for (; i < sockets.length; i++) sockets[i]!.uncork();
+    for (; i < writers.length; i++) writers[i]!.uncork();
   } finally {
     // Should one socket's uncork throw, the others are not left corked.
-    if (i < sockets.length - 1) {
-      corked.push(...sockets.slice(i + 1));
+    if (i < writers.length - 1) {
+      corked.push(...writers.slice(i + 1));
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushCorked);
@@ -58,6 +64,8 @@ function flushCorked(): void {
     }
   }
 }
+
+type TcpSocket = { cork?(): void; uncork?(): void };
 
 /**
  * `socket.send`, with every frame sent to the socket in one turn of the
@@ -69,24 +77,30 @@ function flushCorked(): void {
  * syscall each; one immediate per turn also costs less than a nextTick per
  * socket. Queued bytes still count in `bufferedAmount` (the backpressure
  * bound) while corked, so a socket holding CORKED_BYTES is uncorked at once.
+ * A class, not closures: every idle connection holds one.
  */
-export function corkedSender(socket: WebSocket): (frame: Uint8Array, text?: boolean) => void {
-  const tcp = (socket as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
-  if (typeof tcp?.cork !== 'function' || typeof tcp.uncork !== 'function')
-    return (frame, text) => socket.send(frame, text ? TEXT_FRAME : BINARY_FRAME);
-  const entry = {
-    isCorked: false,
-    uncork() {
-      if (!entry.isCorked) return;
-      entry.isCorked = false;
-      tcp.uncork?.();
-    },
-  };
-  return (frame, text) => {
-    if (!entry.isCorked) {
-      entry.isCorked = true;
-      tcp.cork?.();
-      corked.push(entry);
+class CorkedWriter {
+  readonly socket: WebSocket;
+  readonly #tcp: TcpSocket | undefined;
+  #isCorked = false;
+
+  constructor(socket: WebSocket) {
+    this.socket = socket;
+    const tcp = (socket as unknown as { _socket?: TcpSocket })._socket;
+    this.#tcp =
+      typeof tcp?.cork === 'function' && typeof tcp.uncork === 'function' ? tcp : undefined;
+  }
+
+  write(frame: Uint8Array, text: boolean): void {
+    const socket = this.socket;
+    if (this.#tcp === undefined) {
+      socket.send(frame, text ? TEXT_FRAME : BINARY_FRAME);
+      return;
+    }
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#tcp.cork?.();
+      corked.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushCorked);
@@ -95,8 +109,171 @@ export function corkedSender(socket: WebSocket): (frame: Uint8Array, text?: bool
     socket.send(frame, text ? TEXT_FRAME : BINARY_FRAME);
     // A turn's frames to one socket wait in its buffer, where they count
     // against the backpressure bound: past CORKED_BYTES they go out now.
-    if (socket.bufferedAmount >= CORKED_BYTES) entry.uncork();
-  };
+    if (socket.bufferedAmount >= CORKED_BYTES) this.uncork();
+  }
+
+  uncork(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    this.#tcp?.uncork?.();
+  }
+}
+
+/** A corked writer as a function (see CorkedWriter). */
+export function corkedSender(socket: WebSocket): (frame: Uint8Array, text?: boolean) => void {
+  const writer = new CorkedWriter(socket);
+  return (frame, text) => writer.write(frame, text === true);
+}
+
+/** Where a socket's listeners find their client (one shared function per event, not closures per socket). */
+const CLIENT = Symbol('hubstream.client');
+type ClientWebSocket = WebSocket & { [CLIENT]?: WsClient };
+
+/** What the gateway needs besides the socket: the node's sets and logger. */
+type GatewayState = {
+  log: FastifyBaseLogger;
+  live: Set<Connection>;
+  textCodecs: Map<Connection, TextCodec>;
+};
+
+/**
+ * One ws socket as the core's ClientSocket, with what the gateway keeps of
+ * its connection. An idle logged-in connection holds this, its Connection
+ * and ws's own objects: methods instead of closures, no child logger (the
+ * ids go on each line), and nothing of the upgrade's request and response
+ * (see `release`).
+ */
+class WsClient extends CorkedWriter implements ClientSocket {
+  /** Chosen by the client's first frame: protobuf, or the 2.x text protocol. */
+  codec: TextCodec | undefined;
+  chosen = false;
+  connection!: Connection;
+  /** The connection's place among those not logged in; null once given back. */
+  ticket: UnauthenticatedTicket | null;
+  /** The upgrade's request id, on every line of the connection. */
+  readonly reqId: string;
+  readonly gateway: GatewayState;
+
+  constructor(
+    socket: WebSocket,
+    ticket: UnauthenticatedTicket,
+    reqId: string,
+    gateway: GatewayState,
+  ) {
+    super(socket);
+    this.ticket = ticket;
+    this.reqId = reqId;
+    this.gateway = gateway;
+  }
+
+  send(frame: Uint8Array): void {
+    this.write(frame, this.codec !== undefined);
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  loggedIn(): void {
+    this.#release();
+    limitFrames(this.socket, HARD_MAX_PAYLOAD_BYTES);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  #release(): void {
+    this.ticket?.release();
+    this.ticket = null;
+  }
+
+  /** A debug line with the connection's, its app's and the upgrade's ids. */
+  debug(fields: object, message: string): void {
+    this.gateway.log.debug(
+      {
+        reqId: this.reqId,
+        connection: this.connection.id,
+        app: this.connection.app.appId,
+        ...fields,
+      },
+      message,
+    );
+  }
+
+  /** The transport is gone. */
+  gone(): void {
+    this.#release();
+    this.gateway.textCodecs.delete(this.connection);
+    this.gateway.live.delete(this.connection);
+    this.connection.closed();
+  }
+}
+
+function onClientMessage(this: ClientWebSocket, data: RawData, isBinary: boolean): void {
+  const client = this[CLIENT];
+  if (!client) return;
+  const connection = client.connection;
+  const frame = Buffer.isBuffer(data)
+    ? data
+    : Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.from(data);
+  if (!client.chosen) {
+    client.chosen = true;
+    if (!isBinary && isTextClientFrame(frame)) {
+      client.codec = new TextCodec();
+      client.gateway.textCodecs.set(connection, client.codec);
+      client.debug({}, 'text protocol (deepstream.io-client-js 2.x)');
+    }
+  }
+  const codec = client.codec;
+  if (codec) {
+    // A text client speaks text only.
+    if (isBinary) connection.receiveMessage({ ok: false, reason: 'BINARY_FRAME' }, frame.length);
+    else codec.receive(frame, connection);
+  } else if (isBinary) connection.receive(frame);
+  else connection.receiveText();
+}
+
+function onClientClose(this: ClientWebSocket, code: number): void {
+  const client = this[CLIENT];
+  if (!client) return;
+  client.debug({ code, user: client.connection.user?.id }, 'connection closed');
+  client.gone();
+}
+
+/** In place of @fastify/websocket's own error listener (which holds the upgrade's request and reply): the same log line and end. */
+function onClientError(this: ClientWebSocket, error: Error): void {
+  const client = this[CLIENT];
+  if (client) {
+    client.gateway.log.error({ reqId: client.reqId, err: error }, error.message);
+    client.debug({ err: error }, 'connection failed');
+    client.gone();
+  }
+  this.terminate();
+}
+
+/**
+ * Lets go of the upgrade's HTTP objects, which an open socket otherwise
+ * holds for its whole life: @fastify/websocket's error listener (a closure
+ * over the request and the hijacked reply; onClientError does what it did)
+ * and the ServerResponse it assigned to the TCP socket (never written: the
+ * socket was upgraded), with the IncomingMessage and the upgrade's head.
+ */
+function releaseUpgrade(socket: WebSocket): void {
+  socket.removeAllListeners('error');
+  const tcp = (socket as unknown as { _socket?: { _httpMessage?: unknown } })._socket;
+  const response = tcp?._httpMessage;
+  if (response instanceof ServerResponse) response.detachSocket(tcp as never);
 }
 
 function appIdOf(request: FastifyRequest): string | undefined {
@@ -131,6 +308,7 @@ export async function registerGateway(
   const live = new Set<Connection>();
   /** The live connections of 2.x clients: the server sends their heartbeat. */
   const textCodecs = new Map<Connection, TextCodec>();
+  const gateway: GatewayState = { log: app.log, live, textCodecs };
   const unauthenticated = new UnauthenticatedConnections(() => ({
     perApp: settings.maxUnauthenticatedPerApp,
     perAddress: settings.maxUnauthenticatedPerAddress,
@@ -199,76 +377,27 @@ export async function registerGateway(
     for (const [key, value] of Object.entries(request.headers)) {
       if (typeof value === 'string') headers[key] = value;
     }
-    const send = corkedSender(socket);
-    // Chosen by the client's first frame: protobuf, or the 2.x text protocol.
-    let codec: TextCodec | undefined;
-    let chosen = false;
+    const client = new WsClient(socket, ticket, request.id, gateway);
     const connection = new Connection(
-      {
-        send: (frame) => send(frame, codec !== undefined),
-        get codec() {
-          return codec;
-        },
-        close: (code, reason) => socket.close(code, reason),
-        get bufferedBytes() {
-          return socket.bufferedAmount;
-        },
-        loggedIn: () => {
-          ticket.release();
-          limitFrames(socket, HARD_MAX_PAYLOAD_BYTES);
-        },
-        pause: () => socket.pause(),
-        resume: () => socket.resume(),
-      },
+      client,
       runtime,
       // The client's address: behind a trusted proxy, from its X-Forwarded-For.
       { remoteAddress: request.ip, headers },
     );
+    client.connection = connection;
     runtime.register(connection);
     live.add(connection);
     // The upgrade's request id and the connection id together: a connection's
     // lines lead back to its HTTP request, and the core logs the same id.
-    const log = request.log.child({ connection: connection.id, app: runtime.appId });
-    log.debug({ remoteAddress: request.ip }, 'connection opened');
-    socket.on('message', (data, isBinary) => {
-      const frame = Buffer.isBuffer(data)
-        ? data
-        : Array.isArray(data)
-          ? Buffer.concat(data)
-          : Buffer.from(data);
-      if (!chosen) {
-        chosen = true;
-        if (!isBinary && isTextClientFrame(frame)) {
-          codec = new TextCodec();
-          textCodecs.set(connection, codec);
-          log.debug('text protocol (deepstream.io-client-js 2.x)');
-        }
-      }
-      if (codec) {
-        // A text client speaks text only.
-        if (isBinary)
-          connection.receiveMessage({ ok: false, reason: 'BINARY_FRAME' }, frame.length);
-        else codec.receive(frame, connection);
-      } else if (isBinary) connection.receive(frame);
-      else connection.receiveText();
-    });
+    client.debug({ remoteAddress: request.ip }, 'connection opened');
+    releaseUpgrade(socket);
+    (socket as ClientWebSocket)[CLIENT] = client;
+    socket.on('message', onClientMessage);
+    socket.on('close', onClientClose);
+    socket.on('error', onClientError);
     // The 2.x client says nothing until the server challenges it; a v7
     // client ignores this text frame and sends its own CHALLENGE.
-    send(TEXT_CHALLENGE, true);
-    const gone = () => {
-      ticket.release();
-      textCodecs.delete(connection);
-      live.delete(connection);
-      connection.closed();
-    };
-    socket.on('close', (code: number) => {
-      log.debug({ code, user: connection.user?.id }, 'connection closed');
-      gone();
-    });
-    socket.on('error', (error) => {
-      log.debug({ err: error }, 'connection failed');
-      gone();
-    });
+    client.write(TEXT_CHALLENGE, true);
   };
 
   app.get('/deepstream', { websocket: true, preValidation: resolveApp }, onSocket);

@@ -17,7 +17,7 @@ import { fire, fire2 } from './lifecycle.ts';
 import { Login } from './login.ts';
 import type { GuardClose, ProtocolError } from './node-counters.ts';
 import { markedStandIn, refusalOf } from './refused.ts';
-import { type Logger, logWith, type User } from './types.ts';
+import type { Logger, User } from './types.ts';
 
 const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 
@@ -38,6 +38,35 @@ const INBOUND_PAUSE_MESSAGES = 256;
  */
 const QUEUE_SLICE_MS = 4;
 
+/** `log` with a connection's id and its app's on every line (methods, not closures per connection). */
+class ConnectionLog implements Logger {
+  readonly #log: Logger;
+  readonly #connection: string;
+  readonly #app: string;
+
+  constructor(log: Logger, connection: string, app: string) {
+    this.#log = log;
+    this.#connection = connection;
+    this.#app = app;
+  }
+
+  debug(object: object, message?: string): void {
+    this.#log.debug({ connection: this.#connection, app: this.#app, ...object }, message);
+  }
+
+  info(object: object, message?: string): void {
+    this.#log.info({ connection: this.#connection, app: this.#app, ...object }, message);
+  }
+
+  warn(object: object, message?: string): void {
+    this.#log.warn({ connection: this.#connection, app: this.#app, ...object }, message);
+  }
+
+  error(object: object, message?: string): void {
+    this.#log.error({ connection: this.#connection, app: this.#app, ...object }, message);
+  }
+}
+
 const isPing = (message: Message) =>
   message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
 const isPong = (message: Message) =>
@@ -50,7 +79,11 @@ const isPong = (message: Message) =>
  * check has to load a record first.
  */
 export class Connection {
-  readonly id = randomUUID();
+  /**
+   * Flat: randomUUID's string is a tree of a dozen concatenated pieces
+   * (about 400 bytes an idle connection would hold); this copy is one.
+   */
+  readonly id = Buffer.from(randomUUID(), 'latin1').toString('latin1');
   readonly app: ConnectionHost<Connection>;
   readonly info: ConnectionInfo;
   state: ConnectionState = 'awaiting-challenge';
@@ -73,7 +106,6 @@ export class Connection {
   #slow = false;
   /** Set while the outbound buffer is over its bound: looks again at the end of the grace. */
   #graceTimer: NodeJS.Timeout | undefined;
-  #log: Logger | undefined;
 
   constructor(socket: ClientSocket, app: ConnectionHost<Connection>, info: ConnectionInfo) {
     this.#socket = socket;
@@ -100,10 +132,13 @@ export class Connection {
     this.log.debug({ user: user.id }, 'logged in');
   }
 
-  /** The app's log with this connection's id and app id on every line. */
+  /**
+   * The app's log with this connection's id and app id on every line. Made
+   * when asked for (a line is rare), not kept: an idle connection holds no
+   * logger of its own.
+   */
   get log(): Logger {
-    this.#log ??= logWith(this.app.log, { connection: this.id, app: this.app.appId });
-    return this.#log;
+    return new ConnectionLog(this.app.log, this.id, this.app.appId);
   }
 
   get lastSeen(): number {
@@ -319,23 +354,25 @@ export class Connection {
     }
     const previous = this.#queue ?? Promise.resolve();
     this.#track(
-      previous.then(this.#yieldIfBusy).then(() => {
-        if (beforeLogin) this.#queuedBeforeLogin--;
-        this.#queued--;
-        this.#queuedBytes -= bytes;
-        if (
-          this.#paused &&
-          this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
-          this.#queuedBytes < bound / 2
-        ) {
-          this.#paused = false;
-          this.#socket.resume?.();
-        }
-        if (!(message instanceof Uint8Array)) return this.#process(message);
-        if (this.state === 'closed') return;
-        const decoded = this.#decodeQueued(message);
-        return decoded ? this.#process(decoded) : undefined;
-      }),
+      previous
+        .then(() => this.#yieldIfBusy())
+        .then(() => {
+          if (beforeLogin) this.#queuedBeforeLogin--;
+          this.#queued--;
+          this.#queuedBytes -= bytes;
+          if (
+            this.#paused &&
+            this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
+            this.#queuedBytes < bound / 2
+          ) {
+            this.#paused = false;
+            this.#socket.resume?.();
+          }
+          if (!(message instanceof Uint8Array)) return this.#process(message);
+          if (this.state === 'closed') return;
+          const decoded = this.#decodeQueued(message);
+          return decoded ? this.#process(decoded) : undefined;
+        }),
     );
   }
 
@@ -343,7 +380,7 @@ export class Connection {
    * Before a queued message: lets the event loop turn (other sockets' I/O,
    * timers) once this connection's queue has run for QUEUE_SLICE_MS.
    */
-  readonly #yieldIfBusy = (): Promise<void> | undefined => {
+  #yieldIfBusy(): Promise<void> | undefined {
     const now = performance.now();
     if (this.#sliceStart === undefined) {
       this.#sliceStart = now;
@@ -356,7 +393,7 @@ export class Connection {
         resolve();
       });
     });
-  };
+  }
 
   /** Whether the socket is not being read while queued messages are handled. */
   get readingPaused(): boolean {

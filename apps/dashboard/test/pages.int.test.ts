@@ -231,6 +231,7 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
         '/guides/valve',
         '/guides/auth',
         '/guides/data-api',
+        '/guides/teams',
       ]);
       const checked = new Map<string, string>();
       for (const slug of slugs) {

@@ -3,7 +3,7 @@ import type { Config } from '@hubstream/config';
 import type { Database } from '@hubstream/db';
 import type { Logger } from '@hubstream/service';
 import type { AppChanges } from './lib/app-changes.ts';
-import type { RealtimeDataTransport } from './routes/records/realtime-data.ts';
+import type { RealtimeDataTransport } from './lib/realtime-transport.ts';
 
 /** What every route needs, handed to the route plugins by buildApp. */
 export type ControlPlaneContext = {

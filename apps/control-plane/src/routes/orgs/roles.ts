@@ -1,4 +1,4 @@
-import type { AppAccess } from '../../plugins/app-access.ts';
+import type { AppAccess } from '../../plugins/app-accesses.ts';
 
 // Who may do what in an organisation: THE role table. Every check (the app
 // routes' authorizeApp, the organisation routes) reads it, GET /v1/roles

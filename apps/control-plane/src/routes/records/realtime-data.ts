@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { API_KEY_PREFIX } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { randomId } from '../../lib/ids.ts';
+import type { RealtimeDataTransport } from '../../lib/realtime-transport.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
 
 // The data browser's reads, edits and deletes go through a realtime node's
@@ -29,11 +30,7 @@ const KEY_DELETE_AFTER_MS = 2 * KEY_ROTATE_MS;
 /** Keys kept in memory at most (one per app used recently), least recent dropped. */
 const MAX_KEYS = 1000;
 
-/** One HTTP data API call: the realtime node's status and body text. */
-export type RealtimeDataTransport = (
-  appId: string,
-  request: { authorization: string; body: string },
-) => Promise<{ status: number; text: string }>;
+export type { RealtimeDataTransport };
 
 /** Calls `baseUrl` (http(s)://host:port of a realtime node or their load balancer). */
 export function fetchTransport(baseUrl: string, timeoutMs: number): RealtimeDataTransport {

@@ -3,6 +3,7 @@ import { type Config, loadConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger, type Logger } from '@hubstream/service';
+import { api } from '@hubstream/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/index.ts';
 
@@ -61,25 +62,7 @@ export async function startControlPlane(
     app,
     db,
     announced,
-    async call(method, path, { token, body, headers = {} } = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (token) (init.headers as Record<string, string>).authorization = `Bearer ${token}`;
-      if (body !== undefined) {
-        if (typeof body === 'string') {
-          init.body = body;
-        } else {
-          init.body = JSON.stringify(body);
-          (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-        }
-      }
-      const response = await fetch(`${url}${path}`, init);
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {}
-      return { status: response.status, body: parsed, headers: response.headers };
-    },
+    call: (method, path, options) => api(url, method, path, options),
     async close() {
       await app.close();
       await jobs.close();

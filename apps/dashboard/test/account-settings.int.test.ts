@@ -1,3 +1,4 @@
+import { api } from '@hubstream/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,17 +28,8 @@ describe('dashboard account settings (Chromium)', { timeout: 180_000 }, () => {
   let scriptToken = '';
   let appId = '';
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${stack.controlPlaneUrl}/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: await response.json().catch(() => null) };
-  };
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(stack.controlPlaneUrl, method, `/v1${path}`, { token, body });
 
   async function logIn(target: Page, password = PASSWORD) {
     await target.goto(`${stack.controlPlaneUrl}/login`);

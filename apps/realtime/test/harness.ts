@@ -10,7 +10,7 @@ import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger, type Logger } from '@hubstream/service';
-import { ALLOW_ALL } from '@hubstream/testing';
+import { ALLOW_ALL, api } from '@hubstream/testing';
 import { buildControlPlane, injectTransport, workerJobDefinitions } from '@hubstream/testing/apps';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -159,18 +159,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const controlPlaneUrl = `http://127.0.0.1:${portOf(controlPlane)}`;
   const clients = new Set<DeepstreamClient>();
 
-  const call = async (method: string, path: string, body: unknown, token?: string) => {
-    const response = await fetch(`${controlPlaneUrl}${path}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = (method: string, path: string, body: unknown, token?: string) =>
+    api(controlPlaneUrl, method, path, { body, ...(token ? { token } : {}) });
   const echo = await startEchoWebhook();
   const echoUrl = echo.url;
 

@@ -1,6 +1,7 @@
-import { until } from '@hubstream/testing';
+import { httpOf, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
+import { postTo } from './http-api-helpers.ts';
 
 // The HTTP data API on three realtime nodes over Redis: a command sent to
 // one node reaches WebSocket clients on the others, as a client's message
@@ -14,15 +15,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function api(node: number, path: string, body: unknown) {
-  const response = await fetch(`${stack.nodeUrl(node).replace(/^ws/, 'http')}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, json: () => JSON.parse(text) };
-}
+const api = (node: number, path: string, body: unknown) =>
+  postTo(httpOf(stack.nodeUrl(node)), path, body);
 
 const RULES = `record:
   "*":

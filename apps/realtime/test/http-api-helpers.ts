@@ -1,32 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@hubstream/db';
+import { type ApiReply, api } from '@hubstream/testing';
 
 // What the HTTP data API tests share: a POST that keeps the raw answer, and
 // app API keys made as the control plane makes them.
 
-// biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-export type HttpReply = { status: number; type: string; text: string; json: () => any };
+/** What the data API tests read of a reply (a raw fetch can give it too). */
+export type HttpReply = Pick<ApiReply, 'status' | 'type' | 'text' | 'json'>;
 
-/** POSTs `body` (JSON unless already a string) to `base` + `path`. */
-export async function postTo(
+/** POSTs `body` to `base` + `path` as JSON (a string body too, as a malformed one). */
+export const postTo = (
   base: string,
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<HttpReply> {
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type') ?? '',
-    text,
-    json: () => JSON.parse(text),
-  };
-}
+): Promise<HttpReply> =>
+  api(base, 'POST', path, { body, headers: { 'content-type': 'application/json', ...headers } });
 
 export type ApiKeyOptions = {
   scopes: string[];

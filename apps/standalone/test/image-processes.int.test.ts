@@ -17,6 +17,7 @@ import {
   openWire,
   type Role,
   type RunningRole,
+  api as request,
   runRoleUntilExit,
   startBalancer,
   startRole,
@@ -245,18 +246,8 @@ describe('the image', () => {
     });
     expect(probe.status, probe.stdout + probe.stderr).toBe(0);
 
-    const call = async (method: string, route: string, body?: unknown, token?: string) => {
-      const response = await fetch(`${api}${route}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      // biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const call = (method: string, route: string, body?: unknown, token?: string) =>
+      request(api, method, route, { body, ...(token ? { token } : {}) });
     const email = `image-${randomBytes(3).toString('hex')}@image.test`;
     const signup = await call('POST', '/v1/signup', { email, password: 'correct horse battery' });
     expect(signup.status).toBe(201);

@@ -9,6 +9,7 @@ import {
   ROLE_ENTRY,
   type Role,
   type RunningRole,
+  api as request,
   roleCommand,
   runRoleUntilExit,
   startMailbox,
@@ -80,19 +81,8 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-async function api(method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${urls['control-plane']}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as any };
-}
+const api = (method: string, path: string, body?: unknown, token?: string) =>
+  request(urls['control-plane']!, method, path, { body, ...(token ? { token } : {}) });
 
 async function client(appId: string): Promise<DeepstreamClient> {
   const c = new DeepstreamClient(`${urls.realtime}/${appId}`, { maxReconnectAttempts: 0 });

@@ -6,7 +6,7 @@ import { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { type RunningHubstream, startHubstream, until } from '@hubstream/testing';
+import { api, type RunningHubstream, startHubstream, until } from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -38,18 +38,8 @@ type Api = (
 /** Signs a developer up; returns their API caller. */
 async function developer(hubstream: RunningHubstream): Promise<Api> {
   let token: string | undefined;
-  const call: Api = async (method, route, body) => {
-    const response = await fetch(`${hubstream.controlPlaneUrl}${route}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const call: Api = (method, route, body) =>
+    api(hubstream.controlPlaneUrl, method, route, { body, ...(token ? { token } : {}) });
   const signup = await call('POST', '/v1/signup', {
     email: `dev-${randomBytes(3).toString('hex')}@example.com`,
     password: 'correct horse battery',

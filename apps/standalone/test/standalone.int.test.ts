@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { httpOf, runUntilExit, startHubstream } from '@hubstream/testing';
+import { httpOf, api as request, runUntilExit, startHubstream } from '@hubstream/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const migrationsDir = new URL('../../../prisma/migrations/', import.meta.url);
@@ -70,19 +70,8 @@ describe('pnpm start (apps/standalone)', { timeout: 240_000 }, () => {
 
   it('serves the control plane API on PGlite and keeps what it stored across a restart', async () => {
     const first = await startHubstream({ DATA_DIR: dataDir });
-    const api =
-      (base: string) => async (method: string, path: string, body?: unknown, token?: string) => {
-        const response = await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-        // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-        return { status: response.status, body: (await response.json()) as any };
-      };
+    const api = (base: string) => (method: string, path: string, body?: unknown, token?: string) =>
+      request(base, method, path, { body, ...(token ? { token } : {}) });
     const call = api(first.controlPlaneUrl);
     const credentials = { email: 'dev@example.com', password: 'correct horse battery' };
     const signup = await call('POST', '/v1/signup', credentials);

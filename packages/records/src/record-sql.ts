@@ -91,12 +91,48 @@ export function upsertSql({ rows, deletedApps, asyncCommit = false }: UpsertShap
       WHERE records.version < EXCLUDED.version`;
 }
 
+/**
+ * A string as an SQL literal, for the statements a transaction sends with
+ * its BEGIN, where there are no parameters. The E'' form escapes the same
+ * whatever standard_conforming_strings says. A NUL character is refused:
+ * Postgres text cannot hold one (a parameter with one fails too), and a
+ * query's text ends at it on the wire.
+ */
+export function sqlLiteral(text: string): string {
+  if (text.includes('\u0000')) throw new RangeError('Postgres text cannot hold a NUL character.');
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * The one-row upsert with the row's values written into its text, for a
+ * transaction that sends it with its BEGIN (one round trip for the BEGIN,
+ * the lock and the upsert). The rows-'one' shape of upsertSql, parameters
+ * replaced by literals.
+ */
+export function upsertWithValues(row: RecordRow, shape: Omit<UpsertShape, 'rows'>): string {
+  if (!Number.isSafeInteger(row.version)) throw new RangeError(`Bad version ${row.version}`);
+  const values: Record<string, string> = {
+    $1: sqlLiteral(row.appId),
+    $2: sqlLiteral(row.name),
+    $3: String(row.version),
+    $4: sqlLiteral(row.json),
+  };
+  // One pass: a value's own text (JSON may hold "$2") is never replaced again.
+  return upsertSql({ rows: 'one', ...shape }).replace(/\$[1-4]\b/g, (p) => values[p]!);
+}
+
 /** A record's durable copy. */
 export const SELECT_RECORD = 'SELECT version, data FROM records WHERE app_id = $1 AND name = $2';
 
 /** Removes a record's durable copy. */
 export function deleteRecordSql({ asyncCommit = false }: CommitOptions = {}): string {
   return `DELETE FROM records WHERE app_id = $1 AND name = $2${asyncCommit ? ` AND ${ASYNC_COMMIT_CONDITION}` : ''}`;
+}
+
+/** deleteRecordSql with the record's app id and name written into its text (upsertWithValues). */
+export function deleteWithValues({ appId, name }: RecordRef, options: CommitOptions = {}): string {
+  const values: Record<string, string> = { $1: sqlLiteral(appId), $2: sqlLiteral(name) };
+  return deleteRecordSql(options).replace(/\$[12]\b/g, (p) => values[p]!);
 }
 
 /** SQLSTATE of a foreign key violation: a record of an app deleted meanwhile. */

@@ -6,7 +6,7 @@ import { replaceAnnouncement, writeAnnouncement } from './record-changes.ts';
 import { jsonOf, knownJson } from './record-json.ts';
 import { recordKeys } from './record-keys.ts';
 import { type LockMode, lockingBegin } from './record-locks.ts';
-import { deleteRecordSql, SELECT_RECORD, upsertSql } from './record-sql.ts';
+import { deleteWithValues, SELECT_RECORD, upsertWithValues } from './record-sql.ts';
 import type { RecordsLogger, SetOptions, StoredRecord } from './record-store.ts';
 import type { RecordCommands } from './redis-record-scripts.ts';
 
@@ -15,32 +15,39 @@ import type { RecordCommands } from './redis-record-scripts.ts';
 // replacements by Postgres' word (delete, reload). Each change is announced
 // by the script that makes it, under `origin`, the store's id.
 //
-// Postgres is reached through the driver (Database.sql), each statement
-// prepared once per connection, as in the local store: these are on a
-// client's round trip, where Prisma's transaction cost milliseconds. A
-// transaction's BEGIN carries its SET LOCAL and its advisory lock (one round
-// trip), then its one statement, the Redis script, and COMMIT.
+// Postgres is reached through the driver (Database.sql), as in the local
+// store: these are on a client's round trip, where Prisma's transaction cost
+// milliseconds. A transaction's BEGIN carries its SET LOCAL, its advisory
+// lock and, for a durable write or a delete, the record's statement with its
+// values written in (one round trip: every Postgres round trip on a loaded
+// machine waits for Postgres' process to be scheduled, far longer than the
+// statement's parse); then the Redis script, and COMMIT.
 
-// The record's upsert writes nothing for an app deleted meanwhile; its
-// commit mode is the transaction's (set with its BEGIN), not the statement's.
-const UPSERT = upsertSql({ rows: 'one', deletedApps: 'exists' });
-const DELETE = deleteRecordSql();
-
-/** What the replacements run on Postgres under the record's exclusive lock. */
-export const REPLACEMENTS = {
-  delete: async (tx: SqlSession, appId: string, name: string): Promise<null> => {
-    await tx.query(DELETE, [appId, name], 'hs_cluster_record_delete');
-    return null;
-  },
-  reload: async (tx: SqlSession, appId: string, name: string): Promise<StoredRecord | null> => {
-    const [row] = await tx.query<{ version: number; data: unknown }>(
-      SELECT_RECORD,
-      [appId, name],
-      'hs_cluster_record_load',
-    );
-    return row ? { version: row.version, data: row.data } : null;
-  },
+/**
+ * What a replacement runs on Postgres under the record's exclusive lock:
+ * `begin`, sent with the BEGIN, and `run`, its own round trip after it.
+ */
+export type Replacement = {
+  begin?(appId: string, name: string): string;
+  run(tx: SqlSession, appId: string, name: string): Promise<StoredRecord | null>;
 };
+
+export const REPLACEMENTS = {
+  delete: {
+    begin: (appId, name) => deleteWithValues({ appId, name }),
+    run: async () => null,
+  },
+  reload: {
+    run: async (tx, appId, name) => {
+      const [row] = await tx.query<{ version: number; data: unknown }>(
+        SELECT_RECORD,
+        [appId, name],
+        'hs_cluster_record_load',
+      );
+      return row ? { version: row.version, data: row.data } : null;
+    },
+  },
+} satisfies Record<string, Replacement>;
 
 export type Write = {
   appId: string;
@@ -179,27 +186,29 @@ export class RedisRecordOperations {
 
   /**
    * Upsert, compare-and-set, commit: Postgres never keeps a version Redis
-   * refused. Resolves once committed; the "persisted" mark that follows is
-   * not waited for (settled() is): a mark that never lands only costs a
-   * redundant batch.
+   * refused. The upsert goes with the BEGIN and the lock (one round trip),
+   * so a write costs two Postgres round trips and one to Redis. Resolves
+   * once committed; the "persisted" mark that follows is not waited for
+   * (settled() is): a mark that never lands only costs a redundant batch.
    */
   async setDurably(write: Write): Promise<Outcome> {
     const { appId, name, next } = write;
+    // The record's upsert writes nothing for an app deleted meanwhile; its
+    // commit mode is the transaction's (set with its BEGIN), not the statement's.
+    const upsert = upsertWithValues(
+      { appId, name, version: next.version, json: jsonOf(next) },
+      { deletedApps: 'exists' },
+    );
     // Set inside the transaction once Redis took the write.
     const stored: { generation: string | null } = { generation: null };
     try {
       await this.#sql.transaction(
-        async (tx) => {
-          await tx.query(
-            UPSERT,
-            [appId, name, next.version, jsonOf(next)],
-            'hs_cluster_record_upsert',
-          );
+        async () => {
           const outcome = await this.compareAndSet(write);
           if (outcome.kind !== 'stored') throw new Rollback(outcome);
           stored.generation = outcome.generation;
         },
-        { begin: this.#begin(appId, name, 'shared') },
+        { begin: `${this.#begin(appId, name, 'shared')}; ${upsert}` },
       );
     } catch (error) {
       if (error instanceof Rollback) return error.outcome;
@@ -235,21 +244,23 @@ export class RedisRecordOperations {
   }
 
   /**
-   * Runs `change` on Postgres under the record's exclusive lock and makes
+   * Runs the replacement on Postgres under the record's exclusive lock and makes
    * Redis hold its outcome before the commit, so no batch or durable write
    * can slip in between.
    */
   async replaceFromPostgres(
     appId: string,
     name: string,
-    change: (tx: SqlSession, appId: string, name: string) => Promise<StoredRecord | null>,
+    replacement: Replacement,
   ): Promise<StoredRecord | null> {
     const recordKey = recordKeys.record(this.#prefix, appId, name);
+    const lock = this.#begin(appId, name, 'exclusive');
+    const begin = replacement.begin ? `${lock}; ${replacement.begin(appId, name)}` : lock;
     let replaced = false;
     try {
       return await this.#sql.transaction(
         async (tx) => {
-          const record = await change(tx, appId, name);
+          const record = await replacement.run(tx, appId, name);
           const version = record?.version ?? -1;
           const { message, appendData } = replaceAnnouncement(this.#origin, name, version);
           await this.#redis.hsRecordReplace(
@@ -267,7 +278,7 @@ export class RedisRecordOperations {
           replaced = true;
           return record;
         },
-        { begin: this.#begin(appId, name, 'exclusive') },
+        { begin },
       );
     } catch (error) {
       // Redis changed but the commit failed: let the next read ask Postgres.

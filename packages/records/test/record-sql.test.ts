@@ -4,9 +4,13 @@ import { parseChange, replaceAnnouncement, writeAnnouncement } from '../src/reco
 import { lockingBegin, recordLockIds } from '../src/record-locks.ts';
 import {
   ASYNC_COMMIT_CONDITION,
+  deleteRecordSql,
+  deleteWithValues,
   recordUpsert,
+  sqlLiteral,
   uniqueRecords,
   upsertSql,
+  upsertWithValues,
 } from '../src/record-sql.ts';
 
 // The pieces of the stores that need no database: the upsert's shapes, the
@@ -103,6 +107,36 @@ describe('the advisory locks', () => {
     expect(lockingBegin(record, 'shared')).toBe(`SELECT pg_advisory_xact_lock_shared(${id})`);
     expect(lockingBegin(record, 'exclusive', { asyncCommit: true })).toBe(
       `SET LOCAL synchronous_commit TO off; SELECT pg_advisory_xact_lock(${id})`,
+    );
+  });
+});
+
+describe('statements with their values written in (sent with a BEGIN)', () => {
+  it('quote text whatever it holds, and refuse a NUL character', () => {
+    expect(sqlLiteral('plain')).toBe("E'plain'");
+    expect(sqlLiteral("it's")).toBe("E'it''s'");
+    expect(sqlLiteral('a\\b')).toBe("E'a\\\\b'");
+    expect(sqlLiteral("\\'; DROP TABLE records; --")).toBe("E'\\\\''; DROP TABLE records; --'");
+    expect(sqlLiteral('{"n":"\\u0000"}')).toBe(`E'{"n":"\\\\u0000"}'`);
+    expect(() => sqlLiteral('a\u0000b')).toThrow(RangeError);
+  });
+
+  it('are the parameterised statements, each parameter replaced once by its literal', () => {
+    const row = { appId: 'aaaaaa', name: "o'n$2", version: 7, json: '{"s":"$1 $4 \\\'"}' };
+    const upsert = upsertWithValues(row, { deletedApps: 'exists' });
+    const expected = upsertSql({ rows: 'one', deletedApps: 'exists' })
+      .replace('$1::text,', `${sqlLiteral(row.appId)}::text,`)
+      .replace('$2::text', `${sqlLiteral(row.name)}::text`)
+      .replace('$3::int', '7::int')
+      .replace('$4::jsonb', `${sqlLiteral(row.json)}::jsonb`)
+      .replace('apps.id = $1::text', `apps.id = ${sqlLiteral(row.appId)}::text`);
+    expect(upsert).toBe(expected);
+    expect(upsert).toContain(HIGHER_VERSION_WINS);
+    expect(() => upsertWithValues({ ...row, version: 1.5 }, { deletedApps: 'exists' })).toThrow(
+      RangeError,
+    );
+    expect(deleteWithValues({ appId: 'aaaaaa', name: "x'" })).toBe(
+      deleteRecordSql().replace('$1', "E'aaaaaa'").replace('$2', "E'x'''"),
     );
   });
 });

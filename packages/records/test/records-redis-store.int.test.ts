@@ -232,6 +232,26 @@ describe('RedisRecordStore across nodes', () => {
     expect(await a.get(appId, 'r')).toEqual({ version: 0, data: { ok: true } });
   });
 
+  it('writes and deletes durably names and data that need quoting, as they are', async () => {
+    const { queue } = recordingQueue();
+    const a = node(queue);
+    const name = "it's \\'; DROP TABLE records; -- $1 $2";
+    const data = {
+      quote: "'",
+      backslash: '\\',
+      escape: '\\u0041',
+      dollars: '$1 $$ $4',
+      nested: ["\\'"],
+    };
+    await a.set(appId, name, -1, { version: 0, data }, { durable: true });
+    expect(await durable(appId, name)).toEqual({ version: 0, data });
+    await a.set(appId, name, 0, { version: 1, data: { again: data } }, { durable: true });
+    expect(await durable(appId, name)).toEqual({ version: 1, data: { again: data } });
+    await a.delete(appId, name);
+    expect(await durable(appId, name)).toBeNull();
+    expect(await db.prisma.record.count()).toBe(0);
+  });
+
   it('hands lazy writes to the persist-records job and reports the lag until it ran', async () => {
     const job = persistJob();
     let open = () => {};

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { freePort } from '@hubstream/testing';
 import { runServer } from './server-control.ts';
 
 // deepstream 7 (the npm package @deepstream/server) under test, in a process
@@ -25,16 +25,6 @@ type DeepstreamModule = { Deepstream: new (config: object) => DeepstreamServer }
 
 const fromRealtime = createRequire(new URL('../../apps/realtime/package.json', import.meta.url));
 const { Deepstream } = fromRealtime('@deepstream/server') as DeepstreamModule;
-
-/** A port nothing listens on right now (deepstream takes a fixed port, not 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const BENCH_PERMISSIONS = {
   record: {

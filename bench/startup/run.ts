@@ -26,10 +26,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@hubstream/testing';
 import { connectRedis } from '../../packages/cluster/src/index.ts';
 import { loadTestConfig } from '../../packages/config/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
@@ -92,16 +92,6 @@ function parse(argv: readonly string[]): Record<Flag, number> {
 
 const options = parse(process.argv.slice(2));
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /**
  * User + system CPU of a live process so far, in ms, with that of its

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { freePort } from '@hubstream/testing';
+import { freePort } from '../../packages/testing/src/free-port.ts';
 import { runServer } from './server-control.ts';
 
 // deepstream 7 (the npm package @deepstream/server) under test, in a process

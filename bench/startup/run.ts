@@ -29,11 +29,11 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@hubstream/testing';
 import { connectRedis } from '../../packages/cluster/src/index.ts';
 import { loadTestConfig } from '../../packages/config/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
+import { freePort } from '../../packages/testing/src/free-port.ts';
 import { table } from '../realtime/report.ts';
 import { createBenchAppIn } from '../realtime/setup.ts';
 

@@ -9,14 +9,19 @@ const MAX_CACHED = 200;
 /** How long a cached "active version" is trusted before it is asked again. */
 const RECHECK_MS = 5_000;
 
-const keyPattern = (key: string) =>
-  new RegExp(
-    `^(\\s*)(?:"${escapeKey(key, '"')}"|'${escapeKey(key, "'")}'|${escapeKey(key, '')})\\s*:`,
-  );
-
-function escapeKey(key: string, quote: string): string {
-  const text = quote === '"' ? JSON.stringify(key).slice(1, -1) : key;
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Whether `line` holds `key` as a YAML or JSON key (bare, '...' or "..."
+ * quoted, then optional spaces and a colon). Compared as text, not through a
+ * RegExp built from the key: a rule's pattern may be as long as the rules
+ * file, and compiling a RegExp of that size can exhaust V8's memory.
+ */
+function holdsKey(line: string, key: string): boolean {
+  const rest = line.trimStart();
+  for (const written of [JSON.stringify(key), `'${key}'`, key]) {
+    if (!rest.startsWith(written)) continue;
+    if (rest.slice(written.length).trimStart().startsWith(':')) return true;
+  }
+  return false;
 }
 
 /**
@@ -34,14 +39,12 @@ export function ruleLine(
   if (pattern === null) return null;
   const lines = source.split('\n');
   const find = (key: string, from: number, deeperThan: number) => {
-    const re = keyPattern(key);
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;
       if (line.trim() === '' || line.trim().startsWith('#')) continue;
       const indent = line.length - line.trimStart().length;
       if (i > from && indent <= deeperThan && deeperThan >= 0) return null;
-      const match = re.exec(line);
-      if (match && indent > deeperThan) return { index: i, indent };
+      if (indent > deeperThan && holdsKey(line, key)) return { index: i, indent };
     }
     return null;
   };

@@ -2,10 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../../../test/deployment-files.ts';
 import { guardProcess } from './process-guard.ts';
 
 // Runs the built `apps/standalone/dist/main.js` as a real process, as
-// `pnpm start` does (the integration tests' global setup builds it).
+// `pnpm start` does, with its node flags (the image's too; checked by
+// test/deployment-files.ts). The integration tests' global setup builds it.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -21,20 +23,24 @@ export type RunningHubstream = {
 export type Exited = { code: number | null; stdout: string; stderr: string };
 
 export function spawnHubstream(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--enable-source-maps', 'apps/standalone/dist/main.js'], {
-    cwd: ROOT,
-    // Plain ws:// and http:// unless a test asks for TLS (pnpm start's own
-    // default, TLS_SELF_SIGNED=auto, is tested in tls.int.test.ts).
-    env: {
-      PATH: process.env.PATH ?? '',
-      HTTP_PORT: '0',
-      REALTIME_PORT: '0',
-      TLS_SELF_SIGNED: 'false',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags('standalone'), 'apps/standalone/dist/main.js'],
+    {
+      cwd: ROOT,
+      // Plain ws:// and http:// unless a test asks for TLS (pnpm start's own
+      // default, TLS_SELF_SIGNED=auto, is tested in tls.int.test.ts).
+      env: {
+        PATH: process.env.PATH ?? '',
+        HTTP_PORT: '0',
+        REALTIME_PORT: '0',
+        TLS_SELF_SIGNED: 'false',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  );
   guardProcess(child, { group: true });
   return child;
 }

@@ -94,6 +94,17 @@ describe('malformed input', () => {
     let tried = 0;
     const attempt = async (method: string, path: string, body?: string) => {
       tried++;
+      // An event stream that opens (the live console's) never ends: its status is its answer.
+      if (body === undefined && path.includes('/console/stream')) {
+        const response = await fetch(`${h.url}${path}`, {
+          method: method.toUpperCase(),
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (response.status === 200) await response.body?.cancel();
+        else await response.text();
+        if (response.status >= 500) failures.push(`${method} ${path} -> ${response.status}`);
+        return;
+      }
       const res = await h.call(method.toUpperCase(), path, {
         token,
         ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),

@@ -1,4 +1,4 @@
-import { DeepstreamClient } from '@deepstream/client';
+import type { DeepstreamClient } from '@deepstream/client';
 
 type JSONObject = Parameters<DeepstreamClient['login']>[0] & object;
 
@@ -10,7 +10,7 @@ import { loadConfig, loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import { createLogger, type Logger } from '@hubstream/service';
-import { ALLOW_ALL, api } from '@hubstream/testing';
+import { ALLOW_ALL, api, Clients } from '@hubstream/testing';
 import { buildControlPlane, injectTransport, workerJobDefinitions } from '@hubstream/testing/apps';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -157,7 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const nodes: FastifyInstance[] = [];
   for (let i = 0; i < (options.nodes ?? 1); i++) nodes.push(await startNode(i));
   const controlPlaneUrl = `http://127.0.0.1:${portOf(controlPlane)}`;
-  const clients = new Set<DeepstreamClient>();
+  const clients = new Clients({ maxReconnectAttempts: 3, reconnectIntervalIncrement: 200 });
 
   const call = (method: string, path: string, body: unknown, token?: string) =>
     api(controlPlaneUrl, method, path, { body, ...(token ? { token } : {}) });
@@ -210,14 +210,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return app.body.id as string;
     },
     rawClient(appId, { node = 0, ...clientOptions }: ClientOptions = {}) {
-      const client = new DeepstreamClient(`${stack.nodeUrl(node)}/${appId}`, {
-        maxReconnectAttempts: 3,
-        reconnectIntervalIncrement: 200,
-        ...clientOptions,
-      });
-      client.on('error', () => {});
-      clients.add(client);
-      return client;
+      return clients.open(`${stack.nodeUrl(node)}/${appId}`, clientOptions);
     },
     async client(appId, authData = {}, clientOptions = {}) {
       const client = stack.rawClient(appId, clientOptions);
@@ -232,7 +225,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       nodes[node] = await startNode(node, port);
     },
     async close() {
-      for (const client of clients) client.close();
+      clients.closeAll();
       for (const node of nodes) await node.close();
       echo.close();
       await controlPlane.close();

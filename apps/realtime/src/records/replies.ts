@@ -1,4 +1,10 @@
-import { encodeMessage, type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
+import {
+  encodeMessage,
+  type Message,
+  RECORD_ACTION,
+  recordInvalid,
+  TOPIC,
+} from '@hubstream/protocol';
 import { jsonOf, type StoredRecord } from '@hubstream/records';
 import type { Connection } from '../core/connection.ts';
 
@@ -20,8 +26,9 @@ export function errorReply(message: Message, action: number, fields: Partial<Mes
   return reply;
 }
 
+/** A path or data the write cannot use: the same reply as the codec's for a malformed message. */
 export function sendInvalid(connection: Connection, message: Message): void {
-  connection.send(errorReply(message, RECORD_ACTION.INVALID_MESSAGE_DATA));
+  connection.send(recordInvalid(message));
 }
 
 /** The ack of a bulk request: its action and correlation id echoed. */

@@ -1,5 +1,5 @@
 import type { BusEnvelope, ClusterBus } from '@hubstream/cluster';
-import { type Message, RPC_ACTION, TOPIC } from '@hubstream/protocol';
+import { type Message, RPC_ACTION, rpcInvalid, TOPIC } from '@hubstream/protocol';
 import type { Connection } from '../core/connection.ts';
 
 // Replies the RPC handler sends about a client's own message (PROTOCOL.md 5).
@@ -31,15 +31,9 @@ export function invalidCorrelation(
   });
 }
 
+/** Data that is not JSON: the same reply as the codec's for a malformed message. */
 export function invalidMessage(connection: Connection, message: Message): void {
-  connection.send({
-    topic: TOPIC.RPC,
-    action: RPC_ACTION.INVALID_MESSAGE_DATA,
-    originalAction: message.action,
-    ...(message.name === undefined ? {} : { name: message.name }),
-    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-    isError: true,
-  });
+  connection.send(rpcInvalid(message));
 }
 
 /** A call offered to a node where its app is not loaded: nobody provides it here. */

@@ -1,11 +1,10 @@
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { api } from '../api.ts';
 import { OrgSwitcher } from '../components/org-switcher.tsx';
 import {
   Button,
   ConfirmDialog,
   ErrorMessage,
-  Field,
   formatDate,
   Loading,
   Notice,
@@ -23,6 +22,8 @@ import {
   useOrganisations,
 } from '../orgs.tsx';
 import { useSession } from '../session.tsx';
+import { RoleTableView } from './role-table.tsx';
+import { CreateOrganisation, GRANTABLE, InviteForm } from './team-forms.tsx';
 import './team.css';
 
 // The Team page (issue 18 item 5): the members of the organisation chosen
@@ -38,8 +39,6 @@ export type Invitation = {
   createdAt: string;
   expiresAt: string;
 };
-
-const GRANTABLE: Role[] = ['admin', 'developer', 'viewer'];
 
 export function TeamPage() {
   const orgs = useOrganisations();
@@ -320,158 +319,5 @@ function Team({ organisation, table }: { organisation: Organisation; table: Role
         </p>
       </ConfirmDialog>
     </main>
-  );
-}
-
-function InviteForm({
-  base,
-  disabled,
-  describedBy,
-  onInvited,
-}: {
-  base: string;
-  disabled: boolean;
-  describedBy: string | undefined;
-  onInvited(email: string): void;
-}) {
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('developer');
-  const roleId = useId();
-  const { busy, error, run, setError } = useAction();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) {
-      setError(new Error('Enter the email address to invite, like name@example.com.'));
-      return;
-    }
-    await run(async () => {
-      await api('POST', `${base}/invitations`, { email: email.trim(), role });
-      onInvited(email.trim());
-      setEmail('');
-    });
-  };
-  return (
-    <form className="card" aria-label="Invite a member" onSubmit={submit} noValidate>
-      <h2>Invite a member</h2>
-      <div className="inline-form invite-form">
-        <Field
-          label="Email address"
-          type="email"
-          value={email}
-          maxLength={254}
-          disabled={disabled}
-          onChange={(e) => setEmail(e.target.value)}
-          placeholder="colleague@example.com"
-        />
-        <div className="field">
-          <label htmlFor={roleId}>Role</label>
-          <select
-            id={roleId}
-            value={role}
-            disabled={disabled}
-            onChange={(e) => setRole(e.target.value as Role)}
-          >
-            {GRANTABLE.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </div>
-        <Button
-          type="submit"
-          variant="primary"
-          busy={busy}
-          disabled={disabled}
-          aria-describedby={describedBy}
-        >
-          Send invitation
-        </Button>
-      </div>
-      <p className="hint">
-        We mail a link that works for 7 days. Someone without a Hubstream account can create one
-        from it.
-      </p>
-      <ErrorMessage error={error} />
-    </form>
-  );
-}
-
-function CreateOrganisation() {
-  const [name, setName] = useState('');
-  const { busy, error, run, setError } = useAction();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!name.trim()) {
-      setError(new Error('Give the organisation a name.'));
-      return;
-    }
-    await run(async () => {
-      const created = await api<Organisation>('POST', '/orgs', { name: name.trim() });
-      await refreshOrganisations();
-      selectOrganisation(created.id);
-      setName('');
-    });
-  };
-  return (
-    <form className="card" aria-label="Create an organisation" onSubmit={submit} noValidate>
-      <h2>New organisation</h2>
-      <p className="hint">For a team: you own it, and invite the others.</p>
-      <div className="inline-form">
-        <Field
-          label="Organisation name"
-          value={name}
-          maxLength={100}
-          onChange={(e) => setName(e.target.value)}
-          placeholder="Acme engineering"
-        />
-        <Button type="submit" busy={busy}>
-          Create organisation
-        </Button>
-      </div>
-      <ErrorMessage error={error} />
-    </form>
-  );
-}
-
-/** The server's role table (GET /v1/roles), as it decides. */
-export function RoleTableView({ table }: { table: RoleTable | null }) {
-  if (!table) return null;
-  return (
-    <section className="card" aria-labelledby="role-table-title">
-      <h2 id="role-table-title">What each role may do</h2>
-      {/* Wider than a phone: the box scrolls, so the keyboard must reach it. */}
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable by keyboard */}
-      <div className="table-wrap" tabIndex={0}>
-        <table className="role-table">
-          <caption className="visually-hidden">Roles and what they may do</caption>
-          <thead>
-            <tr>
-              <th scope="col">Action</th>
-              {table.roles.map((role) => (
-                <th scope="col" key={role}>
-                  {role}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {table.actions.map((row) => (
-              <tr key={row.action}>
-                <th scope="row">{row.label}</th>
-                {table.roles.map((role) => (
-                  <td key={role} className={row.allowed[role] ? 'yes' : 'no'}>
-                    <span aria-hidden="true">{row.allowed[role] ? '✓' : '—'}</span>
-                    <span className="visually-hidden">
-                      {row.allowed[role] ? 'allowed' : 'not allowed'}
-                    </span>
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </section>
   );
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { DeepstreamClient } from '@deepstream/client';
+import type { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase, type TestDatabase } from '@hubstream/db/testing';
 import {
+  Clients,
   type Mailbox,
   ROLE_ENTRY,
   type Role,
@@ -36,7 +37,7 @@ const keyPrefix = `test:roles:${randomBytes(4).toString('hex')}:`;
 let env: Record<string, string>;
 const roles: Partial<Record<Role, RunningRole>> = {};
 let urls: Record<Role, string>;
-const clients: DeepstreamClient[] = [];
+const clients = new Clients();
 
 beforeAll(async () => {
   testDb = await createTestDatabase('roles');
@@ -69,7 +70,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const client of clients) client.close();
+  clients.closeAll();
   await Promise.all(Object.values(roles).map((role) => role.stop('SIGKILL')));
   await db?.close();
   if (redis) {
@@ -84,13 +85,8 @@ afterAll(async () => {
 const api = (method: string, path: string, body?: unknown, token?: string) =>
   request(urls['control-plane']!, method, path, { body, ...(token ? { token } : {}) });
 
-async function client(appId: string): Promise<DeepstreamClient> {
-  const c = new DeepstreamClient(`${urls.realtime}/${appId}`, { maxReconnectAttempts: 0 });
-  c.on('error', () => {});
-  clients.push(c);
-  await c.login({});
-  return c;
-}
+const client = (appId: string): Promise<DeepstreamClient> =>
+  clients.login(`${urls.realtime}/${appId}`);
 
 describe('the separate roles (pnpm start:control-plane, start:realtime, start:worker)', () => {
   let token: string;

@@ -96,12 +96,15 @@ export class KeyedChains {
    * still goes to `failed`). For the few callers that wait on a task.
    */
   chainAwaited(key: string, task: Task): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
       this.chain(key, () =>
-        task().then(resolve, (error: unknown) => {
-          resolve();
-          throw error;
-        }),
+        task().then(
+          () => resolve(),
+          (error: unknown) => {
+            resolve();
+            throw error;
+          },
+        ),
       );
     });
   }

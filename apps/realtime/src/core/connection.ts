@@ -12,14 +12,14 @@ import {
 } from '@hubstream/protocol';
 import type { ClientSocket, ConnectionInfo, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
+import { ConnectionLog } from './connection-log.ts';
 import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
+import { isPing, isPong, PONG } from './heartbeat-frames.ts';
 import { fire, fire2 } from './lifecycle.ts';
 import { Login } from './login.ts';
 import type { GuardClose, ProtocolError } from './node-counters.ts';
 import { markedStandIn, refusalOf } from './refused.ts';
 import type { Logger, User } from './types.ts';
-
-const PONG = encodeMessage({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 
 /**
  * Messages waiting behind a pending one (a permission check loading a
@@ -37,40 +37,6 @@ const INBOUND_PAUSE_MESSAGES = 256;
  * would wait for all of it.
  */
 const QUEUE_SLICE_MS = 4;
-
-/** `log` with a connection's id and its app's on every line (methods, not closures per connection). */
-class ConnectionLog implements Logger {
-  readonly #log: Logger;
-  readonly #connection: string;
-  readonly #app: string;
-
-  constructor(log: Logger, connection: string, app: string) {
-    this.#log = log;
-    this.#connection = connection;
-    this.#app = app;
-  }
-
-  debug(object: object, message?: string): void {
-    this.#log.debug({ connection: this.#connection, app: this.#app, ...object }, message);
-  }
-
-  info(object: object, message?: string): void {
-    this.#log.info({ connection: this.#connection, app: this.#app, ...object }, message);
-  }
-
-  warn(object: object, message?: string): void {
-    this.#log.warn({ connection: this.#connection, app: this.#app, ...object }, message);
-  }
-
-  error(object: object, message?: string): void {
-    this.#log.error({ connection: this.#connection, app: this.#app, ...object }, message);
-  }
-}
-
-const isPing = (message: Message) =>
-  message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING;
-const isPong = (message: Message) =>
-  message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PONG;
 
 /**
  * One client connection: the handshake, quarantine until login, then every

@@ -3,6 +3,14 @@
 
 /** Characters in a whole permissions file. */
 export const MAX_FILE_LENGTH = 1_000_000;
+/**
+ * Nesting depth of the YAML/JSON structure of a permissions file (a file uses
+ * about 4). Checked before the file is composed: the yaml library composes
+ * nested collections recursively, and near the stack limit V8 can die compiling
+ * a regular expression ('RegExpCompiler Allocation failed - process out of
+ * memory') instead of throwing a RangeError.
+ */
+export const MAX_FILE_DEPTH = 64;
 /** Characters in a single pattern such as `user/$id/*`. */
 export const MAX_PATTERN_LENGTH = 1024;
 /** Characters in one rule expression. */

@@ -89,6 +89,18 @@ bogus: {}
     expect(errors.map((e) => e.code)).toEqual(['FILE_TOO_LARGE']);
   });
 
+  it('rejects a file nested deeper than the limit before composing it', () => {
+    // Composed, 5000 open brackets recursed to the stack limit, where V8 could
+    // die compiling a regular expression instead of throwing.
+    for (const deep of ['['.repeat(5000), `record:\n  "*":\n    read: ${'['.repeat(64)}`]) {
+      const errors = compileErrors(deep);
+      expect(errors.map((e) => e.code)).toEqual(['FILE_TOO_LARGE']);
+      expect(errors[0]?.message).toContain('64 levels deep');
+    }
+    // Within the limit the file is read as usual (here: a syntax error).
+    expect(compileErrors('['.repeat(60)).map((e) => e.code)).toContain('FILE_SYNTAX');
+  });
+
   it.each([
     [{ record: {} }, 'SECTION_INVALID'],
     [{ record: [] }, 'SECTION_INVALID'],

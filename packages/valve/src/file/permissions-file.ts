@@ -1,9 +1,11 @@
 import {
+  type CST,
   type Document,
   isAlias,
   isMap,
   isScalar,
   isSeq,
+  Parser,
   parseDocument,
   type Scalar,
   type Node as YamlNode,
@@ -17,7 +19,7 @@ import {
   type Section,
 } from '../actions.js';
 import type { CheckErrorCode } from '../errors.js';
-import { MAX_FILE_LENGTH, MAX_RULE_LENGTH } from '../limits.js';
+import { MAX_FILE_DEPTH, MAX_FILE_LENGTH, MAX_RULE_LENGTH } from '../limits.js';
 import { patternProblem } from '../pattern.js';
 import { type OffsetMap, type ScalarStyle, scalarOffsets } from './scalar-offsets.js';
 
@@ -218,6 +220,34 @@ class Reader {
 }
 
 /** First line of a YAML parser message, without its own position suffix. */
+/**
+ * The offset of the first collection nested deeper than MAX_FILE_DEPTH, or
+ * undefined. Walks the yaml library's concrete syntax tree (its parser keeps an
+ * explicit stack) without recursion, so that parseDocument, which composes
+ * collections recursively, only ever sees shallow files.
+ */
+function tooDeepAt(text: string): number | undefined {
+  const pending: [CST.Token | undefined, number][] = [];
+  for (const token of new Parser().parse(text)) pending.push([token, 0]);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [token, depth] = next;
+    if (!token) continue;
+    if (token.type === 'document') pending.push([token.value, depth]);
+    else if (
+      token.type === 'block-map' ||
+      token.type === 'block-seq' ||
+      token.type === 'flow-collection'
+    ) {
+      if (depth >= MAX_FILE_DEPTH) return token.offset;
+      for (const item of token.items) {
+        if ('key' in item) pending.push([item.key ?? undefined, depth + 1]);
+        pending.push([item.value, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
 function yamlMessage(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
@@ -232,6 +262,17 @@ export function readPermissionsFile(text: string): {
       message: `a permissions file may have at most ${MAX_FILE_LENGTH} characters`,
       start: 0,
       end: 1,
+      path: [],
+    };
+    return { file: undefined, problems: [problem] };
+  }
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const problem: FileProblem = {
+      code: 'FILE_TOO_LARGE',
+      message: `a permissions file may nest at most ${MAX_FILE_DEPTH} levels deep`,
+      start: deep,
+      end: Math.min(deep + 1, Math.max(text.length, 1)),
       path: [],
     };
     return { file: undefined, problems: [problem] };

@@ -48,3 +48,20 @@ export function sendToNode<T extends 'listen.offer' | 'listen.answer'>(
   }
   bus.sendTo(node, app.appId, topic, payload).catch(failed);
 }
+
+let lastToken = 0;
+
+/** A token no other offer or provider claim has: this node's id and a counter. */
+export function offerToken(nodeId: string): string {
+  return `${nodeId}#${++lastToken}`;
+}
+
+/** Tells a listener it no longer provides `name` (its subscribers left, or another took it). */
+export function sendRemoved(actions: ListenActions, listener: Listener, name: string): void {
+  listener.connection.send({
+    topic: actions.topic,
+    action: actions.removed,
+    name: listener.pattern,
+    subscription: name,
+  });
+}

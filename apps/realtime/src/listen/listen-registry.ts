@@ -9,7 +9,9 @@ import {
   type GoneMessage,
   type ListenActions,
   type OfferMessage,
+  offerToken,
   type Pending,
+  sendRemoved,
   sendToNode,
 } from './listen-messages.ts';
 import { compileListenPattern, patternMatches } from './listen-pattern.ts';
@@ -20,8 +22,6 @@ import { Offers } from './offers.ts';
 // 4.6), for one app and topic on this node, cluster-wide through the node's
 // listener registry; how a name is offered is offers.ts's, the listeners
 // and their patterns local-listeners.ts's.
-
-let lastToken = 0;
 
 export class ListenRegistry {
   readonly #app: AppScope;
@@ -172,7 +172,8 @@ export class ListenRegistry {
       this.#answer(pending, name, true);
       if (!claimed) {
         // Everyone left while it was deciding (or another took it): tell it at once.
-        if (this.#providers.get(name)?.listener !== listener) this.#sendRemoved(listener, name);
+        if (this.#providers.get(name)?.listener !== listener)
+          sendRemoved(this.#actions, listener, name);
         return;
       }
       this.#providers.set(name, { listener, token });
@@ -289,7 +290,7 @@ export class ListenRegistry {
     const provider = this.#providers.get(name);
     if (provider && provider.token === payload.provider) {
       this.#providers.delete(name);
-      this.#sendRemoved(provider.listener, name);
+      sendRemoved(this.#actions, provider.listener, name);
       // Only this node's index still names it.
       this.#chains.chain(name, () => this.#release(name, provider.token, false));
     }
@@ -325,7 +326,7 @@ export class ListenRegistry {
         if (mine && mine.token !== token) {
           // Its last subscribers were on the dead node (or another took it).
           this.#providers.delete(name);
-          this.#sendRemoved(mine.listener, name);
+          sendRemoved(this.#actions, mine.listener, name);
         } else if (mine) {
           // Nodes that missed it (their view was reconciled first) learn it again.
           this.#app.node.bus
@@ -435,7 +436,7 @@ export class ListenRegistry {
   // Plumbing -----------------------------------------------------------------
 
   #token(): string {
-    return `${this.#app.node.bus.nodeId}#${++lastToken}`;
+    return offerToken(this.#app.node.bus.nodeId);
   }
 
   readonly #failed = (error: unknown): void => {
@@ -444,13 +445,4 @@ export class ListenRegistry {
       'cluster listening failed',
     );
   };
-
-  #sendRemoved(listener: Listener, name: string) {
-    listener.connection.send({
-      topic: this.#actions.topic,
-      action: this.#actions.removed,
-      name: listener.pattern,
-      subscription: name,
-    });
-  }
 }

@@ -2,9 +2,9 @@ import { type ClusterBus, RedisBus } from '@hubstream/cluster';
 import type { PersistenceLag } from '@hubstream/records';
 import { Counter, Gauge, Histogram, Registry, registerMetricsRoute } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
-import type { AppRegistry } from './runtime/app-registry.ts';
 import type { NodeCounters } from './core/node-counters.ts';
 import type { HttpApiMetrics } from './http-api/metrics.ts';
+import type { AppRegistry } from './runtime/app-registry.ts';
 
 // A realtime node's Prometheus metrics, read at scrape time from what the
 // node already keeps: its apps' open connections, its NodeCounters, its

@@ -34,11 +34,8 @@ describe('live console of the single process', () => {
   it('publishes to a client and shows the client events', { timeout: 60_000 }, async () => {
     let token: string | undefined;
     // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-    const call = (
-      method: string,
-      route: string,
-      body?: unknown,
-    ): Promise<{ status: number; body: any }> =>
+    type Reply = { status: number; body: any };
+    const call = (method: string, route: string, body?: unknown): Promise<Reply> =>
       api(hubstream.controlPlaneUrl, method, route, { body, ...(token ? { token } : {}) });
     const signup = await call('POST', '/v1/signup', {
       email: `dev-${randomBytes(3).toString('hex')}@example.com`,

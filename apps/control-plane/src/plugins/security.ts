@@ -45,7 +45,11 @@ export const HSTS = 'max-age=31536000';
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
 
 /** Origins this control plane's pages have: its own host, and PUBLIC_HTTP_URL's. */
-export function isOwnOrigin(request: FastifyRequest, origin: string, publicUrl: string | undefined) {
+export function isOwnOrigin(
+  request: FastifyRequest,
+  origin: string,
+  publicUrl: string | undefined,
+) {
   let parsed: URL;
   try {
     parsed = new URL(origin);

@@ -1,6 +1,5 @@
 import type { BusTopics } from '@hubstream/cluster';
 import {
-  type Message,
   RPC_ACTION,
   type RpcMessage,
   type RpcProviderReply,

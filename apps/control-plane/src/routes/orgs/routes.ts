@@ -62,7 +62,8 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
         description:
           'The role table every check reads: each action, the least role that may do it, and which roles may. Needs no session.',
         security: [],
-        response: { 200: RoleTable },
+        // 400: the input guard's refusal of a malformed query (a NUL), as on every route.
+        response: { 200: RoleTable, ...errors(400) },
       },
     },
     async () => roleTableView(),

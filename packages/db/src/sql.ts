@@ -177,7 +177,15 @@ async function pglitePrepared<Row>(
 
 /** What PGlite's query() holds while it runs: no transaction or other statement in between. */
 function exclusive<T>(db: PGlite, run: () => Promise<T>): Promise<T> {
-  return db._runExclusiveTransaction(() => db._runExclusiveQuery(run));
+  return db._runExclusiveTransaction(() =>
+    db._runExclusiveQuery(async () => {
+      // query() refuses a closed database itself; execProtocol does not, and
+      // would reach into the freed wasm module (a TypeError, left unhandled
+      // inside PGlite: seen when the health test stops the database).
+      if (db.closed) throw new Error('PGlite is closed');
+      return run();
+    }),
+  );
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

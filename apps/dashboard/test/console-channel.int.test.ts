@@ -254,12 +254,22 @@ describe('live console channel', { timeout: 120_000 }, () => {
     expect(typeof chat.node).toBe('string');
 
     // Published from the console: the client gets it, the console shows it (as the dashboard user).
-    const published = await call('POST', `/apps/${appId}/console/events`, {
-      token: owner.token,
-      body: { name: 'chat/room-1', data: { from: 'console' } },
-    });
-    expect(published.status).toBe(200);
-    await expect.poll(() => received).toContainEqual({ from: 'console' });
+    // The client sends its SUBSCRIBE on its bulk-subscription timer, so it may
+    // reach the node after the emits above: until it has, a publish finds no
+    // subscriber there (as the RPC below waits for its provider).
+    await expect
+      .poll(
+        async () => {
+          const published = await call('POST', `/apps/${appId}/console/events`, {
+            token: owner.token,
+            body: { name: 'chat/room-1', data: { from: 'console' } },
+          });
+          if (published.status !== 200) throw new Error(`publish answered ${published.status}`);
+          return received;
+        },
+        { interval: 250 },
+      )
+      .toContainEqual({ from: 'console' });
     await expect
       .poll(() => ofType(stream.items, 'event').find((e) => e.user === 'hubstream:dashboard'))
       .toMatchObject({ name: 'chat/room-1' });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeepstreamClient } from '@deepstream/client';
-import { freePort, type RunningHubstream, startHubstream } from '@hubstream/testing';
+import { type RunningHubstream, startHubstream } from '@hubstream/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard, launchChromium, screenshots } from './e2e-stack.ts';
@@ -35,11 +35,11 @@ describe('first run: from sign-up to a working client (Chromium)', { timeout: 24
     await buildDashboard();
     dataDir = await mkdtemp(path.join(tmpdir(), 'hs-first-run-'));
     workDir = await mkdtemp(path.join(tmpdir(), 'hs-first-run-app-'));
-    hub = await startHubstream({
-      DATA_DIR: dataDir,
-      REALTIME_PORT: String(await freePort()),
-      TLS_SELF_SIGNED: 'auto',
-    });
+    // A port of its own: the app URL on the page names REALTIME_PORT.
+    hub = await startHubstream(
+      { DATA_DIR: dataDir, TLS_SELF_SIGNED: 'auto' },
+      { freePorts: ['REALTIME_PORT'] },
+    );
     // Each port answers TLS and, on loopback, plain http too: Chromium (which
     // does not trust the CA) uses plain http; the snippet uses wss:// with the CA.
     origin = hub.controlPlaneUrl.replace(/^https:/, 'http:');

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nodeFlags } from '../../../test/deployment-files.ts';
+import { freePort } from './free-port.ts';
 import { guardProcess } from './process-guard.ts';
 
 // Runs the built `apps/standalone/dist/main.js` as a real process, as
@@ -45,8 +46,30 @@ export function spawnHubstream(env: Record<string, string>) {
   return child;
 }
 
-/** Starts Hubstream and resolves once it logs that both servers are up. */
-export async function startHubstream(env: Record<string, string>): Promise<RunningHubstream> {
+/**
+ * Starts Hubstream and resolves once it logs that both servers are up.
+ * `freePorts` names port variables to set to a free port each: a port found
+ * free can be taken by another test before the process binds it, so a start
+ * that fails with EADDRINUSE is tried again (up to three times) on new ports.
+ */
+export async function startHubstream(
+  env: Record<string, string>,
+  options: { freePorts?: string[] } = {},
+): Promise<RunningHubstream> {
+  const names = options.freePorts ?? [];
+  for (let attempt = 1; ; attempt++) {
+    const ports: Record<string, string> = {};
+    for (const name of names) ports[name] = String(await freePort());
+    try {
+      return await startOnce({ ...env, ...ports });
+    } catch (error) {
+      const taken = names.length > 0 && String(error).includes('EADDRINUSE');
+      if (!taken || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(env: Record<string, string>): Promise<RunningHubstream> {
   const child = spawnHubstream(env);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
@@ -60,7 +83,12 @@ export async function startHubstream(env: Record<string, string>): Promise<Runni
       logs.push(entry);
       if (entry.listening) resolve(entry);
     });
-    exited.then(([code]) => reject(new Error(`exited with ${code} before start: ${stderr}`)));
+    // The process logs its start-up error as JSON on stdout: show the last
+    // lines with stderr, so a failed start says why.
+    exited.then(([code]) => {
+      const tail = logs.slice(-5).map((entry) => JSON.stringify(entry));
+      reject(new Error(`exited with ${code} before start: ${[stderr, ...tail].join('\n')}`));
+    });
   });
   const entry = await up;
   const listening = entry.listening as { controlPlaneUrl: string; realtimeUrl: string };

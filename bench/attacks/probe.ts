@@ -27,6 +27,16 @@ export function mayPrioritize(): boolean {
   }
 }
 
+export type QuietResult = ProbeResult & { windowP99Ms: number[] };
+
+/** The median of `values` (NaN when empty; the mean of the middle two when even). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export class Probe {
   /** Whether the probe runs above the attackers' priority (see PROBE_NICE). */
   prioritized = false;
@@ -95,11 +105,32 @@ export class Probe {
     return this.#request({ type: 'stop' });
   }
 
-  /** Measures for `ms` with nothing else going on (the quiet reference). */
+  /** Measures for `ms` with nothing else going on. */
   async quiet(ms: number): Promise<ProbeResult> {
     await this.start();
     await new Promise((resolve) => setTimeout(resolve, ms));
     return this.stop();
+  }
+
+  /**
+   * The quiet reference: `windows` quiet windows of `ms` each, back to back.
+   * Its p50 and p99 are the medians of the windows' (one scheduling stall of
+   * a shared machine in one window moves a single window's p99 from 2 to 50
+   * ms); its max the largest, its counts the sums; `windowP99Ms` lists each.
+   */
+  async quietReference(ms: number, windows: number): Promise<QuietResult> {
+    const results: ProbeResult[] = [];
+    for (let i = 0; i < windows; i++) results.push(await this.quiet(ms));
+    const sum = (pick: (r: ProbeResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+    return {
+      sent: sum((r) => r.sent),
+      received: sum((r) => r.received),
+      lost: sum((r) => r.lost),
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      maxMs: Math.max(...results.map((r) => r.maxMs)),
+      windowP99Ms: results.map((r) => r.p99Ms),
+    };
   }
 
   async close(): Promise<void> {

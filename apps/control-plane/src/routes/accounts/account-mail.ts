@@ -1,6 +1,6 @@
 import { type Config, publicHttpUrl } from '@hubstream/config';
 import { SEND_EMAIL_JOB } from '@hubstream/jobs';
-import { ACCOUNT_TOKENS } from './account-tokens.ts';
+import { ACCOUNT_TOKENS } from './token-service.ts';
 
 // The mails sent to developers. The dashboard hosts the pages the links
 // open; those pages call the API with the token.

@@ -1,7 +1,7 @@
 import type { AccountToken, Prisma, PrismaClient } from '@hubstream/db';
 import { ApiError } from '../../errors.ts';
 import { hashPassword } from '../../lib/secrets.ts';
-import { findUsableToken, spendToken } from './account-tokens.ts';
+import { findUsableToken, spendToken } from './token-service.ts';
 
 // What the mailed links do when they are opened (verification.ts,
 // password-reset.ts).

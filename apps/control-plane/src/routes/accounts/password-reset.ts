@@ -3,11 +3,11 @@ import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
 import { errors } from '../../lib/schemas.ts';
 import { emailKey } from '../../lib/secrets.ts';
 import { passwordResetEmail, SEND_EMAIL_JOB } from './account-mail.ts';
-import { issueAccountToken } from './account-tokens.ts';
 import { accountByEmail, resetPassword } from './email-service.ts';
 import { accountRateLimit } from './rate-limit.ts';
 import { AcceptedReply, AccountReply, ForgotPasswordBody, ResetPasswordBody } from './schemas.ts';
 import { accountView } from './service.ts';
+import { issueAccountToken } from './token-service.ts';
 
 // The same answer for every address, so this route cannot tell anyone
 // whether an account exists.

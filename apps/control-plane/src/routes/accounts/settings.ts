@@ -5,9 +5,8 @@ import { ApiError } from '../../errors.ts';
 import { errors } from '../../lib/schemas.ts';
 import { emailKey, hashPassword } from '../../lib/secrets.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
-import { deleteAccount } from './account-deletion.ts';
 import { emailChangeEmail, emailChangeNotice, SEND_EMAIL_JOB } from './account-mail.ts';
-import { issueAccountToken } from './account-tokens.ts';
+import { deleteAccount } from './deletion-service.ts';
 import { accountRateLimit } from './rate-limit.ts';
 import {
   ChangeEmailBody,
@@ -30,6 +29,7 @@ import {
   endSessions,
   listSessions,
 } from './settings-service.ts';
+import { issueAccountToken } from './token-service.ts';
 
 // The logged-in developer's own account: its password, its email address,
 // its sessions, and deleting it. Whatever could lock the owner out or hand

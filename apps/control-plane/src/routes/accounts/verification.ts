@@ -4,12 +4,12 @@ import { ApiError } from '../../errors.ts';
 import { errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { SEND_EMAIL_JOB, verificationEmail } from './account-mail.ts';
-import { issueAccountToken } from './account-tokens.ts';
 import { verifyEmail } from './email-service.ts';
 import { accountRateLimit } from './rate-limit.ts';
 import { AcceptedReply, AccountReply, VerifyEmailBody } from './schemas.ts';
 import { accountView } from './service.ts';
 import { accountById } from './settings-service.ts';
+import { issueAccountToken } from './token-service.ts';
 
 /** Mails the account a new verification link (valid 24 h). */
 export async function sendVerificationEmail(

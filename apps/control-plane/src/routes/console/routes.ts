@@ -7,8 +7,6 @@ import { type ControlPlaneContext, SESSION_COOKIE } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
 import { realtimeHttpUrl } from '../../lib/api-docs.ts';
 import { AppIdParams, ErrorReply, errors } from '../../lib/schemas.ts';
-import { authorizeApp } from '../../plugins/app-access.ts';
-import type { Principal } from '../../plugins/auth.ts';
 import { isOwnOrigin } from '../../plugins/security.ts';
 import {
   DASHBOARD_USER_ID,
@@ -17,7 +15,7 @@ import {
   RealtimeData,
 } from '../records/realtime-data.ts';
 import { ConsoleHub, type ConsoleItem, MAX_BUFFERED_BYTES } from './hub.ts';
-import { activeRuleLines } from './rule-lines.ts';
+import { activeRuleLines, stillAllowed } from './service.ts';
 
 // The dashboard's live console (issue 18 item 3), for one app:
 //   GET  /v1/apps/:id/console/stream   Server-Sent Events: the events the
@@ -196,20 +194,6 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
   );
   const publicUrl = context.config.PUBLIC_HTTP_URL;
 
-  /** Whether the stream's caller may still watch the app (session alive, access kept). */
-  async function stillAllowed(principal: Principal, appId: string): Promise<boolean> {
-    if (principal.kind === 'developer') {
-      const session = await prisma.session.findUnique({ where: { id: principal.sessionId } });
-      if (!session || session.expiresAt.getTime() <= Date.now()) return false;
-    }
-    const app = await prisma.app.findUnique({ where: { id: appId } });
-    if (!app) return false;
-    return authorizeApp(principal, app, 'data:read', prisma).then(
-      () => true,
-      () => false,
-    );
-  }
-
   app.get(
     '/apps/:id/console/stream',
     {
@@ -262,7 +246,7 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = asy
       const stream = hub.open(appId, names, patterns, write, () => raw.end());
       const { principal, app: watched } = request;
       const heartbeat = setInterval(() => {
-        stillAllowed(principal, watched.id).then(
+        stillAllowed(prisma, principal, watched.id).then(
           (allowed) => {
             if (!allowed) raw.end();
             else if (!raw.destroyed) raw.write(': keep-alive\n\n');

@@ -1,13 +1,7 @@
-import type { PrismaClient } from '@hubstream/db';
-
 // Which line of the app's active rules a denial came from. The node names
 // the rule as Valve does (section, pattern, rule type); the line is found in
-// the rules file the control plane stored, read once per version in force.
-
-/** Apps whose active rules are kept in memory; the least recently used go first. */
-const MAX_CACHED = 200;
-/** How long a cached "active version" is trusted before it is asked again. */
-const RECHECK_MS = 5_000;
+// the rules file the control plane stored, read once per version in force
+// (activeRuleLines in service.ts).
 
 /**
  * Whether `line` holds `key` as a YAML or JSON key (bare, '...' or "..."
@@ -54,35 +48,4 @@ export function ruleLine(
   if (!patternAt) return null;
   const typeAt = find(type, patternAt.index + 1, patternAt.indent);
   return (typeAt ?? patternAt).index + 1;
-}
-
-/** ruleLine over each app's active rules, read from the database and cached per version. */
-export function activeRuleLines(prisma: PrismaClient) {
-  const cache = new Map<string, { checkedAt: number; versionId: string | null; source: string }>();
-  return async (
-    appId: string,
-    rule: { section: string; pattern: string | null; type: string },
-  ): Promise<number | null> => {
-    let entry = cache.get(appId);
-    if (!entry || Date.now() - entry.checkedAt > RECHECK_MS) {
-      const app = await prisma.app.findUnique({
-        where: { id: appId },
-        select: { activePermissionVersionId: true },
-      });
-      const versionId = app?.activePermissionVersionId ?? null;
-      let source = entry?.versionId === versionId ? entry.source : '';
-      if (versionId !== null && entry?.versionId !== versionId) {
-        const version = await prisma.permissionVersion.findUnique({
-          where: { id: versionId },
-          select: { source: true },
-        });
-        source = version?.source ?? '';
-      }
-      entry = { checkedAt: Date.now(), versionId, source };
-      cache.delete(appId);
-      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
-      cache.set(appId, entry);
-    }
-    return ruleLine(entry.source, rule.section, rule.pattern, rule.type);
-  };
 }

@@ -1,16 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Config, publicHttpUrl } from '@hubstream/config';
-import type { Invitation, PrismaClient } from '@hubstream/db';
+import type { Invitation } from '@hubstream/db';
 import { enqueueJob, sendEmailContract } from '@hubstream/jobs';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
-import { audit } from '../../lib/audit.ts';
 import { errors } from '../../lib/schemas.ts';
-import { emailKey, randomToken, sha256 } from '../../lib/secrets.ts';
+import { emailKey, randomToken } from '../../lib/secrets.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { linkMessage } from '../accounts/account-mail.ts';
 import { accountRateLimit } from '../accounts/rate-limit.ts';
+import {
+  acceptInvitation,
+  accountExists,
+  createInvitation,
+  findUsableInvitation,
+  memberByEmail,
+  pendingInvitations,
+  revokeInvitation,
+} from './invitation-service.ts';
 import {
   AcceptReply,
   InvitationList,
@@ -25,10 +33,10 @@ import { orgView, requireMembership } from './service.ts';
 
 // Invitations to an organisation: mailed through the job queue as the
 // account mails are, with a one-time link to the dashboard's /invitation
-// page. Only the token's SHA-256 is stored.
+// page. Only the token's SHA-256 is stored (invitation-service.ts).
 
 export const INVITATION_TOKEN_PREFIX = 'hsi_';
-export const INVITATION_TTL_MS = 7 * 24 * 3600_000;
+export { INVITATION_TTL_MS } from './invitation-service.ts';
 
 const tags = ['organisations'];
 
@@ -56,26 +64,6 @@ const invitationView = (i: Invitation & { invitedBy: { email: string } | null })
   expiresAt: i.expiresAt.toISOString(),
 });
 
-/** The invitation of a link while it may still be accepted; otherwise INVALID_TOKEN saying why. */
-async function findUsableInvitation(prisma: PrismaClient, token: string, now: Date) {
-  const invitation = await prisma.invitation.findUnique({
-    where: { tokenHash: sha256(token) },
-    include: { organisation: true, invitedBy: { select: { email: true } } },
-  });
-  const invalid = (why: string) => new ApiError('INVALID_TOKEN', `This invitation ${why}`);
-  if (!invitation) {
-    throw invalid(
-      'link is not valid. Check that you used the whole link, or ask for a new invitation.',
-    );
-  }
-  if (invitation.acceptedAt) throw invalid('has already been accepted.');
-  if (invitation.revokedAt) throw invalid('was withdrawn. Ask for a new one if you need it.');
-  if (invitation.expiresAt.getTime() <= now.getTime()) {
-    throw invalid('has expired. Ask an admin of the organisation for a new one.');
-  }
-  return invitation;
-}
-
 export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
   app,
   context,
@@ -95,16 +83,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
       await requireMembership(prisma, developer, request.params.orgId, 'org:read');
-      const invitations = await prisma.invitation.findMany({
-        where: {
-          organisationId: request.params.orgId,
-          acceptedAt: null,
-          revokedAt: null,
-          expiresAt: { gt: new Date() },
-        },
-        include: { invitedBy: { select: { email: true } } },
-        orderBy: { createdAt: 'asc' },
-      });
+      const invitations = await pendingInvitations(prisma, request.params.orgId, new Date());
       return { invitations: invitations.map(invitationView) };
     },
   );
@@ -129,9 +108,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       const membership = await requireMembership(prisma, developer, orgId, 'members:manage');
       const email = emailKey(request.body.email);
       const { role } = request.body;
-      const existing = await prisma.membership.findFirst({
-        where: { organisationId: orgId, account: { email } },
-      });
+      const existing = await memberByEmail(prisma, orgId, email);
       if (existing) {
         throw new ApiError(
           'ALREADY_MEMBER',
@@ -140,32 +117,12 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       }
       const token = randomToken(INVITATION_TOKEN_PREFIX);
       const now = new Date();
-      const invitation = await prisma.$transaction(async (tx) => {
-        await tx.invitation.updateMany({
-          where: { organisationId: orgId, email, acceptedAt: null, revokedAt: null },
-          data: { revokedAt: now },
-        });
-        const created = await tx.invitation.create({
-          data: {
-            organisationId: orgId,
-            email,
-            role,
-            tokenHash: sha256(token),
-            invitedById: developer.accountId,
-            createdAt: now,
-            expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
-          },
-          include: { invitedBy: { select: { email: true } } },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.member_invited',
-          target: orgId,
-          details: { email, role },
-        });
-        return created;
-      });
+      const invitation = await createInvitation(
+        prisma,
+        developer,
+        { organisationId: orgId, email, role, token },
+        now,
+      );
       // The invitation stands without the mail: it can be sent again.
       await enqueueJob(
         context.jobs,
@@ -199,28 +156,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
       const developer = await requireDeveloper(prisma, request);
       const { orgId, invitationId } = request.params;
       await requireMembership(prisma, developer, orgId, 'members:manage');
-      const invitation = await prisma.invitation.findFirst({
-        where: { id: invitationId, organisationId: orgId, acceptedAt: null, revokedAt: null },
-      });
-      if (!invitation) {
-        throw new ApiError(
-          'NOT_FOUND',
-          `No pending invitation ${invitationId} in this organisation.`,
-        );
-      }
-      await prisma.$transaction(async (tx) => {
-        await tx.invitation.update({
-          where: { id: invitation.id },
-          data: { revokedAt: new Date() },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.invitation_revoked',
-          target: orgId,
-          details: { email: invitation.email, role: invitation.role },
-        });
-      });
+      await revokeInvitation(prisma, developer, orgId, invitationId);
       return reply.code(204).send(null);
     },
   );
@@ -240,14 +176,13 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
     },
     async (request) => {
       const invitation = await findUsableInvitation(prisma, request.body.token, new Date());
-      const account = await prisma.account.findUnique({ where: { email: invitation.email } });
       return {
         organisation: { id: invitation.organisation.id, name: invitation.organisation.name },
         email: invitation.email,
         role: invitation.role,
         invitedBy: invitation.invitedBy?.email ?? null,
         expiresAt: invitation.expiresAt.toISOString(),
-        accountExists: account !== null,
+        accountExists: await accountExists(prisma, invitation.email),
       };
     },
   );
@@ -274,52 +209,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = 
           `This invitation is for ${invitation.email}, and you are logged in as ${developer.email}. Log in with the account of ${invitation.email} (or sign up with that address) to accept it.`,
         );
       }
-      const membership = await prisma.$transaction(async (tx) => {
-        const { count } = await tx.invitation.updateMany({
-          where: { id: invitation.id, acceptedAt: null, revokedAt: null, expiresAt: { gt: now } },
-          data: { acceptedAt: now },
-        });
-        if (count !== 1) {
-          throw new ApiError(
-            'INVALID_TOKEN',
-            'This invitation was accepted, withdrawn or expired meanwhile.',
-          );
-        }
-        const existing = await tx.membership.findUnique({
-          where: {
-            organisationId_accountId: {
-              organisationId: invitation.organisationId,
-              accountId: developer.accountId,
-            },
-          },
-        });
-        if (existing) {
-          throw new ApiError(
-            'ALREADY_MEMBER',
-            `You are already a member of "${invitation.organisation.name}" (${existing.role}).`,
-          );
-        }
-        const created = await tx.membership.create({
-          data: {
-            organisationId: invitation.organisationId,
-            accountId: developer.accountId,
-            role: invitation.role,
-          },
-          include: { organisation: true },
-        });
-        await tx.account.update({
-          where: { id: developer.accountId },
-          data: { emailVerified: true },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.member_joined',
-          target: invitation.organisationId,
-          details: { role: invitation.role, invitedBy: invitation.invitedBy?.email ?? null },
-        });
-        return created;
-      });
+      const membership = await acceptInvitation(prisma, developer, invitation, now);
       return { organisation: orgView(membership) };
     },
   );

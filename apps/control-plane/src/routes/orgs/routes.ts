@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ControlPlaneContext } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
-import { audit } from '../../lib/audit.ts';
 import { errors } from '../../lib/schemas.ts';
 import { requireDeveloper } from '../../plugins/auth.ts';
 import { invitationRoutes } from './invitations.ts';
@@ -19,7 +18,19 @@ import {
   RoleTable,
   TransferBody,
 } from './schemas.ts';
-import { orgView, requireMembership } from './service.ts';
+import {
+  changeMemberRole,
+  createOrganisation,
+  findMember,
+  leaveOrganisation,
+  listMembers,
+  membershipsWithCounts,
+  orgView,
+  removeMember,
+  renameOrganisation,
+  requireMembership,
+  transferOwnership,
+} from './service.ts';
 
 // Organisations and their members (issue 18 item 5). What a member may do is
 // the role table's (roles.ts); invitations are in invitations.ts.
@@ -41,17 +52,6 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     role: m.role,
     joinedAt: m.createdAt.toISOString(),
   });
-
-  /** The member `accountId` of the organisation, or a 404 naming it. */
-  async function findMember(organisationId: string, accountId: string) {
-    const member = await prisma.membership.findUnique({
-      where: { organisationId_accountId: { organisationId, accountId } },
-      include: { account: { select: { email: true } } },
-    });
-    if (!member)
-      throw new ApiError('NOT_FOUND', `Account ${accountId} is not a member of this organisation.`);
-    return member;
-  }
 
   app.get(
     '/roles',
@@ -81,10 +81,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     },
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
-      const memberships = await prisma.membership.findMany({
-        where: { accountId: developer.accountId },
-        include: { organisation: { include: { _count: { select: { memberships: true } } } } },
-      });
+      const memberships = await membershipsWithCounts(prisma, developer.accountId);
       const views = memberships.map((m) => orgView(m, m.organisation._count.memberships));
       views.sort((a, b) => Number(b.personal) - Number(a.personal) || a.name.localeCompare(b.name));
       return { organisations: views };
@@ -104,30 +101,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     },
     async (request, reply) => {
       const developer = await requireDeveloper(prisma, request);
-      const membership = await prisma.$transaction(async (tx) => {
-        const organisation = await tx.organisation.create({
-          data: {
-            name: request.body.name.trim(),
-            memberships: { create: { accountId: developer.accountId, role: 'owner' } },
-          },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.created',
-          target: organisation.id,
-          details: { name: organisation.name },
-        });
-        return tx.membership.findUniqueOrThrow({
-          where: {
-            organisationId_accountId: {
-              organisationId: organisation.id,
-              accountId: developer.accountId,
-            },
-          },
-          include: { organisation: true },
-        });
-      });
+      const membership = await createOrganisation(prisma, developer, request.body.name.trim());
       return reply.code(201).send(orgView(membership, 1));
     },
   );
@@ -148,16 +122,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       const { orgId } = request.params;
       const membership = await requireMembership(prisma, developer, orgId, 'org:rename');
       const name = request.body.name.trim();
-      await prisma.$transaction(async (tx) => {
-        await tx.organisation.update({ where: { id: orgId }, data: { name } });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.renamed',
-          target: orgId,
-          details: { from: membership.organisation.name, to: name },
-        });
-      });
+      await renameOrganisation(prisma, developer, membership, name);
       return orgView({ ...membership, organisation: { ...membership.organisation, name } });
     },
   );
@@ -175,11 +140,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
     async (request) => {
       const developer = await requireDeveloper(prisma, request);
       await requireMembership(prisma, developer, request.params.orgId, 'org:read');
-      const members = await prisma.membership.findMany({
-        where: { organisationId: request.params.orgId },
-        include: { account: { select: { email: true } } },
-        orderBy: { createdAt: 'asc' },
-      });
+      const members = await listMembers(prisma, request.params.orgId);
       return { members: members.map(memberView) };
     },
   );
@@ -201,29 +162,14 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       const developer = await requireDeveloper(prisma, request);
       const { orgId, accountId } = request.params;
       await requireMembership(prisma, developer, orgId, 'members:manage');
-      const member = await findMember(orgId, accountId);
+      const member = await findMember(prisma, orgId, accountId);
       if (member.role === 'owner') {
         throw new ApiError(
           'FORBIDDEN',
           "The owner's role changes only when they hand the organisation to another member (transfer ownership).",
         );
       }
-      const role = request.body.role;
-      const updated = await prisma.$transaction(async (tx) => {
-        const row = await tx.membership.update({
-          where: { organisationId_accountId: { organisationId: orgId, accountId } },
-          data: { role },
-          include: { account: { select: { email: true } } },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.member_role_changed',
-          target: orgId,
-          details: { member: member.account.email, from: member.role, to: role },
-        });
-        return row;
-      });
+      const updated = await changeMemberRole(prisma, developer, member, request.body.role);
       return memberView(updated);
     },
   );
@@ -244,25 +190,14 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
       const developer = await requireDeveloper(prisma, request);
       const { orgId, accountId } = request.params;
       await requireMembership(prisma, developer, orgId, 'members:manage');
-      const member = await findMember(orgId, accountId);
+      const member = await findMember(prisma, orgId, accountId);
       if (member.role === 'owner') {
         throw new ApiError(
           'FORBIDDEN',
           'The owner cannot be removed. The owner may hand the organisation to another member first.',
         );
       }
-      await prisma.$transaction(async (tx) => {
-        await tx.membership.delete({
-          where: { organisationId_accountId: { organisationId: orgId, accountId } },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.member_removed',
-          target: orgId,
-          details: { member: member.account.email, role: member.role },
-        });
-      });
+      await removeMember(prisma, developer, member);
       return reply.code(204).send(null);
     },
   );
@@ -289,20 +224,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
           `You own "${membership.organisation.name}": transfer ownership to another member before you leave.`,
         );
       }
-      await prisma.$transaction(async (tx) => {
-        await tx.membership.delete({
-          where: {
-            organisationId_accountId: { organisationId: orgId, accountId: developer.accountId },
-          },
-        });
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.member_left',
-          target: orgId,
-          details: { role: membership.role },
-        });
-      });
+      await leaveOrganisation(prisma, developer, membership);
       return reply.code(204).send(null);
     },
   );
@@ -332,35 +254,9 @@ export const orgRoutes: FastifyPluginAsyncTypebox<ControlPlaneContext> = async (
           [{ in: 'body', path: '/accountId', message: 'is you' }],
         );
       }
-      const member = await findMember(orgId, accountId);
-      await prisma.$transaction(async (tx) => {
-        // One owner at a time (a unique index): demote before promoting.
-        await tx.membership.update({
-          where: {
-            organisationId_accountId: { organisationId: orgId, accountId: developer.accountId },
-          },
-          data: { role: 'admin' },
-        });
-        await tx.membership.update({
-          where: { organisationId_accountId: { organisationId: orgId, accountId } },
-          data: { role: 'owner' },
-        });
-        if (membership.organisation.personalAccountId === developer.accountId) {
-          await tx.organisation.update({ where: { id: orgId }, data: { personalAccountId: null } });
-        }
-        await audit(tx, {
-          appId: null,
-          principal: developer,
-          action: 'org.ownership_transferred',
-          target: orgId,
-          details: { from: developer.email, to: member.account.email },
-        });
-      });
-      const members = await prisma.membership.findMany({
-        where: { organisationId: orgId },
-        include: { account: { select: { email: true } } },
-        orderBy: { createdAt: 'asc' },
-      });
+      const member = await findMember(prisma, orgId, accountId);
+      await transferOwnership(prisma, developer, membership, member);
+      const members = await listMembers(prisma, orgId);
       return { members: members.map(memberView) };
     },
   );

@@ -1,10 +1,8 @@
 import type { PrismaClient } from '@hubstream/db';
 import type { FastifyInstance } from 'fastify';
-import { API_KEY_PREFIX } from '../../context.ts';
 import { ApiError } from '../../errors.ts';
-import { randomId } from '../../lib/ids.ts';
 import type { RealtimeDataTransport } from '../../lib/realtime-transport.ts';
-import { randomToken, sha256 } from '../../lib/secrets.ts';
+import { CONSOLE_SCOPE, DASHBOARD_USER_ID, issueConsoleKey } from './service.ts';
 
 // The data browser's reads, edits and deletes go through a realtime node's
 // HTTP data API (POST /<appId>/api, docs/data-api.md), not to the records
@@ -17,13 +15,11 @@ import { randomToken, sha256 } from '../../lib/secrets.ts';
 // per app, with the data scope and the `console` scope that keeps it out of
 // the app's key list. The key acts as user DASHBOARD_USER_ID, so the app's
 // Valve rules judge the dashboard's edits as they judge any backend's.
-// Only its SHA-256 is stored; the key itself lives in this process' memory.
+// Only its SHA-256 is stored (service.ts makes the row); the key itself
+// lives in this process' memory.
 
-/** The user id the app's rules see for edits made in the dashboard. */
-export const DASHBOARD_USER_ID = 'hubstream:dashboard';
-/** Marks the keys this process makes for itself: never listed, never shown. */
-export const CONSOLE_SCOPE = 'console';
-const KEY_NAME = 'Dashboard data browser';
+export { CONSOLE_SCOPE, DASHBOARD_USER_ID };
+
 /** A key is replaced after this long; older ones are deleted when a new one is made. */
 const KEY_ROTATE_MS = 12 * 3600 * 1000;
 const KEY_DELETE_AFTER_MS = 2 * KEY_ROTATE_MS;
@@ -160,26 +156,8 @@ export class RealtimeData {
       this.#keys.set(appId, kept);
       return kept.key;
     }
-    const prefix = `${API_KEY_PREFIX}${randomId(8)}`;
-    const key = randomToken(`${prefix}_`);
-    await this.#prisma.apiKey.create({
-      data: {
-        appId,
-        name: KEY_NAME,
-        prefix,
-        keyHash: sha256(key),
-        scopes: ['data', CONSOLE_SCOPE],
-        userId: DASHBOARD_USER_ID,
-      },
-    });
     // Keys this or another control plane made long ago are no longer used by anyone.
-    await this.#prisma.apiKey.deleteMany({
-      where: {
-        appId,
-        scopes: { has: CONSOLE_SCOPE },
-        createdAt: { lt: new Date(now - KEY_DELETE_AFTER_MS) },
-      },
-    });
+    const key = await issueConsoleKey(this.#prisma, appId, new Date(now - KEY_DELETE_AFTER_MS));
     this.#keys.delete(appId);
     if (this.#keys.size >= MAX_KEYS) {
       const oldest = this.#keys.keys().next();

@@ -1,5 +1,8 @@
 import type { PrismaClient, SqlSession } from '@hubstream/db';
+import { API_KEY_PREFIX } from '../../context.ts';
 import { audit } from '../../lib/audit.ts';
+import { randomId } from '../../lib/ids.ts';
+import { randomToken, sha256 } from '../../lib/secrets.ts';
 import type { Principal } from '../../plugins/auth.ts';
 import { prefixEnd } from './prefix.ts';
 
@@ -61,4 +64,39 @@ export function auditRecord(
     target: name,
     details: { version },
   });
+}
+
+/** The user id the app's rules see for edits made in the dashboard. */
+export const DASHBOARD_USER_ID = 'hubstream:dashboard';
+/** Marks the keys this process makes for itself: never listed, never shown. */
+export const CONSOLE_SCOPE = 'console';
+const CONSOLE_KEY_NAME = 'Dashboard data browser';
+
+/**
+ * A new API key of the app for the data browser and the console
+ * (realtime-data.ts): the data scope and CONSOLE_SCOPE, acting as
+ * DASHBOARD_USER_ID. Such keys made before `deleteBefore` are deleted.
+ * Resolves to the key in clear; only its SHA-256 is stored.
+ */
+export async function issueConsoleKey(
+  prisma: PrismaClient,
+  appId: string,
+  deleteBefore: Date,
+): Promise<string> {
+  const prefix = `${API_KEY_PREFIX}${randomId(8)}`;
+  const key = randomToken(`${prefix}_`);
+  await prisma.apiKey.create({
+    data: {
+      appId,
+      name: CONSOLE_KEY_NAME,
+      prefix,
+      keyHash: sha256(key),
+      scopes: ['data', CONSOLE_SCOPE],
+      userId: DASHBOARD_USER_ID,
+    },
+  });
+  await prisma.apiKey.deleteMany({
+    where: { appId, scopes: { has: CONSOLE_SCOPE }, createdAt: { lt: deleteBefore } },
+  });
+  return key;
 }

@@ -40,6 +40,13 @@ export type Attack = {
   prepare(context: AttackContext): Promise<Prepared>;
 };
 
+/**
+ * `until(probe, ms, everyMs?)`: polls until `probe` is true or `ms` passes and
+ * says which; the tests' shared poll (vitest-free entry), under the name the
+ * attacks use.
+ */
+export { holdsWithin as until } from '@hubstream/testing/core';
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const count = (n: number) => n.toLocaleString('en-US');
@@ -48,13 +55,3 @@ export const mb = (bytes: number) =>
   bytes < 1024 * 1024
     ? `${(bytes / 1024).toFixed(0)} KB`
     : `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-
-/** Polls until `probe` is true or `ms` passes; says which. */
-export async function until(probe: () => boolean, ms: number, everyMs = 20): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  while (!probe()) {
-    if (performance.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-  return true;
-}

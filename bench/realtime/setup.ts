@@ -1,3 +1,4 @@
+import { api } from '@hubstream/testing/core';
 import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
 import { InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
 import { loadConfig } from '../../packages/config/src/index.ts';
@@ -32,21 +33,11 @@ presence:
     allow: true
 `;
 
-type Reply = { status: number; body: Record<string, unknown> | null };
-
+/** One control plane call (the tests' `api`) that must succeed; resolves with the reply's body. */
 async function call(base: string, method: string, path: string, body: unknown, token?: string) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  const reply: Reply = { status: response.status, body: text ? JSON.parse(text) : null };
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${text}`);
-  return reply.body ?? {};
+  const reply = await api(base, method, path, { body, ...(token ? { token } : {}) });
+  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${reply.text}`);
+  return (reply.body ?? {}) as Record<string, unknown>;
 }
 
 /** Signs up, creates the bench app on the control plane at `api`, and returns its id. */

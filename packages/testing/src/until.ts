@@ -1,6 +1,6 @@
-// The one polling wait of the tests (issue 16 item 7): for state that
-// changes elsewhere (another process, a node's in-memory registry, a
-// database) and announces nothing a test could await.
+// The one polling wait of the tests and benches (issue 16 item 7): for
+// state that changes elsewhere (another process, a node's in-memory
+// registry, a database) and announces nothing a test could await.
 
 /** A value the condition returns that means "not yet". */
 type NotYet = false | undefined | null;
@@ -13,6 +13,11 @@ export type UntilOptions = {
   /** Appended to the failure message: the state the test saw last. */
   explain?: () => string;
 };
+
+/** What `until` throws when the condition did not hold in time. */
+export class UntilTimeout extends Error {
+  override name = 'UntilTimeout';
+}
 
 /**
  * Checks `condition` until it returns something other than false, undefined
@@ -36,8 +41,30 @@ export async function until<T>(
     if (value !== false && value !== undefined && value !== null) return value;
     if (Date.now() > deadline) {
       const seen = explain ? `: ${explain()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
+      throw new UntilTimeout(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/**
+ * Whether `condition` becomes true within `ms` (checked every `everyMs`):
+ * for a bench, where "it did not happen in time" is a finding to report,
+ * not a failure. The condition's own error is not caught.
+ */
+export async function holdsWithin(
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  everyMs = 20,
+): Promise<boolean> {
+  try {
+    await until(async () => (await condition()) || undefined, 'a condition', {
+      timeoutMs: ms,
+      everyMs,
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof UntilTimeout) return false;
+    throw error;
   }
 }

@@ -32,12 +32,6 @@ export interface ClientSocket {
   resume?(): void;
 }
 
-/** What the gateway learned at upgrade time; webhooks receive it as connectionData. */
-export type ConnectionInfo = {
-  remoteAddress: string;
-  headers: Record<string, string>;
-};
-
 /** A message as a transport's own decoder gives it (the binary one's DecodeResult fits). */
 export type ReceivedMessage =
   | { ok: true; message: Message }

@@ -1,8 +1,7 @@
-import type { AuthResult } from '@hubstream/auth';
+import type { AuthResult, ConnectionInfo } from '@hubstream/auth';
 import type { ClientMessage, Message } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
 import type { AppLimits } from '../limits/app-limits.ts';
-import type { ConnectionInfo } from './client-socket.ts';
 import type { Hooks } from './lifecycle.ts';
 import type { NodeSettings } from './settings.ts';
 import type { Logger } from './types.ts';

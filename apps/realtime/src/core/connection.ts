@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ConnectionInfo, User } from '@hubstream/auth';
 import {
   AUTH_ACTION,
   CLOSE_CODES,
@@ -10,7 +11,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import type { ClientSocket, ConnectionInfo, ReceivedMessage } from './client-socket.ts';
+import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
 import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
@@ -19,7 +20,7 @@ import { fire, fire2 } from './lifecycle.ts';
 import { Login } from './login.ts';
 import type { GuardClose, ProtocolError } from './node-counters.ts';
 import { markedStandIn, refusalOf } from './refused.ts';
-import type { Logger, User } from './types.ts';
+import type { Logger } from './types.ts';
 
 /**
  * Messages waiting behind a pending one (a permission check loading a

@@ -1,3 +1,4 @@
+import type { ConnectionInfo, User } from '@hubstream/auth';
 import {
   AUTH_ACTION,
   CLOSE_CODES,
@@ -5,11 +6,10 @@ import {
   type Message,
   TOPIC,
 } from '@hubstream/protocol';
-import type { ConnectionInfo } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { fire2 } from './lifecycle.ts';
 import type { AuthFailureReason } from './node-counters.ts';
-import type { Logger, User } from './types.ts';
+import type { Logger } from './types.ts';
 
 /** What the login needs of its connection (core/connection.ts's Connection). */
 export interface LoginSubject {

@@ -1,3 +1,4 @@
+import type { AuthFailureReason as LoginFailureReason } from '@hubstream/auth';
 import { TOPIC } from '@hubstream/protocol';
 
 // What this node counted since it started, for its Prometheus metrics. Plain
@@ -18,20 +19,12 @@ const TOPIC_NAMES: Record<number, string> = {
 
 export const topicName = (topic: number): string => TOPIC_NAMES[topic] ?? 'other';
 
-/** Why a login failed, or a connection never logged in. */
+/**
+ * Why a login failed, or a connection never logged in: what the strategies
+ * say (@hubstream/auth's reasons) and the node's own two.
+ */
 export type AuthFailureReason =
-  /** A strategy turned the credentials down (wrong password, the webhook said no). */
-  | 'rejected'
-  /** authData named a strategy the app has not enabled. */
-  | 'type_not_enabled'
-  /** The app enabled no strategy. */
-  | 'no_strategy_enabled'
-  /** No enabled strategy understood the authData. */
-  | 'invalid_auth_data'
-  /** Email login refused unchecked: too many failed logins for that email or address. */
-  | 'throttled'
-  /** A strategy failed (the database, an unreachable webhook that threw). */
-  | 'strategy_error'
+  | LoginFailureReason
   /** The auth message itself was malformed. */
   | 'invalid_message'
   /** The client gave up no login within the app's unauthenticated timeout. */

@@ -1,13 +1,6 @@
-/**
- * The user as the node and the rules see it (VALVE.md "Users in rules"):
- * `strategy` says which auth strategy let them in.
- */
-export type User = {
-  id: string;
-  isAuthenticated: boolean;
-  strategy: 'open' | 'email' | 'webhook';
-  data: unknown;
-};
+// The user a connection logged in as (User) and what the gateway learned
+// at upgrade time (ConnectionInfo) are @hubstream/auth's types: one
+// definition, which the strategies and the node share.
 
 export type Logger = {
   debug(object: object, message?: string): void;

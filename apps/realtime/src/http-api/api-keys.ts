@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { User } from '@hubstream/auth';
 import type { PrismaClient } from '@hubstream/db';
-import type { User } from '../core/types.ts';
 
 // `Authorization: Bearer <app API key>` on the HTTP data API: a trusted
 // backend acting as the user the key names. Keys are looked up as the

@@ -1,7 +1,8 @@
+import type { ConnectionInfo, User } from '@hubstream/auth';
 import { checkClientMessage, decodeFrame, type Message, TOPIC } from '@hubstream/protocol';
-import type { ClientSocket, ConnectionInfo } from '../core/client-socket.ts';
+import type { ClientSocket } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
-import type { User } from '../core/types.ts';
+import { fire2 } from '../core/lifecycle.ts';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { type Command, endsCommand } from './commands.ts';
 import {
@@ -16,7 +17,8 @@ import {
 // One HTTP request as the app's handlers see it: a logged-in connection
 // whose replies come back here instead of going to a socket. Each command is
 // handed to the same topic handler a WebSocket message would reach, after
-// the same accounting and rate limits, so rules, record versions,
+// the same accounting (the app's lifecycle hooks: usage and metrics observe
+// them, runtime/observers.ts) and rate limits, so rules, record versions,
 // persistence, the cluster bus and RPC routing all apply unchanged. It never
 // joins the app's connections: it holds no place in the connection limit and
 // does not count as online for presence (as in deepstream, HTTP requests do
@@ -32,7 +34,7 @@ const NO_SOCKET: ClientSocket = {
 type Wait = { command: Command; replies: Message[]; done: () => void };
 
 export class HttpClient extends Connection {
-  /** The runtime itself: this client counts and routes its commands by hand. */
+  /** The runtime itself: this client routes its commands by hand. */
   declare readonly app: AppRuntime;
   #wait: Wait | null = null;
 
@@ -46,9 +48,8 @@ export class HttpClient extends Connection {
     if (this.state === 'closed') return;
     const wait = this.#wait;
     if (!wait) return; // a late reply to a command already answered
-    // Counted as a WebSocket client's reply is (usage, /metrics).
-    this.app.usage.messagesOut++;
-    this.app.node.counters.messagesOut.add(message.topic);
+    // Announced as a WebSocket client's reply is (usage, /metrics observe it).
+    fire2(this.app.hooks.messageSent, this, message.topic);
     wait.replies.push(message);
     if (endsCommand(wait.command, message)) wait.done();
   }
@@ -68,8 +69,7 @@ export class HttpClient extends Connection {
   async run(command: Command, deadline: number, stop: AbortSignal): Promise<CommandResult> {
     const { message } = command;
     const { app } = this;
-    app.usage.messagesIn++;
-    app.node.counters.messagesIn.add(message.topic);
+    fire2(app.hooks.messageReceived, this, message.topic);
     let allowed = app.limiter.allows(this, message);
     if (allowed instanceof Promise) allowed = await allowed;
     // Refused and counted as a WebSocket client's message would be.
@@ -99,7 +99,7 @@ export class HttpClient extends Connection {
       },
       (error: unknown) => {
         // Logged also when the request has been answered meanwhile (deadline).
-        app.node.counters.handlerErrors++;
+        fire2(app.hooks.handlerFailed, this, error);
         this.log.error({ err: error }, 'http api command failed');
         failed = true;
         wait.done();

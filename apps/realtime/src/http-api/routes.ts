@@ -1,10 +1,9 @@
 import { setMaxListeners } from 'node:events';
+import type { ConnectionInfo, User } from '@hubstream/auth';
 import { isOwnToken, type TokenStore } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
 import type { PrismaClient } from '@hubstream/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConnectionInfo } from '../core/client-socket.ts';
-import type { User } from '../core/types.ts';
 import { unknownAppReason } from '../gateway/unknown-app.ts';
 import { addressKey, give, take } from '../limits/unauthenticated.ts';
 import type { AppRegistry } from '../runtime/app-registry.ts';

@@ -1,10 +1,9 @@
-import { type AuthResult, authenticate } from '@hubstream/auth';
+import { type AuthResult, authenticate, type ConnectionInfo } from '@hubstream/auth';
 import type { AppAuthSettings } from '@hubstream/db';
 import type { ClientMessage, Message } from '@hubstream/protocol';
 import { TOPIC } from '@hubstream/protocol';
 import type { Permissions, ValveLoaders } from '@hubstream/valve';
 import type { NodeServices } from '../core/app-scope.ts';
-import type { ConnectionInfo } from '../core/client-socket.ts';
 import type { Connection } from '../core/connection.ts';
 import type { CheckVerdict, ConnectionHost, PermissionQuestion } from '../core/connection-host.ts';
 import { sectionOf } from '../core/denials.ts';

@@ -21,7 +21,6 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerFactory,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import { withConsoleTap } from './console/extension.ts';
 import { NodeConsoleTap, type TapRuntime } from './console/tap.ts';
 import type { NodeServices } from './core/app-scope.ts';
@@ -56,12 +55,14 @@ export type RealtimeOptions = {
   /** Where work for the worker goes (record persistence batches). */
   jobs: JobQueue;
   /**
-   * The cluster's shared state. Set: presence, records, RPC providers and
-   * listeners live in this Redis (keys under `keyPrefix`), and the node's
-   * registrations are under `bus.nodeId`. Unset: this node is the whole
-   * cluster and keeps all of it in-process. The caller closes the connection.
+   * Where the cluster's shared state lives, decided once by the caller
+   * (@hubstream/cluster's ClusterChoice). `redis`: presence, records, RPC
+   * providers and listeners live in that Redis (keys under `keyPrefix`),
+   * and the node's registrations are under `bus.nodeId`; the caller closes
+   * the connection. `local`: this node is the whole cluster and keeps all
+   * of it in-process.
    */
-  redis?: { connection: Redis; keyPrefix: string };
+  cluster: ClusterChoice;
   /** How the server faces the network (HTTPS/WSS): @hubstream/service's openServerTransport. */
   serverFactory?: FastifyServerFactory | undefined;
 };
@@ -108,10 +109,8 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     schemaController: lazySchemaController(),
   });
   const settings = nodeSettings(options.config);
-  // Local or Redis, decided here once: the records and every cross-node service follow it.
-  const choice: ClusterChoice = options.redis
-    ? { kind: 'redis', ...options.redis }
-    : { kind: 'local' };
+  // Local or Redis, as the caller chose: the records and every cross-node service follow it.
+  const choice = options.cluster;
   const records = recordStore(choice, options, log);
   const cluster = openClusterServices<TokenSession>(choice, {
     bus: options.bus,

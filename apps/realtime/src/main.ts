@@ -101,7 +101,7 @@ try {
     bus,
     jobs,
     logger,
-    redis: { connection: redis, keyPrefix },
+    cluster: { kind: 'redis', connection: redis, keyPrefix },
     serverFactory: transport.serverFactory,
   });
   server = app;

@@ -149,7 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       bus: await makeBus(nodeId),
       jobs: nodeJobs,
       logger,
-      ...(redis ? { redis: { connection: redis, keyPrefix } } : {}),
+      cluster: redis ? { kind: 'redis', connection: redis, keyPrefix } : { kind: 'local' },
     });
     await node.listen({ host: '127.0.0.1', port });
     return node;

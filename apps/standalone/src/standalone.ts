@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
   type ClusterBus,
+  type ClusterChoice,
   connectRedis,
   InlineJobQueue,
   type JobQueue,
@@ -21,7 +22,6 @@ import {
 } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
@@ -40,13 +40,13 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
 }
 
 /** Where cross-process state lives, chosen once from REDIS_URL. */
-type ClusterChoice = { kind: 'local' } | { kind: 'redis'; url: string };
+type ClusterSetting = { kind: 'local' } | { kind: 'redis'; url: string };
 
 type Cluster = {
   bus: ClusterBus;
   jobs: JobQueue;
-  /** Unset: the realtime node keeps cluster state in-process. */
-  redis?: { connection: Redis; keyPrefix: string };
+  /** The realtime node's cross-node state: in-process, or in the Redis opened here. */
+  shared: ClusterChoice;
   close(): Promise<void>;
 };
 
@@ -56,7 +56,7 @@ type Cluster = {
  * Either way this process runs jobs too.
  */
 async function openCluster(
-  choice: ClusterChoice,
+  choice: ClusterSetting,
   context: { config: Config; logger: Logger; db: Database; nodeId: string },
 ): Promise<Cluster> {
   const { config, logger, db, nodeId } = context;
@@ -74,6 +74,7 @@ async function openCluster(
       return {
         bus,
         jobs,
+        shared: { kind: 'local' },
         async close() {
           await jobs.close();
           await bus.close();
@@ -109,7 +110,7 @@ async function openCluster(
         await bus.close();
         await redis.quit();
       };
-      return { bus, jobs, redis: { connection: redis, keyPrefix }, close };
+      return { bus, jobs, shared: { kind: 'redis', connection: redis, keyPrefix }, close };
     }
     default: {
       const unknown: never = choice;
@@ -220,7 +221,7 @@ export async function startStandalone(
     throw error;
   }
   const { config, controlPlaneTransport, realtimeTransport } = transports;
-  const choice: ClusterChoice = config.REDIS_URL
+  const choice: ClusterSetting = config.REDIS_URL
     ? { kind: 'redis', url: config.REDIS_URL }
     : { kind: 'local' };
   const dbOptions = databaseOptionsFor(config);
@@ -250,7 +251,7 @@ export async function startStandalone(
     );
     // Unique per process: with Redis, the bus drops this node's own echoes by it.
     const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const { bus, jobs, redis, close } = await openCluster(choice, {
+    const { bus, jobs, shared, close } = await openCluster(choice, {
       config,
       logger,
       db,
@@ -276,7 +277,7 @@ export async function startStandalone(
       bus,
       jobs,
       logger,
-      ...(redis ? { redis } : {}),
+      cluster: shared,
       serverFactory: realtimeTransport.serverFactory,
     });
     realtimeNode = realtime;

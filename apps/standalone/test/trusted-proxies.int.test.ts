@@ -44,7 +44,7 @@ async function serve(kind: 'control plane' | 'realtime node', env: Record<string
   const app =
     kind === 'control plane'
       ? await buildControlPlane({ config, db, bus, jobs, logger })
-      : await buildRealtime({ config, db, bus, jobs, logger });
+      : await buildRealtime({ config, db, bus, jobs, logger, cluster: { kind: 'local' } });
   app.get('/test/seen', async (request) => ({
     ip: request.ip,
     protocol: request.protocol,

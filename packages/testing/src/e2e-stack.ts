@@ -74,7 +74,14 @@ export async function startE2EStack(
 
   // The realtime node first, so the control plane can name its real URL in
   // every app's `url`, which the test then connects to.
-  const realtime = await buildRealtime({ config: baseConfig, db, bus, jobs, logger });
+  const realtime = await buildRealtime({
+    config: baseConfig,
+    db,
+    bus,
+    jobs,
+    logger,
+    cluster: { kind: 'local' },
+  });
   await realtime.listen({ host: '127.0.0.1', port: 0 });
   // As apps/realtime's main does: the node's usage goes to the usage samples.
   const usage = new UsageReporter({

@@ -2,6 +2,7 @@ import type { App, PrismaClient } from '@hubstream/db';
 import { ApiError } from '../errors.ts';
 import { allows } from '../routes/orgs/roles.ts';
 import { notAllowed } from '../routes/orgs/service.ts';
+import { membershipWithOrgName } from './access-service.ts';
 import { APP_ACCESS, type AppAccess, isAppAccess } from './app-accesses.ts';
 import { LACKS_USERS_SCOPE, type Principal } from './auth.ts';
 
@@ -39,15 +40,7 @@ export async function authorizeApp(
     if (!principal.scopes.includes('users')) throw new ApiError('FORBIDDEN', LACKS_USERS_SCOPE);
     return;
   }
-  const membership = await prisma.membership.findUnique({
-    where: {
-      organisationId_accountId: {
-        organisationId: app.organisationId,
-        accountId: principal.accountId,
-      },
-    },
-    include: { organisation: { select: { name: true } } },
-  });
+  const membership = await membershipWithOrgName(prisma, app.organisationId, principal.accountId);
   if (!membership) throw new ApiError('NOT_FOUND', `App ${app.id} was not found.`);
   if (!allows(membership.role, access)) {
     throw notAllowed(

@@ -2,6 +2,7 @@ import type { App } from '@hubstream/db';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { RouteContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { appById } from './access-service.ts';
 import { type AppAccess, authorizeApp, isAppAccess } from './app-access.ts';
 import { type Principal, requirePrincipal } from './auth.ts';
 
@@ -63,7 +64,7 @@ export async function registerAppScope(
           `This API key belongs to another app (${principal.appId}): an API key works only for its own app. Use a key of app ${appId}, or your session token.`,
         );
       }
-      const app = await prisma.app.findUnique({ where: { id: appId } });
+      const app = await appById(prisma, appId);
       if (!app) throw new ApiError('NOT_FOUND', `App ${appId} was not found.`);
       await authorizeApp(principal, app, access, prisma);
       request.principal = principal;

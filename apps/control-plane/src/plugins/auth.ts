@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { API_KEY_PREFIX, SESSION_COOKIE, SESSION_TOKEN_PREFIX } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { sha256 } from '../lib/secrets.ts';
+import { apiKeyByHash, sessionByHash, touchApiKey, touchSession } from './access-service.ts';
 
 // Who is calling: a developer (dashboard cookie or bearer session token) or
 // an app's API key (bearer, for scripts and backends). Resolved once per
@@ -67,11 +68,11 @@ async function resolve(prisma: PrismaClient, request: FastifyRequest): Promise<R
   if (!token) return problem('missing');
   if (token.startsWith(API_KEY_PREFIX)) {
     if (!API_KEY_FORMAT.test(token)) return problem('malformedKey');
-    const key = await prisma.apiKey.findUnique({ where: { keyHash: sha256(token) } });
+    const key = await apiKeyByHash(prisma, sha256(token));
     if (!key) return problem('unknownKey');
     if (key.revokedAt) return problem('revokedKey');
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
-      await prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
+      await touchApiKey(prisma, key.id, new Date());
     }
     return {
       principal: {
@@ -85,13 +86,10 @@ async function resolve(prisma: PrismaClient, request: FastifyRequest): Promise<R
   }
   if (!token.startsWith(SESSION_TOKEN_PREFIX)) return problem('unknownKind');
   if (!SESSION_TOKEN_FORMAT.test(token)) return problem('malformedSession');
-  const session = await prisma.session.findUnique({
-    where: { tokenHash: sha256(token) },
-    include: { account: { select: { email: true } } },
-  });
+  const session = await sessionByHash(prisma, sha256(token));
   if (!session || session.expiresAt.getTime() <= Date.now()) return problem('expiredSession');
   if (!session.lastUsedAt || Date.now() - session.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
-    await prisma.session.update({ where: { id: session.id }, data: { lastUsedAt: new Date() } });
+    await touchSession(prisma, session.id, new Date());
   }
   return {
     principal: {

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { DeepstreamClient } from '@deepstream/client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sideways } from './a11y.ts';
 import {
   buildDashboard,
   type E2EStack,
@@ -492,16 +493,7 @@ describe('dashboard app flow (Chromium)', { timeout: 240_000 }, () => {
     await page.getByTestId('app-url').waitFor();
     // The page never scrolls sideways (wide tables and code scroll in their
     // own box); the offenders are named when it does.
-    const sideways = await page.evaluate(() =>
-      document.documentElement.scrollWidth > window.innerWidth
-        ? [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-            .filter((e) => !e.closest('.table-wrap, pre, .tabs') || e.matches('.visually-hidden'))
-            .map((e) => `${e.tagName}.${e.className}`)
-            .concat(['(page is wider than the screen)'])
-        : [],
-    );
-    expect(sideways).toEqual([]);
+    expect(await sideways(page)).toEqual([]);
     await shot(page, 'mobile-overview');
   });
 });

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { DeepstreamClient } from '@deepstream/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { axe, inEachLook, sideways } from './a11y.ts';
 import {
   buildDashboard,
   type E2EStack,
@@ -19,7 +18,6 @@ import {
 // serious violation at 1280 px (light) or 390 px (dark), where the page must
 // not scroll sideways; screenshots of both in test-artifacts/.
 
-const require = createRequire(import.meta.url);
 const PASSWORD = 'correct horse battery';
 
 /** Events under chat/ may be published (also by the console's user), nothing else. */
@@ -48,15 +46,12 @@ record:
     notify: true
 `;
 
-type Violation = { id: string; impact: string; help: string; nodes: string[] };
-
 describe('live console (Chromium)', { timeout: 240_000 }, () => {
   let stack: E2EStack;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let appId = '';
-  let axeSource = '';
   let ada: DeepstreamClient | undefined;
   const shot = screenshots('console');
 
@@ -64,7 +59,6 @@ describe('live console (Chromium)', { timeout: 240_000 }, () => {
     await buildDashboard();
     stack = await startE2EStack();
     browser = await launchChromium();
-    axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     page = await context.newPage();
     await page.goto(`${stack.controlPlaneUrl}/signup`);
@@ -158,56 +152,11 @@ describe('live console (Chromium)', { timeout: 240_000 }, () => {
   });
 
   it('passes axe-core at 1280 px (light) and 390 px (dark), fits 390 px, leaves screenshots', async () => {
-    for (const [scheme, width] of [
-      ['light', 1280],
-      ['dark', 390],
-    ] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.setViewportSize({ width, height: width > 400 ? 900 : 844 });
+    await inEachLook([page], async ({ width }) => {
       await page.getByRole('heading', { name: 'Console', level: 2 }).waitFor();
       expect(await axe(page)).toEqual([]);
       expect(await sideways(page)).toEqual([]);
       await shot(page, `console-${width}`);
-    }
-  });
-
-  async function axe(target: Page): Promise<Violation[]> {
-    await target.addScriptTag({ content: axeSource });
-    return target.evaluate(async () => {
-      type Axe = {
-        run(
-          context: Document,
-          options: object,
-        ): Promise<{
-          violations: {
-            id: string;
-            impact: string | null;
-            help: string;
-            nodes: { target: string[] }[];
-          }[];
-        }>;
-      };
-      const { axe } = window as unknown as { axe: Axe };
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({
-          id: v.id,
-          impact: v.impact ?? '',
-          help: v.help,
-          nodes: v.nodes.map((n) => n.target.join(' ')),
-        }));
     });
-  }
-
-  function sideways(target: Page): Promise<string[]> {
-    return target.evaluate(() =>
-      document.documentElement.scrollWidth > window.innerWidth
-        ? [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
-            .slice(0, 10)
-        : [],
-    );
-  }
+  });
 });

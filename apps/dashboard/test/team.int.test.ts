@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { type Mailbox, startMailbox } from '@hubstream/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axe, inEachLook, sideways } from './a11y.ts';
 import {
   buildDashboard,
   type E2EStack,
@@ -20,7 +19,6 @@ import {
 // the Team page, the same person may save. axe-core finds no serious
 // violation on the new pages at 1280 px and 390 px; screenshots of both.
 
-const require = createRequire(import.meta.url);
 const PASSWORD = 'correct horse battery';
 const RULES = `record:
   "*":
@@ -36,8 +34,6 @@ presence:
     allow: true
 `;
 
-type Violation = { id: string; impact: string; help: string; nodes: string[] };
-
 describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
   let stack: E2EStack;
   let mailbox: Mailbox;
@@ -46,7 +42,6 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
   let memberContext: BrowserContext;
   let owner: Page;
   let member: Page;
-  let axeSource = '';
   let appId = '';
   let invitationPath = '';
   const shot = screenshots('team');
@@ -58,7 +53,6 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
     mailbox = await startMailbox();
     stack = await startE2EStack({ smtpUrl: mailbox.url });
     browser = await launchChromium();
-    axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
     ownerContext = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       bypassCSP: true,
@@ -225,15 +219,7 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
     const anonymous = await browser.newContext({ bypassCSP: true });
     const visitor = await anonymous.newPage();
     try {
-      for (const [scheme, width] of [
-        ['light', 1280],
-        ['dark', 390],
-      ] as const) {
-        const height = width > 400 ? 900 : 844;
-        for (const target of [owner, member, visitor]) {
-          await target.emulateMedia({ colorScheme: scheme });
-          await target.setViewportSize({ width, height });
-        }
+      await inEachLook([owner, member, visitor], async ({ width }) => {
         await owner.goto(`${stack.controlPlaneUrl}/team`);
         await owner.getByRole('table', { name: 'Members of Acme' }).waitFor();
         await owner.getByRole('table', { name: 'Pending invitations' }).waitFor();
@@ -256,49 +242,9 @@ describe('team and invitations (Chromium)', { timeout: 300_000 }, () => {
         await member.getByRole('heading', { name: 'Permissions', level: 2 }).waitFor();
         await member.getByText(/Version \d+ is active/).waitFor();
         expect(await axe(member), `permissions page at ${width}`).toEqual([]);
-      }
+      });
     } finally {
       await anonymous.close();
     }
   });
-
-  async function axe(target: Page): Promise<Violation[]> {
-    await target.addScriptTag({ content: axeSource });
-    return target.evaluate(async () => {
-      type Axe = {
-        run(
-          context: Document,
-          options: object,
-        ): Promise<{
-          violations: {
-            id: string;
-            impact: string | null;
-            help: string;
-            nodes: { target: string[] }[];
-          }[];
-        }>;
-      };
-      const { axe } = window as unknown as { axe: Axe };
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({
-          id: v.id,
-          impact: v.impact ?? '',
-          help: v.help,
-          nodes: v.nodes.map((n) => n.target.join(' ')),
-        }));
-    });
-  }
-
-  function sideways(target: Page): Promise<string[]> {
-    return target.evaluate(() =>
-      document.documentElement.scrollWidth > window.innerWidth
-        ? [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
-            .slice(0, 10)
-        : [],
-    );
-  }
 });

@@ -33,6 +33,10 @@ export type NamesOverCap = { count: number; message: Message };
 export function namesOverCap(topic: number, inner: Uint8Array, max: number): NamesOverCap | null {
   const fields = FIELDS[topic];
   if (!fields) return null;
+  // Every name takes at least two bytes (its tag and its length), so a
+  // message shorter than max + 1 of them cannot be over the cap: most
+  // messages are, and are not walked at all.
+  if (inner.length < 2 * (max + 1)) return null;
   let pos = 0;
   let count = 0;
   let action = 0;

@@ -55,6 +55,19 @@ describe('decodeFrame with maxNames', () => {
     expect(decoded.ok === false && decoded.reason).not.toBe('TOO_MANY_NAMES');
   });
 
+  it('counts the shortest names (empty: two bytes each), so no message over the cap is too short to walk', () => {
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: ['', '', ''],
+    });
+    const decoded = decodeFrame(frame, { maxNames: 2 });
+    expect(decoded.ok === false && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap).toEqual({
+      count: 3,
+      message: { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [''] },
+    });
+  });
+
   it('takes non-ASCII first names intact', () => {
     const frame = encodeMessage({
       topic: TOPIC.EVENT,

@@ -151,9 +151,8 @@ export class RpcTable {
       held = new Map();
       this.#byProvider.set(provider, held);
     }
-    const taken = (cid: string) => held.has(cid) || this.isAbandoned(provider, cid);
     let cid = rpc.cid;
-    while (taken(cid)) cid = `${rpc.cid}~${++this.#sequence}`;
+    while (held.has(cid) || this.isAbandoned(provider, cid)) cid = `${rpc.cid}~${++this.#sequence}`;
     rpc.provider = provider;
     rpc.providerCid = cid;
     rpc.remote = null;

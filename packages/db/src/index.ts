@@ -36,10 +36,23 @@ export {
   readMigrations,
 } from './migrations.ts';
 export {
+  type ApiKeyGrant,
+  findApiKeyByHash,
+  touchApiKey,
+} from './repositories/api-keys.ts';
+export {
   type AppChangeKind,
   type PendingAppChange,
   publishAppChanges,
   recordAppChange,
 } from './repositories/app-changes.ts';
+export {
+  type AppConfig,
+  appConfigVersions,
+  ensureAuthSettings,
+  readAppConfig,
+} from './repositories/app-config.ts';
+export { appExists, deleteAppRows } from './repositories/app-purge.ts';
+export { type UsageTotals, writeUsageSample } from './repositories/usage-samples.ts';
 export { pgliteSession, pgSession, type SqlSession } from './sql.ts';
 export { waitForSchema } from './wait-for-schema.ts';

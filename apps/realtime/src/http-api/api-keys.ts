@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { User } from '@hubstream/auth';
-import type { PrismaClient } from '@hubstream/db';
+import { type ApiKeyGrant, findApiKeyByHash, type PrismaClient, touchApiKey } from '@hubstream/db';
 
 // `Authorization: Bearer <app API key>` on the HTTP data API: a trusted
 // backend acting as the user the key names. Keys are looked up as the
@@ -15,18 +15,6 @@ const MAX_CACHED = 10_000;
 const TOUCH_EVERY_MS = 3_600_000;
 
 const API_KEY_FORMAT = /^hsk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
-
-type KeyRow = {
-  id: string;
-  appId: string;
-  name: string;
-  prefix: string;
-  revokedAt: Date | null;
-  lastUsedAt: Date | null;
-  scopes: string[] | null;
-  userId: string | null;
-  serverData: unknown;
-};
 
 export type KeyVerdict =
   | { ok: true; user: User }
@@ -47,7 +35,7 @@ const PROBLEMS = {
 
 export class ApiKeys {
   readonly #prisma: PrismaClient;
-  readonly #cache = new Map<string, { row: KeyRow | null; at: number }>();
+  readonly #cache = new Map<string, { row: ApiKeyGrant | null; at: number }>();
   readonly #cacheMs: number;
   readonly #now: () => number;
 
@@ -76,24 +64,11 @@ export class ApiKeys {
     return { ok: true, user };
   }
 
-  async #lookup(keyHash: string): Promise<KeyRow | null> {
+  async #lookup(keyHash: string): Promise<ApiKeyGrant | null> {
     const now = this.#now();
     const cached = this.#cache.get(keyHash);
     if (cached && now - cached.at < this.#cacheMs) return cached.row;
-    const row = (await this.#prisma.apiKey.findUnique({
-      where: { keyHash },
-      select: {
-        id: true,
-        appId: true,
-        name: true,
-        prefix: true,
-        revokedAt: true,
-        lastUsedAt: true,
-        scopes: true,
-        userId: true,
-        serverData: true,
-      },
-    })) as KeyRow | null;
+    const row = await findApiKeyByHash(this.#prisma, keyHash);
     this.#cache.delete(keyHash);
     if (this.#cache.size >= MAX_CACHED) {
       const oldest = this.#cache.keys().next();
@@ -106,11 +81,9 @@ export class ApiKeys {
       (!row.lastUsedAt || now - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
     ) {
       row.lastUsedAt = new Date(now);
-      this.#prisma.apiKey
-        .update({ where: { id: row.id }, data: { lastUsedAt: row.lastUsedAt } })
-        .catch(() => {
-          // Only a usage hint; the next lookup tries again.
-        });
+      touchApiKey(this.#prisma, row.id, row.lastUsedAt).catch(() => {
+        // Only a usage hint; the next lookup tries again.
+      });
     }
     return row;
   }

@@ -1,4 +1,5 @@
 import type { ClusterBus } from '@hubstream/cluster';
+import { appConfigVersions, ensureAuthSettings, readAppConfig } from '@hubstream/db';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import { compilePermissions, type Permissions } from '@hubstream/valve';
 import type { NodeServices } from '../core/app-scope.ts';
@@ -163,11 +164,7 @@ export class AppRegistry {
     const stale: Promise<void>[] = [];
     for (let i = 0; i < ids.length; i += FRESHNESS_BATCH) {
       const batch = ids.slice(i, i + FRESHNESS_BATCH);
-      const rows = await this.#node.prisma.app.findMany({
-        where: { id: { in: batch } },
-        select: { id: true, configVersion: true },
-      });
-      const current = new Map(rows.map((row) => [row.id, row.configVersion]));
+      const current = await appConfigVersions(this.#node.prisma, batch);
       for (const appId of batch) {
         const loadedFrom = this.#loadedFrom.get(appId);
         if (loadedFrom && current.get(appId) !== loadedFrom.version) {
@@ -215,24 +212,6 @@ export class AppRegistry {
     this.#loadedFrom.clear();
   }
 
-  /**
-   * The app with what the node needs, and the config version it is at or
-   * after: read first, so a change made between the reads is seen again
-   * at the next check rather than never.
-   */
-  async #fetch(appId: string) {
-    const stamp = await this.#node.prisma.app.findUnique({
-      where: { id: appId },
-      select: { configVersion: true },
-    });
-    if (!stamp) return null;
-    const app = await this.#node.prisma.app.findUnique({
-      where: { id: appId },
-      include: { authSettings: true, activePermissionVersion: true, limits: true },
-    });
-    return app && { ...app, configVersion: stamp.configVersion };
-  }
-
   #compile(appId: string, source: string | undefined): Permissions | null {
     if (source === undefined) return null;
     const result = compilePermissions(source);
@@ -246,15 +225,11 @@ export class AppRegistry {
   }
 
   async #load(appId: string): Promise<AppRuntime | null> {
-    const app = await this.#fetch(appId);
+    // The config version is read before the rest (readAppConfig): a change
+    // made meanwhile is seen again at the next check rather than never.
+    const app = await readAppConfig(this.#node.prisma, appId);
     if (!app) return null;
-    const auth =
-      app.authSettings ??
-      (await this.#node.prisma.appAuthSettings.upsert({
-        where: { appId },
-        create: { appId },
-        update: {},
-      }));
+    const auth = app.authSettings ?? (await ensureAuthSettings(this.#node.prisma, appId));
     const runtime = new AppRuntime({
       appId,
       auth,
@@ -307,7 +282,7 @@ export class AppRegistry {
     const runtime = await this.#runtimes.get(appId);
     const before = this.#loadedFrom.get(appId);
     if (!runtime || !before) return;
-    const app = await this.#fetch(appId);
+    const app = await readAppConfig(this.#node.prisma, appId);
     if (!app) return this.#deleted(appId);
     if (app.authSettings) runtime.replaceAuth(app.authSettings);
     const limits = limitsKey(app.limits);

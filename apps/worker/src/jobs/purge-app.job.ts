@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@hubstream/db';
+import { appExists, deleteAppRows, type PrismaClient } from '@hubstream/db';
 import { jobHandler, PURGE_APP_JOB, purgeAppContract } from '@hubstream/jobs';
 import type { Redis } from 'ioredis';
 
@@ -29,31 +29,17 @@ export function purgeAppJob(options: {
   const { prisma, redis, keyPrefix, logger } = options;
   return jobHandler(purgeAppContract, async ({ appId }) => {
     if (!prisma) throw new Error(`${PURGE_APP_JOB} needs the database, which this process lacks.`);
-    const alive = await prisma.app.findUnique({ where: { id: appId }, select: { id: true } });
-    if (alive) {
+    if (await appExists(prisma, appId)) {
       // Only the delete route enqueues this, after its commit: a live app
       // means a mistake, and retrying would not make it right.
       logger.warn({ job: PURGE_APP_JOB, app: appId }, 'the app still exists: not purging it');
       return;
     }
-    const rows = await deleteRows(prisma, appId);
+    const rows = await deleteAppRows(prisma, appId);
     // Without Redis (the single process on its own) nothing was stored there.
     const keys = redis ? await unlinkMatching(redis, `${keyPrefix}hs:${appId}:*`) : 0;
     logger.info({ job: PURGE_APP_JOB, app: appId, rows, keys }, 'deleted app purged');
   });
-}
-
-async function deleteRows(prisma: PrismaClient, appId: string): Promise<number> {
-  const where = { where: { appId } };
-  const results = await prisma.$transaction([
-    prisma.record.deleteMany(where),
-    prisma.appUser.deleteMany(where),
-    prisma.apiKey.deleteMany(where),
-    prisma.permissionVersion.deleteMany(where),
-    prisma.appAuthSettings.deleteMany(where),
-    prisma.usageSample.deleteMany(where),
-  ]);
-  return results.reduce((sum, result) => sum + result.count, 0);
 }
 
 /** SCAN for the pattern and UNLINK what it finds, in batches; returns how many went. */

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@hubstream/db';
+import { type PrismaClient, writeUsageSample } from '@hubstream/db';
 import {
   jobHandler,
   USAGE_ROLLUP_JOB,
@@ -135,40 +135,14 @@ export function totalsOf(entries: readonly LedgerEntry[]): UsageCounts {
   return totals;
 }
 
-/**
- * Stores the totals unless the stored ones are already at least as large.
- * Usage of an app deleted meanwhile is dropped (no row would satisfy the
- * foreign key): then it returns false.
- */
-async function writeSample(
-  prisma: PrismaClient,
-  appId: string,
-  minute: string,
-  t: UsageCounts,
-): Promise<boolean> {
-  const rows = await prisma.$executeRaw`
-    INSERT INTO usage_samples
-      (app_id, minute, peak_connections, messages_in, messages_out, denied, rate_limited)
-    SELECT ${appId}::text, ${minute}::timestamptz, ${t.peakConnections}::int,
-      ${t.messagesIn}::bigint, ${t.messagesOut}::bigint, ${t.denied}::bigint,
-      ${t.rateLimited}::bigint
-    WHERE EXISTS (SELECT 1 FROM apps WHERE id = ${appId}::text)
-    ON CONFLICT (app_id, minute) DO UPDATE SET
-      peak_connections = GREATEST(usage_samples.peak_connections, EXCLUDED.peak_connections),
-      messages_in = GREATEST(usage_samples.messages_in, EXCLUDED.messages_in),
-      messages_out = GREATEST(usage_samples.messages_out, EXCLUDED.messages_out),
-      denied = GREATEST(usage_samples.denied, EXCLUDED.denied),
-      rate_limited = GREATEST(usage_samples.rate_limited, EXCLUDED.rate_limited)`;
-  return rows > 0;
-}
-
 export function usageRollupJob(options: { prisma: PrismaClient | undefined; ledger: UsageLedger }) {
   const { prisma, ledger } = options;
   return jobHandler(usageRollupContract, async (report) => {
     if (!prisma)
       throw new Error(`${USAGE_ROLLUP_JOB} needs the database, which this process lacks.`);
     const totals = totalsOf(await ledger.record(report));
-    const stored = await writeSample(prisma, report.appId, report.minute, totals);
+    // Kept unless the stored totals are larger; false when the app is gone.
+    const stored = await writeUsageSample(prisma, report.appId, report.minute, totals);
     // A report that arrives after the app's purge must not leave its
     // ledger behind under the deleted app's keys.
     if (!stored) await ledger.forget(report.appId, report.minute);

@@ -1,10 +1,10 @@
-import { buildApp } from '../../apps/realtime/src/index.ts';
-import { createJobDefinitions } from '../../apps/worker/src/index.ts';
+import { buildApp } from '@hubstream/realtime';
 import { connectRedis, InlineJobQueue, RedisBus } from '../../packages/cluster/src/index.ts';
 import { loadConfig } from '../../packages/config/src/index.ts';
 import { openDatabase } from '../../packages/db/src/index.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
 import { runServer } from './server-control.ts';
+import { persistRecordsDefinitions } from './server-jobs.ts';
 
 // One realtime node of the cross-node benchmark, in a process of its own:
 // the database, Redis and key prefix that all nodes of the run share come
@@ -38,7 +38,7 @@ await runServer('node', async (defer) => {
   defer(() => redis.quit());
   // Record writes without an ack are persisted in batches by the worker's job, run here.
   const jobs = new InlineJobQueue(
-    createJobDefinitions({ config, logger, prisma: db.prisma, redis }),
+    persistRecordsDefinitions({ prisma: db.prisma, redis, keyPrefix }),
     logger,
   );
   defer(() => jobs.close());
@@ -48,7 +48,7 @@ await runServer('node', async (defer) => {
     bus,
     jobs,
     logger,
-    redis: { connection: redis, keyPrefix },
+    cluster: { kind: 'redis', connection: redis, keyPrefix },
   });
   defer(() => realtime.close());
   await realtime.listen({ host: '127.0.0.1', port: 0 });

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
-import { buildApp } from '../../apps/realtime/src/index.ts';
-import { createJobDefinitions } from '../../apps/worker/src/index.ts';
+import { buildApp as buildControlPlane } from '@hubstream/control-plane';
+import { buildApp } from '@hubstream/realtime';
 import {
   type ClusterBus,
+  type ClusterChoice,
   InlineJobQueue,
   LocalBus,
   newRedis,
@@ -17,6 +17,7 @@ import { openDatabase } from '../../packages/db/src/index.ts';
 import { createTestDatabase } from '../../packages/db/src/testing.ts';
 import { createLogger } from '../../packages/service/src/index.ts';
 import { runServer } from './server-control.ts';
+import { persistRecordsDefinitions } from './server-jobs.ts';
 import { createBenchApp } from './setup.ts';
 
 // Hubstream under test, in a process of its own: a fresh Postgres database
@@ -73,7 +74,7 @@ await runServer('hubstream', async (defer) => {
   const quiet = createLogger({ level: 'silent', name: 'bench' });
   let bus: ClusterBus = new LocalBus({ nodeId: 'bench' });
   let jobs = new InlineJobQueue([], quiet);
-  let redis: { connection: ReturnType<typeof newRedis>; keyPrefix: string } | undefined;
+  let shared: ClusterChoice = { kind: 'local' };
   if (cluster) {
     const url = loadTestConfig().TEST_REDIS_URL;
     const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
@@ -88,19 +89,14 @@ await runServer('hubstream', async (defer) => {
         cursor = next;
       } while (cursor !== '0');
     });
-    redis = { connection, keyPrefix };
+    shared = { kind: 'redis', connection, keyPrefix };
     const redisBus = new RedisBus({ nodeId: 'bench', url, keyPrefix });
     await redisBus.ready();
     bus = redisBus;
     const jobsRedis = newRedis(url);
     defer(() => jobsRedis.quit());
     jobs = new InlineJobQueue(
-      createJobDefinitions({
-        config: { ...config, REDIS_KEY_PREFIX: keyPrefix },
-        logger: quiet,
-        prisma: db.prisma,
-        redis: jobsRedis,
-      }),
+      persistRecordsDefinitions({ prisma: db.prisma, redis: jobsRedis, keyPrefix }),
       quiet,
     );
   }
@@ -110,7 +106,14 @@ await runServer('hubstream', async (defer) => {
   const controlPlane = await buildControlPlane({ config, db, bus, jobs, logger: quiet });
   defer(() => controlPlane.close());
   await controlPlane.listen({ host: '127.0.0.1', port: 0 });
-  const realtime = await buildApp({ config, db, bus, jobs, logger, ...(redis ? { redis } : {}) });
+  const realtime = await buildApp({
+    config,
+    db,
+    bus,
+    jobs,
+    logger,
+    cluster: shared,
+  });
   defer(() => realtime.close());
   await realtime.listen({ host: '127.0.0.1', port: 0 });
 

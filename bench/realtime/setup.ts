@@ -1,5 +1,5 @@
+import { buildApp as buildControlPlane } from '@hubstream/control-plane';
 import { api } from '@hubstream/testing/core';
-import { buildApp as buildControlPlane } from '../../apps/control-plane/src/index.ts';
 import { InlineJobQueue, LocalBus } from '../../packages/cluster/src/index.ts';
 import { loadConfig } from '../../packages/config/src/index.ts';
 import { openDatabase } from '../../packages/db/src/index.ts';

@@ -1,4 +1,4 @@
-import { DeepstreamClient } from '@deepstream/client';
+import { api, Clients, type Developer, signUp } from '@hubstream/testing';
 import { TEMPLATES } from '@hubstream/valve';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2EStack, startE2EStack } from './e2e-stack.ts';
@@ -12,8 +12,6 @@ import { type E2EStack, startE2EStack } from './e2e-stack.ts';
 // reaches it bounded, the rest counted in "dropped" markers.
 
 type Item = { type: string } & Record<string, unknown>;
-
-const PASSWORD = 'correct horse battery';
 
 /** Rules: events under chat/ and ping may be published; everything else about events is allowed but publishing. */
 const DENY_PUBLISH = `event:
@@ -46,60 +44,39 @@ record:
 
 describe('live console channel', { timeout: 120_000 }, () => {
   let stack: E2EStack;
-  const clients: DeepstreamClient[] = [];
+  const clients = new Clients();
   const streams: AbortController[] = [];
 
   beforeAll(async () => {
     stack = await startE2EStack();
   }, 60_000);
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     // With streams still open: closing the control plane ends them (it would wait forever otherwise).
     await stack?.close();
     for (const s of streams) s.abort();
   });
 
-  const call = async (
+  const call = (
     method: string,
     path: string,
     options: { token?: string; cookie?: string; body?: unknown; origin?: string } = {},
   ) => {
     const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.cookie) headers.cookie = options.cookie;
     if (options.origin) headers.origin = options.origin;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${stack.controlPlaneUrl}/v1${path}`, {
-      method,
+    const { token, body } = options;
+    return api(stack.controlPlaneUrl, method, `/v1${path}`, {
       headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      ...(token ? { token } : {}),
+      ...(body === undefined ? {} : { body }),
     });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
   };
 
-  async function developer() {
-    const email = `console-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
-    const response = await fetch(`${stack.controlPlaneUrl}/v1/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD, session: 'cookie' }),
-    });
-    expect(response.status).toBe(201);
-    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    expect(cookie).toMatch(/^hs_session=/);
-    const login = await call('POST', '/login', { body: { email, password: PASSWORD } });
-    expect(login.status).toBe(200);
-    return { cookie, token: login.body.token as string };
-  }
+  /** A developer signed up as the dashboard does: a session cookie, and a token. */
+  const developer = () => signUp(stack.controlPlaneUrl, { prefix: 'console', cookie: true });
 
-  async function newApp(token: string, valve: string) {
-    const app = await call('POST', '/apps', { token, body: { name: 'Console' } });
-    expect(app.status).toBe(201);
-    const rules = await call('PUT', `/apps/${app.body.id}/permissions`, { token, body: { valve } });
-    expect(rules.status).toBe(200);
-    return app.body.id as string;
-  }
+  const newApp = (owner: Developer, valve: string) => owner.createApp({ name: 'Console', valve });
 
   /** Opens the SSE stream and collects its items; `status` is the HTTP answer. */
   async function openStream(
@@ -145,20 +122,15 @@ describe('live console channel', { timeout: 120_000 }, () => {
     return { status: 200, items, body: null, ended: () => ended };
   }
 
-  async function client(appId: string, username: string) {
-    const c = new DeepstreamClient(`${stack.realtimeUrl}/${appId}`, { maxReconnectAttempts: 0 });
-    c.on('error', () => {});
-    clients.push(c);
-    await c.login({ username });
-    return c;
-  }
+  const client = (appId: string, username: string) =>
+    clients.login(`${stack.realtimeUrl}/${appId}`, { username });
 
   const ofType = (items: Item[], type: string) => items.filter((i) => i.type === type);
 
   it("refuses a request without credentials, another account's app, and another Origin", async () => {
     const owner = await developer();
     const stranger = await developer();
-    const appId = await newApp(owner.token, DENY_PUBLISH);
+    const appId = await newApp(owner, DENY_PUBLISH);
 
     expect((await openStream(appId, '', {})).status).toBe(401);
     expect(
@@ -220,7 +192,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
   it('ends an open stream once its session is logged out', async () => {
     const owner = await developer();
-    const appId = await newApp(owner.token, DENY_PUBLISH);
+    const appId = await newApp(owner, DENY_PUBLISH);
     const headers = { cookie: owner.cookie, origin: stack.controlPlaneUrl };
     const stream = await openStream(appId, '', headers);
     const other = await openStream(appId, '', { authorization: `Bearer ${owner.token}` });
@@ -234,7 +206,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
   it('shows events by name and pattern, publishes to clients, makes RPCs, and shows presence per node', async () => {
     const owner = await developer();
-    const appId = await newApp(owner.token, TEMPLATES.development.valve);
+    const appId = await newApp(owner, TEMPLATES.development.valve);
     const auth = { authorization: `Bearer ${owner.token}` };
     const stream = await openStream(appId, '?name=ping&pattern=%5Echat%2F', auth);
 
@@ -304,12 +276,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
       .toEqual(['open:ada']);
     const bob = await client(appId, 'bob');
     // An anonymous open login is a connection, not a user online (as for presence).
-    const anonymous = new DeepstreamClient(`${stack.realtimeUrl}/${appId}`, {
-      maxReconnectAttempts: 0,
-    });
-    anonymous.on('error', () => {});
-    clients.push(anonymous);
-    await anonymous.login({});
+    await clients.login(`${stack.realtimeUrl}/${appId}`, {});
     await expect
       .poll(() => ofType(stream.items, 'presence').map((p) => [p.user, p.online]))
       .toContainEqual(['open:bob', true]);
@@ -333,7 +300,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
   it('shows denials with the rule and its line, and failed logins', async () => {
     const owner = await developer();
-    const appId = await newApp(owner.token, DENY_PUBLISH);
+    const appId = await newApp(owner, DENY_PUBLISH);
     const stream = await openStream(appId, '', { authorization: `Bearer ${owner.token}` });
     const eve = await client(appId, 'eve');
     eve.event.emit('secret/plans', { x: 1 });
@@ -349,11 +316,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
     });
 
     // A login with a strategy the app does not have.
-    const stranger = new DeepstreamClient(`${stack.realtimeUrl}/${appId}`, {
-      maxReconnectAttempts: 0,
-    });
-    stranger.on('error', () => {});
-    clients.push(stranger);
+    const stranger = clients.open(`${stack.realtimeUrl}/${appId}`);
     await stranger.login({ type: 'webhook', token: 'nope' }).catch(() => {});
     await expect.poll(() => ofType(stream.items, 'auth').length).toBeGreaterThan(0);
     expect(ofType(stream.items, 'auth')[0]).toMatchObject({ reason: expect.any(String) });
@@ -361,7 +324,7 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
   it('keeps a burst of denials bounded: what is not shown is counted as dropped', async () => {
     const owner = await developer();
-    const appId = await newApp(owner.token, DENY_PUBLISH);
+    const appId = await newApp(owner, DENY_PUBLISH);
     const stream = await openStream(appId, '', { authorization: `Bearer ${owner.token}` });
     // Three connections, each below its own message rate (CONNECTION_MAX_MESSAGES_PER_SECOND).
     const senders = [
@@ -387,8 +350,8 @@ describe('live console channel', { timeout: 120_000 }, () => {
 
   it("never shows one app's traffic on another app's console", async () => {
     const owner = await developer();
-    const appA = await newApp(owner.token, DENY_PUBLISH);
-    const appB = await newApp(owner.token, DENY_PUBLISH);
+    const appA = await newApp(owner, DENY_PUBLISH);
+    const appB = await newApp(owner, DENY_PUBLISH);
     const auth = { authorization: `Bearer ${owner.token}` };
     const streamA = await openStream(appA, '?pattern=.*', auth);
     const streamB = await openStream(appB, '?pattern=.*', auth);

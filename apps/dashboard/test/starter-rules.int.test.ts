@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeepstreamClient } from '@deepstream/client';
+import { api } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, AuthSettings } from '../src/api.ts';
 import { nodeSnippet, v2NodeSnippet } from '../src/lib/snippet.ts';
@@ -27,17 +28,14 @@ describe('starter rules with the official client', { timeout: 120_000 }, () => {
   const clients: DeepstreamClient[] = [];
 
   const call = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${stack.controlPlaneUrl}/v1${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    const reply = await api(stack.controlPlaneUrl, method, `/v1${url}`, {
+      token,
+      ...(body === undefined ? {} : { body }),
     });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
+    if (reply.status < 200 || reply.status > 299) {
+      throw new Error(`${method} ${url}: ${reply.status} ${reply.text}`);
+    }
+    return reply.body as T;
   };
   const connect = (url: string) => {
     const client = new DeepstreamClient(url, { maxReconnectAttempts: 1 });

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeepstreamClient } from '@deepstream/client';
-import { api, type RunningHubstream, startHubstream, until } from '@hubstream/testing';
+import { Clients, type RunningHubstream, signUp, startHubstream, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The dashboard's live console under `pnpm start` (one process, PGlite, the
@@ -15,7 +13,7 @@ const ALLOW = `record:\n  "*":\n    read: true\nevent:\n  "*":\n    publish: tru
 
 let dataDir: string;
 let hubstream: RunningHubstream;
-const clients: DeepstreamClient[] = [];
+const clients = new Clients();
 const aborts: AbortController[] = [];
 
 beforeAll(async () => {
@@ -25,32 +23,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const abort of aborts) abort.abort();
-  for (const client of clients) client.close();
+  clients.closeAll();
   await hubstream?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('live console of the single process', () => {
   it('publishes to a client and shows the client events', { timeout: 60_000 }, async () => {
-    let token: string | undefined;
-    // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-    type Reply = { status: number; body: any };
-    const call = (method: string, route: string, body?: unknown): Promise<Reply> =>
-      api(hubstream.controlPlaneUrl, method, route, { body, ...(token ? { token } : {}) });
-    const signup = await call('POST', '/v1/signup', {
-      email: `dev-${randomBytes(3).toString('hex')}@example.com`,
-      password: 'correct horse battery',
-    });
-    token = signup.body.token;
-    const appId = (await call('POST', '/v1/apps', { name: 'console' })).body.id as string;
-    expect((await call('PUT', `/v1/apps/${appId}/permissions`, { valve: ALLOW })).status).toBe(200);
+    const owner = await signUp(hubstream.controlPlaneUrl);
+    const appId = await owner.createApp({ name: 'console', valve: ALLOW });
 
     const abort = new AbortController();
     aborts.push(abort);
     const stream = await fetch(
       `${hubstream.controlPlaneUrl}/v1/apps/${appId}/console/stream?name=pong`,
       {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${owner.token}` },
         signal: abort.signal,
       },
     );
@@ -63,19 +51,13 @@ describe('live console of the single process', () => {
       }
     })().catch(() => {});
 
-    const client = new DeepstreamClient(`${hubstream.realtimeUrl}/${appId}`, {
-      maxReconnectAttempts: 0,
-    });
-    client.on('error', () => {});
-    clients.push(client);
-    await client.login({ username: 'ada' });
+    const client = await clients.login(`${hubstream.realtimeUrl}/${appId}`, { username: 'ada' });
     const received: unknown[] = [];
     client.event.subscribe('ping', (data: unknown) => received.push(data));
     await until(
       async () => {
-        const sent = await call('POST', `/v1/apps/${appId}/console/events`, {
-          name: 'ping',
-          data: { from: 'console' },
+        const sent = await owner.call('POST', `/v1/apps/${appId}/console/events`, {
+          body: { name: 'ping', data: { from: 'console' } },
         });
         expect(sent.status).toBe(200);
         return received.length > 0 ? true : undefined;

@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeepstreamClient } from '@deepstream/client';
 import { loadTestConfig } from '@hubstream/config';
 import { type Database, openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { api, type RunningHubstream, startHubstream, until } from '@hubstream/testing';
+import {
+  Clients,
+  type Developer,
+  type RunningHubstream,
+  signUp,
+  startHubstream,
+  until,
+} from '@hubstream/testing';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -19,48 +25,20 @@ const { TEST_REDIS_URL } = loadTestConfig();
 const ALLOW = `record:\n  "*":\n    read: true\nevent:\n  "*":\n    publish: true\n    subscribe: true\nrpc:\n  "*":\n    request: true\npresence:\n  "*":\n    allow: true\n`;
 
 let dataDir: string;
-const clients: DeepstreamClient[] = [];
+const clients = new Clients();
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'hs-standalone-jobs-'));
 });
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
+  clients.closeAll();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-type Api = (
-  method: string,
-  route: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: replies are asserted field by field
-) => Promise<{ status: number; body: any }>;
-
-/** Signs a developer up; returns their API caller. */
-async function developer(hubstream: RunningHubstream): Promise<Api> {
-  let token: string | undefined;
-  const call: Api = (method, route, body) =>
-    api(hubstream.controlPlaneUrl, method, route, { body, ...(token ? { token } : {}) });
-  const signup = await call('POST', '/v1/signup', {
-    email: `dev-${randomBytes(3).toString('hex')}@example.com`,
-    password: 'correct horse battery',
-  });
-  token = signup.body.token;
-  return call;
-}
-
 /** Makes an app that allows events and exchanges one event in it between two clients. */
-async function appWithTraffic(hubstream: RunningHubstream, call: Api): Promise<string> {
-  const appId = (await call('POST', '/v1/apps', { name: 'jobs' })).body.id as string;
-  expect((await call('PUT', `/v1/apps/${appId}/permissions`, { valve: ALLOW })).status).toBe(200);
-  const [sender, receiver] = [0, 1].map(() => {
-    const client = new DeepstreamClient(`${hubstream.realtimeUrl}/${appId}`, {
-      maxReconnectAttempts: 0,
-    });
-    client.on('error', () => {});
-    clients.push(client);
-    return client;
-  }) as [DeepstreamClient, DeepstreamClient];
-  await Promise.all([sender.login({}), receiver.login({})]);
+async function appWithTraffic(hubstream: RunningHubstream, owner: Developer): Promise<string> {
+  const appId = await owner.createApp({ name: 'jobs', valve: ALLOW });
+  const url = `${hubstream.realtimeUrl}/${appId}`;
+  const [sender, receiver] = await Promise.all([clients.login(url), clients.login(url)]);
   let received = false;
   receiver.event.subscribe('ping', () => {
     received = true;
@@ -89,10 +67,10 @@ describe('pnpm start runs the worker jobs in its own process', () => {
     let appId: string;
     try {
       expect(hubstream.logs.find((l) => l.listening)?.cluster).toBe('local');
-      const call = await developer(hubstream);
-      appId = await appWithTraffic(hubstream, call);
-      const doomed = (await call('POST', '/v1/apps', { name: 'doomed' })).body.id as string;
-      expect((await call('DELETE', `/v1/apps/${doomed}`)).status).toBe(204);
+      const owner = await signUp(hubstream.controlPlaneUrl);
+      appId = await appWithTraffic(hubstream, owner);
+      const doomed = await owner.createApp({ name: 'doomed' });
+      expect((await owner.call('DELETE', `/v1/apps/${doomed}`)).status).toBe(204);
       // No Redis: only rows, and the cascade already took them.
       expect(await purgeOf(hubstream, doomed)).toMatchObject({ rows: 0, keys: 0 });
     } finally {
@@ -122,15 +100,15 @@ describe('pnpm start runs the worker jobs in its own process', () => {
     try {
       expect(hubstream.logs.find((l) => l.listening)?.cluster).toBe('redis');
       expect(hubstream.logs.some((l) => String(l.msg).includes('REDIS_URL'))).toBe(false);
-      const call = await developer(hubstream);
-      const appId = await appWithTraffic(hubstream, call);
+      const owner = await signUp(hubstream.controlPlaneUrl);
+      const appId = await appWithTraffic(hubstream, owner);
       await until(async () => ((await usageOf(db, appId)) > 0 ? true : undefined), 'usage');
       // The jobs went through BullMQ, under the configured prefix.
       expect((await redis.keys(`${keyPrefix}hs:bull:*`)).length).toBeGreaterThan(0);
       expect((await redis.keys(`${keyPrefix}hs:${appId}:*`)).length).toBeGreaterThan(0);
 
-      for (const client of clients.splice(0)) client.close();
-      expect((await call('DELETE', `/v1/apps/${appId}`)).status).toBe(204);
+      clients.closeAll();
+      expect((await owner.call('DELETE', `/v1/apps/${appId}`)).status).toBe(204);
       await purgeOf(hubstream, appId);
       await until(
         async () =>

@@ -12,6 +12,12 @@ export {
   startTraffic,
   type Traffic,
 } from './cluster-faults.ts';
+export {
+  DEVELOPER_PASSWORD,
+  type Developer,
+  type SignUpOptions,
+  signUp,
+} from './developer.ts';
 export { freePort } from './free-port.ts';
 export { type ApiOptions, type ApiReply, api, apiOf } from './http.ts';
 export { type Mailbox, parseMail, type ReceivedMail, startMailbox } from './mailbox.ts';

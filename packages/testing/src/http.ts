@@ -7,6 +7,12 @@ export type ApiOptions = {
   /** JSON-encoded with `content-type: application/json`; a string is sent as it is, with no type. */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * When the reply is an event stream (text/event-stream), cancel its body
+   * instead of reading it (it would not end): the status and headers say
+   * enough; `text` is '' and `body` null.
+   */
+  skipStream?: boolean;
 };
 
 export type ApiReply = {
@@ -28,7 +34,7 @@ export async function api(
   base: string,
   method: string,
   path: string,
-  { token, body, headers = {} }: ApiOptions = {},
+  { token, body, headers = {}, skipStream = false }: ApiOptions = {},
 ): Promise<ApiReply> {
   const sent: Record<string, string> = {};
   if (token) sent.authorization = `Bearer ${token}`;
@@ -37,7 +43,10 @@ export async function api(
   const init: RequestInit = { method, headers: sent };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const response = await fetch(`${base}${path}`, init);
-  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  const skipped = skipStream && type.startsWith('text/event-stream');
+  if (skipped) await response.body?.cancel();
+  const text = skipped ? '' : await response.text();
   let parsed: unknown = text || null;
   try {
     parsed = text ? JSON.parse(text) : null;
@@ -45,7 +54,7 @@ export async function api(
   return {
     status: response.status,
     headers: response.headers,
-    type: response.headers.get('content-type') ?? '',
+    type,
     text,
     body: parsed,
     json: () => JSON.parse(text),

@@ -8,7 +8,7 @@ type NotYet = false | undefined | null;
 export type UntilOptions = {
   /** Fails after this long (default 15 s: a loaded machine, other processes, a cluster). */
   timeoutMs?: number;
-  /** Pause between two checks (default 10 ms). */
+  /** Pause between two checks (default 20 ms). */
   everyMs?: number;
   /** Appended to the failure message: the state the test saw last. */
   explain?: () => string;

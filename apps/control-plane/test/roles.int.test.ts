@@ -1,3 +1,4 @@
+import { api } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppAccess } from '../src/plugins/app-access.ts';
 import { allows, type Role } from '../src/routes/orgs/roles.ts';
@@ -85,27 +86,13 @@ function bodyFor(method: string, path: string): unknown {
 }
 
 /** One call; a stream's body is not waited for (its headers say enough). */
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${h.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      origin: h.url,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+const call = (method: string, path: string, token: string, body?: unknown) =>
+  api(h.url, method, path, {
+    token,
+    headers: { origin: h.url },
+    skipStream: true,
+    ...(body === undefined ? {} : { body }),
   });
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    await response.body?.cancel();
-    return { status: response.status, body: null };
-  }
-  const text = await response.text();
-  let parsed: { error?: { code: string; message: string } } | null = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {}
-  return { status: response.status, body: parsed };
-}
 
 /** What the answer says about the authorization (not whether the work then succeeded). */
 function outcome(res: Awaited<ReturnType<typeof call>>, app: string) {

@@ -1,11 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InlineJobQueue, InvalidJobPayloadError, type JobDefinition } from '@hubstream/cluster';
 import { loadConfig } from '@hubstream/config';
 import { SEND_EMAIL_JOB } from '@hubstream/jobs';
-import { type Mailbox, parseMail, startMailbox } from '@hubstream/testing';
+import { freePort, type Mailbox, parseMail, startMailbox } from '@hubstream/testing';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJobDefinitions } from '../src/index.ts';
@@ -93,10 +92,8 @@ describe('send-email over SMTP', () => {
   });
 
   it('fails the job when the SMTP server is unreachable, so the queue retries it', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    // A port nothing listens on.
+    const port = await freePort();
 
     const logger = captureLogger();
     const config = loadConfig({ SMTP_URL: `smtp://127.0.0.1:${port}` });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
+import { AUTH_ACTION, CLOSE_CODES, TOPIC } from '@hubstream/protocol';
 import { createLogger } from '@hubstream/service';
-import { until } from '@hubstream/testing';
+import { openWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
@@ -59,5 +60,30 @@ describe('connection logs', () => {
     expect(closed!.reqId).toBe(opened!.reqId);
     expect(lines.some((l) => l.msg === 'incoming request' && l.reqId === opened!.reqId)).toBe(true);
     expect(raw.join('\n')).not.toContain('hunter2-secret-pw');
+  });
+
+  it("log a client's protocol fault as a warning by its code, without a stack", async () => {
+    const appId = await stack.createApp();
+    const wire = await openWire(`${stack.nodeUrl(0)}/${appId}`);
+    // A frame over the pre-login size cap (16 KB): ws refuses it, the node closes with 1009.
+    wire.send({
+      topic: TOPIC.AUTH,
+      action: AUTH_ACTION.REQUEST,
+      data: JSON.stringify({ username: 'big', pad: 'p'.repeat(20_000) }),
+    });
+    expect((await wire.closed).code).toBe(CLOSE_CODES.MESSAGE_TOO_BIG);
+    await until(
+      () => lines.some((l) => l.msg === 'connection failed' && l.app === appId),
+      'the connection failed log',
+    );
+    const fault = lines.find((l) => l.msg === 'Max payload size exceeded');
+    expect(fault).toMatchObject({ level: 40, code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });
+    expect(fault).not.toHaveProperty('err');
+    const failed = lines.find((l) => l.msg === 'connection failed' && l.app === appId);
+    expect(failed).toMatchObject({ code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });
+    expect(failed).not.toHaveProperty('err');
+    expect(
+      raw.filter((l) => l.includes(appId) || l.includes('Max payload')).join('\n'),
+    ).not.toContain('receiver.js');
   });
 });

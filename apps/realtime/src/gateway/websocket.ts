@@ -251,12 +251,33 @@ function onClientClose(this: ClientWebSocket, code: number): void {
   client.gone();
 }
 
-/** In place of @fastify/websocket's own error listener (which holds the upgrade's request and reply): the same log line and end. */
+/**
+ * The code of a client's own protocol fault (ws's WS_ERR_* errors: a frame
+ * over the size cap, a bad opcode or close code, invalid UTF-8); undefined
+ * for any other error.
+ */
+function clientFault(error: Error): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && code.startsWith('WS_ERR_') ? code : undefined;
+}
+
+/**
+ * In place of @fastify/websocket's own error listener (which holds the
+ * upgrade's request and reply): its log line and end. A client's protocol
+ * fault is logged as a warning by its code, without the error's stack: a
+ * stack of ws's frame parser says nothing about the client, and formatting
+ * the process's first stack makes node (--enable-source-maps) parse the
+ * bundle's source map, 250 ms with the event loop stopped (bench:attacks,
+ * frames while login pending: every app's clients waited for a pre-login
+ * frame over the cap).
+ */
 function onClientError(this: ClientWebSocket, error: Error): void {
   const client = this[CLIENT];
   if (client) {
-    client.gateway.log.error({ reqId: client.reqId, err: error }, error.message);
-    client.debug({ err: error }, 'connection failed');
+    const fault = clientFault(error);
+    if (fault) client.gateway.log.warn({ reqId: client.reqId, code: fault }, error.message);
+    else client.gateway.log.error({ reqId: client.reqId, err: error }, error.message);
+    client.debug(fault ? { code: fault } : { err: error }, 'connection failed');
     client.gone();
   }
   this.terminate();

@@ -50,11 +50,6 @@ function node(nodeId: string, keyPrefix: string) {
   return { bus, services };
 }
 
-// Not @hubstream/testing's until: this retries an assertion (vitest's own
-// vi.waitFor), so a failure shows the diff of what the nodes were told.
-const waitFor = <T>(check: () => Promise<T>) =>
-  vi.waitFor(check, { timeout: 20_000, interval: 50 });
-
 describe('openClusterServices (redis)', () => {
   it('gives the Redis registries and a node lifecycle', async () => {
     const { services } = node('only', `test:${randomBytes(4).toString('hex')}:`);
@@ -101,12 +96,17 @@ describe('openClusterServices (redis)', () => {
 
     // Node B stops beating without leaving, as a crashed node would.
     await b.services.lifecycle?.halt();
-    await waitFor(async () => {
-      expect(heard.map((m) => [m.topic, m.payload])).toEqual([
-        ['presence.changed', { user: 'bob', online: false }],
-        ['node.dead', { node: 'node-b' }],
-      ]);
-    });
+    // Not @hubstream/testing's until: vitest's own vi.waitFor retries the
+    // assertion, so a failure shows the diff of what the nodes were told.
+    await vi.waitFor(
+      async () => {
+        expect(heard.map((m) => [m.topic, m.payload])).toEqual([
+          ['presence.changed', { user: 'bob', online: false }],
+          ['node.dead', { node: 'node-b' }],
+        ]);
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     expect(await a.services.presence.online('app')).toEqual([]);
     expect(await a.services.rpcProviders.nodesFor('app', 'add')).toEqual([]);
     expect(await a.services.listeners.listeners('app', 'event')).toEqual([]);

@@ -1,5 +1,5 @@
 import type { DeepstreamClient } from '@deepstream/client';
-import { allowAllApp, request, trustingClient } from '@hubstream/testing';
+import { allowAllApp, request, trustingClient, until } from '@hubstream/testing';
 import type { Standalone } from '@hubstream/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTextStandalone, type TextStandalone } from './text-deployments.ts';
@@ -72,17 +72,22 @@ describe('HTTP data API under pnpm start', { timeout: 30_000 }, () => {
     });
     // The client sends its subscriptions in batches, maybe after that emit:
     // emitted again until the subscription is in place.
-    for (let i = 0; seen.length === 0 && i < 100; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await request(`${base}/api`, {
-        ca,
-        method: 'POST',
-        body: {
-          token,
-          body: [{ topic: 'event', action: 'emit', eventName: 'ping', data: 'again' }],
-        },
-      });
-    }
+    await until(
+      async () => {
+        if (seen.length > 0) return true;
+        await request(`${base}/api`, {
+          ca,
+          method: 'POST',
+          body: {
+            token,
+            body: [{ topic: 'event', action: 'emit', eventName: 'ping', data: 'again' }],
+          },
+        });
+        return undefined;
+      },
+      'the emit at the subscribed client',
+      { everyMs: 50 },
+    );
     expect(seen[0]).toMatch(/^(over https|again)$/);
   });
 });

@@ -49,4 +49,7 @@ EXPOSE 3000 6020 3001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "dist/healthcheck.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--enable-source-maps", "--single-threaded-gc", "dist/main.js"]
+# The default command runs all of Hubstream in one process, with pnpm start's
+# flags (test/deployment-files.ts nodeFlags: --liftoff-only and a 1 MB
+# semi-space keep its idle memory small, bench:idle-rss).
+CMD ["node", "--enable-source-maps", "--single-threaded-gc", "--liftoff-only", "--max-semi-space-size=1", "dist/main.js"]

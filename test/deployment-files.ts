@@ -130,7 +130,30 @@ export function sourceOfImagePath(imagePath: string): string | undefined {
  * (bench:attacks), delaying every client.
  */
 export function nodeFlags(role: string): string[] {
-  return role === 'realtime' || role === 'standalone'
-    ? ['--enable-source-maps', '--single-threaded-gc']
-    : ['--enable-source-maps'];
+  if (role === 'standalone') return [...REALTIME_FLAGS, ...STANDALONE_MEMORY_FLAGS];
+  return role === 'realtime' ? REALTIME_FLAGS : ['--enable-source-maps'];
 }
+
+const REALTIME_FLAGS = ['--enable-source-maps', '--single-threaded-gc'];
+
+/**
+ * `pnpm start`'s process (and the image's default command) keeps its idle
+ * memory small (issue 17; bench:idle-rss, bench/realtime/PROFILES.md):
+ * PGlite's WebAssembly stays on V8's baseline compiler (--liftoff-only:
+ * TurboFan's code and compile zones for it were ~100 MB resident; PGlite's
+ * query latency measured the same in bench:records), and a 1 MB semi-space
+ * (V8's default young generation commits 32 MB).
+ */
+const STANDALONE_MEMORY_FLAGS = ['--liftoff-only', '--max-semi-space-size=1'];
+
+/**
+ * glibc malloc settings of the same process, as environment variables
+ * (package.json's start scripts, the Dockerfile's ENV): two arenas instead
+ * of eight per core, and a fixed mmap threshold, so that large buffers freed
+ * after start-up go back to the system instead of raising the threshold and
+ * staying in the heap (together ~40 MB of idle RSS).
+ */
+export const STANDALONE_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+};

@@ -12,6 +12,9 @@
 // mapped files) and VmHWM (the peak). A fastify server with one route
 // (bare-server.mjs) idles beside it as the baseline.
 //
+// The shipped command's environment has package.json's malloc variables
+// (STANDALONE_MALLOC_ENV); a second row runs it as before issue 17, with a
+// realtime node's flags and no malloc variables.
 // --variant adds a start command to compare with the shipped one: its words
 // are node flags added after the shipped ones, or KEY=VALUE environment
 // variables, e.g. --variant='liftoff=--liftoff-only MALLOC_ARENA_MAX=2', or
@@ -29,7 +32,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../packages/testing/src/free-port.ts';
-import { nodeFlags } from '../../test/deployment-files.ts';
+import { nodeFlags, STANDALONE_MALLOC_ENV } from '../../test/deployment-files.ts';
 import { table } from '../realtime/report.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,13 +41,25 @@ const BARE_SERVER = fileURLToPath(new URL('./bare-server.mjs', import.meta.url))
 const START_TIMEOUT_MS = 60_000;
 const TARGET_MB = 200;
 
-type Variant = { label: string; flags: string[]; env: Record<string, string>; entry: string };
+type Variant = {
+  label: string;
+  /** Added to the shipped flags and environment. */
+  flags: string[];
+  env: Record<string, string>;
+  entry: string;
+  /** Instead of the shipped flags and environment: a realtime node's flags, no malloc variables. */
+  plain?: boolean;
+};
 type Sample = { startMs: number; status: Record<string, number> };
 
 function parse(argv: readonly string[]) {
   let runs = 3;
   let idle = 30;
-  const variants: Variant[] = [{ label: 'pnpm start (shipped)', flags: [], env: {}, entry: MAIN }];
+  const variants: Variant[] = [
+    { label: 'pnpm start (shipped)', flags: [], env: {}, entry: MAIN },
+    // What pnpm start ran before issue 17's memory flags: a realtime node's.
+    { label: 'realtime flags, no malloc env', flags: [], env: {}, entry: MAIN, plain: true },
+  ];
   for (const arg of argv) {
     if (arg === '--') continue;
     const [name, value = ''] = arg.split(/=(.*)/s, 2) as [string, string?];
@@ -140,13 +155,14 @@ async function standalone(variant: Variant, idle: number): Promise<Sample> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hubstream-idle-rss-'));
   try {
     return await measure(
-      [...nodeFlags('standalone'), ...variant.flags, variant.entry],
+      [...nodeFlags(variant.plain ? 'realtime' : 'standalone'), ...variant.flags, variant.entry],
       {
         DATA_DIR: dataDir,
         HTTP_PORT: '0',
         REALTIME_PORT: '0',
         TLS_SELF_SIGNED: 'false',
         LOG_LEVEL: 'info',
+        ...(variant.plain ? {} : STANDALONE_MALLOC_ENV),
         ...variant.env,
       },
       (line) => line.includes('"listening"'),
@@ -228,7 +244,10 @@ async function main() {
   process.stdout.write(
     `idle RSS ${idle} s after start, MB (median of ${runs}; target < ${TARGET_MB} MB); ` +
       `${cpus().length} cores, load average ${loads.join(' → ')}\n` +
-      `shipped node flags: ${nodeFlags('standalone').join(' ')}\n\n`,
+      `shipped: ${Object.entries(STANDALONE_MALLOC_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} node ${nodeFlags('standalone').join(' ')}\n` +
+      `realtime flags: node ${nodeFlags('realtime').join(' ')}\n\n`,
   );
   process.stdout.write(
     `${table(

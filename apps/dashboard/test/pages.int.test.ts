@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { DeepstreamClient } from '@deepstream/client';
 import { TEMPLATES } from '@hubstream/valve';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { axe, inEachLook, sideways } from './a11y.ts';
 import {
   buildDashboard,
   type E2EStack,
@@ -20,10 +19,7 @@ import {
 // must not scroll sideways; a screenshot of each at both widths is left in
 // test-artifacts/.
 
-const require = createRequire(import.meta.url);
 const PASSWORD = 'correct horse battery';
-
-type Violation = { id: string; impact: string; help: string; nodes: string[] };
 
 describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
   let stack: E2EStack;
@@ -32,14 +28,12 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
   let page: Page;
   let appId = '';
   let email = '';
-  let axeSource = '';
   const shot = screenshots('pages');
 
   beforeAll(async () => {
     await buildDashboard();
     stack = await startE2EStack();
     browser = await launchChromium();
-    axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
     // The pages' CSP runs only their own scripts: the test's axe-core is let in.
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     page = await context.newPage();
@@ -447,20 +441,15 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
     const failures: string[] = [];
     try {
       const outPage = await visitor.newPage();
-      for (const [theme, width] of [
-        ['light', 1280],
-        ['dark', 390],
-      ] as const) {
+      await inEachLook([page, outPage], async ({ scheme, width }) => {
         for (const [who, target, pages] of [
           ['in', page, signedIn],
           ['out', outPage, signedOut],
         ] as const) {
-          await target.setViewportSize({ width, height: width > 400 ? 900 : 844 });
-          await target.emulateMedia({ colorScheme: theme });
           for (const [name, path] of pages) {
             await target.goto(`${stack.controlPlaneUrl}${path}`);
             await ready(target);
-            const where = `${name} (${who}, ${theme}, ${width} px)`;
+            const where = `${name} (${who}, ${scheme}, ${width} px)`;
             for (const v of await axe(target))
               failures.push(`${where}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
             if (width < 400) {
@@ -470,7 +459,7 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
             await shot(target, `${name}-${width}`);
           }
         }
-      }
+      });
     } finally {
       await visitor.close();
     }
@@ -481,50 +470,5 @@ describe('dashboard pages (Chromium)', { timeout: 240_000 }, () => {
   async function ready(target: Page) {
     await target.locator('h1').first().waitFor();
     await expect.poll(() => target.locator('.loading').count()).toBe(0);
-  }
-
-  async function axe(target: Page): Promise<Violation[]> {
-    await target.addScriptTag({ content: axeSource });
-    return target.evaluate(async () => {
-      type Axe = {
-        run(
-          context: Document,
-          options: object,
-        ): Promise<{
-          violations: {
-            id: string;
-            impact: string | null;
-            help: string;
-            nodes: { target: string[] }[];
-          }[];
-        }>;
-      };
-      const { axe } = window as unknown as { axe: Axe };
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({
-          id: v.id,
-          impact: v.impact ?? '',
-          help: v.help,
-          nodes: v.nodes.map((n) => n.target.join(' ')),
-        }));
-    });
-  }
-
-  /** What sticks out past the screen's right edge, when the page is wider than the screen. */
-  function sideways(target: Page): Promise<string[]> {
-    return target.evaluate(() =>
-      document.documentElement.scrollWidth > window.innerWidth
-        ? [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-            .filter(
-              (e) => !e.closest('pre, .table-wrap, .cm-editor') && !e.matches('.visually-hidden'),
-            )
-            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
-            .slice(0, 10)
-            .concat(['(the page is wider than the screen)'])
-        : [],
-    );
   }
 });

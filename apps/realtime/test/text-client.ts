@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { until } from '@hubstream/testing';
 import type { WebSocket } from 'ws';
 
 // The real deepstream.io-client-js 2.3.4 (deepstreamHub's client, the text
@@ -177,12 +178,11 @@ function awaitingAcks(client: V2Client): string[] {
  * is connected to. Rejects naming those still missing after five seconds.
  */
 export async function acked(client: V2Client): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (awaitingAcks(client).length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const left = awaitingAcks(client);
-  if (left.length > 0) throw new Error(`2.x client still waits for acks: ${left.join(', ')}`);
+  await until(() => awaitingAcks(client).length === 0, "the 2.x client's acknowledgements", {
+    timeoutMs: 5000,
+    everyMs: 5,
+    explain: () => `still waits for acks: ${awaitingAcks(client).join(', ')}`,
+  });
 }
 
 /**
@@ -192,18 +192,17 @@ export async function acked(client: V2Client): Promise<void> {
  * still missing after two seconds.
  */
 export async function expectAllAcked(): Promise<void> {
-  const deadline = Date.now() + 2000;
   const missing = () => [
     ...[...opened].flatMap(({ client }) => awaitingAcks(client)),
     ...[...opened].flatMap(({ errors }) =>
       errors.filter((error) => error.event === 'ACK_TIMEOUT').map((error) => String(error.message)),
     ),
   ];
-  while (missing().length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  const left = missing();
-  if (left.length > 0) throw new Error(`2.x client still waits for acks: ${left.join(', ')}`);
+  await until(() => missing().length === 0, "the 2.x clients' acknowledgements", {
+    timeoutMs: 2000,
+    everyMs: 10,
+    explain: () => `still waits for acks: ${missing().join(', ')}`,
+  });
 }
 
 /** Closes every 2.x client opened so far, once each got its acknowledgements (or rejects). */

@@ -1,6 +1,6 @@
-// The shapes a login deals in. The realtime node's own types (its core's
-// User, ConnectionInfo, AuthResult) are the same shapes; they are declared
-// here so that the strategies depend on no app.
+// The shapes a login deals in, declared here so that the strategies depend
+// on no app. The realtime node uses these (User, ConnectionInfo, AuthResult,
+// and AuthFailureReason, to which it adds reasons of its own): one definition.
 
 /**
  * The user as the node and the rules see it (VALVE.md "Users in rules"):

@@ -20,10 +20,10 @@ import { closeSummary, pool, RawClient } from './raw.ts';
 
 // Attacks on a realtime node's memory by clients of an app of their own:
 // slow readers, frames while a login is pending, huge name lists, sockets
-// that never log in, listen patterns.
+// that never log in (listen patterns: attacks-listen.ts).
 
 /** A raw client of `url` logged in with open auth (set-up: it must work). */
-async function loggedIn(url: string, username: string, options = {}): Promise<RawClient> {
+export async function loggedIn(url: string, username: string, options = {}): Promise<RawClient> {
   const { client, reply } = await RawClient.login(url, { username }, options);
   if (reply?.action !== AUTH_ACTION.AUTH_SUCCESSFUL) {
     client.terminate();
@@ -36,7 +36,7 @@ const isEmit = (name: string) => (m: Message) =>
   m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.EMIT && m.name === name;
 
 /** Subscribes and waits for the ack (set-up). */
-async function subscribe(client: RawClient, names: string[]) {
+export async function subscribe(client: RawClient, names: string[]) {
   const correlationId = `sub-${names[0]}`;
   client.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names, correlationId });
   const ack = await client.next((m) => m.topic === TOPIC.EVENT && m.isAck === true, 10_000);
@@ -44,14 +44,18 @@ async function subscribe(client: RawClient, names: string[]) {
 }
 
 /** Resolves once `client` has received the EMIT of `name` that `publisher` sends now (a fence). */
-async function fence(publisher: RawClient, client: RawClient, name: string): Promise<boolean> {
+export async function fence(
+  publisher: RawClient,
+  client: RawClient,
+  name: string,
+): Promise<boolean> {
   const tag = `"fence-${Math.random()}"`;
   const arrived = client.next((m) => isEmit(name)(m) && m.data === tag, 10_000);
   publisher.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: tag });
   return (await arrived) !== null;
 }
 
-async function openApp(context: AttackContext, name: string, limits = {}) {
+export async function openApp(context: AttackContext, name: string, limits = {}) {
   const appId = await context.developer.createApp(name, {
     rules: OPEN_RULES,
     limits: { ...HIGH_LIMITS, ...limits },
@@ -61,7 +65,7 @@ async function openApp(context: AttackContext, name: string, limits = {}) {
 }
 
 /** Resolves once the node has handled everything `client` sent before (its PONG is back); ms taken. */
-async function drained(client: RawClient, timeoutMs = 60_000): Promise<number> {
+export async function drained(client: RawClient, timeoutMs = 60_000): Promise<number> {
   const started = performance.now();
   const pong = client.next(
     (m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.PONG,
@@ -72,7 +76,7 @@ async function drained(client: RawClient, timeoutMs = 60_000): Promise<number> {
   return performance.now() - started;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export const slowReader: Attack = {
   name: 'slow reader (100 KB events)',
@@ -393,108 +397,6 @@ export const neverLogIn: Attack = {
       async cleanup() {
         clearInterval(pinger);
         for (const client of clients) client.terminate();
-      },
-    };
-  },
-};
-
-export const listenPatterns: Attack = {
-  name: 'listen patterns (ReDoS, oversize, many)',
-  target: 'node',
-  async prepare(context) {
-    const app = await openApp(context, 'listen abuse');
-    const attacker = await loggedIn(app.a, 'listener');
-    const subscriber = await loggedIn(app.b, 'subscriber');
-    const publisher = await loggedIn(app.b, 'fencer');
-    await subscribe(subscriber, ['ctl']);
-    const many = context.short ? 300 : 2_000;
-    // Patterns a regex engine with backtracking would choke on, or that are huge.
-    const hostile = [
-      { pattern: '^(a+)+$', name: `${'a'.repeat(5_000)}!` },
-      { pattern: '^(a|aa)+$', name: `${'a'.repeat(5_000)}!` },
-      { pattern: '^(.*a){25}$', name: 'a'.repeat(5_000) },
-      { pattern: `^ov/${'(?:x?)'.repeat(20_000)}`, name: 'ov/1' },
-      { pattern: `^lit/${'y'.repeat(200_000)}`, name: `lit/${'y'.repeat(200_000)}` },
-      { pattern: 'a{1000}{1000}', name: 'a'.repeat(1_000) },
-      { pattern: '((((((((((((((((((((x))))))))))))))))))))*', name: 'x' },
-      { pattern: '[', name: '[' },
-    ];
-    return {
-      async run(): Promise<AttackResult> {
-        const acked = new Set<string>();
-        const refused = new Set<string>();
-        const found: string[] = [];
-        attacker.watch((m) => {
-          if (m.topic !== TOPIC.EVENT) return;
-          if (m.action === EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND) {
-            found.push(m.name ?? '');
-            // Accept nothing: the subscriber's names stay unprovided.
-            attacker.send({
-              topic: TOPIC.EVENT,
-              action: EVENT_ACTION.LISTEN_REJECT,
-              name: m.name ?? '',
-              subscription: m.subscription ?? '',
-            });
-          } else if (m.isAck && m.action === EVENT_ACTION.LISTEN) acked.add(m.name ?? '');
-          else if (m.name !== undefined) refused.add(m.name);
-        });
-        let bytes = 0;
-        const listen = (pattern: string) => {
-          attacker.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.LISTEN, name: pattern });
-          bytes += pattern.length;
-        };
-        const times: string[] = [];
-        for (const h of hostile) {
-          listen(h.pattern);
-          times.push(seconds(await drained(attacker)));
-        }
-        const t1 = performance.now();
-        for (let i = 0; i < many; i++) listen(`^many${i}/`);
-        await attacker.flushed();
-        await drained(attacker);
-        const manyMs = performance.now() - t1;
-        const t2 = performance.now();
-        // Names that the hostile patterns (and the last many-pattern) would match.
-        const names = [...hostile.map((h) => h.name), `many${many - 1}/x`, 'many0/x'];
-        for (const name of names) {
-          subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [name] });
-        }
-        await fence(publisher, subscriber, 'ctl');
-        const subscribeMs = performance.now() - t2;
-        // A pattern the node refused must not be offered a subscription.
-        await drained(attacker);
-        await sleep(200); // listen offers cross nodes over Redis
-        const refusedPatterns = [...hostile.map((h) => h.pattern), `^many${many - 1}/`].filter(
-          (p) => refused.has(p) || !acked.has(p),
-        );
-        const offeredAfterRefusal = found.filter((name) =>
-          refusedPatterns.some((p) => {
-            const index = hostile.findIndex((h) => h.pattern === p);
-            return index >= 0 ? hostile[index]!.name === name : name === `many${many - 1}/x`;
-          }),
-        ).length;
-        const manyAcked = [...acked].filter((p) => p.startsWith('^many')).length;
-        const hostileAcked = hostile.filter((h) => acked.has(h.pattern)).length;
-        return {
-          volume: `${hostile.length} hostile + ${count(many)} patterns (${mb(bytes)})`,
-          outcome:
-            `${hostileAcked}/${hostile.length} hostile acked, ${manyAcked}/${many} others acked; ` +
-            `${found.length} offers; handled in ${times.join(' ')} (each hostile), ` +
-            `${seconds(manyMs)} (others), ${seconds(subscribeMs)} (matching subscribes)` +
-            (attacker.closed ? `; attacker closed ${attacker.closed.code}` : ''),
-          // The oversize and invalid ones must be refused, and the count capped.
-          defended:
-            !acked.has(hostile[3]!.pattern) &&
-            !acked.has(hostile[4]!.pattern) &&
-            !acked.has('[') &&
-            manyAcked < many,
-          stateChanges: offeredAfterRefusal,
-        };
-      },
-      async cleanup() {
-        attacker.terminate();
-        subscriber.terminate();
-        publisher.terminate();
       },
     };
   },

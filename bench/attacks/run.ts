@@ -32,19 +32,14 @@ import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { table } from '../realtime/report.ts';
 import { Developer, HIGH_LIMITS, OPEN_RULES } from './api.ts';
-import type { Attack, AttackContext, AttackResult } from './attack.ts';
+import type { Attack, AttackContext } from './attack.ts';
 import { openImpersonation, passwordGuessing, webhookDrip } from './attacks-auth.ts';
 import { malformedControlPlane, SHORT_HEADERS_TIMEOUT_MS, slowloris } from './attacks-http.ts';
-import {
-  hugeSubscribe,
-  listenPatterns,
-  loginPendingFlood,
-  neverLogIn,
-  slowReader,
-} from './attacks-node.ts';
+import { listenPatterns } from './attacks-listen.ts';
+import { hugeSubscribe, loginPendingFlood, neverLogIn, slowReader } from './attacks-node.ts';
 import { type Deployment, startCluster, startStandalone } from './deployments.ts';
-import { mayPrioritize, Probe, type QuietResult } from './probe.ts';
-import type { ProbeResult } from './probe-process.ts';
+import { type DeploymentName, parseOptions } from './options.ts';
+import { mayPrioritize, Probe } from './probe.ts';
 import {
   BENCH_CPU,
   buildIfChanged,
@@ -60,6 +55,7 @@ import {
   threadsBetween,
 } from './processes.ts';
 import { RawClient, terminateAll } from './raw.ts';
+import { mark, ms, NO_PROBE, P99_FACTOR, percent, type Row, toMb, verdicts } from './rows.ts';
 import { WebhookServer } from './webhook-server.ts';
 
 const ATTACKS: Record<string, Attack> = {
@@ -74,112 +70,8 @@ const ATTACKS: Record<string, Attack> = {
   slowloris,
   'malformed-control-plane': malformedControlPlane,
 };
-const DEPLOYMENTS = ['standalone', 'cluster'] as const;
-type DeploymentName = (typeof DEPLOYMENTS)[number];
 
-/**
- * The measured server's default priority (nice, see setMeasuredNice): above
- * whatever else runs on the machine, as the probe is (probe.ts).
- */
-const SERVER_NICE = -20;
-
-const RSS_LIMIT_BYTES = 150 * 1024 * 1024;
-const P99_FACTOR = 2;
-
-function parse(argv: readonly string[]) {
-  let short = false;
-  let only = Object.keys(ATTACKS);
-  let deployments: DeploymentName[] = [...DEPLOYMENTS];
-  let floorMs = 0;
-  let p99Mode: 'gate' | 'report' = 'gate';
-  let pin = true;
-  let serverNodeFlags: string[] = [];
-  let serverNice = SERVER_NICE;
-  let traceMarks = false;
-  let realtime = true;
-  let serverLog: string | null = null;
-  const usage = [
-    'usage: pnpm bench:attacks [flags]',
-    '  --short                      CI-sized volumes and windows (about a minute)',
-    `  --only=${Object.keys(ATTACKS).join(',')}`,
-    '                               attacks to run, in this order',
-    '  --deployments=standalone,cluster',
-    '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
-    '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
-    '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
-    `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
-    "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
-    '                               node flags for the measured server only (profile one attack with --only=)',
-    "  --server-log=FILE            a copy of the measured server's stdout and stderr (with --trace-gc, say)",
-    '  --trace-marks                print each attack window on CLOCK_MONOTONIC (to line up a perf trace)',
-    '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
-    '                               report: printed with pass/FAIL but not counted in the exit',
-    '                               code (CI: timing on a shared machine is measured, not asserted)',
-  ].join('\n');
-  for (const arg of argv) {
-    if (arg === '--') continue;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage}\n`);
-      process.exit(0);
-    }
-    if (arg === '--short') {
-      short = true;
-      continue;
-    }
-    if (arg === '--trace-marks') {
-      traceMarks = true;
-      continue;
-    }
-    const match = /^--([a-z0-9-]+)=(.*)$/.exec(arg);
-    const [, name = '', value = ''] = match ?? [];
-    if (name === 'only') {
-      only = value.split(',');
-      const unknown = only.filter((a) => !(a in ATTACKS));
-      if (unknown.length) throw new Error(`unknown attack ${unknown.join(', ')}\n${usage}`);
-    } else if (name === 'deployments') {
-      deployments = value.split(',') as DeploymentName[];
-      if (deployments.some((d) => !DEPLOYMENTS.includes(d)))
-        throw new Error(`--deployments takes ${DEPLOYMENTS.join(', ')}`);
-    } else if (name === 'server-node-flags') {
-      serverNodeFlags = value.split(/\s+/).filter(Boolean);
-    } else if (name === 'realtime') {
-      if (value !== 'on' && value !== 'off') throw new Error('--realtime takes on or off');
-      realtime = value === 'on';
-    } else if (name === 'server-log') {
-      serverLog = value;
-    } else if (name === 'server-nice') {
-      serverNice = Number(value);
-      if (!Number.isInteger(serverNice) || serverNice < -20 || serverNice > 19)
-        throw new Error('--server-nice takes an integer from -20 to 19');
-    } else if (name === 'pin') {
-      if (value !== 'on' && value !== 'off') throw new Error('--pin takes on or off');
-      pin = value === 'on';
-    } else if (name === 'p99') {
-      if (value !== 'gate' && value !== 'report') throw new Error('--p99 takes gate or report');
-      p99Mode = value;
-    } else if (name === 'p99-floor-ms') {
-      floorMs = Number(value);
-      if (!Number.isFinite(floorMs) || floorMs < 0) throw new Error('--p99-floor-ms: bad value');
-    } else {
-      throw new Error(`unknown argument ${arg}\n${usage}`);
-    }
-  }
-  return {
-    short,
-    only,
-    deployments,
-    floorMs,
-    p99Mode,
-    pin,
-    serverNodeFlags,
-    serverNice,
-    traceMarks,
-    serverLog,
-    realtime,
-  };
-}
-
-const options = parse(process.argv.slice(2));
+const options = parseOptions(process.argv.slice(2), Object.keys(ATTACKS));
 
 /**
  * The quiet reference before each attack: the median p99 of several windows,
@@ -191,24 +83,6 @@ const QUIET = options.short ? { ms: 1_000, windows: 3 } : { ms: 2_000, windows: 
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-type Row = {
-  deployment: string;
-  attack: string;
-  result: AttackResult | { error: string };
-  rss: { before: number; peak: number; after: number };
-  /** Node A (the probe's node) during the attack: CPU of its event loop and whole process, run-queue wait. */
-  cpu: {
-    windowMs: number;
-    mainMs: number;
-    processMs: number;
-    waitMs: number;
-    /** Node A's other threads that used CPU in the window, by name, most first. */
-    threads: string;
-  } | null;
-  quiet: QuietResult;
-  during: ProbeResult;
-};
 
 /** One handshake per app on every node, so that each has loaded the app (then closed). */
 async function warmApps(deployment: Deployment, apps: readonly string[]): Promise<void> {
@@ -223,51 +97,6 @@ async function warmApps(deployment: Deployment, apps: readonly string[]): Promis
   );
 }
 
-const NO_PROBE: QuietResult = {
-  windowP99Ms: [],
-  sent: 0,
-  received: 0,
-  lost: 0,
-  p50Ms: Number.NaN,
-  p99Ms: Number.NaN,
-  maxMs: Number.NaN,
-};
-
-const toMb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
-const percent = (part: number, whole: number) =>
-  whole > 0 ? `${Math.round((100 * part) / whole)}%` : '—';
-const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
-
-function p99Limit(quiet: QuietResult): number {
-  return Math.max(P99_FACTOR * quiet.p99Ms, quiet.p99Ms + options.floorMs);
-}
-
-function verdicts(row: Row) {
-  const result = 'error' in row.result ? null : row.result;
-  const growth = row.rss.peak - row.rss.before;
-  const rssOk = Number.isFinite(growth) && growth < RSS_LIMIT_BYTES;
-  const p99Ok = row.during.lost === 0 && row.during.p99Ms <= p99Limit(row.quiet);
-  const impersonationsOk = (result?.impersonations ?? 0) === 0;
-  const stateOk = (result?.stateChanges ?? 0) === 0;
-  const defended = result?.defended === true;
-  return {
-    rssOk,
-    p99Ok,
-    impersonationsOk,
-    stateOk,
-    defended,
-    ok: rssOk && p99Ok && impersonationsOk && stateOk && defended && result !== null,
-    // What the exit code counts: with --p99=report a missed p99 is shown, not gated.
-    gated:
-      rssOk &&
-      (p99Ok || options.p99Mode === 'report') &&
-      impersonationsOk &&
-      stateOk &&
-      defended &&
-      result !== null,
-  };
-}
-
 /**
  * With --trace-marks: the attack window on
  * CLOCK_MONOTONIC (seconds), to line it up with a trace of the machine
@@ -278,8 +107,6 @@ function traceMark(context: AttackContext, what: string): void {
   if (options.serverLog) appendFileSync(options.serverLog, `### ${what}\n`);
   context.progress(`${what} at monotonic ${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)} s`);
 }
-
-const mark = (ok: boolean) => (ok ? 'pass' : 'FAIL');
 
 async function runOne(
   attack: Attack,
@@ -409,7 +236,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
         }),
       );
       rows.push(row);
-      const v = verdicts(row);
+      const v = verdicts(row, options);
       const text = 'error' in row.result ? `ERROR ${row.result.error}` : row.result.outcome;
       progress(
         `    ${text}\n    RSS +${toMb(row.rss.peak - row.rss.before)} MB, p99 ${ms(row.quiet.p99Ms)} -> ` +
@@ -491,7 +318,7 @@ async function main(): Promise<number> {
         'Defence',
       ],
       rows.map((row) => {
-        const v = verdicts(row);
+        const v = verdicts(row, options);
         const result = 'error' in row.result ? null : row.result;
         return [
           row.deployment,
@@ -516,8 +343,8 @@ async function main(): Promise<number> {
       }),
     ),
   );
-  const failed = rows.filter((row) => !verdicts(row).ok);
-  const gatedFailed = rows.filter((row) => !verdicts(row).gated);
+  const failed = rows.filter((row) => !verdicts(row, options).ok);
+  const gatedFailed = rows.filter((row) => !verdicts(row, options).gated);
   say('');
   if (options.floorMs > 0) {
     say(
@@ -537,7 +364,7 @@ async function main(): Promise<number> {
       'p99 measured the machine, not the node).',
   );
   if (options.p99Mode === 'report') {
-    const p99Missed = rows.filter((row) => !verdicts(row).p99Ok).length;
+    const p99Missed = rows.filter((row) => !verdicts(row, options).p99Ok).length;
     say(
       `p99 reported, not gated (--p99=report): ${p99Missed} row(s) missed it; the exit code ` +
         'counts only memory, impersonations, state changes and defence.',

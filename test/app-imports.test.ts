@@ -35,6 +35,12 @@ const PACKAGES = readdirSync(join(ROOT, 'packages'), { withFileTypes: true })
 
 /** May import other apps' public entry points: the composition roots. */
 const COMPOSITION_ROOTS = new Set(['apps/standalone', 'packages/testing']);
+/** The benches (bench/<name>) compose the apps too, by entry point only. */
+const BENCHES = readdirSync(join(ROOT, 'bench'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => `bench/${entry.name}`)
+  .sort();
+for (const bench of BENCHES) COMPOSITION_ROOTS.add(bench);
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'generated', 'public']);
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
 
@@ -89,8 +95,9 @@ function violation(file: string, specifier: string): string | null {
     return `${file} imports ${specifier}: test helpers, in a source file`;
   if (!name || !APPS.includes(name) || owner === `apps/${name}`) return null;
   if (COMPOSITION_ROOTS.has(owner) && subpath === undefined) return null;
-  return group === 'apps'
-    ? `${file} imports ${specifier}: another app`
+  if (group === 'apps') return `${file} imports ${specifier}: another app`;
+  return group === 'bench'
+    ? `${file} imports ${specifier}: inside an app, from a bench`
     : `${file} imports ${specifier}: an app, from a package`;
 }
 
@@ -140,6 +147,14 @@ describe('no app imports another app', () => {
       /an app, from a package/,
     );
     expect(violation('packages/testing/src/x.ts', '@hubstream/realtime')).toBeNull();
+    // Benches: apps by entry point only, never a path into an app.
+    expect(violation('bench/realtime/x.ts', '@hubstream/realtime')).toBeNull();
+    expect(
+      violation('bench/records-browser/x.ts', '../../apps/control-plane/src/routes/x.ts'),
+    ).toMatch(/a file of apps\/control-plane/);
+    expect(violation('bench/realtime/x.ts', '@hubstream/worker/src/index.ts')).toMatch(
+      /inside an app, from a bench/,
+    );
     expect(violation('packages/auth/src/x.ts', '@hubstream/testing')).toMatch(/test helpers/);
     expect(violation('apps/worker/src/x.ts', '../../../packages/testing/src/x.ts')).toMatch(
       /test helpers/,
@@ -169,5 +184,10 @@ describe('no app imports another app', () => {
 
   it('no package imports an app (packages/testing: by entry point only)', () => {
     expect(violationsIn(PACKAGES.map((name) => `packages/${name}`))).toEqual([]);
+  });
+
+  it('no bench reaches into an app (apps by entry point only)', () => {
+    expect(BENCHES.length).toBeGreaterThanOrEqual(4);
+    expect(violationsIn(BENCHES)).toEqual([]);
   });
 });

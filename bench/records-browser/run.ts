@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { loadTestConfig } from '@hubstream/config';
+import { prefixEnd } from '@hubstream/control-plane';
 import type PgModule from 'pg';
-import { prefixEnd } from '../../apps/control-plane/src/routes/records/prefix.ts';
 
 // The data browser's list query (apps/control-plane/src/routes/records) on a
 // big app, against the same rows under the two collations a records.name

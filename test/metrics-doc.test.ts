@@ -150,7 +150,7 @@ describe('METRICS.md', () => {
   it('spells out exactly the label values of the closed-set labels', () => {
     // metric -> the union type its one label's values come from
     const closedSets: Record<string, string> = {
-      hubstream_realtime_auth_failures_total: 'AuthFailureReason',
+      hubstream_realtime_auth_failures_total: 'NodeAuthFailureReason',
       hubstream_realtime_rate_limited_total: 'LimitName',
       hubstream_realtime_protocol_errors_total: 'ProtocolError',
       hubstream_realtime_guard_closes_total: 'GuardClose',

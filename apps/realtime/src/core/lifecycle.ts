@@ -1,5 +1,10 @@
 import type { Message } from '@hubstream/protocol';
-import type { AuthFailureReason, GuardClose, LimitName, ProtocolError } from './node-counters.ts';
+import type {
+  GuardClose,
+  LimitName,
+  NodeAuthFailureReason,
+  ProtocolError,
+} from './node-counters.ts';
 
 // Lifecycle hooks, in the manner of hocuspocus's extension hooks: what a
 // connection goes through (opened, authenticated, closed) and what happens to
@@ -40,7 +45,7 @@ export interface Extension<C> {
   /** A frame that could not be taken as a message. */
   protocolError?(connection: C, kind: ProtocolError): void;
   /** A login failed (or never came). */
-  authFailed?(reason: AuthFailureReason, connection: C): void;
+  authFailed?(reason: NodeAuthFailureReason, connection: C): void;
   /** The node closed a connection (or refused a socket) to protect itself. */
   guardClosed?(reason: GuardClose): void;
   /** A handler threw while handling a message. */
@@ -60,7 +65,7 @@ export class Hooks<C> {
   readonly eventEmitted: Hook<[C, string, string | undefined]> = [];
   readonly limited: Hook<[LimitName]> = [];
   readonly protocolError: Hook<[C, ProtocolError]> = [];
-  readonly authFailed: Hook<[AuthFailureReason, C]> = [];
+  readonly authFailed: Hook<[NodeAuthFailureReason, C]> = [];
   readonly guardClosed: Hook<[GuardClose]> = [];
   readonly handlerFailed: Hook<[C, unknown]> = [];
 

@@ -8,7 +8,7 @@ import {
 } from '@hubstream/protocol';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { fire2 } from './lifecycle.ts';
-import type { AuthFailureReason } from './node-counters.ts';
+import type { NodeAuthFailureReason } from './node-counters.ts';
 import type { Logger } from './types.ts';
 
 /** What the login needs of its connection (core/connection.ts's Connection). */
@@ -149,7 +149,7 @@ export class Login<C extends LoginSubject> {
     }
   }
 
-  #failed(reason: AuthFailureReason) {
+  #failed(reason: NodeAuthFailureReason) {
     fire2(this.#app.hooks.authFailed, reason, this.#connection);
     this.#connection.log.debug({ reason, attempts: this.#attempts }, 'login failed');
   }

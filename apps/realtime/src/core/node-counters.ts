@@ -1,4 +1,4 @@
-import type { AuthFailureReason as LoginFailureReason } from '@hubstream/auth';
+import type { AuthFailureReason } from '@hubstream/auth';
 import { TOPIC } from '@hubstream/protocol';
 
 // What this node counted since it started, for its Prometheus metrics. Plain
@@ -23,8 +23,8 @@ export const topicName = (topic: number): string => TOPIC_NAMES[topic] ?? 'other
  * Why a login failed, or a connection never logged in: what the strategies
  * say (@hubstream/auth's reasons) and the node's own two.
  */
-export type AuthFailureReason =
-  | LoginFailureReason
+export type NodeAuthFailureReason =
+  | AuthFailureReason
   /** The auth message itself was malformed. */
   | 'invalid_message'
   /** The client gave up no login within the app's unauthenticated timeout. */
@@ -96,7 +96,7 @@ export class NodeCounters {
   readonly denied = new ByTopic();
   /** Rules that failed to evaluate (a verdict of 'error'), by topic. */
   readonly permissionErrors = new ByTopic();
-  readonly authFailures = new Tally<AuthFailureReason>();
+  readonly authFailures = new Tally<NodeAuthFailureReason>();
   readonly rateLimited = new Tally<LimitName>();
   readonly protocolErrors = new Tally<ProtocolError>();
   /** Connections the node closed to bound its memory or its unauthenticated sockets. */

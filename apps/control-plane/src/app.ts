@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BullMqJobQueue } from '@hubstream/cluster';
 import { publicRealtimeUrl, trustedProxies } from '@hubstream/config';
 import {
+  closeSilentConnections,
   lazySchemaController,
   Registry,
   registerHealthRoutes,
@@ -66,6 +67,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     // Each route's schemas compile on its first request (start time).
     schemaController: lazySchemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  closeSilentConnections(app);
 
   // Valve files may be uploaded as YAML text.
   app.addContentTypeParser(

@@ -21,6 +21,7 @@ export {
 export { PasswordChecksBusyError, startPasswordProcess } from './password-process.ts';
 export { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 export { stopOnSignals } from './shutdown.ts';
+export { closeSilentConnections } from './silent-connections.ts';
 export {
   assertSecureListen,
   InsecureListenError,

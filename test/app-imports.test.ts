@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { walkFiles } from './walk-files.ts';
 
 // No app imports another app (issue 16): apps share code through packages/,
 // never through each other's files. Checked in every file of every app
@@ -44,21 +45,7 @@ for (const bench of BENCHES) COMPOSITION_ROOTS.add(bench);
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'generated', 'public']);
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
 
-function filesUnder(dir: string, out: string[] = []): string[] {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (SKIPPED_DIRS.has(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) filesUnder(path, out);
-    else if (CODE.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
+const filesUnder = (dir: string) => walkFiles(dir, { skip: SKIPPED_DIRS, match: CODE });
 
 /** Every module specifier of a file: imports, re-exports, import() and require() with a literal. */
 function specifiersOf(text: string): string[] {

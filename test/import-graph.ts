@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { walkFiles } from './walk-files.ts';
 
 // The import graph of the workspace's own sources (apps/*/src and
 // packages/*/src), read with the TypeScript compiler's own pre-processor and
@@ -25,21 +26,8 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   jsx: ts.JsxEmit.ReactJSX,
 };
 
-function sourceFiles(dir: string, out: string[]): string[] {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (SKIPPED_DIRS.has(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) sourceFiles(path, out);
-    else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
+const sourceFiles = (dir: string, out: string[]) =>
+  walkFiles(dir, { skip: SKIPPED_DIRS, match: /\.tsx?$/ }, out);
 
 /** Every source file of apps/*\/src and packages/*\/src, absolute. */
 export function workspaceSources(): string[] {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { walkFiles } from './walk-files.ts';
 
 // One set of test helpers (issue 16 item 7): the polling wait, the free
 // port and the HTTP caller live in packages/testing. A test file, a test
@@ -21,21 +22,8 @@ const OWNED =
 
 const SKIPPED = new Set(['node_modules', 'dist', 'generated', 'test-artifacts']);
 
-function files(dir: string, out: string[] = []): string[] {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (SKIPPED.has(entry.name) || entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files(path, out);
-    else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
+const files = (dir: string, out: string[]) =>
+  walkFiles(dir, { skip: SKIPPED, match: /\.tsx?$/, skipDotted: true }, out);
 
 /** Test code: every package's and app's test/, the repository's test/, and the benches. */
 function testSources(): string[] {

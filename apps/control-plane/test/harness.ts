@@ -16,6 +16,8 @@ export type Harness = {
   url: string;
   app: FastifyInstance;
   db: Database;
+  /** The Postgres database under a 'postgres' harness (none under PGlite). */
+  testDb?: TestDatabase;
   announced: BusEnvelope<'app.changed'>[];
   /** JSON request; `token` goes in the Authorization header. */
   call(
@@ -61,6 +63,7 @@ export async function startControlPlane(
     url,
     app,
     db,
+    ...(testDb ? { testDb } : {}),
     announced,
     call: (method, path, options) => api(url, method, path, options),
     async close() {

@@ -1,14 +1,9 @@
 import type { SqlSession } from '@hubstream/db';
+import { DurableWrites } from './durable-writes.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { type LocalEntry, LocalFlusher, needsFlush } from './local-record-flusher.ts';
 import { jsonOf } from './record-json.ts';
-import {
-  deleteRecordSql,
-  FOREIGN_KEY_VIOLATION,
-  preparedName,
-  SELECT_RECORD,
-  upsertSql,
-} from './record-sql.ts';
+import { deleteRecordSql, preparedName, SELECT_RECORD } from './record-sql.ts';
 import type {
   PersistenceLag,
   RecordChange,
@@ -25,9 +20,11 @@ import type {
 // - Writes to one record are serialised (a queue per record), so the
 //   compare-and-set on the version is exact.
 // - A durable write is persisted before it becomes visible; if Postgres
-//   fails, nothing changes and the caller hears about it. Each durable write
-//   and each delete is one statement in a transaction of its own, with
-//   `asyncCommit` one that does not wait for the WAL flush (ENVS.md,
+//   fails, nothing changes and the caller hears about it. Durable writes
+//   commit in groups: those that arrive together, or while a commit is in
+//   flight, are one statement in one transaction (durable-writes.ts). Each
+//   delete is one statement in a transaction of its own. With `asyncCommit`
+//   a commit does not wait for the WAL flush (ENVS.md,
 //   RECORD_WRITE_DURABILITY).
 // - Every statement goes to the driver itself (Database.sql), not through
 //   Prisma, prepared once per connection: most of them are on a client's
@@ -52,6 +49,8 @@ export type LocalRecordStoreOptions = {
    * synchronous commit writes it out.
    */
   asyncCommit?: boolean;
+  /** Groups of durable writes committing at once (each takes a database connection). */
+  durableConcurrency?: number;
 };
 
 // App ids never contain '/', so the first '/' separates the app from the name.
@@ -60,8 +59,7 @@ const keyOf = (appId: string, name: string) => `${appId}/${name}`;
 export class LocalRecordStore implements RecordStore {
   readonly #sql: SqlSession;
   readonly #asyncCommit: boolean;
-  /** A durable write's statement. */
-  readonly #upsertOne: string;
+  readonly #durable: DurableWrites;
   readonly #delete: string;
   readonly #maxIdle: number;
   readonly #entries = new Map<string, LocalEntry>();
@@ -77,10 +75,12 @@ export class LocalRecordStore implements RecordStore {
   constructor(sql: SqlSession, log: RecordsLogger, options: LocalRecordStoreOptions = {}) {
     this.#sql = sql;
     this.#asyncCommit = options.asyncCommit ?? false;
-    const commit = { asyncCommit: this.#asyncCommit };
-    // The app's existence is left to the foreign key (#persist).
-    this.#upsertOne = upsertSql({ rows: 'one', deletedApps: 'foreign-key', ...commit });
-    this.#delete = deleteRecordSql(commit);
+    this.#durable = new DurableWrites({
+      sql,
+      asyncCommit: this.#asyncCommit,
+      concurrency: options.durableConcurrency ?? 1,
+    });
+    this.#delete = deleteRecordSql({ asyncCommit: this.#asyncCommit });
     this.#maxIdle = options.maxIdleRecords ?? 10_000;
     this.#flusher = new LocalFlusher({
       sql,
@@ -129,7 +129,7 @@ export class LocalRecordStore implements RecordStore {
       }
       // Once closing, nothing flushes later: a straggling write goes straight through.
       if (options.durable || this.#closed) {
-        await this.#persist(appId, name, next);
+        await this.#durable.write({ appId, name, version: next.version, json: jsonOf(next) });
         entry.persisted = Math.max(entry.persisted, next.version);
       }
       entry.record = next;
@@ -271,25 +271,6 @@ export class LocalRecordStore implements RecordStore {
       if (this.#idle.size <= this.#maxIdle) break;
       this.#idle.delete(key);
       if (this.#entries.get(key) === idle) this.#entries.delete(key);
-    }
-  }
-
-  /**
-   * Upserts the record unless Postgres already has this version or a newer
-   * one, in one statement. A record of an app that was deleted meanwhile is
-   * skipped: its row would break the foreign key. (Checked by the key, not by
-   * a subquery as in the batch's statement: on PGlite the subquery is a
-   * tenth of a durable write's time.)
-   */
-  async #persist(appId: string, name: string, record: StoredRecord): Promise<void> {
-    try {
-      await this.#sql.query(
-        this.#upsertOne,
-        [appId, name, record.version, jsonOf(record)],
-        this.#named('hs_record_upsert'),
-      );
-    } catch (error) {
-      if ((error as { code?: unknown } | null)?.code !== FOREIGN_KEY_VIOLATION) throw error;
     }
   }
 }

@@ -23,6 +23,12 @@ export interface ClientSocket {
   readonly codec?: FrameCodec | undefined;
   /** Starts the close handshake; the transport destroys the socket if it does not finish soon. */
   close(code: number, reason: string): void;
+  /**
+   * After a close that protects the node: read and parse nothing more the
+   * client sends (a flood behind the close frame), and end the connection
+   * once the close frame is out.
+   */
+  stopReading?(): void;
   /** Bytes sent and not yet taken by the client (the socket's and the transport's own queue). */
   readonly bufferedBytes: number;
   /** The connection logged in: the transport may lift its pre-login bounds (frame size, counts). */

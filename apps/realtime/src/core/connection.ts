@@ -176,6 +176,7 @@ export class Connection {
     if (this.state === 'closed') return;
     fire(this.app.hooks.guardClosed, reason);
     this.close(code, text);
+    this.#socket.stopReading?.();
   }
 
   close(code: number, reason: string): void {

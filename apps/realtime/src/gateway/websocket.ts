@@ -16,6 +16,7 @@ import type { AppRegistry } from '../runtime/app-registry.ts';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
 import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
+import { limitFrames, plainProtocolErrors, stopReading } from './ws-reading.ts';
 
 // The only place that knows about sockets: it resolves the app on upgrade,
 // adapts a ws socket to the core's ClientSocket and feeds it frames.
@@ -24,16 +25,6 @@ import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 export const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 type AppRequest = FastifyRequest & { hubApp?: AppRuntime };
-
-/**
- * Caps the size of the next frames ws will buffer for this socket. ws has no
- * public per-socket setting; where its receiver is not as expected this does
- * nothing, and the core's own size check (before decoding) still refuses.
- */
-function limitFrames(socket: WebSocket, bytes: number): void {
-  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
-}
 
 /** ws's send options: the 2.x client's frames are text (UTF-8 bytes sent as they are). */
 const TEXT_FRAME = { binary: false } as const;
@@ -153,6 +144,7 @@ class WsClient extends CorkedWriter implements ClientSocket {
   /** The upgrade's request id, on every line of the connection. */
   readonly reqId: string;
   readonly gateway: GatewayState;
+  #stopped = false;
 
   constructor(
     socket: WebSocket,
@@ -188,7 +180,14 @@ class WsClient extends CorkedWriter implements ClientSocket {
   }
 
   resume(): void {
-    this.socket.resume();
+    if (!this.#stopped) this.socket.resume();
+  }
+
+  /** A guard close: see ws-reading.ts. */
+  stopReading(): void {
+    this.#stopped = true;
+    this.uncork();
+    stopReading(this.socket);
   }
 
   #release(): void {
@@ -363,6 +362,7 @@ export async function registerGateway(
   };
 
   const onSocket = (socket: WebSocket, request: FastifyRequest) => {
+    plainProtocolErrors(socket);
     const runtime = (request as AppRequest).hubApp;
     if (!runtime) {
       // Counted like any socket not logged in (under no app's id), so a crowd of them stays bounded.
@@ -372,6 +372,7 @@ export async function registerGateway(
           CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
           'too many connections not logged in',
         );
+        stopReading(socket);
         return;
       }
       socket.on('close', () => held.release());
@@ -391,6 +392,7 @@ export async function registerGateway(
         CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
         'too many connections not logged in',
       );
+      stopReading(socket);
       return;
     }
     limitFrames(socket, settings.preLoginMaxMessageBytes);

@@ -69,8 +69,9 @@ try {
   );
   config = role.config;
   const { transport } = role;
-  // Prisma's query compiler is loaded once the node listens (below), not
-  // before: nothing on the way to ready queries through Prisma.
+  // Prisma (its modules and its query compiler) is loaded once the node
+  // listens (below), not before: nothing on the way to ready queries through
+  // Prisma, and `db.prisma` is a stand-in until then (@hubstream/db's lazy-prisma).
   const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL }, { warmUp: false });
   closers.push(() => db.close());
   // The schema check and Redis connect at the same time (a faster start).

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.ts';
-import { PrismaClient } from './generated/prisma/client.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import { lazyPrisma } from './lazy-prisma.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
 import { snapshotForNewDataDir } from './pglite-snapshot.ts';
 import { pgliteSession, pgSession, type SqlSession } from './sql.ts';
@@ -45,10 +46,12 @@ export function databaseOptionsFor(config: {
 
 export type OpenOptions = {
   /**
-   * Start Prisma's connect at once (the default; see warmedUp). False leaves
-   * it to the first Prisma query or to the caller's own `prisma.$connect()`:
-   * a realtime node calls it once it listens, so its ~0.25 s of CPU is not
-   * spent before the node is ready.
+   * Load Prisma's client and start its connect at once (the default; see
+   * prismaClient). False leaves both to the first Prisma query or to the
+   * caller's own `prisma.$connect()` (`prisma` is a stand-in until then,
+   * lazy-prisma.ts): a realtime node calls it once it listens, so loading
+   * Prisma's modules and compiling its query compiler (~0.3 s of CPU) are
+   * not spent before the node is ready.
    */
   warmUp?: boolean;
 };
@@ -71,28 +74,42 @@ export async function openDatabase(
   }
 }
 
+/** Prisma's generated client, loaded on first use (see OpenOptions.warmUp). */
+const loadPrismaClient = async () => (await import('./generated/prisma/client.ts')).PrismaClient;
+
 /**
- * Starts the client's connect now, without waiting for it: it loads and
- * compiles Prisma's query compiler (WebAssembly), which otherwise happens on
- * the first query. A process then does it while it waits for its
- * migrations, not while its first request waits. A failure here is left for
+ * The client, made by `make` from Prisma's module. With warmUp, loaded and
+ * connecting now, without waiting for the connect: it loads and compiles
+ * Prisma's query compiler (WebAssembly), which otherwise happens on the
+ * first query. A process then does it while it waits for its migrations,
+ * not while its first request waits. A failure of the connect is left for
  * the first query to report.
  */
-function warmedUp(prisma: PrismaClient, warmUp: boolean): PrismaClient {
-  if (warmUp) prisma.$connect().catch(() => {});
-  return prisma;
+async function prismaClient(
+  make: (Client: typeof PrismaClient) => PrismaClient | Promise<PrismaClient>,
+  warmUp: boolean,
+): Promise<PrismaClient> {
+  const { client, load } = lazyPrisma(async () => make(await loadPrismaClient()));
+  if (warmUp) {
+    // Made before the database is handed out: the stand-in then only forwards.
+    const prisma = await load();
+    prisma.$connect().catch(() => {});
+  }
+  return client;
 }
 
 async function openPostgres(url: string, poolSize: number, warmUp: boolean): Promise<Database> {
-  const [{ default: pg }, { PrismaPg }] = await Promise.all([
-    import('pg'),
-    import('@prisma/adapter-pg'),
-  ]);
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server must not crash the process; the
   // next query reports the problem instead.
   pool.on('error', () => {});
-  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPg(pool) }), warmUp);
+  // Prisma's driver adapter comes with its client: the pool serves `sql` without it.
+  const prisma = await prismaClient(
+    async (Client) =>
+      new Client({ adapter: new (await import('@prisma/adapter-pg')).PrismaPg(pool) }),
+    warmUp,
+  );
   return {
     kind: 'postgres',
     prisma,
@@ -148,7 +165,10 @@ async function openPglite(dataDir: string | undefined, warmUp: boolean): Promise
     await unlock();
     throw error;
   }
-  const prisma = warmedUp(new PrismaClient({ adapter: new PrismaPGlite(db) }), warmUp);
+  const prisma = await prismaClient(
+    (Client) => new Client({ adapter: new PrismaPGlite(db) }),
+    warmUp,
+  );
   return {
     kind: dataDir ? 'pglite' : 'pglite-memory',
     prisma,

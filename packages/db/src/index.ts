@@ -6,6 +6,7 @@ export {
   type OpenOptions,
   openDatabase,
 } from './database.ts';
+// Types only: the client's module is loaded when a client is made (lazy-prisma.ts).
 export type {
   Account,
   AccountToken,
@@ -20,11 +21,12 @@ export type {
   Membership,
   Organisation,
   PermissionVersion,
+  Prisma,
+  PrismaClient,
   Record,
   Session,
   UsageSample,
 } from './generated/prisma/client.ts';
-export { Prisma, PrismaClient } from './generated/prisma/client.ts';
 export {
   applyMigrations,
   checksumOf,

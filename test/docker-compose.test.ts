@@ -8,6 +8,7 @@ import {
   execForm,
   imageCommand,
   nodeFlags,
+  STANDALONE_MALLOC_ENV,
   sourceOfImagePath,
 } from './deployment-files.ts';
 
@@ -472,6 +473,15 @@ describe('Dockerfile', () => {
     }
     expect(env).toContain('DATA_DIR=/data');
     expect(runs('runtime').join(' ')).toContain('chown node:node /data');
+  });
+
+  it("sets pnpm start's malloc variables, so its default command idles as measured", () => {
+    const env = stage('runtime')
+      .instructions.filter((i) => i.keyword === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/));
+    for (const [name, value] of Object.entries(STANDALONE_MALLOC_ENV)) {
+      expect(env).toContain(`${name}=${value}`);
+    }
   });
 
   it('keeps local state, secrets and build output out of the build context', () => {

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import argon2 from 'argon2';
 import { inPasswordProcess, PasswordProcessError } from './password-process.ts';
 
 // Passwords of developers and of apps' end users: argon2id with OWASP's
 // minimum parameters (19 MiB, 2 passes), computed in a child process of the
 // lowest CPU priority (password-process.ts), not on this process's threads.
 
+// argon2's own constant (argon2.argon2id = 2), written out: importing argon2
+// for it loaded the native module in every server process at start-up (a
+// tenth of a realtime node's start), though only the password process hashes.
 const ARGON2_OPTIONS = {
-  type: argon2.argon2id,
+  type: 2,
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,

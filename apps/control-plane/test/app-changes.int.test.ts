@@ -1,7 +1,7 @@
 import { type BusEnvelope, LocalBus } from '@hubstream/cluster';
 import { recordAppChange } from '@hubstream/db';
 import { createLogger } from '@hubstream/service';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppChanges } from '../src/lib/app-changes.ts';
 import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
 
@@ -15,12 +15,17 @@ const logger = createLogger({ level: 'silent', name: 'test' });
 describe.each(['postgres', 'pglite'] as const)('app changes on %s', (backend) => {
   let h: Harness;
   const extra: AppChanges[] = [];
-  beforeEach(async () => {
+  // One control plane (and database) per backend: every test makes its own
+  // account and apps and looks only at their announcements, and each leaves
+  // no announcement waiting.
+  beforeAll(async () => {
     h = await startControlPlane(backend);
   });
   afterEach(async () => {
     for (const changes of extra.splice(0)) await changes.close();
-    await h.close();
+  });
+  afterAll(async () => {
+    await h?.close();
   });
 
   const waiting = () => h.db.prisma.appChange.count();

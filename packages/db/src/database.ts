@@ -4,7 +4,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { lazyPrisma } from './lazy-prisma.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
-import { snapshotForNewDataDir } from './pglite-snapshot.ts';
+import { pgliteSnapshot, snapshotForNewDataDir } from './pglite-snapshot.ts';
 import { pgliteSession, pgSession, type SqlSession } from './sql.ts';
 
 export type DatabaseOptions =
@@ -158,7 +158,11 @@ async function openPglite(dataDir: string | undefined, warmUp: boolean): Promise
         ...(snapshot ? { loadDataDir: snapshot } : {}),
       });
     } else {
-      db = new PGlite({ startParams: PGLITE_START_PARAMS });
+      const snapshot = pgliteSnapshot();
+      db = new PGlite({
+        startParams: PGLITE_START_PARAMS,
+        ...(snapshot ? { loadDataDir: snapshot } : {}),
+      });
     }
     await db.waitReady;
   } catch (error) {

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -29,7 +30,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DASHBOARD = path.join(ROOT, 'apps/dashboard');
@@ -152,6 +153,92 @@ function keepImports({ withDependencies = false, bundle = [] } = {}) {
 }
 
 /**
+ * pg (bundled into @hubstream/db) asks, as its module loads, whether it runs
+ * in a Cloudflare Worker: on Node 20, which has no `navigator`, by touching
+ * the global `Response`, which makes Node load its whole fetch implementation
+ * (undici) for that one question: ~50 ms of every server's start, for a
+ * class nothing of ours uses. A bundled pg skips the probe (it is a Worker
+ * only if it runs in one; these bundles only run in Node). If a pg update
+ * changes the probe, the build says so and bundles pg unchanged.
+ */
+const PG_CLOUDFLARE_PROBE = "if (typeof Response === 'function') {";
+function skipPgCloudflareProbe() {
+  return {
+    name: 'skip-pg-cloudflare-probe',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/].*[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes(PG_CLOUDFLARE_PROBE)) {
+          process.stderr.write(`build: ${args.path} has no Cloudflare probe to skip\n`);
+          return undefined;
+        }
+        return {
+          contents: source.replace(PG_CLOUDFLARE_PROBE, 'if (false) {'),
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/**
+ * Prisma's generated client loads its query compiler (WebAssembly) from a
+ * module that holds it as one base64 string: the module's 4.5 MB source and
+ * the string in it stay in the V8 heap for the life of the process (~9 MB of
+ * a `pnpm start`'s idle memory, issue 17), for bytes that are needed once.
+ * The build writes the bytes next to the chunks instead (what a deployed
+ * package holds: its dist/), and replaces that module with one that reads
+ * them, still as the base64 string the generated client decodes; the string
+ * is garbage once decoded. A module of another name is left as it is.
+ */
+const PRISMA_WASM_BASE64 =
+  /^@prisma\/client\/runtime\/(query_compiler_\w+\.\w+)\.wasm-base64\.mjs$/;
+function prismaWasmFromFile(outdir) {
+  return {
+    name: 'prisma-wasm-from-file',
+    setup(b) {
+      b.onResolve({ filter: PRISMA_WASM_BASE64 }, (args) => ({
+        path: createRequire(path.join(args.resolveDir, 'noop.js')).resolve(args.path),
+        namespace: 'prisma-wasm',
+      }));
+      b.onLoad({ filter: /.*/, namespace: 'prisma-wasm' }, async (args) => {
+        const { wasm } = await import(pathToFileURL(args.path).href);
+        const file = `${path.basename(args.path, '.wasm-base64.mjs')}.wasm`;
+        // Chunks are where a dynamically imported module's code goes.
+        mkdirSync(path.join(outdir, 'chunks'), { recursive: true });
+        writeFileSync(path.join(outdir, 'chunks', file), Buffer.from(wasm, 'base64'));
+        return {
+          contents:
+            "import { readFileSync } from 'node:fs';\n" +
+            `export const wasm = readFileSync(new URL(${JSON.stringify(`./${file}`)}, import.meta.url)).toString('base64');\n`,
+          loader: 'js',
+          resolveDir: outdir,
+        };
+      });
+    },
+  };
+}
+
+/**
+ * Rewrites a built file's non-ASCII characters as \u escapes. esbuild
+ * already escapes them in strings, regular expressions and names (its
+ * ASCII charset), but keeps comments as written: one "→" in a comment of
+ * 2 MB of code (a licence's "Wärting" in the realtime node's main.js) makes
+ * V8 hold the whole source as a two-byte string, twice the memory for the
+ * life of the process, and makes Node decode it on the slow path at every
+ * start. An escape means the same in a string, a regular expression or a
+ * name, and reads the same in a comment.
+ */
+function asciiOnly(file) {
+  const code = readFileSync(file, 'utf8');
+  if (!/[^\t-~]/.test(code)) return;
+  writeFileSync(
+    file,
+    code.replace(/[^\t-~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+}
+
+/**
  * Packages that a src/vendor/*.cjs bundle leaves to Node at run time:
  * optional or native dependencies that a bundle cannot hold (BullMQ's
  * Postgres backend, msgpackr's native extension), each loaded only if used.
@@ -252,36 +339,47 @@ async function compile(dir) {
     sourcesContent: false,
     tsconfig: path.join(dir, 'tsconfig.json'),
     logLevel: 'warning',
+    metafile: true,
   };
-  await build({
-    ...common,
-    entryPoints,
-    // Code that several entry points share goes into a chunk once.
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    plugins: [keepImports({ bundle })],
-    ...(bundle.length > 0 ? { banner: { js: REQUIRE_BANNER } } : {}),
-  });
-  for (const program of selfContained) {
+  const outputs = [];
+  const built = (result) => outputs.push(...Object.keys(result.metafile?.outputs ?? {}));
+  built(
     await build({
       ...common,
-      entryPoints: [program],
-      plugins: [keepImports({ withDependencies: true })],
-      banner: { js: REQUIRE_BANNER },
-    });
+      entryPoints,
+      // Code that several entry points share goes into a chunk once.
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      plugins: [prismaWasmFromFile(outdir), keepImports({ bundle }), skipPgCloudflareProbe()],
+      ...(bundle.length > 0 ? { banner: { js: REQUIRE_BANNER } } : {}),
+    }),
+  );
+  for (const program of selfContained) {
+    built(
+      await build({
+        ...common,
+        entryPoints: [program],
+        plugins: [keepImports({ withDependencies: true }), skipPgCloudflareProbe()],
+        banner: { js: REQUIRE_BANNER },
+      }),
+    );
   }
   for (const file of vendored) {
-    await build({
-      entryPoints: [file],
-      outfile: path.join(outdir, path.relative(src, file)),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20.19',
-      external: VENDOR_EXTERNAL,
-      logLevel: 'warning',
-    });
+    built(
+      await build({
+        entryPoints: [file],
+        metafile: true,
+        outfile: path.join(outdir, path.relative(src, file)),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20.19',
+        external: VENDOR_EXTERNAL,
+        logLevel: 'warning',
+      }),
+    );
   }
+  for (const file of outputs) if (/\.(c|m)?js$/.test(file)) asciiOnly(path.resolve(file));
   writeFileSync(stampFile, stamp);
   return sources.length + vendored.length;
 }

@@ -1,7 +1,7 @@
 import { EVENT_ACTION, type Message, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
 import { connectWire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextError, nextValue, type Stack, startStack } from './harness.ts';
+import { ALLOW_ALL, nextError, nextValue, type Stack, startStack } from './harness.ts';
 
 // Listen patterns run under Valve's regex policy (RE2, length and size
 // caps) and match anywhere in a name, as deepstream's `RegExp#test` does.
@@ -93,6 +93,39 @@ describe('invalid and oversized patterns', () => {
       expect([...runtime.records.listeners.listenersOf()]).toEqual([]);
     },
   );
+
+  it('refuses a pattern over the length cap before any rule reads it', async () => {
+    // Rules that deny every LISTEN: a pattern they read is MESSAGE_DENIED.
+    const appId = await stack.createApp({
+      permissions: ALLOW_ALL.replaceAll('listen: true', 'listen: false'),
+    });
+    const wire = await connectWire(`${stack.realtimeUrl}/${appId}`, 'listener');
+    const huge = `^lit/${'y'.repeat(200_000)}`;
+    for (const [topic, listen, invalid, denied] of [
+      [
+        TOPIC.EVENT,
+        EVENT_ACTION.LISTEN,
+        EVENT_ACTION.INVALID_LISTEN_REGEX,
+        EVENT_ACTION.MESSAGE_DENIED,
+      ],
+      [
+        TOPIC.RECORD,
+        RECORD_ACTION.LISTEN,
+        RECORD_ACTION.INVALID_LISTEN_REGEX,
+        RECORD_ACTION.MESSAGE_DENIED,
+      ],
+    ] as const) {
+      const from = wire.received.length;
+      wire.send({ topic, action: listen, name: huge });
+      wire.send({ topic, action: listen, name: '^short/' });
+      await wire.sync();
+      const replies = wire.received.slice(from).filter((m: Message) => m.topic === topic);
+      expect(replies.map((m) => [m.action, m.name])).toEqual([
+        [invalid, huge],
+        [denied, '^short/'],
+      ]);
+    }
+  });
 
   it('reports the refused pattern to the official client by name', async () => {
     const appId = await stack.createApp();

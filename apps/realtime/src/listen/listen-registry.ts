@@ -11,6 +11,7 @@ import {
   type OfferMessage,
   offerToken,
   type Pending,
+  refusedTooLong,
   sendRemoved,
   sendToNode,
 } from './listen-messages.ts';
@@ -83,12 +84,12 @@ export class ListenRegistry {
 
   /**
    * True (and the LISTEN refused) when a new pattern would take `connection`
-   * past its listen cap. The handlers ask before the permission check and
-   * the compile: a connection at its cap that sends thousands of new
-   * patterns costs two map lookups each, not a rule evaluation and an RE2
-   * compile (and the optimizing compiler's work on their code).
+   * past its listen cap, or is over the length cap. The handlers ask before
+   * the permission check and the compile: thousands of patterns over the cap
+   * cost two map lookups each, not a rule evaluation and an RE2 compile.
    */
   refusedOverCap(connection: Connection, message: Message): boolean {
+    if (refusedTooLong(connection, message, this.#actions)) return true;
     const pattern = message.name ?? '';
     if (this.#listeners.countOf(connection) < this.#app.limits.maxListensPerConnection)
       return false;

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { walkFiles } from './walk-files.ts';
@@ -217,13 +217,32 @@ describe('test helpers come from packages/testing', () => {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts.typecheck).toContain('typecheck:repo');
-    const checked = [...(pkg.scripts['typecheck:repo'] ?? '').matchAll(/tsc -p (\S+)/g)].map(
-      (m) => m[1],
+    // typecheck:repo may check them in one program (tsconfig.repo.json):
+    // every file of test/'s and each bench's own tsconfig is in a checked one.
+    const projects = [...(pkg.scripts['typecheck:repo'] ?? '').matchAll(/tsc -p (\S+)/g)].map(
+      (m) => m[1] ?? '',
     );
+    const checked = new Set(projects.flatMap((p) => rootFiles(join(ROOT, p))));
     const benches = readdirSync(join(ROOT, 'bench'), { withFileTypes: true })
       .filter((e) => e.isDirectory() && !SKIPPED.has(e.name))
       .map((e) => `bench/${e.name}`);
     expect(benches.length).toBeGreaterThan(0);
-    expect(checked.sort()).toEqual(['test', ...benches].sort());
+    for (const dir of ['test', ...benches]) {
+      const own = rootFiles(join(ROOT, dir));
+      expect(own.length, dir).toBeGreaterThan(0);
+      expect(
+        own.filter((f) => !checked.has(f)),
+        `${dir}: files pnpm typecheck leaves out`,
+      ).toEqual([]);
+    }
   });
 });
+
+/** The root files of a TypeScript project (a tsconfig file, or a directory with tsconfig.json). */
+function rootFiles(project: string): string[] {
+  const file = project.endsWith('.json') ? project : join(project, 'tsconfig.json');
+  const { config, error } = ts.readConfigFile(file, ts.sys.readFile);
+  if (error)
+    throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
+  return ts.parseJsonConfigFileContent(config, ts.sys, dirname(file)).fileNames;
+}

@@ -10,45 +10,47 @@ import {
 } from './record-sql.ts';
 
 // Group commit for the local store's durable (acknowledged) writes. The
-// writes that arrive in one turn of the event loop, or while a commit is in
-// flight, go out together: one upsert of all their rows, one statement and
-// so one transaction and one commit, up to MAX_RECORDS_PER_BATCH rows. Each
-// writer hears its own outcome once that commit is done: a batch that fails
-// as a whole fails every writer in it; a batch whose data Postgres refuses
-// (one bad row fails the statement) is written again row by row, so only
-// the refused rows fail. A lone write runs the one-row statement, as fast
-// as the store's single write was before batches.
+// writes that arrive in one turn of the event loop, or while the batches in
+// flight commit, go out together: one upsert of all their rows, one
+// statement and so one transaction and one commit, up to
+// MAX_RECORDS_PER_BATCH rows. Up to `concurrency` batches commit at once,
+// each on a connection of its own: while Postgres commits one, this process
+// answers the writers of another and gathers the next (with one batch in
+// flight the two took turns, and acked writes/s were half as many). Each
+// writer hears its own outcome once its batch is committed: a batch that
+// fails as a whole fails every writer in it; a batch whose data Postgres
+// refuses (one bad row fails the statement) is written again row by row, so
+// only the refused rows fail. A lone write runs the one-row statement, as
+// fast as the store's single write was before batches.
 //
-// The store serialises the writes of a record, so a record is in a batch at
-// most once, and its next write waits for the batch its previous one is in.
-// Two rows of one record in one statement would fail it ("cannot affect row
-// a second time"): should it happen anyway, the later row waits for the
-// next batch.
+// The store serialises the writes of a record, so a record is in at most one
+// batch in flight, and its next write waits for the batch its previous one
+// is in. Two rows of one record in one statement would fail it ("cannot
+// affect row a second time"): should it happen anyway, the later row waits
+// for the next batch.
 
 type Waiter = { row: RecordRow; resolve: () => void; reject: (error: unknown) => void };
-
-export type DurableWritesOptions = {
-  sql: SqlSession;
-  asyncCommit: boolean;
-  /** Batches committing at once (each takes a database connection). */
-  concurrency?: number;
-};
 
 const rowKey = (row: RecordRow) => `${row.appId}/${row.name}`;
 
 export class DurableWrites {
   readonly #sql: SqlSession;
   readonly #asyncCommit: boolean;
-  readonly #concurrency: number;
   readonly #upsertOne: string;
   readonly #waiting: Waiter[] = [];
+  /** Batches committing at once. */
+  readonly #concurrency: number;
+  /** Batches committing now; the next one gathers meanwhile. */
   #committing = 0;
   #scheduled = false;
 
-  constructor({ sql, asyncCommit, concurrency = 1 }: DurableWritesOptions) {
+  constructor(
+    sql: SqlSession,
+    { asyncCommit, concurrency = 4 }: { asyncCommit: boolean; concurrency?: number },
+  ) {
     this.#sql = sql;
     this.#asyncCommit = asyncCommit;
-    this.#concurrency = Math.max(1, concurrency);
+    this.#concurrency = concurrency;
     // The app's existence is left to the foreign key (#one).
     this.#upsertOne = upsertSql({ rows: 'one', deletedApps: 'foreign-key', asyncCommit });
   }
@@ -73,8 +75,10 @@ export class DurableWrites {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      while (this.#committing < this.#concurrency && this.#waiting.length > 0) {
+      if (this.#committing < this.#concurrency && this.#waiting.length > 0) {
         void this.#commit(this.#take());
+        // What the batch left (a record twice, or more than a batch holds).
+        this.#schedule();
       }
     });
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Database, openDatabase, type SqlSession } from '@hubstream/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DurableWrites } from '../src/durable-writes.ts';
 import { LocalRecordStore, type RecordsLogger, type StoredRecord } from '../src/index.ts';
 import { openRecordsDatabase, type RecordsDatabase } from './fixture.ts';
 
@@ -192,6 +193,50 @@ for (const [kind, { open, asyncCommit }] of Object.entries(KINDS)) {
       expect(await stored(appId, 'poison')).toBeNull();
       expect(store.peek(appId, 'poison')).toBeNull();
       await store.close();
+    });
+
+    it('commits up to `concurrency` batches at once, each write in one of them', async () => {
+      const appId = await stack.createApp();
+      const inFlight = { now: 0, most: 0, batches: 0 };
+      // Each statement is held a little, so that the next waves find it in flight.
+      const slow: SqlSession = {
+        ...stack.db.sql,
+        query: async (text, params, name) => {
+          inFlight.now++;
+          inFlight.batches++;
+          inFlight.most = Math.max(inFlight.most, inFlight.now);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            return await stack.db.sql.query(text, params, name);
+          } finally {
+            inFlight.now--;
+          }
+        },
+      };
+      for (const concurrency of [1, 3]) {
+        Object.assign(inFlight, { now: 0, most: 0, batches: 0 });
+        const writes = new DurableWrites(slow, { asyncCommit, concurrency });
+        const acked: Promise<void>[] = [];
+        // Six waves of five records, one turn of the event loop apart.
+        for (let wave = 0; wave < 6; wave++) {
+          for (let i = 0; i < 5; i++) {
+            const name = `k${concurrency}/${wave}/${i}`;
+            acked.push(writes.write({ appId, name, version: 1, json: `{"wave":${wave}}` }));
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await Promise.all(acked);
+        expect(inFlight.most).toBe(concurrency);
+        expect(inFlight.batches).toBeLessThan(6);
+        for (let wave = 0; wave < 6; wave++) {
+          for (let i = 0; i < 5; i++) {
+            expect(await stored(appId, `k${concurrency}/${wave}/${i}`)).toEqual({
+              version: 1,
+              data: { wave },
+            });
+          }
+        }
+      }
     });
 
     it('version conflicts stay per record', async () => {

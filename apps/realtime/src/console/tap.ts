@@ -8,8 +8,12 @@ import {
   RPC_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import type { CompiledRegex, Section, ValveLoaders, ValveRequest } from '@hubstream/valve';
-import { compileListenPattern, patternMatches } from '../listen/listen-pattern.ts';
+import type { Section, ValveLoaders, ValveRequest } from '@hubstream/valve';
+import {
+  compileListenPattern,
+  type ListenRegex,
+  patternMatches,
+} from '../listen/listen-pattern.ts';
 
 // The realtime node's side of the dashboard's live console (issue 18 item 3).
 //
@@ -98,7 +102,7 @@ class Bucket {
   }
 }
 
-type Watch = { names: Set<string>; patterns: CompiledRegex[]; expiresAt: number };
+type Watch = { names: Set<string>; patterns: ListenRegex[]; expiresAt: number };
 type Watched = { watches: Map<string, Watch>; events: Bucket; problems: Bucket };
 
 const SECTIONS: Record<number, Section> = {
@@ -169,7 +173,7 @@ export class NodeConsoleTap {
       return;
     }
     if (watched.watches.size >= MAX_WATCHES_PER_APP) return;
-    const patterns: CompiledRegex[] = [];
+    const patterns: ListenRegex[] = [];
     for (const pattern of request.patterns.slice(0, MAX_NAMES_PER_WATCH)) {
       // The control plane checked them with the same policy; a bad one matches nothing.
       const compiled = compileListenPattern(pattern);

@@ -1,9 +1,8 @@
-import type { CompiledRegex } from '@hubstream/valve';
 import type { Connection } from '../core/connection.ts';
-import { compileListenPattern, patternMatches } from './listen-pattern.ts';
+import { compileListenPattern, type ListenRegex, patternMatches } from './listen-pattern.ts';
 
 /** One of this node's connections listening on one pattern. */
-export type Listener = { connection: Connection; pattern: string; regex: CompiledRegex };
+export type Listener = { connection: Connection; pattern: string; regex: ListenRegex };
 
 const MAX_CACHED_PATTERNS = 1000;
 
@@ -16,7 +15,7 @@ export class LocalListeners {
   readonly #byPattern = new Map<string, Listener[]>();
   readonly #counts = new Map<Connection, number>();
   /** Other nodes' patterns, compiled once. */
-  readonly #compiled = new Map<string, CompiledRegex | null>();
+  readonly #compiled = new Map<string, ListenRegex | null>();
 
   /** Whether `connection` listens on `pattern` already. */
   has(connection: Connection, pattern: string): boolean {
@@ -65,7 +64,7 @@ export class LocalListeners {
   }
 
   /** One compiled regex per pattern listened on. */
-  regexes(): CompiledRegex[] {
+  regexes(): ListenRegex[] {
     return [...this.#byPattern.values()].map((list) => list[0]!.regex);
   }
 

@@ -49,8 +49,6 @@ export type LocalRecordStoreOptions = {
    * synchronous commit writes it out.
    */
   asyncCommit?: boolean;
-  /** Groups of durable writes committing at once (each takes a database connection). */
-  durableConcurrency?: number;
 };
 
 // App ids never contain '/', so the first '/' separates the app from the name.
@@ -75,11 +73,7 @@ export class LocalRecordStore implements RecordStore {
   constructor(sql: SqlSession, log: RecordsLogger, options: LocalRecordStoreOptions = {}) {
     this.#sql = sql;
     this.#asyncCommit = options.asyncCommit ?? false;
-    this.#durable = new DurableWrites({
-      sql,
-      asyncCommit: this.#asyncCommit,
-      concurrency: options.durableConcurrency ?? 1,
-    });
+    this.#durable = new DurableWrites(sql, { asyncCommit: this.#asyncCommit });
     this.#delete = deleteRecordSql({ asyncCommit: this.#asyncCommit });
     this.#maxIdle = options.maxIdleRecords ?? 10_000;
     this.#flusher = new LocalFlusher({

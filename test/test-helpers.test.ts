@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -212,22 +212,38 @@ describe('test helpers come from packages/testing', () => {
     }
   });
 
-  it('pnpm typecheck checks test/ and every bench', () => {
+  it('pnpm typecheck checks every package, test/ and every bench', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts.typecheck).toContain('typecheck:repo');
-    // typecheck:repo may check them in one program (tsconfig.repo.json):
-    // every file of test/'s and each bench's own tsconfig is in a checked one.
-    const projects = [...(pkg.scripts['typecheck:repo'] ?? '').matchAll(/tsc -p (\S+)/g)].map(
-      (m) => m[1] ?? '',
+    // typecheck:repo checks most of them in one program (tsconfig.repo.json),
+    // and `pnpm --filter NAME typecheck` the packages with options of their
+    // own: every file of each directory's own tsconfig is in a checked one.
+    const projects = [...(pkg.scripts['typecheck:repo'] ?? '').matchAll(/tsc -p (\S+)/g)].map((m) =>
+      join(ROOT, m[1] ?? ''),
     );
-    const checked = new Set(projects.flatMap((p) => rootFiles(join(ROOT, p))));
-    const benches = readdirSync(join(ROOT, 'bench'), { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !SKIPPED.has(e.name))
-      .map((e) => `bench/${e.name}`);
+    const filtered = [...(pkg.scripts.typecheck ?? '').matchAll(/--filter (\S+) typecheck/g)].map(
+      (m) => m[1],
+    );
+    const subdirs = (dir: string) =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !SKIPPED.has(e.name))
+        .map((e) => `${dir}/${e.name}`);
+    const packages = [...subdirs('apps'), ...subdirs('packages')].filter((dir) =>
+      existsSync(join(ROOT, dir, 'tsconfig.json')),
+    );
+    for (const dir of packages) {
+      const { name } = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as {
+        name: string;
+      };
+      if (filtered.includes(name)) projects.push(join(ROOT, dir));
+    }
+    const checked = new Set(projects.flatMap(rootFiles));
+    const benches = subdirs('bench');
     expect(benches.length).toBeGreaterThan(0);
-    for (const dir of ['test', ...benches]) {
+    expect(packages.length).toBeGreaterThan(10);
+    for (const dir of [...packages, 'test', ...benches]) {
       const own = rootFiles(join(ROOT, dir));
       expect(own.length, dir).toBeGreaterThan(0);
       expect(

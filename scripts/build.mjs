@@ -245,6 +245,27 @@ function asciiOnly(file) {
  */
 const VENDOR_EXTERNAL = ['pg', 'pg-native', 'msgpackr-extract'];
 
+/**
+ * A vendor bundle that requires a package another vendor file of the same
+ * package bundles (src/vendor/<name>.cjs for npm package <name>) requires
+ * that bundle instead of holding a second copy: BullMQ's bundle uses
+ * ./ioredis.cjs, so a process has one ioredis.
+ */
+function otherVendorBundles(vendored, self) {
+  const others = new Map(
+    vendored.filter((f) => f !== self).map((f) => [path.basename(f, '.cjs'), path.basename(f)]),
+  );
+  return {
+    name: 'other-vendor-bundles',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const bundle = others.get(args.path);
+        return bundle ? { path: `./${bundle}`, external: true } : undefined;
+      });
+    },
+  };
+}
+
 /** Programs a package's dist/ holds besides what it exports: the roles' entry points and the CLI. */
 const PROGRAMS = ['main.ts', 'migrate.ts', 'healthcheck.ts', 'cli.ts'];
 
@@ -375,6 +396,7 @@ async function compile(dir) {
         format: 'cjs',
         target: 'node20.19',
         external: VENDOR_EXTERNAL,
+        plugins: [otherVendorBundles(vendored, file)],
         logLevel: 'warning',
       }),
     );

@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadTestConfig } from '@hubstream/config';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './deployment-files.ts';
 
@@ -34,7 +38,8 @@ describe('the built output', () => {
       'apps/realtime/dist/main.js',
       'apps/standalone/dist/main.js',
       'apps/standalone/dist/index.js',
-      'packages/cluster/dist/vendor/redis.cjs',
+      'packages/cluster/dist/vendor/ioredis.cjs',
+      'packages/cluster/dist/vendor/bullmq.cjs',
       ...['cluster', 'config', 'db', 'jobs', 'records', 'service'].flatMap((name) =>
         reachedFrom(`packages/${name}/dist/index.js`),
       ),
@@ -67,5 +72,47 @@ describe('the built output', () => {
     );
     expect(pg).toBeDefined();
     expect(read(pg!)).not.toMatch(/typeof Response === ["']function["']/);
+  });
+
+  it("shares one ioredis between the Redis bundles, and loads BullMQ at a process's first job", async () => {
+    const bullmq = read('packages/cluster/dist/vendor/bullmq.cjs');
+    expect(bullmq).toContain('require("./ioredis.cjs")');
+    // ioredis' own client class is in its bundle only.
+    const marker = 'Redis.Cluster = ';
+    expect(read('packages/cluster/dist/vendor/ioredis.cjs')).toContain(marker);
+    expect(bullmq).not.toContain(marker);
+
+    // An enqueue-only queue (a realtime node's) is ready without BullMQ,
+    // which it loads at its first job.
+    const script = `
+      import { createRequire } from 'node:module';
+      import { Type } from 'typebox';
+      import { BullMqJobQueue } from './dist/index.js';
+      const loaded = (name) => Object.keys(createRequire(import.meta.url).cache)
+        .some((file) => file.endsWith('/vendor/' + name));
+      const definitions = [{ name: 'noop', payload: Type.Object({}), attempts: 1, backoffMs: 10, handle: async () => {} }];
+      const queue = new BullMqJobQueue({ url: process.env.URL, definitions, process: false,
+        logger: console, prefix: process.env.PREFIX });
+      await queue.ready();
+      const atReady = { ioredis: loaded('ioredis.cjs'), bullmq: loaded('bullmq.cjs') };
+      await queue.enqueue('noop', {});
+      const waiting = await queue.depth();
+      console.log(JSON.stringify({ atReady, afterJob: loaded('bullmq.cjs'), waiting }));
+      await queue.close();
+    `;
+    const prefix = `test:build-output:${randomBytes(4).toString('hex')}:`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        cwd: path.join(ROOT, 'packages/cluster'),
+        env: { ...process.env, URL: loadTestConfig().TEST_REDIS_URL, PREFIX: prefix },
+      },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      atReady: { ioredis: true, bullmq: false },
+      afterJob: true,
+      waiting: 1,
+    });
   });
 });

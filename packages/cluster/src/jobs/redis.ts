@@ -34,7 +34,9 @@ export type JobRunObserver = (job: string, outcome: JobOutcome, durationMs: numb
 export class BullMqJobQueue implements JobQueue {
   readonly #definitions: Map<string, JobDefinition>;
   readonly #connection: Redis;
-  readonly #queue: Queue;
+  readonly #name: string;
+  readonly #common: { connection: Redis; prefix: string };
+  #queue: Queue | null = null;
   readonly #worker: Worker | null;
   readonly #runObservers = new Set<JobRunObserver>();
 
@@ -42,14 +44,15 @@ export class BullMqJobQueue implements JobQueue {
     this.#definitions = new Map(options.definitions.map((d) => [d.name, d]));
     // BullMQ's blocking commands need requests that never give up.
     this.#connection = newRedis(options.url, { maxRetriesPerRequest: null });
-    const bull = loadBullMq();
-    const common = {
-      connection: this.#connection,
-      prefix: options.prefix ?? 'hs:bull',
-    };
+    this.#common = { connection: this.#connection, prefix: options.prefix ?? 'hs:bull' };
+    const common = this.#common;
     const name = options.queueName ?? 'hubstream';
-    this.#queue = new bull.Queue(name, common);
-    this.#worker = options.process
+    this.#name = name;
+    // A process that only enqueues (a realtime node, the control plane)
+    // loads BullMQ and makes its queue at the first job, not at its start.
+    const bull = options.process ? loadBullMq() : null;
+    if (bull) this.#queue = new bull.Queue(name, common);
+    this.#worker = bull
       ? new bull.Worker(
           name,
           async (job) => {
@@ -88,17 +91,31 @@ export class BullMqJobQueue implements JobQueue {
     for (const observe of this.#runObservers) observe(name, outcome, took);
   }
 
-  /** Resolves once the worker (if any) is connected and taking jobs. */
+  /** The queue, made (and BullMQ loaded) the first time it is needed. */
+  get #jobs(): Queue {
+    this.#queue ??= new (loadBullMq().Queue)(this.#name, this.#common);
+    return this.#queue;
+  }
+
+  /**
+   * Resolves once Redis answers and the worker (if any) is connected and
+   * taking jobs. (An enqueue-only queue waits for its connection: with
+   * requests that never give up, a PING resolves once Redis is there.)
+   */
   async ready(): Promise<void> {
-    await this.#queue.waitUntilReady();
-    await this.#worker?.waitUntilReady();
+    if (!this.#worker) {
+      await this.#connection.ping();
+      return;
+    }
+    await this.#jobs.waitUntilReady();
+    await this.#worker.waitUntilReady();
   }
 
   async enqueue(name: string, payload: unknown): Promise<void> {
     const definition = this.#definitions.get(name);
     if (!definition) throw new UnknownJobError(`No job is defined with the name ${name}.`);
     checkPayload(definition, payload);
-    await this.#queue.add(name, payload, {
+    await this.#jobs.add(name, payload, {
       attempts: definition.attempts,
       backoff: { type: 'exponential', delay: definition.backoffMs },
       removeOnComplete: 1000,
@@ -108,12 +125,12 @@ export class BullMqJobQueue implements JobQueue {
 
   /** Waiting jobs (for metrics). */
   async depth(): Promise<number> {
-    return this.#queue.getWaitingCount();
+    return this.#jobs.getWaitingCount();
   }
 
   /** Jobs by state (waiting, active, delayed, prioritized, failed, ...), for metrics. */
   async counts(): Promise<Record<string, number>> {
-    return this.#queue.getJobCounts(
+    return this.#jobs.getJobCounts(
       'waiting',
       'active',
       'delayed',
@@ -126,7 +143,7 @@ export class BullMqJobQueue implements JobQueue {
   async close(): Promise<void> {
     // Lets jobs in progress finish; waiting ones stay in Redis for the next worker.
     await this.#worker?.close();
-    await this.#queue.close();
+    await this.#queue?.close();
     await this.#connection.quit();
   }
 }

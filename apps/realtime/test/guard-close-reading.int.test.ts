@@ -3,12 +3,11 @@ import type { Socket } from 'node:net';
 import {
   AUTH_ACTION,
   CLOSE_CODES,
-  CONNECTION_ACTION,
   EVENT_ACTION,
   encodeMessage,
   TOPIC,
 } from '@hubstream/protocol';
-import { openWire, until, type Wire } from '@hubstream/testing';
+import { handshakeWire, openWire, until, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 import { slowWebhook } from './slow-webhook.ts';
@@ -59,15 +58,7 @@ describe('reading after a guard close', () => {
     });
     const url = `${stack.nodeUrl(0)}/${appId}`;
     const { wire, server } = await open(appId);
-    wire.send({
-      topic: TOPIC.CONNECTION,
-      action: CONNECTION_ACTION.CHALLENGE,
-      url,
-      protocolVersion: '0.1a',
-      sdkVersion: '7.0.5',
-      sdkType: 'javascript',
-    });
-    await wire.next((m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.ACCEPT);
+    await handshakeWire(wire, url);
     wire.send({
       topic: TOPIC.AUTH,
       action: AUTH_ACTION.REQUEST,

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { type Database, openDatabase, type SqlSession } from '@hubstream/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DurableWrites } from '../src/durable-writes.ts';
 import { LocalRecordStore, type RecordsLogger, type StoredRecord } from '../src/index.ts';
-import { openRecordsDatabase, type RecordsDatabase } from './fixture.ts';
+import { createTestApp, openRecordsDatabase, type RecordsDatabase } from './fixture.ts';
 
 // Group commit of the local store's durable (acknowledged) writes
 // (durable-writes.ts), on the real Postgres and on the embedded PGlite: the
@@ -20,14 +19,7 @@ async function openPglite(): Promise<Stack> {
   await db.migrate();
   return {
     db,
-    async createApp() {
-      const id = randomBytes(6).toString('hex');
-      const account = await db.prisma.account.create({
-        data: { email: `${id}@example.com`, passwordHash: 'x' },
-      });
-      await db.prisma.app.create({ data: { id, accountId: account.id, name: 'test app' } });
-      return id;
-    },
+    createApp: () => createTestApp(db),
     close: () => db.close(),
   };
 }

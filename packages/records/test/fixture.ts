@@ -24,19 +24,22 @@ export async function openRecordsDatabase(label: string): Promise<RecordsDatabas
   return {
     db,
     url: testDb.url,
-    async createApp() {
-      const id = randomBytes(6).toString('hex');
-      const account = await db.prisma.account.create({
-        data: { email: `${id}@example.com`, passwordHash: 'x' },
-      });
-      await db.prisma.app.create({ data: { id, accountId: account.id, name: 'test app' } });
-      return id;
-    },
+    createApp: () => createTestApp(db),
     async close() {
       await db.close();
       await testDb.drop();
     },
   };
+}
+
+/** A new app (and its account) in `db`: records need one for their foreign key. */
+export async function createTestApp(db: Database): Promise<string> {
+  const id = randomBytes(6).toString('hex');
+  const account = await db.prisma.account.create({
+    data: { email: `${id}@example.com`, passwordHash: 'x' },
+  });
+  await db.prisma.app.create({ data: { id, accountId: account.id, name: 'test app' } });
+  return id;
 }
 
 /** The persist-records job, run in this process. */

@@ -51,4 +51,4 @@ export {
   writeTestCertificates,
 } from './tls-helpers.ts';
 export { holdsWithin, type UntilOptions, UntilTimeout, until } from './until.ts';
-export { connectWire, openWire, type Wire } from './wire.ts';
+export { connectWire, handshakeWire, openWire, type Wire } from './wire.ts';

@@ -88,9 +88,8 @@ export async function openWire(url: string): Promise<Wire> {
   };
 }
 
-/** Opens the socket, completes the handshake and logs in with open auth. */
-export async function connectWire(url: string, username: string): Promise<Wire> {
-  const wire = await openWire(url);
+/** Sends the official client's CHALLENGE for `url` and waits for the node's ACCEPT. */
+export async function handshakeWire(wire: Wire, url: string): Promise<void> {
   wire.send({
     topic: TOPIC.CONNECTION,
     action: CONNECTION_ACTION.CHALLENGE,
@@ -100,6 +99,12 @@ export async function connectWire(url: string, username: string): Promise<Wire> 
     sdkType: 'javascript',
   });
   await wire.next((m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.ACCEPT);
+}
+
+/** Opens the socket, completes the handshake and logs in with open auth. */
+export async function connectWire(url: string, username: string): Promise<Wire> {
+  const wire = await openWire(url);
+  await handshakeWire(wire, url);
   wire.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: JSON.stringify({ username }) });
   const login = await wire.next((m) => m.topic === TOPIC.AUTH);
   if (login.action !== AUTH_ACTION.AUTH_SUCCESSFUL) throw new Error('raw login refused');

@@ -39,6 +39,17 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
   return `${scheme}://${host}:${address.port}`;
 }
 
+/**
+ * The config the control plane gets: with REALTIME_PORT=0 the port the
+ * realtime node really listens on, so that the default public realtime URL
+ * (and every app URL built from it) names that port, not 0.
+ */
+function withRealtimePort(config: Config, realtime: FastifyInstance): Config {
+  const address = realtime.server.address();
+  if (config.REALTIME_PORT !== 0 || address === null || typeof address === 'string') return config;
+  return Object.freeze({ ...config, REALTIME_PORT: address.port }) as Config;
+}
+
 /** Where cross-process state lives, chosen once from REDIS_URL. */
 type ClusterSetting = { kind: 'local' } | { kind: 'redis'; url: string };
 
@@ -258,19 +269,8 @@ export async function startStandalone(
       nodeId,
     });
     closers.push(close);
-    // The data browser edits records through this process' realtime node,
-    // in-process (no port, TLS or credential on the wire), built just below.
-    let realtimeNode: FastifyInstance | undefined;
-    const controlPlane = await buildControlPlane({
-      config,
-      db,
-      bus,
-      jobs,
-      logger,
-      serverFactory: controlPlaneTransport.serverFactory,
-      realtimeData: injectTransport(() => realtimeNode),
-    });
-    servers.push(controlPlane);
+    // The realtime node listens first: with REALTIME_PORT=0 its port is
+    // known only then, and the control plane's app URLs must name it.
     const realtime = await buildRealtime({
       config,
       db,
@@ -280,8 +280,28 @@ export async function startStandalone(
       cluster: shared,
       serverFactory: realtimeTransport.serverFactory,
     });
-    realtimeNode = realtime;
     servers.push(realtime);
+    // Fastify's own line says "http://" whatever the transport; the banner
+    // below names the real URLs, so these lines name only the address.
+    const listening = (role: string) => (address: string) =>
+      `${role} listening on ${address.replace(/^[a-z]+:\/\//, '')}`;
+    await realtime.listen({
+      host: config.REALTIME_HOST,
+      port: config.REALTIME_PORT,
+      listenTextResolver: listening('realtime'),
+    });
+    const controlPlane = await buildControlPlane({
+      config: withRealtimePort(config, realtime),
+      db,
+      bus,
+      jobs,
+      logger,
+      serverFactory: controlPlaneTransport.serverFactory,
+      // The data browser edits records through this process' realtime node,
+      // in-process (no port, TLS or credential on the wire).
+      realtimeData: injectTransport(() => realtime),
+    });
+    servers.push(controlPlane);
     const usage = new UsageReporter({
       nodeId,
       runtimes: () => realtime.hubstream.registry.loaded(),
@@ -292,19 +312,10 @@ export async function startStandalone(
     reporter = usage;
     // Runs before the queue closes (closers run in reverse), so the last report is queued.
     closers.push(() => usage.stop());
-    // Fastify's own line says "http://" whatever the transport; the banner
-    // below names the real URLs, so these lines name only the address.
-    const listening = (role: string) => (address: string) =>
-      `${role} listening on ${address.replace(/^[a-z]+:\/\//, '')}`;
     await controlPlane.listen({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       listenTextResolver: listening('control plane'),
-    });
-    await realtime.listen({
-      host: config.REALTIME_HOST,
-      port: config.REALTIME_PORT,
-      listenTextResolver: listening('realtime'),
     });
     usage.start();
     // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).

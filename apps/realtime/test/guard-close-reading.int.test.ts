@@ -1,12 +1,6 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import {
-  AUTH_ACTION,
-  CLOSE_CODES,
-  EVENT_ACTION,
-  encodeMessage,
-  TOPIC,
-} from '@hubstream/protocol';
+import { AUTH_ACTION, CLOSE_CODES, EVENT_ACTION, encodeMessage, TOPIC } from '@hubstream/protocol';
 import { handshakeWire, openWire, until, type Wire } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';

@@ -4,8 +4,8 @@ import {
   FOREIGN_KEY_VIOLATION,
   preparedName,
   type RecordRow,
-  recordUpsert,
   refusesData,
+  upsertRowsPrepared,
   upsertSql,
 } from './record-sql.ts';
 
@@ -154,9 +154,7 @@ export class DurableWrites {
   }
 
   /** Many rows in one statement (the flusher's); rows of apps deleted meanwhile are skipped. */
-  async #many(rows: RecordRow[]): Promise<void> {
-    const commit = { asyncCommit: this.#asyncCommit };
-    const { text, values } = recordUpsert(rows, commit);
-    await this.#sql.query(text, values, preparedName('hs_record_upsert_batch', commit));
+  #many(rows: RecordRow[]): Promise<void> {
+    return upsertRowsPrepared(this.#sql, rows, { asyncCommit: this.#asyncCommit });
   }
 }

@@ -1,7 +1,7 @@
 import type { SqlSession } from '@hubstream/db';
 import { MAX_RECORDS_PER_BATCH } from '@hubstream/jobs';
 import { jsonOf } from './record-json.ts';
-import { preparedName, recordUpsert, refusesData } from './record-sql.ts';
+import { refusesData, upsertRowsPrepared } from './record-sql.ts';
 import type { PersistenceLag, RecordsLogger, StoredRecord } from './record-store.ts';
 
 // The local store's lazy writes: they become visible at once and are
@@ -182,9 +182,7 @@ export class LocalFlusher {
         version: record.version,
         json: jsonOf(record),
       }));
-      const commit = { asyncCommit: this.#asyncCommit };
-      const { text, values } = recordUpsert(rows, commit);
-      return this.#sql.query(text, values, preparedName('hs_record_upsert_batch', commit));
+      return upsertRowsPrepared(this.#sql, rows, { asyncCommit: this.#asyncCommit });
     };
     const persisted = (list: typeof taken) => {
       for (const { entry, record } of list)

@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '@hubstream/db';
+import type { Prisma, PrismaClient, SqlSession } from '@hubstream/db';
 
 // The records table's statements, for both stores and the persist-records
 // job: the one "higher version wins" upsert, in the shapes its callers run
@@ -186,6 +186,20 @@ export function recordUpsert(
       sorted.map((r) => r.json),
     ],
   };
+}
+
+/**
+ * The many-row upsert on the driver itself, prepared once per connection:
+ * the local store's flushes and its group commits. Rows of apps deleted
+ * meanwhile are skipped; the rows must be unique per record.
+ */
+export async function upsertRowsPrepared(
+  sql: SqlSession,
+  rows: readonly RecordRow[],
+  commit: CommitOptions,
+): Promise<void> {
+  const { text, values } = recordUpsert(rows, commit);
+  await sql.query(text, values, preparedName('hs_record_upsert_batch', commit));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LACKS_USERS_SCOPE } from '../src/plugins/auth.ts';
 import { MAX_USER_DATA_BYTES } from '../src/routes/app-users/service.ts';
-import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
+import { type Harness, startWithApp } from './harness.ts';
 
 // API key scopes (issue 15): "users" manages the app users here, "data" is
 // the realtime nodes' HTTP data API, as the user id and serverData the key
@@ -14,9 +14,7 @@ describe('API key scopes', () => {
   let token: string;
   let appId: string;
   beforeAll(async () => {
-    h = await startControlPlane('postgres');
-    ({ token } = await signUp(h));
-    appId = (await createApp(h, token)).id;
+    ({ h, token, appId } = await startWithApp());
   });
   afterAll(async () => {
     await h?.close();

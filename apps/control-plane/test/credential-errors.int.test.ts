@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_PROBLEMS } from '../src/plugins/auth.ts';
-import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
+import { createApp, type Harness, startWithApp } from './harness.ts';
 
 // Wrong credentials get a 401 that says what was wrong and how to fix it;
 // an API key used on another app gets 403 saying so.
@@ -13,9 +13,7 @@ describe('credential errors', () => {
   let token: string;
   let appId: string;
   beforeAll(async () => {
-    h = await startControlPlane('postgres');
-    ({ token } = await signUp(h));
-    appId = (await createApp(h, token)).id;
+    ({ h, token, appId } = await startWithApp());
   });
   afterAll(async () => {
     await h?.close();

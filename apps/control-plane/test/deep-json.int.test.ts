@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../src/plugins/input-guard.ts';
-import { createApp, type Harness, signUp, startControlPlane } from './harness.ts';
+import { type Harness, startWithApp } from './harness.ts';
 
 // A JSON body nested too deep is refused on its text, before it is parsed:
 // parsing 100,000 nested arrays stopped the event loop of a standalone
@@ -27,9 +27,7 @@ describe('a JSON body nested too deep', () => {
   let token: string;
   let appId: string;
   beforeAll(async () => {
-    h = await startControlPlane('postgres');
-    ({ token } = await signUp(h));
-    appId = (await createApp(h, token)).id;
+    ({ h, token, appId } = await startWithApp());
   });
   afterAll(async () => {
     await h?.close();

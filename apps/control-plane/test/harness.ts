@@ -87,6 +87,13 @@ export async function signUp(h: Harness, email = `dev${++counter}-${Date.now()}@
   return { token: res.body.token as string, email, accountId: res.body.account.id as string };
 }
 
+/** A control plane on a fresh Postgres database, with one developer and one app. */
+export async function startWithApp(): Promise<{ h: Harness; token: string; appId: string }> {
+  const h = await startControlPlane('postgres');
+  const { token } = await signUp(h);
+  return { h, token, appId: (await createApp(h, token)).id };
+}
+
 export async function createApp(h: Harness, token: string, name = 'My app') {
   const res = await h.call('POST', '/v1/apps', { token, body: { name } });
   if (res.status !== 201) throw new Error(`create app failed: ${JSON.stringify(res.body)}`);

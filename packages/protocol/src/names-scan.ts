@@ -22,6 +22,22 @@ const WIRE_FIXED32 = 5;
 
 const utf8 = new TextDecoder();
 
+/** Where `varint` reads next: the scan is synchronous, so one cursor serves every call. */
+let cursor = 0;
+
+/** The varint at `cursor` (advanced past it); throws when it is cut short or too long. */
+function varint(bytes: Uint8Array): number {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    if (cursor >= bytes.length || shift > 35) throw new RangeError('truncated varint');
+    const byte = bytes[cursor++] as number;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return value;
+    shift += 7;
+  }
+}
+
 /** What a refusal needs of a message with too many names: its action, correlation id and first name. */
 export type NamesOverCap = { count: number; message: Message };
 
@@ -37,45 +53,42 @@ export function namesOverCap(topic: number, inner: Uint8Array, max: number): Nam
   // message shorter than max + 1 of them cannot be over the cap: most
   // messages are, and are not walked at all.
   if (inner.length < 2 * (max + 1)) return null;
-  let pos = 0;
   let count = 0;
   let action = 0;
   let correlationId: string | undefined;
   let firstName: string | undefined;
-  const varint = (): number => {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= inner.length || shift > 35) throw new RangeError('truncated varint');
-      const byte = inner[pos++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-      shift += 7;
-    }
-  };
+  const length = inner.length;
+  cursor = 0;
   try {
-    while (pos < inner.length) {
-      const tag = varint();
-      const field = Math.floor(tag / 8);
-      const wire = tag % 8;
-      if (wire === WIRE_VARINT) {
-        const value = varint();
-        if (field === fields.action) action = value;
-      } else if (wire === WIRE_LENGTH) {
-        const length = varint();
-        const end = pos + length;
-        if (end > inner.length) return null;
+    while (cursor < length) {
+      // One-byte tags and lengths (every name under 128 bytes) inline: this
+      // loop runs once per name of a hostile message.
+      let tag = inner[cursor] as number;
+      if (tag < 0x80) cursor++;
+      else tag = varint(inner);
+      const wire = tag & 7;
+      const field = (tag - wire) / 8;
+      if (wire === WIRE_LENGTH) {
+        if (cursor >= length) return null;
+        let size = inner[cursor] as number;
+        if (size < 0x80) cursor++;
+        else size = varint(inner);
+        const end = cursor + size;
+        if (end > length) return null;
         if (field === fields.names) {
           count++;
-          if (firstName === undefined) firstName = utf8.decode(inner.subarray(pos, end));
+          if (firstName === undefined) firstName = utf8.decode(inner.subarray(cursor, end));
         } else if (field === fields.correlationId) {
-          correlationId = utf8.decode(inner.subarray(pos, end));
+          correlationId = utf8.decode(inner.subarray(cursor, end));
         }
-        pos = end;
+        cursor = end;
+      } else if (wire === WIRE_VARINT) {
+        const value = varint(inner);
+        if (field === fields.action) action = value;
       } else if (wire === WIRE_FIXED64) {
-        pos += 8;
+        cursor += 8;
       } else if (wire === WIRE_FIXED32) {
-        pos += 4;
+        cursor += 4;
       } else {
         return null;
       }

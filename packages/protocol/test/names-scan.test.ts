@@ -79,4 +79,24 @@ describe('decodeFrame with maxNames', () => {
       decoded.ok === false && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap.message.names,
     ).toEqual(['wetter/zürich']);
   });
+
+  it('walks names of 128 bytes and more (lengths of two varint bytes) like short ones', () => {
+    const long = (i: number) => `${'n'.repeat(300)}/${i}`;
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: [long(0), 'short', long(2)],
+      correlationId: 'c1',
+    });
+    const decoded = decodeFrame(frame, { maxNames: 2 });
+    expect(decoded.ok === false && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap).toEqual({
+      count: 3,
+      message: {
+        topic: TOPIC.EVENT,
+        action: EVENT_ACTION.SUBSCRIBE,
+        names: [long(0)],
+        correlationId: 'c1',
+      },
+    });
+  });
 });

@@ -125,6 +125,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   const { presence, rpcProviders, listeners, rateLimiter, connectionCounts, lifecycle } = cluster;
   const node: NodeServices = {
     prisma: options.db.prisma,
+    sql: options.db.sql,
     settings,
     log,
     records,

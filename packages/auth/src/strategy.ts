@@ -1,5 +1,5 @@
 import type { RateLimiter } from '@hubstream/cluster';
-import type { AppAuthSettings, PrismaClient } from '@hubstream/db';
+import type { AppAuthSettings, PrismaClient, SqlSession } from '@hubstream/db';
 import type { LoginThrottleSettings } from './login-throttle.ts';
 import type { AuthFailureReason, AuthLogger, ConnectionInfo, User } from './types.ts';
 
@@ -19,6 +19,8 @@ export type StrategyContext = {
   appId: string;
   settings: AppAuthSettings;
   prisma: PrismaClient;
+  /** The driver beside Prisma: the email login's one lookup goes through it (email.ts). */
+  sql: SqlSession;
   info: ConnectionInfo;
   log: AuthLogger;
   allowPrivateAddresses: boolean;

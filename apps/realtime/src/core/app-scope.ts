@@ -6,7 +6,7 @@ import type {
   RateLimiter,
   RpcProviderRegistry,
 } from '@hubstream/cluster';
-import type { PrismaClient } from '@hubstream/db';
+import type { PrismaClient, SqlSession } from '@hubstream/db';
 import type { RecordStore } from '@hubstream/records';
 import type { AppLimits } from '../limits/app-limits.ts';
 import type { Connection } from './connection.ts';
@@ -18,6 +18,8 @@ import type { Logger } from './types.ts';
 /** What every app on this node shares. */
 export type NodeServices = {
   prisma: PrismaClient;
+  /** The database's driver beside Prisma (its few statements on a client's round trip). */
+  sql: SqlSession;
   settings: NodeSettings;
   log: Logger;
   records: RecordStore;

@@ -118,6 +118,7 @@ export class AppRuntime implements ConnectionHost<Connection>, ObservedApp {
       appId: this.appId,
       settings: this.auth,
       prisma: this.node.prisma,
+      sql: this.node.sql,
       info,
       log,
       allowPrivateAddresses: this.node.settings.webhookAllowPrivateAddresses,

@@ -4,6 +4,9 @@ import { KeyedChains } from '../src/listen/chains.ts';
 
 // The listen registry's per-key ordered, per-turn paced task queue.
 
+/** A clock that never moves: the per-turn time budget never runs out (tests of the count budget and ordering). */
+const FROZEN = { now: () => 0 };
+
 /** Lets every queued microtask run (but not the next turn of the event loop). */
 async function microtasks() {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -22,7 +25,7 @@ function deferred() {
 describe('KeyedChains', () => {
   it('runs the tasks of one key one after the other, in order, and never inside chain()', async () => {
     const failures: unknown[] = [];
-    const chains = new KeyedChains((error) => failures.push(error));
+    const chains = new KeyedChains((error) => failures.push(error), undefined, FROZEN);
     const log: string[] = [];
     const first = deferred();
     chains.chain('k', async () => {
@@ -48,7 +51,7 @@ describe('KeyedChains', () => {
   });
 
   it('starts at most perTurn tasks per turn of the event loop, first come first served', async () => {
-    const chains = new KeyedChains(() => {}, 3);
+    const chains = new KeyedChains(() => {}, 3, FROZEN);
     const started: number[] = [];
     for (let i = 0; i < 8; i++) {
       chains.chain(`name-${i}`, async () => {
@@ -68,7 +71,7 @@ describe('KeyedChains', () => {
   });
 
   it("queues a key's next task behind the tasks already waiting for the turn's budget", async () => {
-    const chains = new KeyedChains(() => {}, 2);
+    const chains = new KeyedChains(() => {}, 2, FROZEN);
     const started: string[] = [];
     chains.chain('a', async () => {
       started.push('a1');
@@ -92,7 +95,7 @@ describe('KeyedChains', () => {
 
   it('hands a failure (thrown or rejected) to failed and goes on with the key', async () => {
     const failures: unknown[] = [];
-    const chains = new KeyedChains((error) => failures.push(error));
+    const chains = new KeyedChains((error) => failures.push(error), undefined, FROZEN);
     const ran: string[] = [];
     chains.chain('k', () => {
       throw new Error('thrown');
@@ -111,7 +114,7 @@ describe('KeyedChains', () => {
 
   it('chainAwaited resolves once its task has run, also when it failed', async () => {
     const failures: unknown[] = [];
-    const chains = new KeyedChains((error) => failures.push(error));
+    const chains = new KeyedChains((error) => failures.push(error), undefined, FROZEN);
     const gate = deferred();
     let done = false;
     const awaited = chains.chainAwaited('k', async () => {
@@ -137,7 +140,7 @@ describe('KeyedChains', () => {
   });
 
   it('gets through 20,000 names, each key once, and keeps nothing afterwards', async () => {
-    const chains = new KeyedChains(() => {});
+    const chains = new KeyedChains(() => {}, undefined, FROZEN);
     let ran = 0;
     for (let i = 0; i < 20_000; i++) {
       chains.chain(`n/${i}`, async () => {
@@ -147,5 +150,26 @@ describe('KeyedChains', () => {
     expect(chains.size).toBe(20_000);
     while (chains.size > 0) await nextTurn();
     expect(ran).toBe(20_000);
+  });
+
+  it('starts no more tasks in a turn once the tasks started in it have run for sliceMs', async () => {
+    let clock = 0;
+    const chains = new KeyedChains(() => {}, 64, { sliceMs: 1, now: () => clock });
+    const started: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      chains.chain(`name-${i}`, async () => {
+        started.push(i);
+        // Each task takes 0.4 ms of the turn.
+        clock += 0.4;
+      });
+    }
+    await microtasks();
+    // 0 at 0 ms, 1 at 0.4, 2 at 0.8; at 1.2 ms the turn's slice is spent.
+    expect(started).toEqual([0, 1, 2]);
+    await nextTurn();
+    await microtasks();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    await nextTurn();
+    expect(chains.size).toBe(0);
   });
 });

@@ -1,0 +1,96 @@
+import { Writable } from 'node:stream';
+import { CLOSE_CODES } from '@hubstream/protocol';
+import { createLogger } from '@hubstream/service';
+import { openWire, until, type Wire } from '@hubstream/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { type Stack, startStack } from './harness.ts';
+
+// An address at its cap of connections not logged in is refused at the
+// upgrade itself (gateway/early-refusal.ts): the client gets the same
+// handshake and close code as before, the node runs none of its request
+// handling for it (no "incoming request" line, even at debug).
+
+const PER_ADDRESS = 3;
+const lines: Record<string, unknown>[] = [];
+let stack: Stack;
+const opened: Wire[] = [];
+
+beforeAll(async () => {
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  stack = await startStack({
+    env: { MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS) },
+    logger: createLogger({ level: 'debug', name: 'test', destination }),
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((w) => w.close()));
+  await stack?.close();
+});
+
+/** Upgrades the node saw as requests (fastify's line at debug), for `appId`. */
+const requestsFor = (appId: string) =>
+  lines.filter(
+    (l) =>
+      l.msg === 'incoming request' && (l.req as { url?: string } | undefined)?.url === `/${appId}`,
+  ).length;
+
+function closedOf(socket: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+}
+
+describe('an address over its cap of connections not logged in', () => {
+  it('is refused at the upgrade with the cap close code, and let in again once under it', async () => {
+    const appId = await stack.createApp();
+    const url = `${stack.nodeUrl(0)}/${appId}`;
+    for (let i = 0; i < PER_ADDRESS; i++) opened.push(await openWire(url));
+    await until(() => requestsFor(appId) === PER_ADDRESS, 'the upgrades logged');
+
+    const refused = await openWire(url);
+    expect(await refused.closed).toEqual({
+      code: CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
+      reason: 'too many connections not logged in',
+    });
+    const runtime = (await stack.runtime(appId))!;
+    expect(runtime.node.counters.guardCloses.entries()).toContainEqual([
+      'unauthenticated_per_address',
+      1,
+    ]);
+    // Refused before Fastify saw it: the node logged no request for it.
+    expect(requestsFor(appId)).toBe(PER_ADDRESS);
+
+    // An upgrade that offers a subprotocol takes the usual path, refused there the same way.
+    const withProtocol = new WebSocket(url, ['deepstream']);
+    expect((await closedOf(withProtocol)).code).toBe(
+      CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
+    );
+    // So does one naming a forwarded address (the usual path decides whether to trust it).
+    const forwarded = new WebSocket(url, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect((await closedOf(forwarded)).code).toBe(CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS);
+    await until(() => requestsFor(appId) === PER_ADDRESS + 2, 'the usual path logged both');
+    expect(runtime.node.counters.guardCloses.entries()).toContainEqual([
+      'unauthenticated_per_address',
+      3,
+    ]);
+
+    // One socket goes: the address is under its cap, and the next is let in.
+    await opened.pop()!.close();
+    await until(
+      () => lines.some((l) => l.msg === 'connection closed' && l.app === appId),
+      'the closed connection released',
+    );
+    const next = await openWire(url);
+    opened.push(next);
+    await until(() => requestsFor(appId) === PER_ADDRESS + 3, 'the new upgrade logged');
+    expect(next.socket.readyState).toBe(WebSocket.OPEN);
+  });
+});

@@ -228,3 +228,51 @@ describe('inbound backpressure', () => {
     expect(order).toEqual(['queued/first', 'parse error', 'queued/last']);
   });
 });
+
+describe('reading in turns', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { CONNECTION_MAX_MESSAGES_PER_SECOND: '100000' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('stops reading a connection for the rest of the turn once 64 KB came from it, and reads on in the next', async () => {
+    const appId = await stack.createApp();
+    const server = stack.node(0).websocketServer;
+    const known = new Set(server.clients);
+    const sender = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'big-sender');
+    const socket = [...server.clients].find((c) => !known.has(c))!;
+    const pauses: boolean[] = [];
+    const pause = socket.pause.bind(socket);
+    socket.pause = () => {
+      pauses.push(true);
+      pause();
+    };
+    const subscriber = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'big-reader');
+    subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['big'] });
+    await subscriber.next((m) => m.topic === TOPIC.EVENT && m.isAck === true);
+    // Five 30 KB events back to back: nothing waits for the database, so the
+    // queue never pauses the socket; only the bytes read do.
+    const data = (i: number) => JSON.stringify(`${i}:${'z'.repeat(30_000)}`);
+    for (let i = 0; i < 5; i++) {
+      sender.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'big', data: data(i) });
+    }
+    await sender.sync();
+    await until(
+      () =>
+        subscriber.received.filter((m) => m.action === EVENT_ACTION.EMIT && m.name === 'big')
+          .length === 5,
+      'five events',
+    );
+    expect(pauses.length).toBeGreaterThan(0);
+    expect(socket.isPaused).toBe(false);
+    // Every event arrived, in order.
+    expect(
+      subscriber.received
+        .filter((m) => m.action === EVENT_ACTION.EMIT && m.name === 'big')
+        .map((m) => m.data),
+    ).toEqual([0, 1, 2, 3, 4].map(data));
+  });
+});

@@ -30,6 +30,17 @@ import type { Logger } from './types.ts';
 const INBOUND_PAUSE_MESSAGES = 256;
 
 /**
+ * Bytes of frames read from one connection after which its socket is not
+ * read again until the next turn of the event loop. One poll of the event
+ * loop reads up to 32 chunks of 64 KB from a socket, each parsed (unmasked,
+ * scanned, decoded) in the same go: a client sending 600 KB frames back to
+ * back held the loop for 5-10 ms per poll (bench:attacks, huge SUBSCRIBE
+ * name lists), and every other connection of the node waited. Paused, the
+ * socket yields after the chunk that brought this many bytes.
+ */
+export const READ_BYTES_PER_TURN = 64 * 1024;
+
+/**
  * How long one connection's queued messages may run back to back before the
  * next one waits for a later turn of the event loop. Queued messages are
  * handled in a promise chain, that is in microtasks: without this, a burst
@@ -68,6 +79,10 @@ export class Connection {
   #queuedBytes = 0;
   /** The socket is not read until #queue drains. */
   #paused = false;
+  /** Bytes read since the socket last yielded a turn (READ_BYTES_PER_TURN). */
+  #readBytes = 0;
+  /** The socket is not read until the next turn of the event loop (READ_BYTES_PER_TURN). */
+  #turnPaused = false;
   /** When the current run of queued messages began (QUEUE_SLICE_MS); undefined when idle. */
   #sliceStart: number | undefined;
   /** Over its outbound bound: nothing more is sent; the close follows. */
@@ -198,10 +213,32 @@ export class Connection {
     this.app.detach(this, wasOpen);
   }
 
+  /**
+   * Counts bytes read; past READ_BYTES_PER_TURN the socket is paused until
+   * the next turn of the event loop (unless the queue holds it paused longer).
+   */
+  #read(bytes: number): void {
+    this.#readBytes += bytes;
+    if (this.#readBytes < READ_BYTES_PER_TURN || this.#turnPaused || !this.#socket.pause) return;
+    this.#turnPaused = true;
+    this.#socket.pause();
+    setImmediate(() => {
+      this.#turnPaused = false;
+      this.#readBytes = 0;
+      if (!this.#paused && this.state !== 'closed') this.#socket.resume?.();
+    });
+  }
+
+  /** Whether the socket is paused until the next turn (READ_BYTES_PER_TURN). */
+  get readingPausedForTurn(): boolean {
+    return this.#turnPaused;
+  }
+
   /** A binary frame from the client. */
   receive(frame: Uint8Array): void {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
+    this.#read(frame.byteLength);
     const loggedIn = this.state === 'open';
     // Sizes first, before any decoding.
     if (this.#tooLarge(frame.byteLength, loggedIn)) return;
@@ -272,6 +309,7 @@ export class Connection {
   receiveMessage(decoded: ReceivedMessage, bytes: number): void {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
+    this.#read(bytes);
     const loggedIn = this.state === 'open';
     if (this.#tooLarge(bytes, loggedIn)) return;
     // The text client's answer to our heartbeat: being heard from is all it does.
@@ -335,7 +373,7 @@ export class Connection {
             this.#queuedBytes < bound / 2
           ) {
             this.#paused = false;
-            this.#socket.resume?.();
+            if (!this.#turnPaused) this.#socket.resume?.();
           }
           if (!(message instanceof Uint8Array)) return this.#process(message);
           if (this.state === 'closed') return;

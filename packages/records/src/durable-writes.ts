@@ -21,7 +21,11 @@ import {
 // fails as a whole fails every writer in it; a batch whose data Postgres
 // refuses (one bad row fails the statement) is written again row by row, so
 // only the refused rows fail. A lone write runs the one-row statement, as
-// fast as the store's single write was before batches.
+// fast as the store's single write was before batches; one that finds
+// nothing committing and nothing waiting goes out at once, not after the
+// turn (there is no group to wait for: the writes that follow it in the
+// same turn gather as the next batch). That turn was ~30 us of every
+// sequential acknowledged write's round trip.
 //
 // The store serialises the writes of a record, so a record is in at most one
 // batch in flight, and its next write waits for the batch its previous one
@@ -59,7 +63,12 @@ export class DurableWrites {
   write(row: RecordRow): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({ row, resolve, reject });
-      this.#schedule();
+      if (this.#committing === 0 && !this.#scheduled && this.#waiting.length === 1) {
+        // Idle: this write is the whole batch.
+        void this.#commit(this.#take());
+      } else {
+        this.#schedule();
+      }
     });
   }
 

@@ -8,7 +8,8 @@ import { createTestApp, openRecordsDatabase, type RecordsDatabase } from './fixt
 // (durable-writes.ts), on the real Postgres and on the embedded PGlite: the
 // writes that arrive together commit together, each is in the database
 // when its writer hears so, a batch that fails fails each of its writers
-// and changes nothing, and version conflicts stay per record.
+// and changes nothing, a lone write on an idle store goes out at once, and
+// version conflicts stay per record.
 
 const log: RecordsLogger = { warn() {}, error() {} };
 
@@ -228,6 +229,25 @@ for (const [kind, { open, asyncCommit }] of Object.entries(KINDS)) {
             });
           }
         }
+      }
+    });
+
+    it('a write that finds nothing committing goes out at once; the writes after it gather', async () => {
+      const appId = await stack.createApp();
+      const { session, count } = counting(stack.db.sql);
+      const writes = new DurableWrites(session, { asyncCommit });
+      const row = (name: string) => ({ appId, name, version: 1, json: '{"n":1}' });
+      const first = writes.write(row('alone'));
+      // Sent in this turn, before any turn of the event loop or microtask.
+      expect(count('hs_record_upsert')).toBe(1);
+      // The same turn's next writes wait for the turn and go out together.
+      const rest = ['a', 'b', 'c', 'd'].map((name) => writes.write(row(`after/${name}`)));
+      expect(count('hs_record_upsert')).toBe(1);
+      await Promise.all([first, ...rest]);
+      expect(count('hs_record_upsert_batch')).toBe(1);
+      expect(count('hs_record_upsert')).toBe(2);
+      for (const name of ['alone', 'after/a', 'after/d']) {
+        expect(await stored(appId, name)).toEqual({ version: 1, data: { n: 1 } });
       }
     });
 

@@ -26,6 +26,7 @@ import { AppChanges } from './lib/app-changes.ts';
 import { registerAppScope } from './plugins/app-scope.ts';
 import { registerDashboard } from './plugins/dashboard.ts';
 import { registerInputGuards } from './plugins/input-guard.ts';
+import { registerRequestLog } from './plugins/request-log.ts';
 import { registerSecurity } from './plugins/security.ts';
 import { accountRoutes } from './routes/accounts/routes.ts';
 import { appUserRoutes } from './routes/app-users/routes.ts';
@@ -66,8 +67,11 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     // Each route's schemas compile on its first request (start time).
     schemaController: lazySchemaController(),
+    // One line per answered request instead (plugins/request-log.ts).
+    disableRequestLogging: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   closeSilentConnections(app);
+  registerRequestLog(app);
 
   // Valve files may be uploaded as YAML text.
   app.addContentTypeParser(

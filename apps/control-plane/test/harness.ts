@@ -35,6 +35,8 @@ export async function startControlPlane(
     env?: Record<string, string>;
     /** Job definitions, or a factory given the harness's own config (e.g. the worker's createJobDefinitions). */
     jobs?: JobDefinition[] | ((context: { config: Config; logger: Logger }) => JobDefinition[]);
+    /** The server's logger (default: silent). */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> {
   let testDb: TestDatabase | undefined;
@@ -47,7 +49,7 @@ export async function startControlPlane(
   }
   await db.migrate();
   const config = loadConfig({ ACCOUNT_RATE_LIMIT_MAX: '1000', ...options.env });
-  const logger = createLogger({ level: 'silent', name: 'test' });
+  const logger = options.logger ?? createLogger({ level: 'silent', name: 'test' });
   const bus = new LocalBus({ nodeId: 'test' });
   const announced: BusEnvelope<'app.changed'>[] = [];
   bus.subscribe('app.changed', (m) => announced.push(m));

@@ -109,7 +109,7 @@ function pgliteStatements(db: PGlite | Transaction) {
  * their parameters' types (shared by every session over the database, as
  * one Postgres backend keeps them).
  */
-const preparedOnPglite = new WeakMap<PGlite, Map<string, Promise<Prepared>>>();
+const preparedOnPglite = new WeakMap<PGlite, Map<string, Promise<Prepared> | Prepared>>();
 type Prepared = { text: string; paramTypes: number[] };
 type PgliteModule = typeof import('@electric-sql/pglite');
 /** PGlite's protocol helpers, imported once PGlite is in use (never by a Postgres process). */
@@ -121,10 +121,15 @@ let pgliteModule: PgliteModule | undefined;
  * PGlite's backend. PGlite's query() sends Parse, Describe, Bind, Describe,
  * Execute and Sync as six calls and plans the statement every time: on a
  * one-row upsert about 0.6 ms of this process' CPU against 0.15 ms this way.
- * Same locks (PGlite's transaction and query mutexes), the same rows (its
- * own result parser) and the same write-out of the files after a statement
- * outside a transaction as query(). A statement that fails to parse is
- * forgotten, so the next run tries again.
+ * Same locks (PGlite's transaction and query mutexes) and the same rows (its
+ * own result parser) as query(). No syncToFs after the statement: the
+ * databases openDatabase makes are on NodeFS (a data directory) or in
+ * memory, where PGlite's syncToFs does nothing (Postgres' own writes
+ * already went to the files, NodeFS writes through with writeSync) but
+ * still takes a mutex and a few turns of the microtask queue, ~15 us of an
+ * acknowledged write's ~120 us (only a browser's IndexedDB or OPFS copies
+ * files out there). A statement that fails to parse is forgotten, so the
+ * next run tries again.
  */
 async function pglitePrepared<Row>(
   db: PGlite,
@@ -142,7 +147,7 @@ async function pglitePrepared<Row>(
   }
   let prepared = statements.get(name);
   if (!prepared) {
-    prepared = exclusive(db, async () => {
+    const preparing = exclusive(db, async () => {
       const { messages } = await db.execProtocol(
         concat([
           serialize.parse({ name, text }),
@@ -152,10 +157,16 @@ async function pglitePrepared<Row>(
       );
       return { text, paramTypes: parse.parseDescribeStatementResults(messages) };
     });
-    statements.set(name, prepared);
-    prepared.catch(() => statements.delete(name));
+    statements.set(name, preparing);
+    // Once parsed, the statement is at hand without a turn of the microtask queue.
+    preparing.then(
+      (done) => statements.set(name, done),
+      () => statements.delete(name),
+    );
+    prepared = preparing;
   }
-  const { text: preparedText, paramTypes } = await prepared;
+  const { text: preparedText, paramTypes } =
+    prepared instanceof Promise ? await prepared : prepared;
   if (preparedText !== text) throw new Error(`Statement ${name} was prepared with another text.`);
   const values = params.map((value, i) => {
     if (value === null || value === undefined) return null;
@@ -170,6 +181,7 @@ async function pglitePrepared<Row>(
         serialize.execute({}),
         serialize.sync(),
       ]),
+      { syncToFs: false },
     ),
   );
   return (parse.parseResults(messages, db.parsers)[0]?.rows ?? []) as Row[];

@@ -1,3 +1,6 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type Database, openDatabase, type SqlSession } from '@hubstream/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DurableWrites } from '../src/durable-writes.ts';
@@ -295,3 +298,42 @@ for (const [kind, { open, asyncCommit }] of Object.entries(KINDS)) {
     });
   });
 }
+
+describe('durable writes on a PGlite data directory', () => {
+  it('an acknowledged write is in the files at once: a copy taken then, as a crash leaves them, has it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hs-durable-'));
+    const copy = `${dir}-copy`;
+    const db = await openDatabase({ kind: 'pglite', dataDir: dir }, { warmUp: false });
+    try {
+      await db.migrate();
+      const appId = await createTestApp(db);
+      const store = new LocalRecordStore(db.sql, log, { asyncCommit: false, flushDelayMs: 60_000 });
+      for (let version = 1; version <= 3; version++) {
+        await store.set(
+          appId,
+          'kept',
+          version === 1 ? -1 : version - 1,
+          { version, data: { version } },
+          { durable: true },
+        );
+      }
+      // The files as they are now, the database still open (this process' lock left out).
+      await cp(dir, copy, { recursive: true, filter: (file) => !file.endsWith('hubstream.pid') });
+      const reopened = await openDatabase({ kind: 'pglite', dataDir: copy }, { warmUp: false });
+      try {
+        const rows = await reopened.sql.query<{ version: number; data: unknown }>(
+          'SELECT version, data FROM records WHERE app_id = $1 AND name = $2',
+          [appId, 'kept'],
+        );
+        expect(rows).toEqual([{ version: 3, data: { version: 3 } }]);
+      } finally {
+        await reopened.close();
+      }
+      await store.close();
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+      await rm(copy, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

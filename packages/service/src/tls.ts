@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { FastifyServerFactory } from 'fastify';
+import { answerClientErrors } from './client-errors.ts';
 import type { Logger } from './logger.ts';
 
 // How the control plane and the realtime node face the network: TLS from
@@ -78,6 +79,7 @@ export function plainServerFactory(timeouts: RequestTimeouts): FastifyServerFact
   return (handler, options) => {
     const server = http.createServer(serverOptions(timeouts), handler);
     fastifyTimeouts(server, options);
+    answerClientErrors(server);
     return server;
   };
 }
@@ -329,6 +331,7 @@ export async function openServerTransport(
     );
     server = created;
     fastifyTimeouts(created, options);
+    answerClientErrors(created as unknown as http.Server);
     if (plaintext) fastifyTimeouts(acceptPlaintextToo(created, handler, timeouts), options);
     let reloading = false;
     const timer = setInterval(() => {
@@ -367,6 +370,7 @@ function acceptPlaintextToo(
   timeouts: RequestTimeouts,
 ): http.Server {
   const plain = http.createServer(serverOptions(timeouts), handler);
+  answerClientErrors(plain);
   plain.on('upgrade', (request, socket, head) => server.emit('upgrade', request, socket, head));
   // Node enforces the headers and request timeouts from a check it starts
   // when a server listens, and this one never listens itself: it starts

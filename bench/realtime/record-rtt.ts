@@ -10,6 +10,14 @@
 //   pnpm bench:records \
 //     [--iterations=200] [--rounds=3] [--warmup=20] [--only=delete,head] [--durability=fsync]
 //     [--servers=postgres,cluster]   (deepstream is always measured: the ratios' base)
+//     [--against=/tmp/old-checkout]
+//
+// --against: an A/B in one run. Each Hubstream server chosen is also started
+// from that checkout (another `git worktree` of this repository, installed
+// and built), labelled "old", and measured beside this checkout's in every
+// round. On this shared 2-core machine the load moves within minutes, so
+// two builds measured in separate runs differ by more than most changes
+// do; with small blocks (--iterations=25 --rounds=30) both see the same load.
 //
 // Each round measures every action on each server in turn (the order of the
 // servers alternates from round to round); the percentiles are over every
@@ -28,26 +36,46 @@
 // out.
 // Other processes share the machine's cores: run it more than once.
 
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { DeepstreamClient as Client } from '@deepstream/client';
 import { Histogram } from './histogram.ts';
 import { runBench, ServerProcess } from './servers.ts';
 
-type Kind = 'postgres' | 'pglite' | 'cluster' | 'deepstream';
-const ALL_KINDS: readonly Kind[] = ['postgres', 'pglite', 'cluster', 'deepstream'];
-const LABELS: Record<Kind, string> = {
+type Hubstream = 'postgres' | 'pglite' | 'cluster';
+/** A server measured: deepstream, a Hubstream of this checkout, or one of --against's. */
+type Kind = 'deepstream' | Hubstream | `${Hubstream} old`;
+const HUBSTREAMS: readonly Hubstream[] = ['postgres', 'pglite', 'cluster'];
+const LABELS: Record<Hubstream, string> = {
   postgres: 'Hubstream/Postgres',
   pglite: 'Hubstream/PGlite',
   cluster: 'Hubstream/cluster',
-  deepstream: 'deepstream',
 };
+const label = (kind: Kind) =>
+  kind === 'deepstream'
+    ? 'deepstream'
+    : kind.endsWith(' old')
+      ? `${LABELS[kind.slice(0, -4) as Hubstream]} old`
+      : LABELS[kind as Hubstream];
 const servers = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length);
-const KINDS =
+const against = process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
+const CHOSEN_HUBSTREAMS =
   servers === undefined
-    ? ALL_KINDS
-    : ALL_KINDS.filter((kind) => kind === 'deepstream' || servers.split(',').includes(kind));
-if (KINDS.length === 1) throw new Error('--servers takes some of: postgres,pglite,cluster');
+    ? HUBSTREAMS
+    : HUBSTREAMS.filter((kind) => servers.split(',').includes(kind));
+if (CHOSEN_HUBSTREAMS.length === 0) {
+  throw new Error('--servers takes some of: postgres,pglite,cluster');
+}
+const KINDS: readonly Kind[] = [
+  ...CHOSEN_HUBSTREAMS.flatMap((kind): Kind[] =>
+    against === undefined ? [kind] : [`${kind} old`, kind],
+  ),
+  'deepstream',
+];
 // --durability: the Hubstream nodes' RECORD_WRITE_DURABILITY (commit, the
 // default, or fsync: every acknowledged write and delete waits for its WAL
 // flush; ENVS.md says what commit gives up).
@@ -57,8 +85,49 @@ const durability =
 if (durability !== 'commit' && durability !== 'fsync') {
   throw new Error('--durability takes commit or fsync');
 }
-const start = (kind: Kind) => {
+/** --against's servers: started here, as ServerProcess starts this checkout's. */
+const olds = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of olds) child.kill('SIGTERM');
+});
+
+async function startOld(kind: Hubstream): Promise<{ url: string; stop(): Promise<void> }> {
+  const checkout = resolve(against!);
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      '--expose-gc',
+      '--single-threaded-gc',
+      join(checkout, 'bench/realtime/server-hubstream.ts'),
+    ],
+    {
+      cwd: checkout,
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, BENCH_DATABASE: kind, BENCH_RECORD_DURABILITY: durability },
+    },
+  );
+  olds.add(child);
+  const exited = once(child, 'exit');
+  const url = await Promise.race([
+    new Promise<string>((ok) => createInterface({ input: child.stdout! }).once('line', ok)),
+    exited.then(() => {
+      throw new Error(`${kind} from ${checkout} exited before printing its URL`);
+    }),
+  ]);
+  return {
+    url: url.trim(),
+    async stop() {
+      olds.delete(child);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const start = (kind: Kind): Promise<{ url: string; stop(): Promise<void> }> => {
   if (kind === 'deepstream') return ServerProcess.start('deepstream');
+  if (kind.endsWith(' old')) return startOld(kind.slice(0, -4) as Hubstream);
   const env = { BENCH_DATABASE: kind, BENCH_RECORD_DURABILITY: durability };
   return ServerProcess.start('hubstream', env, `hubstream-${kind}`);
 };
@@ -224,7 +293,7 @@ await runBench(async () => {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );
-  const servers = {} as Record<Kind, ServerProcess>;
+  const servers = {} as Record<Kind, { url: string; stop(): Promise<void> }>;
   const rigs = {} as Record<Kind, Rig>;
   for (const kind of KINDS) {
     servers[kind] = await start(kind);
@@ -243,12 +312,16 @@ await runBench(async () => {
     say(`  round ${round + 1} of ${ROUNDS} done`);
   }
   for (const kind of KINDS) rigs[kind].close();
+  // --against's servers drop their databases on the way out, as runBench's do.
+  await Promise.all(
+    KINDS.filter((kind) => kind.endsWith(' old')).map((kind) => servers[kind].stop()),
+  );
 
   say('');
   const hubstreams = KINDS.filter((kind) => kind !== 'deepstream');
-  const column = (label: string) => ` | ${label.padStart(17)} p50      p99`;
+  const column = (text: string) => ` | ${text.padStart(17)} p50      p99`;
   say(
-    `ms, one at a time  ${KINDS.map((kind) => column(LABELS[kind])).join('')}` +
+    `ms, one at a time  ${KINDS.map((kind) => column(label(kind))).join('')}` +
       hubstreams.map((kind) => ` | ratio ${kind.padStart(8)} p50     p99`).join(''),
   );
   for (const action of CHOSEN) {

@@ -58,6 +58,7 @@ beforeAll(async () => {
     logger,
   );
   expect(sniffing.plaintext).toBe(true);
+  if (!sniffing.serverFactory) throw new Error('the TLS transport makes its own servers');
   await serve('tls + plaintext', sniffing.serverFactory);
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
-import { openWire, until } from '@hubstream/testing';
+import { connectWire, openWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL, nextError, nextValue, type Stack, startStack } from './harness.ts';
 
@@ -336,5 +336,29 @@ describe('bad input', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('a bulk SUBSCRIBE', () => {
+  it('adds its names over several turns of the event loop, then acks once with every name in place', async () => {
+    const appId = await stack.createApp();
+    const wire = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'bulk');
+    const runtime = (await stack.runtime(appId))!;
+    const connection = [...runtime.connections][0]!;
+    const names = Array.from({ length: 1_000 }, (_, i) => `bulk/${i}`);
+    // What the connection holds at each turn while the SUBSCRIBE is handled.
+    const seen = new Set<number>();
+    let watching = true;
+    const watch = () => {
+      seen.add(runtime.events.subscriptions.countOf(connection));
+      if (watching) setImmediate(watch);
+    };
+    watch();
+    wire.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names, correlationId: 'b' });
+    await wire.next((m) => m.topic === TOPIC.EVENT && m.isAck === true);
+    watching = false;
+    expect(runtime.events.subscriptions.countOf(connection)).toBe(1_000);
+    // Some turn saw part of the names added, not none or all of them.
+    expect([...seen].some((n) => n > 0 && n < 1_000)).toBe(true);
   });
 });

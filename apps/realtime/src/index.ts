@@ -1,3 +1,4 @@
+export { prepareEmailLogin } from '@hubstream/auth';
 export { buildApp, type RealtimeOptions } from './app.ts';
 export { warmListenPatterns } from './listen/listen-pattern.ts';
 export {

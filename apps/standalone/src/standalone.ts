@@ -12,13 +12,19 @@ import {
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
-import { buildApp as buildRealtime, UsageReporter, warmListenPatterns } from '@hubstream/realtime';
+import {
+  buildApp as buildRealtime,
+  prepareEmailLogin,
+  UsageReporter,
+  warmListenPatterns,
+} from '@hubstream/realtime';
 import {
   isLoopbackHost,
   type Logger,
   openServerTransport,
   resolveSelfSigned,
   type ServerTransport,
+  startPasswordProcess,
 } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
@@ -320,6 +326,10 @@ export async function startStandalone(
     usage.start();
     // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).
     warmListenPatterns();
+    // Nor at the first email login: the password process (spawning forks this
+    // process, ~15 ms with the event loop stopped) and the login's statement.
+    startPasswordProcess();
+    void prepareEmailLogin(db.sql);
 
     const controlPlaneUrl = listeningUrl(
       controlPlane,

@@ -7,7 +7,7 @@
 
 export { isPrivateAddress } from './address-guard.ts';
 export { authenticate } from './authenticate.ts';
-export { emailStrategy, PASSWORD_CHECKS_BUSY } from './email.ts';
+export { emailStrategy, PASSWORD_CHECKS_BUSY, prepareEmailLogin } from './email.ts';
 export {
   addressKey,
   type LoginThrottleSettings,

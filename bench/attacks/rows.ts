@@ -27,6 +27,8 @@ export type Row = {
   } | null;
   quiet: QuietResult;
   during: ProbeResult;
+  /** How long the attack itself ran (the probe's window is at least the quiet window, run.ts). */
+  attackMs: number;
 };
 
 export const NO_PROBE: QuietResult = {

@@ -81,6 +81,15 @@ const options = parseOptions(process.argv.slice(2), Object.keys(ATTACKS));
  */
 const QUIET = options.short ? { ms: 1_000, windows: 3 } : { ms: 2_000, windows: 5 };
 
+// ATTACK_WINDOW: the probe measures an attack for at least one quiet
+// window's length (QUIET.ms) from its start, also when the attack itself is
+// over sooner (what a burst left to the node is still handled meanwhile).
+// Bursts of 0.3-0.7 s (huge SUBSCRIBEs, listen patterns) gave 30-70
+// samples, whose p99 is their single worst: one stall of the machine
+// decided the row, where each quiet p99 is the second worst of 200 (and the
+// reference their median). Both sides are now p99s of as many samples; the
+// attack's own duration is printed beside it.
+
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -131,6 +140,7 @@ async function runOne(
     const sampler = sampleRss(() => process_.rss());
     const cpuBefore = await deployment.node.cpu();
     await probe.start();
+    const attackStart = performance.now();
     traceMark(context, `attack start (probe pid ${probe.pid})`);
     const linesBefore = deployment.node.linesLogged;
     let result: Row['result'];
@@ -139,10 +149,15 @@ async function runOne(
     } catch (error) {
       result = { error: error instanceof Error ? error.message : String(error) };
     }
+    const attackMs = performance.now() - attackStart;
     traceMark(
       context,
       `attack end (node A logged ${deployment.node.linesLogged - linesBefore} lines)`,
     );
+    // The attack's window is at least as long as one quiet window, so that
+    // its p99 is over as many samples as each quiet p99 (ATTACK_WINDOW).
+    if (attackMs < quiet.ms)
+      await new Promise((resolve) => setTimeout(resolve, quiet.ms - attackMs));
     const during = await probe.stop();
     const cpuAfter = await deployment.node.cpu();
     const peak = await sampler.stop();
@@ -170,6 +185,7 @@ async function runOne(
           : null,
       quiet: quietResult,
       during,
+      attackMs,
     };
   } finally {
     await prepared.cleanup();
@@ -233,6 +249,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
           cpu: null,
           quiet: NO_PROBE,
           during: NO_PROBE,
+          attackMs: 0,
         }),
       );
       rows.push(row);
@@ -241,7 +258,9 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       progress(
         `    ${text}\n    RSS +${toMb(row.rss.peak - row.rss.before)} MB, p99 ${ms(row.quiet.p99Ms)} -> ` +
           `${ms(row.during.p99Ms)} ms (quiet windows ${row.quiet.windowP99Ms.map(ms).join(' ')}); event loop busy ${row.cpu ? percent(row.cpu.mainMs, row.cpu.windowMs) : '—'}, ` +
-          `waiting for CPU ${row.cpu ? percent(row.cpu.waitMs, row.cpu.windowMs) : '—'}; ${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)` +
+          `waiting for CPU ${row.cpu ? percent(row.cpu.waitMs, row.cpu.windowMs) : '—'}; ` +
+          `attack ${(row.attackMs / 1000).toFixed(1)} s, probe window ${row.cpu ? (row.cpu.windowMs / 1000).toFixed(1) : '—'} s, ${row.during.sent} samples; ` +
+          `${v.ok ? 'pass' : 'FAIL'} (${((performance.now() - t0) / 1000).toFixed(1)} s)` +
           (row.cpu?.threads ? `\n    node A's other threads: ${row.cpu.threads}` : ''),
       );
       if (deployment.node.exited || deployment.controlPlane.exited) {

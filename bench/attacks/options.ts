@@ -22,6 +22,8 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
   let traceMarks = false;
   let realtime = true;
   let serverLog: string | null = null;
+  let rehearse: boolean | undefined;
+  let helpersOff = true;
   const usage = [
     'usage: pnpm bench:attacks [flags]',
     '  --short                      CI-sized volumes and windows (about a minute)',
@@ -30,6 +32,11 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     '  --deployments=standalone,cluster',
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
     '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
+    '  --helper-threads=bench-cpu|server-cpu',
+    "                               bench-cpu (default, with --pin=on): node A's threads but its event loop,",
+    '                               and its child processes, on CPU 1; server-cpu: all on CPU 0 with it',
+    '  --rehearse=on|off            on (default; off with --short): each attack first runs once at CI size,',
+    "                               unmeasured, so the node's code for it is compiled before the quiet windows",
     '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
     `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
@@ -75,6 +82,13 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
       serverNice = Number(value);
       if (!Number.isInteger(serverNice) || serverNice < -20 || serverNice > 19)
         throw new Error('--server-nice takes an integer from -20 to 19');
+    } else if (name === 'helper-threads') {
+      if (value !== 'bench-cpu' && value !== 'server-cpu')
+        throw new Error('--helper-threads takes bench-cpu or server-cpu');
+      helpersOff = value === 'bench-cpu';
+    } else if (name === 'rehearse') {
+      if (value !== 'on' && value !== 'off') throw new Error('--rehearse takes on or off');
+      rehearse = value === 'on';
     } else if (name === 'pin') {
       if (value !== 'on' && value !== 'off') throw new Error('--pin takes on or off');
       pin = value === 'on';
@@ -100,5 +114,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     traceMarks,
     serverLog,
     realtime,
+    rehearse: rehearse ?? !short,
+    helpersOff,
   };
 }

@@ -19,7 +19,12 @@
 // counts within its session). Where permitted node A runs at nice -20 in a
 // scheduling group of its own (--server-nice), and the probe under SCHED_RR
 // (--realtime), so that the p99 measures the node, not the machine. A
-// column shows node A's own CPU use and its wait for the CPU.
+// column shows node A's own CPU use and its wait for the CPU. Node A's other
+// threads and child processes are moved to CPU 1 before each quiet window
+// (--helper-threads), its event loop alone on CPU 0, as on a machine with
+// more than one core; each attack is rehearsed once, unmeasured, so the
+// node's code for it is compiled (--rehearse); the servers run with the
+// start scripts' own flags and environment.
 //
 // Targets per row: the attacked process's resident memory grows by less
 // than 150 MB (peak during the attack against just before); the
@@ -46,8 +51,10 @@ import {
   cpusOf,
   killEverything,
   mayUseRealtime,
+  moveHelpersOff,
   SERVER_CPU,
   sampleRss,
+  setHelpersOff,
   setMeasuredLog,
   setMeasuredNice,
   setMeasuredNodeFlags,
@@ -117,6 +124,35 @@ function traceMark(context: AttackContext, what: string): void {
   context.progress(`${what} at monotonic ${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)} s`);
 }
 
+/**
+ * The rehearsal (--rehearse, on by default in a full run): the attack once at
+ * CI size against apps of its own, unmeasured, before its quiet windows. A
+ * node that has been up a while has compiled the code the attack runs
+ * (logins, handshakes, subscribes, refusals: V8 compiles a function once it
+ * has run often enough, on node A's one CPU, and the first run of each path
+ * was 10-20 ms stalls); the measured run then shows what the attack costs a
+ * warm node, which the attacker can cause again, rather than what a process
+ * pays once. Everything it opened is closed before the quiet windows.
+ */
+async function rehearse(attack: Attack, context: AttackContext): Promise<void> {
+  const appsBefore = context.developer.apps.length;
+  const quiet = { ...context, short: true, progress: () => {} };
+  try {
+    const prepared = await attack.prepare(quiet);
+    try {
+      await warmApps(context.deployment, context.developer.apps.slice(appsBefore));
+      const result = await prepared.run();
+      if ('error' in result) context.progress(`rehearsal: ${String(result.error)}`);
+    } finally {
+      await prepared.cleanup();
+      terminateAll();
+    }
+  } catch (error) {
+    context.progress(`rehearsal failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+}
+
 async function runOne(
   attack: Attack,
   context: AttackContext,
@@ -125,6 +161,7 @@ async function runOne(
 ): Promise<Row> {
   const { deployment } = context;
   const process_ = attack.target === 'node' ? deployment.node : deployment.controlPlane;
+  if (options.rehearse) await rehearse(attack, context);
   const appsBefore = context.developer.apps.length;
   const prepared = await attack.prepare(context);
   // The nodes load the attack's apps before the quiet window: the first load
@@ -132,6 +169,7 @@ async function runOne(
   // synchronous query of the in-process database) happens to any new app and
   // is not part of the attack.
   await warmApps(deployment, context.developer.apps.slice(appsBefore));
+  await moveHelpersOff(deployment.node.serverPid);
   const servers = [...new Set([deployment.node, deployment.controlPlane, ...deployment.others])];
   const logMarks = servers.map((s) => s.logs.length);
   try {
@@ -286,6 +324,7 @@ async function main(): Promise<number> {
   progress('building what changed (as pnpm start does) …');
   await buildIfChanged();
   const pinning = await setUpPinning(options.pin);
+  setHelpersOff(options.helpersOff);
   setMeasuredNodeFlags(options.serverNodeFlags);
   setMeasuredLog(options.serverLog);
   const serverNice = options.serverNice !== 0 && mayPrioritize() ? options.serverNice : 0;
@@ -295,7 +334,11 @@ async function main(): Promise<number> {
     pinning.enabled
       ? `CPU pinning (taskset): the server under measurement (standalone; cluster: node A) on CPU ${SERVER_CPU}; ` +
           `the bench, its attackers, the probe, the webhook server, the control plane and node B on CPU ${BENCH_CPU}; ` +
-          'Postgres and Redis unpinned'
+          'Postgres and Redis unpinned; ' +
+          (options.helpersOff
+            ? "node A's other threads (V8's compiler workers, libuv's pool) and child processes moved to " +
+              `CPU ${BENCH_CPU} before each quiet window, its event loop alone on CPU ${SERVER_CPU} (--helper-threads)`
+            : `node A's other threads on CPU ${SERVER_CPU} with its event loop (--helper-threads=server-cpu)`)
       : `CPU pinning skipped: ${pinning.reason}`,
   );
   say(
@@ -373,9 +416,16 @@ async function main(): Promise<number> {
   } else {
     say(
       `p99 target: ${P99_FACTOR}x the quiet p99 measured just before each attack (the median p99 of ` +
-        `${QUIET.windows} quiet windows of ${QUIET.ms / 1000} s), nothing lost.`,
+        `${QUIET.windows} quiet windows of ${QUIET.ms / 1000} s), nothing lost; the attack's p99 is over ` +
+        `at least ${QUIET.ms / 1000} s from its start (as many samples as a quiet window).`,
     );
   }
+  say(
+    options.rehearse
+      ? 'Each attack first ran once at CI size against apps of its own, unmeasured (--rehearse): ' +
+          'the numbers are those of a node whose code for the attack is already compiled.'
+      : "No rehearsals (--rehearse=off): each attack's first run on the node is measured, compiling included.",
+  );
   say(
     'Node A CPU: share of the attack window its event loop (main thread) ran, in brackets every ' +
       'thread of the process (GC, thread pool), and share the event loop was runnable but waited ' +

@@ -18,6 +18,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyServerFactory,
+  LogController,
 } from 'fastify';
 import type { ControlPlaneContext, RouteContext } from './context.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -68,7 +69,9 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
     // Each route's schemas compile on its first request (start time).
     schemaController: lazySchemaController(),
     // One line per answered request instead (plugins/request-log.ts).
-    disableRequestLogging: true,
+    // Through a LogController: the top-level disableRequestLogging option
+    // is deprecated and printed FSTDEP023 at every start.
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   closeSilentConnections(app);
   registerRequestLog(app);

@@ -8,9 +8,12 @@ import { type Harness, signUp, startControlPlane } from './harness.ts';
 
 type Line = Record<string, unknown> & { req?: { method?: string; url?: string } };
 const lines: Line[] = [];
+const warnings: Error[] = [];
+const onWarning = (warning: Error) => warnings.push(warning);
 let h: Harness;
 
 beforeAll(async () => {
+  process.on('warning', onWarning);
   const destination = new Writable({
     write(chunk, _encoding, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
@@ -23,6 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.off('warning', onWarning);
   await h?.close();
 });
 
@@ -53,5 +57,9 @@ describe('request log', () => {
     expect(about('/v1/signup')).toHaveLength(2);
     expect(about('/v1/login')).toEqual([]);
     expect(about('/v1/no-such-route')).toEqual([]);
+  });
+
+  it('is set up without a deprecated Fastify option (FSTDEP023 was printed at every start)', () => {
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
 });

@@ -344,8 +344,7 @@ export async function registerGateway(
     refuses: (request) =>
       request.headers['x-forwarded-for'] === undefined &&
       request.socket.remoteAddress !== undefined &&
-      unauthenticated.ofAddress(addressKey(request.socket.remoteAddress)) >=
-        settings.maxUnauthenticatedPerAddress,
+      unauthenticated.addressAtCap(addressKey(request.socket.remoteAddress)),
     frame: closeFrame(
       CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
       'too many connections not logged in',

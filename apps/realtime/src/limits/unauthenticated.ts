@@ -62,10 +62,8 @@ export class UnauthenticatedConnections {
 
   /** Counts a new connection, or says which cap it would pass. */
   enter(appId: string, address: string): UnauthenticatedTicket | UnauthenticatedRefusal {
-    const caps = this.#caps();
-    if ((this.#perAddress.get(address) ?? 0) >= caps.perAddress)
-      return 'unauthenticated_per_address';
-    if ((this.#perApp.get(appId) ?? 0) >= caps.perApp) return 'unauthenticated_per_app';
+    if (this.addressAtCap(address)) return 'unauthenticated_per_address';
+    if ((this.#perApp.get(appId) ?? 0) >= this.#caps().perApp) return 'unauthenticated_per_app';
     take(this.#perApp, appId);
     take(this.#perAddress, address);
     let held = true;
@@ -77,6 +75,15 @@ export class UnauthenticatedConnections {
         give(this.#perAddress, address);
       },
     };
+  }
+
+  /**
+   * Whether the address already has as many connections not logged in as it
+   * may: `enter` refuses it, and so does the gateway's early refusal at the
+   * upgrade (early-refusal.ts).
+   */
+  addressAtCap(address: string): boolean {
+    return (this.#perAddress.get(address) ?? 0) >= this.#caps().perAddress;
   }
 
   /** Connections of the app not logged in yet on this node. */

@@ -275,4 +275,34 @@ describe('reading in turns', () => {
         .map((m) => m.data),
     ).toEqual([0, 1, 2, 3, 4].map(data));
   });
+
+  it('reads a connection the node closes while it waits for its turn, so the close handshake ends', async () => {
+    const appId = await stack.createApp();
+    const server = stack.node(0).websocketServer;
+    const known = new Set(server.clients);
+    const runtime = (await stack.runtime(appId))!;
+    const knownConnections = new Set(runtime.connections);
+    const sender = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'closed-in-turn');
+    const socket = [...server.clients].find((c) => !known.has(c))!;
+    const connection = [...runtime.connections].find((c) => !knownConnections.has(c))!;
+    const serverClosed = new Promise((resolve) => socket.once('close', resolve));
+    // The node closes the connection (as a drain does) in the very turn its
+    // socket is paused for having delivered 64 KB.
+    let closedAtPause = false;
+    const pause = socket.pause.bind(socket);
+    socket.pause = () => {
+      pause();
+      if (closedAtPause) return;
+      closedAtPause = true;
+      connection.close(1001, 'node shutting down');
+    };
+    const data = JSON.stringify('y'.repeat(70_000));
+    sender.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'big', data });
+    expect(await sender.closed).toEqual({ code: 1001, reason: 'node shutting down' });
+    expect(closedAtPause).toBe(true);
+    // The client's close frame is read: the server side ends the handshake
+    // instead of waiting out its close timeout with the socket paused.
+    await until(() => !socket.isPaused, 'the socket read again');
+    await serverClosed;
+  });
 });

@@ -225,7 +225,10 @@ export class Connection {
     setImmediate(() => {
       this.#turnPaused = false;
       this.#readBytes = 0;
-      if (!this.#paused && this.state !== 'closed') this.#socket.resume?.();
+      // Also when closed meanwhile (a drain, a kick): the client's close
+      // frame must be read for the close handshake to end, not wait out the
+      // close timeout. A guard close's socket stays unread (stopReading).
+      if (!this.#paused) this.#socket.resume?.();
     });
   }
 

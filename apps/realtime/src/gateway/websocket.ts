@@ -6,7 +6,6 @@ import type { RawData, WebSocket } from 'ws';
 import type { ClientSocket } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import { fire } from '../core/lifecycle.ts';
-import type { NodeCounters } from '../core/node-counters.ts';
 import type { NodeSettings } from '../core/settings.ts';
 import {
   addressKey,
@@ -15,7 +14,6 @@ import {
 } from '../limits/unauthenticated.ts';
 import type { AppRegistry } from '../runtime/app-registry.ts';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
-import { closeFrame, guardUpgrades } from './early-refusal.ts';
 import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 import { limitFrames, plainProtocolErrors, stopReading } from './ws-reading.ts';
@@ -309,7 +307,6 @@ export async function registerGateway(
   app: FastifyInstance,
   registry: AppRegistry,
   settings: NodeSettings,
-  counters: NodeCounters,
 ): Promise<void> {
   await app.register(websocket, {
     // closeTimeout: a socket whose close handshake does not finish (a client
@@ -336,23 +333,6 @@ export async function registerGateway(
     perApp: settings.maxUnauthenticatedPerApp,
     perAddress: settings.maxUnauthenticatedPerAddress,
   }));
-  // An address already at its cap is refused at the upgrade itself, with the
-  // same close code (early-refusal.ts). Only when the socket's own address
-  // is the client's: with an X-Forwarded-For header, the usual path works
-  // out the address from it (trusted proxies) and refuses there.
-  guardUpgrades(app.server, {
-    refuses: (request) =>
-      request.headers['x-forwarded-for'] === undefined &&
-      request.socket.remoteAddress !== undefined &&
-      unauthenticated.addressAtCap(addressKey(request.socket.remoteAddress)),
-    frame: closeFrame(
-      CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
-      'too many connections not logged in',
-    ),
-    closeTimeoutMs: settings.closeTimeoutMs,
-    refused: () => counters.guardCloses.add('unauthenticated_per_address'),
-  });
-
   // Deepstream's own liveness rule: silent for two heartbeats means gone.
   const sweep = setInterval(() => {
     const cutoff = Date.now() - 2 * settings.heartbeatIntervalMs;

@@ -176,7 +176,7 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     persistenceLag: () => records.persistenceLag(),
     token: options.config.METRICS_TOKEN,
   });
-  await registerGateway(app, registry, settings);
+  await registerGateway(app, registry, settings, node.counters);
   // deepstream's HTTP data API beside the WebSocket endpoint (same port and TLS).
   await registerHttpApi(app, {
     registry,

@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { ClientSocket } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import { fire } from '../core/lifecycle.ts';
+import type { NodeCounters } from '../core/node-counters.ts';
 import type { NodeSettings } from '../core/settings.ts';
 import {
   addressKey,
@@ -14,6 +15,7 @@ import {
 } from '../limits/unauthenticated.ts';
 import type { AppRegistry } from '../runtime/app-registry.ts';
 import type { AppRuntime } from '../runtime/app-runtime.ts';
+import { closeFrame, upgradeGate } from './early-refusal.ts';
 import { isTextClientFrame, TEXT_CHALLENGE, TextCodec } from './text-codec.ts';
 import { refuseUnknownApp, unknownAppReason } from './unknown-app.ts';
 import { limitFrames, plainProtocolErrors, stopReading } from './ws-reading.ts';
@@ -307,13 +309,38 @@ export async function registerGateway(
   app: FastifyInstance,
   registry: AppRegistry,
   settings: NodeSettings,
+  counters: NodeCounters,
 ): Promise<void> {
+  const unauthenticated = new UnauthenticatedConnections(() => ({
+    perApp: settings.maxUnauthenticatedPerApp,
+    perAddress: settings.maxUnauthenticatedPerAddress,
+  }));
+  // An address already at its cap is refused at the upgrade itself, with the
+  // same close code (early-refusal.ts); every other upgrade goes through the
+  // gate to the WebSocket plugin. Only when the socket's own address is the
+  // client's: with an X-Forwarded-For header, the usual path works out the
+  // address from it (trusted proxies) and refuses there.
+  const gate = upgradeGate(app.server, {
+    refuses: (request) =>
+      request.headers['x-forwarded-for'] === undefined &&
+      request.socket.remoteAddress !== undefined &&
+      unauthenticated.addressAtCap(addressKey(request.socket.remoteAddress)),
+    frame: closeFrame(
+      CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS,
+      'too many connections not logged in',
+    ),
+    closeTimeoutMs: settings.closeTimeoutMs,
+    refused: () => counters.guardCloses.add('unauthenticated_per_address'),
+  });
   await app.register(websocket, {
     // closeTimeout: a socket whose close handshake does not finish (a client
     // that stopped reading) is destroyed, and its buffers freed, this soon.
+    // server: the plugin listens for upgrades on the gate, not on app.server
+    // (its preClose takes its listener off the gate, and the gate off app.server).
     options: {
       maxPayload: HARD_MAX_PAYLOAD_BYTES,
       closeTimeout: settings.closeTimeoutMs,
+      server: gate,
     } as { maxPayload: number },
     // Draining: every client hears that the node is going away (the official
     // client reconnects on any close it did not ask for: through the load
@@ -329,10 +356,6 @@ export async function registerGateway(
   /** The live connections of 2.x clients: the server sends their heartbeat. */
   const textCodecs = new Map<Connection, TextCodec>();
   const gateway: GatewayState = { log: app.log, live, textCodecs };
-  const unauthenticated = new UnauthenticatedConnections(() => ({
-    perApp: settings.maxUnauthenticatedPerApp,
-    perAddress: settings.maxUnauthenticatedPerAddress,
-  }));
   // Deepstream's own liveness rule: silent for two heartbeats means gone.
   const sweep = setInterval(() => {
     const cutoff = Date.now() - 2 * settings.heartbeatIntervalMs;

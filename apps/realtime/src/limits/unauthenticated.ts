@@ -77,7 +77,11 @@ export class UnauthenticatedConnections {
     };
   }
 
-  /** Whether the address already has as many connections not logged in as it may (`enter` refuses it). */
+  /**
+   * Whether the address already has as many connections not logged in as it
+   * may: `enter` refuses it, and so does the gateway's early refusal at the
+   * upgrade (early-refusal.ts).
+   */
   addressAtCap(address: string): boolean {
     return (this.#perAddress.get(address) ?? 0) >= this.#caps().perAddress;
   }

@@ -63,7 +63,8 @@ export function withinRegistryCap(
 ): boolean {
   const names = message.names ?? [];
   const held = registry.countOf(connection);
-  if (held + names.length <= max || held + registry.countNew(names, connection) <= max) return true;
+  if (held + names.length <= max || held + registry.countNew(names, connection, max - held) <= max)
+    return true;
   refuseOverCap(connection, message, cap);
   return false;
 }

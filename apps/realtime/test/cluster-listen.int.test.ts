@@ -173,6 +173,47 @@ describe('listening across nodes', () => {
     expect(log.sort()).toEqual(['p found late/a', 'p found late/b']);
   });
 
+  it('registers a node’s many new names in a few registry calls and offers each', async () => {
+    const appId = await stack.createApp();
+    const provider = await stack.client(appId, { username: 'provider' }, { node: 2 });
+    const subscriber = await stack.client(appId, { username: 'many' }, { node: 0 });
+    const log: string[] = [];
+    listen(provider, 'event', 'many/[0-4]$', log, 'p');
+    await listeners(appId, 'event', 1);
+    const registry = (await stack.runtime(appId, 0))!.node.listeners;
+    const calls = { one: 0, many: 0 };
+    const { subscribe, subscribeMany } = registry;
+    registry.subscribe = (...args) => {
+      calls.one++;
+      return subscribe.apply(registry, args);
+    };
+    registry.subscribeMany = (...args) => {
+      calls.many++;
+      return subscribeMany.apply(registry, args);
+    };
+    try {
+      const names = Array.from({ length: 600 }, (_, i) => `many/${i}`);
+      for (const name of names) subscriber.event.subscribe(name, () => {});
+      // Subscribed and left at once: nothing of it is left in the registry.
+      subscriber.event.subscribe('many/gone', () => {});
+      unsubscribe(subscriber, 'many/gone');
+      await subscribers(appId, 0, 'many/599', 1);
+      await until(() => log.length === 5, 'five offers');
+      expect(log.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `p found many/${i}`));
+      await until(
+        async () => (await registry.unprovided(appId, 'event')).length === 595,
+        'the others unprovided',
+      );
+      expect(calls.one).toBe(0);
+      expect(calls.many).toBeGreaterThan(0);
+      expect(calls.many).toBeLessThanOrEqual(10);
+      expect(await registry.unprovided(appId, 'event')).not.toContain('many/gone');
+    } finally {
+      registry.subscribe = subscribe;
+      registry.subscribeMany = subscribeMany;
+    }
+  });
+
   it('offers a name again on another node when its provider disconnects', async () => {
     const appId = await stack.createApp();
     const first = await stack.client(appId, { username: 'first' }, { node: 1 });

@@ -44,6 +44,7 @@ export type {
   ListenTopic,
 } from './listeners/listener-registry.ts';
 export { LocalListenerRegistry, LocalListenerState } from './listeners/local.ts';
+export { batchOfferToken, SUBSCRIBE_RESULT_WIDTH } from './listeners/members.ts';
 export { RedisListenerRegistry } from './listeners/redis.ts';
 export type { ClusterLogger } from './logger.ts';
 export { LocalNodeRegistry, LocalNodeTable } from './nodes/local.ts';

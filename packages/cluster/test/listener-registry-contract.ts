@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ListenerRegistry } from '../src/index.ts';
+import { batchOfferToken, type ListenerRegistry } from '../src/index.ts';
 
 /** Two nodes ('node-a', 'node-b') of one cluster; a fresh cluster per call. */
 export type MakeListenerNodes = () => Promise<{ a: ListenerRegistry; b: ListenerRegistry }>;
@@ -133,6 +133,57 @@ export function listenerRegistryContract(name: string, make: MakeListenerNodes) 
       expect(await b.release('app', 'event', 'weather/sun', 'provider-2', 'offer-8')).toEqual({
         released: true,
         reoffer: false,
+      });
+    });
+
+    it('subscribes many names in one call, as subscribe() would each, with an offer token per index', async () => {
+      const { a, b } = await make();
+      await b.addListener('app', 'event', 'conn-b', 'm/.*');
+      await b.subscribe('app', 'event', 'm/0', '');
+      await b.subscribe('app', 'event', 'm/1', '');
+      expect(await b.claim('app', 'event', 'm/1', 'provider-1', '')).toBe(true);
+      // More names than one Redis script call takes (256); the last is the first again.
+      const names = [...Array.from({ length: 300 }, (_, i) => `m/${i}`), 'm/2'];
+      const results = await a.subscribeMany('app', 'event', names, 'base');
+      expect(results).toHaveLength(names.length * 3);
+      const at = (i: number) => results.slice(i * 3, i * 3 + 3);
+      expect(at(0)).toEqual([0, 0, 0]); // b subscribes, nobody provides
+      expect(at(1)).toEqual([0, 1, 0]); // b's listener provides it
+      for (const i of [2, 255, 256, 299]) expect(at(i)).toEqual([1, 0, 1]);
+      expect(at(300)).toEqual([0, 0, 0]); // this node holds it already
+      // Each offer is under its index's token: ending another changes nothing.
+      await a.endOffer('app', 'event', 'm/299', batchOfferToken('base', 298));
+      expect(await b.startOffer('app', 'event', 'm/299', 'o-x')).toBe(false);
+      await a.endOffer('app', 'event', 'm/299', batchOfferToken('base', 299));
+      expect(await b.startOffer('app', 'event', 'm/299', 'o-x')).toBe(true);
+      expect(await b.claim('app', 'event', 'm/256', 'p-256', batchOfferToken('base', 256))).toBe(
+        true,
+      );
+      // No base: no offers.
+      expect(await a.subscribeMany('app', 'record', ['m/1', 'm/1'], '')).toEqual([
+        1, 0, 0, 0, 0, 0,
+      ]);
+      // Subscribed as one by one: the last leave reports the offer, and a dead node's share is found.
+      expect(await a.unsubscribe('app', 'event', 'm/2')).toEqual({
+        last: true,
+        provider: null,
+        offer: batchOfferToken('base', 2),
+      });
+      const gone = await a.removeNode('node-a');
+      expect(gone).toHaveLength(298);
+      expect(gone).toContainEqual({
+        appId: 'app',
+        topic: 'event',
+        name: 'm/256',
+        provider: 'p-256',
+        offer: null,
+      });
+      expect(gone).toContainEqual({
+        appId: 'app',
+        topic: 'record',
+        name: 'm/1',
+        provider: null,
+        offer: null,
       });
     });
 

@@ -128,6 +128,11 @@ export class KeyedChains {
     });
   }
 
+  /** Whether `key` has a task running or waiting. */
+  has(key: string): boolean {
+    return this.#chains.has(key);
+  }
+
   /** Keys with a task running or waiting (for tests and diagnostics). */
   get size(): number {
     return this.#chains.size;

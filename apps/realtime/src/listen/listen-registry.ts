@@ -1,4 +1,4 @@
-import type { ListenTopic } from '@hubstream/cluster';
+import { batchOfferToken, type ListenTopic, SUBSCRIBE_RESULT_WIDTH } from '@hubstream/cluster';
 import type { Message } from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
@@ -24,6 +24,24 @@ import { Offers } from './offers.ts';
 // listener registry; how a name is offered is offers.ts's, the listeners
 // and their patterns local-listeners.ts's.
 
+/**
+ * Names a node got its first subscriber of that go to the registry in one
+ * call (SubscribeBatch): a 1,000-name SUBSCRIBE is added 200 names per turn,
+ * and its names are a few calls and tasks, not a task, a script call share,
+ * promises and strings per name (young-generation garbage that survived the
+ * scavenges it waited through: bench:attacks huge-subscribe). One batch is
+ * sent at a time, and names subscribed meanwhile join the next: a Redis
+ * script runs alone, and a queue of them ahead of other apps' commands (a
+ * rate limit's refill) held those for tens of milliseconds.
+ */
+export const NAMES_PER_SUBSCRIBE_BATCH = 128;
+
+/** The chain of subscribe batches: one runs at a time (KeyedChains key). */
+const SUBSCRIBE_BATCHES = '\u0001subscribe';
+
+/** Names waiting for one subscribeMany() call, and what waits for it. */
+type SubscribeBatch = { names: string[]; done: Promise<void>; settle: () => void };
+
 export class ListenRegistry {
   readonly #app: AppScope;
   readonly #topic: ListenTopic;
@@ -43,6 +61,10 @@ export class ListenRegistry {
   readonly #claims = new Map<string, boolean>();
   /** Registry calls about one name (or one listener) run in order, paced per turn. */
   readonly #chains = new KeyedChains((error) => this.#failed(error));
+  /** The batch that names subscribed in this turn join; undefined once it started. */
+  #subscribing: SubscribeBatch | undefined;
+  /** Names whose batch has not answered: their next registry call waits for it. */
+  readonly #inBatch = new Map<string, SubscribeBatch>();
   #closed = false;
 
   constructor(options: {
@@ -64,7 +86,7 @@ export class ListenRegistry {
       matches: (pattern, name) => this.#listeners.matches(pattern, name),
       toNode: (node, topic, payload) =>
         sendToNode(this.#app, node, topic, payload, this, this.#failed),
-      chain: (key, task) => this.#chains.chain(key, task),
+      chain: (key, task) => this.#chainName(key, task),
       token: () => this.#token(),
       failed: (error) => this.#failed(error),
     });
@@ -153,7 +175,7 @@ export class ListenRegistry {
     this.#pending.delete(name);
     const { listener } = pending;
     const { appId } = this.#app;
-    this.#chains.chain(name, async () => {
+    this.#chainName(name, async () => {
       const token = this.#token();
       this.#claims.set(token, false);
       let claimed: boolean;
@@ -192,22 +214,79 @@ export class ListenRegistry {
     this.#answer(pending, name, false);
   }
 
-  /** A name gained its first subscriber on this node. */
+  /**
+   * A name gained its first subscriber on this node. It joins this turn's
+   * batch (one registry call for its names); a name with registry calls
+   * still waiting (it just lost its last subscriber) is chained after them.
+   */
   subscribed(name: string): void {
     const { appId } = this.#app;
-    this.#chains.chain(name, async () => {
-      const token = this.#token();
-      const result = await this.#registry.subscribe(appId, this.#topic, name, token);
-      if (result.provided) this.#setProvided(name, true);
-      if (result.offer) this.#offers.start(name, token);
+    if (this.#chains.has(name) || this.#inBatch.has(name)) {
+      this.#chainName(name, async () => {
+        const token = this.#token();
+        const result = await this.#registry.subscribe(appId, this.#topic, name, token);
+        if (result.provided) this.#setProvided(name, true);
+        if (result.offer) this.#offers.start(name, token);
+      });
+      return;
+    }
+    let batch = this.#subscribing;
+    if (!batch || batch.names.length >= NAMES_PER_SUBSCRIBE_BATCH) batch = this.#newBatch();
+    batch.names.push(name);
+    this.#inBatch.set(name, batch);
+  }
+
+  #newBatch(): SubscribeBatch {
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => {
+      settle = resolve;
     });
+    const batch: SubscribeBatch = { names: [], done, settle };
+    this.#subscribing = batch;
+    this.#chains.chain(SUBSCRIBE_BATCHES, async () => {
+      if (this.#subscribing === batch) this.#subscribing = undefined;
+      try {
+        await this.#sendBatch(batch);
+      } finally {
+        for (const name of batch.names)
+          if (this.#inBatch.get(name) === batch) this.#inBatch.delete(name);
+        batch.settle();
+      }
+    });
+    return batch;
+  }
+
+  async #sendBatch(batch: SubscribeBatch) {
+    const { names } = batch;
+    const base = this.#token();
+    const results = await this.#registry.subscribeMany(this.#app.appId, this.#topic, names, base);
+    // The names' own calls may follow now (an offer below chains on its name).
+    for (const name of names) if (this.#inBatch.get(name) === batch) this.#inBatch.delete(name);
+    for (let i = 0; i < names.length; i++) {
+      const at = i * SUBSCRIBE_RESULT_WIDTH;
+      if (results[at + 1] === 1) this.#setProvided(names[i]!, true);
+      if (results[at + 2] === 1) this.#offers.start(names[i]!, batchOfferToken(base, i));
+    }
+  }
+
+  /**
+   * Chains a registry call about `name` after the ones before it, including
+   * the subscribe batch it is in (waited for once, by the first call after).
+   */
+  #chainName(name: string, task: () => Promise<unknown>): void {
+    const batch = this.#inBatch.get(name);
+    if (batch) {
+      this.#inBatch.delete(name);
+      this.#chains.chain(name, () => batch.done);
+    }
+    this.#chains.chain(name, task);
   }
 
   /** A name lost its last subscriber on this node. */
   unsubscribed(name: string): void {
     this.#provided.delete(name);
     const { appId } = this.#app;
-    this.#chains.chain(name, async () => {
+    this.#chainName(name, async () => {
       const result = await this.#registry.unsubscribe(appId, this.#topic, name);
       if (!result.last || (result.provider === null && result.offer === null)) return;
       const gone: GoneMessage = { topic: this.#topic, name };
@@ -293,7 +372,7 @@ export class ListenRegistry {
       this.#providers.delete(name);
       sendRemoved(this.#actions, provider.listener, name);
       // Only this node's index still names it.
-      this.#chains.chain(name, () => this.#release(name, provider.token, false));
+      this.#chainName(name, () => this.#release(name, provider.token, false));
     }
   }
 
@@ -423,7 +502,7 @@ export class ListenRegistry {
     for (const [name, provider] of provided) {
       this.#providers.delete(name);
       // Gone from the registry first, so the re-offer cannot pick it again.
-      this.#chains.chain(name, async () => {
+      this.#chainName(name, async () => {
         await removed;
         await this.#release(name, provider.token);
       });

@@ -38,6 +38,20 @@ export interface ListenerRegistry {
     offerToken: string,
   ): Promise<{ first: boolean; provided: boolean; offer: boolean }>;
   /**
+   * subscribe() for many names at once (the names a node got its first
+   * subscriber of in one turn): one registry call, no promise or result
+   * object per name. Returns SUBSCRIBE_RESULT_WIDTH numbers per name, in the
+   * order of `names`: first, provided, offer (1 or 0). The offer of the
+   * name at index `i` is recorded under batchOfferToken(offerTokenBase, i);
+   * an empty base records none.
+   */
+  subscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+    offerTokenBase: string,
+  ): Promise<readonly number[]>;
+  /**
    * This node lost its last subscriber of the name. When it was the last
    * anywhere (`last`), the provider and the offer are dropped and returned.
    */

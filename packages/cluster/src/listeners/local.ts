@@ -4,7 +4,7 @@ import type {
   ListenGone,
   ListenTopic,
 } from './listener-registry.ts';
-import { listenerKey } from './members.ts';
+import { batchOfferToken, listenerKey } from './members.ts';
 
 type Held = { token: string; node: string };
 type Scope = {
@@ -59,6 +59,21 @@ export class LocalListenerRegistry implements ListenerRegistry {
       !scope.offers.has(name);
     if (offer) scope.offers.set(name, { token: offerToken, node: this.#nodeId });
     return { first, provided, offer };
+  }
+
+  async subscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+    offerTokenBase: string,
+  ): Promise<readonly number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const token = offerTokenBase === '' ? '' : batchOfferToken(offerTokenBase, i);
+      const result = await this.subscribe(appId, topic, names[i]!, token);
+      out.push(result.first ? 1 : 0, result.provided ? 1 : 0, result.offer ? 1 : 0);
+    }
+    return out;
   }
 
   async unsubscribe(appId: string, topic: ListenTopic, name: string) {

@@ -46,6 +46,45 @@ end
 return out
 `;
 
+// SUBSCRIBE for many names with less sent per name. KEYS: as SUBSCRIBE.
+// ARGV: the subs member's prefix (s\0app\0topic\0), the offer member's
+// prefix (o\0app\0topic\0), an offer token base ('' none), the index of
+// the first name, then the names. The members are made here: the name's
+// subs member is its prefix and the name; an offer recorded for the name at
+// index i has the token base.i (batchOfferToken, ./members.ts). Returns
+// three numbers per name, as SUBSCRIBE.
+export const SUBSCRIBE_MANY = `
+local out = {}
+local listening = nil
+local subsPrefix, offerPrefix, base = ARGV[1], ARGV[2], ARGV[3]
+local index = tonumber(ARGV[4]) - 5
+for i = 5, #ARGV do
+  local name = ARGV[i]
+  if redis.call('SADD', KEYS[2], subsPrefix .. name) == 0 then
+    table.insert(out, 0)
+    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
+    table.insert(out, 0)
+  else
+    local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
+    local provided = redis.call('HEXISTS', KEYS[4], name)
+    local offer = 0
+    if first == 1 and provided == 0 and base ~= '' then
+      if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
+      if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
+        local token = base .. '.' .. tostring(index + i)
+        redis.call('HSET', KEYS[5], name, token)
+        redis.call('SADD', KEYS[2], offerPrefix .. token .. '\\0' .. name)
+        offer = 1
+      end
+    end
+    table.insert(out, first)
+    table.insert(out, provided)
+    table.insert(out, offer)
+  end
+end
+return out
+`;
+
 // KEYS: subs, node index, providers, offers. ARGV: for each name, two: name,
 // subs member. Returns three values per name: last (1 or 0), provider token
 // ('' none), offer token ('' none).

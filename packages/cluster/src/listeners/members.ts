@@ -21,3 +21,13 @@ export function fields(member: string, count: number): string[] {
   out.push(member.slice(start));
   return out;
 }
+
+/** Numbers per name in a subscribeMany() reply: first, provided, offer. */
+export const SUBSCRIBE_RESULT_WIDTH = 3;
+
+/**
+ * The offer token of the name at `index` of a subscribeMany() call: one
+ * token base per call instead of a token string made per name (the Redis
+ * registry's script makes the same string when it records an offer).
+ */
+export const batchOfferToken = (base: string, index: number) => `${base}.${index}`;

@@ -13,10 +13,11 @@ import {
   RESTORE_PROVIDER,
   START_OFFER,
   SUBSCRIBE,
+  SUBSCRIBE_MANY,
   UNSUBSCRIBE,
 } from './lua.ts';
 import { fields, listenerKey, SEP } from './members.ts';
-import { ScriptBatcher } from './script-batcher.ts';
+import { NAMES_PER_SCRIPT_CALL, ScriptBatcher } from './script-batcher.ts';
 
 // The listener registry in Redis: the keys and what each holds are described
 // with the scripts (./lua.ts). Every transition that must be atomic is one
@@ -26,6 +27,7 @@ import { ScriptBatcher } from './script-batcher.ts';
 type Commands = Redis & {
   hsListenAddListener(...args: string[]): Promise<unknown>;
   hsListenSubscribe(...args: string[]): Promise<number[]>;
+  hsListenSubscribeMany(...args: string[]): Promise<number[]>;
   hsListenUnsubscribe(...args: string[]): Promise<(number | string)[]>;
   hsListenStartOffer(...args: string[]): Promise<number>;
   hsListenDropHeld(...args: string[]): Promise<number>;
@@ -38,8 +40,17 @@ export class RedisListenerRegistry implements ListenerRegistry {
   readonly #redis: Commands;
   readonly #prefix: string;
   readonly #nodeId: string;
-  /** This node's own registrations (index members), written back after a Redis restart. */
+  /**
+   * This node's own registrations (index members), written back after a
+   * Redis restart; its subscriptions are in #mineSubs.
+   */
   readonly #mine = new Set<string>();
+  /**
+   * The names this node subscribes to, per app and topic: the names
+   * themselves (held by the node's subscription registry anyway), not a
+   * member string made per name.
+   */
+  readonly #mineSubs = new Map<string, { appId: string; topic: ListenTopic; names: Set<string> }>();
   readonly #restored = new Set<() => void>();
   #seenReady: boolean;
   readonly #onReady: () => void;
@@ -49,6 +60,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
   constructor(options: { redis: Redis; nodeId: string; keyPrefix?: string }) {
     const { redis } = options;
     redis.defineCommand('hsListenSubscribe', { numberOfKeys: 5, lua: SUBSCRIBE });
+    redis.defineCommand('hsListenSubscribeMany', { numberOfKeys: 5, lua: SUBSCRIBE_MANY });
     redis.defineCommand('hsListenUnsubscribe', { numberOfKeys: 4, lua: UNSUBSCRIBE });
     redis.defineCommand('hsListenStartOffer', { numberOfKeys: 4, lua: START_OFFER });
     redis.defineCommand('hsListenDropHeld', { numberOfKeys: 2, lua: DROP_HELD });
@@ -99,9 +111,19 @@ export class RedisListenerRegistry implements ListenerRegistry {
     return `${this.#prefix}hs:_cluster:listen:${nodeId}`;
   }
 
+  #subsOf(appId: string, topic: ListenTopic): Set<string> {
+    const key = `${appId}${SEP}${topic}`;
+    let mine = this.#mineSubs.get(key);
+    if (!mine) {
+      mine = { appId, topic, names: new Set() };
+      this.#mineSubs.set(key, mine);
+    }
+    return mine.names;
+  }
+
   async subscribe(appId: string, topic: ListenTopic, name: string, offerToken: string) {
     const member = ['s', appId, topic, name].join(SEP);
-    this.#mine.add(member);
+    this.#subsOf(appId, topic).add(name);
     const offerMember = ['o', appId, topic, offerToken, name].join(SEP);
     const [first, provided, offer] = await this.#subscribes.add(appId, topic, [
       name,
@@ -112,9 +134,52 @@ export class RedisListenerRegistry implements ListenerRegistry {
     return { first: first === 1, provided: provided === 1, offer: offer === 1 };
   }
 
+  async subscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+    offerTokenBase: string,
+  ): Promise<readonly number[]> {
+    const mine = this.#subsOf(appId, topic);
+    for (const name of names) mine.add(name);
+    if (names.length <= NAMES_PER_SCRIPT_CALL)
+      return this.#subscribeMany(appId, topic, names, offerTokenBase, 0);
+    // Each call runs alone in Redis: a few hundred names at a time.
+    const calls: Promise<number[]>[] = [];
+    for (let start = 0; start < names.length; start += NAMES_PER_SCRIPT_CALL) {
+      const slice = names.slice(start, start + NAMES_PER_SCRIPT_CALL);
+      calls.push(this.#subscribeMany(appId, topic, slice, offerTokenBase, start));
+    }
+    return (await Promise.all(calls)).flat();
+  }
+
+  /** One SUBSCRIBE_MANY call; its names are numbered (for their offers' tokens) from `from`. */
+  #subscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+    offerTokenBase: string,
+    from: number,
+  ): Promise<number[]> {
+    return this.#redis.hsListenSubscribeMany(
+      this.#key(appId, topic, 'subs'),
+      this.#nodeKey(this.#nodeId),
+      this.#key(appId, topic, 'listeners'),
+      this.#key(appId, topic, 'providers'),
+      this.#key(appId, topic, 'offers'),
+      `s${SEP}${appId}${SEP}${topic}${SEP}`,
+      `o${SEP}${appId}${SEP}${topic}${SEP}`,
+      offerTokenBase,
+      String(from),
+      ...names,
+    );
+  }
+
   async unsubscribe(appId: string, topic: ListenTopic, name: string) {
     const member = ['s', appId, topic, name].join(SEP);
-    this.#mine.delete(member);
+    const key = `${appId}${SEP}${topic}`;
+    const mine = this.#mineSubs.get(key);
+    if (mine?.names.delete(name) && mine.names.size === 0) this.#mineSubs.delete(key);
     const [last, provider, offer] = await this.#unsubscribes.add(appId, topic, [name, member]);
     return {
       last: last === 1,
@@ -333,7 +398,10 @@ export class RedisListenerRegistry implements ListenerRegistry {
       }
     }
     await this.#redis.del(nodeKey);
-    if (nodeId === this.#nodeId) this.#mine.clear();
+    if (nodeId === this.#nodeId) {
+      this.#mine.clear();
+      this.#mineSubs.clear();
+    }
     return gone;
   }
 
@@ -350,22 +418,20 @@ export class RedisListenerRegistry implements ListenerRegistry {
 
   async #writeBack(): Promise<void> {
     const nodeKey = this.#nodeKey(this.#nodeId);
+    for (const { appId, topic, names } of [...this.#mineSubs.values()]) {
+      const all = [...names];
+      for (let start = 0; start < all.length; start += NAMES_PER_SCRIPT_CALL)
+        await this.#subscribeMany(
+          appId,
+          topic,
+          all.slice(start, start + NAMES_PER_SCRIPT_CALL),
+          '',
+          0,
+        );
+    }
     for (const member of [...this.#mine]) {
       const kind = member[0];
-      if (kind === 's') {
-        const [, appId, topic, name] = fields(member, 3) as [string, string, ListenTopic, string];
-        await this.#redis.hsListenSubscribe(
-          this.#key(appId, topic, 'subs'),
-          nodeKey,
-          this.#key(appId, topic, 'listeners'),
-          this.#key(appId, topic, 'providers'),
-          this.#key(appId, topic, 'offers'),
-          name,
-          member,
-          '',
-          '',
-        );
-      } else if (kind === 'l') {
+      if (kind === 'l') {
         const [, appId, topic, connection, pattern] = fields(member, 4) as [
           string,
           string,

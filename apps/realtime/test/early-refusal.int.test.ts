@@ -25,11 +25,7 @@ beforeAll(async () => {
     },
   });
   stack = await startStack({
-    env: {
-      MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
-      // How long a closing node waits for a client that does not answer its close.
-      CONNECTION_CLOSE_TIMEOUT_MS: '1500',
-    },
+    env: { MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS) },
     logger: createLogger({ level: 'debug', name: 'test', destination }),
   });
 });
@@ -109,24 +105,55 @@ function outcomeOf(socket: WebSocket): Promise<string> {
 }
 
 describe('a closing node', () => {
-  it('accepts no new WebSocket while it waits for its clients, and finishes closing', async () => {
-    const appId = await stack.createApp();
-    const url = `${stack.nodeUrl(0)}/${appId}`;
-    const node = stack.node(0);
-    // A client that reads nothing more: the node's close waits its close timeout for it.
-    const held = await openWire(url);
-    opened.push(held);
-    (held.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  let closingStack: Stack | undefined;
+  afterAll(async () => closingStack?.close());
+
+  it('accepts no new WebSocket while it waits for its clients, and lets go of the sockets it refused', async () => {
+    // Its own node, whose close timeout is longer than the test: a socket
+    // left to it would hold the node's close open.
+    closingStack = await startStack({
+      env: {
+        MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+        CONNECTION_CLOSE_TIMEOUT_MS: '600000',
+      },
+    });
+    const appId = await closingStack.createApp();
+    const url = `${closingStack.nodeUrl(0)}/${appId}`;
+    const node = closingStack.node(0);
+    // A client that reads nothing more: the node's close waits for it.
+    const held = new WebSocket(url);
+    expect(await outcomeOf(held)).toBe('open');
+    (held as unknown as { _socket: { pause(): void } })._socket.pause();
+    const others: WebSocket[] = [];
+    for (let i = 1; i < PER_ADDRESS; i++) {
+      others.push(new WebSocket(url));
+      expect(await outcomeOf(others.at(-1)!)).toBe('open');
+    }
+    // Refused at the upgrade: the node ended its socket and reads it no more
+    // (its own side lasts until the close timeout).
+    const runtime = (await closingStack.runtime(appId))!;
+    const refusedBefore = new Map(runtime.node.counters.guardCloses.entries()).get(
+      'unauthenticated_per_address',
+    );
+    const refused = new WebSocket(url);
+    expect((await closedOf(refused)).code).toBe(CLOSE_CODES.TOO_MANY_UNAUTHENTICATED_CONNECTIONS);
+    expect(
+      new Map(runtime.node.counters.guardCloses.entries()).get('unauthenticated_per_address'),
+    ).toBe((refusedBefore ?? 0) + 1);
 
     const closing = node.close();
-    // In the node's close, before it stops listening: an upgrade is refused,
-    // and its socket does not hold the close open.
-    const ready = `${stack.nodeUrl(0).replace(/^ws/, 'http')}/ready`;
+    // In the node's close, before it stops listening: an upgrade is answered 503.
+    const ready = `${closingStack.nodeUrl(0).replace(/^ws/, 'http')}/ready`;
     await until(async () => (await fetch(ready)).status === 503, 'the node closing');
     const late = new WebSocket(url);
     expect(await outcomeOf(late)).toBe('Unexpected server response: 503');
+    // The held client goes; the others answered the node's GOING_AWAY. The
+    // close then ends: neither the late upgrade's socket nor the refused one
+    // (close timeout: 10 minutes) holds it open.
+    held.terminate();
     await closing;
     expect(node.server.listening).toBe(false);
     expect(late.readyState).toBe(WebSocket.CLOSED);
+    expect(others.every((o) => o.readyState === WebSocket.CLOSED)).toBe(true);
   });
 });

@@ -41,9 +41,15 @@ export class LocalListenerRegistry implements ListenerRegistry {
 
   async subscribe(appId: string, topic: ListenTopic, name: string, offerToken: string) {
     const scope = this.#state.scope(appId, topic);
+    const result = this.#subscribe(scope, name, offerToken !== '');
+    if (result & 4) scope.offers.set(name, { token: offerToken, node: this.#nodeId });
+    return { first: (result & 1) !== 0, provided: (result & 2) !== 0, offer: (result & 4) !== 0 };
+  }
+
+  /** Bits: 1 first, 2 provided, 4 offer (for the caller to record under its token). */
+  #subscribe(scope: Scope, name: string, mayOffer: boolean): number {
     let nodes = scope.subs.get(name);
-    if (nodes?.has(this.#nodeId))
-      return { first: false, provided: scope.providers.has(name), offer: false };
+    if (nodes?.has(this.#nodeId)) return scope.providers.has(name) ? 2 : 0;
     const first = !nodes;
     if (!nodes) {
       nodes = new Set();
@@ -52,13 +58,8 @@ export class LocalListenerRegistry implements ListenerRegistry {
     nodes.add(this.#nodeId);
     const provided = scope.providers.has(name);
     const offer =
-      first &&
-      offerToken !== '' &&
-      !provided &&
-      scope.listeners.size > 0 &&
-      !scope.offers.has(name);
-    if (offer) scope.offers.set(name, { token: offerToken, node: this.#nodeId });
-    return { first, provided, offer };
+      first && mayOffer && !provided && scope.listeners.size > 0 && !scope.offers.has(name);
+    return (first ? 1 : 0) | (provided ? 2 : 0) | (offer ? 4 : 0);
   }
 
   async subscribeMany(
@@ -67,11 +68,17 @@ export class LocalListenerRegistry implements ListenerRegistry {
     names: readonly string[],
     offerTokenBase: string,
   ): Promise<readonly number[]> {
+    // One pass, no promise or result object per name (the standalone's registry).
+    const scope = this.#state.scope(appId, topic);
     const out: number[] = [];
     for (let i = 0; i < names.length; i++) {
-      const token = offerTokenBase === '' ? '' : batchOfferToken(offerTokenBase, i);
-      const result = await this.subscribe(appId, topic, names[i]!, token);
-      out.push(result.first ? 1 : 0, result.provided ? 1 : 0, result.offer ? 1 : 0);
+      const name = names[i]!;
+      const result = this.#subscribe(scope, name, offerTokenBase !== '');
+      if (result & 4) {
+        const token = batchOfferToken(offerTokenBase, i);
+        scope.offers.set(name, { token, node: this.#nodeId });
+      }
+      out.push(result & 1, (result >> 1) & 1, (result >> 2) & 1);
     }
     return out;
   }

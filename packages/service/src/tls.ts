@@ -5,6 +5,7 @@ import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { FastifyServerFactory } from 'fastify';
 import { answerClientErrors } from './client-errors.ts';
@@ -371,7 +372,23 @@ function acceptPlaintextToo(
 ): http.Server {
   const plain = http.createServer(serverOptions(timeouts), handler);
   answerClientErrors(plain);
-  plain.on('upgrade', (request, socket, head) => server.emit('upgrade', request, socket, head));
+  // The plain side hands upgrades on only while the HTTPS server has an
+  // upgrade listener. Node treats an upgrade to a server with none as an
+  // ordinary request (the handler answers it: Fastify's 503 while a node
+  // closes, once the WebSocket plugin's preClose took its listener off); a
+  // forward that nobody took would leave the socket unanswered, and the
+  // server's close waiting for it.
+  const forward = (request: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    server.emit('upgrade', request, socket, head);
+  server.on('newListener', (event: string | symbol) => {
+    if (event === 'upgrade' && plain.listenerCount('upgrade') === 0) plain.on('upgrade', forward);
+  });
+  server.on('removeListener', (event: string | symbol) => {
+    if (event === 'upgrade' && server.listenerCount('upgrade') === 0) {
+      plain.removeListener('upgrade', forward);
+    }
+  });
+  if (server.listenerCount('upgrade') > 0) plain.on('upgrade', forward);
   // Node enforces the headers and request timeouts from a check it starts
   // when a server listens, and this one never listens itself: it starts
   // (and stops) with the server whose connections it is handed.

@@ -153,3 +153,71 @@ describe('request header timeouts on every listening port', () => {
     }
   });
 });
+
+// A server whose upgrade listener came off (the WebSocket plugin's preClose,
+// when a node closes) answers an upgrade as an ordinary request, as Node does
+// for a server with no upgrade listener: on every kind of port, also the
+// plain side of a port that takes TLS and plaintext, which hands its upgrades
+// to the HTTPS server's listeners. Unanswered, such a socket would hold the
+// server's close open.
+describe('upgrades once the upgrade listener is gone', () => {
+  const apps: FastifyInstance[] = [];
+  let dir: string;
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('are answered by the request handler, plain and TLS', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hs-upgrades-'));
+    const pair = await ensureSelfSigned(dir, ['localhost', '127.0.0.1']);
+    const withCert = { ...base, TLS_CERT_FILE: pair.certFile, TLS_KEY_FILE: pair.keyFile };
+    const target = (host: string) => ({ server: 'test', host, hostVariable: 'HOST' });
+    const kinds = [
+      { name: 'plain', transport: await openServerTransport(base, target('127.0.0.1'), logger) },
+      { name: 'tls', transport: await openServerTransport(withCert, target('0.0.0.0'), logger) },
+      {
+        name: 'sniffing',
+        transport: await openServerTransport(withCert, target('127.0.0.1'), logger),
+      },
+    ];
+    for (const { name, transport } of kinds) {
+      const factory = transport.serverFactory;
+      const app = Fastify(factory ? { serverFactory: factory } : {});
+      apps.push(app);
+      app.get('/ws', async (_request, reply) => reply.code(426).send('no upgrades here'));
+      await app.ready();
+      const taken: string[] = [];
+      const listener = (_request: unknown, socket: net.Socket) => {
+        taken.push(name);
+        socket.destroy();
+      };
+      app.server.on('upgrade', listener);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const upgrade = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n';
+      const ways = [...(transport.plaintext ? [false] : []), ...(transport.secure ? [true] : [])];
+      // With the listener on, it takes the upgrade.
+      for (const secure of ways) {
+        const socket = await connect(port, secure);
+        socket.write(upgrade);
+        await ended(socket);
+      }
+      expect(taken, name).toHaveLength(ways.length);
+      app.server.removeListener('upgrade', listener);
+      for (const secure of ways) {
+        const socket = await connect(port, secure);
+        socket.write(upgrade);
+        const [reply] = (await once(socket, 'data', { signal: AbortSignal.timeout(5_000) })) as [
+          Buffer,
+        ];
+        expect(reply.toString().split('\r\n')[0], `${name} ${secure ? 'tls' : 'plain'}`).toBe(
+          'HTTP/1.1 426 Upgrade Required',
+        );
+        socket.destroy();
+      }
+      expect(taken, name).toHaveLength(ways.length);
+    }
+  });
+});

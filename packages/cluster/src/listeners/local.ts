@@ -8,11 +8,18 @@ import { batchOfferToken, listenerKey } from './members.ts';
 
 type Held = { token: string; node: string };
 type Scope = {
-  subs: Map<string, Set<string>>; // name -> nodes
+  /**
+   * name -> its nodes: the one node id while there is one (a process of its
+   * own, the standalone: no Set per subscribed name), a Set from the second.
+   */
+  subs: Map<string, string | Set<string>>;
   listeners: Map<string, ListenerEntry>; // node\0connection\0pattern
   providers: Map<string, Held>;
   offers: Map<string, Held>;
 };
+
+const hasNode = (nodes: string | Set<string>, node: string) =>
+  typeof nodes === 'string' ? nodes === node : nodes.has(node);
 
 /** The cluster's listening state in memory; nodes that share one see one cluster. */
 export class LocalListenerState {
@@ -48,14 +55,13 @@ export class LocalListenerRegistry implements ListenerRegistry {
 
   /** Bits: 1 first, 2 provided, 4 offer (for the caller to record under its token). */
   #subscribe(scope: Scope, name: string, mayOffer: boolean): number {
-    let nodes = scope.subs.get(name);
-    if (nodes?.has(this.#nodeId)) return scope.providers.has(name) ? 2 : 0;
-    const first = !nodes;
-    if (!nodes) {
-      nodes = new Set();
-      scope.subs.set(name, nodes);
-    }
-    nodes.add(this.#nodeId);
+    const nodes = scope.subs.get(name);
+    if (nodes !== undefined && hasNode(nodes, this.#nodeId))
+      return scope.providers.has(name) ? 2 : 0;
+    const first = nodes === undefined;
+    if (nodes === undefined) scope.subs.set(name, this.#nodeId);
+    else if (typeof nodes === 'string') scope.subs.set(name, new Set([nodes, this.#nodeId]));
+    else nodes.add(this.#nodeId);
     const provided = scope.providers.has(name);
     const offer =
       first && mayOffer && !provided && scope.listeners.size > 0 && !scope.offers.has(name);
@@ -89,7 +95,12 @@ export class LocalListenerRegistry implements ListenerRegistry {
 
   #unsubscribe(scope: Scope, name: string, node: string) {
     const nodes = scope.subs.get(name);
-    if (!nodes?.delete(node) || nodes.size > 0) return { last: false, provider: null, offer: null };
+    if (nodes === undefined || !hasNode(nodes, node))
+      return { last: false, provider: null, offer: null };
+    if (typeof nodes !== 'string') {
+      nodes.delete(node);
+      if (nodes.size > 0) return { last: false, provider: null, offer: null };
+    }
     scope.subs.delete(name);
     const provider = scope.providers.get(name)?.token ?? null;
     const offer = scope.offers.get(name)?.token ?? null;

@@ -9,6 +9,7 @@ import {
   TOPIC,
 } from '@hubstream/protocol';
 import type { AppScope } from '../core/app-scope.ts';
+import { BulkSlices } from '../core/bulk-slices.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
 import { SubscriptionRegistry } from '../core/subscriptions.ts';
@@ -16,16 +17,6 @@ import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { encodeEmit } from './emit-frame.ts';
-
-/**
- * Names of one SUBSCRIBE added per turn of the event loop: each is a
- * registry entry and, for a name new to the node, a listen-registry call
- * queued. A 1,000-name SUBSCRIBE added in one go took 5-8 ms of a cold node
- * (bench:attacks huge-subscribe, cluster), every other app's clients waiting.
- */
-export const NAMES_SUBSCRIBED_PER_TURN = 200;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Parses a message's JSON data for the rules; `undefined` when absent. */
 export function parseData(message: Message): { ok: true; value: unknown } | { ok: false } {
@@ -141,9 +132,12 @@ export class EventHandler implements TopicHandler {
     const allowed = await authorizeNames(connection, message, names, { action: message.action });
     // The connection may have closed while a rule loaded a record.
     if (!connection.isOpen) return;
+    // A registry entry each and, for a name new to the node, a listen-registry
+    // call: sliced (BULK_SLICE_MS) as the checks were.
+    const slices = new BulkSlices();
     for (let i = 0; i < allowed.length; i++) {
-      if (i > 0 && i % NAMES_SUBSCRIBED_PER_TURN === 0) {
-        await nextTurn();
+      if (slices.due(i)) {
+        await slices.next();
         // Closed meanwhile: its subscriptions so far were removed with it; add no more.
         if (!connection.isOpen) return;
       }

@@ -1,5 +1,6 @@
 import type { Message } from '@hubstream/protocol';
 import type { ValveLoaders } from '@hubstream/valve';
+import { BulkSlices } from '../core/bulk-slices.ts';
 import type { Connection } from '../core/connection.ts';
 import type { PermissionQuestion } from '../core/connection-host.ts';
 import { denialReply } from '../core/denials.ts';
@@ -47,18 +48,10 @@ export function authorize(
 }
 
 /**
- * Names a bulk message has checked per turn of the event loop. A rule costs
- * tens of microseconds per name: a 1,000-name SUBSCRIBE checked in one go
- * would hold every other connection of the node for tens of milliseconds.
- */
-export const NAMES_CHECKED_PER_TURN = 100;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
  * Bulk messages are checked name by name; the allowed names are returned.
- * Past NAMES_CHECKED_PER_TURN names the event loop turns between groups:
- * callers look at `connection.isOpen` afterwards, as after a record load.
+ * Once a slice of BULK_SLICE_MS is spent the event loop turns before the
+ * next name: callers look at `connection.isOpen` afterwards, as after a
+ * record load.
  */
 export async function authorizeNames(
   connection: Connection,
@@ -67,9 +60,10 @@ export async function authorizeNames(
   question: Omit<PermissionQuestion, 'name'> = {},
 ): Promise<string[]> {
   const allowed: string[] = [];
+  const slices = new BulkSlices();
   for (let i = 0; i < names.length; i++) {
-    if (i > 0 && i % NAMES_CHECKED_PER_TURN === 0) {
-      await nextTurn();
+    if (slices.due(i)) {
+      await slices.next();
       if (!connection.isOpen) return allowed;
     }
     const name = names[i]!;

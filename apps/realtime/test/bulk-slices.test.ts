@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { BULK_SLICE_MS, BulkSlices } from '../src/core/bulk-slices.ts';
+
+// Bulk work (a bulk message's names) turns the event loop once a slice of
+// BULK_SLICE_MS is spent, whatever each item costs.
+
+async function run(items: number, itemMs: number): Promise<number[]> {
+  let turn = 0;
+  let counting = true;
+  const tick = () => {
+    turn++;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const turnOf: number[] = [];
+  const slices = new BulkSlices();
+  for (let i = 0; i < items; i++) {
+    if (slices.due(i)) await slices.next();
+    turnOf.push(turn);
+    const busyUntil = performance.now() + itemMs;
+    while (performance.now() < busyUntil) {
+      // an item's work
+    }
+  }
+  counting = false;
+  const perTurn = new Map<number, number>();
+  for (const t of turnOf) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+  return [...perTurn.values()];
+}
+
+describe('BulkSlices', () => {
+  it('turns the event loop once a slice is spent, for costly and cheap items alike', async () => {
+    expect(BULK_SLICE_MS).toBe(1);
+    // 100 us items: about ten a slice (looked at every 8 items: at most 16).
+    const costly = await run(200, 0.1);
+    expect(costly.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(Math.max(...costly)).toBeLessThanOrEqual(16);
+    expect(costly.length).toBeGreaterThanOrEqual(200 / 16);
+    // 2 us items: hundreds fit a slice, so few turns.
+    const cheap = await run(2_000, 0.002);
+    expect(Math.max(...cheap)).toBeGreaterThan(16);
+  });
+});

@@ -12,36 +12,46 @@
 //   s\0app\0topic\0name, l\0app\0topic\0connection\0pattern,
 //   p\0app\0topic\0token\0name, o\0app\0topic\0token\0name
 
+// One name's SUBSCRIBE, shared by the two scripts below: adds the node's
+// subs member; when the node is new to the name, counts it and, for the
+// name's first subscriber anywhere with listeners and no provider or offer,
+// records an offer under `token` (offerMember in the node's index). Appends
+// three numbers to out: first, provided, offer.
+const SUBSCRIBE_ONE = `
+local listening = nil
+local function subscribeOne(out, name, member, token, offerMember)
+  if redis.call('SADD', KEYS[2], member) == 0 then
+    table.insert(out, 0)
+    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
+    table.insert(out, 0)
+    return
+  end
+  local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
+  local provided = redis.call('HEXISTS', KEYS[4], name)
+  local offer = 0
+  if first == 1 and provided == 0 and token ~= '' then
+    if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
+    if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
+      redis.call('HSET', KEYS[5], name, token)
+      redis.call('SADD', KEYS[2], offerMember)
+      offer = 1
+    end
+  end
+  table.insert(out, first)
+  table.insert(out, provided)
+  table.insert(out, offer)
+end
+`;
+
 // KEYS: subs, node index, listeners, providers, offers.
 // ARGV: for each name, four: name, subs member, offer token ('' none), offer
 // member. Returns three numbers per name: first, provided, offer. Many names
 // in one call (names a node got its first subscriber of in one turn): one
 // script call and one reply instead of one per name.
-export const SUBSCRIBE = `
+export const SUBSCRIBE = `${SUBSCRIBE_ONE}
 local out = {}
-local listening = nil
 for i = 1, #ARGV, 4 do
-  local name, member, token, offerMember = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if redis.call('SADD', KEYS[2], member) == 0 then
-    table.insert(out, 0)
-    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
-    table.insert(out, 0)
-  else
-    local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
-    local provided = redis.call('HEXISTS', KEYS[4], name)
-    local offer = 0
-    if first == 1 and provided == 0 and token ~= '' then
-      if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
-      if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
-        redis.call('HSET', KEYS[5], name, token)
-        redis.call('SADD', KEYS[2], offerMember)
-        offer = 1
-      end
-    end
-    table.insert(out, first)
-    table.insert(out, provided)
-    table.insert(out, offer)
-  end
+  subscribeOne(out, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
 end
 return out
 `;
@@ -53,34 +63,15 @@ return out
 // subs member is its prefix and the name; an offer recorded for the name at
 // index i has the token base.i (batchOfferToken, ./members.ts). Returns
 // three numbers per name, as SUBSCRIBE.
-export const SUBSCRIBE_MANY = `
+export const SUBSCRIBE_MANY = `${SUBSCRIBE_ONE}
 local out = {}
-local listening = nil
 local subsPrefix, offerPrefix, base = ARGV[1], ARGV[2], ARGV[3]
 local index = tonumber(ARGV[4]) - 5
 for i = 5, #ARGV do
   local name = ARGV[i]
-  if redis.call('SADD', KEYS[2], subsPrefix .. name) == 0 then
-    table.insert(out, 0)
-    table.insert(out, redis.call('HEXISTS', KEYS[4], name))
-    table.insert(out, 0)
-  else
-    local first = redis.call('HINCRBY', KEYS[1], name, 1) == 1 and 1 or 0
-    local provided = redis.call('HEXISTS', KEYS[4], name)
-    local offer = 0
-    if first == 1 and provided == 0 and base ~= '' then
-      if listening == nil then listening = redis.call('SCARD', KEYS[3]) > 0 end
-      if listening and redis.call('HEXISTS', KEYS[5], name) == 0 then
-        local token = base .. '.' .. tostring(index + i)
-        redis.call('HSET', KEYS[5], name, token)
-        redis.call('SADD', KEYS[2], offerPrefix .. token .. '\\0' .. name)
-        offer = 1
-      end
-    end
-    table.insert(out, first)
-    table.insert(out, provided)
-    table.insert(out, offer)
-  end
+  local token = ''
+  if base ~= '' then token = base .. '.' .. tostring(index + i) end
+  subscribeOne(out, name, subsPrefix .. name, token, offerPrefix .. token .. '\\0' .. name)
 end
 return out
 `;

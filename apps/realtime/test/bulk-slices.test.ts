@@ -41,3 +41,27 @@ describe('BulkSlices', () => {
     expect(Math.max(...cheap)).toBeGreaterThan(16);
   });
 });
+
+describe('slices resumed in the same turn', () => {
+  it('share the turn: a slice resumed after another spent 1 ms is already due', async () => {
+    const first = new BulkSlices();
+    const second = new BulkSlices();
+    let secondDue: boolean | undefined;
+    // Both resume in the same check phase; the first runs 1.2 ms before the second resumes.
+    await Promise.all([
+      first.next().then(() => {
+        const busyUntil = performance.now() + 1.2;
+        while (performance.now() < busyUntil) {
+          // the first slice's work
+        }
+      }),
+      second.next().then(() => {
+        secondDue = second.due(8);
+      }),
+    ]);
+    expect(secondDue).toBe(true);
+    // In a later turn, a slice of its own again.
+    await second.next();
+    expect(second.due(8)).toBe(false);
+  });
+});

@@ -11,6 +11,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
+import { sharedStart } from './bulk-slices.ts';
 import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
@@ -451,7 +452,7 @@ export class Connection {
     if (now - this.#sliceStart < QUEUE_SLICE_MS) return undefined;
     return new Promise((resolve) => {
       setImmediate(() => {
-        this.#sliceStart = performance.now();
+        this.#sliceStart = sharedStart(performance.now());
         resolve();
       });
     });

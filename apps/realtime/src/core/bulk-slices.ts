@@ -12,15 +12,9 @@ export const BULK_SLICE_MS = 1;
 const NAMES_PER_LOOK = 8;
 
 /**
- * The time budget of one run of bulk work: `due(i)` says, every few items,
- * whether the slice is spent; `next()` lets the event loop turn (other
- * sockets' I/O, timers) and starts a new slice.
- */
-/**
- * The turn of the event loop, counted by one setImmediate per turn in which
- * a slice resumed, and when that turn's first slice began. Every slicer of
- * the node (a connection's queue, a bulk message's names) resumes in the
- * check phase, each with its own 1 ms: counted from its own start, several
+ * The turn of the event loop, and when that turn's first slice began.
+ * Every slicer of the node (a connection's queue, a bulk message's names)
+ * resumes in the check phase, each with its own 1 ms: counted from its own start, several
  * slices ran back to back in one turn (3-4 ms turns in bench:attacks huge
  * SUBSCRIBE, standalone). A resumed slice counts from the turn's first: the
  * turn holds about one slice in all, and a slicer that finds it spent does
@@ -31,8 +25,13 @@ let turnCounted = false;
 let turnSeen = -1;
 let turnStart = 0;
 
-/** When the current turn's first resumed slice began (`now` when this is the first). */
-export function sharedStart(now: number): number {
+/**
+ * The event loop's turn, as a number that changes from one turn to the next
+ * (one setImmediate per turn in which it is asked for). Also how a
+ * connection knows its messages handled as they came are in the same turn
+ * (connection.ts, #overSlice).
+ */
+export function currentTurn(): number {
   if (!turnCounted) {
     turnCounted = true;
     setImmediate(() => {
@@ -40,13 +39,24 @@ export function sharedStart(now: number): number {
       turn++;
     });
   }
-  if (turn !== turnSeen) {
-    turnSeen = turn;
+  return turn;
+}
+
+/** When the current turn's first resumed slice began (`now` when this is the first). */
+export function sharedStart(now: number): number {
+  const current = currentTurn();
+  if (current !== turnSeen) {
+    turnSeen = current;
     turnStart = now;
   }
   return turnStart;
 }
 
+/**
+ * The time budget of one run of bulk work: `due(i)` says, every few items,
+ * whether the slice is spent; `next()` lets the event loop turn (other
+ * sockets' I/O, timers) and starts a new slice.
+ */
 export class BulkSlices {
   #start = performance.now();
 

@@ -11,7 +11,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { sharedStart } from './bulk-slices.ts';
+import { currentTurn, sharedStart } from './bulk-slices.ts';
 import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
@@ -52,26 +52,13 @@ export const READ_BYTES_PER_TURN = 64 * 1024;
  */
 const QUEUE_SLICE_MS = 1;
 
-/**
- * The event loop's turn: counted by one setImmediate for each turn in which
- * a connection handled a message as it came. A connection's messages
- * handled that way in one turn (a read of many small frames, each handled at
- * once) also get one QUEUE_SLICE_MS: the rest wait, queued, for later turns.
- * bench:attacks huge SUBSCRIBE: 182 EMITs on fresh names, each a Valve
- * cache miss (~90 us), came in one read and ran as one 16-18 ms task.
+/*
+ * A connection's messages handled as they came in one turn (a read of many
+ * small frames, each handled at once) also get one QUEUE_SLICE_MS: the rest
+ * wait, queued, for later turns (currentTurn, bulk-slices.ts). bench:attacks
+ * huge SUBSCRIBE: 182 EMITs on fresh names, each a Valve cache miss
+ * (~90 us), came in one read and ran as one 16-18 ms task.
  */
-let turn = 0;
-let turnCounted = false;
-function currentTurn(): number {
-  if (!turnCounted) {
-    turnCounted = true;
-    setImmediate(() => {
-      turnCounted = false;
-      turn++;
-    });
-  }
-  return turn;
-}
 
 /**
  * One client connection: the handshake, quarantine until login, then every

@@ -26,8 +26,8 @@ import { Offers } from './offers.ts';
 
 /**
  * Names a node got its first subscriber of that go to the registry in one
- * call (SubscribeBatch): a 1,000-name SUBSCRIBE is added 200 names per turn,
- * and its names are a few calls and tasks, not a task, a script call share,
+ * call (SubscribeBatch): a 1,000-name SUBSCRIBE is added in slices of turns
+ * (BulkSlices), and its names are a few calls and tasks, not a task, a script call share,
  * promises and strings per name (young-generation garbage that survived the
  * scavenges it waited through: bench:attacks huge-subscribe). One batch is
  * sent at a time, and names subscribed meanwhile join the next: a Redis

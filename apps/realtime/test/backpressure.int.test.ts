@@ -1,5 +1,5 @@
 import { EVENT_ACTION, RECORD_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire, until } from '@hubstream/testing';
+import { busyFor, connectWire, countTurns, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
@@ -282,22 +282,13 @@ describe('reading in turns', () => {
     const sender = await connectWire(`${stack.nodeUrl(0)}/${appId}`, 'many-small');
     // Each EMIT takes 100 us to handle (a stand-in for a permission check
     // that misses its cache); the turn it is handled in is written down.
-    let turn = 0;
-    let counting = true;
-    const tick = () => {
-      turn++;
-      if (counting) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     const handledIn: { name: string; turn: number }[] = [];
     const handle = runtime.events.handle.bind(runtime.events);
     runtime.events.handle = (connection, message) => {
       if ('name' in message && message.name?.startsWith('small/')) {
-        handledIn.push({ name: message.name, turn });
-        const busyUntil = performance.now() + 0.1;
-        while (performance.now() < busyUntil) {
-          // busy, as a real check would be
-        }
+        handledIn.push({ name: message.name, turn: turns.turn });
+        busyFor(0.1);
       }
       return handle(connection, message);
     };
@@ -313,7 +304,7 @@ describe('reading in turns', () => {
         sender.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name });
       await until(() => handledIn.length === count, 'every EMIT handled');
     } finally {
-      counting = false;
+      turns.stop();
       runtime.events.handle = handle;
     }
     expect(handledIn.map((h) => h.name)).toEqual(names);

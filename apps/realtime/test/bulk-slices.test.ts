@@ -1,3 +1,4 @@
+import { busyFor, countTurns } from '@hubstream/testing';
 import { describe, expect, it } from 'vitest';
 import { BULK_SLICE_MS, BulkSlices } from '../src/core/bulk-slices.ts';
 
@@ -5,24 +6,15 @@ import { BULK_SLICE_MS, BulkSlices } from '../src/core/bulk-slices.ts';
 // BULK_SLICE_MS is spent, whatever each item costs.
 
 async function run(items: number, itemMs: number): Promise<number[]> {
-  let turn = 0;
-  let counting = true;
-  const tick = () => {
-    turn++;
-    if (counting) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const turns = countTurns();
   const turnOf: number[] = [];
   const slices = new BulkSlices();
   for (let i = 0; i < items; i++) {
     if (slices.due(i)) await slices.next();
-    turnOf.push(turn);
-    const busyUntil = performance.now() + itemMs;
-    while (performance.now() < busyUntil) {
-      // an item's work
-    }
+    turnOf.push(turns.turn);
+    busyFor(itemMs);
   }
-  counting = false;
+  turns.stop();
   const perTurn = new Map<number, number>();
   for (const t of turnOf) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
   return [...perTurn.values()];
@@ -49,12 +41,7 @@ describe('slices resumed in the same turn', () => {
     let secondDue: boolean | undefined;
     // Both resume in the same check phase; the first runs 1.2 ms before the second resumes.
     await Promise.all([
-      first.next().then(() => {
-        const busyUntil = performance.now() + 1.2;
-        while (performance.now() < busyUntil) {
-          // the first slice's work
-        }
-      }),
+      first.next().then(() => busyFor(1.2)),
       second.next().then(() => {
         secondDue = second.due(8);
       }),

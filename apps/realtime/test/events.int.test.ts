@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, PARSER_ACTION, TOPIC } from '@hubstream/protocol';
-import { connectWire, openWire, until } from '@hubstream/testing';
+import { busyFor, connectWire, openWire, until } from '@hubstream/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL, nextError, nextValue, type Stack, startStack } from './harness.ts';
 
@@ -351,10 +351,7 @@ describe('a bulk SUBSCRIBE', () => {
     const registry = runtime.events.subscriptions;
     const add = registry.add.bind(registry);
     registry.add = (name, subscriber) => {
-      const busyUntil = performance.now() + 0.02;
-      while (performance.now() < busyUntil) {
-        // busy
-      }
+      busyFor(0.02);
       return add(name, subscriber);
     };
     // What the connection holds at each turn while the SUBSCRIBE is handled.

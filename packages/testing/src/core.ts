@@ -50,5 +50,6 @@ export {
   trustingClient,
   writeTestCertificates,
 } from './tls-helpers.ts';
+export { busyFor, countTurns } from './turns.ts';
 export { holdsWithin, type UntilOptions, UntilTimeout, until } from './until.ts';
 export { connectWire, handshakeWire, openWire, type Wire } from './wire.ts';

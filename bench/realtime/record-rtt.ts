@@ -44,7 +44,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DeepstreamClient as Client } from '@deepstream/client';
 import { Histogram } from './histogram.ts';
-import { runBench, ServerProcess } from './servers.ts';
+import { REALTIME_NODE, runBench, ServerProcess } from './servers.ts';
 
 type Hubstream = 'postgres' | 'pglite' | 'cluster';
 /** A server measured: deepstream, a Hubstream of this checkout, or one of --against's. */
@@ -98,7 +98,7 @@ async function startOld(kind: Hubstream): Promise<{ url: string; stop(): Promise
     [
       ...process.execArgv,
       '--expose-gc',
-      '--single-threaded-gc',
+      ...REALTIME_NODE,
       join(checkout, 'bench/realtime/server-hubstream.ts'),
     ],
     {

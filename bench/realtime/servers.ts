@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../../test/deployment-files.ts';
 import { closeEverything } from './client.ts';
 import type { ControlRequest, CpuReply, MemoryReply } from './server-control.ts';
 
@@ -23,14 +24,18 @@ const FILES: Record<ProcessKind, string> = {
 };
 /**
  * Node flags of each kind beyond the bench's own: Hubstream's realtime nodes
- * run with V8's GC on their event loop in every deployment (package.json's
- * start scripts), so they do here too.
+ * run with the GC flags of every start command (V8's GC on the event loop, a
+ * 4 MB young generation: test/deployment-files.ts), so they do here too.
+ * Source maps only change how errors print (and tsx has its own).
  */
+export const REALTIME_NODE = nodeFlags('realtime').filter(
+  (flag) => flag !== '--enable-source-maps',
+);
 const FLAGS: Record<ProcessKind, readonly string[]> = {
   baseline: [],
   deepstream: [],
-  hubstream: ['--single-threaded-gc'],
-  'cluster-node': ['--single-threaded-gc'],
+  hubstream: REALTIME_NODE,
+  'cluster-node': REALTIME_NODE,
 };
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 20_000;

@@ -39,11 +39,12 @@ ENV NODE_ENV=production DATA_DIR=/data
 # TLS_TERMINATED_BY_PROXY=true behind a proxy (docker-compose.yml, infra/k8s).
 ENV HTTP_HOST=0.0.0.0 REALTIME_HOST=0.0.0.0 WORKER_HOST=0.0.0.0
 # glibc malloc as `pnpm start` runs it (test/deployment-files.ts
-# STANDALONE_MALLOC_ENV): two arenas, and buffers over 128 KB mapped and
-# returned on free, so the default command idles as bench:idle-rss measured.
-# Every role of the image gets them; none has more than a few threads that
-# allocate (the event loop, libuv's pool).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
+# STANDALONE_MALLOC_ENV): two arenas, a fixed threshold above the largest
+# frame a client may send for buffers mapped and returned on free, and up to
+# 8 MB kept free for the next frames, so the default command idles as
+# bench:idle-rss measured. Every role of the image gets them; none has more
+# than a few threads that allocate (the event loop, libuv's pool).
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=2097152 MALLOC_TRIM_THRESHOLD_=8388608
 WORKDIR /app
 # Owned by root, read-only for the server; only DATA_DIR is its to write.
 COPY --from=build /deploy /app

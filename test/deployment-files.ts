@@ -166,8 +166,19 @@ const STANDALONE_MEMORY_FLAGS = ['--liftoff-only', '--max-semi-space-size=1'];
  * of eight per core, and a fixed mmap threshold, so that large buffers freed
  * after start-up go back to the system instead of raising the threshold and
  * staying in the heap (together ~40 MB of idle RSS).
+ *
+ * The threshold (2 MB) is above the largest frame a client may send
+ * (MAX_MESSAGE_BYTES, 1 MB), and up to 8 MB freed at the heap's top stay
+ * for the next frames: ws copies each large frame into a buffer of its own,
+ * and one mapped fresh took ~2 ms of page faults per 640 KB on this VM
+ * (0.05 ms from memory malloc keeps), unsliced, with every app's clients
+ * waiting (bench:attacks huge SUBSCRIBE, standalone, 4 alternating rounds:
+ * other app's p99 4.9 / 7.9 / 4.4 / 9.0 ms at a 128 KB threshold, 4.4 /
+ * 5.2 / 6.3 / 4.9 ms at 1 MB). Idle RSS 171 -> 182 MB (bench:idle-rss,
+ * median of 3).
  */
 export const STANDALONE_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: '2097152',
+  MALLOC_TRIM_THRESHOLD_: '8388608',
 };

@@ -24,6 +24,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
   let serverLog: string | null = null;
   let rehearse: boolean | undefined;
   let helpersOff = true;
+  let bursts: number | undefined;
   const usage = [
     'usage: pnpm bench:attacks [flags]',
     '  --short                      CI-sized volumes and windows (about a minute)',
@@ -37,6 +38,9 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     '                               and its child processes, on CPU 1; server-cpu: all on CPU 0 with it',
     '  --rehearse=on|off            on (default; off with --short): each attack first runs once at CI size,',
     "                               unmeasured, so the node's code for it is compiled before the quiet windows",
+    '  --bursts=3                   3 (default; 1 with --short): an attack over in less than a quiet window is',
+    '                               measured this many times, each with a set-up of its own; its p99 is the',
+    "                               median of the windows' p99s, as the quiet reference is the median of 5",
     '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
     `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
@@ -89,6 +93,10 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     } else if (name === 'rehearse') {
       if (value !== 'on' && value !== 'off') throw new Error('--rehearse takes on or off');
       rehearse = value === 'on';
+    } else if (name === 'bursts') {
+      bursts = Number(value);
+      if (!Number.isInteger(bursts) || bursts < 1)
+        throw new Error('--bursts takes a positive integer');
     } else if (name === 'pin') {
       if (value !== 'on' && value !== 'off') throw new Error('--pin takes on or off');
       pin = value === 'on';
@@ -116,5 +124,6 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     realtime,
     rehearse: rehearse ?? !short,
     helpersOff,
+    bursts: bursts ?? (short ? 1 : 3),
   };
 }

@@ -37,6 +37,20 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** Several windows as one: counts summed, the median of their p50s and p99s, the largest max. */
+export function combineWindows(results: readonly ProbeResult[]): QuietResult {
+  const sum = (pick: (r: ProbeResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+  return {
+    sent: sum((r) => r.sent),
+    received: sum((r) => r.received),
+    lost: sum((r) => r.lost),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    maxMs: Math.max(...results.map((r) => r.maxMs)),
+    windowP99Ms: results.map((r) => r.p99Ms),
+  };
+}
+
 export class Probe {
   /** Whether the probe runs above the attackers' priority (see PROBE_NICE). */
   prioritized = false;
@@ -121,16 +135,7 @@ export class Probe {
   async quietReference(ms: number, windows: number): Promise<QuietResult> {
     const results: ProbeResult[] = [];
     for (let i = 0; i < windows; i++) results.push(await this.quiet(ms));
-    const sum = (pick: (r: ProbeResult) => number) => results.reduce((n, r) => n + pick(r), 0);
-    return {
-      sent: sum((r) => r.sent),
-      received: sum((r) => r.received),
-      lost: sum((r) => r.lost),
-      p50Ms: median(results.map((r) => r.p50Ms)),
-      p99Ms: median(results.map((r) => r.p99Ms)),
-      maxMs: Math.max(...results.map((r) => r.maxMs)),
-      windowP99Ms: results.map((r) => r.p99Ms),
-    };
+    return combineWindows(results);
   }
 
   async close(): Promise<void> {

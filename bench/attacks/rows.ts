@@ -1,6 +1,5 @@
 import type { AttackResult } from './attack.ts';
 import type { QuietResult } from './probe.ts';
-import type { ProbeResult } from './probe-process.ts';
 
 // One row of the attack suite's table (run.ts): what was measured, and
 // which targets it met.
@@ -26,7 +25,11 @@ export type Row = {
     threads: string;
   } | null;
   quiet: QuietResult;
-  during: ProbeResult;
+  /**
+   * The attack's window, or windows: a burst is measured --bursts times
+   * (run.ts), and its p99 is then the median of theirs (each in windowP99Ms).
+   */
+  during: QuietResult;
   /** How long the attack itself ran (the probe's window is at least the quiet window, run.ts). */
   attackMs: number;
 };

@@ -347,7 +347,7 @@ describe('a bulk SUBSCRIBE', () => {
     const connection = [...runtime.connections][0]!;
     const names = Array.from({ length: 1_000 }, (_, i) => `bulk/${i}`);
     // Each registry entry takes 20 us (a cold node's cost, and then some):
-    // the 1,000 names are some 20 ms of work, sliced by time (BULK_SLICE_MS).
+    // the 1,000 names are some 20 ms of work, sliced by time (TURN_SLICE_MS).
     const registry = runtime.events.subscriptions;
     const add = registry.add.bind(registry);
     registry.add = (name, subscriber) => {

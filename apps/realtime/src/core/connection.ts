@@ -11,7 +11,7 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { currentTurn, sharedStart } from './bulk-slices.ts';
+import { currentTurn, sharedStart, TURN_SLICE_MS } from './bulk-slices.ts';
 import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
@@ -40,25 +40,6 @@ const INBOUND_PAUSE_MESSAGES = 256;
  * socket yields after the chunk that brought this many bytes.
  */
 export const READ_BYTES_PER_TURN = 64 * 1024;
-
-/**
- * How long one connection's queued messages may run back to back before the
- * next one waits for a later turn of the event loop. Queued messages are
- * handled in a promise chain, that is in microtasks: without this, a burst
- * of bulk messages (thirty 1,000-name SUBSCRIBEs arrive in one read) would be
- * handled in one go, and every other connection of the node, of every app,
- * would wait for all of it. One millisecond: a well-behaved client's event
- * on a quiet node is delivered in about that, and waits at most one slice.
- */
-const QUEUE_SLICE_MS = 1;
-
-/*
- * A connection's messages handled as they came in one turn (a read of many
- * small frames, each handled at once) also get one QUEUE_SLICE_MS: the rest
- * wait, queued, for later turns (currentTurn, bulk-slices.ts). bench:attacks
- * huge SUBSCRIBE: 182 EMITs on fresh names, each a Valve cache miss
- * (~90 us), came in one read and ran as one 16-18 ms task.
- */
 
 /**
  * One client connection: the handshake, quarantine until login, then every
@@ -92,7 +73,7 @@ export class Connection {
   #readBytes = 0;
   /** The socket is not read until the next turn of the event loop (READ_BYTES_PER_TURN). */
   #turnPaused = false;
-  /** When the current run of queued messages began (QUEUE_SLICE_MS); undefined when idle. */
+  /** When the current run of queued messages began (TURN_SLICE_MS); undefined when idle. */
   #sliceStart: number | undefined;
   /** The turn (currentTurn) of the last message handled as it came, and when that run began. */
   #inlineTurn = -1;
@@ -281,7 +262,9 @@ export class Connection {
 
   /**
    * Whether this connection's messages handled as they came have run for
-   * QUEUE_SLICE_MS in this turn: then the next is queued, after a yield.
+   * TURN_SLICE_MS in this turn: then the next is queued, after a yield.
+   * bench:attacks huge SUBSCRIBE: 182 EMITs on fresh names, each a Valve
+   * cache miss (~90 us), came in one read and ran as one 16-18 ms task.
    */
   #overSlice(): boolean {
     const now = performance.now();
@@ -291,7 +274,7 @@ export class Connection {
       this.#inlineStart = now;
       return false;
     }
-    if (now - this.#inlineStart < QUEUE_SLICE_MS) return false;
+    if (now - this.#inlineStart < TURN_SLICE_MS) return false;
     // The queue's first message yields the turn (#yieldIfBusy).
     this.#sliceStart = this.#inlineStart;
     return true;
@@ -428,7 +411,12 @@ export class Connection {
 
   /**
    * Before a queued message: lets the event loop turn (other sockets' I/O,
-   * timers) once this connection's queue has run for QUEUE_SLICE_MS.
+   * timers) once this connection's queue has run for TURN_SLICE_MS
+   * (bulk-slices.ts). Queued messages are handled in a promise chain, that
+   * is in microtasks: without this, a burst of bulk messages (thirty
+   * 1,000-name SUBSCRIBEs arrive in one read) would be handled in one go,
+   * and every other connection of the node, of every app, would wait for
+   * all of it.
    */
   #yieldIfBusy(): Promise<void> | undefined {
     const now = performance.now();
@@ -436,7 +424,7 @@ export class Connection {
       this.#sliceStart = now;
       return undefined;
     }
-    if (now - this.#sliceStart < QUEUE_SLICE_MS) return undefined;
+    if (now - this.#sliceStart < TURN_SLICE_MS) return undefined;
     return new Promise((resolve) => {
       setImmediate(() => {
         this.#sliceStart = sharedStart(performance.now());

@@ -133,7 +133,7 @@ export class EventHandler implements TopicHandler {
     // The connection may have closed while a rule loaded a record.
     if (!connection.isOpen) return;
     // A registry entry each and, for a name new to the node, a listen-registry
-    // call: sliced (BULK_SLICE_MS) as the checks were.
+    // call: sliced (TURN_SLICE_MS) as the checks were.
     const slices = new BulkSlices();
     for (let i = 0; i < allowed.length; i++) {
       if (slices.due(i)) {

@@ -49,7 +49,7 @@ export function authorize(
 
 /**
  * Bulk messages are checked name by name; the allowed names are returned.
- * Once a slice of BULK_SLICE_MS is spent the event loop turns before the
+ * Once a slice of TURN_SLICE_MS is spent the event loop turns before the
  * next name: callers look at `connection.isOpen` afterwards, as after a
  * record load.
  */

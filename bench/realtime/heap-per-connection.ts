@@ -10,11 +10,17 @@
 // --by=retainer: each object is keyed also by what holds it (the kind of
 // its first retainer and the edge's name), to tell whose arrays and
 // closures they are.
+//
+// --subscriptions=N: per event subscription instead: one logged-in
+// connection in both snapshots, subscribed in the second to N fresh names
+// (SUBSCRIBEs of 1,000 names, each acked), as a client holding thousands of
+// names does (bench:attacks huge SUBSCRIBE keeps 9,000).
 
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeAll, openMany } from './client.ts';
+import { EVENT_ACTION, type Message, TOPIC } from '../../packages/protocol/src/index.ts';
+import { BenchClient, closeAll, openMany } from './client.ts';
 import { runBench, type ServerKind, ServerProcess } from './servers.ts';
 
 const flag = (name: string, fallback: string) =>
@@ -22,6 +28,7 @@ const flag = (name: string, fallback: string) =>
 const kind = flag('server', 'hubstream') as ServerKind;
 const connections = Number(flag('connections', '2000'));
 const top = Number(flag('top', '25'));
+const subscriptions = Number(flag('subscriptions', '0'));
 const byRetainer = flag('by', 'kind') === 'retainer';
 /** --keep: the two snapshots stay (their paths are printed), for a closer look in DevTools. */
 const keep = process.argv.includes('--keep');
@@ -98,16 +105,57 @@ async function sizesByKind(path: string): Promise<Map<string, { size: number; co
   return out;
 }
 
-async function main() {
-  const server = await ServerProcess.start(kind);
-  const base = join(tmpdir(), `heap-${kind}-${process.pid}`);
+/** Subscribes `client` to `count` names `<prefix>/<i>`, 1,000 a message, each acked. */
+async function subscribeNames(
+  client: BenchClient,
+  prefix: string,
+  count: number,
+  action: EVENT_ACTION = EVENT_ACTION.SUBSCRIBE,
+): Promise<void> {
+  for (let from = 0; from < count; from += 1_000) {
+    const names = Array.from(
+      { length: Math.min(1_000, count - from) },
+      (_, i) => `${prefix}/${from + i}`,
+    );
+    const correlationId = `${prefix}-${action}-${from}`;
+    await client.request(
+      { topic: TOPIC.EVENT, action, names, correlationId },
+      (reply: Message) => reply.isAck === true && reply.correlationId === correlationId,
+      `SUBSCRIBE ${correlationId}`,
+    );
+  }
+}
+
+/** What is measured: `per` of them between the two snapshots. */
+async function measure(url: string, base: string): Promise<{ per: number; what: string }> {
+  if (subscriptions > 0) {
+    const holder = await BenchClient.open(url, 'holder');
+    // Names subscribed and unsubscribed: the code paths are compiled, nothing kept.
+    await subscribeNames(holder, 'warm', 2_000);
+    await subscribeNames(holder, 'warm', 2_000, EVENT_ACTION.UNSUBSCRIBE);
+    await server.heapSnapshot(`${base}-0.heapsnapshot`);
+    await subscribeNames(holder, 'held', subscriptions);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await server.heapSnapshot(`${base}-n.heapsnapshot`);
+    await holder.close();
+    return { per: subscriptions, what: 'event subscriptions of one connection' };
+  }
   // A first few connections, closed: what the server sets up once is not charged to those measured.
-  await closeAll(await openMany(server.url, 100, 'warm-', { concurrency: 100 }));
+  await closeAll(await openMany(url, 100, 'warm-', { concurrency: 100 }));
   await server.heapSnapshot(`${base}-0.heapsnapshot`);
-  const clients = await openMany(server.url, connections, 'idle-', { concurrency: 100 });
+  const clients = await openMany(url, connections, 'idle-', { concurrency: 100 });
   await new Promise((resolve) => setTimeout(resolve, 500));
   await server.heapSnapshot(`${base}-n.heapsnapshot`);
   await closeAll(clients);
+  return { per: connections, what: 'idle connections' };
+}
+
+let server: ServerProcess;
+
+async function main() {
+  server = await ServerProcess.start(kind);
+  const base = join(tmpdir(), `heap-${kind}-${process.pid}`);
+  const { per, what } = await measure(server.url, base);
   const before = await sizesByKind(`${base}-0.heapsnapshot`);
   const after = await sizesByKind(`${base}-n.heapsnapshot`);
   if (keep) process.stdout.write(`snapshots: ${base}-0.heapsnapshot ${base}-n.heapsnapshot\n`);
@@ -119,15 +167,15 @@ async function main() {
     const b = before.get(key) ?? { size: 0, count: 0 };
     return {
       key,
-      bytes: (a.size - b.size) / connections,
-      count: (a.count - b.count) / connections,
+      bytes: (a.size - b.size) / per,
+      count: (a.count - b.count) / per,
     };
   });
   rows.sort((x, y) => y.bytes - x.bytes);
   const total = rows.reduce((sum, row) => sum + row.bytes, 0);
   process.stdout.write(
-    `${kind}: ${connections} idle connections, JS heap growth ${(total / 1024).toFixed(2)} KB per connection\n\n` +
-      '| bytes per connection | objects per connection | kind |\n|---:|---:|---|\n' +
+    `${kind}: ${per} ${what}, JS heap growth ${total.toFixed(0)} bytes each\n\n` +
+      '| bytes each | objects each | kind |\n|---:|---:|---|\n' +
       rows
         .slice(0, top)
         .map(

@@ -329,7 +329,7 @@ describe('RPC provides and pending requests per connection', () => {
       calls.push({ data, answer: (v) => response.send(v as string) });
     });
     const rt = await runtime();
-    await until(() => rt.rpc.providers.subscribers('slow')?.size === 1, 'the provider');
+    await until(() => rt.rpc.providers.count('slow') === 1, 'the provider');
     const requestor = await stack.client(appId, { username: 'requestor' });
     const first = requestor.rpc.make('slow', 1);
     const second = requestor.rpc.make('slow', 2);

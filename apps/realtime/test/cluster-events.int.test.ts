@@ -32,10 +32,7 @@ describe('events across nodes', () => {
     }
     for (const node of [0, 1, 2]) {
       const runtime = (await stack.runtime(appId, node))!;
-      await until(
-        () => runtime.events.subscriptions.subscribers('news')?.size === 1,
-        `node ${node}`,
-      );
+      await until(() => runtime.events.subscriptions.count('news') === 1, `node ${node}`);
     }
     clients[0]!.event.emit('news', 'from node 0');
     clients[2]!.event.emit('news', 'from node 2');
@@ -61,8 +58,8 @@ describe('events across nodes', () => {
     inSecond.event.subscribe('shared', (d: unknown) => secondSeen.push(d));
     const r1 = (await stack.runtime(first, 1))!;
     const r2 = (await stack.runtime(second, 2))!;
-    await until(() => r1.events.subscriptions.subscribers('shared')?.size === 1, 'first');
-    await until(() => r2.events.subscriptions.subscribers('shared')?.size === 1, 'second');
+    await until(() => r1.events.subscriptions.count('shared') === 1, 'first');
+    await until(() => r2.events.subscriptions.count('shared') === 1, 'second');
     emitter.event.emit('shared', 'second app only');
     await until(() => secondSeen.length === 1, 'second app');
     expect(firstSeen).toEqual([]);
@@ -76,10 +73,7 @@ describe('events across nodes', () => {
     for (const client of subscribers) client.event.subscribe('secret/x', () => {});
     for (const node of [0, 1, 2]) {
       const runtime = (await stack.runtime(appId, node))!;
-      await until(
-        () => runtime.events.subscriptions.subscribers('secret/x')?.size === 1,
-        `node ${node}`,
-      );
+      await until(() => runtime.events.subscriptions.count('secret/x') === 1, `node ${node}`);
     }
     const denials = subscribers.map((client) => nextError(client, 'MESSAGE_DENIED'));
     const stricter = ALLOW_ALL.replace(

@@ -55,7 +55,7 @@ async function listeners(appId: string, topic: ListenTopic, count: number) {
 async function subscribers(appId: string, node: number, name: string, count: number) {
   const runtime = (await stack.runtime(appId, node))!;
   await until(
-    () => (runtime.events.subscriptions.subscribers(name)?.size ?? 0) === count,
+    () => runtime.events.subscriptions.count(name) === count,
     `${count} subscribers of ${name} on node ${node}`,
   );
 }

@@ -43,7 +43,7 @@ async function subscribedEverywhere(appId: string, name: string, counts: number[
   for (const [node, count] of counts.entries()) {
     const runtime = (await stack.runtime(appId, node))!;
     await until(
-      () => (runtime.records.subscriptions.subscribers(name)?.size ?? 0) === count,
+      () => runtime.records.subscriptions.count(name) === count,
       `${count} subscribers of ${name} on node ${node}`,
     );
   }

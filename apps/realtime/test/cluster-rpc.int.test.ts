@@ -189,7 +189,7 @@ describe('rpc across nodes', () => {
     }
     await providedOn(appId, 'busy', [0, 1, 2]);
     await until(
-      async () => (await runtime(appId, 1)).rpc.providers.subscribers('busy')?.size === 2,
+      async () => (await runtime(appId, 1)).rpc.providers.count('busy') === 2,
       'two providers of busy on node 1',
     );
     const requestor = await stack.client(appId, { username: 'requestor' }, { node: 0 });

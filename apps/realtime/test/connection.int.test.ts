@@ -21,17 +21,14 @@ describe('connections', () => {
     const states: string[] = [];
     listener.on('connectionStateChanged', (state: string) => states.push(state));
     let runtime = (await stack.runtime(appId))!;
-    await until(
-      () => runtime.events.subscriptions.subscribers('after-restart')?.size === 1,
-      'subscribed',
-    );
+    await until(() => runtime.events.subscriptions.count('after-restart') === 1, 'subscribed');
 
     await stack.restartRealtime();
 
     // The node was replaced: the client comes back on its own and resubscribes.
     await until(async () => {
       runtime = (await stack.runtime(appId))!;
-      return runtime.events.subscriptions.subscribers('after-restart')?.size === 1;
+      return runtime.events.subscriptions.count('after-restart') === 1;
     }, 'resubscribed');
     expect(states).toContain('RECONNECTING');
     expect(states.at(-1)).toBe('OPEN');

@@ -20,10 +20,7 @@ afterAll(async () => {
 
 async function subscribed(appId: string, name: string, count: number) {
   const runtime = (await stack.runtime(appId))!;
-  await until(
-    () => (runtime.events.subscriptions.subscribers(name)?.size ?? 0) === count,
-    `${count} on ${name}`,
-  );
+  await until(() => runtime.events.subscriptions.count(name) === count, `${count} on ${name}`);
 }
 
 /** The typings want a callback; the client also drops every callback of the name without one. */

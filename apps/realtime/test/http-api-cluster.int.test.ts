@@ -55,8 +55,8 @@ describe('HTTP data API across nodes', () => {
     const record = onC.record.getRecord('doc');
     await record.whenReady();
     const runtimeC = (await stack.runtime(appId, 2))!;
-    await until(() => runtimeC.events.subscriptions.subscribers('news')?.size === 1, 'subscribe');
-    await until(() => runtimeC.rpc.providers.subscribers('double')?.size === 1, 'provide');
+    await until(() => runtimeC.events.subscriptions.count('news') === 1, 'subscribe');
+    await until(() => runtimeC.rpc.providers.count('double') === 1, 'provide');
     await until(
       async () => (await runtimeC.node.presence.online(appId)).includes('carol'),
       'carol online',

@@ -54,7 +54,7 @@ describe('HTTP data API: failures on the server side', () => {
       response.autoAccept = false;
     });
     const runtime = (await stack.runtime(appId))!;
-    await until(() => runtime.rpc.providers.subscribers('mute')?.size === 1, 'provide');
+    await until(() => runtime.rpc.providers.count('mute') === 1, 'provide');
     const res = await api(appId, {
       body: [
         { topic: 'rpc', action: 'make', rpcName: 'mute', data: 1 },
@@ -147,7 +147,7 @@ describe('HTTP data API: failures on the server side', () => {
     // Accepted, never answered: the request waits on it (RPC_RESPONSE_TIMEOUT_MS is 10 s).
     provider.rpc.provide('slow', () => {});
     const runtime = (await stack.runtime(appId))!;
-    await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
+    await until(() => runtime.rpc.providers.count('slow') === 1, 'provide');
     const pending = api(appId, {
       body: [
         { topic: 'rpc', action: 'make', rpcName: 'slow' },

@@ -45,8 +45,8 @@ describe('HTTP data API: commands', () => {
     const record = watcher.record.getRecord('cars/bmw');
     await record.whenReady();
     const runtime = (await stack.runtime(appId))!;
-    await until(() => runtime.events.subscriptions.subscribers('news')?.size === 1, 'subscribe');
-    await until(() => runtime.rpc.providers.subscribers('fail')?.size === 1, 'provide');
+    await until(() => runtime.events.subscriptions.count('news') === 1, 'subscribe');
+    await until(() => runtime.rpc.providers.count('fail') === 1, 'provide');
 
     const res = await api(appId, {
       body: [
@@ -171,7 +171,7 @@ describe('HTTP data API: waiting', () => {
     // Accepted (the client accepts at once), never answered.
     provider.rpc.provide('slow', () => {});
     const runtime = (await stack.runtime(appId))!;
-    await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
+    await until(() => runtime.rpc.providers.count('slow') === 1, 'provide');
     const started = Date.now();
     const res = await api(appId, {
       body: Array.from({ length: 5 }, () => ({ topic: 'rpc', action: 'make', rpcName: 'slow' })),
@@ -217,7 +217,7 @@ describe('HTTP data API: waiting', () => {
     const provider = await stack.client(appId, { username: 'slow' });
     provider.rpc.provide('slow', () => {});
     const runtime = (await stack.runtime(appId))!;
-    await until(() => runtime.rpc.providers.subscribers('slow')?.size === 1, 'provide');
+    await until(() => runtime.rpc.providers.count('slow') === 1, 'provide');
     const slow = { body: [{ topic: 'rpc', action: 'make', rpcName: 'slow' }] };
     // Sixteen wait on the RPC (400 ms) ...
     const base = runtime.usage.messagesIn;

@@ -48,7 +48,7 @@ export function recordError(record: { on(event: string, cb: (...args: never[]) =
 /** How many connections of the app subscribe to the record on the node. */
 export async function subscriberCount(stack: Stack, appId: string, name: string) {
   const runtime = await stack.runtime(appId);
-  return runtime?.records.subscriptions.subscribers(name)?.size ?? 0;
+  return runtime?.records.subscriptions.count(name);
 }
 
 export async function subscribers(stack: Stack, appId: string, name: string, count: number) {

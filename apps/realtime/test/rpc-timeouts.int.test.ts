@@ -24,7 +24,7 @@ function errorsOf(client: DeepstreamClient): string[] {
 
 async function provided(appId: string, name: string) {
   const runtime = (await stack.runtime(appId))!;
-  await until(() => runtime.rpc.providers.subscribers(name)?.size === 1, `a provider of ${name}`);
+  await until(() => runtime.rpc.providers.count(name) === 1, `a provider of ${name}`);
   return runtime;
 }
 

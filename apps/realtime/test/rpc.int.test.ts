@@ -25,10 +25,7 @@ function errorsOf(client: DeepstreamClient): ClientError[] {
 }
 
 async function providers(runtime: AppRuntime, name: string, count: number): Promise<void> {
-  await until(
-    () => (runtime.rpc.providers.subscribers(name)?.size ?? 0) === count,
-    `${count} providers of ${name}`,
-  );
+  await until(() => runtime.rpc.providers.count(name) === count, `${count} providers of ${name}`);
 }
 
 const rpcMessage = (m: Message) => m.topic === TOPIC.RPC;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SubscriptionRegistry } from '../src/core/subscriptions.ts';
+import { isSeveral, listOf, SubscriptionRegistry } from '../src/core/subscriptions.ts';
 
 /** An array that counts how many of its items were read. */
 function counted(items: string[]) {
@@ -49,5 +49,82 @@ describe('SubscriptionRegistry.countNew', () => {
     const { array, seen } = counted(['held', ...Array.from({ length: 1000 }, (_, i) => `n${i}`)]);
     expect(registry.countNew(array, 'c1', 0)).toBe(1);
     expect(seen.count).toBe(2);
+  });
+});
+
+describe('SubscriptionRegistry: one subscriber as itself, several in a Set', () => {
+  type Conn = { id: string };
+  const c1: Conn = { id: 'c1' };
+  const c2: Conn = { id: 'c2' };
+  const c3: Conn = { id: 'c3' };
+
+  it('holds a lone subscriber without a Set, and grows to one and back as others come and go', () => {
+    const registry = new SubscriptionRegistry<Conn>();
+    expect(registry.add('n', c1)).toBe(true);
+    expect(registry.add('n', c1)).toBe(false);
+    expect(registry.subscribers('n')).toBe(c1);
+    expect(isSeveral(registry.subscribers('n')!)).toBe(false);
+    expect(registry.count('n')).toBe(1);
+    expect(registry.has('n', c1)).toBe(true);
+    expect(registry.has('n', c2)).toBe(false);
+
+    expect(registry.add('n', c2)).toBe(true);
+    expect(registry.add('n', c2)).toBe(false);
+    expect(registry.add('n', c3)).toBe(true);
+    const several = registry.subscribers('n')!;
+    expect(isSeveral(several)).toBe(true);
+    expect(listOf(several)).toEqual([c1, c2, c3]);
+    expect(registry.count('n')).toBe(3);
+
+    expect(registry.remove('n', c1)).toBe(true);
+    expect(registry.remove('n', c1)).toBe(false);
+    expect(registry.count('n')).toBe(2);
+    expect(registry.remove('n', c3)).toBe(true);
+    // Back to one: the subscriber itself, not a Set of one.
+    expect(registry.subscribers('n')).toBe(c2);
+    expect(registry.has('n', c2)).toBe(true);
+    expect(registry.has('n', c3)).toBe(false);
+    expect(registry.remove('n', c1)).toBe(false);
+    expect(registry.remove('n', c2)).toBe(true);
+    expect(registry.subscribers('n')).toBeUndefined();
+    expect(registry.count('n')).toBe(0);
+    expect(listOf(registry.subscribers('n'))).toEqual([]);
+    expect(registry.countOf(c1) + registry.countOf(c2) + registry.countOf(c3)).toBe(0);
+  });
+
+  it('removes a connection from names it shares and names it holds alone', () => {
+    const registry = new SubscriptionRegistry<Conn>();
+    registry.add('alone', c1);
+    registry.add('pair', c1);
+    registry.add('pair', c2);
+    registry.add('three', c1);
+    registry.add('three', c2);
+    registry.add('three', c3);
+    expect(registry.removeConnection(c1).sort()).toEqual(['alone', 'pair', 'three']);
+    expect(registry.subscribers('alone')).toBeUndefined();
+    expect(registry.subscribers('pair')).toBe(c2);
+    expect(listOf(registry.subscribers('three'))).toEqual([c2, c3]);
+    expect([...registry.entries()]).toEqual([
+      ['pair', c2],
+      ['three', c2],
+      ['three', c3],
+    ]);
+    expect([...registry.names()].sort()).toEqual(['pair', 'three']);
+  });
+
+  it('removes in turns, calling lastGone only for names left with no subscriber', async () => {
+    const registry = new SubscriptionRegistry<Conn>();
+    for (let i = 0; i < 1_200; i++) {
+      registry.add(`n${i}`, c1);
+      if (i % 2 === 0) registry.add(`n${i}`, c2);
+    }
+    const gone: string[] = [];
+    registry.removeConnectionInTurns(c1, (name) => gone.push(name));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(gone.length).toBe(600);
+    expect(gone.every((name) => Number(name.slice(1)) % 2 === 1)).toBe(true);
+    expect(registry.countOf(c1)).toBe(0);
+    expect(registry.countOf(c2)).toBe(600);
+    expect(registry.subscribers('n0')).toBe(c2);
   });
 });

@@ -67,7 +67,7 @@ describe.each([
           ];
     for (const [node, count] of nodes) {
       const runtime = (await stack.runtime(appId, node))!;
-      await until(() => runtime[topic].subscriptions.subscribers(name)?.size === count, name);
+      await until(() => runtime[topic].subscriptions.count(name) === count, name);
     }
   };
 

@@ -12,7 +12,7 @@ import type { AppScope } from '../core/app-scope.ts';
 import { BulkSlices } from '../core/bulk-slices.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
-import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { isSeveral, SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
@@ -111,6 +111,11 @@ export class EventHandler implements TopicHandler {
     }
     const subscribers = this.subscriptions.subscribers(name);
     if (!subscribers) return;
+    if (!isSeveral(subscribers)) {
+      if (subscribers !== sender)
+        subscribers.sendFrame(encodeEmit(name, message.data), TOPIC.EVENT);
+      return;
+    }
     let frame: Uint8Array | undefined;
     for (const subscriber of subscribers) {
       if (subscriber === sender) continue;
@@ -151,7 +156,7 @@ export class EventHandler implements TopicHandler {
         });
         continue;
       }
-      if (this.subscriptions.subscribers(name)?.size === 1) this.listeners.subscribed(name);
+      if (this.subscriptions.count(name) === 1) this.listeners.subscribed(name);
     }
     // Every name denied: no ack (PROTOCOL.md 3.2).
     if (allowed.length > 0) this.#ack(connection, message);

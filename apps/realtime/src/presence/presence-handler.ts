@@ -17,7 +17,7 @@ import {
   withinSubscriptionCaps,
 } from '../core/connection-caps.ts';
 import { denialReply } from '../core/denials.ts';
-import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { listOf, SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/topic-handler.ts';
 import { authorize, authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { OnlineUsers } from './online-users.ts';
@@ -197,8 +197,8 @@ export class PresenceHandler implements TopicHandler {
 
   /** Tells subscribers that a user came online or went offline. */
   #announce(userId: string, joined: boolean) {
-    const named = this.subscriptions.subscribers(userId);
-    if (named) {
+    const named = listOf(this.subscriptions.subscribers(userId));
+    if (named.length > 0) {
       const frame = encodeMessage({
         topic: TOPIC.PRESENCE,
         action: joined ? PRESENCE_ACTION.PRESENCE_JOIN : PRESENCE_ACTION.PRESENCE_LEAVE,

@@ -19,7 +19,7 @@ import type { ValveLoaders } from '@hubstream/valve';
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinSubscriptionCaps } from '../core/connection-caps.ts';
-import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { listOf, SubscriptionRegistry } from '../core/subscriptions.ts';
 import type { TopicHandler } from '../core/topic-handler.ts';
 import { ListenRegistry } from '../listen/listen-registry.ts';
 import { authorize, sendDenial } from '../permissions/authorize.ts';
@@ -263,7 +263,7 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   #add(name: string, connection: Connection) {
     if (!this.subscriptions.add(name, connection)) return; // subscribing again just re-reads
-    if (this.subscriptions.subscribers(name)?.size === 1) {
+    if (this.subscriptions.count(name) === 1) {
       this.app.node.records.hold(this.app.appId, name);
       this.listeners.subscribed(name);
     }
@@ -326,9 +326,8 @@ export class RecordHandler implements TopicHandler, RecordScope, DeliveryScope {
 
   /** Tells the subscribers (but one) and unsubscribes them all. */
   dropAll(name: string, notice: Message, except?: Connection) {
-    const subscribers = this.subscriptions.subscribers(name);
-    if (!subscribers) return;
-    const all = [...subscribers];
+    const all = listOf(this.subscriptions.subscribers(name));
+    if (all.length === 0) return;
     fanOut(all, notice, except);
     for (const subscriber of all) this.subscriptions.remove(name, subscriber);
     this.#lastGone(name);

@@ -7,6 +7,7 @@ import {
 } from '@hubstream/protocol';
 import { jsonOf, type StoredRecord } from '@hubstream/records';
 import type { Connection } from '../core/connection.ts';
+import { isSeveral, type Subscribers } from '../core/subscriptions.ts';
 
 // Messages the record handler sends. Error replies carry what the client
 // needs to match them to its request: the original action, the name, the
@@ -52,15 +53,25 @@ export function readResponse(name: string, record: StoredRecord | null): Message
   };
 }
 
-/** Sends one frame, encoded once, to every connection in the set but one. */
+/** Sends one frame, encoded once, to every connection (one, a set or a list) but `except`. */
 export function fanOut(
-  connections: Iterable<Connection> | undefined,
+  connections: Subscribers<Connection> | readonly Connection[] | undefined,
   message: Message,
   except?: Connection,
 ): void {
   if (!connections) return;
+  const several: Iterable<Connection> | undefined = Array.isArray(connections)
+    ? connections
+    : isSeveral(connections as Subscribers<Connection>)
+      ? (connections as ReadonlySet<Connection>)
+      : undefined;
+  if (!several) {
+    const one = connections as Connection;
+    if (one !== except) one.sendFrame(encodeMessage(message), message.topic);
+    return;
+  }
   let frame: Uint8Array | undefined;
-  for (const connection of connections) {
+  for (const connection of several) {
     if (connection === except) continue;
     frame ??= encodeMessage(message);
     connection.sendFrame(frame, message.topic);

@@ -2,7 +2,7 @@ import { type Message, RPC_ACTION, type RpcProvide, TOPIC } from '@hubstream/pro
 import type { AppScope } from '../core/app-scope.ts';
 import type { Connection } from '../core/connection.ts';
 import { withinNamesCap, withinRegistryCap } from '../core/connection-caps.ts';
-import { SubscriptionRegistry } from '../core/subscriptions.ts';
+import { listOf, SubscriptionRegistry } from '../core/subscriptions.ts';
 import { authorizeNames, sendDenial } from '../permissions/authorize.ts';
 import { ack } from './rpc-replies.ts';
 
@@ -22,9 +22,7 @@ export class RpcProviders {
 
   /** The local provider for the next attempt of an RPC: a random untried one, or none. */
   select(name: string, tried: ReadonlySet<Connection>): Connection | undefined {
-    const candidates = this.registry.subscribers(name);
-    if (!candidates) return undefined;
-    const untried = [...candidates].filter((c) => !tried.has(c));
+    const untried = listOf(this.registry.subscribers(name)).filter((c) => !tried.has(c));
     return untried[Math.floor(Math.random() * untried.length)];
   }
 
@@ -46,7 +44,7 @@ export class RpcProviders {
           name,
           originalAction: message.action,
         });
-      } else if (this.registry.subscribers(name)?.size === 1) {
+      } else if (this.registry.count(name) === 1) {
         registered.push(this.#register(name));
       }
     }

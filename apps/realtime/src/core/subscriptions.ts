@@ -37,9 +37,10 @@ function countNewWithSet(
  * A name's subscribers: its one subscriber itself, or a Set of two or more.
  * Most names have one subscriber, and a Set is ~190 bytes of heap before
  * its first entry (its table is allocated for four): a client holding 9,000
- * names held 292 bytes a name, 188 of them in those Sets (bench/realtime/
- * heap-per-connection.ts --subscriptions=9000), all of which a burst of
- * subscriptions makes young-generation GCs copy.
+ * names held ~300 bytes a name, 188 of them in those Sets, and ~150 without
+ * them (bench/realtime/heap-per-connection.ts --subscriptions=9000, median
+ * of 3: 301 -> 151), all of which a burst of subscriptions makes
+ * young-generation GCs copy.
  */
 export type Subscribers<C> = C | ReadonlySet<C>;
 

@@ -121,13 +121,17 @@ async function subscribeNames(
     await client.request(
       { topic: TOPIC.EVENT, action, names, correlationId },
       (reply: Message) => reply.isAck === true && reply.correlationId === correlationId,
-      `SUBSCRIBE ${correlationId}`,
+      `${EVENT_ACTION[action]} ${correlationId}`,
     );
   }
 }
 
 /** What is measured: `per` of them between the two snapshots. */
-async function measure(url: string, base: string): Promise<{ per: number; what: string }> {
+async function measure(
+  server: ServerProcess,
+  base: string,
+): Promise<{ per: number; what: string }> {
+  const { url } = server;
   if (subscriptions > 0) {
     const holder = await BenchClient.open(url, 'holder');
     // Names subscribed and unsubscribed: the code paths are compiled, nothing kept.
@@ -150,12 +154,10 @@ async function measure(url: string, base: string): Promise<{ per: number; what: 
   return { per: connections, what: 'idle connections' };
 }
 
-let server: ServerProcess;
-
 async function main() {
-  server = await ServerProcess.start(kind);
+  const server = await ServerProcess.start(kind);
   const base = join(tmpdir(), `heap-${kind}-${process.pid}`);
-  const { per, what } = await measure(server.url, base);
+  const { per, what } = await measure(server, base);
   const before = await sizesByKind(`${base}-0.heapsnapshot`);
   const after = await sizesByKind(`${base}-n.heapsnapshot`);
   if (keep) process.stdout.write(`snapshots: ${base}-0.heapsnapshot ${base}-n.heapsnapshot\n`);

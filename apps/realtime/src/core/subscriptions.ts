@@ -49,7 +49,7 @@ export function isSeveral<C>(subscribers: Subscribers<C>): subscribers is Readon
   return subscribers instanceof Set;
 }
 
-/** The subscribers as a list of their own (which may change while it is used). */
+/** The subscribers as a new list: the registry may change while the caller goes through it. */
 export function listOf<C>(subscribers: Subscribers<C> | undefined): C[] {
   if (subscribers === undefined) return [];
   return isSeveral(subscribers) ? [...subscribers] : [subscribers];

@@ -1,6 +1,13 @@
 import { busyFor, countTurns } from '@hubstream/testing';
 import { describe, expect, it } from 'vitest';
-import { BulkSlices, TURN_SLICE_MS } from '../src/core/bulk-slices.ts';
+import {
+  BulkSlices,
+  beforeSlices,
+  enterInline,
+  nextSlice,
+  noteHeavyInline,
+  TURN_SLICE_MS,
+} from '../src/core/bulk-slices.ts';
 
 // Bulk work (a bulk message's names) turns the event loop once a slice of
 // TURN_SLICE_MS is spent, whatever each item costs.
@@ -50,5 +57,55 @@ describe('slices resumed in the same turn', () => {
     // In a later turn, a slice of its own again.
     await second.next();
     expect(second.due(8)).toBe(false);
+  });
+});
+
+describe('one budget between two looks at the network', () => {
+  it('counts the next drain from heavy I/O-phase work noted since the last one', async () => {
+    await nextSlice();
+    // A connection ran its own slice of messages as they came (1.2 ms, from `start`).
+    const start = performance.now();
+    busyFor(1.2);
+    noteHeavyInline(start);
+    const slices = new BulkSlices();
+    await slices.next();
+    // The drain's budget began with that work: already spent.
+    expect(slices.due(8)).toBe(true);
+    // The drain after it has a budget of its own.
+    await slices.next();
+    expect(slices.due(8)).toBe(false);
+  });
+
+  it('ignores heavy work noted as begun before the last drain', async () => {
+    const before = performance.now();
+    busyFor(1.2);
+    await nextSlice();
+    noteHeavyInline(before);
+    const slices = new BulkSlices();
+    await slices.next();
+    expect(slices.due(8)).toBe(false);
+  });
+
+  it('starts a run inside the running connection slice, not with a slice of its own', async () => {
+    await nextSlice();
+    const start = performance.now();
+    busyFor(1.2);
+    enterInline(start);
+    const late = new BulkSlices();
+    expect(late.due(8)).toBe(true);
+    enterInline(performance.now());
+    expect(new BulkSlices().due(8)).toBe(false);
+  });
+
+  it('runs the hooks before any sliced work resumes', async () => {
+    const order: string[] = [];
+    let armed = false;
+    beforeSlices(() => {
+      if (armed) order.push('hook');
+    });
+    armed = true;
+    await nextSlice().then(() => order.push('work'));
+    armed = false;
+    expect(order).toEqual(['hook', 'work']);
   });
 });

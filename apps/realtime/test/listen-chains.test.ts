@@ -1,5 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { busyFor } from '@hubstream/testing';
 import { describe, expect, it } from 'vitest';
+import { enterInline, nextSlice } from '../src/core/bulk-slices.ts';
 import { KeyedChains } from '../src/listen/chains.ts';
 
 // The listen registry's per-key ordered, per-turn paced task queue.
@@ -171,5 +173,30 @@ describe('KeyedChains', () => {
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     await nextTurn();
     expect(chains.size).toBe(0);
+  });
+
+  it("shares a turn's budget with the node's other sliced work (bulk-slices.ts)", async () => {
+    const chains = new KeyedChains(() => {}, 64);
+    const started: number[] = [];
+    // Another connection's bulk work yielded first, and will spend 1.2 ms of the next turn.
+    const other = nextSlice().then(() => busyFor(1.2));
+    enterInline(performance.now());
+    for (let i = 0; i < 6; i++) {
+      chains.chain(`name-${i}`, async () => {
+        started.push(i);
+        busyFor(0.4);
+      });
+    }
+    await microtasks();
+    // This turn's slice: at most 3 of 0.4 ms (fewer when the code is cold).
+    const first = started.length;
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(first).toBeLessThanOrEqual(3);
+    await other;
+    await microtasks();
+    // The turn's budget was spent before the chains' turn came: one task, not two or three.
+    expect(started.length).toBe(first + 1);
+    while (chains.size > 0) await nextTurn();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

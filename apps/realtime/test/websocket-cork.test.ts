@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
+import { nextSlice } from '../src/core/bulk-slices.ts';
 import { corkedSender } from '../src/gateway/websocket.ts';
 
 // The gateway's write batching: every frame sent to one socket in one turn
@@ -82,5 +83,15 @@ describe('corkedSender', () => {
     const send = corkedSender(socket);
     send(Uint8Array.of(7));
     expect(sent).toEqual([7]);
+  });
+
+  it("puts a turn's frames on the wire before sliced work resumes, though that work yielded first", async () => {
+    const { socket, events } = fakeSocket();
+    const send = corkedSender(socket);
+    // Another connection's bulk work yielded (bulk-slices.ts) before this turn's event was written.
+    const resumed = nextSlice().then(() => events.push('sliced work'));
+    send(Uint8Array.of(1));
+    await resumed;
+    expect(events).toEqual(['cork', 'send 1 (corked)', 'uncork', 'sliced work']);
   });
 });

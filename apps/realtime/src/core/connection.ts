@@ -11,7 +11,14 @@ import {
   PARSER_ACTION,
   TOPIC,
 } from '@hubstream/protocol';
-import { currentTurn, sharedStart, TURN_SLICE_MS } from './bulk-slices.ts';
+import {
+  currentBudgetStart,
+  currentTurn,
+  enterInline,
+  nextSlice,
+  noteHeavyInline,
+  TURN_SLICE_MS,
+} from './bulk-slices.ts';
 import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
@@ -275,8 +282,10 @@ export class Connection {
       return false;
     }
     if (now - this.#inlineStart < TURN_SLICE_MS) return false;
-    // The queue's first message yields the turn (#yieldIfBusy).
+    // The queue's first message yields the turn (#yieldIfBusy), and the
+    // turn's sliced work gets what is left of the slice (bulk-slices.ts).
     this.#sliceStart = this.#inlineStart;
+    noteHeavyInline(this.#inlineStart);
     return true;
   }
 
@@ -353,6 +362,8 @@ export class Connection {
    */
   #accept(message: Message, loggedIn: boolean, bytes: number, sliced: boolean): void {
     if (!this.#queue && !(loggedIn && !sliced && this.#overSlice())) {
+      // Bulk work this message starts counts against this connection's slice.
+      if (loggedIn) enterInline(this.#inlineStart);
       const result = this.#process(message);
       if (result) this.#track(result);
       return;
@@ -425,11 +436,8 @@ export class Connection {
       return undefined;
     }
     if (now - this.#sliceStart < TURN_SLICE_MS) return undefined;
-    return new Promise((resolve) => {
-      setImmediate(() => {
-        this.#sliceStart = sharedStart(performance.now());
-        resolve();
-      });
+    return nextSlice().then(() => {
+      this.#sliceStart = currentBudgetStart();
     });
   }
 

@@ -3,6 +3,7 @@ import websocket from '@fastify/websocket';
 import { CLOSE_CODES } from '@hubstream/protocol';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogLevel } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import { beforeSlices } from '../core/bulk-slices.ts';
 import type { ClientSocket } from '../core/client-socket.ts';
 import { Connection } from '../core/connection.ts';
 import { fire } from '../core/lifecycle.ts';
@@ -57,6 +58,12 @@ function flushCorked(): void {
     }
   }
 }
+
+// The turn's sliced work (bulk-slices.ts) resumes after the turn's writes
+// are out: an event read in this turn does not wait in a corked socket for
+// another connection's slice of a 1,000-name SUBSCRIBE (the drain can run
+// before this module's own immediate, which then finds nothing to flush).
+beforeSlices(flushCorked);
 
 type TcpSocket = { cork?(): void; uncork?(): void };
 

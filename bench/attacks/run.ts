@@ -109,6 +109,14 @@ const QUIET = options.short ? { ms: 1_000, windows: 3 } : { ms: 2_000, windows: 
 // is printed; every other target must hold in every window. Attacks that
 // last longer (slow reader, never log in, slowloris: 15-20 s) are one window
 // of 1,500-2,000 samples, whose p99 is their 15th-20th worst.
+//
+// SHORT ATTACKS: "a burst" is any attack over in less than --bursts quiet
+// windows (6 s in a full run), not only within one. A webhook drip over in
+// 2.1 s, or malformed control-plane input over in 3.0 s, was one window of
+// 210-300 samples whose p99 is its 2nd-3rd worst sample: the full run of
+// 2026-12-07 failed both (1.7 -> 4.8 ms, 1.4 -> 3.3 ms) against quiet
+// windows that ranged 1.1-2.3 and 1.1-6.9 ms in the same minute. Measured
+// --bursts times, they are estimated as the quiet reference is.
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -284,11 +292,11 @@ async function runOne(
     const before = await process_.rss();
     const sampler = sampleRss(() => process_.rss());
     const windows = [await measureWindow(prepared, context, probe, quiet.ms)];
-    // A burst (over before one quiet window is) is measured --bursts times
-    // (BURSTS), each time against apps and clients of its own.
+    // A burst (over before --bursts quiet windows are) is measured --bursts
+    // times (BURSTS, SHORT ATTACKS), each time against apps and clients of its own.
     while (
       windows.length < options.bursts &&
-      windows[0]!.attackMs < quiet.ms &&
+      windows[0]!.attackMs < quiet.ms * options.bursts &&
       !('error' in windows[0]!.result) &&
       !process_.exited
     ) {
@@ -516,7 +524,7 @@ async function main(): Promise<number> {
         `${QUIET.windows} quiet windows of ${QUIET.ms / 1000} s), nothing lost; the attack's p99 is over ` +
         `at least ${QUIET.ms / 1000} s from its start (as many samples as a quiet window)` +
         (options.bursts > 1
-          ? `; an attack over within one window is measured ${options.bursts} times, each with a set-up ` +
+          ? `; an attack over within ${options.bursts} windows is measured ${options.bursts} times, each with a set-up ` +
             "of its own, and its p99 is the median of the windows' p99s (in brackets), as the quiet " +
             'reference is; every other target holds in every window.'
           : '.'),

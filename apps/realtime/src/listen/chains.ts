@@ -85,7 +85,7 @@ export class KeyedChains {
   readonly #budgetStart: () => number;
   /** Tasks started in this turn. */
   #used = 0;
-  /** When the first task of this turn started. */
+  /** Where this turn's budget began (#budgetStart, read when its first task started). */
   #turnStart = 0;
   #turnScheduled = false;
   #drainScheduled = false;

@@ -23,6 +23,7 @@ import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
 import { ConnectionLog } from './connection-log.ts';
 import { MAX_NAMED_DENIALS, rateLimitedReplies } from './denials.ts';
+import { Fifo } from './fifo.ts';
 import { isPing, isPong, PONG } from './heartbeat-frames.ts';
 import { fire, fire2 } from './lifecycle.ts';
 import { Login } from './login.ts';
@@ -36,6 +37,14 @@ import type { Logger } from './types.ts';
  * until they are handled: its client then waits in TCP, not in our memory.
  */
 const INBOUND_PAUSE_MESSAGES = 256;
+
+/**
+ * A message waiting its turn: a plain record in a queue, not a chain of
+ * promises per message. A burst of small frames (2,000 LISTENs read at once)
+ * waits whole, and every young-generation GC meanwhile copies what waits:
+ * four promises and their closures a message were ~0.5 KB, this is ~40 bytes.
+ */
+type Queued = { message: Message | Uint8Array; beforeLogin: boolean; bytes: number };
 
 /**
  * Bytes of frames read from one connection after which its socket is not
@@ -68,7 +77,13 @@ export class Connection {
   /** The handshake and login (core/login.ts); null once open or closed. */
   #login: Login<Connection> | null;
   #lastSeen = Date.now();
-  #queue: Promise<void> | null = null;
+  /**
+   * Whether messages are being handled in order behind one another (#runQueue):
+   * one being handled (its async part pending) or waiting in #waiting.
+   */
+  #queue = false;
+  /** Messages (or frames, decoded in their turn) waiting for the one before them, in arrival order. */
+  readonly #waiting = new Fifo<Queued>();
   /** Messages waiting in #queue that arrived before login (bounded). */
   #queuedBeforeLogin = 0;
   /** Messages and their bytes waiting in #queue. */
@@ -365,7 +380,8 @@ export class Connection {
       // Bulk work this message starts counts against this connection's slice.
       if (loggedIn) enterInline(this.#inlineStart);
       const result = this.#process(message);
-      if (result) this.#track(result);
+      // Its handling goes on: later messages wait for it (#runQueue).
+      if (result) void this.#runQueue(result);
       return;
     }
     if (loggedIn) {
@@ -396,34 +412,75 @@ export class Connection {
       this.#paused = true;
       this.#socket.pause?.();
     }
-    const previous = this.#queue ?? Promise.resolve();
-    this.#track(
-      previous
-        .then(() => this.#yieldIfBusy())
-        .then(() => {
-          if (beforeLogin) this.#queuedBeforeLogin--;
-          this.#queued--;
-          this.#queuedBytes -= bytes;
-          if (
-            this.#paused &&
-            this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
-            this.#queuedBytes < bound / 2
-          ) {
-            this.#paused = false;
-            if (!this.#turnPaused) this.#socket.resume?.();
-          }
-          if (!(message instanceof Uint8Array)) return this.#process(message);
-          if (this.state === 'closed') return;
-          const decoded = this.#decodeQueued(message);
-          return decoded ? this.#process(decoded) : undefined;
-        }),
-    );
+    this.#waiting.push({ message, beforeLogin, bytes });
+    if (!this.#queue) void this.#runQueue(undefined);
+  }
+
+  /**
+   * Handles the queued messages one after the other, each after the async
+   * part of the one before (`first`: a message handled as it came whose
+   * handling goes on), until none waits. A failure is reported and the next
+   * message handled.
+   */
+  async #runQueue(first: Promise<void> | undefined): Promise<void> {
+    this.#queue = true;
+    try {
+      if (first) await this.#settle(first);
+      while (this.#waiting.size > 0) {
+        // Never inside #enqueue itself, and a later turn once the slice is spent.
+        await this.#yieldIfBusy();
+        const { message, beforeLogin, bytes } = this.#waiting.shift()!;
+        if (beforeLogin) this.#queuedBeforeLogin--;
+        this.#queued--;
+        this.#queuedBytes -= bytes;
+        const bound = this.app.settings.maxBufferedBytes;
+        if (
+          this.#paused &&
+          this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
+          this.#queuedBytes < bound / 2
+        ) {
+          this.#paused = false;
+          if (!this.#turnPaused) this.#socket.resume?.();
+        }
+        const result = this.#processQueued(message);
+        if (result) await this.#settle(result);
+      }
+    } finally {
+      this.#queue = false;
+      this.#sliceStart = undefined;
+    }
+  }
+
+  /** A queued message (a frame is decoded now); a failure is reported, not thrown. */
+  #processQueued(message: Message | Uint8Array): void | Promise<void> {
+    try {
+      if (!(message instanceof Uint8Array)) return this.#process(message);
+      if (this.state === 'closed') return;
+      const decoded = this.#decodeQueued(message);
+      return decoded ? this.#process(decoded) : undefined;
+    } catch (error) {
+      this.#failed(error);
+    }
+  }
+
+  /** Waits for a message's async handling; a failure is reported, not thrown. */
+  async #settle(pending: Promise<void>): Promise<void> {
+    try {
+      await pending;
+    } catch (error) {
+      this.#failed(error);
+    }
+  }
+
+  #failed(error: unknown): void {
+    fire2(this.app.hooks.handlerFailed, this, error);
+    this.log.error({ err: error }, 'message handling failed');
   }
 
   /**
    * Before a queued message: lets the event loop turn (other sockets' I/O,
    * timers) once this connection's queue has run for TURN_SLICE_MS
-   * (bulk-slices.ts). Queued messages are handled in a promise chain, that
+   * (bulk-slices.ts). Queued messages are handled in an async loop, that
    * is in microtasks: without this, a burst of bulk messages (thirty
    * 1,000-name SUBSCRIBEs arrive in one read) would be handled in one go,
    * and every other connection of the node, of every app, would wait for
@@ -451,20 +508,6 @@ export class Connection {
     if (this.state === 'closed') return;
     this.#lastSeen = Date.now();
     this.#parserError(PARSER_ACTION.INVALID_MESSAGE, 'text_frame');
-  }
-
-  #track(pending: Promise<void>) {
-    const tracked = pending
-      .catch((error: unknown) => {
-        fire2(this.app.hooks.handlerFailed, this, error);
-        this.log.error({ err: error }, 'message handling failed');
-      })
-      .finally(() => {
-        if (this.#queue !== tracked) return;
-        this.#queue = null;
-        this.#sliceStart = undefined;
-      });
-    this.#queue = tracked;
   }
 
   #parserError(action: PARSER_ACTION, kind: ProtocolError) {

@@ -1,4 +1,5 @@
 import { currentBudgetStart, nextSlice } from '../core/bulk-slices.ts';
+import { Fifo } from '../core/fifo.ts';
 
 // Registry calls about one name (or one listener) run in order, and only so
 // many start per turn of the event loop (ListenRegistry's plumbing).
@@ -31,34 +32,6 @@ type Task = () => Promise<unknown>;
  * while it waits: no promise, no closure of our own.
  */
 type Chain = { key: string; next: Task | undefined; more: Task[] | undefined };
-
-/** A first-in first-out queue that does not move its items on every take. */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-}
 
 /**
  * Tasks run in order per key, at most `perTurn` of them starting per turn of

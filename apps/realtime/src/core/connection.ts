@@ -17,7 +17,7 @@ import {
   enterInline,
   nextSlice,
   noteHeavyInline,
-  TURN_SLICE_MS,
+  sliceSpent,
 } from './bulk-slices.ts';
 import type { ClientSocket, ReceivedMessage } from './client-socket.ts';
 import type { ConnectionHost, ConnectionState } from './connection-host.ts';
@@ -86,8 +86,7 @@ export class Connection {
   readonly #waiting = new Fifo<Queued>();
   /** Messages waiting in #queue that arrived before login (bounded). */
   #queuedBeforeLogin = 0;
-  /** Messages and their bytes waiting in #queue. */
-  #queued = 0;
+  /** Bytes of the messages waiting in #waiting. */
   #queuedBytes = 0;
   /** The socket is not read until #queue drains. */
   #paused = false;
@@ -296,7 +295,7 @@ export class Connection {
       this.#inlineStart = now;
       return false;
     }
-    if (now - this.#inlineStart < TURN_SLICE_MS) return false;
+    if (!sliceSpent(this.#inlineStart, now)) return false;
     // The queue's first message yields the turn (#yieldIfBusy), and the
     // turn's sliced work gets what is left of the slice (bulk-slices.ts).
     this.#sliceStart = this.#inlineStart;
@@ -405,14 +404,16 @@ export class Connection {
   /** Handles `message` (or a frame, decoded then) after what is already queued, in arrival order. */
   #enqueue(message: Message | Uint8Array, beforeLogin: boolean, bytes: number): void {
     if (beforeLogin) this.#queuedBeforeLogin++;
-    this.#queued++;
+    this.#waiting.push({ message, beforeLogin, bytes });
     this.#queuedBytes += bytes;
     const bound = this.app.settings.maxBufferedBytes;
-    if (!this.#paused && (this.#queued >= INBOUND_PAUSE_MESSAGES || this.#queuedBytes >= bound)) {
+    if (
+      !this.#paused &&
+      (this.#waiting.size >= INBOUND_PAUSE_MESSAGES || this.#queuedBytes >= bound)
+    ) {
       this.#paused = true;
       this.#socket.pause?.();
     }
-    this.#waiting.push({ message, beforeLogin, bytes });
     if (!this.#queue) void this.#runQueue(undefined);
   }
 
@@ -431,12 +432,11 @@ export class Connection {
         await this.#yieldIfBusy();
         const { message, beforeLogin, bytes } = this.#waiting.shift()!;
         if (beforeLogin) this.#queuedBeforeLogin--;
-        this.#queued--;
         this.#queuedBytes -= bytes;
         const bound = this.app.settings.maxBufferedBytes;
         if (
           this.#paused &&
-          this.#queued <= INBOUND_PAUSE_MESSAGES / 2 &&
+          this.#waiting.size <= INBOUND_PAUSE_MESSAGES / 2 &&
           this.#queuedBytes < bound / 2
         ) {
           this.#paused = false;
@@ -492,7 +492,7 @@ export class Connection {
       this.#sliceStart = now;
       return undefined;
     }
-    if (now - this.#sliceStart < TURN_SLICE_MS) return undefined;
+    if (!sliceSpent(this.#sliceStart, now)) return undefined;
     return nextSlice().then(() => {
       this.#sliceStart = currentBudgetStart();
     });

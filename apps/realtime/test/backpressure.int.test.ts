@@ -310,7 +310,7 @@ describe('reading in turns', () => {
     expect(handledIn.map((h) => h.name)).toEqual(names);
     const perTurn = new Map<number, number>();
     for (const { turn: t } of handledIn) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
-    // A 1 ms slice holds about ten 100 us messages; without slices the read's
+    // A slice (TURN_SLICE_MS) holds a few 100 us messages; without slices the read's
     // 200 messages (20 ms) are handled in one turn.
     expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(20);
     expect(perTurn.size).toBeGreaterThanOrEqual(count / 20);

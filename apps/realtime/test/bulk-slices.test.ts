@@ -29,20 +29,20 @@ async function run(items: number, itemMs: number): Promise<number[]> {
 
 describe('BulkSlices', () => {
   it('turns the event loop once a slice is spent, for costly and cheap items alike', async () => {
-    expect(TURN_SLICE_MS).toBe(1);
-    // 100 us items: about ten a slice (looked at every 8 items: at most 16).
+    expect(TURN_SLICE_MS).toBe(0.3);
+    // 100 us items: three a slice (looked at every 4 items: at most 8).
     const costly = await run(200, 0.1);
     expect(costly.reduce((a, b) => a + b, 0)).toBe(200);
-    expect(Math.max(...costly)).toBeLessThanOrEqual(16);
-    expect(costly.length).toBeGreaterThanOrEqual(200 / 16);
-    // 2 us items: hundreds fit a slice, so few turns.
+    expect(Math.max(...costly)).toBeLessThanOrEqual(8);
+    expect(costly.length).toBeGreaterThanOrEqual(200 / 8);
+    // 2 us items: a hundred and more fit a slice, so few turns.
     const cheap = await run(2_000, 0.002);
-    expect(Math.max(...cheap)).toBeGreaterThan(16);
+    expect(Math.max(...cheap)).toBeGreaterThan(8);
   });
 });
 
 describe('slices resumed in the same turn', () => {
-  it('share the turn: a slice resumed after another spent 1 ms is already due', async () => {
+  it('share the turn: a slice resumed after another spent its budget is already due', async () => {
     const first = new BulkSlices();
     const second = new BulkSlices();
     let secondDue: boolean | undefined;

@@ -365,7 +365,7 @@ describe('a bulk SUBSCRIBE', () => {
     registry.add = add;
     expect(runtime.events.subscriptions.countOf(connection)).toBe(1_000);
     // Turns saw part of the names added, not none or all of them: at some
-    // 50 names a turn, many turns did.
+    // 15 names a turn, many turns did.
     expect([...seen].filter((n) => n > 0 && n < 1_000).length).toBeGreaterThan(5);
   });
 });

@@ -6,14 +6,20 @@
  * queued or just-read messages (connection.ts). One budget for all of them
  * (see `nextSlice`). A count of names per turn was not enough: a rule that
  * misses its cache costs 30-90 us a name, and 100 names were 3-9 ms
- * (bench:attacks huge SUBSCRIBE, against a probe p99 of 1-2 ms). One
- * millisecond: a well-behaved client's event on a quiet node is delivered in
- * about that.
+ * (bench:attacks huge SUBSCRIBE, against a probe p99 of 1-2 ms).
+ *
+ * 0.3 ms, not 1: on a calm machine a well-behaved client's event is
+ * delivered in 0.5-0.8 ms (the probe's quiet p99), and one that arrives
+ * while a burst keeps the loop busy waits out the rest of the slice, so a
+ * 1 ms slice alone made it 2-3x slower. bench:attacks huge SUBSCRIBE
+ * (standalone, 2 alternating rounds, probe samples over 1.4 ms in the
+ * attack windows): 27 at 1 ms, 7 at 0.3 ms; bench:realtime one-to-one,
+ * records and RPC did not move beyond their run-to-run noise.
  */
-export const TURN_SLICE_MS = 1;
+export const TURN_SLICE_MS = 0.3;
 
-/** Names handled between two looks at the clock. */
-const NAMES_PER_LOOK = 8;
+/** Names handled between two looks at the clock (a cold rule: up to 90 us a name). */
+const NAMES_PER_LOOK = 4;
 
 /**
  * The turn of the event loop, as a number that changes from one turn to the

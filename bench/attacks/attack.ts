@@ -29,6 +29,15 @@ export type AttackResult = {
 export type Prepared = {
   /** The attack itself: the window in which memory and latency are measured. */
   run(): Promise<AttackResult>;
+  /**
+   * What the refused input changed, looked up after the window (once the
+   * probe stopped measuring): the bench's own reads are not the attack. Under
+   * `pnpm start` a control-plane read is a query of the in-process database
+   * on the node's event loop (3-6 ms of it in a CPU profile of node A), and
+   * three of them at the end of each window were the probe's worst samples.
+   * Each change found is named; none: an empty list.
+   */
+  verify?(): Promise<string[]>;
   cleanup(): Promise<void>;
 };
 

@@ -205,6 +205,8 @@ async function measureWindow(
   if (attackMs < quietMs) await new Promise((resolve) => setTimeout(resolve, quietMs - attackMs));
   const during = await probe.stop();
   const cpuAfter = await deployment.node.cpu();
+  if (prepared.verify && !('error' in result))
+    result = withVerified(result, await prepared.verify());
   const cpu =
     cpuBefore && cpuAfter
       ? {
@@ -216,6 +218,16 @@ async function measureWindow(
         }
       : null;
   return { result, during, attackMs, cpu };
+}
+
+/** The attack's result with the changes its refused input made (Prepared.verify) counted in. */
+function withVerified(result: AttackResult, changes: readonly string[]): AttackResult {
+  return {
+    ...result,
+    outcome: changes.length ? `${result.outcome}; changed: ${changes.join(', ')}` : result.outcome,
+    defended: result.defended && changes.length === 0,
+    stateChanges: (result.stateChanges ?? 0) + changes.length,
+  };
 }
 
 /**

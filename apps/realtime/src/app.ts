@@ -146,7 +146,11 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => consoleTap.close());
   const registry = new AppRegistry(node, options.bus, {
     compose: withConsoleTap(realtimeComposition, consoleTap),
-    freshnessCheckIntervalMs: options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
+    freshnessCheckIntervalMs: freshnessCheckInterval(
+      options.bus,
+      options.db.kind,
+      options.config.APP_FRESHNESS_CHECK_INTERVAL_MS,
+    ),
   });
   // The node's state, for metrics and for tests that wait on it.
   let draining = false;
@@ -199,4 +203,22 @@ export async function buildApp(options: RealtimeOptions): Promise<FastifyInstanc
     await cluster.close();
   });
   return app;
+}
+
+/**
+ * How often the node compares its apps' config versions with the
+ * database's (APP_FRESHNESS_CHECK_INTERVAL_MS), or 0: never. The check
+ * repairs a change announcement lost on the way (a Redis subscription that
+ * broke for a moment). `pnpm start` on its embedded database with no Redis
+ * cannot lose one: the bus is in-process, and no other process can write to
+ * the embedded database (its data directory is locked). There the check
+ * would only be a query of that database on the event loop every few
+ * seconds, which every app's clients wait for.
+ */
+export function freshnessCheckInterval(
+  bus: Pick<ClusterBus, 'isClustered'>,
+  databaseKind: Database['kind'],
+  configuredMs: number,
+): number {
+  return !bus.isClustered && databaseKind !== 'postgres' ? 0 : configuredMs;
 }

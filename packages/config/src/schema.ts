@@ -329,7 +329,7 @@ export const configSchema = Type.Object(
     }),
     APP_FRESHNESS_CHECK_INTERVAL_MS: positiveInt(5_000, {
       description:
-        "How often a realtime node compares the config version of each app it holds with the database's and reloads the changed ones (the longest a lost change announcement leaves old auth, rules or limits in force); it also re-reads all on a Redis reconnect.",
+        "How often a realtime node compares the config version of each app it holds with the database's and reloads the changed ones (the longest a lost change announcement leaves old auth, rules or limits in force); it also re-reads all on a Redis reconnect. Not done by pnpm start on its embedded database without REDIS_URL, where announcements are in-process and cannot be lost.",
     }),
   },
   { additionalProperties: true },

@@ -121,6 +121,9 @@ try {
   // Email logins hash there: spawned now, not at the first login (password-process.ts).
   startPasswordProcess();
   warmListenPatterns();
+  // BullMQ for the usage reports: loaded now, not at the first report (a
+  // whole minute into the node's traffic).
+  void jobs.prepare();
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

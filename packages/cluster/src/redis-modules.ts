@@ -19,6 +19,11 @@ export function newRedis(url: string, options?: RedisOptions): Redis {
   return options ? new ioredis.Redis(url, options) : new ioredis.Redis(url);
 }
 
+/** Whether BullMQ has been loaded in this process. */
+export function bullMqLoaded(): boolean {
+  return bullmq !== undefined;
+}
+
 /** BullMQ, loaded the first time. */
 export function loadBullMq(): typeof BullMq {
   bullmq ??= require('./vendor/bullmq.cjs') as typeof BullMq;

@@ -98,6 +98,24 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   /**
+   * Makes the queue now (BullMQ loaded, its connection's commands defined)
+   * rather than at the first job. A realtime node's first job is its first
+   * usage report, at the first whole minute after its start, in the middle
+   * of its clients' traffic: loading BullMQ then held the event loop for
+   * 45-65 ms (a CPU profile of a cluster node during bench:attacks: module
+   * compile and BullMQ's init). Called once the node listens, as its other
+   * warm-ups are. Resolves when the queue is ready; never rejects (the first
+   * job reports a failure).
+   */
+  async prepare(): Promise<void> {
+    try {
+      await this.#jobs.waitUntilReady();
+    } catch {
+      // Redis away: the first enqueue says so.
+    }
+  }
+
+  /**
    * Resolves once Redis answers and the worker (if any) is connected and
    * taking jobs. (An enqueue-only queue waits for its connection: with
    * requests that never give up, a PING resolves once Redis is there.)

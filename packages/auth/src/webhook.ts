@@ -214,6 +214,19 @@ const TIMED_OUT: Verdict = {
 };
 
 /**
+ * The pause before a retry: the app's `retryIntervalMs` and up to a quarter
+ * more, at random. Logins that failed together (a webhook outage, or many
+ * sent at once to a slow one) then do not all retry in the same
+ * millisecond: twenty retries firing in one timer callback held a node's
+ * event loop for 1-2 ms (bench:attacks webhook drip, a CPU profile lined up
+ * with the other app's slow samples), and the webhook's server gets them in
+ * one burst.
+ */
+export function retryPauseMs(intervalMs: number, random: () => number = Math.random): number {
+  return Math.round(intervalMs * (1 + random() / 4));
+}
+
+/**
  * `observe` sees the request as sent (once; retries send the same). The
  * whole login, retries and their pauses included, ends within
  * `webhookLoginTimeoutMs`; each attempt within the app's `timeoutMs`.
@@ -233,8 +246,9 @@ export async function webhookStrategy(
 
   for (let attempt = 0; attempt <= settings.webhookRetryAttempts; attempt++) {
     if (attempt > 0) {
-      if (Date.now() + settings.webhookRetryIntervalMs >= deadline) return TIMED_OUT;
-      await new Promise((r) => setTimeout(r, settings.webhookRetryIntervalMs));
+      const pause = retryPauseMs(settings.webhookRetryIntervalMs);
+      if (Date.now() + pause >= deadline) return TIMED_OUT;
+      await new Promise((r) => setTimeout(r, pause));
     }
     const left = deadline - Date.now();
     if (left <= 0) return TIMED_OUT;

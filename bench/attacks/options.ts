@@ -22,6 +22,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
   let traceMarks = false;
   let realtime = true;
   let serverLog: string | null = null;
+  let probeSlow: string | null = null;
   let rehearse: boolean | undefined;
   let helpersOff = true;
   let bursts: number | undefined;
@@ -47,6 +48,8 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     '                               node flags for the measured server only (profile one attack with --only=)',
     "  --server-log=FILE            a copy of the measured server's stdout and stderr (with --trace-gc, say)",
     '  --trace-marks                print each attack window on CLOCK_MONOTONIC (to line up a perf trace)',
+    "  --probe-slow=FILE            append the probe's samples over 0.9 ms to FILE, sent time on CLOCK_MONOTONIC",
+    '                               (pnpm bench:probe-waits lines them up with a CPU profile of node A)',
     '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
     '                               report: printed with pass/FAIL but not counted in the exit',
     '                               code (CI: timing on a shared machine is measured, not asserted)',
@@ -82,6 +85,8 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
       realtime = value === 'on';
     } else if (name === 'server-log') {
       serverLog = value;
+    } else if (name === 'probe-slow') {
+      probeSlow = value;
     } else if (name === 'server-nice') {
       serverNice = Number(value);
       if (!Number.isInteger(serverNice) || serverNice < -20 || serverNice > 19)
@@ -121,6 +126,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     serverNice,
     traceMarks,
     serverLog,
+    probeSlow,
     realtime,
     rehearse: rehearse ?? !short,
     helpersOff,

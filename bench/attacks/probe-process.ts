@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { Histogram } from '../realtime/histogram.ts';
 import { DeepstreamClient } from './deps.ts';
 
@@ -8,7 +9,7 @@ import { DeepstreamClient } from './deps.ts';
 // Driven over IPC by probe.ts.
 
 type Request =
-  | { type: 'connect'; url: string; everyMs: number }
+  | { type: 'connect'; url: string; everyMs: number; slowFile: string | null }
   | { type: 'start' }
   | { type: 'stop' }
   | { type: 'close' };
@@ -33,7 +34,12 @@ const clients: DeepstreamClient[] = [];
 
 const reply = (id: number, value: unknown) => process.send?.({ id, value });
 
-async function connect(url: string, everyMs: number) {
+/** Samples over this are written to --probe-slow's file (probe-waits.ts reads them). */
+const SLOW_MS = 0.9;
+/** CLOCK_MONOTONIC seconds, as node A's CPU profile and --trace-marks count time. */
+const monotonicSeconds = () => Number(process.hrtime.bigint()) / 1e9;
+
+async function connect(url: string, everyMs: number, slowFile: string | null) {
   const options = { maxReconnectAttempts: 0, offlineEnabled: false } as const;
   const emitter = new DeepstreamClient(url, options);
   const subscriber = new DeepstreamClient(url, options);
@@ -51,7 +57,12 @@ async function connect(url: string, everyMs: number) {
     sentAt.delete(data as number);
     if (!measuring) return;
     received++;
-    histogram.record((performance.now() - at) * 1000);
+    const latencyMs = performance.now() - at;
+    histogram.record(latencyMs * 1000);
+    if (slowFile && latencyMs > SLOW_MS) {
+      const sentAt = monotonicSeconds() - latencyMs / 1000;
+      appendFileSync(slowFile, `${sentAt.toFixed(6)} ${latencyMs.toFixed(3)}\n`);
+    }
   });
   // The subscription is in place once an event comes back.
   await new Promise<void>((resolve) => {
@@ -97,7 +108,7 @@ process.on('message', async (message: Request & { id: number }) => {
   try {
     switch (message.type) {
       case 'connect':
-        await connect(message.url, message.everyMs);
+        await connect(message.url, message.everyMs, message.slowFile);
         reply(message.id, true);
         break;
       case 'start':

@@ -74,7 +74,11 @@ export class Probe {
   static async start(
     url: string,
     everyMs: number,
-    { realtime = false, nice = PROBE_NICE }: { realtime?: boolean; nice?: number } = {},
+    {
+      realtime = false,
+      nice = PROBE_NICE,
+      slowFile = null,
+    }: { realtime?: boolean; nice?: number; slowFile?: string | null } = {},
   ): Promise<Probe> {
     // detached: a session of its own, which with autogroups is a scheduling group of its own.
     const node = [process.execPath, ...process.execArgv, FILE];
@@ -93,7 +97,7 @@ export class Probe {
     } catch {
       // Not permitted: it stays at the bench's priority.
     }
-    await probe.#request({ type: 'connect', url, everyMs });
+    await probe.#request({ type: 'connect', url, everyMs, slowFile });
     return probe;
   }
 

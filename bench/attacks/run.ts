@@ -373,6 +373,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
     probe = await Probe.start(`${deployment.nodeA}/${probeApp}`, 10, {
       realtime,
       nice: Math.min(-10, options.serverNice),
+      slowFile: options.probeSlow,
     });
     await probe.quiet(options.short ? 300 : 2_000); // warm-up
     const context: AttackContext = {

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+
+// What node A was running while the probe's slowest samples waited. Reads
+// the probe's slow samples (bench:attacks --probe-slow=FILE: each sample
+// over a threshold as "<sent, CLOCK_MONOTONIC s> <latency ms>"), a CPU
+// profile of node A from the same run (V8's sample times are on
+// CLOCK_MONOTONIC too) and the run's output with --trace-marks, and prints,
+// for each slow sample inside an attack window, the frames node A's samples
+// were in between the event's sending and its delivery: GC, a module load, a
+// database query, an attack's own work, or nothing at all (the node idle:
+// the wait was elsewhere). Then the frames summed over every slow sample.
+//
+//   pnpm bench:attacks --only=huge-subscribe --deployments=cluster --trace-marks \
+//     --probe-slow=/tmp/slow.txt \
+//     --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval=100' > run.log
+//   pnpm bench:probe-waits run.log /tmp/slow.txt /tmp/prof/CPU.*.cpuprofile [--over=1.3]
+//
+// The profile's own cost slows node A (at 100 us a sample, about a tenth):
+// the frames are what to look at, not the latencies.
+
+type ProfileNode = {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+};
+type Profile = { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] };
+
+/** The window measured from each attack's start (bench:attacks' quiet window). */
+const WINDOW_S = 2;
+
+function parseArgs(argv: readonly string[]) {
+  let over = 1.3;
+  const files: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('--over=')) over = Number(arg.slice('--over='.length));
+    else files.push(arg);
+  }
+  const [logFile, slowFile, profileFile] = files;
+  if (!logFile || !slowFile || !profileFile || !Number.isFinite(over)) {
+    throw new Error(
+      'usage: probe-waits.ts <bench output> <--probe-slow file> <node A .cpuprofile> [--over=ms]',
+    );
+  }
+  return { logFile, slowFile, profileFile, over };
+}
+
+/** Each attack window's start, with the row it belongs to. */
+function attackWindows(log: string): { row: string; start: number }[] {
+  const windows: { row: string; start: number }[] = [];
+  let row = '';
+  for (const line of log.split('\n')) {
+    const heading = line.match(/^ {2}(\S.*) …$/);
+    if (heading) row = heading[1]!;
+    const mark = line.match(/attack start.*monotonic ([\d.]+)/);
+    if (mark) windows.push({ row, start: Number(mark[1]) });
+  }
+  return windows;
+}
+
+function main(): void {
+  const { logFile, slowFile, profileFile, over } = parseArgs(process.argv.slice(2));
+  const windows = attackWindows(readFileSync(logFile, 'utf8'));
+  if (windows.length === 0)
+    throw new Error(`no attack windows in ${logFile}: run with --trace-marks`);
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frame = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.split('/').slice(-1)[0];
+    return file ? `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber}` : f.functionName;
+  };
+  /** The three outermost JS frames under the root: what kind of callback it was. */
+  const entry = (id: number) => {
+    const chain: string[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      chain.push(byId.get(at)!.callFrame.functionName || '(anonymous)');
+    }
+    return chain.reverse().slice(1, 4).join(' > ');
+  };
+  let t = profile.startTime;
+  const samples = profile.samples.map((id, i) => {
+    t += profile.timeDeltas[i]!;
+    return { at: t / 1e6, id };
+  });
+  const slow = readFileSync(slowFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ').map(Number) as [number, number]);
+
+  const total = new Map<string, number>();
+  const top = (counts: Map<string, number>, n: number) =>
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, c]) => `${k} x${c}`)
+      .join(' | ');
+  let row = '';
+  for (const [sentAt, latencyMs] of slow) {
+    if (latencyMs < over) continue;
+    const window = windows.find((w) => sentAt >= w.start && sentAt < w.start + WINDOW_S);
+    if (!window) continue;
+    if (window.row !== row) {
+      row = window.row;
+      console.log(`\n## ${row}`);
+    }
+    const during = samples.filter((s) => s.at >= sentAt && s.at <= sentAt + latencyMs / 1000);
+    const frames = new Map<string, number>();
+    const entries = new Map<string, number>();
+    for (const { id } of during) {
+      const f = frame(id);
+      frames.set(f, (frames.get(f) ?? 0) + 1);
+      total.set(f, (total.get(f) ?? 0) + 1);
+      const e = entry(id);
+      entries.set(e, (entries.get(e) ?? 0) + 1);
+    }
+    console.log(
+      `+${(sentAt - window.start).toFixed(3)} s: ${latencyMs.toFixed(2)} ms, ${during.length} samples` +
+        (during.length
+          ? `: ${top(frames, 5)}\n    in: ${top(entries, 3)}`
+          : ' (node A not sampled)'),
+    );
+  }
+  console.log('\n## frames over all slow samples in attack windows (samples)');
+  for (const [f, c] of [...total].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${String(c).padStart(6)} ${f}`);
+  }
+}
+
+main();

@@ -9,6 +9,7 @@ import {
   type Message,
   TOPIC,
 } from '@hubstream/protocol';
+import { until } from '@hubstream/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientSocket } from '../src/core/client-socket.ts';
 import { Connection } from '../src/core/connection.ts';
@@ -96,14 +97,11 @@ const emit = (name: string) => frame({ topic: TOPIC.EVENT, action: EVENT_ACTION.
 
 async function openConnection(h: ReturnType<typeof harness>) {
   h.connection.receive(frame({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE }));
-  await until(() => h.connection.state === 'awaiting-auth');
+  await until(() => h.connection.state === 'awaiting-auth', 'the challenge accepted', {
+    everyMs: 1,
+  });
   h.connection.receive(frame({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '{}' }));
-  await until(() => h.connection.state === 'open');
-}
-
-async function until(done: () => boolean) {
-  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setImmediate(r));
-  expect(done()).toBe(true);
+  await until(() => h.connection.state === 'open', 'the login', { everyMs: 1 });
 }
 
 let open: Connection[] = [];
@@ -131,7 +129,7 @@ describe('a connection’s message queue', () => {
     expect(handled).toEqual(['slow']);
 
     release();
-    await until(() => handled.length === 5);
+    await until(() => handled.length === 5, 'every message handled', { everyMs: 1 });
     expect(handled).toEqual(['slow', 'a', 'throws', 'b', 'c']);
     expect(h.failures).toHaveLength(1);
     expect(h.failures[0]!.name).toBe('throws');
@@ -156,7 +154,7 @@ describe('a connection’s message queue', () => {
     expect(h.failures).toHaveLength(0);
 
     reject(new Error('no record'));
-    await until(() => handled.length === 3);
+    await until(() => handled.length === 3, 'every message handled', { everyMs: 1 });
     expect(handled).toEqual(['rejects', 'x', 'y']);
     expect(h.failures.map((f) => (f.error as Error).message)).toEqual(['no record']);
   });
@@ -171,7 +169,7 @@ describe('a connection’s message queue', () => {
     await openConnection(h);
 
     h.connection.receive(emit('first'));
-    await until(() => h.failures.length === 1);
+    await until(() => h.failures.length === 1, 'the failure reported', { everyMs: 1 });
     // Nothing pending any more: handled synchronously within receive.
     h.connection.receive(emit('later'));
     expect(handled).toEqual(['first', 'later']);

@@ -60,8 +60,8 @@ async function connect(url: string, everyMs: number, slowFile: string | null) {
     const latencyMs = performance.now() - at;
     histogram.record(latencyMs * 1000);
     if (slowFile && latencyMs > SLOW_MS) {
-      const sentAt = monotonicSeconds() - latencyMs / 1000;
-      appendFileSync(slowFile, `${sentAt.toFixed(6)} ${latencyMs.toFixed(3)}\n`);
+      const sentMonotonic = monotonicSeconds() - latencyMs / 1000;
+      appendFileSync(slowFile, `${sentMonotonic.toFixed(6)} ${latencyMs.toFixed(3)}\n`);
     }
   });
   // The subscription is in place once an event comes back.

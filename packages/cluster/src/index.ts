@@ -67,7 +67,7 @@ export type {
   Verdict as RateVerdict,
 } from './rate-limits/rate-limiter.ts';
 export { RedisRateLimiter } from './rate-limits/redis.ts';
-export { bullMqLoaded, loadBullMq, newRedis } from './redis-modules.ts';
+export { loadBullMq, newRedis } from './redis-modules.ts';
 export { connectRedis, openRedisServices } from './redis-services.ts';
 export { LocalRpcProviderRegistry } from './rpc/local.ts';
 export { RedisRpcProviderRegistry } from './rpc/redis.ts';

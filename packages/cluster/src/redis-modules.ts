@@ -4,8 +4,8 @@ import type { Redis, RedisOptions } from 'ioredis';
 
 // ioredis and BullMQ are loaded on first use, not when this package is
 // imported: a process without REDIS_URL (`pnpm start` on its own) never
-// needs them, and a realtime node that only enqueues loads BullMQ at its
-// first job, after it is ready. Each comes from its ./vendor/*.cjs, which the
+// needs them, and a realtime node that only enqueues loads BullMQ once it
+// listens (BullMqJobQueue.prepare), after it is ready. Each comes from its ./vendor/*.cjs, which the
 // build bundles into one file (the BullMQ bundle shares the ioredis one).
 
 const require = createRequire(import.meta.url);

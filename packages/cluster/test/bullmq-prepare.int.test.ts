@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { loadTestConfig } from '@hubstream/config';
 import { describe, expect, it } from 'vitest';
-import { BullMqJobQueue, bullMqLoaded } from '../src/index.ts';
+import { BullMqJobQueue } from '../src/index.ts';
+import { bullMqLoaded } from '../src/redis-modules.ts';
 
 // An enqueue-only queue (a realtime node's) loads BullMQ when asked to
 // prepare, once the node listens, not when it is made (the node's start)

@@ -49,7 +49,8 @@ export class BullMqJobQueue implements JobQueue {
     const name = options.queueName ?? 'hubstream';
     this.#name = name;
     // A process that only enqueues (a realtime node, the control plane)
-    // loads BullMQ and makes its queue at the first job, not at its start.
+    // loads BullMQ and makes its queue when it calls prepare() (a realtime
+    // node, once it listens) or at its first job, not at its start.
     const bull = options.process ? loadBullMq() : null;
     if (bull) this.#queue = new bull.Queue(name, common);
     this.#worker = bull

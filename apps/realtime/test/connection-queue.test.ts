@@ -3,7 +3,6 @@ import {
   AUTH_ACTION,
   type ClientMessage,
   CONNECTION_ACTION,
-  decodeFrame,
   EVENT_ACTION,
   encodeMessage,
   type Message,
@@ -41,12 +40,8 @@ function harness(route: Route) {
   const failures: { name: string | undefined; error: unknown }[] = [];
   let lastRouted: string | undefined;
   hooks.handlerFailed.push((_connection, error) => failures.push({ name: lastRouted, error }));
-  const sent: Message[] = [];
   const socket: ClientSocket = {
-    send(frame) {
-      const decoded = decodeFrame(frame);
-      if (decoded.ok) sent.push(decoded.message);
-    },
+    send() {},
     close() {},
     bufferedBytes: 0,
   };
@@ -89,7 +84,7 @@ function harness(route: Route) {
     remoteAddress: '127.0.0.1',
     headers: {},
   });
-  return { connection, failures, sent };
+  return { connection, failures };
 }
 
 const frame = (message: Message) => encodeMessage(message);

@@ -10,7 +10,12 @@ export type DeploymentName = (typeof DEPLOYMENTS)[number];
  */
 export const SERVER_NICE = -20;
 
-export function parseOptions(argv: readonly string[], attacks: readonly string[]) {
+/** `controls`: rows --only= accepts that a default run leaves out (attacks-control.ts). */
+export function parseOptions(
+  argv: readonly string[],
+  attacks: readonly string[],
+  controls: readonly string[] = [],
+) {
   let short = false;
   let only = [...attacks];
   let deployments: DeploymentName[] = [...DEPLOYMENTS];
@@ -31,6 +36,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     '  --short                      CI-sized volumes and windows (about a minute)',
     `  --only=${attacks.join(',')}`,
     '                               attacks to run, in this order',
+    `                               (also the control rows ${controls.join(', ')}: nothing sent)`,
     '  --deployments=standalone,cluster',
     '  --p99-floor-ms=0             p99 target is max(2x quiet, quiet + this); 0 = plain 2x',
     '  --pin=on|off                 on (default): the measured server on CPU 0, the rest on CPU 1',
@@ -72,7 +78,7 @@ export function parseOptions(argv: readonly string[], attacks: readonly string[]
     const [, name = '', value = ''] = match ?? [];
     if (name === 'only') {
       only = value.split(',');
-      const unknown = only.filter((a) => !attacks.includes(a));
+      const unknown = only.filter((a) => !attacks.includes(a) && !controls.includes(a));
       if (unknown.length) throw new Error(`unknown attack ${unknown.join(', ')}\n${usage}`);
     } else if (name === 'deployments') {
       deployments = value.split(',') as DeploymentName[];

@@ -21,9 +21,13 @@ export type ProbeResult = {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Every sample of the window in ms (lost emits at the time they waited), for pooled p99s (probe.ts). */
+  latenciesMs: number[];
 };
 
 const histogram = new Histogram();
+/** The window's samples as recorded in `histogram`, in ms. */
+let latencies: number[] = [];
 const sentAt = new Map<number, number>();
 let measuring = false;
 let seq = 0;
@@ -59,6 +63,7 @@ async function connect(url: string, everyMs: number, slowFile: string | null) {
     received++;
     const latencyMs = performance.now() - at;
     histogram.record(latencyMs * 1000);
+    latencies.push(latencyMs);
     if (slowFile && latencyMs > SLOW_MS) {
       const sentMonotonic = monotonicSeconds() - latencyMs / 1000;
       appendFileSync(slowFile, `${sentMonotonic.toFixed(6)} ${latencyMs.toFixed(3)}\n`);
@@ -91,7 +96,10 @@ async function stop(): Promise<ProbeResult> {
   const now = performance.now();
   // Lost emits count at the time they waited: a node that drops the probe's
   // events must not look fast.
-  for (const at of sentAt.values()) histogram.record((now - at) * 1000);
+  for (const at of sentAt.values()) {
+    histogram.record((now - at) * 1000);
+    latencies.push(now - at);
+  }
   const result = {
     sent,
     received,
@@ -99,7 +107,9 @@ async function stop(): Promise<ProbeResult> {
     p50Ms: histogram.quantile(0.5) / 1000,
     p99Ms: histogram.quantile(0.99) / 1000,
     maxMs: histogram.max / 1000,
+    latenciesMs: latencies,
   };
+  latencies = [];
   sentAt.clear();
   return result;
 }
@@ -113,6 +123,7 @@ process.on('message', async (message: Request & { id: number }) => {
         break;
       case 'start':
         histogram.reset();
+        latencies = [];
         sentAt.clear();
         sent = 0;
         received = 0;

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Histogram } from '../realtime/histogram.ts';
 import type { ProbeResult } from './probe-process.ts';
 import { setGroupNice } from './processes.ts';
 
@@ -27,7 +28,19 @@ export function mayPrioritize(): boolean {
   }
 }
 
-export type QuietResult = ProbeResult & { windowP99Ms: number[] };
+/**
+ * Windows of the probe as one. `p99Ms` is the median of the windows' p99s;
+ * `pooledP99Ms` the p99 of all their samples together, the estimator of a
+ * single long window (run.ts, LONG ATTACKS).
+ */
+export type QuietResult = ProbeResult & { windowP99Ms: number[]; pooledP99Ms: number };
+
+/** The p99 of `latenciesMs` as the probe computes a window's (its Histogram); NaN when empty. */
+export function p99Of(latenciesMs: readonly number[]): number {
+  const histogram = new Histogram();
+  for (const latency of latenciesMs) histogram.record(latency * 1000);
+  return histogram.quantile(0.99) / 1000;
+}
 
 /** The median of `values` (NaN when empty; the mean of the middle two when even). */
 export function median(values: readonly number[]): number {
@@ -37,7 +50,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Several windows as one: counts summed, the median of their p50s and p99s, the largest max. */
+/**
+ * Several windows as one: counts summed, the median of their p50s and p99s,
+ * the largest max, the p99 of their samples pooled.
+ */
 export function combineWindows(results: readonly ProbeResult[]): QuietResult {
   const sum = (pick: (r: ProbeResult) => number) => results.reduce((n, r) => n + pick(r), 0);
   return {
@@ -48,6 +64,8 @@ export function combineWindows(results: readonly ProbeResult[]): QuietResult {
     p99Ms: median(results.map((r) => r.p99Ms)),
     maxMs: Math.max(...results.map((r) => r.maxMs)),
     windowP99Ms: results.map((r) => r.p99Ms),
+    latenciesMs: results.flatMap((r) => r.latenciesMs),
+    pooledP99Ms: p99Of(results.flatMap((r) => r.latenciesMs)),
   };
 }
 

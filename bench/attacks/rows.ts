@@ -32,7 +32,19 @@ export type Row = {
   during: QuietResult;
   /** How long the attack itself ran (the probe's window is at least the quiet window, run.ts). */
   attackMs: number;
+  /**
+   * Which quiet p99 the attack's is held to: `windows`, the median of the
+   * quiet windows' p99s (an attack measured in windows of that length);
+   * `pooled`, the p99 of all quiet samples together (one long window: run.ts,
+   * LONG ATTACKS).
+   */
+  reference: 'windows' | 'pooled';
 };
+
+/** The quiet p99 the row's attack p99 is held to (Row.reference). */
+export function quietP99(row: Row): number {
+  return row.reference === 'pooled' ? row.quiet.pooledP99Ms : row.quiet.p99Ms;
+}
 
 export const NO_PROBE: QuietResult = {
   windowP99Ms: [],
@@ -42,6 +54,8 @@ export const NO_PROBE: QuietResult = {
   p50Ms: Number.NaN,
   p99Ms: Number.NaN,
   maxMs: Number.NaN,
+  latenciesMs: [],
+  pooledP99Ms: Number.NaN,
 };
 
 export const toMb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
@@ -49,8 +63,8 @@ export const percent = (part: number, whole: number) =>
   whole > 0 ? `${Math.round((100 * part) / whole)}%` : '—';
 export const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 
-function p99Limit(quiet: QuietResult, floorMs: number): number {
-  return Math.max(P99_FACTOR * quiet.p99Ms, quiet.p99Ms + floorMs);
+function p99Limit(quiet: number, floorMs: number): number {
+  return Math.max(P99_FACTOR * quiet, quiet + floorMs);
 }
 
 /** Which targets a row met; `gated`: what the exit code counts (see --p99). */
@@ -58,7 +72,8 @@ export function verdicts(row: Row, targets: Targets) {
   const result = 'error' in row.result ? null : row.result;
   const growth = row.rss.peak - row.rss.before;
   const rssOk = Number.isFinite(growth) && growth < RSS_LIMIT_BYTES;
-  const p99Ok = row.during.lost === 0 && row.during.p99Ms <= p99Limit(row.quiet, targets.floorMs);
+  const p99Ok =
+    row.during.lost === 0 && row.during.p99Ms <= p99Limit(quietP99(row), targets.floorMs);
   const impersonationsOk = (result?.impersonations ?? 0) === 0;
   const stateOk = (result?.stateChanges ?? 0) === 0;
   const defended = result?.defended === true;

@@ -61,13 +61,20 @@ export async function authorizeNames(
 ): Promise<string[]> {
   const allowed: string[] = [];
   const slices = new BulkSlices();
+  // One question for every name, its name set before each check: a copy per
+  // name was ~250 bytes of garbage a name (sampling heap profile,
+  // bench:attacks huge SUBSCRIBE). Safe because nothing keeps the question
+  // past its check: a check that goes async (a record to load) is awaited
+  // before the next name, and the request Valve gets is a copy (check).
+  const asked: PermissionQuestion = { ...question, name: undefined };
   for (let i = 0; i < names.length; i++) {
     if (slices.due(i)) {
       await slices.next();
       if (!connection.isOpen) return allowed;
     }
     const name = names[i]!;
-    const verdict = authorize(connection, message, { ...question, name });
+    asked.name = name;
+    const verdict = authorize(connection, message, asked);
     if (verdict === true || (verdict !== false && (await verdict))) allowed.push(name);
   }
   return allowed;

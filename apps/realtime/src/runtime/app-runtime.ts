@@ -183,13 +183,18 @@ export class AppRuntime implements ConnectionHost<Connection>, ObservedApp {
   ): CheckVerdict | Promise<CheckVerdict> {
     const permissions = this.permissions;
     if (!permissions || !connection.user) return 'denied';
+    // One shape for every request, every field present (Valve reads an
+    // undefined oldData as none): a literal with a conditional spread in it
+    // was built field by field at run time, ~290 bytes a check against ~70
+    // (sampling heap profile, bench:attacks huge SUBSCRIBE: 2.6 MB of a
+    // window's 20 MB, for the 9,000 names it checked).
     const request = {
       section: sectionOf(topic),
       action: question.action ?? 0,
       name: question.name,
       user: connection.user,
       data: question.data,
-      ...(question.oldData === undefined ? {} : { oldData: question.oldData }),
+      oldData: question.oldData,
       path: question.path,
     };
     // Most rules (every emit's, typically) load no record: they need no

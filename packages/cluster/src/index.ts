@@ -44,7 +44,11 @@ export type {
   ListenTopic,
 } from './listeners/listener-registry.ts';
 export { LocalListenerRegistry, LocalListenerState } from './listeners/local.ts';
-export { batchOfferToken, SUBSCRIBE_RESULT_WIDTH } from './listeners/members.ts';
+export {
+  batchOfferToken,
+  SUBSCRIBE_RESULT_WIDTH,
+  UNSUBSCRIBE_RESULT_WIDTH,
+} from './listeners/members.ts';
 export { RedisListenerRegistry } from './listeners/redis.ts';
 export type { ClusterLogger } from './logger.ts';
 export { LocalNodeRegistry, LocalNodeTable } from './nodes/local.ts';

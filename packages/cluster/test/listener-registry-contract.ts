@@ -187,6 +187,43 @@ export function listenerRegistryContract(name: string, make: MakeListenerNodes) 
       });
     });
 
+    it('unsubscribes many names in one call, as unsubscribe() would each, across script calls', async () => {
+      const { a, b } = await make();
+      await b.addListener('app', 'event', 'conn-b', 'u/.*');
+      // More names than one Redis script call takes (256).
+      const names = Array.from({ length: 300 }, (_, i) => `u/${i}`);
+      await a.subscribeMany('app', 'event', names, 'base');
+      await b.subscribe('app', 'event', 'u/1', '');
+      expect(await b.claim('app', 'event', 'u/2', 'p-2', batchOfferToken('base', 2))).toBe(true);
+      const results = await a.unsubscribeMany('app', 'event', [...names, 'u/never']);
+      expect(results).toHaveLength((names.length + 1) * 3);
+      const at = (i: number) => results.slice(i * 3, i * 3 + 3);
+      expect(at(0)).toEqual([1, '', batchOfferToken('base', 0)]); // last, its offer handed back
+      expect(at(1)).toEqual([0, '', '']); // b still subscribes
+      expect(at(2)).toEqual([1, 'p-2', '']); // last, its provider handed back
+      for (const i of [3, 255, 256, 299])
+        expect(at(i)).toEqual([1, '', batchOfferToken('base', i)]);
+      expect(at(300)).toEqual([0, '', '']); // never subscribed here
+      // Gone from the registry: again is nothing, and the next subscriber is the first.
+      expect(await a.unsubscribeMany('app', 'event', ['u/0', 'u/299'])).toEqual([
+        0,
+        '',
+        '',
+        0,
+        '',
+        '',
+      ]);
+      expect(await b.subscribe('app', 'event', 'u/0', 'o-b')).toEqual({
+        first: true,
+        provided: false,
+        offer: true,
+      });
+      // Only u/1, which b still holds, would be left after b's node went.
+      const gone = await b.removeNode('node-b');
+      expect(gone.map((g) => g.name).sort()).toEqual(['u/0', 'u/1']);
+      expect(await a.removeNode('node-a')).toEqual([]);
+    });
+
     it('removes everything a dead node held, and reports the names it was the last subscriber of', async () => {
       const { a, b } = await make();
       await b.addListener('app', 'event', 'conn-b', 'x/.*');

@@ -60,6 +60,18 @@ export interface ListenerRegistry {
     topic: ListenTopic,
     name: string,
   ): Promise<{ last: boolean; provider: string | null; offer: string | null }>;
+  /**
+   * unsubscribe() for many names at once (the names a node lost its last
+   * subscriber of together: a connection with thousands closing): one
+   * registry call, no promise or result object per name. Returns
+   * UNSUBSCRIBE_RESULT_WIDTH values per name, in the order of `names`: last
+   * (1 or 0), the provider's token and the offer's token ('' for none).
+   */
+  unsubscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+  ): Promise<readonly (number | string)[]>;
   addListener(
     appId: string,
     topic: ListenTopic,

@@ -93,6 +93,20 @@ export class LocalListenerRegistry implements ListenerRegistry {
     return this.#unsubscribe(this.#state.scope(appId, topic), name, this.#nodeId);
   }
 
+  async unsubscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+  ): Promise<readonly (number | string)[]> {
+    const scope = this.#state.scope(appId, topic);
+    const out: (number | string)[] = [];
+    for (const name of names) {
+      const { last, provider, offer } = this.#unsubscribe(scope, name, this.#nodeId);
+      out.push(last ? 1 : 0, provider ?? '', offer ?? '');
+    }
+    return out;
+  }
+
   #unsubscribe(scope: Scope, name: string, node: string) {
     const nodes = scope.subs.get(name);
     if (nodes === undefined || !hasNode(nodes, node))

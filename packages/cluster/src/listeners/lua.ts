@@ -76,13 +76,11 @@ end
 return out
 `;
 
-// KEYS: subs, node index, providers, offers. ARGV: for each name, two: name,
-// subs member. Returns three values per name: last (1 or 0), provider token
-// ('' none), offer token ('' none).
-export const UNSUBSCRIBE = `
-local out = {}
-for i = 1, #ARGV, 2 do
-  local name, member = ARGV[i], ARGV[i + 1]
+// One name leaving this node (KEYS: subs, node index, providers, offers):
+// appends three values to `out`: last (1 or 0), provider token ('' none),
+// offer token ('' none).
+const UNSUBSCRIBE_ONE = `
+local function unsubscribeOne(out, name, member)
   if redis.call('SREM', KEYS[2], member) == 0 or redis.call('HINCRBY', KEYS[1], name, -1) > 0 then
     table.insert(out, 0)
     table.insert(out, '')
@@ -97,6 +95,27 @@ for i = 1, #ARGV, 2 do
     table.insert(out, provider)
     table.insert(out, offer)
   end
+end
+`;
+
+// KEYS: subs, node index, providers, offers. ARGV: for each name, two: name,
+// subs member. Returns three values per name (UNSUBSCRIBE_ONE).
+export const UNSUBSCRIBE = `${UNSUBSCRIBE_ONE}
+local out = {}
+for i = 1, #ARGV, 2 do
+  unsubscribeOne(out, ARGV[i], ARGV[i + 1])
+end
+return out
+`;
+
+// KEYS: as UNSUBSCRIBE. ARGV: the subs member's prefix (s\0app\0topic\0),
+// then the names (each name's member is the prefix and the name, made here).
+// Returns three values per name (UNSUBSCRIBE_ONE).
+export const UNSUBSCRIBE_MANY = `${UNSUBSCRIBE_ONE}
+local out = {}
+local subsPrefix = ARGV[1]
+for i = 2, #ARGV do
+  unsubscribeOne(out, ARGV[i], subsPrefix .. ARGV[i])
 end
 return out
 `;

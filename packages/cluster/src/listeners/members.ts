@@ -25,6 +25,9 @@ export function fields(member: string, count: number): string[] {
 /** Numbers per name in a subscribeMany() reply: first, provided, offer. */
 export const SUBSCRIBE_RESULT_WIDTH = 3;
 
+/** Values per name in an unsubscribeMany() reply: last (1 or 0), provider token, offer token ('' none). */
+export const UNSUBSCRIBE_RESULT_WIDTH = 3;
+
 /**
  * The offer token of the name at `index` of a subscribeMany() call: one
  * token base per call instead of a token string made per name (the Redis

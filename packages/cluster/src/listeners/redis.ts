@@ -15,6 +15,7 @@ import {
   SUBSCRIBE,
   SUBSCRIBE_MANY,
   UNSUBSCRIBE,
+  UNSUBSCRIBE_MANY,
 } from './lua.ts';
 import { fields, listenerKey, SEP } from './members.ts';
 import { NAMES_PER_SCRIPT_CALL, ScriptBatcher } from './script-batcher.ts';
@@ -29,6 +30,7 @@ type Commands = Redis & {
   hsListenSubscribe(...args: string[]): Promise<number[]>;
   hsListenSubscribeMany(...args: string[]): Promise<number[]>;
   hsListenUnsubscribe(...args: string[]): Promise<(number | string)[]>;
+  hsListenUnsubscribeMany(...args: string[]): Promise<(number | string)[]>;
   hsListenStartOffer(...args: string[]): Promise<number>;
   hsListenDropHeld(...args: string[]): Promise<number>;
   hsListenClaim(...args: string[]): Promise<number>;
@@ -62,6 +64,7 @@ export class RedisListenerRegistry implements ListenerRegistry {
     redis.defineCommand('hsListenSubscribe', { numberOfKeys: 5, lua: SUBSCRIBE });
     redis.defineCommand('hsListenSubscribeMany', { numberOfKeys: 5, lua: SUBSCRIBE_MANY });
     redis.defineCommand('hsListenUnsubscribe', { numberOfKeys: 4, lua: UNSUBSCRIBE });
+    redis.defineCommand('hsListenUnsubscribeMany', { numberOfKeys: 4, lua: UNSUBSCRIBE_MANY });
     redis.defineCommand('hsListenStartOffer', { numberOfKeys: 4, lua: START_OFFER });
     redis.defineCommand('hsListenDropHeld', { numberOfKeys: 2, lua: DROP_HELD });
     redis.defineCommand('hsListenClaim', { numberOfKeys: 4, lua: CLAIM });
@@ -186,6 +189,34 @@ export class RedisListenerRegistry implements ListenerRegistry {
       provider: String(provider ?? '') || null,
       offer: String(offer ?? '') || null,
     };
+  }
+
+  async unsubscribeMany(
+    appId: string,
+    topic: ListenTopic,
+    names: readonly string[],
+  ): Promise<readonly (number | string)[]> {
+    const key = `${appId}${SEP}${topic}`;
+    const mine = this.#mineSubs.get(key);
+    if (mine) {
+      for (const name of names) mine.names.delete(name);
+      if (mine.names.size === 0) this.#mineSubs.delete(key);
+    }
+    const calls: Promise<(number | string)[]>[] = [];
+    // Each call runs alone in Redis: a few hundred names at a time.
+    for (let start = 0; start < names.length; start += NAMES_PER_SCRIPT_CALL) {
+      calls.push(
+        this.#redis.hsListenUnsubscribeMany(
+          this.#key(appId, topic, 'subs'),
+          this.#nodeKey(this.#nodeId),
+          this.#key(appId, topic, 'providers'),
+          this.#key(appId, topic, 'offers'),
+          `s${SEP}${appId}${SEP}${topic}${SEP}`,
+          ...names.slice(start, start + NAMES_PER_SCRIPT_CALL),
+        ),
+      );
+    }
+    return calls.length === 1 ? await calls[0]! : (await Promise.all(calls)).flat();
   }
 
   /** Another node's subscription (removeNode): not batched, its node index is not this node's. */

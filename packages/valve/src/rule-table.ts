@@ -51,9 +51,17 @@ interface Slot {
 
 export class RuleTable {
   private readonly slots = new Map<Section, Map<RuleType, Slot>>();
+  /**
+   * Each rule's choice for the names it matches without capturing anything
+   * (most names, under most rules): one object per rule in the cache, not
+   * one per name (a client's 9,000 new names were 9,000 of them, all kept).
+   */
+  private readonly bare = new Map<CompiledRule, RuleChoice>();
   private cached = 0;
 
   constructor(rules: readonly CompiledRule[]) {
+    for (const rule of rules)
+      this.bare.set(rule, Object.freeze({ rule, captures: Object.freeze([]) }));
     const sections: Section[] = ['record', 'event', 'rpc', 'presence'];
     for (const section of sections) {
       const bySection = new Map<RuleType, Slot>();
@@ -76,7 +84,7 @@ export class RuleTable {
     for (const rule of slot.candidates) {
       const captures = rule.pattern.match(name);
       if (captures !== null) {
-        choice = { rule, captures };
+        choice = captures.length === 0 ? this.bare.get(rule)! : { rule, captures };
         break;
       }
     }

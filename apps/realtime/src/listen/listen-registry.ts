@@ -329,17 +329,29 @@ export class ListenRegistry {
     for (let i = 0; i < names.length; i++) {
       const at = i * UNSUBSCRIBE_RESULT_WIDTH;
       if (results[at] !== 1) continue;
-      const provider = String(results[at + 1] ?? '');
-      const offer = String(results[at + 2] ?? '');
-      if (provider === '' && offer === '') continue;
-      const gone: GoneMessage = { topic: this.#topic, name: names[i]! };
-      if (provider !== '') gone.provider = provider;
-      if (offer !== '') gone.offer = offer;
-      this.gone(gone);
-      published.push(this.#app.node.bus.publishRemote(appId, 'listen.gone', gone));
+      const announced = this.#leftLast(
+        names[i]!,
+        String(results[at + 1] ?? '') || null,
+        String(results[at + 2] ?? '') || null,
+      );
+      if (announced) published.push(announced);
     }
     // The next batch (a name subscribed again meanwhile) goes after these announcements.
     await Promise.all(published);
+  }
+
+  /**
+   * The name's last subscriber anywhere left: the provider and the offer the
+   * registry handed back are ended here and on every other node (the
+   * announcement returned); nothing to do when it had neither.
+   */
+  #leftLast(name: string, provider: string | null, offer: string | null) {
+    if (provider === null && offer === null) return undefined;
+    const gone: GoneMessage = { topic: this.#topic, name };
+    if (provider !== null) gone.provider = provider;
+    if (offer !== null) gone.offer = offer;
+    this.gone(gone);
+    return this.#app.node.bus.publishRemote(this.#app.appId, 'listen.gone', gone);
   }
 
   /**
@@ -353,15 +365,9 @@ export class ListenRegistry {
       this.#batchFor('unsubscribe').names.push(name);
       return;
     }
-    const { appId } = this.#app;
     this.#chainName(name, async () => {
-      const result = await this.#registry.unsubscribe(appId, this.#topic, name);
-      if (!result.last || (result.provider === null && result.offer === null)) return;
-      const gone: GoneMessage = { topic: this.#topic, name };
-      if (result.provider !== null) gone.provider = result.provider;
-      if (result.offer !== null) gone.offer = result.offer;
-      this.gone(gone);
-      await this.#app.node.bus.publishRemote(appId, 'listen.gone', gone);
+      const result = await this.#registry.unsubscribe(this.#app.appId, this.#topic, name);
+      if (result.last) await this.#leftLast(name, result.provider, result.offer);
     });
   }
 

@@ -25,8 +25,7 @@ export type ProbeResult = {
   latenciesMs: number[];
 };
 
-const histogram = new Histogram();
-/** The window's samples as recorded in `histogram`, in ms. */
+/** The window's samples, in ms (its quantiles are a Histogram of them, at stop). */
 let latencies: number[] = [];
 const sentAt = new Map<number, number>();
 let measuring = false;
@@ -62,7 +61,6 @@ async function connect(url: string, everyMs: number, slowFile: string | null) {
     if (!measuring) return;
     received++;
     const latencyMs = performance.now() - at;
-    histogram.record(latencyMs * 1000);
     latencies.push(latencyMs);
     if (slowFile && latencyMs > SLOW_MS) {
       const sentMonotonic = monotonicSeconds() - latencyMs / 1000;
@@ -96,10 +94,8 @@ async function stop(): Promise<ProbeResult> {
   const now = performance.now();
   // Lost emits count at the time they waited: a node that drops the probe's
   // events must not look fast.
-  for (const at of sentAt.values()) {
-    histogram.record((now - at) * 1000);
-    latencies.push(now - at);
-  }
+  for (const at of sentAt.values()) latencies.push(now - at);
+  const histogram = Histogram.ofMs(latencies);
   const result = {
     sent,
     received,
@@ -122,7 +118,6 @@ process.on('message', async (message: Request & { id: number }) => {
         reply(message.id, true);
         break;
       case 'start':
-        histogram.reset();
         latencies = [];
         sentAt.clear();
         sent = 0;

@@ -37,9 +37,7 @@ export type QuietResult = ProbeResult & { windowP99Ms: number[]; pooledP99Ms: nu
 
 /** The p99 of `latenciesMs` as the probe computes a window's (its Histogram); NaN when empty. */
 export function p99Of(latenciesMs: readonly number[]): number {
-  const histogram = new Histogram();
-  for (const latency of latenciesMs) histogram.record(latency * 1000);
-  return histogram.quantile(0.99) / 1000;
+  return Histogram.ofMs(latenciesMs).quantile(0.99) / 1000;
 }
 
 /** The median of `values` (NaN when empty; the mean of the middle two when even). */
@@ -56,6 +54,7 @@ export function median(values: readonly number[]): number {
  */
 export function combineWindows(results: readonly ProbeResult[]): QuietResult {
   const sum = (pick: (r: ProbeResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+  const latenciesMs = results.flatMap((r) => r.latenciesMs);
   return {
     sent: sum((r) => r.sent),
     received: sum((r) => r.received),
@@ -64,8 +63,8 @@ export function combineWindows(results: readonly ProbeResult[]): QuietResult {
     p99Ms: median(results.map((r) => r.p99Ms)),
     maxMs: Math.max(...results.map((r) => r.maxMs)),
     windowP99Ms: results.map((r) => r.p99Ms),
-    latenciesMs: results.flatMap((r) => r.latenciesMs),
-    pooledP99Ms: p99Of(results.flatMap((r) => r.latenciesMs)),
+    latenciesMs,
+    pooledP99Ms: p99Of(latenciesMs),
   };
 }
 

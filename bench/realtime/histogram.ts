@@ -33,6 +33,13 @@ export class Histogram {
     return this.max;
   }
 
+  /** A histogram of latencies given in milliseconds. */
+  static ofMs(latenciesMs: Iterable<number>): Histogram {
+    const histogram = new Histogram();
+    for (const latency of latenciesMs) histogram.record(latency * 1000);
+    return histogram;
+  }
+
   reset(): void {
     this.#counts.fill(0);
     this.count = 0;

@@ -82,21 +82,12 @@ export class ListenRegistry {
   readonly #claims = new Map<string, boolean>();
   /** Registry calls about one name (or one listener) run in order, paced per turn. */
   readonly #chains = new KeyedChains((error) => this.#failed(error));
-  /**
-   * The batch names join, of its kind: the last one made, until it starts.
-   * Names of the other kind make a new one, so a name's batches run in the
-   * order its subscriptions came and went.
-   */
-  #filling: SubscribeBatch | undefined;
-  /**
-   * The last batch made, until it is done: a registry call about one name
-   * waits for it (#chainName), since the name may be in it or an earlier one.
-   * No map of which names are in which batch: that was a table entry per
-   * name, grown and shrunk with every batch (1.2 of the 5.6 MB that
-   * survived young-generation GCs in a bench:attacks huge SUBSCRIBE window,
-   * cluster).
-   */
-  #lastBatch: SubscribeBatch | undefined;
+  /** The batch that names subscribed in this turn join; undefined once it started. */
+  #subscribing: SubscribeBatch | undefined;
+  /** The batch that names unsubscribed in this turn join; undefined once it started. */
+  #unsubscribing: SubscribeBatch | undefined;
+  /** Names whose batch has not answered: their next registry call waits for it. */
+  readonly #inBatch = new Map<string, SubscribeBatch>();
   #closed = false;
 
   constructor(options: {
@@ -249,11 +240,11 @@ export class ListenRegistry {
   /**
    * A name gained its first subscriber on this node. It joins this turn's
    * batch (one registry call for its names); a name with registry calls
-   * of its own still waiting (an offer, a release) is chained after them.
+   * still waiting (it just lost its last subscriber) is chained after them.
    */
   subscribed(name: string): void {
     const { appId } = this.#app;
-    if (this.#chains.has(name)) {
+    if (this.#chains.has(name) || this.#inBatch.has(name)) {
       this.#chainName(name, async () => {
         const token = this.#token();
         const result = await this.#registry.subscribe(appId, this.#topic, name, token);
@@ -262,15 +253,11 @@ export class ListenRegistry {
       });
       return;
     }
-    this.#batchFor('subscribe').names.push(name);
-  }
-
-  /** The filling batch when it is of `kind` and has room, else a new one. */
-  #batchFor(kind: SubscribeBatch['kind']): SubscribeBatch {
-    const batch = this.#filling;
-    if (batch && batch.kind === kind && batch.names.length < NAMES_PER_SUBSCRIBE_BATCH)
-      return batch;
-    return this.#newBatch(kind);
+    let batch = this.#subscribing;
+    if (!batch || batch.names.length >= NAMES_PER_SUBSCRIBE_BATCH)
+      batch = this.#newBatch('subscribe');
+    batch.names.push(name);
+    this.#inBatch.set(name, batch);
   }
 
   #newBatch(kind: SubscribeBatch['kind']): SubscribeBatch {
@@ -279,15 +266,17 @@ export class ListenRegistry {
       settle = resolve;
     });
     const batch: SubscribeBatch = { kind, names: [], done, settle };
-    this.#filling = batch;
-    this.#lastBatch = batch;
+    if (kind === 'subscribe') this.#subscribing = batch;
+    else this.#unsubscribing = batch;
     this.#chains.chain(SUBSCRIBE_BATCHES, async () => {
-      if (this.#filling === batch) this.#filling = undefined;
+      if (this.#subscribing === batch) this.#subscribing = undefined;
+      if (this.#unsubscribing === batch) this.#unsubscribing = undefined;
       try {
         if (kind === 'subscribe') await this.#sendBatch(batch);
         else await this.#sendUnsubscribeBatch(batch);
       } finally {
-        if (this.#lastBatch === batch) this.#lastBatch = undefined;
+        for (const name of batch.names)
+          if (this.#inBatch.get(name) === batch) this.#inBatch.delete(name);
         batch.settle();
       }
     });
@@ -298,7 +287,8 @@ export class ListenRegistry {
     const { names } = batch;
     const base = this.#token();
     const results = await this.#registry.subscribeMany(this.#app.appId, this.#topic, names, base);
-    // An offer below chains on its name, after this batch (and any made since).
+    // The names' own calls may follow now (an offer below chains on its name).
+    for (const name of names) if (this.#inBatch.get(name) === batch) this.#inBatch.delete(name);
     for (let i = 0; i < names.length; i++) {
       const at = i * SUBSCRIBE_RESULT_WIDTH;
       if (results[at + 1] === 1) this.#setProvided(names[i]!, true);
@@ -307,15 +297,15 @@ export class ListenRegistry {
   }
 
   /**
-   * Chains a registry call about `name` after the ones before it. A name
-   * with no calls waiting may be in a batch not done yet: the call waits for
-   * the last batch made (batches run in order, so every earlier one is done
-   * by then). A name with calls waiting joined no batch since they were
-   * chained (subscribed, unsubscribed), and the first of them waited so.
+   * Chains a registry call about `name` after the ones before it, including
+   * the subscribe batch it is in (waited for once, by the first call after).
    */
   #chainName(name: string, task: () => Promise<unknown>): void {
-    const last = this.#lastBatch;
-    if (last && !this.#chains.has(name)) this.#chains.chain(name, () => last.done);
+    const batch = this.#inBatch.get(name);
+    if (batch) {
+      this.#inBatch.delete(name);
+      this.#chains.chain(name, () => batch.done);
+    }
     this.#chains.chain(name, task);
   }
 
@@ -324,7 +314,8 @@ export class ListenRegistry {
     const { names } = batch;
     const { appId } = this.#app;
     const results = await this.#registry.unsubscribeMany(appId, this.#topic, names);
-    // A provider's release (gone) chains on its name, after this batch.
+    // The names' own calls may follow now (a provider's release chains on its name).
+    for (const name of names) if (this.#inBatch.get(name) === batch) this.#inBatch.delete(name);
     const published: Promise<unknown>[] = [];
     for (let i = 0; i < names.length; i++) {
       const at = i * UNSUBSCRIBE_RESULT_WIDTH;
@@ -361,8 +352,12 @@ export class ListenRegistry {
    */
   unsubscribed(name: string): void {
     this.#provided.delete(name);
-    if (!this.#chains.has(name)) {
-      this.#batchFor('unsubscribe').names.push(name);
+    if (!this.#chains.has(name) && !this.#inBatch.has(name)) {
+      let batch = this.#unsubscribing;
+      if (!batch || batch.names.length >= NAMES_PER_SUBSCRIBE_BATCH)
+        batch = this.#newBatch('unsubscribe');
+      batch.names.push(name);
+      this.#inBatch.set(name, batch);
       return;
     }
     this.#chainName(name, async () => {

@@ -10,6 +10,9 @@ export type DeploymentName = (typeof DEPLOYMENTS)[number];
  */
 export const SERVER_NICE = -20;
 
+/** The probe's default interval in ms: one event emitted and received each (run.ts, SAMPLING). */
+export const PROBE_EVERY_MS = 2;
+
 /** `controls`: rows --only= accepts that a default run leaves out (attacks-control.ts). */
 export function parseOptions(
   argv: readonly string[],
@@ -31,6 +34,7 @@ export function parseOptions(
   let rehearse: boolean | undefined;
   let helpersOff = true;
   let bursts: number | undefined;
+  let probeEveryMs = PROBE_EVERY_MS;
   const usage = [
     'usage: pnpm bench:attacks [flags]',
     '  --short                      CI-sized volumes and windows (about a minute)',
@@ -48,6 +52,8 @@ export function parseOptions(
     '  --bursts=3                   3 (default; 1 with --short): an attack over in less than this many quiet',
     '                               windows is measured this many times, each with a set-up of its own; its p99 is the',
     "                               median of the windows' p99s, as the quiet reference is the median of 5",
+    `  --probe-every-ms=${PROBE_EVERY_MS}           the probe's interval: one event emitted and received every this many ms`,
+    '                               (run.ts, SAMPLING; 2 since 2026-12-07, 10 before)',
     '  --realtime=on|off            on (default, when permitted): the probe runs under SCHED_RR (chrt)',
     `  --server-nice=${SERVER_NICE}            the measured server's nice (when permitted; 0 = the bench's own)`,
     "  --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'",
@@ -108,6 +114,10 @@ export function parseOptions(
       bursts = Number(value);
       if (!Number.isInteger(bursts) || bursts < 1)
         throw new Error('--bursts takes a positive integer');
+    } else if (name === 'probe-every-ms') {
+      probeEveryMs = Number(value);
+      if (!Number.isInteger(probeEveryMs) || probeEveryMs < 1)
+        throw new Error('--probe-every-ms takes a positive integer');
     } else if (name === 'pin') {
       if (value !== 'on' && value !== 'off') throw new Error('--pin takes on or off');
       pin = value === 'on';
@@ -137,5 +147,6 @@ export function parseOptions(
     rehearse: rehearse ?? !short,
     helpersOff,
     bursts: bursts ?? (short ? 1 : 3),
+    probeEveryMs,
   };
 }

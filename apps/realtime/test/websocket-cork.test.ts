@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { nextSlice } from '../src/core/bulk-slices.ts';
-import { corkedSender } from '../src/gateway/websocket.ts';
+import { corkedSender, flushStaleCorks } from '../src/gateway/websocket.ts';
 
 // The gateway's write batching: every frame sent to one socket in one turn
 // of the event loop goes out in one write (the TCP socket corked for the turn).
@@ -75,6 +75,30 @@ describe('corkedSender', () => {
     await nextTurn();
     // Corked again for the rest of the turn, and uncorked once more at its end.
     expect(events.slice(4)).toEqual(['cork', 'send 3 (corked)', 'uncork']);
+  });
+
+  it('sends what waited corked for 0.25 ms when another input of the same turn comes, not at the end of the turn', async () => {
+    const a = fakeSocket();
+    const b = fakeSocket();
+    const sendA = corkedSender(a.socket);
+    const sendB = corkedSender(b.socket);
+    sendA(Uint8Array.of(1));
+    // The next input at once: nothing has waited long, the write stays for the end of the turn.
+    flushStaleCorks();
+    expect(a.events).toEqual(['cork', 'send 1 (corked)']);
+    // Other sockets' input kept the turn busy for longer than that.
+    const until = performance.now() + 0.3;
+    while (performance.now() < until) {}
+    flushStaleCorks();
+    expect(a.events).toEqual(['cork', 'send 1 (corked)', 'uncork']);
+    // What is written after it waits its own time, and goes out at the end of the turn.
+    sendB(Uint8Array.of(2));
+    sendA(Uint8Array.of(3));
+    flushStaleCorks();
+    expect(b.events).toEqual(['cork', 'send 2 (corked)']);
+    await nextTurn();
+    expect(a.events.slice(3)).toEqual(['cork', 'send 3 (corked)', 'uncork']);
+    expect(b.events).toEqual(['cork', 'send 2 (corked)', 'uncork']);
   });
 
   it('sends directly when the socket has no TCP socket to cork', () => {

@@ -35,15 +35,44 @@ const BINARY_FRAME = { binary: true } as const;
 
 /** Bytes a corked socket holds before it is uncorked without waiting for the end of the turn. */
 const CORKED_BYTES = 64 * 1024;
+/**
+ * How long a corked frame may wait for the end of its turn (ms) while the
+ * turn goes on with connections that are not logged in. A turn that handles
+ * a crowd's handshakes and logins runs long, and the frames it wrote in its
+ * first callbacks would wait for all the others: a new socket, a close, or
+ * a frame of a connection not logged in first sends what has waited this
+ * long (flushStaleCorks). Logged-in connections' input does not: a turn's
+ * writes to one socket stay one write while the node is busy with real
+ * traffic (bench:realtime fan-out, 10 publishers to 100 subscribers,
+ * flushing on every frame: 1.45 -> 1.25 M events/s).
+ */
+const CORK_WAIT_MS = 0.25;
 /** The writers corked since the last flush. */
 let corked: CorkedWriter[] = [];
 let flushScheduled = false;
+/** When the first of `corked` was corked (performance.now()). */
+let corkedSince = 0;
 
-/** Uncorks every socket corked in this turn of the event loop: each writes its frames at once. */
+/** The end of the turn: uncorks every socket corked in it. */
 function flushCorked(): void {
+  flushScheduled = false;
+  uncorkAll();
+}
+
+/**
+ * Sends what has waited in corked sockets for CORK_WAIT_MS or more, before
+ * other input of the same turn is handled (called as a connection's input
+ * arrives): a frame waits for at most about that long plus one callback,
+ * not for the rest of a long turn.
+ */
+export function flushStaleCorks(): void {
+  if (corked.length !== 0 && performance.now() - corkedSince >= CORK_WAIT_MS) uncorkAll();
+}
+
+/** Uncorks every socket corked since the last flush: each writes its frames at once. */
+function uncorkAll(): void {
   const writers = corked;
   corked = [];
-  flushScheduled = false;
   let i = 0;
   try {
     for (; i < writers.length; i++) writers[i]!.uncork();
@@ -100,6 +129,7 @@ class CorkedWriter {
     if (!this.#isCorked) {
       this.#isCorked = true;
       this.#tcp.cork?.();
+      if (corked.length === 0) corkedSince = performance.now();
       corked.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
@@ -230,6 +260,7 @@ function onClientMessage(this: ClientWebSocket, data: RawData, isBinary: boolean
   const client = this[CLIENT];
   if (!client) return;
   const connection = client.connection;
+  if (connection.state !== 'open') flushStaleCorks();
   const frame = Buffer.isBuffer(data)
     ? data
     : Array.isArray(data)
@@ -255,6 +286,7 @@ function onClientMessage(this: ClientWebSocket, data: RawData, isBinary: boolean
 function onClientClose(this: ClientWebSocket, code: number): void {
   const client = this[CLIENT];
   if (!client) return;
+  flushStaleCorks();
   client.debug({ code, user: client.connection.user?.id }, 'connection closed');
   client.gone();
 }
@@ -391,6 +423,7 @@ export async function registerGateway(
   };
 
   const onSocket = (socket: WebSocket, request: FastifyRequest) => {
+    flushStaleCorks();
     plainProtocolErrors(socket);
     const runtime = (request as AppRequest).hubApp;
     if (!runtime) {

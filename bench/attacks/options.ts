@@ -31,6 +31,7 @@ export function parseOptions(
   let realtime = true;
   let serverLog: string | null = null;
   let probeSlow: string | null = null;
+  let probeSlowOverMs = 0.9;
   let rehearse: boolean | undefined;
   let helpersOff = true;
   let bursts: number | undefined;
@@ -60,7 +61,8 @@ export function parseOptions(
     '                               node flags for the measured server only (profile one attack with --only=)',
     "  --server-log=FILE            a copy of the measured server's stdout and stderr (with --trace-gc, say)",
     '  --trace-marks                print each attack window on CLOCK_MONOTONIC (to line up a perf trace)',
-    "  --probe-slow=FILE            append the probe's samples over 0.9 ms to FILE, sent time on CLOCK_MONOTONIC",
+    "  --probe-slow=FILE            append the probe's samples over --probe-slow-over to FILE, sent time on CLOCK_MONOTONIC",
+    '  --probe-slow-over=0.9        ms; 0 writes every sample (pnpm bench:probe-waits --attack-samples reads them all)',
     '                               (pnpm bench:probe-waits lines them up with a CPU profile of node A)',
     '  --p99=gate|report            gate (default): a missed p99 target fails the run;',
     '                               report: printed with pass/FAIL but not counted in the exit',
@@ -99,6 +101,10 @@ export function parseOptions(
       serverLog = value;
     } else if (name === 'probe-slow') {
       probeSlow = value;
+    } else if (name === 'probe-slow-over') {
+      probeSlowOverMs = Number(value);
+      if (!Number.isFinite(probeSlowOverMs) || probeSlowOverMs < 0)
+        throw new Error('--probe-slow-over takes a number of ms, 0 or more');
     } else if (name === 'server-nice') {
       serverNice = Number(value);
       if (!Number.isInteger(serverNice) || serverNice < -20 || serverNice > 19)
@@ -143,6 +149,7 @@ export function parseOptions(
     traceMarks,
     serverLog,
     probeSlow,
+    probeSlowOverMs,
     realtime,
     rehearse: rehearse ?? !short,
     helpersOff,

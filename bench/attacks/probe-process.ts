@@ -9,7 +9,7 @@ import { DeepstreamClient } from './deps.ts';
 // Driven over IPC by probe.ts.
 
 type Request =
-  | { type: 'connect'; url: string; everyMs: number; slowFile: string | null }
+  | { type: 'connect'; url: string; everyMs: number; slowFile: string | null; slowOverMs: number }
   | { type: 'start' }
   | { type: 'stop' }
   | { type: 'close' };
@@ -37,12 +37,11 @@ const clients: DeepstreamClient[] = [];
 
 const reply = (id: number, value: unknown) => process.send?.({ id, value });
 
-/** Samples over this are written to --probe-slow's file (probe-waits.ts reads them). */
-const SLOW_MS = 0.9;
 /** CLOCK_MONOTONIC seconds, as node A's CPU profile and --trace-marks count time. */
 const monotonicSeconds = () => Number(process.hrtime.bigint()) / 1e9;
 
-async function connect(url: string, everyMs: number, slowFile: string | null) {
+/** `slowFile`: samples over `slowOverMs` are appended to it (--probe-slow; probe-waits.ts reads them). */
+async function connect(url: string, everyMs: number, slowFile: string | null, slowOverMs: number) {
   const options = { maxReconnectAttempts: 0, offlineEnabled: false } as const;
   const emitter = new DeepstreamClient(url, options);
   const subscriber = new DeepstreamClient(url, options);
@@ -62,7 +61,7 @@ async function connect(url: string, everyMs: number, slowFile: string | null) {
     received++;
     const latencyMs = performance.now() - at;
     latencies.push(latencyMs);
-    if (slowFile && latencyMs > SLOW_MS) {
+    if (slowFile && latencyMs > slowOverMs) {
       const sentMonotonic = monotonicSeconds() - latencyMs / 1000;
       appendFileSync(slowFile, `${sentMonotonic.toFixed(6)} ${latencyMs.toFixed(3)}\n`);
     }
@@ -114,7 +113,7 @@ process.on('message', async (message: Request & { id: number }) => {
   try {
     switch (message.type) {
       case 'connect':
-        await connect(message.url, message.everyMs, message.slowFile);
+        await connect(message.url, message.everyMs, message.slowFile, message.slowOverMs);
         reply(message.id, true);
         break;
       case 'start':

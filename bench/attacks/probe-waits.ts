@@ -15,6 +15,9 @@ import { readFileSync } from 'node:fs';
 //     --server-node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval=100' > run.log
 //   pnpm bench:probe-waits run.log /tmp/slow.txt /tmp/prof/CPU.*.cpuprofile [--over=1.3]
 //
+// Or, without a profile, the samples sent during the attacks (run with
+// --probe-slow-over=0): pnpm bench:probe-waits run.log /tmp/slow.txt --attack-samples
+//
 // The profile's own cost slows node A (at 100 us a sample, about a tenth):
 // the frames are what to look at, not the latencies.
 
@@ -30,18 +33,57 @@ const WINDOW_S = 2;
 
 function parseArgs(argv: readonly string[]) {
   let over = 1.3;
+  let attackSamples = false;
   const files: string[] = [];
   for (const arg of argv) {
     if (arg.startsWith('--over=')) over = Number(arg.slice('--over='.length));
+    else if (arg === '--attack-samples') attackSamples = true;
     else files.push(arg);
   }
   const [logFile, slowFile, profileFile] = files;
-  if (!logFile || !slowFile || !profileFile || !Number.isFinite(over)) {
+  if (!logFile || !slowFile || (!profileFile && !attackSamples) || !Number.isFinite(over)) {
     throw new Error(
-      'usage: probe-waits.ts <bench output> <--probe-slow file> <node A .cpuprofile> [--over=ms]',
+      'usage: probe-waits.ts <bench output> <--probe-slow file> <node A .cpuprofile> [--over=ms]\n' +
+        '       probe-waits.ts <bench output> <--probe-slow file> --attack-samples',
     );
   }
-  return { logFile, slowFile, profileFile, over };
+  return { logFile, slowFile, profileFile, over, attackSamples };
+}
+
+/** The attack windows' start and end marks (--trace-marks), each end 0.1 s later (what the attack left). */
+function attackSpans(log: string): [number, number][] {
+  const marks = [...log.matchAll(/attack (start|end).*monotonic ([\d.]+)/g)];
+  const spans: [number, number][] = [];
+  for (let i = 0; i + 1 < marks.length; i += 2) {
+    spans.push([Number(marks[i]![2]), Number(marks[i + 1]![2]) + 0.1]);
+  }
+  return spans;
+}
+
+/**
+ * --attack-samples: the probe's samples sent while an attack ran (with
+ * --probe-slow-over=0, every one), as quantiles and counts over 0.6, 1 and
+ * 2 ms. A window's p99 mixes them with ~85% quiet samples; these alone
+ * tell two builds or settings apart in fewer runs (bench:attacks --bursts=6).
+ */
+function printAttackSamples(log: string, slowFile: string): void {
+  const spans = attackSpans(log);
+  const latencies = readFileSync(slowFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ').map(Number) as [number, number])
+    .filter(([sentAt]) => spans.some(([start, end]) => sentAt >= start && sentAt <= end))
+    .map(([, ms]) => ms)
+    .sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]?.toFixed(2);
+  const over = (ms: number) => latencies.filter((v) => v > ms).length;
+  console.log(
+    `${latencies.length} samples sent during ${spans.length} attack windows: ` +
+      `p50 ${at(0.5)}, p90 ${at(0.9)}, p95 ${at(0.95)}, max ${latencies.at(-1)?.toFixed(1)} ms; ` +
+      `over 0.6 ms ${over(0.6)}, over 1 ms ${over(1)}, over 2 ms ${over(2)}`,
+  );
 }
 
 /** Each attack window's start, with the row it belongs to. */
@@ -58,7 +100,11 @@ function attackWindows(log: string): { row: string; start: number }[] {
 }
 
 function main(): void {
-  const { logFile, slowFile, profileFile, over } = parseArgs(process.argv.slice(2));
+  const { logFile, slowFile, profileFile, over, attackSamples } = parseArgs(process.argv.slice(2));
+  if (attackSamples || !profileFile) {
+    printAttackSamples(readFileSync(logFile, 'utf8'), slowFile);
+    return;
+  }
   const windows = attackWindows(readFileSync(logFile, 'utf8'));
   if (windows.length === 0)
     throw new Error(`no attack windows in ${logFile}: run with --trace-marks`);

@@ -95,7 +95,8 @@ export class Probe {
       realtime = false,
       nice = PROBE_NICE,
       slowFile = null,
-    }: { realtime?: boolean; nice?: number; slowFile?: string | null } = {},
+      slowOverMs = 0.9,
+    }: { realtime?: boolean; nice?: number; slowFile?: string | null; slowOverMs?: number } = {},
   ): Promise<Probe> {
     // detached: a session of its own, which with autogroups is a scheduling group of its own.
     const node = [process.execPath, ...process.execArgv, FILE];
@@ -114,7 +115,7 @@ export class Probe {
     } catch {
       // Not permitted: it stays at the bench's priority.
     }
-    await probe.#request({ type: 'connect', url, everyMs, slowFile });
+    await probe.#request({ type: 'connect', url, everyMs, slowFile, slowOverMs });
     return probe;
   }
 

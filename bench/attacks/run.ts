@@ -425,6 +425,7 @@ async function runDeployment(name: DeploymentName, webhook: WebhookServer): Prom
       realtime,
       nice: Math.min(-10, options.serverNice),
       slowFile: options.probeSlow,
+      slowOverMs: options.probeSlowOverMs,
     });
     await probe.quiet(options.short ? 300 : 2_000); // warm-up
     const context: AttackContext = {

@@ -1,3 +1,4 @@
+import { busyFor } from '@hubstream/testing';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { nextSlice } from '../src/core/bulk-slices.ts';
@@ -87,8 +88,7 @@ describe('corkedSender', () => {
     flushStaleCorks();
     expect(a.events).toEqual(['cork', 'send 1 (corked)']);
     // Other sockets' input kept the turn busy for longer than that.
-    const until = performance.now() + 0.3;
-    while (performance.now() < until) {}
+    busyFor(0.3);
     flushStaleCorks();
     expect(a.events).toEqual(['cork', 'send 1 (corked)', 'uncork']);
     // What is written after it waits its own time, and goes out at the end of the turn.

@@ -138,8 +138,8 @@ const QUIET = options.short ? { ms: 1_000, windows: 3 } : { ms: 2_000, windows: 
 // was 200 samples, and its p99 the second worst). At 10 ms, on a calm
 // machine (quiet p99s of 0.3-0.5 ms), a single stall of the host decided a
 // window: quiet windows of one row ranged 0.2-10.0 ms, and a control row
-// that sends nothing (idle-burst) read 1.3 -> 2.5 ms, a miss of the 2x
-// target by the machine alone. At 2 ms a window is 1,000 samples and its
+// that sends nothing (idle-burst) read 1.3 -> 2.5 ms, a hair under the 2x
+// target with the machine alone. At 2 ms a window is 1,000 samples and its
 // p99 their tenth worst; the same rows in the same hour: quiet windows
 // 0.2-0.9 ms, four idle-burst rows 0.4-0.6 -> 0.3, and the password
 // guessing row 0.5 -> 0.8 and 0.9 in both of two (at 10 ms: 0.7 -> 0.6 and

@@ -50,64 +50,61 @@ function parseArgs(argv: readonly string[]) {
   return { logFile, slowFile, profileFile, over, attackSamples };
 }
 
-/** The attack windows' start and end marks (--trace-marks), each end 0.1 s later (what the attack left). */
-function attackSpans(log: string): [number, number][] {
-  const marks = [...log.matchAll(/attack (start|end).*monotonic ([\d.]+)/g)];
-  const spans: [number, number][] = [];
-  for (let i = 0; i + 1 < marks.length; i += 2) {
-    spans.push([Number(marks[i]![2]), Number(marks[i + 1]![2]) + 0.1]);
-  }
-  return spans;
-}
-
-/**
- * --attack-samples: the probe's samples sent while an attack ran (with
- * --probe-slow-over=0, every one), as quantiles and counts over 0.6, 1 and
- * 2 ms. A window's p99 mixes them with ~85% quiet samples; these alone
- * tell two builds or settings apart in fewer runs (bench:attacks --bursts=6).
- */
-function printAttackSamples(log: string, slowFile: string): void {
-  const spans = attackSpans(log);
-  const latencies = readFileSync(slowFile, 'utf8')
+/** The --probe-slow file: [sent, CLOCK_MONOTONIC s; latency ms] per sample. */
+function readSamples(slowFile: string): [number, number][] {
+  return readFileSync(slowFile, 'utf8')
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((line) => line.split(' ').map(Number) as [number, number])
-    .filter(([sentAt]) => spans.some(([start, end]) => sentAt >= start && sentAt <= end))
+    .map((line) => line.split(' ').map(Number) as [number, number]);
+}
+
+/**
+ * --attack-samples: the probe's samples (with --probe-slow-over=0, every
+ * one) sent while an attack ran or in the 0.1 s after (what it left to the
+ * node), as quantiles and counts over 0.6, 1 and 2 ms. A window's p99 mixes them with ~85% quiet samples; these alone
+ * tell two builds or settings apart in fewer runs (bench:attacks --bursts=6).
+ */
+function printAttackSamples(windows: readonly AttackWindow[], slowFile: string): void {
+  const latencies = readSamples(slowFile)
+    .filter(([sentAt]) => windows.some((w) => sentAt >= w.start && sentAt <= w.end + 0.1))
     .map(([, ms]) => ms)
     .sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]?.toFixed(2);
   const over = (ms: number) => latencies.filter((v) => v > ms).length;
   console.log(
-    `${latencies.length} samples sent during ${spans.length} attack windows: ` +
+    `${latencies.length} samples sent during ${windows.length} attack windows: ` +
       `p50 ${at(0.5)}, p90 ${at(0.9)}, p95 ${at(0.95)}, max ${latencies.at(-1)?.toFixed(1)} ms; ` +
       `over 0.6 ms ${over(0.6)}, over 1 ms ${over(1)}, over 2 ms ${over(2)}`,
   );
 }
 
-/** Each attack window's start, with the row it belongs to. */
-function attackWindows(log: string): { row: string; start: number }[] {
-  const windows: { row: string; start: number }[] = [];
+/** An attack window: the row it belongs to, and when the attack started and ended (--trace-marks). */
+type AttackWindow = { row: string; start: number; end: number };
+
+function attackWindows(log: string): AttackWindow[] {
+  const windows: AttackWindow[] = [];
   let row = '';
   for (const line of log.split('\n')) {
     const heading = line.match(/^ {2}(\S.*) …$/);
     if (heading) row = heading[1]!;
-    const mark = line.match(/attack start.*monotonic ([\d.]+)/);
-    if (mark) windows.push({ row, start: Number(mark[1]) });
+    const mark = line.match(/attack (start|end).*monotonic ([\d.]+)/);
+    if (mark?.[1] === 'start') windows.push({ row, start: Number(mark[2]), end: Number.NaN });
+    else if (mark && windows.length > 0) windows.at(-1)!.end = Number(mark[2]);
   }
   return windows;
 }
 
 function main(): void {
   const { logFile, slowFile, profileFile, over, attackSamples } = parseArgs(process.argv.slice(2));
-  if (attackSamples || !profileFile) {
-    printAttackSamples(readFileSync(logFile, 'utf8'), slowFile);
-    return;
-  }
   const windows = attackWindows(readFileSync(logFile, 'utf8'));
   if (windows.length === 0)
     throw new Error(`no attack windows in ${logFile}: run with --trace-marks`);
+  if (attackSamples || !profileFile) {
+    printAttackSamples(windows, slowFile);
+    return;
+  }
   const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -130,11 +127,7 @@ function main(): void {
     t += profile.timeDeltas[i]!;
     return { at: t / 1e6, id };
   });
-  const slow = readFileSync(slowFile, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(' ').map(Number) as [number, number]);
+  const slow = readSamples(slowFile);
 
   const total = new Map<string, number>();
   const top = (counts: Map<string, number>, n: number) =>

@@ -7,7 +7,10 @@ import { corkedSender, flushStaleCorks } from '../src/gateway/websocket.ts';
 // The gateway's write batching: every frame sent to one socket in one turn
 // of the event loop goes out in one write (the TCP socket corked for the turn).
 
-/** A stand-in for a ws socket over a TCP socket: records what reaches the wire and when. */
+/**
+ * A stand-in for a ws socket over a TCP socket, with its corked sender:
+ * records what reaches the wire and when.
+ */
 function fakeSocket() {
   const events: string[] = [];
   let corks = 0;
@@ -27,15 +30,15 @@ function fakeSocket() {
       events.push(`send ${frame[0]}${corks > 0 ? ' (corked)' : ''}`);
     },
   };
-  return { socket: socket as unknown as WebSocket, events };
+  const ws = socket as unknown as WebSocket;
+  return { socket: ws, events, send: corkedSender(ws) };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('corkedSender', () => {
   it('sends the frames of one turn corked, in order, and uncorks at the end of the turn', async () => {
-    const { socket, events } = fakeSocket();
-    const send = corkedSender(socket);
+    const { events, send } = fakeSocket();
     send(Uint8Array.of(1));
     send(Uint8Array.of(2));
     await Promise.resolve().then(() => send(Uint8Array.of(3)));
@@ -51,13 +54,11 @@ describe('corkedSender', () => {
   it('keeps every socket corked until the I/O of the turn is done, then uncorks each once', async () => {
     const a = fakeSocket();
     const b = fakeSocket();
-    const sendA = corkedSender(a.socket);
-    const sendB = corkedSender(b.socket);
-    sendA(Uint8Array.of(1));
+    a.send(Uint8Array.of(1));
     // Work queued by the handler (a nextTick, another packet's callback) still joins the same write.
     await new Promise<void>((resolve) => process.nextTick(resolve));
-    sendB(Uint8Array.of(2));
-    sendA(Uint8Array.of(3));
+    b.send(Uint8Array.of(2));
+    a.send(Uint8Array.of(3));
     expect(a.events).toEqual(['cork', 'send 1 (corked)', 'send 3 (corked)']);
     await nextTurn();
     expect(a.events).toEqual(['cork', 'send 1 (corked)', 'send 3 (corked)', 'uncork']);
@@ -65,8 +66,7 @@ describe('corkedSender', () => {
   });
 
   it('uncorks a socket at once when what it holds reaches 64 KiB (it counts against the backpressure bound)', async () => {
-    const { socket, events } = fakeSocket();
-    const send = corkedSender(socket);
+    const { socket, events, send } = fakeSocket();
     send(Uint8Array.of(1));
     (socket as unknown as { bufferedAmount: number }).bufferedAmount = 64 * 1024;
     send(Uint8Array.of(2));
@@ -81,9 +81,7 @@ describe('corkedSender', () => {
   it('sends what waited corked for 0.25 ms when another input of the same turn comes, not at the end of the turn', async () => {
     const a = fakeSocket();
     const b = fakeSocket();
-    const sendA = corkedSender(a.socket);
-    const sendB = corkedSender(b.socket);
-    sendA(Uint8Array.of(1));
+    a.send(Uint8Array.of(1));
     // The next input at once: nothing has waited long, the write stays for the end of the turn.
     flushStaleCorks();
     expect(a.events).toEqual(['cork', 'send 1 (corked)']);
@@ -92,8 +90,8 @@ describe('corkedSender', () => {
     flushStaleCorks();
     expect(a.events).toEqual(['cork', 'send 1 (corked)', 'uncork']);
     // What is written after it waits its own time, and goes out at the end of the turn.
-    sendB(Uint8Array.of(2));
-    sendA(Uint8Array.of(3));
+    b.send(Uint8Array.of(2));
+    a.send(Uint8Array.of(3));
     flushStaleCorks();
     expect(b.events).toEqual(['cork', 'send 2 (corked)']);
     await nextTurn();
@@ -110,8 +108,7 @@ describe('corkedSender', () => {
   });
 
   it("puts a turn's frames on the wire before sliced work resumes, though that work yielded first", async () => {
-    const { socket, events } = fakeSocket();
-    const send = corkedSender(socket);
+    const { events, send } = fakeSocket();
     // Another connection's bulk work yielded (bulk-slices.ts) before this turn's event was written.
     const resumed = nextSlice().then(() => events.push('sliced work'));
     send(Uint8Array.of(1));

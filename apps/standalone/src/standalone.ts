@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   type ClusterBus,
   type ClusterChoice,
@@ -10,10 +13,10 @@ import {
   openRedisServices,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
-import { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
-import { type Database, databaseOptionsFor, openDatabase } from '@hubstream/db';
+import { type Database, openDatabase, remoteDatabase } from '@hubstream/db';
 import {
   buildApp as buildRealtime,
+  injectTransport,
   prepareEmailLogin,
   UsageReporter,
   warmListenPatterns,
@@ -21,20 +24,28 @@ import {
 import {
   isLoopbackHost,
   type Logger,
+  type LogLevel,
   openServerTransport,
   resolveSelfSigned,
   type ServerTransport,
   startPasswordProcess,
+  ThreadCalls,
 } from '@hubstream/service';
 import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
+import type {
+  ControlPlaneThreadData,
+  ListenRequest,
+  OpenedDatabase,
+} from './control-plane-thread.ts';
+import { serveBridges } from './thread-bridges.ts';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
   controlPlaneUrl: string;
   realtimeUrl: string;
-  /** The servers' TLS (both share one certificate); reload() looks at its files now. */
-  tls: { controlPlane: ServerTransport; realtime: ServerTransport };
+  /** The realtime node's TLS; reload() looks at its files now (the control plane's thread does its own). */
+  tls: { realtime: ServerTransport };
   stop(): Promise<void>;
 };
 
@@ -43,17 +54,6 @@ function listeningUrl(server: FastifyInstance, scheme: string): string {
   if (address === null || typeof address === 'string') throw new Error('server is not listening');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `${scheme}://${host}:${address.port}`;
-}
-
-/**
- * The config the control plane gets: with REALTIME_PORT=0 the port the
- * realtime node really listens on, so that the default public realtime URL
- * (and every app URL built from it) names that port, not 0.
- */
-function withRealtimePort(config: Config, realtime: FastifyInstance): Config {
-  const address = realtime.server.address();
-  if (config.REALTIME_PORT !== 0 || address === null || typeof address === 'string') return config;
-  return Object.freeze({ ...config, REALTIME_PORT: address.port }) as Config;
 }
 
 /** Where cross-process state lives, chosen once from REDIS_URL. */
@@ -184,13 +184,88 @@ export function standaloneWebhookGuard(
   return [config.HTTP_HOST, config.REALTIME_HOST].every(isLoopbackHost) ? 'true' : 'false';
 }
 
+/** This package's directory: the one above this module with a package.json (src/ or dist/). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('@hubstream/standalone: no package.json above this module');
+    dir = parent;
+  }
+  return dir;
+}
+
+const isCondition = (arg: string) =>
+  arg === '--conditions' || arg === '-C' || /^(--conditions|-C)=/.test(arg);
+const hasConditions = (argv: readonly string[]) => argv.some(isCondition);
+
+/** Node options without --conditions (-C): a test runner's source condition. */
+export function withoutConditions(argv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--conditions' || arg === '-C') i++;
+    else if (!arg.startsWith('--conditions=') && !arg.startsWith('-C=')) kept.push(arg);
+  }
+  return kept;
+}
+
 /**
- * TLS first: a server that may not listen in plaintext says why before
- * anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local CA
- * and certificate into DATA_DIR/tls; each port then speaks TLS and, there,
- * plaintext too.
+ * The control plane's thread (control-plane-thread.ts): started with the
+ * settings, driven through calls. Its file is the package's built one
+ * (dist/), also when this module runs from source (tests build first).
  */
-async function openTransports(settings: Config, logger: Logger) {
+function startControlPlaneThread(config: Config, logger: Logger) {
+  const data: ControlPlaneThreadData = {
+    config,
+    log: { level: logger.level as LogLevel, pretty: process.stdout.isTTY === true },
+  };
+  const worker = new Worker(path.join(packageRoot(), 'dist', 'control-plane-thread.js'), {
+    workerData: data,
+    name: 'control plane',
+    // Built packages, also under a test runner that resolves them to source
+    // (--conditions; otherwise the thread takes this process' options).
+    ...(hasConditions(process.execArgv) ? { execArgv: withoutConditions(process.execArgv) } : {}),
+  });
+  const calls = new ThreadCalls(worker);
+  let ended: ((error: Error) => void) | undefined;
+  const gone = (error: Error) => {
+    calls.close(error.message);
+    ended?.(error);
+  };
+  worker.on('error', (error) =>
+    gone(new Error(`the control plane's thread failed: ${error.message}`)),
+  );
+  worker.on('exit', (code) =>
+    gone(new Error(`the control plane's thread ended (exit code ${code})`)),
+  );
+  return {
+    calls,
+    /** Called when the thread dies on its own (not by stop): the process cannot serve half. */
+    onEnd(listener: (error: Error) => void) {
+      ended = listener;
+    },
+    async stop() {
+      ended = undefined;
+      await calls.call('shutdown').catch(() => {});
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * One process with the control plane, a realtime node and the worker's jobs
+ * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
+ * Postgres; in-process bus and jobs unless REDIS_URL names a Redis. The
+ * control plane and the database run in a thread of their own
+ * (control-plane-thread.ts); the realtime node, the bus and the jobs on the
+ * main thread, which uses the database through that thread.
+ */
+export async function startStandalone(settings: Config, logger: Logger): Promise<Standalone> {
+  // TLS first: a server that may not listen in plaintext says why before
+  // anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local
+  // CA and certificate into DATA_DIR/tls; each port then speaks TLS and,
+  // there, plaintext too.
   const resolved = await resolveSelfSigned(settings, {
     standalone: true,
     hosts: [settings.HTTP_HOST, settings.REALTIME_HOST],
@@ -201,71 +276,46 @@ async function openTransports(settings: Config, logger: Logger) {
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: standaloneWebhookGuard(resolved),
     // (oneOf's literal union reads as never in Config's static type.)
   } as Config;
-  const controlPlaneTransport = await openServerTransport(
-    config,
-    { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
-    logger,
-  );
-  const realtimeTransport = await openServerTransport(
-    config,
-    { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
-    logger,
-  );
-  return { config, controlPlaneTransport, realtimeTransport };
-}
-/**
- * One process with the control plane, a realtime node and the worker's jobs
- * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
- * Postgres; in-process bus and jobs unless REDIS_URL names a Redis.
- */
-export async function startStandalone(
-  settings: Config,
-  logger: Logger,
-  options: {
-    /**
-     * The database, already opening: main.ts opens it while the servers'
-     * modules load (start time). By default it is opened here.
-     */
-    database?: Promise<Database>;
-  } = {},
-): Promise<Standalone> {
-  let transports: Awaited<ReturnType<typeof openTransports>>;
-  try {
-    transports = await openTransports(settings, logger);
-  } catch (error) {
-    // A database opened for us is closed too (its data-dir lock released).
-    await options.database?.then((db) => db.close()).catch(() => {});
-    throw error;
-  }
-  const { config, controlPlaneTransport, realtimeTransport } = transports;
   const choice: ClusterSetting = config.REDIS_URL
     ? { kind: 'redis', url: config.REDIS_URL }
     : { kind: 'local' };
-  const dbOptions = databaseOptionsFor(config);
-  const db = await (options.database ?? openDatabase(dbOptions));
-  const servers: FastifyInstance[] = [];
+  const thread = startControlPlaneThread(config, logger);
+  const { calls } = thread;
+  let realtime: FastifyInstance | undefined;
+  let db: Database | undefined;
+  let bridges: { close(): void } | undefined;
   // Closed after the servers, in reverse order of creation.
   const closers: (() => Promise<void>)[] = [];
   let reporter: UsageReporter | undefined;
   const closeAll = async () => {
     // The registry forgets its apps on close: the reporter notes them first.
     await reporter?.sample().catch(() => {});
-    await Promise.allSettled(servers.map((s) => s.close()));
+    await Promise.allSettled([realtime?.close(), calls.call('close')]);
     for (const close of closers.reverse()) await close().catch(() => {});
-    await db.close();
+    await db?.close().catch(() => {});
+    bridges?.close();
+    // Last: the database, in the thread that opened it.
+    await thread.stop();
   };
   try {
-    const report = await db.migrate();
+    // The control plane's transport (TLS first), the database and its migrations.
+    const opened = await calls.call<OpenedDatabase>('open');
     logger.info(
-      {
-        database: dbOptions.kind,
-        applied: report.applied,
-        alreadyApplied: report.alreadyApplied.length,
-      },
-      report.applied.length > 0
-        ? `applied ${report.applied.length} migration(s)`
+      { database: opened.kind, applied: opened.applied, alreadyApplied: opened.alreadyApplied },
+      opened.applied.length > 0
+        ? `applied ${opened.applied.length} migration(s)`
         : 'database schema is up to date',
     );
+    const realtimeTransport = await openServerTransport(
+      config,
+      { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
+      logger,
+    );
+    // Prisma's query compiler (~0.25 s of CPU) loads once the servers listen, below.
+    db =
+      opened.kind === 'postgres' && config.DATABASE_URL
+        ? await openDatabase({ kind: 'postgres', url: config.DATABASE_URL }, { warmUp: false })
+        : await remoteDatabase(calls, opened.kind, { warmUp: false });
     // Unique per process: with Redis, the bus drops this node's own echoes by it.
     const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
     const { bus, jobs, shared, close } = await openCluster(choice, {
@@ -277,7 +327,7 @@ export async function startStandalone(
     closers.push(close);
     // The realtime node listens first: with REALTIME_PORT=0 its port is
     // known only then, and the control plane's app URLs must name it.
-    const realtime = await buildRealtime({
+    const node = await buildRealtime({
       config,
       db,
       bus,
@@ -286,31 +336,21 @@ export async function startStandalone(
       cluster: shared,
       serverFactory: realtimeTransport.serverFactory,
     });
-    servers.push(realtime);
-    // Fastify's own line says "http://" whatever the transport; the banner
-    // below names the real URLs, so these lines name only the address.
-    const listening = (role: string) => (address: string) =>
-      `${role} listening on ${address.replace(/^[a-z]+:\/\//, '')}`;
-    await realtime.listen({
+    realtime = node;
+    await node.listen({
       host: config.REALTIME_HOST,
       port: config.REALTIME_PORT,
-      listenTextResolver: listening('realtime'),
+      // Fastify's own line says "http://" whatever the transport; the banner
+      // below names the real URLs, so this line names only the address.
+      listenTextResolver: (address) =>
+        `realtime listening on ${address.replace(/^[a-z]+:\/\//, '')}`,
     });
-    const controlPlane = await buildControlPlane({
-      config: withRealtimePort(config, realtime),
-      db,
-      bus,
-      jobs,
-      logger,
-      serverFactory: controlPlaneTransport.serverFactory,
-      // The data browser edits records through this process' realtime node,
-      // in-process (no port, TLS or credential on the wire).
-      realtimeData: injectTransport(() => realtime),
-    });
-    servers.push(controlPlane);
+    // The data browser edits records through this process' realtime node,
+    // in-process (no port, TLS or credential on the wire).
+    bridges = serveBridges(calls, { bus, jobs, realtimeData: injectTransport(() => node) });
     const usage = new UsageReporter({
       nodeId,
-      runtimes: () => realtime.hubstream.registry.loaded(),
+      runtimes: () => node.hubstream.registry.loaded(),
       jobs,
       intervalMs: config.USAGE_REPORT_INTERVAL_MS,
       logger,
@@ -318,11 +358,12 @@ export async function startStandalone(
     reporter = usage;
     // Runs before the queue closes (closers run in reverse), so the last report is queued.
     closers.push(() => usage.stop());
-    await controlPlane.listen({
-      host: config.HTTP_HOST,
-      port: config.HTTP_PORT,
-      listenTextResolver: listening('control plane'),
-    });
+    const realtimeUrl = listeningUrl(node, realtimeTransport.secure ? 'wss' : 'ws');
+    const controlPlaneUrl = await calls.call<string>('listen', {
+      realtimePort: new URL(realtimeUrl).port ? Number(new URL(realtimeUrl).port) : 0,
+      bus: { nodeId: bus.nodeId, isClustered: bus.isClustered },
+      jobCounts: choice.kind === 'redis',
+    } satisfies ListenRequest);
     usage.start();
     // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).
     warmListenPatterns();
@@ -330,12 +371,9 @@ export async function startStandalone(
     // process, ~15 ms with the event loop stopped) and the login's statement.
     startPasswordProcess();
     void prepareEmailLogin(db.sql);
+    // The dashboard's first sign-in needs it. A failure is left for that query to report.
+    db.prisma.$connect().catch(() => {});
 
-    const controlPlaneUrl = listeningUrl(
-      controlPlane,
-      controlPlaneTransport.secure ? 'https' : 'http',
-    );
-    const realtimeUrl = listeningUrl(realtime, realtimeTransport.secure ? 'wss' : 'ws');
     // With port 0 the public defaults would name the wrong port: show what
     // is really listening unless the operator set the public URLs.
     const publicHttp = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
@@ -353,17 +391,23 @@ export async function startStandalone(
       },
       banner({
         config,
-        database: dbOptions.kind,
+        database: opened.kind,
         dashboard: publicHttp,
         realtime: publicRealtime,
         plaintextToo: realtimeTransport.secure && realtimeTransport.plaintext,
       }),
     );
+    // From here a death of the control plane's thread is the process' end.
+    thread.onEnd((error) => {
+      logger.fatal({ err: error }, error.message);
+      logger.flush();
+      process.exit(1);
+    });
 
     return {
       controlPlaneUrl,
       realtimeUrl,
-      tls: { controlPlane: controlPlaneTransport, realtime: realtimeTransport },
+      tls: { realtime: realtimeTransport },
       // Stop taking new work first, let queued jobs finish, then release the database.
       stop: closeAll,
     };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { lazyPrisma } from './lazy-prisma.ts';
@@ -23,6 +24,11 @@ export interface Database {
    * Postgres takes to run them. Same connections as `prisma`.
    */
   readonly sql: SqlSession;
+  /**
+   * PGlite only: the driver adapter `prisma` was made with, for
+   * serveDatabase (remote.ts) to run another thread's Prisma queries on.
+   */
+  readonly driverAdapter?: SqlDriverAdapterFactory;
   /** Applies pending migrations (idempotent; safe from several processes at once). */
   migrate(): Promise<MigrationReport>;
   /** Resolves when the database answers a trivial query; rejects otherwise. */
@@ -85,7 +91,7 @@ const loadPrismaClient = async () => (await import('./generated/prisma/client.ts
  * not while its first request waits. A failure of the connect is left for
  * the first query to report.
  */
-async function prismaClient(
+export async function prismaClient(
   make: (Client: typeof PrismaClient) => PrismaClient | Promise<PrismaClient>,
   warmUp: boolean,
 ): Promise<PrismaClient> {
@@ -172,13 +178,12 @@ async function openPglite(dataDir: string | undefined, warmUp: boolean): Promise
     await unlock();
     throw error;
   }
-  const prisma = await prismaClient(
-    (Client) => new Client({ adapter: new PrismaPGlite(db) }),
-    warmUp,
-  );
+  const driverAdapter = new PrismaPGlite(db);
+  const prisma = await prismaClient((Client) => new Client({ adapter: driverAdapter }), warmUp);
   return {
     kind: dataDir ? 'pglite' : 'pglite-memory',
     prisma,
+    driverAdapter,
     sql: pgliteSession(db),
     async migrate() {
       return applyMigrations(pgliteSession(db), await readMigrations());

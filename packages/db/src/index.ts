@@ -37,6 +37,7 @@ export {
   type MigrationReport,
   readMigrations,
 } from './migrations.ts';
+export { type DatabaseCalls, remoteDatabase, serveDatabase } from './remote.ts';
 export {
   type ApiKeyGrant,
   findApiKeyByHash,

@@ -22,6 +22,7 @@ export { PasswordChecksBusyError, startPasswordProcess } from './password-proces
 export { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 export { stopOnSignals } from './shutdown.ts';
 export { closeSilentConnections } from './silent-connections.ts';
+export { ThreadCallError, ThreadCalls, type ThreadEndpoint } from './thread-calls.ts';
 export {
   assertSecureListen,
   InsecureListenError,

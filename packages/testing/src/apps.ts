@@ -6,8 +6,8 @@
 // start`), this module imports the apps by their public entry points only;
 // no app imports another (test/app-imports.test.ts). For tests only.
 
-export { buildApp as buildControlPlane, injectTransport } from '@hubstream/control-plane';
-export { buildApp as buildRealtime, UsageReporter } from '@hubstream/realtime';
+export { buildApp as buildControlPlane } from '@hubstream/control-plane';
+export { buildApp as buildRealtime, injectTransport, UsageReporter } from '@hubstream/realtime';
 export { type Standalone, startStandalone } from '@hubstream/standalone';
 export {
   createJobDefinitions as workerJobDefinitions,

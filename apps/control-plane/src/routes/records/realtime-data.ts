@@ -1,5 +1,4 @@
 import type { PrismaClient } from '@hubstream/db';
-import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.ts';
 import type { RealtimeDataTransport } from '../../lib/realtime-transport.ts';
 import { CONSOLE_SCOPE, DASHBOARD_USER_ID, issueConsoleKey } from './service.ts';
@@ -193,23 +192,4 @@ function failureOf(result: DataResult): ApiError {
     );
   }
   return unavailable(result.error ?? result.errorEvent ?? 'the command failed');
-}
-
-/**
- * A realtime node in this process (the standalone server, tests): its data
- * API called through Fastify's inject, with no socket, port or TLS between.
- * `node()` is asked on each call, so it may be built after the control plane.
- */
-export function injectTransport(node: () => FastifyInstance | undefined): RealtimeDataTransport {
-  return async (appId, request) => {
-    const server = node();
-    if (!server) throw new Error('the realtime node has not started');
-    const response = await server.inject({
-      method: 'POST',
-      url: `/${encodeURIComponent(appId)}/api`,
-      headers: { 'content-type': 'application/json', authorization: request.authorization },
-      payload: request.body,
-    });
-    return { status: response.statusCode, text: response.body };
-  };
 }

@@ -74,17 +74,40 @@ export class ThreadBus implements ClusterBus {
   readonly #calls: ThreadCalls;
   readonly #handlers = new Map<BusTopic, Set<(message: BusEnvelope) => void>>();
   readonly #resubscribed = new Set<() => void>();
+  readonly #onError: (error: unknown) => void;
 
-  constructor(calls: ThreadCalls, main: { nodeId: string; isClustered: boolean }) {
+  /**
+   * `onHandlerError` hears what a subscriber (or a resubscription listener)
+   * threw, as LocalBus' does: the others still hear the message, and the
+   * error does not escape as an unhandled rejection, which would end the
+   * thread (and with it `pnpm start`).
+   */
+  constructor(
+    calls: ThreadCalls,
+    main: { nodeId: string; isClustered: boolean },
+    options: { onHandlerError?: (error: unknown) => void } = {},
+  ) {
     this.#calls = calls;
     this.nodeId = main.nodeId;
     this.isClustered = main.isClustered;
+    this.#onError = options.onHandlerError ?? (() => {});
     calls.handle('bus.message', (message: BusEnvelope) => {
-      for (const handler of [...(this.#handlers.get(message.topic) ?? [])]) handler(message);
+      for (const handler of [...(this.#handlers.get(message.topic) ?? [])]) {
+        this.#guarded(() => handler(message));
+      }
     });
     calls.handle('bus.resubscribed', () => {
-      for (const listener of [...this.#resubscribed]) listener();
+      for (const listener of [...this.#resubscribed]) this.#guarded(listener);
     });
+  }
+
+  /** Runs one subscriber: its bug must not stop the others from hearing the message. */
+  #guarded(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   publish<T extends BusTopic>(appId: string, topic: T, payload: BusTopics[T]): Promise<void> {

@@ -37,9 +37,16 @@ function shapeOf(error: unknown): ErrorShape {
   return shape;
 }
 
-/** The error the caller sees: same name, message, code and cause as the one thrown. */
+/**
+ * The error the caller sees: same name, message, code and cause as the one
+ * thrown. The other thread's ThreadCallError (no such function, an answer
+ * that cannot cross) is one here too, so `instanceof ThreadCallError` holds.
+ */
 function errorOf(shape: ErrorShape): Error {
-  const error = new Error(shape.message);
+  const error =
+    shape.name === 'ThreadCallError'
+      ? new ThreadCallError(shape.message)
+      : new Error(shape.message);
   error.name = shape.name;
   if (shape.code !== undefined) Object.assign(error, { code: shape.code });
   if (shape.cause !== undefined) Object.assign(error, { cause: shape.cause });

@@ -5,7 +5,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { lazyPrisma } from './lazy-prisma.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
-import { pgliteSnapshot, snapshotForNewDataDir } from './pglite-snapshot.ts';
+import { extractSnapshotInto, pgliteSnapshot, snapshotForNewDataDir } from './pglite-snapshot.ts';
 import { pgliteSession, pgSession, type SqlSession } from './sql.ts';
 
 export type DatabaseOptions =
@@ -161,6 +161,11 @@ async function openPglite(dataDir: string | undefined, warmUp: boolean): Promise
   try {
     if (dataDir) {
       const pgdata = path.join(dataDir, 'pgdata');
+      // A new data directory from the snapshot, written here (extractSnapshotInto);
+      // should that fail, PGlite loads the snapshot itself.
+      try {
+        extractSnapshotInto(pgdata);
+      } catch {}
       const snapshot = snapshotForNewDataDir(pgdata);
       db = new PGlite(pgdata, {
         startParams: PGLITE_START_PARAMS,

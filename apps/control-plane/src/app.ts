@@ -154,9 +154,7 @@ export async function buildApp(context: ControlPlaneOptions): Promise<FastifyIns
   // GET /metrics: HTTP requests, process metrics, and the job queue when it is BullMQ's.
   const metrics = new Registry();
   const { jobs } = context;
-  const queueDepth =
-    context.queueDepth ?? (jobs instanceof BullMqJobQueue ? () => jobs.counts() : undefined);
-  if (queueDepth) registerQueueDepth(metrics, queueDepth);
+  if (jobs instanceof BullMqJobQueue) registerQueueDepth(metrics, () => jobs.counts());
   registerMetricsRoute(app, { registry: metrics, token: context.config.METRICS_TOKEN });
   const appChanges = new AppChanges(context.db.prisma, context.bus, context.logger);
   appChanges.start();

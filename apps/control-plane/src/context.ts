@@ -18,12 +18,6 @@ export type ControlPlaneContext = {
    * standalone process hands its own realtime node's, in-process.
    */
   realtimeData?: RealtimeDataTransport;
-  /**
-   * The job queue's depths for /metrics, when `jobs` stands for a queue
-   * elsewhere that has them (the standalone's control-plane thread). Unset:
-   * `jobs`' own when it is BullMQ's.
-   */
-  queueDepth?: () => Promise<Record<string, number>>;
 };
 
 /** What buildApp hands the route plugins: the context and what it builds from it. */

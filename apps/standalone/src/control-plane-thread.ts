@@ -1,42 +1,43 @@
 // The control plane's thread of `pnpm start` (a worker thread, started by
-// standalone.ts): the control plane's HTTP server and the database (PGlite,
-// or a pool of its own on Postgres) run here, beside the realtime node's
-// event loop instead of on it. A control-plane request (routing, checks,
-// its statements in PGlite's WebAssembly) took ~0.25 ms of the one event
-// loop every app's clients wait on: bench:attacks' malformed control-plane
-// input doubled another app's p99. The main thread drives this one through
-// calls (ThreadCalls): open, listen, close, shutdown; it uses the database
-// served from here (remote.ts in @hubstream/db), and this thread uses its
-// bus, job queue and realtime node (thread-bridges.ts).
+// standalone.ts): the control plane's HTTP server, the database (PGlite, or
+// a pool of its own on Postgres) and the jobs run here, beside the realtime
+// node's event loop instead of on it. A control-plane request (routing,
+// checks, its statements in PGlite's WebAssembly) took ~0.25 ms of the one
+// event loop every app's clients wait on: bench:attacks' malformed
+// control-plane input doubled another app's p99. The main thread drives
+// this one through calls (ThreadCalls): open, listen, close, shutdown; it
+// uses the database and the job queue served from here (remote.ts in
+// @hubstream/db, thread-bridges.ts), and this thread its in-process bus and
+// realtime node. With REDIS_URL this thread is a control plane and a worker
+// of the deployment in their own right (a bus and BullMQ of their own).
 
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ClusterBus, JobQueue } from '@hubstream/cluster';
 import type { Config } from '@hubstream/config';
-import { buildApp } from '@hubstream/control-plane';
 import { type Database, databaseOptionsFor, openDatabase, serveDatabase } from '@hubstream/db';
 import {
   createLogger,
+  type Logger,
   type LogLevel,
   openServerTransport,
   type ServerTransport,
   ThreadCalls,
 } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
-import { ThreadBus, ThreadJobQueue, threadRealtimeData } from './thread-bridges.ts';
+import { serveJobs, ThreadBus, threadRealtimeData } from './thread-bridges.ts';
 
-/** What standalone.ts hands this thread when it starts it. */
+/** What thread.ts hands this thread when it starts it. */
 export type ControlPlaneThreadData = {
-  config: Config;
+  /** As loaded: the database opens from them at once (DATA_DIR, DATABASE_URL). */
+  settings: Config;
   log: { level: LogLevel; pretty: boolean };
 };
 
-/** What `listen` is told of the main thread. */
-export type ListenRequest = {
-  /** Where the realtime node really listens (REALTIME_PORT=0), for the app URLs. */
-  realtimePort: number;
-  bus: { nodeId: string; isClustered: boolean };
-  /** Whether the main thread's job queue reports its depths (BullMQ's). */
-  jobCounts: boolean;
-};
+/**
+ * What `open` is told: the settings as standalone.ts resolved them (TLS),
+ * and the main thread's node id (its bus, when in-process).
+ */
+export type OpenRequest = { config: Config; nodeId: string };
 
 /** What `open` answers. */
 export type OpenedDatabase = {
@@ -45,29 +46,108 @@ export type OpenedDatabase = {
   alreadyApplied: number;
 };
 
+/** The bus and job queue of this thread, and what closes them. */
+type ThreadCluster = { bus: ClusterBus; jobs: JobQueue; close(): Promise<void> };
+
+/**
+ * In-process: the main thread's bus, and the jobs run here (inline). With
+ * Redis: this thread's own bus and BullMQ, which runs the deployment's jobs,
+ * as the worker role does.
+ */
+async function openThreadCluster(
+  config: Config,
+  context: { logger: Logger; db: Database; calls: ThreadCalls; nodeId: string },
+): Promise<ThreadCluster> {
+  const { logger, db, calls, nodeId } = context;
+  const [{ connectRedis, InlineJobQueue, openRedisServices }, { createJobDefinitions }] =
+    await Promise.all([import('@hubstream/cluster'), import('@hubstream/worker')]);
+  if (!config.REDIS_URL) {
+    const bus = new ThreadBus(
+      calls,
+      { nodeId, isClustered: false },
+      { onHandlerError: (error) => logger.error({ err: error }, 'bus subscriber failed') },
+    );
+    const jobs = new InlineJobQueue(
+      createJobDefinitions({ config, logger, prisma: db.prisma, logMailLinks: true }),
+      logger,
+    );
+    return {
+      bus,
+      jobs,
+      async close() {
+        await jobs.close();
+        await bus.close();
+      },
+    };
+  }
+  const redis = connectRedis(config.REDIS_URL, logger);
+  try {
+    const { bus, jobs } = await openRedisServices({
+      url: config.REDIS_URL,
+      keyPrefix: config.REDIS_KEY_PREFIX ?? '',
+      // Its own node on the bus: the main thread's drops only its own echoes.
+      nodeId: `${nodeId}-control-plane`,
+      definitions: createJobDefinitions({
+        config,
+        logger,
+        prisma: db.prisma,
+        redis,
+        logMailLinks: true,
+      }),
+      logger,
+      processJobs: true,
+    });
+    return {
+      bus,
+      jobs,
+      async close() {
+        await jobs.close();
+        await bus.close();
+        await redis.quit();
+      },
+    };
+  } catch (error) {
+    await redis.quit().catch(() => {});
+    throw error;
+  }
+}
+
 if (!parentPort)
   throw new Error('control-plane-thread.ts runs as a worker thread of standalone.ts');
 const data = workerData as ControlPlaneThreadData;
-const { config } = data;
 const calls = new ThreadCalls(parentPort);
 const logger = createLogger({ level: data.log.level, name: 'hubstream', pretty: data.log.pretty });
 
+// The database opens first; the control plane's and the jobs' modules load
+// while it waits on its files and compiles its WebAssembly.
+const opening = openDatabase(databaseOptionsFor(data.settings));
+// Until `open` takes it: a failure is reported there, not unhandled.
+opening.catch(() => {});
+const loading = import('@hubstream/control-plane');
+loading.catch(() => {});
+
+let config: Config = data.settings;
 let transport: ServerTransport | undefined;
 let db: Database | undefined;
 let served: { abandon(): Promise<void> } | undefined;
+let cluster: ThreadCluster | undefined;
 let server: FastifyInstance | undefined;
 
 // TLS first (a server that may not listen in plaintext says why before the
-// database opens), then the database and its migrations.
-calls.handle('open', async (): Promise<OpenedDatabase> => {
+// database opens), then the database, its migrations and the jobs.
+calls.handle('open', async (request: OpenRequest): Promise<OpenedDatabase> => {
+  config = request.config;
+  const { nodeId } = request;
   transport = await openServerTransport(
     config,
     { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
     logger,
   );
-  db = await openDatabase(databaseOptionsFor(config));
+  db = await opening;
   if (db.driverAdapter) served = serveDatabase(db, db.driverAdapter, calls);
   const report = await db.migrate();
+  cluster = await openThreadCluster(config, { logger, db, calls, nodeId });
+  serveJobs(calls, cluster.jobs);
   return {
     kind: db.kind,
     applied: report.applied,
@@ -75,24 +155,22 @@ calls.handle('open', async (): Promise<OpenedDatabase> => {
   };
 });
 
-calls.handle('listen', async (main: ListenRequest): Promise<string> => {
-  if (!db || !transport) throw new Error('listen before open');
-  const { realtimePort } = main;
+/** `realtimePort`: where the realtime node really listens (REALTIME_PORT=0), for the app URLs. */
+calls.handle('listen', async (realtimePort: number): Promise<string> => {
+  if (!db || !transport || !cluster) throw new Error('listen before open');
   const withPort =
     config.REALTIME_PORT === 0
       ? (Object.freeze({ ...config, REALTIME_PORT: realtimePort }) as Config)
       : config;
+  const { buildApp } = await loading;
   server = await buildApp({
     config: withPort,
     db,
-    bus: new ThreadBus(calls, main.bus),
-    jobs: new ThreadJobQueue(calls),
+    bus: cluster.bus,
+    jobs: cluster.jobs,
     logger,
     serverFactory: transport.serverFactory,
     realtimeData: threadRealtimeData(calls),
-    ...(main.jobCounts
-      ? { queueDepth: () => calls.call<Record<string, number>>('jobs.counts') }
-      : {}),
   });
   await server.listen({
     host: config.HTTP_HOST,
@@ -107,14 +185,16 @@ calls.handle('listen', async (main: ListenRequest): Promise<string> => {
   return `${transport.secure ? 'https' : 'http'}://${host}:${address.port}`;
 });
 
-/** Stops taking requests and finishes those in flight (the database stays open). */
+/** Stops taking requests and finishes those in flight (the jobs and the database go on). */
 calls.handle('close', async () => {
   await server?.close();
 });
 
-/** Last: the database, once the main thread is done with it. */
+/** Last, once the main thread is done with them: the queued jobs finish, then the database closes. */
 calls.handle('shutdown', async () => {
+  await cluster?.close().catch((error: unknown) => logger.error({ err: error }, 'closing jobs'));
   await served?.abandon();
-  await db?.close();
+  // Also when `open` never took it (a start that failed before): its data directory is unlocked.
+  await (db ?? (await opening.catch(() => undefined)))?.close();
   db = undefined;
 });

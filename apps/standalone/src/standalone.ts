@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   type ClusterBus,
   type ClusterChoice,
   connectRedis,
-  InlineJobQueue,
   type JobQueue,
   LocalBus,
   openRedisServices,
 } from '@hubstream/cluster';
 import { type Config, publicHttpUrl, publicRealtimeUrl } from '@hubstream/config';
 import { type Database, openDatabase, remoteDatabase } from '@hubstream/db';
+import { enqueueOnly, JOB_CONTRACTS } from '@hubstream/jobs';
 import {
   buildApp as buildRealtime,
   injectTransport,
@@ -24,21 +21,16 @@ import {
 import {
   isLoopbackHost,
   type Logger,
-  type LogLevel,
   openServerTransport,
   resolveSelfSigned,
   type ServerTransport,
   startPasswordProcess,
-  ThreadCalls,
+  type ThreadCalls,
 } from '@hubstream/service';
-import { createJobDefinitions } from '@hubstream/worker';
 import type { FastifyInstance } from 'fastify';
-import type {
-  ControlPlaneThreadData,
-  ListenRequest,
-  OpenedDatabase,
-} from './control-plane-thread.ts';
-import { serveBridges } from './thread-bridges.ts';
+import type { OpenedDatabase, OpenRequest } from './control-plane-thread.ts';
+import { type ControlPlaneThread, startControlPlaneThread } from './thread.ts';
+import { serveBridges, ThreadJobQueue } from './thread-bridges.ts';
 
 export type Standalone = {
   /** Where the servers listen (actual ports, also when configured as 0). */
@@ -48,6 +40,12 @@ export type Standalone = {
   tls: { realtime: ServerTransport };
   stop(): Promise<void>;
 };
+
+function realtimePort(server: FastifyInstance): number {
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server is not listening');
+  return address.port;
+}
 
 function listeningUrl(server: FastifyInstance, scheme: string): string {
   const address = server.server.address();
@@ -68,34 +66,25 @@ type Cluster = {
 };
 
 /**
- * The bus and job queue: in-process on their own, or Redis and BullMQ so
- * that this process can also share a deployment with the separate roles.
- * Either way this process runs jobs too.
+ * The main thread's bus and job queue: in-process (the bus here, the jobs
+ * run in the control plane's thread), or Redis and BullMQ so that this
+ * process can also share a deployment with the separate roles (jobs are
+ * queued here and run in the control plane's thread, as by a worker).
  */
 async function openCluster(
   choice: ClusterSetting,
-  context: { config: Config; logger: Logger; db: Database; nodeId: string },
+  context: { config: Config; logger: Logger; calls: ThreadCalls; nodeId: string },
 ): Promise<Cluster> {
-  const { config, logger, db, nodeId } = context;
+  const { config, logger, calls, nodeId } = context;
   const onHandlerError = (error: unknown) => logger.error({ err: error }, 'bus subscriber failed');
   switch (choice.kind) {
     case 'local': {
       const bus = new LocalBus({ nodeId, onHandlerError });
-      const definitions = createJobDefinitions({
-        config,
-        logger,
-        prisma: db.prisma,
-        logMailLinks: true,
-      });
-      const jobs = new InlineJobQueue(definitions, logger);
       return {
         bus,
-        jobs,
+        jobs: new ThreadJobQueue(calls),
         shared: { kind: 'local' },
-        async close() {
-          await jobs.close();
-          await bus.close();
-        },
+        close: () => bus.close(),
       };
     }
     case 'redis': {
@@ -107,15 +96,10 @@ async function openCluster(
           url: choice.url,
           keyPrefix,
           nodeId,
-          definitions: createJobDefinitions({
-            config,
-            logger,
-            prisma: db.prisma,
-            redis,
-            logMailLinks: true,
-          }),
+          // Every job is defined so that enqueueing validates; none runs on this thread.
+          definitions: enqueueOnly(JOB_CONTRACTS),
           logger,
-          processJobs: true,
+          processJobs: false,
         });
       } catch (error) {
         await redis.quit().catch(() => {});
@@ -184,75 +168,6 @@ export function standaloneWebhookGuard(
   return [config.HTTP_HOST, config.REALTIME_HOST].every(isLoopbackHost) ? 'true' : 'false';
 }
 
-/** This package's directory: the one above this module with a package.json (src/ or dist/). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('@hubstream/standalone: no package.json above this module');
-    dir = parent;
-  }
-  return dir;
-}
-
-const isCondition = (arg: string) =>
-  arg === '--conditions' || arg === '-C' || /^(--conditions|-C)=/.test(arg);
-const hasConditions = (argv: readonly string[]) => argv.some(isCondition);
-
-/** Node options without --conditions (-C): a test runner's source condition. */
-export function withoutConditions(argv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--conditions' || arg === '-C') i++;
-    else if (!arg.startsWith('--conditions=') && !arg.startsWith('-C=')) kept.push(arg);
-  }
-  return kept;
-}
-
-/**
- * The control plane's thread (control-plane-thread.ts): started with the
- * settings, driven through calls. Its file is the package's built one
- * (dist/), also when this module runs from source (tests build first).
- */
-function startControlPlaneThread(config: Config, logger: Logger) {
-  const data: ControlPlaneThreadData = {
-    config,
-    log: { level: logger.level as LogLevel, pretty: process.stdout.isTTY === true },
-  };
-  const worker = new Worker(path.join(packageRoot(), 'dist', 'control-plane-thread.js'), {
-    workerData: data,
-    name: 'control plane',
-    // Built packages, also under a test runner that resolves them to source
-    // (--conditions; otherwise the thread takes this process' options).
-    ...(hasConditions(process.execArgv) ? { execArgv: withoutConditions(process.execArgv) } : {}),
-  });
-  const calls = new ThreadCalls(worker);
-  let ended: ((error: Error) => void) | undefined;
-  const gone = (error: Error) => {
-    calls.close(error.message);
-    ended?.(error);
-  };
-  worker.on('error', (error) =>
-    gone(new Error(`the control plane's thread failed: ${error.message}`)),
-  );
-  worker.on('exit', (code) =>
-    gone(new Error(`the control plane's thread ended (exit code ${code})`)),
-  );
-  return {
-    calls,
-    /** Called when the thread dies on its own (not by stop): the process cannot serve half. */
-    onEnd(listener: (error: Error) => void) {
-      ended = listener;
-    },
-    async stop() {
-      ended = undefined;
-      await calls.call('shutdown').catch(() => {});
-      await worker.terminate();
-    },
-  };
-}
-
 /**
  * One process with the control plane, a realtime node and the worker's jobs
  * on embedded defaults: PGlite under DATA_DIR unless DATABASE_URL names a
@@ -261,7 +176,18 @@ function startControlPlaneThread(config: Config, logger: Logger) {
  * (control-plane-thread.ts); the realtime node, the bus and the jobs on the
  * main thread, which uses the database through that thread.
  */
-export async function startStandalone(settings: Config, logger: Logger): Promise<Standalone> {
+export async function startStandalone(
+  settings: Config,
+  logger: Logger,
+  options: {
+    /**
+     * The control plane's thread, already started with `settings`: main.ts
+     * starts it first, so that it loads its modules and opens the database
+     * while this thread loads the realtime node's. By default started here.
+     */
+    thread?: ControlPlaneThread;
+  } = {},
+): Promise<Standalone> {
   // TLS first: a server that may not listen in plaintext says why before
   // anything opens. On loopback, TLS_SELF_SIGNED=auto makes (once) a local
   // CA and certificate into DATA_DIR/tls; each port then speaks TLS and,
@@ -279,7 +205,7 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
   const choice: ClusterSetting = config.REDIS_URL
     ? { kind: 'redis', url: config.REDIS_URL }
     : { kind: 'local' };
-  const thread = startControlPlaneThread(config, logger);
+  const thread = options.thread ?? startControlPlaneThread(settings, logger);
   const { calls } = thread;
   let realtime: FastifyInstance | undefined;
   let db: Database | undefined;
@@ -297,9 +223,14 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
     // Last: the database, in the thread that opened it.
     await thread.stop();
   };
+  // Unique per process: with Redis, the bus drops this node's own echoes by it.
+  const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
   try {
-    // The control plane's transport (TLS first), the database and its migrations.
-    const opened = await calls.call<OpenedDatabase>('open');
+    // The control plane's transport (TLS first), the database, its migrations and the jobs.
+    const opened = await calls.call<OpenedDatabase>('open', {
+      config,
+      nodeId,
+    } satisfies OpenRequest);
     logger.info(
       { database: opened.kind, applied: opened.applied, alreadyApplied: opened.alreadyApplied },
       opened.applied.length > 0
@@ -311,17 +242,23 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
       { server: 'realtime node', host: config.REALTIME_HOST, hostVariable: 'REALTIME_HOST' },
       logger,
     );
-    // Prisma's query compiler (~0.25 s of CPU) loads once the servers listen, below.
+    // On Postgres a pool of this thread's own. On PGlite the other thread's
+    // database: in-process, the realtime node's few Prisma queries (model
+    // methods) run on that thread's client, so this thread loads no query
+    // compiler; with Redis the record store's persistence batches need all
+    // of Prisma, a client here over calls (its compiler loads once the
+    // servers listen, below).
     db =
       opened.kind === 'postgres' && config.DATABASE_URL
         ? await openDatabase({ kind: 'postgres', url: config.DATABASE_URL }, { warmUp: false })
-        : await remoteDatabase(calls, opened.kind, { warmUp: false });
-    // Unique per process: with Redis, the bus drops this node's own echoes by it.
-    const nodeId = `standalone-${process.pid}-${randomBytes(3).toString('hex')}`;
+        : await remoteDatabase(calls, opened.kind, {
+            warmUp: false,
+            prisma: choice.kind === 'local' ? 'forward' : 'adapter',
+          });
     const { bus, jobs, shared, close } = await openCluster(choice, {
       config,
       logger,
-      db,
+      calls,
       nodeId,
     });
     closers.push(close);
@@ -347,7 +284,7 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
     });
     // The data browser edits records through this process' realtime node,
     // in-process (no port, TLS or credential on the wire).
-    bridges = serveBridges(calls, { bus, jobs, realtimeData: injectTransport(() => node) });
+    bridges = serveBridges(calls, { bus, realtimeData: injectTransport(() => node) });
     const usage = new UsageReporter({
       nodeId,
       runtimes: () => node.hubstream.registry.loaded(),
@@ -359,11 +296,7 @@ export async function startStandalone(settings: Config, logger: Logger): Promise
     // Runs before the queue closes (closers run in reverse), so the last report is queued.
     closers.push(() => usage.stop());
     const realtimeUrl = listeningUrl(node, realtimeTransport.secure ? 'wss' : 'ws');
-    const controlPlaneUrl = await calls.call<string>('listen', {
-      realtimePort: new URL(realtimeUrl).port ? Number(new URL(realtimeUrl).port) : 0,
-      bus: { nodeId: bus.nodeId, isClustered: bus.isClustered },
-      jobCounts: choice.kind === 'redis',
-    } satisfies ListenRequest);
+    const controlPlaneUrl = await calls.call<string>('listen', realtimePort(node));
     usage.start();
     // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).
     warmListenPatterns();

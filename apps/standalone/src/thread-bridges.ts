@@ -1,7 +1,9 @@
-// What the control plane's thread of `pnpm start` (control-plane-thread.ts)
-// uses of the main thread's: the cluster bus, the job queue and the
-// realtime node's data API, each as the interface the control plane already
-// takes, every call crossing to the main thread (ThreadCalls).
+// What the two threads of `pnpm start` use of each other's, each as the
+// interface its user already takes, every call crossing (ThreadCalls): the
+// control plane's thread (control-plane-thread.ts) uses the main thread's
+// in-process bus and the realtime node's data API; the main thread uses
+// the job queue, which runs its jobs in the control plane's thread, beside
+// the database they work on.
 
 import type {
   BusEnvelope,
@@ -14,12 +16,12 @@ import type {
 import type { RealtimeDataTransport } from '@hubstream/control-plane';
 import type { ThreadCalls } from '@hubstream/service';
 
-/** Main thread: offers `bus`, `jobs` and the realtime node's data API to the control plane's thread. */
+/** Main thread: offers `bus` and the realtime node's data API to the control plane's thread. */
 export function serveBridges(
   calls: ThreadCalls,
-  bridged: { bus: ClusterBus; jobs: JobQueue; realtimeData: RealtimeDataTransport },
+  bridged: { bus: ClusterBus; realtimeData: RealtimeDataTransport },
 ): { close(): void } {
-  const { bus, jobs, realtimeData } = bridged;
+  const { bus, realtimeData } = bridged;
   const forwarding = new Map<BusTopic, () => void>();
   const resubscribed: (() => void)[] = [];
   calls.handle('bus.publish', (appId: string, topic: BusTopic, payload: BusTopics[BusTopic]) =>
@@ -51,8 +53,6 @@ export function serveBridges(
     if (resubscribed.length === 0)
       resubscribed.push(bus.onResubscribed(() => calls.notify('bus.resubscribed')));
   });
-  calls.handle('jobs.enqueue', (name: string, payload: unknown) => jobs.enqueue(name, payload));
-  calls.handle('jobs.counts', () => (jobs as Partial<CountedJobs>).counts?.() ?? {});
   calls.handle('realtime.data', (appId: string, request: Parameters<RealtimeDataTransport>[1]) =>
     realtimeData(appId, request),
   );
@@ -65,7 +65,10 @@ export function serveBridges(
   };
 }
 
-type CountedJobs = { counts(): Promise<Record<string, number>> };
+/** Control plane's thread: offers its job queue to the main thread (ThreadJobQueue). */
+export function serveJobs(calls: ThreadCalls, jobs: JobQueue): void {
+  calls.handle('jobs.enqueue', (name: string, payload: unknown) => jobs.enqueue(name, payload));
+}
 
 /** The main thread's bus, from the control plane's thread. */
 export class ThreadBus implements ClusterBus {
@@ -157,7 +160,7 @@ export class ThreadBus implements ClusterBus {
   }
 }
 
-/** The main thread's job queue, from the control plane's thread (which never runs jobs). */
+/** The job queue of the control plane's thread, from the main thread (which runs no jobs). */
 export class ThreadJobQueue implements JobQueue {
   readonly #calls: ThreadCalls;
   constructor(calls: ThreadCalls) {
@@ -166,10 +169,7 @@ export class ThreadJobQueue implements JobQueue {
   enqueue(name: string, payload: unknown): Promise<void> {
     return this.#calls.call('jobs.enqueue', name, payload);
   }
-  /** The main thread's queue depths, when its queue has them (BullMQ's). */
-  counts(): Promise<Record<string, number>> {
-    return this.#calls.call('jobs.counts');
-  }
+  /** The queue is the other thread's: it closes there. */
   async close(): Promise<void> {}
 }
 

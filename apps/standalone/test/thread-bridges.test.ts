@@ -12,16 +12,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { busContract } from '../../../packages/cluster/test/bus-contract.ts';
 import {
   serveBridges,
+  serveJobs,
   ThreadBus,
   ThreadJobQueue,
   threadRealtimeData,
 } from '../src/thread-bridges.ts';
 
-// The control plane's thread of `pnpm start` uses the main thread's bus, job
-// queue and realtime data API through calls (thread-bridges.ts). Here the
-// two threads are the two ends of a MessageChannel (the structured clone
-// algorithm between them, as between threads): the main end serves a real
-// LocalBus, the other end is what the control plane is given.
+// The control plane's thread of `pnpm start` uses the main thread's bus and
+// realtime data API through calls, and the main thread the job queue of the
+// control plane's thread (thread-bridges.ts). Here the two threads are the
+// two ends of a MessageChannel (the structured clone algorithm between
+// them, as between threads): the main end serves a real LocalBus, the
+// other end is what the control plane is given and serves the queue.
 
 const opened: MessagePort[] = [];
 
@@ -40,13 +42,11 @@ class ResubscribingBus extends LocalBus {
 }
 
 type Options = {
-  /** The main thread's queue reports its depths (BullMQ's does). */
-  counts?: Record<string, number>;
   /** The ThreadBus' own option. */
   onHandlerError?: (error: unknown) => void;
 };
 
-/** The main thread's end (a LocalBus, a fake queue, a fake data API) and the control plane's. */
+/** The main thread's end (a LocalBus, a fake data API) and the control plane's (a fake queue). */
 function bridged(nodeId = 'main-node', options: Options = {}) {
   const { port1, port2 } = new MessageChannel();
   opened.push(port1, port2);
@@ -56,14 +56,13 @@ function bridged(nodeId = 'main-node', options: Options = {}) {
   const bus = new ResubscribingBus({ nodeId });
   const enqueued: { name: string; payload: unknown }[] = [];
   // Stands for the job queue (not what is under test): records, and refuses unknown names.
-  const queue: JobQueue & { counts?(): Promise<Record<string, number>> } = {
+  const queue: JobQueue = {
     async enqueue(name, payload) {
       if (name === 'no-such-job')
         throw new UnknownJobError(`No job is defined with the name ${name}.`);
       enqueued.push({ name, payload });
     },
     async close() {},
-    ...(options.counts ? { counts: async () => options.counts ?? {} } : {}),
   };
   const dataCalls: { appId: string; request: Parameters<RealtimeDataTransport>[1] }[] = [];
   const realtimeData: RealtimeDataTransport = async (appId, request) => {
@@ -71,7 +70,8 @@ function bridged(nodeId = 'main-node', options: Options = {}) {
     if (appId === 'app_down') throw new Error('the realtime node is not listening');
     return { status: 201, text: `{"app":"${appId}"}` };
   };
-  const bridges = serveBridges(main, { bus, jobs: queue, realtimeData });
+  const bridges = serveBridges(main, { bus, realtimeData });
+  serveJobs(other, queue);
   // Messages are handled in their order: once this is answered, every
   // subscription the other end asked for before it is in place.
   main.handle('test.sync', () => true);
@@ -86,7 +86,7 @@ function bridged(nodeId = 'main-node', options: Options = {}) {
       { nodeId: bus.nodeId, isClustered: bus.isClustered },
       options.onHandlerError ? { onHandlerError: options.onHandlerError } : {},
     ),
-    threadJobs: new ThreadJobQueue(other),
+    mainJobs: new ThreadJobQueue(main),
     threadData: threadRealtimeData(other),
     sync: () => other.call<boolean>('test.sync'),
   };
@@ -267,26 +267,19 @@ describe('a ThreadBus subscriber that throws', () => {
   });
 });
 
-describe('ThreadJobQueue over serveBridges', () => {
-  it("enqueues on the main thread's queue, and its refusal crosses back", async () => {
-    const { enqueued, threadJobs } = bridged();
+describe('ThreadJobQueue over serveJobs', () => {
+  it("enqueues on the control plane thread's queue, and its refusal crosses back", async () => {
+    const { enqueued, mainJobs } = bridged();
     const at = new Date('2026-03-04T05:06:07.000Z');
-    await threadJobs.enqueue('send-email', { to: 'ann@example.com', at });
+    await mainJobs.enqueue('send-email', { to: 'ann@example.com', at });
     expect(enqueued).toEqual([{ name: 'send-email', payload: { to: 'ann@example.com', at } }]);
     expect(enqueued[0]?.payload).toMatchObject({ at: expect.any(Date) });
 
-    await expect(threadJobs.enqueue('no-such-job', {})).rejects.toMatchObject({
+    await expect(mainJobs.enqueue('no-such-job', {})).rejects.toMatchObject({
       name: 'UnknownJobError',
       message: 'No job is defined with the name no-such-job.',
     });
     expect(enqueued).toHaveLength(1);
-  });
-
-  it("reports the main queue's depths, or none when it has none", async () => {
-    const counted = bridged('a', { counts: { waiting: 3, failed: 1 } });
-    expect(await counted.threadJobs.counts()).toEqual({ waiting: 3, failed: 1 });
-    const uncounted = bridged('b');
-    expect(await uncounted.threadJobs.counts()).toEqual({});
   });
 });
 

@@ -4,13 +4,15 @@
 // thread that opened it, and every client of every app would wait for it.
 // Only that thread may open the data directory, so the realtime node's
 // thread uses it through calls: Prisma's through a driver adapter whose
-// every call crosses (serveDatabase runs the real adapter), and `sql`
-// statement by statement. Transactions stay open in the owning thread
+// every call crosses (serveDatabase runs the real adapter) or, lighter,
+// model methods forwarded to the owning thread's client (forwardingPrisma),
+// and `sql` statement by statement. Transactions stay open in the owning thread
 // between calls, by id.
 
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
 import type { Database } from './database.ts';
 import { prismaClient } from './database.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
 import type { SqlSession } from './sql.ts';
 
 type Adapter = Awaited<ReturnType<SqlDriverAdapterFactory['connect']>>;
@@ -34,7 +36,7 @@ const P = 'db.';
  * transaction the other thread left open (it has gone): rolled back.
  */
 export function serveDatabase(
-  db: Pick<Database, 'sql' | 'ping'>,
+  db: Pick<Database, 'sql' | 'ping' | 'prisma'>,
   adapterFactory: SqlDriverAdapterFactory,
   calls: DatabaseCalls,
 ): { abandon(): Promise<void> } {
@@ -117,6 +119,14 @@ export function serveDatabase(
   calls.handle(`${P}sql.tx.exec`, (id: number, script: string) => sqlTx(id).tx.exec(script));
   calls.handle(`${P}sql.end`, (id: number, commit: boolean) => sqlTx(id).end(commit));
   calls.handle(`${P}ping`, () => db.ping());
+  // forwardingPrisma's calls: a model's method, run on this thread's client.
+  calls.handle(`${P}model`, (model: string, method: string, args: unknown) => {
+    const delegate = modelDelegate(db.prisma, model);
+    const run = delegate?.[method];
+    if (!delegate || !MODEL_METHODS.has(method) || typeof run !== 'function')
+      throw new Error(`No Prisma method ${model}.${method}`);
+    return run.call(delegate, args);
+  });
 
   return {
     async abandon() {
@@ -129,6 +139,76 @@ export function serveDatabase(
       ]);
     },
   };
+}
+
+/** The model methods forwardingPrisma forwards (Prisma's, that take one argument object). */
+const MODEL_METHODS = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'create',
+  'createMany',
+  'update',
+  'updateMany',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'count',
+]);
+
+type Delegate = Record<string, ((args: unknown) => Promise<unknown>) | undefined>;
+
+/** `prisma.<model>`, when `model` names one (never a `$` method or an inherited property). */
+function modelDelegate(prisma: object, model: string): Delegate | undefined {
+  if (model.startsWith('$') || model.startsWith('_')) return undefined;
+  const delegate = (prisma as Record<string, unknown>)[model];
+  return typeof delegate === 'object' && delegate !== null ? (delegate as Delegate) : undefined;
+}
+
+/**
+ * A Prisma client whose model methods (`prisma.app.findUnique(args)`) run on
+ * the owning thread's client: no query compiler here (Prisma's ~10 MB of
+ * WebAssembly and ~0.2 ms of CPU a statement stay in that thread). Only
+ * the model methods of MODEL_METHODS; `$connect` and `$disconnect` do
+ * nothing; anything else (raw SQL, `$transaction`) throws, naming itself:
+ * a thread that needs them uses the adapter kind (remoteDatabase's
+ * `prisma: 'adapter'`). A query runs when called, not when awaited.
+ */
+function forwardingPrisma(calls: DatabaseCalls): PrismaClient {
+  const delegates = new Map<string, object>();
+  const delegateOf = (model: string) => {
+    let delegate = delegates.get(model);
+    if (!delegate) {
+      delegate = new Proxy(
+        {},
+        {
+          get(_, method) {
+            if (typeof method !== 'string' || !MODEL_METHODS.has(method)) return undefined;
+            return (args: unknown) => calls.call(`${P}model`, model, method, args);
+          },
+        },
+      );
+      delegates.set(model, delegate);
+    }
+    return delegate;
+  };
+  return new Proxy(
+    {},
+    {
+      get(_, key) {
+        if (key === '$connect' || key === '$disconnect') return async () => {};
+        // Not a thenable: `await prisma` is the client itself.
+        if (typeof key !== 'string' || key === 'then') return undefined;
+        if (key.startsWith('$'))
+          return () => {
+            throw new Error(`prisma.${key} is not forwarded to the database's thread`);
+          };
+        return delegateOf(key);
+      },
+    },
+  ) as PrismaClient;
 }
 
 /** Prisma's driver adapter over the calls: each of its methods runs in the owning thread. */
@@ -202,12 +282,24 @@ function remoteSession(calls: DatabaseCalls): SqlSession {
 export async function remoteDatabase(
   calls: DatabaseCalls,
   kind: Database['kind'],
-  { warmUp = true }: { warmUp?: boolean } = {},
+  options: {
+    warmUp?: boolean;
+    /**
+     * `adapter` (the default): a Prisma client of this thread's own, over
+     * a driver adapter whose calls cross (all of Prisma). `forward`: only
+     * model methods, run on the owning thread's client (forwardingPrisma).
+     */
+    prisma?: 'adapter' | 'forward';
+  } = {},
 ): Promise<Database> {
-  const prisma = await prismaClient(
-    (Client) => new Client({ adapter: remoteAdapterFactory(calls) }),
-    warmUp,
-  );
+  const { warmUp = true } = options;
+  const prisma =
+    options.prisma === 'forward'
+      ? forwardingPrisma(calls)
+      : await prismaClient(
+          (Client) => new Client({ adapter: remoteAdapterFactory(calls) }),
+          warmUp,
+        );
   return {
     kind,
     prisma,

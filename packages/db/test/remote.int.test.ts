@@ -2,7 +2,15 @@ import { MessageChannel } from 'node:worker_threads';
 import { ThreadCalls } from '@hubstream/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../src/generated/prisma/client.ts';
-import { type Database, openDatabase, remoteDatabase, serveDatabase } from '../src/index.ts';
+import {
+  appConfigVersions,
+  type Database,
+  ensureAuthSettings,
+  openDatabase,
+  readAppConfig,
+  remoteDatabase,
+  serveDatabase,
+} from '../src/index.ts';
 
 // The database of `pnpm start`'s control-plane thread as the main thread
 // uses it (remote.ts): a real PGlite in memory, migrated, served over one
@@ -259,5 +267,63 @@ describe('remoteDatabase over serveDatabase', () => {
     expect(
       await owner.prisma.account.findUnique({ where: { email: 'abandoned@example.com' } }),
     ).toBe(null);
+  });
+});
+
+describe("remoteDatabase's forwarding Prisma (prisma: 'forward')", () => {
+  let forward: Database;
+  beforeAll(async () => {
+    const { port1: a, port2: b } = new MessageChannel();
+    afterAll(() => a.close());
+    serveDatabase(
+      owner,
+      owner.driverAdapter as NonNullable<Database['driverAdapter']>,
+      new ThreadCalls(a),
+    );
+    forward = await remoteDatabase(new ThreadCalls(b), 'pglite-memory', { prisma: 'forward' });
+  });
+
+  it("runs the realtime node's repository reads on the owner's client, BigInts and Dates intact", async () => {
+    const org = await owner.prisma.organisation.create({ data: { name: 'forwarded' } });
+    await owner.prisma.app.create({ data: { id: 'app_fwd', name: 'Fwd', organisationId: org.id } });
+    const config = await readAppConfig(forward.prisma, 'app_fwd');
+    expect(config?.name).toBe('Fwd');
+    expect(typeof config?.configVersion).toBe('bigint');
+    expect(config?.createdAt).toBeInstanceOf(Date);
+    const settings = await ensureAuthSettings(forward.prisma, 'app_fwd');
+    expect(settings.appId).toBe('app_fwd');
+    // The write went through the owner's client: the owner sees it, and the version moved on.
+    expect(await owner.prisma.appAuthSettings.count({ where: { appId: 'app_fwd' } })).toBe(1);
+    const versions = await appConfigVersions(forward.prisma, ['app_fwd', 'app_gone']);
+    expect([...versions.keys()]).toEqual(['app_fwd']);
+    expect(versions.get('app_fwd')).toBeGreaterThanOrEqual(config?.configVersion ?? 0n);
+    expect(await readAppConfig(forward.prisma, 'app_gone')).toBeNull();
+  });
+
+  it("crosses Prisma's errors by name and code", async () => {
+    await forward.prisma.account.create({
+      data: { email: 'fwd-twice@example.com', passwordHash: PASSWORD_HASH },
+    });
+    const error = await forward.prisma.account
+      .create({ data: { email: 'fwd-twice@example.com', passwordHash: PASSWORD_HASH } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'P2002' });
+  });
+
+  it('forwards nothing but model methods, and says so', async () => {
+    await expect(forward.prisma.$connect()).resolves.toBeUndefined();
+    expect(await forward.prisma).toBe(forward.prisma);
+    expect(() => forward.prisma.$transaction([])).toThrow(
+      'prisma.$transaction is not forwarded to the database',
+    );
+    expect((forward.prisma.app as unknown as Record<string, unknown>).aggregate).toBeUndefined();
+    const models = forward.prisma as unknown as Record<
+      string,
+      { findMany(a: object): Promise<unknown> } | undefined
+    >;
+    const inherited: string = 'constructor';
+    await expect(models[inherited]?.findMany({})).rejects.toThrow(
+      'No Prisma method constructor.findMany',
+    );
   });
 });

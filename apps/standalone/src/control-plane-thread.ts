@@ -115,8 +115,10 @@ async function openThreadCluster(
 if (!parentPort)
   throw new Error('control-plane-thread.ts runs as a worker thread of standalone.ts');
 const data = workerData as ControlPlaneThreadData;
-const calls = new ThreadCalls(parentPort);
 const logger = createLogger({ level: data.log.level, name: 'hubstream', pretty: data.log.pretty });
+const calls = new ThreadCalls(parentPort, {
+  onNoteError: (error, method) => logger.error({ err: error, method }, 'thread call failed'),
+});
 
 // The database opens first; the control plane's and the jobs' modules load
 // while it waits on its files and compiles its WebAssembly.

@@ -57,7 +57,9 @@ export function startControlPlaneThread(settings: Config, logger: Logger) {
       ? { execArgv: withoutConditions(process.execArgv) }
       : {}),
   });
-  const calls = new ThreadCalls(worker);
+  const calls = new ThreadCalls(worker, {
+    onNoteError: (error, method) => logger.error({ err: error, method }, 'thread call failed'),
+  });
   let ended: ((error: Error) => void) | undefined;
   const gone = (error: Error) => {
     calls.close(error.message);

@@ -64,9 +64,22 @@ export class ThreadCalls {
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   #nextId = 1;
   #closed: string | undefined;
+  readonly #onNoteError: (error: unknown, method: string) => void;
 
-  constructor(endpoint: ThreadEndpoint) {
+  /**
+   * `onNoteError` hears what a `notify`'s handler threw (nobody waits for
+   * its answer); by default it escapes as an unhandled rejection.
+   */
+  constructor(
+    endpoint: ThreadEndpoint,
+    options: { onNoteError?: (error: unknown, method: string) => void } = {},
+  ) {
     this.#endpoint = endpoint;
+    this.#onNoteError =
+      options.onNoteError ??
+      ((error) => {
+        throw error;
+      });
     endpoint.on('message', (message) => this.#receive(message as Wire));
   }
 
@@ -120,7 +133,10 @@ export class ThreadCalls {
         return;
       case 'note': {
         const handler = this.#handlers.get(message.m);
-        if (handler) void Promise.resolve().then(() => handler(...(message.a as never[])));
+        if (handler)
+          void Promise.resolve()
+            .then(() => handler(...(message.a as never[])))
+            .catch((error: unknown) => this.#onNoteError(error, message.m));
         return;
       }
       case 'ok':

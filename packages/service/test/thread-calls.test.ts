@@ -165,6 +165,39 @@ describe('ThreadCalls', () => {
     expect(posted).toEqual([{ t: 'ok', id: 1, v: 'pong' }]);
   });
 
+  it('hands what a notified handler threw to onNoteError, and goes on', async () => {
+    const { port1, port2 } = new MessageChannel();
+    opened.push(port1, port2);
+    const heard: { error: unknown; method: string }[] = [];
+    let bothHeard!: () => void;
+    const both = new Promise<void>((resolve) => {
+      bothHeard = resolve;
+    });
+    const here = new ThreadCalls(port1);
+    const there = new ThreadCalls(port2, {
+      onNoteError: (error, method) => {
+        heard.push({ error, method });
+        if (heard.length === 2) bothHeard();
+      },
+    });
+    const bug = new Error('handler bug');
+    there.handle('note', () => {
+      throw bug;
+    });
+    there.handle('async-note', async () => {
+      throw bug;
+    });
+    there.handle('ping', () => 'pong');
+    here.notify('note');
+    here.notify('async-note');
+    expect(await here.call('ping')).toBe('pong');
+    await both;
+    expect(heard).toEqual([
+      { error: bug, method: 'note' },
+      { error: bug, method: 'async-note' },
+    ]);
+  });
+
   it('on close, rejects the waiting calls and every later one with a ThreadCallError', async () => {
     const { here, there, postedHere } = pair();
     const entered = signal();

@@ -28,8 +28,10 @@ import { serveJobs, ThreadBus, threadRealtimeData } from './thread-bridges.ts';
 
 /** What thread.ts hands this thread when it starts it. */
 export type ControlPlaneThreadData = {
-  /** As loaded: the database opens from them at once (DATA_DIR, DATABASE_URL). */
+  /** As loaded: the database opens from them (DATA_DIR, DATABASE_URL). */
   settings: Config;
+  /** Open the database as the thread starts, not at `open` (main.ts: a faster start). */
+  openAtOnce: boolean;
   log: { level: LogLevel; pretty: boolean };
 };
 
@@ -120,11 +122,16 @@ const calls = new ThreadCalls(parentPort, {
   onNoteError: (error, method) => logger.error({ err: error, method }, 'thread call failed'),
 });
 
-// The database opens first; the control plane's and the jobs' modules load
-// while it waits on its files and compiles its WebAssembly.
-const opening = openDatabase(databaseOptionsFor(data.settings));
+// With openAtOnce (main.ts) the database opens first, and the control
+// plane's modules load while it waits on its files and compiles its
+// WebAssembly; otherwise `open` opens it once the transport's check passed.
+let opening: Promise<Database> | undefined;
+const openTheDatabase = () => {
+  opening ??= openDatabase(databaseOptionsFor(data.settings));
+  return opening;
+};
 // Until `open` takes it: a failure is reported there, not unhandled.
-opening.catch(() => {});
+if (data.openAtOnce) openTheDatabase().catch(() => {});
 const loading = import('@hubstream/control-plane');
 loading.catch(() => {});
 
@@ -135,8 +142,8 @@ let served: { abandon(): Promise<void> } | undefined;
 let cluster: ThreadCluster | undefined;
 let server: FastifyInstance | undefined;
 
-// TLS first (a server that may not listen in plaintext says why before the
-// database opens), then the database, its migrations and the jobs.
+// TLS first (a server that may not listen in plaintext says why before it
+// serves anything), then the database, its migrations and the jobs.
 calls.handle('open', async (request: OpenRequest): Promise<OpenedDatabase> => {
   config = request.config;
   const { nodeId } = request;
@@ -145,7 +152,7 @@ calls.handle('open', async (request: OpenRequest): Promise<OpenedDatabase> => {
     { server: 'control plane', host: config.HTTP_HOST, hostVariable: 'HTTP_HOST' },
     logger,
   );
-  db = await opening;
+  db = await openTheDatabase();
   if (db.driverAdapter) served = serveDatabase(db, db.driverAdapter, calls);
   const report = await db.migrate();
   cluster = await openThreadCluster(config, { logger, db, calls, nodeId });
@@ -197,6 +204,6 @@ calls.handle('shutdown', async () => {
   await cluster?.close().catch((error: unknown) => logger.error({ err: error }, 'closing jobs'));
   await served?.abandon();
   // Also when `open` never took it (a start that failed before): its data directory is unlocked.
-  await (db ?? (await opening.catch(() => undefined)))?.close();
+  await (db ?? (await opening?.catch(() => undefined)))?.close();
   db = undefined;
 });

@@ -12,7 +12,7 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream' });
 // The control plane's thread starts first: it loads its modules and opens
 // the database on the other core while this thread loads the realtime
 // node's (most of a start), instead of one after the other.
-const thread = startControlPlaneThread(config, logger);
+const thread = startControlPlaneThread(config, logger, { openAtOnce: true });
 
 try {
   const { startStandalone } = await import('./standalone.ts');

@@ -38,14 +38,20 @@ export function withoutConditions(argv: readonly string[]): string[] {
 export type ControlPlaneThread = ReturnType<typeof startControlPlaneThread>;
 
 /**
- * The control plane's thread, started with the settings (it opens the
- * database at once) and driven through calls. Its file is the package's
+ * The control plane's thread, started with the settings and driven through
+ * calls. `openAtOnce`: it opens the database as it starts, before `open`
+ * has checked that the control plane may listen as configured. Its file is the package's
  * built one (dist/), also when this module runs from source (tests build
  * first).
  */
-export function startControlPlaneThread(settings: Config, logger: Logger) {
+export function startControlPlaneThread(
+  settings: Config,
+  logger: Logger,
+  { openAtOnce = false }: { openAtOnce?: boolean } = {},
+) {
   const data: ControlPlaneThreadData = {
     settings,
+    openAtOnce,
     log: { level: logger.level as LogLevel, pretty: process.stdout.isTTY === true },
   };
   const worker = new Worker(path.join(packageRoot(), 'dist', 'control-plane-thread.js'), {

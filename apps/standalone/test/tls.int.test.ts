@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -286,12 +286,21 @@ describe('the control plane and realtime role processes', { timeout: 120_000 }, 
 });
 
 describe('secure by default', { timeout: 60_000 }, () => {
-  it('refuses to serve plaintext on a non-loopback address, naming the settings', async () => {
-    const config = loadConfig({ HTTP_HOST: '0.0.0.0', HTTP_PORT: '0', REALTIME_PORT: '0' });
+  it('refuses to serve plaintext on a non-loopback address, naming the settings, before it opens the database', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'hs-insecure-'));
+    const config = loadConfig({
+      HTTP_HOST: '0.0.0.0',
+      HTTP_PORT: '0',
+      REALTIME_PORT: '0',
+      DATA_DIR: dataDir,
+    });
     const error = await startStandalone(config, logger).then(
       () => new Error('started'),
       (e: Error) => e,
     );
+    // No database was made in DATA_DIR (the control plane's thread refused first).
+    expect(await readdir(dataDir)).not.toContain('pgdata');
+    await rm(dataDir, { recursive: true, force: true });
     expect(error.name).toBe('InsecureListenError');
     expect(error.message).toContain('control plane');
     expect(error.message).toContain('0.0.0.0 (HTTP_HOST)');

@@ -24,6 +24,7 @@ import {
   ThreadCalls,
 } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
+import { listeningUrl } from './listening.ts';
 import { serveJobs, ThreadBus, threadRealtimeData } from './thread-bridges.ts';
 
 /** What thread.ts hands this thread when it starts it. */
@@ -73,14 +74,7 @@ async function openThreadCluster(
       createJobDefinitions({ config, logger, prisma: db.prisma, logMailLinks: true }),
       logger,
     );
-    return {
-      bus,
-      jobs,
-      async close() {
-        await jobs.close();
-        await bus.close();
-      },
-    };
+    return clusterOf(bus, jobs);
   }
   const redis = connectRedis(config.REDIS_URL, logger);
   try {
@@ -99,19 +93,24 @@ async function openThreadCluster(
       logger,
       processJobs: true,
     });
-    return {
-      bus,
-      jobs,
-      async close() {
-        await jobs.close();
-        await bus.close();
-        await redis.quit();
-      },
-    };
+    return clusterOf(bus, jobs, () => redis.quit());
   } catch (error) {
     await redis.quit().catch(() => {});
     throw error;
   }
+}
+
+/** The queued jobs finish, then the bus closes, then `after` (the Redis connection). */
+function clusterOf(bus: ClusterBus, jobs: JobQueue, after?: () => Promise<unknown>): ThreadCluster {
+  return {
+    bus,
+    jobs,
+    async close() {
+      await jobs.close();
+      await bus.close();
+      await after?.();
+    },
+  };
 }
 
 if (!parentPort)
@@ -188,10 +187,7 @@ calls.handle('listen', async (realtimePort: number): Promise<string> => {
     listenTextResolver: (address) =>
       `control plane listening on ${address.replace(/^[a-z]+:\/\//, '')}`,
   });
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('not listening');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `${transport.secure ? 'https' : 'http'}://${host}:${address.port}`;
+  return listeningUrl(server, transport.secure ? 'https' : 'http');
 });
 
 /** Stops taking requests and finishes those in flight (the jobs and the database go on). */

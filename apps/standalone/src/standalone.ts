@@ -29,6 +29,7 @@ import {
 } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
 import type { OpenedDatabase, OpenRequest } from './control-plane-thread.ts';
+import { listeningAddress, listeningUrl } from './listening.ts';
 import { type ControlPlaneThread, startControlPlaneThread } from './thread.ts';
 import { serveBridges, ThreadJobQueue } from './thread-bridges.ts';
 
@@ -40,19 +41,6 @@ export type Standalone = {
   tls: { realtime: ServerTransport };
   stop(): Promise<void>;
 };
-
-function realtimePort(server: FastifyInstance): number {
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('server is not listening');
-  return address.port;
-}
-
-function listeningUrl(server: FastifyInstance, scheme: string): string {
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('server is not listening');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `${scheme}://${host}:${address.port}`;
-}
 
 /** Where cross-process state lives, chosen once from REDIS_URL. */
 type ClusterSetting = { kind: 'local' } | { kind: 'redis'; url: string };
@@ -296,7 +284,7 @@ export async function startStandalone(
     // Runs before the queue closes (closers run in reverse), so the last report is queued.
     closers.push(() => usage.stop());
     const realtimeUrl = listeningUrl(node, realtimeTransport.secure ? 'wss' : 'ws');
-    const controlPlaneUrl = await calls.call<string>('listen', realtimePort(node));
+    const controlPlaneUrl = await calls.call<string>('listen', listeningAddress(node).port);
     usage.start();
     // Not at the first LISTEN, in the middle of every app's traffic (listen-pattern.ts).
     warmListenPatterns();

@@ -52,6 +52,12 @@ export function snapshotForNewDataDir(pgdata: string): Blob | undefined {
   return pgliteSnapshot();
 }
 
+/** Larger than an empty data directory's tarball (40 MB): gunzip makes one buffer. */
+const TAR_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** The gzipped tarball unpacked into one buffer (mapped on its own, returned when freed). */
+const unpacked = (packed: Uint8Array) => gunzipSync(packed, { chunkSize: TAR_CHUNK_BYTES });
+
 /** A tarball's entries: 512-byte headers, each file's bytes padded to 512. */
 const BLOCK = 512;
 
@@ -88,7 +94,7 @@ export function extractSnapshotInto(
   // Something that is not a database (yet): left to PGlite, which says what is wrong with it.
   if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return false;
   if (file === undefined || !existsSync(file)) return false;
-  const tar = gunzipSync(readFileSync(file), { chunkSize: TAR_CHUNK_BYTES });
+  const tar = unpacked(readFileSync(file));
   const partial = `${pgdata}.partial-${process.pid}`;
   mkdirSync(path.dirname(pgdata), { recursive: true });
   rmSync(partial, { recursive: true, force: true });
@@ -130,9 +136,6 @@ export function extractSnapshotInto(
   }
 }
 
-/** Larger than an empty data directory's tarball (40 MB): gunzip makes one buffer. */
-const TAR_CHUNK_BYTES = 64 * 1024 * 1024;
-
 /**
  * The gzipped tarball, whose bytes, when PGlite reads them, are the tarball
  * itself, unpacked here into one buffer. PGlite would unpack it through a
@@ -145,7 +148,7 @@ const TAR_CHUNK_BYTES = 64 * 1024 * 1024;
 class UnpackedTarball extends Blob {
   override async arrayBuffer(): Promise<ArrayBuffer> {
     const packed = new Uint8Array(await super.arrayBuffer());
-    const tar = gunzipSync(packed, { chunkSize: TAR_CHUNK_BYTES });
+    const tar = unpacked(packed);
     return tar.buffer.byteLength === tar.length
       ? (tar.buffer as ArrayBuffer)
       : tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.length);

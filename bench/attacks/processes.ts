@@ -47,10 +47,18 @@ const NODE_FLAGS: Record<Entry, string[]> = {
   'control-plane': nodeFlags('control-plane'),
   realtime: nodeFlags('realtime'),
 };
+/**
+ * The malloc settings every role runs with: package.json's start scripts
+ * set them for `pnpm start`, and the Dockerfile's ENV for every role of the
+ * image (docker-compose.yml and infra/k8s run the separate roles from it).
+ * The realtime role once ran here without them: each large frame's copy then
+ * came from freshly mapped pages, ~2 ms of page faults per 640 KB on this VM
+ * (huge SUBSCRIBE, cluster).
+ */
 const NODE_ENV: Record<Entry, Readonly<Record<string, string>>> = {
   standalone: STANDALONE_MALLOC_ENV,
-  'control-plane': {},
-  realtime: {},
+  'control-plane': STANDALONE_MALLOC_ENV,
+  realtime: STANDALONE_MALLOC_ENV,
 };
 
 // CPU pinning (issue 17's method): the server under measurement alone on CPU

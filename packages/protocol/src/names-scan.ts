@@ -5,7 +5,11 @@ import type { Message } from './message.ts';
 // 50,000 names builds 50,000 strings (tens of milliseconds of one core) only
 // for the message to be refused by the names cap; walking the protobuf wire
 // format and counting the `names` field's tags costs a fraction of that and
-// allocates nothing but the few fields a refusal names.
+// allocates nothing but the few fields a refusal names. The walk stops at
+// the first name over the cap, so refusing a message costs what the cap
+// allows, however large the message: what follows that name is never read
+// (nor checked; the message is refused whole either way). Encoders write
+// fields in field-number order, so a correlation id comes before the names.
 
 /** Field numbers of `action`, `correlationId` and `names` per topic (deepstream's .proto). */
 const FIELDS: Readonly<Record<number, { action: number; correlationId: number; names: number }>> = {
@@ -38,13 +42,18 @@ function varint(bytes: Uint8Array): number {
   }
 }
 
-/** What a refusal needs of a message with too many names: its action, correlation id and first name. */
+/**
+ * What a refusal needs of a message with too many names: its action,
+ * correlation id (when it came before the names over the cap) and first
+ * name; `count` is how many names the walk counted, `max + 1`.
+ */
 export type NamesOverCap = { count: number; message: Message };
 
 /**
  * The topic message `inner` (the envelope's payload) when it carries more
  * than `max` names, with the fields a refusal names; `null` when it does not
- * (or when the bytes are not well formed: the real decoder reports that).
+ * (or when the bytes before name `max + 1` are not well formed: the real
+ * decoder reports that).
  */
 export function namesOverCap(topic: number, inner: Uint8Array, max: number): NamesOverCap | null {
   const fields = FIELDS[topic];
@@ -78,6 +87,7 @@ export function namesOverCap(topic: number, inner: Uint8Array, max: number): Nam
         if (field === fields.names) {
           count++;
           if (firstName === undefined) firstName = utf8.decode(inner.subarray(cursor, end));
+          if (count > max) break;
         } else if (field === fields.correlationId) {
           correlationId = utf8.decode(inner.subarray(cursor, end));
         }

@@ -12,6 +12,14 @@ import {
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `name/${i}`);
 
+/** The frame with its last name's length past the end of the message: malformed inside, whole outside. */
+function lastNameOverrunning(frame: Uint8Array, lastName: string): Uint8Array {
+  const bytes = new Uint8Array(frame);
+  const at = Buffer.from(bytes).lastIndexOf(Buffer.from(lastName));
+  bytes[at - 1] = 0x7f;
+  return bytes;
+}
+
 describe('decodeFrame with maxNames', () => {
   const cases = [
     { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE },
@@ -42,17 +50,40 @@ describe('decodeFrame with maxNames', () => {
     });
   }
 
-  it('leaves malformed inner bytes to the real decoder', () => {
+  it('leaves malformed inner bytes before the cap is passed to the real decoder', () => {
     const frame = encodeMessage({
       topic: TOPIC.EVENT,
       action: EVENT_ACTION.SUBSCRIBE,
       names: names(3),
     });
-    // A frame cut short inside its last name is a parse error, never a names refusal.
-    const truncated = frame.slice(0, frame.length - 2);
-    const decoded = decodeFrame(truncated, { maxNames: 1 });
+    // Its last name runs past the message's end: a parse error, never a names refusal.
+    const decoded = decodeFrame(lastNameOverrunning(frame, 'name/2'), { maxNames: 3 });
     expect(decoded.ok).toBe(false);
     expect(decoded.ok === false && decoded.reason).not.toBe('TOO_MANY_NAMES');
+  });
+
+  it('stops at the first name over the cap: nothing after it is read', () => {
+    const frame = encodeMessage({
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.SUBSCRIBE,
+      names: names(3),
+      correlationId: 'c2',
+    });
+    // The same malformed name, past the cap: refused by the cap, as the whole frame is.
+    for (const bytes of [frame, lastNameOverrunning(frame, 'name/2')]) {
+      const decoded = decodeFrame(bytes, { maxNames: 1 });
+      expect(
+        decoded.ok === false && decoded.reason === 'TOO_MANY_NAMES' && decoded.overCap,
+      ).toEqual({
+        count: 2,
+        message: {
+          topic: TOPIC.EVENT,
+          action: EVENT_ACTION.SUBSCRIBE,
+          names: ['name/0'],
+          correlationId: 'c2',
+        },
+      });
+    }
   });
 
   it('counts the shortest names (empty: two bytes each), so no message over the cap is too short to walk', () => {

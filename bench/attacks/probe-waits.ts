@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type AttackWindow, attackWindows } from './marks.ts';
 
 // What node A was running while the probe's slowest samples waited. Reads
 // the probe's slow samples (bench:attacks --probe-slow=FILE: each sample
@@ -78,22 +79,6 @@ function printAttackSamples(windows: readonly AttackWindow[], slowFile: string):
       `p50 ${at(0.5)}, p90 ${at(0.9)}, p95 ${at(0.95)}, max ${latencies.at(-1)?.toFixed(1)} ms; ` +
       `over 0.6 ms ${over(0.6)}, over 1 ms ${over(1)}, over 2 ms ${over(2)}`,
   );
-}
-
-/** An attack window: the row it belongs to, and when the attack started and ended (--trace-marks). */
-type AttackWindow = { row: string; start: number; end: number };
-
-function attackWindows(log: string): AttackWindow[] {
-  const windows: AttackWindow[] = [];
-  let row = '';
-  for (const line of log.split('\n')) {
-    const heading = line.match(/^ {2}(\S.*) …$/);
-    if (heading) row = heading[1]!;
-    const mark = line.match(/attack (start|end).*monotonic ([\d.]+)/);
-    if (mark?.[1] === 'start') windows.push({ row, start: Number(mark[2]), end: Number.NaN });
-    else if (mark && windows.length > 0) windows.at(-1)!.end = Number(mark[2]);
-  }
-  return windows;
 }
 
 function main(): void {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { attackWindows } from './marks.ts';
 
 // Reads a turn-gaps.cjs recording of node A beside the bench:attacks output
 // of the same run (with --trace-marks) and prints, per attack window, how
@@ -59,7 +60,7 @@ function main(): void {
   const pid = log.match(/node A [^(]*\(pid (\d+)/)?.[1];
   const file = recordingFile ?? `/tmp/turn-gaps-${pid}.json`;
   const recording = JSON.parse(readFileSync(file, 'utf8')) as Recording;
-  const starts = [...log.matchAll(/attack start.*monotonic ([\d.]+)/g)].map((m) => Number(m[1]));
+  const starts = attackWindows(log).map((window) => window.start);
   if (starts.length === 0)
     throw new Error(`no attack windows in ${logFile}: run with --trace-marks`);
   const f = (n: number) => n.toFixed(1);

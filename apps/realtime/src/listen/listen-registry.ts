@@ -31,7 +31,7 @@ import { Offers } from './offers.ts';
 
 /**
  * Names a node got its first subscriber of that go to the registry in one
- * call (SubscribeBatch): a 1,000-name SUBSCRIBE is added in slices of turns
+ * call (RegistryBatch): a 1,000-name SUBSCRIBE is added in slices of turns
  * (BulkSlices), and its names are a few calls and tasks, not a task, a script call share,
  * promises and strings per name (young-generation garbage that survived the
  * scavenges it waited through: bench:attacks huge-subscribe). One batch is
@@ -56,7 +56,7 @@ const SUBSCRIBE_BATCHES = '\u0001subscribe';
  * took at 64 a turn: a dozen young-generation GCs of 5-11 ms on node A
  * (--trace-gc-nvp: ~1.2 MB promoted each) right after the attacker left.
  */
-type SubscribeBatch = {
+type RegistryBatch = {
   kind: 'subscribe' | 'unsubscribe';
   names: string[];
   done: Promise<void>;
@@ -83,11 +83,11 @@ export class ListenRegistry {
   /** Registry calls about one name (or one listener) run in order, paced per turn. */
   readonly #chains = new KeyedChains((error) => this.#failed(error));
   /** The batch that names subscribed in this turn join; undefined once it started. */
-  #subscribing: SubscribeBatch | undefined;
+  #subscribing: RegistryBatch | undefined;
   /** The batch that names unsubscribed in this turn join; undefined once it started. */
-  #unsubscribing: SubscribeBatch | undefined;
+  #unsubscribing: RegistryBatch | undefined;
   /** Names whose batch has not answered: their next registry call waits for it. */
-  readonly #inBatch = new Map<string, SubscribeBatch>();
+  readonly #inBatch = new Map<string, RegistryBatch>();
   #closed = false;
 
   constructor(options: {
@@ -260,12 +260,12 @@ export class ListenRegistry {
     this.#inBatch.set(name, batch);
   }
 
-  #newBatch(kind: SubscribeBatch['kind']): SubscribeBatch {
+  #newBatch(kind: RegistryBatch['kind']): RegistryBatch {
     let settle!: () => void;
     const done = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    const batch: SubscribeBatch = { kind, names: [], done, settle };
+    const batch: RegistryBatch = { kind, names: [], done, settle };
     if (kind === 'subscribe') this.#subscribing = batch;
     else this.#unsubscribing = batch;
     this.#chains.chain(SUBSCRIBE_BATCHES, async () => {
@@ -283,7 +283,7 @@ export class ListenRegistry {
     return batch;
   }
 
-  async #sendBatch(batch: SubscribeBatch) {
+  async #sendBatch(batch: RegistryBatch) {
     const { names } = batch;
     const base = this.#token();
     const results = await this.#registry.subscribeMany(this.#app.appId, this.#topic, names, base);
@@ -310,7 +310,7 @@ export class ListenRegistry {
   }
 
   /** The names of an unsubscribe batch have left the registry: what each was last of is settled. */
-  async #sendUnsubscribeBatch(batch: SubscribeBatch) {
+  async #sendUnsubscribeBatch(batch: RegistryBatch) {
     const { names } = batch;
     const { appId } = this.#app;
     const results = await this.#registry.unsubscribeMany(appId, this.#topic, names);

@@ -45,7 +45,8 @@ function varint(bytes: Uint8Array): number {
 /**
  * What a refusal needs of a message with too many names: its action,
  * correlation id (when it came before the names over the cap) and first
- * name; `count` is how many names the walk counted, `max + 1`.
+ * name; `count` is how many names were counted, at least `max + 1` (this
+ * walk stops there; the text protocol's decoder counts them all).
  */
 export type NamesOverCap = { count: number; message: Message };
 

@@ -14,10 +14,21 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: 'hubstream' });
 // node's (most of a start), instead of one after the other.
 const thread = startControlPlaneThread(config, logger, { openAtOnce: true });
 
+const starting = import('./standalone.ts').then(({ startStandalone }) =>
+  startStandalone(config, logger, { thread }),
+);
+// Signals are ours from here on: one that comes during the start stops
+// Hubstream cleanly once it is up. Installed after the start, a Ctrl-C or a
+// SIGTERM in its last milliseconds (/ready already answering) took Node's
+// default action: the process ended at once, without the clean stop.
+stopOnSignals({
+  logger,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  stop: async () => (await starting).stop(),
+});
+
 try {
-  const { startStandalone } = await import('./standalone.ts');
-  const standalone = await startStandalone(config, logger, { thread });
-  stopOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, stop: standalone.stop });
+  await starting;
 } catch (error) {
   logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
   logger.flush();

@@ -1,10 +1,18 @@
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { openDatabase } from '@hubstream/db';
 import { createTestDatabase } from '@hubstream/db/testing';
-import { httpOf, api as request, runUntilExit, startHubstream } from '@hubstream/testing';
+import {
+  httpOf,
+  api as request,
+  runUntilExit,
+  spawnHubstream,
+  startHubstream,
+} from '@hubstream/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const migrationsDir = new URL('../../../prisma/migrations/', import.meta.url);
@@ -66,6 +74,33 @@ describe('pnpm start (apps/standalone)', { timeout: 240_000 }, () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('stops cleanly on a SIGINT that comes while it is still starting', async () => {
+    const child = spawnHubstream({ DATA_DIR: dataDir });
+    const exited = once(child, 'exit');
+    const logs: Record<string, unknown>[] = [];
+    const lines = createInterface({ input: child.stdout! });
+    let signalled = false;
+    lines.on('line', (line) => {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      // The first line comes from the start itself (the database, from its
+      // thread), long before the servers listen.
+      if (!signalled) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    const [code, signal] = await exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    // Heard during the start; the stop waited for the start to finish.
+    const shuttingDown = logs.findIndex((l) => l.msg === 'shutting down');
+    const up = logs.findIndex((l) => l.listening);
+    expect(shuttingDown).toBeGreaterThan(-1);
+    expect(up).toBeGreaterThan(shuttingDown);
+    expect(logs.at(-1)?.msg).toBe('stopped cleanly');
+    expect(existsSync(path.join(dataDir, 'hubstream.pid'))).toBe(false);
   });
 
   it('serves the control plane API on PGlite and keeps what it stored across a restart', async () => {

@@ -47,20 +47,6 @@ const NODE_FLAGS: Record<Entry, string[]> = {
   'control-plane': nodeFlags('control-plane'),
   realtime: nodeFlags('realtime'),
 };
-/**
- * The malloc settings every role runs with: package.json's start scripts
- * set them for `pnpm start`, and the Dockerfile's ENV for every role of the
- * image (docker-compose.yml and infra/k8s run the separate roles from it).
- * The realtime role once ran here without them: each large frame's copy then
- * came from freshly mapped pages, ~2 ms of page faults per 640 KB on this VM
- * (huge SUBSCRIBE, cluster).
- */
-const NODE_ENV: Record<Entry, Readonly<Record<string, string>>> = {
-  standalone: STANDALONE_MALLOC_ENV,
-  'control-plane': STANDALONE_MALLOC_ENV,
-  realtime: STANDALONE_MALLOC_ENV,
-};
-
 // CPU pinning (issue 17's method): the server under measurement alone on CPU
 // 0, everything else the bench starts (itself, its attackers, the probe, the
 // webhook server, the other servers of a deployment) on CPU 1, so that an
@@ -215,7 +201,13 @@ export class ServerProcess {
         PATH: process.env.PATH ?? '',
         HTTP_PORT: '0',
         REALTIME_PORT: '0',
-        ...NODE_ENV[entry],
+        // The malloc settings every role runs with: package.json's start
+        // scripts set them for `pnpm start`, the Dockerfile's ENV for every
+        // role of the image (docker-compose.yml and infra/k8s run the
+        // separate roles from it). The realtime role once ran here without
+        // them: each large frame's copy came from freshly mapped pages, ~2 ms
+        // of page faults per 640 KB on this VM (huge SUBSCRIBE, cluster).
+        ...STANDALONE_MALLOC_ENV,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { openRedisServices } from '@hubstream/cluster';
 import { loadRoleConfigOrExit, publicHttpUrl } from '@hubstream/config';
 import { openDatabase } from '@hubstream/db';
 import { enqueueOnly, JOB_CONTRACTS } from '@hubstream/jobs';
-import { createLogger, openRoleTransport, stopOnSignals } from '@hubstream/service';
+import { createLogger, listeningUrl, openRoleTransport, stopOnSignals } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 
@@ -74,10 +74,7 @@ try {
     serverFactory: transport.serverFactory,
   });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('not listening');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const controlPlaneUrl = `${transport.secure ? 'https' : 'http'}://${host}:${address.port}`;
+  const controlPlaneUrl = listeningUrl(server, transport.secure ? 'https' : 'http');
   const publicUrl = config.PUBLIC_HTTP_URL ? publicHttpUrl(config) : controlPlaneUrl;
   logger.info(
     {

@@ -6,6 +6,7 @@ import { openDatabase, waitForSchema } from '@hubstream/db';
 import { enqueueOnly, JOB_CONTRACTS } from '@hubstream/jobs';
 import {
   createLogger,
+  listeningUrl,
   openRoleTransport,
   startPasswordProcess,
   stopOnSignals,
@@ -124,10 +125,7 @@ try {
   // BullMQ for the usage reports: loaded now, not at the first report (a
   // whole minute into the node's traffic).
   void jobs.prepare();
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('not listening');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const realtimeUrl = `${transport.secure ? 'wss' : 'ws'}://${host}:${address.port}`;
+  const realtimeUrl = listeningUrl(app, transport.secure ? 'wss' : 'ws');
   const publicUrl = config.PUBLIC_REALTIME_URL ? publicRealtimeUrl(config) : realtimeUrl;
   logger.info(
     {

@@ -19,12 +19,12 @@ import {
   createLogger,
   type Logger,
   type LogLevel,
+  listeningUrl,
   openServerTransport,
   type ServerTransport,
   ThreadCalls,
 } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
-import { listeningUrl } from './listening.ts';
 import { serveJobs, ThreadBus, threadRealtimeData } from './thread-bridges.ts';
 
 /** What thread.ts hands this thread when it starts it. */

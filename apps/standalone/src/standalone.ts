@@ -21,6 +21,8 @@ import {
 import {
   isLoopbackHost,
   type Logger,
+  listeningAddress,
+  listeningUrl,
   openServerTransport,
   resolveSelfSigned,
   type ServerTransport,
@@ -29,7 +31,6 @@ import {
 } from '@hubstream/service';
 import type { FastifyInstance } from 'fastify';
 import type { OpenedDatabase, OpenRequest } from './control-plane-thread.ts';
-import { listeningAddress, listeningUrl } from './listening.ts';
 import { type ControlPlaneThread, startControlPlaneThread } from './thread.ts';
 import { serveBridges, ThreadJobQueue } from './thread-bridges.ts';
 

@@ -3,6 +3,7 @@ import { loadRoleConfigOrExit } from '@hubstream/config';
 import { openDatabase, waitForSchema } from '@hubstream/db';
 import {
   createLogger,
+  listeningUrl,
   plainServerFactory,
   Registry,
   registerHealthRoutes,
@@ -77,10 +78,7 @@ try {
   registerJobRuns(metrics, (observe) => jobs.onJobRun(observe));
   registerMetricsRoute(app, { registry: metrics, token: config.METRICS_TOKEN });
   await app.listen({ host: config.WORKER_HOST, port: config.WORKER_PORT });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('not listening');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const workerUrl = `http://${host}:${address.port}`;
+  const workerUrl = listeningUrl(app, 'http');
   logger.info(
     { role: 'worker', jobs: definitions.map((d) => d.name), listening: { workerUrl } },
     `worker is up, running ${definitions.length} kinds of job; health on ${workerUrl}`,

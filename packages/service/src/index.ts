@@ -1,5 +1,6 @@
 export { type ReadinessCheck, registerHealthRoutes } from './health.ts';
 export { lazySchemaController } from './lazy-schema-compilers.ts';
+export { listeningAddress, listeningUrl } from './listening.ts';
 export {
   createLogger,
   type Logger,
